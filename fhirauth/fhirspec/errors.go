@@ -1,0 +1,24 @@
+package fhirspec
+
+import "errors"
+
+// Sentinel errors; the errors returned by this package wrap one of them.
+var (
+	// ErrUnknownVersion means a Version or version string is not STU3 or R4.
+	ErrUnknownVersion = errors.New("unknown FHIR version")
+	// ErrMalformedResource means the resource bytes are not one well-formed
+	// JSON object with a string "resourceType" (or too deeply nested).
+	ErrMalformedResource = errors.New("malformed FHIR resource")
+	// ErrAmbiguousResource means the resource repeats an element that decides
+	// compartment membership ("resourceType", "id", a compartment element or
+	// its "reference"), or spells one with different letter case. Parsers
+	// disagree on such documents (first wins, last wins, case-insensitive
+	// matching), so fhirspec refuses to judge them.
+	ErrAmbiguousResource = errors.New("ambiguous FHIR resource")
+	// ErrUnknownResourceType means a resource type is not one of the
+	// version's resource types (case-sensitive).
+	ErrUnknownResourceType = errors.New("unknown FHIR resource type")
+	// ErrInvalidID means a patient id is not a FHIR id
+	// ([A-Za-z0-9\-\.]{1,64}).
+	ErrInvalidID = errors.New("invalid FHIR id")
+)

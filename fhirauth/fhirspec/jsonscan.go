@@ -1,0 +1,268 @@
+package fhirspec
+
+import (
+	"bytes"
+	"strings"
+	"unicode/utf8"
+)
+
+// jsonScanner walks a JSON document that encoding/json.Valid has accepted.
+// It never panics on other input either: every read is bounds-checked and
+// a structural surprise ends the walk with ok == false.
+type jsonScanner struct {
+	data []byte
+	pos  int
+	bad  bool // a structural surprise (only possible on unvalidated input)
+	// escaped reports whether the last string str returned was decoded
+	// into buf (and so is overwritten by the next escaped string).
+	escaped bool
+	buf     []byte // scratch for unescaped strings
+	tmp     [128]byte
+}
+
+func (s *jsonScanner) ws() {
+	for s.pos < len(s.data) {
+		switch s.data[s.pos] {
+		case ' ', '\t', '\n', '\r':
+			s.pos++
+		default:
+			return
+		}
+	}
+}
+
+// peek returns the next non-space byte, or 0 at the end.
+func (s *jsonScanner) peek() byte {
+	s.ws()
+	if s.pos >= len(s.data) {
+		return 0
+	}
+	return s.data[s.pos]
+}
+
+// expect consumes byte c after optional space.
+func (s *jsonScanner) expect(c byte) bool {
+	if s.peek() != c {
+		s.bad = true
+		return false
+	}
+	s.pos++
+	return true
+}
+
+// str reads a string at the current position and returns its decoded
+// content. The result aliases the input or the scanner's scratch buffer and
+// is valid until the next call to str.
+func (s *jsonScanner) str() (string, bool) {
+	if !s.expect('"') {
+		return "", false
+	}
+	s.pos-- // rawStr expects the opening quote
+	raw, ok := s.rawStr()
+	if !ok {
+		return "", false
+	}
+	s.escaped = bytes.IndexByte(raw, '\\') >= 0
+	if !s.escaped {
+		return bytesString(raw), true
+	}
+	return s.unescape(raw)
+}
+
+// unescape decodes the JSON escapes of raw (the bytes between the quotes)
+// the way encoding/json does, including surrogate pairs and U+FFFD for
+// invalid ones.
+func (s *jsonScanner) unescape(raw []byte) (string, bool) {
+	b := s.buf[:0]
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if c != '\\' {
+			b = append(b, c)
+			continue
+		}
+		i++
+		if i >= len(raw) {
+			s.bad = true
+			return "", false
+		}
+		switch raw[i] {
+		case '"', '\\', '/':
+			b = append(b, raw[i])
+		case 'b':
+			b = append(b, '\b')
+		case 'f':
+			b = append(b, '\f')
+		case 'n':
+			b = append(b, '\n')
+		case 'r':
+			b = append(b, '\r')
+		case 't':
+			b = append(b, '\t')
+		case 'u':
+			r, ok := hex4(raw, i+1)
+			if !ok {
+				s.bad = true
+				return "", false
+			}
+			i += 4
+			if r >= 0xD800 && r < 0xDC00 {
+				// A high surrogate must be followed by \u low surrogate.
+				if r2, ok := hex4(raw, i+3); ok && i+2 < len(raw) && raw[i+1] == '\\' && raw[i+2] == 'u' && r2 >= 0xDC00 && r2 < 0xE000 {
+					r = (r-0xD800)<<10 | (r2 - 0xDC00) + 0x10000
+					i += 6
+				} else {
+					r = utf8.RuneError
+				}
+			} else if r >= 0xDC00 && r < 0xE000 {
+				r = utf8.RuneError
+			}
+			b = utf8.AppendRune(b, r)
+		default:
+			s.bad = true
+			return "", false
+		}
+	}
+	s.buf = b
+	return bytesString(b), true
+}
+
+func hex4(raw []byte, at int) (rune, bool) {
+	if at < 0 || at+4 > len(raw) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range raw[at : at+4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// skip consumes one value of any kind without recursion.
+func (s *jsonScanner) skip() {
+	depth := 0
+	for {
+		c := s.peek()
+		switch c {
+		case 0:
+			s.bad = true
+			return
+		case '"':
+			if _, ok := s.rawStr(); !ok {
+				return
+			}
+		case '{', '[':
+			depth++
+			s.pos++
+			continue
+		case '}', ']':
+			depth--
+			s.pos++
+		case ',', ':':
+			s.pos++
+			continue
+		default: // number, true, false, null
+			for s.pos < len(s.data) && !strings.ContainsRune(" \t\r\n,:]}", rune(s.data[s.pos])) {
+				s.pos++
+			}
+		}
+		if depth <= 0 {
+			if depth < 0 {
+				s.bad = true
+			}
+			return
+		}
+	}
+}
+
+// rawStr consumes a string without decoding it.
+func (s *jsonScanner) rawStr() ([]byte, bool) {
+	s.pos++ // opening quote
+	start := s.pos
+	for {
+		q := bytes.IndexByte(s.data[s.pos:], '"')
+		if q < 0 {
+			s.bad = true
+			return nil, false
+		}
+		end := s.pos + q
+		// The quote is escaped when an odd number of backslashes precede it.
+		bs := 0
+		for j := end - 1; j >= start && s.data[j] == '\\'; j-- {
+			bs++
+		}
+		s.pos = end + 1
+		if bs%2 == 0 {
+			return s.data[start:end], true
+		}
+	}
+}
+
+// object iterates the members of the object at the current position,
+// calling member with each decoded key; member must consume the value.
+// It stops early when member returns false.
+func (s *jsonScanner) object(member func(key string) bool) {
+	if !s.expect('{') {
+		return
+	}
+	if s.peek() == '}' {
+		s.pos++
+		return
+	}
+	for !s.bad {
+		key, ok := s.str()
+		if !ok || !s.expect(':') {
+			return
+		}
+		if !member(key) || s.bad {
+			return
+		}
+		switch s.peek() {
+		case ',':
+			s.pos++
+		case '}':
+			s.pos++
+			return
+		default:
+			s.bad = true
+			return
+		}
+	}
+}
+
+// array iterates the elements of the array at the current position; elem
+// must consume the value.
+func (s *jsonScanner) array(elem func()) {
+	if !s.expect('[') {
+		return
+	}
+	if s.peek() == ']' {
+		s.pos++
+		return
+	}
+	for !s.bad {
+		elem()
+		if s.bad {
+			return
+		}
+		switch s.peek() {
+		case ',':
+			s.pos++
+		case ']':
+			s.pos++
+			return
+		default:
+			s.bad = true
+			return
+		}
+	}
+}

@@ -1,0 +1,405 @@
+package fhirspec
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// Matcher decides Patient compartment membership of FHIR JSON resources
+// for one FHIR version. A Matcher is immutable and safe for concurrent use.
+type Matcher struct {
+	v     Version
+	bases []string // absolute base URLs, each ending in "/"
+}
+
+// MatcherOption configures a Matcher.
+type MatcherOption func(*Matcher) error
+
+// WithBaseURL makes absolute references under base (this server's FHIR
+// base URL, e.g. "https://fhir.example.org/r4") count like relative ones:
+// "https://fhir.example.org/r4/Patient/123" then names Patient/123. The
+// comparison is exact and case-sensitive. Without this option absolute
+// references never count, since they may name a patient of another server
+// ("http://evil.example/Patient/123" is not our Patient/123). The base must
+// be an absolute http(s) URL without query, fragment or user info.
+func WithBaseURL(base string) MatcherOption {
+	return func(m *Matcher) error {
+		u, err := url.Parse(base)
+		if err != nil {
+			return fmt.Errorf("fhirspec: base URL %q: %w", base, err)
+		}
+		if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+			u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(u.Path, "//") ||
+			strings.ContainsAny(base, "?#") {
+			return fmt.Errorf("fhirspec: base URL %q must be an absolute http(s) URL without user info, query or fragment", base)
+		}
+		m.bases = append(m.bases, strings.TrimSuffix(base, "/")+"/")
+		return nil
+	}
+}
+
+// NewMatcher returns a Matcher for version v.
+func NewMatcher(v Version, opts ...MatcherOption) (*Matcher, error) {
+	if !v.Valid() {
+		return nil, fmt.Errorf("fhirspec: %v: %w", v, ErrUnknownVersion)
+	}
+	m := &Matcher{v: v}
+	for _, o := range opts {
+		if err := o(m); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// Version returns the FHIR version m was built for.
+func (m *Matcher) Version() Version { return m.v }
+
+// InPatientCompartment reports whether the FHIR JSON resource is in the
+// compartment of Patient/patientID, per the official patient
+// CompartmentDefinition of v: some compartment parameter of its type refers
+// to the patient (see CompartmentParam.Paths), or it is that Patient
+// itself. It is the package-level form of Matcher.InPatientCompartment with
+// no base URL (absolute references never count).
+func InPatientCompartment(v Version, resource []byte, patientID string) (bool, error) {
+	if !v.Valid() {
+		return false, fmt.Errorf("fhirspec: %v: %w", v, ErrUnknownVersion)
+	}
+	m := Matcher{v: v}
+	return m.InPatientCompartment(resource, patientID)
+}
+
+// InPatientCompartment reports whether resource (the raw JSON of one FHIR
+// resource: raw bytes are the fast path, no map is built and nothing is
+// allocated for typical resources) is in the compartment of
+// Patient/patientID.
+//
+// The rules, all failing closed:
+//   - Only the Reference elements at the compartment paths of the
+//     resource's own type count; references elsewhere (note, extension,
+//     contained resources, identifiers) do not.
+//   - A reference counts when it is "Patient/<id>", "Patient/<id>/_history/<vid>"
+//     or one of those under a base given by WithBaseURL, with <id> equal to
+//     patientID byte for byte. Foreign absolute URLs, urn:uuid, contained,
+//     conditional and identifier-only references never count.
+//   - A Patient is in its own compartment (by "id") and, per the
+//     definition's "link" parameter, in the compartments of the patients
+//     its link.other elements refer to.
+//   - Chained parameters (STU3 AuditEvent agent.patient, Provenance
+//     target.subject, ...) cannot be evaluated on the resource alone and
+//     are ignored.
+//
+// Errors: ErrMalformedResource (not one JSON object, no string
+// resourceType), ErrUnknownResourceType, ErrAmbiguousResource (duplicate
+// or case-variant keys among the elements that decide membership),
+// ErrInvalidID (patientID is not a FHIR id). A type outside the compartment
+// (Practitioner, Medication, ...) is (false, nil).
+func (m *Matcher) InPatientCompartment(resource []byte, patientID string) (bool, error) {
+	if !IsID(patientID) {
+		return false, fmt.Errorf("fhirspec: patient id %q: %w", clip(patientID), ErrInvalidID)
+	}
+	w := walker{bases: m.bases, match: patientID}
+	if err := m.walk(resource, &w); err != nil {
+		return false, err
+	}
+	return w.found, nil
+}
+
+// PatientCompartments returns the resource type of resource and the sorted,
+// distinct ids of the patients in whose compartments it is, by the same
+// rules as InPatientCompartment. A write check that must not let a
+// resource name other patients can require ids to be exactly the context
+// patient.
+func (m *Matcher) PatientCompartments(resource []byte) (resourceType string, ids []string, err error) {
+	rt, err := m.resourceType(resource)
+	if err != nil {
+		return "", nil, err
+	}
+	w := walker{bases: m.bases, collect: true}
+	if err := m.walk(resource, &w); err != nil {
+		return "", nil, err
+	}
+	ids = w.ids
+	slices.Sort(ids)
+	return rt, ids, nil
+}
+
+// ResourceTypeOf returns the "resourceType" of a FHIR JSON resource,
+// checked against the resource types of v.
+func ResourceTypeOf(v Version, resource []byte) (string, error) {
+	if !v.Valid() {
+		return "", fmt.Errorf("fhirspec: %v: %w", v, ErrUnknownVersion)
+	}
+	m := Matcher{v: v}
+	return m.resourceType(resource)
+}
+
+func (m *Matcher) resourceType(resource []byte) (string, error) {
+	if err := validJSON(resource); err != nil {
+		return "", err
+	}
+	s := jsonScanner{data: resource}
+	rt, err := m.header(&s, true)
+	if err != nil {
+		return "", err
+	}
+	return strings.Clone(rt), nil
+}
+
+// header reads the root object's decoded resourceType (aliasing the input
+// when it has no escapes) and checks it. With full set it reads the whole
+// root object and rejects a repeated or case-variant resourceType; without,
+// it stops at the first resourceType and leaves those checks to the walker.
+func (m *Matcher) header(s *jsonScanner, full bool) (rt string, err error) {
+	if s.peek() != '{' {
+		return "", fmt.Errorf("fhirspec: resource is not a JSON object: %w", ErrMalformedResource)
+	}
+	seen := false
+	s.object(func(key string) bool {
+		switch {
+		case key == "resourceType":
+			if seen {
+				err = fmt.Errorf("fhirspec: duplicate \"resourceType\": %w", ErrAmbiguousResource)
+				return false
+			}
+			if s.peek() != '"' {
+				err = fmt.Errorf("fhirspec: resourceType is not a string: %w", ErrMalformedResource)
+				return false
+			}
+			val, ok := s.str()
+			if !ok {
+				return false
+			}
+			if s.escaped {
+				val = strings.Clone(val) // rare: keep it past the next escaped string
+			}
+			seen, rt = true, val
+			return full
+		case strings.EqualFold(key, "resourceType"):
+			err = fmt.Errorf("fhirspec: element %q differs from \"resourceType\" only in case: %w", clip(key), ErrAmbiguousResource)
+			return false
+		}
+		s.skip()
+		return true
+	})
+	switch {
+	case err != nil:
+		return "", err
+	case s.bad:
+		return "", fmt.Errorf("fhirspec: resource is not valid JSON: %w", ErrMalformedResource)
+	case !seen:
+		return "", fmt.Errorf("fhirspec: resource has no resourceType: %w", ErrMalformedResource)
+	case !IsResourceType(m.v, rt):
+		return "", fmt.Errorf("fhirspec: resourceType %q in %v: %w", clip(rt), m.v, ErrUnknownResourceType)
+	}
+	return rt, nil
+}
+
+// validJSON checks that resource is one well-formed JSON value (as
+// encoding/json.Valid decides) in valid UTF-8 (FHIR JSON is UTF-8;
+// encoding/json would silently replace invalid bytes, so two readers could
+// see different strings).
+func validJSON(resource []byte) error {
+	if !utf8.Valid(resource) {
+		return fmt.Errorf("fhirspec: resource is not valid UTF-8: %w", ErrMalformedResource)
+	}
+	if !validJSONSyntax(resource) {
+		return fmt.Errorf("fhirspec: resource is not valid JSON: %w", ErrMalformedResource)
+	}
+	return nil
+}
+
+// walk validates resource and reports to w the id of every patient whose
+// compartment it is in.
+func (m *Matcher) walk(resource []byte, w *walker) error {
+	if err := validJSON(resource); err != nil {
+		return err
+	}
+	s := jsonScanner{data: resource}
+	rt, err := m.header(&s, false)
+	if err != nil {
+		return err
+	}
+	ct := compartments[m.v][rt]
+	if ct == nil {
+		// Not a compartment type: nothing to find, but still refuse an
+		// ambiguous document.
+		s = jsonScanner{data: resource}
+		_, err := m.header(&s, true)
+		return err
+	}
+	w.s = jsonScanner{data: resource}
+	w.patient = rt == "Patient"
+	w.root(&ct.root)
+	if w.err != nil {
+		return w.err
+	}
+	if w.s.bad {
+		return fmt.Errorf("fhirspec: resource is not valid JSON: %w", ErrMalformedResource)
+	}
+	return nil
+}
+
+// walker follows the compartment paths of one resource and either looks
+// for one patient (match) or collects all of them (collect).
+type walker struct {
+	s       jsonScanner
+	bases   []string
+	match   string
+	found   bool
+	collect bool
+	ids     []string
+	patient bool // the resource is a Patient: its own id counts
+	err     error
+}
+
+// hit records that the resource is in the compartment of Patient/id; id
+// may alias the input or the scanner's scratch buffer.
+func (w *walker) hit(id string) {
+	switch {
+	case w.collect:
+		if !slices.Contains(w.ids, id) {
+			w.ids = append(w.ids, strings.Clone(id))
+		}
+	case id == w.match:
+		w.found = true
+	}
+}
+
+// value walks the value at the current position for path node n.
+// Arrays are traversed one level (FHIR repeats elements as arrays; an array
+// of arrays is not FHIR and is skipped).
+func (w *walker) value(n *pathNode, inArray bool) {
+	switch w.s.peek() {
+	case '{':
+		w.object(n)
+	case '[':
+		if inArray {
+			w.s.skip()
+			return
+		}
+		w.s.array(func() {
+			if w.err == nil {
+				w.value(n, true)
+			} else {
+				w.s.skip()
+			}
+		})
+	default:
+		w.s.skip()
+	}
+}
+
+// root walks the resource's root object: the compartment paths below n,
+// plus "resourceType" and "id", which must not repeat or vary in case
+// either. A Patient's own id is reported after the walk, once it is known
+// to be unique.
+func (w *walker) root(n *pathNode) {
+	var seenType, seenID bool
+	var selfID string
+	w.members(n, func(key string) (handled bool) {
+		switch {
+		case key == "resourceType" || key == "id":
+			if (key == "id" && seenID) || (key == "resourceType" && seenType) {
+				w.err = fmt.Errorf("fhirspec: duplicate %q: %w", key, ErrAmbiguousResource)
+				return true
+			}
+			if key == "resourceType" {
+				seenType = true
+				w.s.skip() // read by header
+				return true
+			}
+			seenID = true
+			if !w.patient || w.s.peek() != '"' {
+				w.s.skip()
+				return true
+			}
+			id, ok := w.s.str()
+			if ok && w.s.escaped {
+				id = strings.Clone(id)
+			}
+			selfID = id
+			return true
+		case strings.EqualFold(key, "resourceType") || strings.EqualFold(key, "id"):
+			w.err = fmt.Errorf("fhirspec: element %q differs from a FHIR element only in case: %w", clip(key), ErrAmbiguousResource)
+			return true
+		}
+		return false
+	})
+	if w.err == nil && !w.s.bad && IsID(selfID) {
+		w.hit(selfID)
+	}
+}
+
+// object walks the members of an object reached at node n (the root for
+// the resource itself). Keys that decide membership (n's children, and
+// "reference" when n is a Reference) must appear at most once and not in
+// another letter case.
+func (w *walker) object(n *pathNode) { w.members(n, nil) }
+
+// members walks the members of an object at node n; extra, when set, may
+// handle a key first (consuming its value) and reports whether it did.
+func (w *walker) members(n *pathNode, extra func(key string) bool) {
+	var seen uint64        // bit i: children[i] seen
+	const refBit = 1 << 63 // "reference" seen
+	w.s.object(func(key string) bool {
+		if w.err != nil {
+			return false
+		}
+		if extra != nil && extra(key) {
+			return w.err == nil
+		}
+		if n.ref && key == "reference" {
+			if seen&refBit != 0 {
+				w.err = fmt.Errorf("fhirspec: duplicate \"reference\" in %q: %w", n.name, ErrAmbiguousResource)
+				return false
+			}
+			seen |= refBit
+			if w.s.peek() != '"' {
+				w.s.skip() // not a string: names nobody
+				return true
+			}
+			ref, ok := w.s.str()
+			if !ok {
+				return false
+			}
+			if id, ok := patientRef(ref, w.bases); ok {
+				w.hit(id)
+			}
+			return true
+		}
+		for i, c := range n.children {
+			if key == c.name {
+				if seen&(1<<i) != 0 {
+					w.err = fmt.Errorf("fhirspec: duplicate element %q: %w", c.name, ErrAmbiguousResource)
+					return false
+				}
+				seen |= 1 << i
+				w.value(c, false)
+				return true
+			}
+			if strings.EqualFold(key, c.name) {
+				w.err = fmt.Errorf("fhirspec: element %q differs from %q only in case: %w", clip(key), c.name, ErrAmbiguousResource)
+				return false
+			}
+		}
+		if n.ref && strings.EqualFold(key, "reference") {
+			w.err = fmt.Errorf("fhirspec: element %q differs from \"reference\" only in case: %w", clip(key), ErrAmbiguousResource)
+			return false
+		}
+		w.s.skip()
+		return true
+	})
+}
+
+// clip shortens attacker-controlled text for error messages.
+func clip(s string) string {
+	const max = 64
+	if len(s) > max {
+		return strings.ToValidUTF8(s[:max], "") + "..."
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package fhirspec
+
+const raceEnabled = false

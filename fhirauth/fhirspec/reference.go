@@ -1,0 +1,58 @@
+package fhirspec
+
+import "strings"
+
+// IsID reports whether s is a FHIR id: 1 to 64 characters from
+// A-Z, a-z, 0-9, '-' and '.'.
+func IsID(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// patientRef returns the Patient id a Reference.reference string names, or
+// false. It accepts exactly:
+//
+//   - "Patient/<id>" (relative, resolved against this server),
+//   - "Patient/<id>/_history/<vid>" (a version-specific reference to the
+//     same patient),
+//   - either form prefixed by one of bases (each ending in "/").
+//
+// Everything else names no patient here: absolute URLs of other servers,
+// "urn:uuid:" and "urn:oid:" references, contained ("#x") and conditional
+// ("Patient?identifier=...") references, other resource types, mis-cased
+// "patient/", extra or empty segments, query or fragment suffixes.
+func patientRef(ref string, bases []string) (string, bool) {
+	rel, found := "", false
+	for _, b := range bases {
+		if strings.HasPrefix(ref, b) {
+			rel, found = ref[len(b):], true
+			break
+		}
+	}
+	if !found {
+		rel = ref
+	}
+	id, ok := strings.CutPrefix(rel, "Patient/")
+	if !ok {
+		return "", false
+	}
+	if id, vid, versioned := strings.Cut(id, "/"); versioned {
+		v, ok := strings.CutPrefix(vid, "_history/")
+		if !ok || !IsID(v) || !IsID(id) {
+			return "", false
+		}
+		return id, true
+	}
+	if !IsID(id) {
+		return "", false
+	}
+	return id, true
+}
