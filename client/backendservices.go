@@ -1,0 +1,297 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v3/jws"
+	"golang.org/x/oauth2"
+)
+
+// ClientAssertionType is the client_assertion_type of private_key_jwt.
+const ClientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+// maxTokenResponse bounds a token endpoint answer.
+const maxTokenResponse = 1 << 20
+
+// BackendServices returns a caching token source for SMART Backend Services
+// (the client_credentials grant with a private_key_jwt client assertion).
+//
+// key is the client's private JWK: RSA (at least 2048 bits, signs RS384) or
+// EC P-384 (signs ES384), with a "kid" the server knows from the client's
+// registered JWKS. A key whose "alg" names another algorithm is refused.
+// Each token request carries a fresh assertion: iss = sub = clientID,
+// aud = tokenURL, a random jti, exp at most 5 minutes ahead (see
+// WithAssertionLifetime). Request system/ scopes with WithScopes.
+func BackendServices(tokenURL, clientID string, key jwk.Key, opts ...TokenOption) (*TokenCache, error) {
+	cfg, err := newTokenConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkTokenURL(tokenURL, cfg.insecureHTTP); err != nil {
+		return nil, err
+	}
+	if clientID == "" {
+		return nil, fmt.Errorf("%w: backend services need a client id", ErrConfig)
+	}
+	if cfg.clientAuth != "" && cfg.clientAuth != PrivateKeyJWT {
+		return nil, fmt.Errorf("%w: backend services authenticate with private_key_jwt, not %s", ErrConfig, cfg.clientAuth)
+	}
+	for _, sc := range cfg.scopes {
+		if strings.HasPrefix(sc, "patient/") || strings.HasPrefix(sc, "user/") {
+			return nil, fmt.Errorf("%w: backend services request system/ scopes, not %q", ErrConfig, sc)
+		}
+	}
+	signer, err := newAssertionSigner(key)
+	if err != nil {
+		return nil, err
+	}
+	b := &backendServices{tokenURL: tokenURL, clientID: clientID, signer: signer, cfg: cfg}
+	return newTokenCache(b.fetch, cfg), nil
+}
+
+// ParsePrivateKey parses a private signing key for BackendServices from a
+// JWK, or from a JWK Set holding exactly one key.
+func ParsePrivateKey(data []byte) (jwk.Key, error) {
+	var probe struct {
+		Keys json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(data, &probe); err != nil {
+		return nil, fmt.Errorf("%w: private key: not JSON: %w", ErrConfig, err)
+	}
+	var key jwk.Key
+	if probe.Keys != nil {
+		set, err := jwk.Parse(data)
+		if err != nil {
+			return nil, fmt.Errorf("%w: private key set: %w", ErrConfig, err)
+		}
+		if set.Len() != 1 {
+			return nil, fmt.Errorf("%w: private key set holds %d keys, want exactly 1", ErrConfig, set.Len())
+		}
+		key, _ = set.Key(0)
+	} else {
+		k, err := jwk.ParseKey(data)
+		if err != nil {
+			return nil, fmt.Errorf("%w: private key: %w", ErrConfig, err)
+		}
+		key = k
+	}
+	if _, err := newAssertionSigner(key); err != nil {
+		return nil, err
+	}
+	return key, nil
+}
+
+// assertionSigner signs client assertions with one key.
+type assertionSigner struct {
+	alg jwa.SignatureAlgorithm
+	kid string
+	key any // *rsa.PrivateKey or *ecdsa.PrivateKey
+}
+
+func newAssertionSigner(key jwk.Key) (*assertionSigner, error) {
+	if key == nil {
+		return nil, fmt.Errorf("%w: nil private key", ErrConfig)
+	}
+	kid, _ := key.KeyID()
+	if kid == "" {
+		return nil, fmt.Errorf("%w: private key has no kid (the server finds the public key by it)", ErrConfig)
+	}
+	var raw any
+	if err := jwk.Export(key, &raw); err != nil {
+		return nil, fmt.Errorf("%w: private key: %w", ErrConfig, err)
+	}
+	s := &assertionSigner{kid: kid, key: raw}
+	switch k := raw.(type) {
+	case *rsa.PrivateKey:
+		if k.N.BitLen() < 2048 {
+			return nil, fmt.Errorf("%w: RSA key of %d bits, want at least 2048", ErrConfig, k.N.BitLen())
+		}
+		s.alg = jwa.RS384()
+	case *ecdsa.PrivateKey:
+		if k.Curve != elliptic.P384() {
+			return nil, fmt.Errorf("%w: EC key on %s, ES384 needs P-384", ErrConfig, k.Curve.Params().Name)
+		}
+		s.alg = jwa.ES384()
+	default:
+		return nil, fmt.Errorf("%w: need an RSA or EC P-384 private key, got %T (a public key cannot sign)", ErrConfig, raw)
+	}
+	if a, ok := key.Algorithm(); ok && a.String() != s.alg.String() {
+		return nil, fmt.Errorf("%w: key alg %q, backend services sign with %s", ErrConfig, a.String(), s.alg)
+	}
+	return s, nil
+}
+
+// sign returns a compact JWS of claims with alg, kid and typ headers.
+func (s *assertionSigner) sign(claims []byte) ([]byte, error) {
+	hdr := jws.NewHeaders()
+	if err := hdr.Set(jws.KeyIDKey, s.kid); err != nil {
+		return nil, err
+	}
+	if err := hdr.Set(jws.TypeKey, "JWT"); err != nil {
+		return nil, err
+	}
+	return jws.Sign(claims, jws.WithKey(s.alg, s.key, jws.WithProtectedHeaders(hdr)))
+}
+
+// backendServices fetches tokens with client assertions.
+type backendServices struct {
+	tokenURL string
+	clientID string
+	signer   *assertionSigner
+	cfg      *tokenConfig
+}
+
+// assertionClaims are the claims SMART Backend Services requires.
+type assertionClaims struct {
+	Issuer    string `json:"iss"`
+	Subject   string `json:"sub"`
+	Audience  string `json:"aud"`
+	ExpiresAt int64  `json:"exp"`
+	IssuedAt  int64  `json:"iat"`
+	JWTID     string `json:"jti"`
+}
+
+// assertion builds and signs a fresh client assertion.
+func (b *backendServices) assertion() (string, error) {
+	jti, err := randomID()
+	if err != nil {
+		return "", err
+	}
+	now := b.cfg.clock.Now().Unix() // whole seconds, rounded down
+	claims, err := json.Marshal(assertionClaims{
+		Issuer:    b.clientID,
+		Subject:   b.clientID,
+		Audience:  b.tokenURL,
+		IssuedAt:  now,
+		ExpiresAt: now + int64(b.cfg.assertionLifetime/time.Second),
+		JWTID:     jti,
+	})
+	if err != nil {
+		return "", err
+	}
+	signed, err := b.signer.sign(claims)
+	if err != nil {
+		return "", fmt.Errorf("client: sign client assertion: %w", err)
+	}
+	return string(signed), nil
+}
+
+// fetch performs one token request.
+func (b *backendServices) fetch(ctx context.Context) (*oauth2.Token, error) {
+	assertion, err := b.assertion()
+	if err != nil {
+		return nil, err
+	}
+	form := url.Values{}
+	for k, vs := range b.cfg.params {
+		form[k] = append([]string(nil), vs...)
+	}
+	form.Set("grant_type", "client_credentials")
+	if len(b.cfg.scopes) > 0 {
+		form.Set("scope", strings.Join(b.cfg.scopes, " "))
+	}
+	form.Set("client_assertion_type", ClientAssertionType)
+	form.Set("client_assertion", assertion)
+
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.tokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, fmt.Errorf("client: token request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := b.cfg.httpClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("client: token request: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenResponse+1))
+	if err != nil {
+		return nil, fmt.Errorf("client: token response: %w", err)
+	}
+	if len(body) > maxTokenResponse {
+		return nil, &OAuthError{StatusCode: resp.StatusCode, Err: fmt.Errorf("%w: token response over %d bytes", ErrResponseTooLarge, maxTokenResponse)}
+	}
+	return parseTokenResponse(resp.StatusCode, body)
+}
+
+// parseTokenResponse turns a token endpoint answer into a token or an
+// *OAuthError.
+func parseTokenResponse(status int, body []byte) (*oauth2.Token, error) {
+	var tr struct {
+		AccessToken      string          `json:"access_token"`
+		TokenType        string          `json:"token_type"`
+		ExpiresIn        json.RawMessage `json:"expires_in"`
+		RefreshToken     string          `json:"refresh_token"`
+		Error            string          `json:"error"`
+		ErrorDescription string          `json:"error_description"`
+		ErrorURI         string          `json:"error_uri"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&tr); err != nil {
+		return nil, &OAuthError{StatusCode: status, Err: fmt.Errorf("token response is not JSON: %w", err)}
+	}
+	if status < 200 || status > 299 || tr.Error != "" {
+		return nil, &OAuthError{Code: tr.Error, Description: tr.ErrorDescription, URI: tr.ErrorURI, StatusCode: status}
+	}
+	if tr.AccessToken == "" {
+		return nil, &OAuthError{StatusCode: status, Err: fmt.Errorf("token response without access_token")}
+	}
+	if !strings.EqualFold(tr.TokenType, "bearer") {
+		return nil, &OAuthError{StatusCode: status, Err: fmt.Errorf("token_type %q, want bearer", tr.TokenType)}
+	}
+	tok := &oauth2.Token{AccessToken: tr.AccessToken, TokenType: tr.TokenType, RefreshToken: tr.RefreshToken}
+	if secs, ok := parseExpiresIn(tr.ExpiresIn); ok {
+		tok.ExpiresIn = secs
+		tok.Expiry = time.Now().Add(time.Duration(secs) * time.Second)
+	}
+	var raw map[string]any
+	if json.Unmarshal(body, &raw) == nil {
+		tok = tok.WithExtra(raw)
+	}
+	return tok, nil
+}
+
+// parseExpiresIn reads expires_in as a JSON number or numeric string.
+func parseExpiresIn(raw json.RawMessage) (int64, bool) {
+	s := strings.Trim(string(raw), `"`)
+	if s == "" || s == "null" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		f, ferr := strconv.ParseFloat(s, 64)
+		if ferr != nil || f <= 0 || f > 1<<31 {
+			return 0, false
+		}
+		n = int64(f)
+	}
+	if n <= 0 || n > 1<<31 {
+		return 0, false
+	}
+	return n, true
+}
+
+// randomID returns 128 random bits, base64url encoded.
+func randomID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("client: random jti: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}

@@ -1,0 +1,278 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// Version is a FHIR release the client speaks.
+type Version string
+
+// Supported FHIR versions.
+const (
+	STU3 Version = "STU3"
+	R4   Version = "R4"
+)
+
+// Defaults of the FHIR client.
+const (
+	// DefaultMaxResponseBytes is the default response size limit (16 MiB).
+	DefaultMaxResponseBytes = 16 << 20
+	// DefaultMaxPages is the default page limit of Search.
+	DefaultMaxPages = 100
+	// DefaultTimeout is the timeout of the default HTTP client.
+	DefaultTimeout = 60 * time.Second
+)
+
+// FHIRMediaType is the FHIR JSON media type sent in Accept and Content-Type.
+const FHIRMediaType = "application/fhir+json"
+
+// Client is a FHIR REST client for one base URL. It obtains tokens from
+// its token source, retries idempotent requests on 429 and 503, and turns
+// refusals into *Error values. It is safe for concurrent use.
+type Client struct {
+	base        *url.URL
+	ts          oauth2.TokenSource
+	hc          *http.Client
+	version     Version
+	maxBody     int64
+	maxPages    int
+	retry       RetryPolicy
+	retryUnsafe bool
+	userAgent   string
+	insecure    bool
+	clock       Clock
+	sleep       func(context.Context, time.Duration) error
+
+	typedOnce sync.Once
+	typed     *typedCodec
+	typedErr  error
+}
+
+// Option configures a Client.
+type Option func(*Client) error
+
+// New returns a client for the FHIR server at baseURL (e.g.
+// "https://fhir.example/fhir"), authenticating every request with a token
+// from ts. ts may be nil for servers without authorization.
+//
+// baseURL must be an absolute https URL (http on loopback, or anywhere
+// with WithInsecureHTTP) without query, fragment or credentials. Redirects
+// and paging links that leave it are refused, so tokens never reach
+// another origin.
+func New(baseURL string, ts oauth2.TokenSource, opts ...Option) (*Client, error) {
+	base, err := parseBase(baseURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	c := &Client{
+		base:     base,
+		ts:       ts,
+		version:  R4,
+		maxBody:  DefaultMaxResponseBytes,
+		maxPages: DefaultMaxPages,
+		retry:    DefaultRetryPolicy(),
+		clock:    systemClock{},
+		sleep:    sleepContext,
+	}
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(c); err != nil {
+			return nil, err
+		}
+	}
+	if ts != nil && base.Scheme == "http" && !c.insecure && !isLoopback(base.Hostname()) {
+		return nil, fmt.Errorf("%w: base URL %q is plain http on a non-loopback host: tokens would travel in clear (see WithInsecureHTTP)", ErrConfig, baseURL)
+	}
+	hc := &http.Client{Timeout: DefaultTimeout}
+	if c.hc != nil {
+		copied := *c.hc
+		hc = &copied
+	}
+	hc.CheckRedirect = c.checkRedirect(hc.CheckRedirect)
+	c.hc = hc
+	return c, nil
+}
+
+// WithHTTPClient sets the HTTP client for FHIR requests (default: one with
+// a 60 s timeout). The client is copied; its CheckRedirect is wrapped to
+// refuse redirects that leave the base URL.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) error {
+		if hc == nil {
+			return fmt.Errorf("%w: nil HTTP client", ErrConfig)
+		}
+		c.hc = hc
+		return nil
+	}
+}
+
+// WithFHIRVersion sets the FHIR release (R4 by default); it selects the
+// typed resources ReadResource returns.
+func WithFHIRVersion(v Version) Option {
+	return func(c *Client) error {
+		switch v {
+		case STU3, R4:
+			c.version = v
+			return nil
+		}
+		return fmt.Errorf("%w: unsupported FHIR version %q (want STU3 or R4)", ErrConfig, v)
+	}
+}
+
+// WithMaxResponseBytes sets the response size limit (default 16 MiB).
+// Larger responses fail with *ResponseTooLargeError.
+func WithMaxResponseBytes(n int64) Option {
+	return func(c *Client) error {
+		if n <= 0 {
+			return fmt.Errorf("%w: response limit must be positive", ErrConfig)
+		}
+		c.maxBody = n
+		return nil
+	}
+}
+
+// WithMaxPages sets the default page limit of Search (default 100).
+func WithMaxPages(n int) Option {
+	return func(c *Client) error {
+		if n <= 0 {
+			return fmt.Errorf("%w: page limit must be positive", ErrConfig)
+		}
+		c.maxPages = n
+		return nil
+	}
+}
+
+// WithRetry sets the retry policy for 429 and 503 answers.
+func WithRetry(p RetryPolicy) Option {
+	return func(c *Client) error {
+		if err := p.validate(); err != nil {
+			return err
+		}
+		c.retry = p
+		return nil
+	}
+}
+
+// WithRetryNonIdempotent also retries POST and PATCH requests (create,
+// transaction, operations) on 429 and 503. Only opt in when the server
+// guarantees a refused request had no effect.
+func WithRetryNonIdempotent() Option {
+	return func(c *Client) error {
+		c.retryUnsafe = true
+		return nil
+	}
+}
+
+// WithInsecureHTTP allows a plain-http base URL on a host that is not
+// loopback while a token source is set. Without it New refuses such a
+// URL: bearer tokens would travel in clear.
+func WithInsecureHTTP() Option {
+	return func(c *Client) error {
+		c.insecure = true
+		return nil
+	}
+}
+
+// WithUserAgent sets the User-Agent header.
+func WithUserAgent(ua string) Option {
+	return func(c *Client) error {
+		c.userAgent = ua
+		return nil
+	}
+}
+
+// WithRetryClock sets the clock used to turn a Retry-After HTTP-date into
+// a delay, and the function that waits between attempts (tests).
+func WithRetryClock(clk Clock, sleep func(ctx context.Context, d time.Duration) error) Option {
+	return func(c *Client) error {
+		if clk == nil || sleep == nil {
+			return fmt.Errorf("%w: nil retry clock or sleep", ErrConfig)
+		}
+		c.clock, c.sleep = clk, sleep
+		return nil
+	}
+}
+
+// BaseURL returns the base URL without a trailing slash.
+func (c *Client) BaseURL() string { return c.base.String() }
+
+// Version returns the configured FHIR version.
+func (c *Client) Version() Version { return c.version }
+
+// parseBase validates a FHIR base URL and strips trailing slashes.
+func parseBase(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("base URL: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("base URL %q must be an absolute http(s) URL", raw)
+	}
+	if u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return nil, fmt.Errorf("base URL %q must not carry credentials, a query or a fragment", raw)
+	}
+	for _, seg := range strings.Split(u.Path, "/") {
+		if seg == "." || seg == ".." {
+			return nil, fmt.Errorf("base URL %q has dot segments", raw)
+		}
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	u.Host = strings.ToLower(u.Host)
+	return u, nil
+}
+
+// within reports whether u is under the base URL: same scheme, host and
+// port, and a path equal to the base path or below it, without dot
+// segments or credentials.
+func (c *Client) within(u *url.URL) bool {
+	if u.Scheme != c.base.Scheme || !strings.EqualFold(u.Host, c.base.Host) || u.User != nil || u.Opaque != "" {
+		return false
+	}
+	p := u.Path
+	if p != c.base.Path && !strings.HasPrefix(p, c.base.Path+"/") {
+		return false
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return true
+}
+
+// checkRedirect refuses redirects outside the base URL, then defers to next.
+func (c *Client) checkRedirect(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if !c.within(req.URL) {
+			return fmt.Errorf("%w: redirect to %s", ErrForeignLink, redactURL(req.URL))
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+}
+
+// redactURL renders u without userinfo or query (which may carry secrets).
+func redactURL(u *url.URL) string {
+	cp := *u
+	cp.User = nil
+	cp.RawQuery = ""
+	cp.Fragment = ""
+	return cp.String()
+}

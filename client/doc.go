@@ -1,0 +1,56 @@
+// Package client is a FHIR REST client that obtains and refreshes its own
+// OAuth2 tokens: the other side of the wire from fhirwarden's middleware.
+//
+//	ts, err := client.ClientCredentials("https://auth.example/oauth2/token",
+//		"patient-access", secret, client.WithScopes("user/Patient.read"))
+//	if err != nil {
+//		return err
+//	}
+//	c, err := client.New("https://fhir.example/fhir", ts, client.WithFHIRVersion(client.STU3))
+//	if err != nil {
+//		return err
+//	}
+//	res, err := c.Read(ctx, "Patient", "9000000009") // res.Body is the FHIR JSON
+//
+// # Tokens
+//
+// Any oauth2.TokenSource works. The package provides ClientCredentials
+// (client authenticated by HTTP Basic, the Care Connect default, or with
+// WithClientAuth(ClientSecretPost) in the form body), BackendServices (SMART
+// Backend Services: a private_key_jwt client assertion signed RS384 or ES384,
+// fresh for every token request) and StaticToken. The first two are
+// TokenCaches: a token is reused until shortly before it expires
+// (WithRefreshSkew), concurrent callers share one token request, and a 401
+// answer with error="invalid_token" drops the token and retries the request
+// once with a new one. Discover reads {base}/.well-known/smart-configuration
+// to find the token endpoint; SMARTConfiguration.Supports checks the server
+// offers the chosen grant and client authentication.
+//
+// # FHIR interactions
+//
+// Read, VRead, Search (an iterator over pages following next links that stay
+// under the base URL, bounded by a page limit), Create (conditional with
+// IfNoneExist), Update (IfMatch), Patch (JSON Patch), Delete, Batch,
+// Transaction, Capabilities and Operation. Bodies are raw FHIR JSON; with
+// ReadResource, UnmarshalResource and CreateResource they are google/fhir/go
+// protos of the configured version (STU3 or R4).
+//
+// Arguments are validated before anything is sent (resource types, ids,
+// header values), so a hostile id cannot change the request path.
+//
+// # Errors
+//
+// A non-2xx answer is an *Error with the status and the server's
+// OperationOutcome; errors.Is matches it against ErrNotFound, ErrForbidden,
+// ErrPreconditionFailed, ... A token endpoint refusal is an *OAuthError
+// (errors.Is: ErrInvalidClient, ErrInvalidScope, ...). A response over the
+// size limit is a *ResponseTooLargeError.
+//
+// # Retries
+//
+// 429 and 503 answers are retried with exponential backoff and jitter,
+// waiting what Retry-After asks (seconds or HTTP-date) up to a bound
+// (RetryPolicy). POST and PATCH (create, transaction, operations) are never
+// retried unless WithRetryNonIdempotent is set; searches are. Every call
+// takes a context and stops when it is cancelled.
+package client

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/fhirwarden/fhirwarden/client"
+	"golang.org/x/oauth2"
+)
+
+// run is fhirctl's main, testable in-process: it returns the exit status.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	cfg, err := parseArgs(args, stderr, getenv)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "fhirctl: %v\n", err)
+		fmt.Fprintln(stderr, "run 'fhirctl -h' for usage")
+		return exitUsage
+	}
+	app := &app{cfg: cfg, stdin: stdin, stdout: stdout, stderr: stderr, capture: &tokenCapture{}}
+	if err := app.run(ctx); err != nil {
+		return report(stderr, err)
+	}
+	return exitOK
+}
+
+// app holds what a command needs.
+type app struct {
+	cfg            *config
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	capture        *tokenCapture
+	ts             oauth2.TokenSource
+	fhir           *client.Client
+}
+
+func (a *app) run(ctx context.Context) error {
+	if err := a.setup(ctx); err != nil {
+		return err
+	}
+	switch a.cfg.command {
+	case "token":
+		return a.token(ctx)
+	case "get":
+		return a.get(ctx)
+	case "search":
+		return a.search(ctx)
+	case "create":
+		return a.create(ctx)
+	case "update":
+		return a.update(ctx)
+	case "delete":
+		return a.delete(ctx)
+	case "capabilities":
+		return a.capabilities(ctx)
+	}
+	return usagef("unknown command %q", a.cfg.command)
+}
+
+// setup builds the token source (discovering the token endpoint if
+// needed) and the FHIR client.
+func (a *app) setup(ctx context.Context) error {
+	cfg := a.cfg
+	hc := &http.Client{Timeout: 60 * time.Second}
+	if cfg.clientID != "" && (cfg.secret != "" || cfg.keyFile != "") {
+		auth := cfg.clientAuth
+		if cfg.keyFile != "" {
+			auth = client.PrivateKeyJWT
+		}
+		tokenURL := cfg.tokenURL
+		if tokenURL == "" {
+			sc, err := client.Discover(ctx, hc, cfg.base)
+			if err != nil {
+				return fmt.Errorf("finding the token endpoint (or give -token-url): %w", err)
+			}
+			if err := sc.Supports("client_credentials", auth); err != nil {
+				return err
+			}
+			tokenURL = sc.TokenEndpoint
+		}
+		tokenHC := &http.Client{Timeout: 30 * time.Second, Transport: a.capture.wrap(http.DefaultTransport)}
+		opts := []client.TokenOption{client.WithTokenHTTPClient(tokenHC), client.WithScopes(cfg.scopes...)}
+		if cfg.insecureHTTP {
+			opts = append(opts, client.WithInsecureTokenURL())
+		}
+		var err error
+		if cfg.keyFile != "" {
+			a.ts, err = a.backendServices(tokenURL, opts)
+		} else {
+			a.ts, err = client.ClientCredentials(tokenURL, cfg.clientID, cfg.secret, append(opts, client.WithClientAuth(auth))...)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	copts := []client.Option{client.WithHTTPClient(hc), client.WithFHIRVersion(cfg.version),
+		client.WithMaxPages(cfg.maxPages), client.WithUserAgent("fhirctl")}
+	if cfg.insecureHTTP {
+		copts = append(copts, client.WithInsecureHTTP())
+	}
+	c, err := client.New(cfg.base, a.ts, copts...)
+	if err != nil {
+		return usagef("-base: %v (-insecure-http allows plain http)", err)
+	}
+	a.fhir = c
+	return nil
+}
+
+// maxKeyFile bounds the -key file.
+const maxKeyFile = 64 << 10
+
+func (a *app) backendServices(tokenURL string, opts []client.TokenOption) (oauth2.TokenSource, error) {
+	f, err := os.Open(a.cfg.keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("-key: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("-key: %w", err)
+	}
+	if len(data) > maxKeyFile {
+		return nil, fmt.Errorf("-key: %s is larger than %d bytes", a.cfg.keyFile, maxKeyFile)
+	}
+	key, err := client.ParsePrivateKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("-key %s: %w", a.cfg.keyFile, err)
+	}
+	return client.BackendServices(tokenURL, a.cfg.clientID, key, opts...)
+}
+
+// report prints err for a person and returns the exit status.
+func report(stderr io.Writer, err error) int {
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "fhirctl: %v\n", err)
+		return exitUsage
+	}
+	var fe *client.Error
+	if errors.As(err, &fe) {
+		fmt.Fprintf(stderr, "fhirctl: %s %s: HTTP %d %s\n", fe.Method, fe.URL, fe.StatusCode, http.StatusText(fe.StatusCode))
+		if fe.Outcome != nil {
+			for _, is := range fe.Outcome.Issues {
+				fmt.Fprintf(stderr, "  %s\n", sanitize(is.String()))
+			}
+		} else if len(fe.Body) > 0 {
+			fmt.Fprintf(stderr, "  %s\n", sanitize(string(fe.Body[:min(len(fe.Body), 300)])))
+		}
+		return exitFailure
+	}
+	var oe *client.OAuthError
+	if errors.As(err, &oe) {
+		fmt.Fprintf(stderr, "fhirctl: token request refused: %s\n", sanitize(oe.Error()))
+		return exitFailure
+	}
+	fmt.Fprintf(stderr, "fhirctl: %s\n", sanitize(err.Error()))
+	return exitFailure
+}
+
+// sanitize replaces control characters a hostile server could use to
+// rewrite the terminal.
+func sanitize(s string) string {
+	b := []rune(s)
+	for i, r := range b {
+		if r < 0x20 && r != '\n' && r != '\t' || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			b[i] = '?'
+		}
+	}
+	return string(b)
+}
