@@ -1,0 +1,308 @@
+package fhirauth
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+)
+
+// MaxBundleEntries limits the entries of a batch or transaction Bundle.
+const MaxBundleEntries = 10000
+
+// bundleEntry is the part of a Bundle entry a decision needs.
+type bundleEntry struct {
+	fullURL     string
+	method      string
+	url         string
+	ifNoneExist string
+	hasINE      bool
+	resource    []byte
+}
+
+// finishBundle decodes a batch or transaction Bundle POSTed to the base and
+// classifies each entry exactly like a top-level request.
+//
+// Only the elements a decision needs are read (type, entry.fullUrl,
+// entry.request.method/url/ifNoneExist, entry.resource as raw bytes), with
+// the strict reader of jsonscan.go: duplicate or case-variant keys among
+// them are rejected, as are nested Bundles, absolute or rooted entry URLs
+// (they could name another server or another base) and percent-encoded
+// entry paths.
+func (p *Policy) finishBundle(req *Request, in *rawRequest) error {
+	if err := allowOnly(in.query, "_format", "_pretty"); err != nil {
+		return err
+	}
+	if mt := mediaType(in.contentType); mt != "" && !isJSONMedia(mt) {
+		return unsupported("only FHIR JSON Bundles can be authorized, not %q", clip(in.contentType))
+	}
+	typ, entries, err := parseBundle(in.body)
+	if err != nil {
+		return err
+	}
+	switch typ {
+	case "batch":
+		req.Interaction = Batch
+	case "transaction":
+		req.Interaction = Transaction
+	default:
+		return invalid("POST to the base needs a Bundle of type batch or transaction, not %q", clip(typ))
+	}
+	req.Body = in.body
+	req.Entries = make([]*Request, len(entries))
+	for i := range entries {
+		e, err := p.classifyEntry(&entries[i])
+		if err != nil {
+			return invalidEntry(i, err)
+		}
+		req.Entries[i] = e
+	}
+	return nil
+}
+
+// invalidEntry prefixes an entry error with its position, keeping the
+// sentinel.
+func invalidEntry(i int, err error) error {
+	return &entryError{index: i, err: err}
+}
+
+type entryError struct {
+	index int
+	err   error
+}
+
+// Error names the entry and what is wrong with it.
+func (e *entryError) Error() string {
+	return "entry " + itoa(e.index) + ": " + e.err.Error()
+}
+
+// Unwrap returns the entry's error (which wraps the sentinel).
+func (e *entryError) Unwrap() error { return e.err }
+
+func itoa(i int) string {
+	if i == 0 {
+		return "0"
+	}
+	var b [20]byte
+	n := len(b)
+	for i > 0 {
+		n--
+		b[n] = byte('0' + i%10)
+		i /= 10
+	}
+	return string(b[n:])
+}
+
+// ParseBundleEntries decodes the entries of a batch or transaction Bundle
+// (FHIR JSON) and classifies each like a top-level request. It is what
+// Classify does for POST [base]; exposed for servers that receive Bundles
+// by other routes.
+func (p *Policy) ParseBundleEntries(body []byte) (*Request, error) {
+	req := &Request{Method: http.MethodPost, Interaction: Batch}
+	in := rawRequest{method: http.MethodPost, body: body}
+	if err := p.finishBundle(req, &in); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// parseBundle reads the Bundle type and entries.
+func parseBundle(body []byte) (string, []bundleEntry, error) {
+	if len(body) == 0 {
+		return "", nil, invalid("POST to the base needs a Bundle body")
+	}
+	if !json.Valid(body) {
+		return "", nil, invalid("the body is not valid JSON")
+	}
+	var typ, rt string
+	var entries []bundleEntry
+	root := memberSet{names: []string{"resourceType", "type", "entry"}}
+	err := eachMember(body, func(key string, val []byte) error {
+		i, err := root.index(key)
+		if err != nil {
+			return err
+		}
+		switch i {
+		case 0, 1:
+			s, ok := jsonString(val)
+			if !ok {
+				return errors.New(key + " is not a string")
+			}
+			if i == 0 {
+				rt = s
+			} else {
+				typ = s
+			}
+		case 2:
+			return eachElement(val, func(n int, el []byte) error {
+				if n >= MaxBundleEntries {
+					return errors.New("too many entries")
+				}
+				e, err := parseEntry(el)
+				if err != nil {
+					return &entryError{index: n, err: err}
+				}
+				entries = append(entries, e)
+				return nil
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return "", nil, invalid("malformed Bundle: %v", err)
+	}
+	if rt != "Bundle" {
+		return "", nil, invalid("POST to the base needs a Bundle, not %q", clip(rt))
+	}
+	return typ, entries, nil
+}
+
+func parseEntry(el []byte) (bundleEntry, error) {
+	var e bundleEntry
+	ms := memberSet{names: []string{"fullUrl", "request", "resource"}}
+	sawRequest := false
+	err := eachMember(el, func(key string, val []byte) error {
+		i, err := ms.index(key)
+		if err != nil {
+			return err
+		}
+		switch i {
+		case 0:
+			s, ok := jsonString(val)
+			if !ok {
+				return errors.New("fullUrl is not a string")
+			}
+			e.fullURL = s
+		case 1:
+			sawRequest = true
+			return parseEntryRequest(val, &e)
+		case 2:
+			if len(val) == 0 || val[0] != '{' {
+				return errors.New("resource is not an object")
+			}
+			e.resource = val
+		}
+		return nil
+	})
+	if err == errNotObject {
+		return e, errors.New("entry is not an object")
+	}
+	if err != nil {
+		return e, err
+	}
+	if !sawRequest {
+		return e, errors.New("entry has no request")
+	}
+	return e, nil
+}
+
+func parseEntryRequest(val []byte, e *bundleEntry) error {
+	ms := memberSet{names: []string{"method", "url", "ifNoneExist"}}
+	return eachMember(val, func(key string, v []byte) error {
+		i, err := ms.index(key)
+		if err != nil || i < 0 {
+			return err
+		}
+		s, ok := jsonString(v)
+		if !ok {
+			return errors.New("request." + key + " is not a string")
+		}
+		switch i {
+		case 0:
+			e.method = s
+		case 1:
+			e.url = s
+		case 2:
+			e.ifNoneExist, e.hasINE = s, true
+		}
+		return nil
+	})
+}
+
+// classifyEntry classifies one Bundle entry.
+func (p *Policy) classifyEntry(e *bundleEntry) (*Request, error) {
+	switch e.method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+	default:
+		return nil, invalid("request.method %q is not a FHIR method", clip(e.method))
+	}
+	u := e.url
+	if strings.Contains(u, "#") || strings.Contains(u, "://") || strings.HasPrefix(u, "/") || strings.HasPrefix(u, "urn:") {
+		return nil, invalid("request.url %q must be relative to this server's base", clip(u))
+	}
+	path, rawQuery, _ := strings.Cut(u, "?")
+	if i := strings.IndexByte(path, ':'); i >= 0 {
+		return nil, invalid("request.url %q must be relative to this server's base", clip(u))
+	}
+	if strings.Contains(path, "%") {
+		return nil, invalid("request.url path must not be percent-encoded")
+	}
+	if path != "" {
+		if err := checkSegments(path); err != nil {
+			return nil, err
+		}
+	}
+	q, err := parseQuery(rawQuery)
+	if err != nil {
+		return nil, err
+	}
+	in := rawRequest{method: e.method, path: path, query: q, entry: true,
+		ifNoneExist: e.ifNoneExist, hasIfNoneExist: e.hasINE, body: e.resource}
+	if len(e.resource) > 0 {
+		in.contentType = "application/fhir+json"
+		rt, _, err := resourceHeader(e.resource)
+		if err != nil {
+			return nil, invalid("entry.resource: %v", err)
+		}
+		if rt == "Bundle" {
+			return nil, invalid("nested Bundle in a Bundle entry")
+		}
+		if e.method == http.MethodPatch && rt == "Binary" {
+			ct, data, err := binaryContent(e.resource)
+			if err != nil {
+				return nil, err
+			}
+			in.contentType, in.body = ct, data
+		}
+	}
+	req := &Request{FullURL: e.fullURL}
+	if err := p.route(req, &in); err != nil {
+		return nil, err
+	}
+	if err := p.finish(req, &in); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// binaryContent returns the contentType and decoded data of a Binary (the
+// transaction form of a JSON Patch).
+func binaryContent(res []byte) (string, []byte, error) {
+	var ct, data string
+	ms := memberSet{names: []string{"contentType", "data"}}
+	err := eachMember(res, func(key string, v []byte) error {
+		i, err := ms.index(key)
+		if err != nil || i < 0 {
+			return err
+		}
+		s, ok := jsonString(v)
+		if !ok {
+			return errors.New(key + " is not a string")
+		}
+		if i == 0 {
+			ct = s
+		} else {
+			data = s
+		}
+		return nil
+	})
+	if err != nil {
+		return "", nil, invalid("patch Binary: %v", err)
+	}
+	b, err := base64.StdEncoding.DecodeString(data)
+	if err != nil {
+		return "", nil, invalid("patch Binary data is not base64")
+	}
+	return ct, b, nil
+}

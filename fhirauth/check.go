@@ -1,0 +1,294 @@
+package fhirauth
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/fhirwarden/fhirwarden/scope"
+)
+
+// Request returns the classified request the decision is about (nil for
+// requests that could not be classified).
+func (d *Decision) Request() *Request { return d.request }
+
+// ApplyTo adds the decision's narrowing parameters to the query q (the
+// request's query, or the parsed If-None-Exist of a conditional create)
+// and returns it; q is modified in place (a nil q gets a new map).
+//
+// It is idempotent: a parameter value already present (for "patient", also
+// the bare id of the context patient) is not added again, so a query that
+// a server or an earlier ApplyTo has already narrowed is unchanged. When
+// the decision carries a response check it also removes _elements and
+// forces a JSON _format, so the response still holds the elements the
+// check reads. Servers that enforce Narrow natively need not call it.
+func (d *Decision) ApplyTo(q url.Values) url.Values {
+	if q == nil {
+		q = url.Values{}
+	}
+	for k, vs := range d.Narrow {
+		for _, v := range vs {
+			if !narrowPresent(q[k], k, v) {
+				q[k] = append(q[k], v)
+			}
+		}
+	}
+	if d.response.on {
+		delete(q, "_elements")
+		if f, ok := q["_format"]; ok && (len(f) != 1 || !strings.Contains(f[0], "json")) {
+			q["_format"] = []string{"json"}
+		}
+	}
+	return q
+}
+
+func narrowPresent(have []string, k, v string) bool {
+	for _, h := range have {
+		if h == v {
+			return true
+		}
+		if k == "patient" && "Patient/"+h == v {
+			return true
+		}
+	}
+	return false
+}
+
+// NeedsResponseCheck reports whether the response body must pass
+// CheckResource (a single resource) or FilterBundle (a Bundle) before it
+// reaches the caller. Responses of decisions without checks can stream.
+func (d *Decision) NeedsResponseCheck() bool { return d.response.on }
+
+// ResponseIsBundle reports whether the checked response is a Bundle
+// (search, history, $everything, paging), to be passed to FilterBundle.
+func (d *Decision) ResponseIsBundle() bool { return d.response.on && d.response.bundle }
+
+// NeedsStoredCheck reports whether the server (or gateway) must pass the
+// currently stored version of the target resource to CheckStored before
+// performing the write.
+func (d *Decision) NeedsStoredCheck() bool { return d.stored.on }
+
+// CheckStatus is the status to answer when a response or stored-version
+// check fails: 404 when the policy hides existence, else 403.
+func (d *Decision) CheckStatus() int {
+	if d.policy == nil || d.policy.hide {
+		return http.StatusNotFound
+	}
+	return http.StatusForbidden
+}
+
+// CheckResource checks a single-resource response (read, vread): the
+// resource must be of the requested type, of a type the caller may read,
+// in the patient's compartment under patient context, and satisfy the v2
+// constraints of the granting scopes. Errors wrap ErrOutsideCompartment,
+// ErrConstraint or ErrNotJSON; on error answer CheckStatus(). It returns
+// nil when the decision needs no response check.
+func (d *Decision) CheckResource(body []byte) error {
+	if !d.response.on {
+		return nil
+	}
+	if d.response.bundle {
+		return fmt.Errorf("%w: this decision's response is a Bundle; use FilterBundle", ErrConstraint)
+	}
+	rt, err := checkedType(body)
+	if err != nil {
+		return err
+	}
+	if d.response.expectType != "" && rt != d.response.expectType {
+		return fmt.Errorf("%w: the response is a %s, not the requested %s", ErrConstraint, clip(rt), d.response.expectType)
+	}
+	return d.allowResource(rt, body, d.response.letters)
+}
+
+func checkedType(body []byte) (string, error) {
+	if !json.Valid(body) {
+		return "", fmt.Errorf("%w: not valid JSON", ErrNotJSON)
+	}
+	rt, _, err := resourceHeader(body)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrNotJSON, err)
+	}
+	return rt, nil
+}
+
+// allowResource decides whether a resource of type rt may be returned.
+func (d *Decision) allowResource(rt string, body []byte, letters scope.Permission) error {
+	m := d.set.Permits(d.Context, rt, letters)
+	if m == scope.Denied {
+		return fmt.Errorf("%w: the token's %s/ scopes do not permit %s on %s", ErrConstraint, d.Context, letters, clip(rt))
+	}
+	if d.response.compartment || d.Context == scope.Patient {
+		p := d.policy
+		switch {
+		case rt == "Patient" || p.compartment[rt] != nil:
+			in, err := p.matcher.InPatientCompartment(body, d.Patient)
+			if err != nil {
+				return fmt.Errorf("%w: %v", ErrOutsideCompartment, err)
+			}
+			if !in {
+				return fmt.Errorf("%w: the %s is not in the compartment of Patient/%s", ErrOutsideCompartment, rt, d.Patient)
+			}
+		case p.shared[rt]:
+		default:
+			return fmt.Errorf("%w: %s is neither in the patient compartment nor shared", ErrOutsideCompartment, clip(rt))
+		}
+	}
+	if m == scope.Constrained {
+		alts := d.set.AppendConstraints(nil, d.Context, rt, letters)
+		ok, err := constraintsHold(body, alts)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrConstraint, err)
+		}
+		if !ok {
+			return fmt.Errorf("%w: the %s does not satisfy the scope constraints (%s)", ErrConstraint, rt, formatAlternatives(alts))
+		}
+	}
+	return nil
+}
+
+// FilterBundle applies the response check to a Bundle (searchset, history,
+// $everything, a paging continuation): entries whose resource the caller
+// may not see are removed, entries without a resource (deleted versions in
+// a history) too, OperationOutcome entries are kept, and "total" is
+// dropped because it may count what was removed. It returns the (possibly
+// unchanged) Bundle and the number of entries removed. Without a response
+// check it returns body unchanged. The error (wrapping ErrNotJSON) is for
+// bodies that are not a JSON Bundle; answer CheckStatus() then.
+func (d *Decision) FilterBundle(body []byte) (out []byte, removed int, err error) {
+	if !d.response.on {
+		return body, 0, nil
+	}
+	if !json.Valid(body) {
+		return nil, 0, fmt.Errorf("%w: not valid JSON", ErrNotJSON)
+	}
+	var b bytes.Buffer
+	b.Grow(len(body))
+	b.WriteByte('{')
+	first := true
+	rt := ""
+	root := memberSet{names: []string{"resourceType", "entry", "total"}}
+	err = eachMember(body, func(key string, val []byte) error {
+		i, err := root.index(key)
+		if err != nil {
+			return err
+		}
+		if i == 2 {
+			return nil // total: dropped
+		}
+		if !first {
+			b.WriteByte(',')
+		}
+		first = false
+		b.WriteString(`"` + key + `":`)
+		switch i {
+		case 0:
+			rt, _ = jsonString(val)
+			b.Write(val)
+		case 1:
+			b.WriteByte('[')
+			n := 0
+			err := eachElement(val, func(_ int, entry []byte) error {
+				if !d.keepEntry(entry) {
+					removed++
+					return nil
+				}
+				if n > 0 {
+					b.WriteByte(',')
+				}
+				n++
+				b.Write(entry)
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			b.WriteByte(']')
+		default:
+			b.Write(val)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: malformed Bundle: %v", ErrNotJSON, err)
+	}
+	if rt != "Bundle" {
+		return nil, 0, fmt.Errorf("%w: the response is not a Bundle", ErrNotJSON)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), removed, nil
+}
+
+// keepEntry decides one Bundle entry.
+func (d *Decision) keepEntry(entry []byte) bool {
+	var res []byte
+	ms := memberSet{names: []string{"resource"}}
+	err := eachMember(entry, func(key string, val []byte) error {
+		i, err := ms.index(key)
+		if i == 0 {
+			res = val
+		}
+		return err
+	})
+	if err != nil || len(res) == 0 {
+		return false
+	}
+	rt, _, err := resourceHeader(res)
+	if err != nil {
+		return false
+	}
+	if rt == "OperationOutcome" {
+		return true
+	}
+	return d.allowResource(rt, res, d.response.letters) == nil
+}
+
+// CheckStored checks the currently stored version of the target of a
+// write (update, patch, delete, instance operation) before the server
+// performs it; pass nil when no version is stored. Under patient context
+// the stored version must be in exactly the patient's compartment (so
+// another patient's resource can be neither changed nor taken over); under
+// v2 constraints it must satisfy them; and a missing resource is accepted
+// only when an update-as-create would be permitted ("c"). It returns nil
+// when the decision needs no stored check. On error answer CheckStatus().
+func (d *Decision) CheckStored(resource []byte) error {
+	sc := d.stored
+	if !sc.on {
+		return nil
+	}
+	if len(bytes.TrimSpace(resource)) == 0 {
+		if sc.createAllowed {
+			return nil
+		}
+		return fmt.Errorf("%w: %s/%s does not exist and the token may not create it (update-as-create needs %s/%s.c)", ErrConstraint, sc.typ, d.request.ID, d.Context, sc.typ)
+	}
+	rt, err := checkedType(resource)
+	if err != nil {
+		return err
+	}
+	if rt != sc.typ {
+		return fmt.Errorf("%w: the stored resource is a %s, not a %s", ErrConstraint, clip(rt), sc.typ)
+	}
+	if sc.compartment {
+		_, ids, err := d.policy.matcher.PatientCompartments(resource)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrOutsideCompartment, err)
+		}
+		if len(ids) != 1 || ids[0] != d.Patient {
+			return fmt.Errorf("%w: the stored %s is not a resource of Patient/%s alone", ErrOutsideCompartment, sc.typ, d.Patient)
+		}
+	}
+	if d.set.Permits(d.Context, sc.typ, sc.letters) == scope.Constrained {
+		alts := d.set.AppendConstraints(nil, d.Context, sc.typ, sc.letters)
+		ok, err := constraintsHold(resource, alts)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrConstraint, err)
+		}
+		if !ok {
+			return fmt.Errorf("%w: the stored %s does not satisfy the scope constraints (%s)", ErrConstraint, sc.typ, formatAlternatives(alts))
+		}
+	}
+	return nil
+}

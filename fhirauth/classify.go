@@ -1,0 +1,493 @@
+package fhirauth
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
+)
+
+// Classify describes what r does in FHIR terms. It reads the body only when
+// the decision needs it (creates, updates, patches, POST _search, batch and
+// transaction Bundles, POSTed $export/$everything) and then restores r.Body
+// so the next handler reads the same bytes.
+//
+// Classification is strict: a request that is not one unambiguous FHIR REST
+// interaction under the policy's base path is an error wrapping
+// ErrInvalidRequest (400), ErrUnsupported (400, not-supported) or
+// ErrBodyTooLarge (413). In particular the path may contain only letters,
+// digits and "-._$" between single slashes: percent-encoding of any kind
+// (%2e, %2f, even %41), dot segments, empty segments ("//", a trailing
+// "/"), ";" parameters and mis-cased or unknown resource types are
+// rejected, so a request can never mean one thing to fhirauth and another to
+// the server behind it.
+func (p *Policy) Classify(r *http.Request) (*Request, error) {
+	if r == nil || r.URL == nil {
+		return nil, invalid("no request URL")
+	}
+	// RawPath is set when the path was not in Go's default encoding: with
+	// a '%' anywhere that is percent-encoding, which is refused; without,
+	// it can only be an unescaped "*" (Patient/123/*), which equals Path.
+	if r.URL.Opaque != "" || strings.Contains(r.URL.RawPath, "%") || (r.URL.RawPath != "" && r.URL.RawPath != r.URL.Path) {
+		return nil, invalid("the path must not be percent-encoded")
+	}
+	rel, err := p.relPath(r.URL.Path)
+	if err != nil {
+		return nil, err
+	}
+	q, err := parseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, err
+	}
+	in := rawRequest{method: r.Method, path: rel, query: q}
+	// Headers are read only for the methods that use them (canonicalising a
+	// header name costs on every request).
+	if r.Method == http.MethodPost {
+		if ine := r.Header.Values("If-None-Exist"); len(ine) > 0 {
+			if len(ine) > 1 {
+				return nil, invalid("more than one If-None-Exist header")
+			}
+			in.ifNoneExist, in.hasIfNoneExist = ine[0], true
+		}
+	}
+	req := &Request{}
+	if err := p.route(req, &in); err != nil {
+		return nil, err
+	}
+	if in.needBody {
+		in.contentType = r.Header.Get("Content-Type")
+		body, err := p.readBody(r)
+		if err != nil {
+			return nil, err
+		}
+		in.body = body
+	}
+	if err := p.finish(req, &in); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// rawRequest is the input of classification, from an HTTP request or a
+// Bundle entry.
+type rawRequest struct {
+	method         string
+	path           string // relative to the base, no leading slash
+	query          url.Values
+	contentType    string
+	ifNoneExist    string
+	hasIfNoneExist bool
+	body           []byte
+	needBody       bool // set by route: the decision needs the body
+	entry          bool // a Bundle entry
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidRequest}, args...)...)
+}
+
+func unsupported(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrUnsupported}, args...)...)
+}
+
+// relPath returns the path relative to the base, without a leading slash,
+// after checking every segment.
+func (p *Policy) relPath(path string) (string, error) {
+	var rel string
+	switch {
+	case path == p.base:
+		return "", nil
+	case strings.HasPrefix(path, p.base+"/"):
+		rel = path[len(p.base)+1:]
+	default:
+		return "", invalid("path %q is not under the FHIR base %q", clip(path), p.base+"/")
+	}
+	if err := checkSegments(rel); err != nil {
+		return "", err
+	}
+	return rel, nil
+}
+
+// checkSegments rejects empty segments, dot segments and any byte outside
+// letters, digits and "-._$".
+func checkSegments(rel string) error {
+	if rel == "" {
+		return invalid("empty path segment (trailing \"/\")")
+	}
+	start := 0
+	for i := 0; i <= len(rel); i++ {
+		if i < len(rel) && rel[i] != '/' {
+			c := rel[i]
+			if c == '*' {
+				continue // allowed only as a whole segment, checked below
+			}
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '$') {
+				return invalid("path contains %q; only letters, digits and \"-._$\" are allowed", string(rune(c)))
+			}
+			continue
+		}
+		seg := rel[start:i]
+		if strings.Contains(seg, "*") && seg != "*" {
+			return invalid("path contains \"*\" inside a segment")
+		}
+		switch seg {
+		case "":
+			return invalid("empty path segment (\"//\" or a trailing \"/\")")
+		case ".", "..":
+			return invalid("dot segment %q in path", seg)
+		}
+		start = i + 1
+	}
+	return nil
+}
+
+// parseQuery parses a raw query strictly, with url.ParseQuery's
+// semantics: malformed escapes and ";" separators are errors, and
+// parameter names may contain only letters, digits and "-_.:". It
+// allocates less than url.ParseQuery (one backing array for all values, a
+// map sized up front, unescaping only what is escaped): it runs on every
+// request.
+func parseQuery(raw string) (url.Values, error) {
+	if raw == "" {
+		return nil, nil
+	}
+	if strings.IndexByte(raw, ';') >= 0 {
+		return nil, invalid("malformed query: invalid semicolon separator in query")
+	}
+	n := strings.Count(raw, "&") + 1
+	q := make(url.Values, n)
+	backing := make([]string, 0, n)
+	for raw != "" {
+		var item string
+		item, raw, _ = strings.Cut(raw, "&")
+		if item == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(item, "=")
+		k, err := queryUnescape(k)
+		if err != nil {
+			return nil, invalid("malformed query: %v", err)
+		}
+		if v, err = queryUnescape(v); err != nil {
+			return nil, invalid("malformed query: %v", err)
+		}
+		if k == "" {
+			return nil, invalid("query parameter without a name")
+		}
+		for i := 0; i < len(k); i++ {
+			c := k[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':') {
+				return nil, invalid("query parameter name %q contains %q", clip(k), string(rune(c)))
+			}
+		}
+		if old, ok := q[k]; ok {
+			q[k] = append(old, v)
+			continue
+		}
+		backing = append(backing, v)
+		q[k] = backing[len(backing)-1 : len(backing) : len(backing)]
+	}
+	return q, nil
+}
+
+func queryUnescape(s string) (string, error) {
+	if strings.IndexByte(s, '%') < 0 && strings.IndexByte(s, '+') < 0 {
+		return s, nil
+	}
+	return url.QueryUnescape(s)
+}
+
+// readBody reads (at most maxBody bytes of) the body and restores it.
+func (p *Policy) readBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	if r.ContentLength > p.maxBody {
+		return nil, fmt.Errorf("%w: %d bytes (limit %d)", ErrBodyTooLarge, r.ContentLength, p.maxBody)
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, p.maxBody+1))
+	r.Body.Close()
+	if err != nil {
+		return nil, invalid("reading the body: %v", err)
+	}
+	if int64(len(b)) > p.maxBody {
+		return nil, fmt.Errorf("%w: limit %d bytes", ErrBodyTooLarge, p.maxBody)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	r.ContentLength = int64(len(b))
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	return b, nil
+}
+
+// route sets the interaction and path fields of req from method and path.
+func (p *Policy) route(req *Request, in *rawRequest) error {
+	m := in.method
+	if m == http.MethodHead {
+		m = http.MethodGet
+	}
+	req.Method = in.method
+	req.Path = in.path
+	req.Params = in.query
+	var segs [5]string
+	n := 0
+	if in.path != "" {
+		rest := in.path
+		for {
+			if n == len(segs) {
+				return invalid("path %q has too many segments", clip(in.path))
+			}
+			seg, after, more := strings.Cut(rest, "/")
+			segs[n] = seg
+			n++
+			if !more {
+				break
+			}
+			rest = after
+		}
+	}
+	s := segs[:n]
+	bad := func() error {
+		return invalid("%s %s is not a FHIR REST interaction", in.method, "/"+clip(in.path))
+	}
+	switch n {
+	case 0:
+		switch m {
+		case http.MethodGet:
+			if _, ok := in.query["_getpages"]; ok {
+				req.Interaction = PageContinuation
+				return nil
+			}
+			req.Interaction = SearchSystem
+			return nil
+		case http.MethodPost:
+			if in.entry {
+				return invalid("a Bundle entry cannot POST to the base (nested batch or transaction)")
+			}
+			in.needBody = true
+			req.Interaction = Batch // refined to Transaction by finish
+			return nil
+		}
+		return bad()
+	case 1:
+		switch {
+		case s[0] == "metadata":
+			if m != http.MethodGet {
+				return bad()
+			}
+			req.Interaction = Capabilities
+			return nil
+		case s[0] == "_search":
+			if m != http.MethodPost {
+				return bad()
+			}
+			in.needBody = true
+			req.Interaction = SearchSystem
+			return nil
+		case s[0] == "_history":
+			if m != http.MethodGet {
+				return bad()
+			}
+			req.Interaction = HistorySystem
+			return nil
+		case strings.HasPrefix(s[0], "$"):
+			return p.routeOperation(req, in, m, s[0], SystemLevel)
+		}
+		if err := p.checkType(s[0]); err != nil {
+			return err
+		}
+		req.ResourceType = s[0]
+		switch m {
+		case http.MethodGet:
+			req.Interaction = SearchType
+		case http.MethodPost:
+			req.Interaction = Create
+			in.needBody = true
+			req.Conditional = in.hasIfNoneExist
+		case http.MethodPut, http.MethodPatch, http.MethodDelete:
+			if len(in.query) == 0 {
+				return invalid("%s on a resource type needs search parameters (a conditional %s) or an id", in.method, strings.ToLower(in.method))
+			}
+			req.Conditional = true
+			req.Interaction = map[string]Interaction{http.MethodPut: Update, http.MethodPatch: Patch, http.MethodDelete: Delete}[m]
+			in.needBody = m != http.MethodDelete
+		default:
+			return bad()
+		}
+		return nil
+	case 2:
+		if s[0] == ".well-known" && s[1] == "smart-configuration" {
+			if m != http.MethodGet {
+				return bad()
+			}
+			req.Interaction = SMARTConfiguration
+			return nil
+		}
+		if err := p.checkType(s[0]); err != nil {
+			return err
+		}
+		req.ResourceType = s[0]
+		switch {
+		case s[1] == "_search":
+			if m != http.MethodPost {
+				return bad()
+			}
+			in.needBody = true
+			req.Interaction = SearchType
+			return nil
+		case s[1] == "_history":
+			if m != http.MethodGet {
+				return bad()
+			}
+			req.Interaction = HistoryType
+			return nil
+		case strings.HasPrefix(s[1], "$"):
+			return p.routeOperation(req, in, m, s[1], TypeLevel)
+		}
+		if err := checkID(s[1]); err != nil {
+			return err
+		}
+		req.ID = s[1]
+		switch m {
+		case http.MethodGet:
+			req.Interaction = Read
+		case http.MethodPut:
+			req.Interaction = Update
+			in.needBody = true
+		case http.MethodPatch:
+			req.Interaction = Patch
+			in.needBody = true
+		case http.MethodDelete:
+			req.Interaction = Delete
+		default:
+			return bad()
+		}
+		return nil
+	case 3, 4:
+		if err := p.checkType(s[0]); err != nil {
+			return err
+		}
+		if err := checkID(s[1]); err != nil {
+			return err
+		}
+		req.ResourceType, req.ID = s[0], s[1]
+		switch {
+		case s[2] == "_history":
+			if m != http.MethodGet {
+				return bad()
+			}
+			if n == 3 {
+				req.Interaction = HistoryInstance
+				return nil
+			}
+			if err := checkID(s[3]); err != nil {
+				return err
+			}
+			req.VersionID = s[3]
+			req.Interaction = VRead
+			return nil
+		case strings.HasPrefix(s[2], "$") && n == 3:
+			return p.routeOperation(req, in, m, s[2], InstanceLevel)
+		}
+		// Compartment search: [base]/Patient/123/Observation (or /*), with
+		// an optional /_search for POST.
+		if n == 4 && s[3] != "_search" {
+			return bad()
+		}
+		if (n == 4) != (m == http.MethodPost) || (m != http.MethodGet && m != http.MethodPost) {
+			return bad()
+		}
+		if !compartmentOwners[s[0]] {
+			return invalid("%s is not a compartment type (Patient, Encounter, RelatedPerson, Practitioner, Device)", s[0])
+		}
+		if s[2] != "*" {
+			if err := p.checkType(s[2]); err != nil {
+				return err
+			}
+		}
+		req.CompartmentType, req.CompartmentID = s[0], s[1]
+		req.ResourceType, req.ID = s[2], ""
+		req.Interaction = SearchCompartment
+		in.needBody = n == 4
+		return nil
+	}
+	return bad()
+}
+
+// compartmentOwners are the types that define compartments.
+var compartmentOwners = map[string]bool{"Patient": true, "Encounter": true, "RelatedPerson": true, "Practitioner": true, "Device": true}
+
+// routeOperation classifies "$name" at the given level.
+func (p *Policy) routeOperation(req *Request, in *rawRequest, m, seg string, level Level) error {
+	name := seg[1:]
+	if name == "" || strings.Contains(name, "$") {
+		return invalid("operation name %q is not valid", clip(seg))
+	}
+	if m != http.MethodGet && m != http.MethodPost {
+		return invalid("operations are invoked with GET or POST, not %s", in.method)
+	}
+	req.Interaction = Operation
+	req.Operation = name
+	req.Level = level
+	// The parameters of the built-in operations can come in a Parameters
+	// body; other operations' bodies are not inspected.
+	if m == http.MethodPost && (name == "export" || name == "everything") {
+		in.needBody = true
+	}
+	return nil
+}
+
+// checkType checks a resource type name exactly, naming the right spelling
+// for a mis-cased one.
+func (p *Policy) checkType(t string) error {
+	if fhirspec.IsResourceType(p.version, t) {
+		return nil
+	}
+	for _, known := range p.allTypes {
+		if strings.EqualFold(known, t) {
+			return invalid("unknown resource type %q (resource types are case-sensitive: %s)", clip(t), known)
+		}
+	}
+	return invalid("unknown %v resource type %q", p.version, clip(t))
+}
+
+func checkID(id string) error {
+	if !fhirspec.IsID(id) {
+		return invalid("%q is not a FHIR id", clip(id))
+	}
+	return nil
+}
+
+// clip shortens attacker-controlled text for messages.
+func clip(s string) string {
+	const max = 80
+	if len(s) > max {
+		s = s[:max] + "..."
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// mediaType returns the lower-cased media type of a Content-Type value.
+func mediaType(ct string) string {
+	if ct == "" {
+		return ""
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return "invalid"
+	}
+	return mt
+}
+
+// isJSONMedia reports whether mt is a FHIR JSON media type.
+func isJSONMedia(mt string) bool {
+	switch mt {
+	case "application/fhir+json", "application/json", "application/json+fhir":
+		return true
+	}
+	return false
+}

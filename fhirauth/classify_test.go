@@ -1,0 +1,224 @@
+package fhirauth
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
+)
+
+func TestClassify(t *testing.T) {
+	p := testPolicy(t)
+	cases := []struct {
+		method, url, body string
+		headers           map[string]string
+		want              Request
+		reaches           []string
+	}{
+		{method: "GET", url: "/fhir/metadata", want: Request{Interaction: Capabilities}},
+		{method: "GET", url: "/fhir/.well-known/smart-configuration", want: Request{Interaction: SMARTConfiguration}},
+		{method: "GET", url: "/fhir/Patient/1", want: Request{Interaction: Read, ResourceType: "Patient", ID: "1"}, reaches: []string{"Patient"}},
+		{method: "HEAD", url: "/fhir/Patient/1", want: Request{Interaction: Read, ResourceType: "Patient", ID: "1"}},
+		{method: "GET", url: "/fhir/Patient/1/_history/3", want: Request{Interaction: VRead, ResourceType: "Patient", ID: "1", VersionID: "3"}},
+		{method: "PUT", url: "/fhir/Patient/1", body: `{"resourceType":"Patient","id":"1"}`, want: Request{Interaction: Update, ResourceType: "Patient", ID: "1"}},
+		{method: "PUT", url: "/fhir/Patient?identifier=x", body: `{"resourceType":"Patient"}`, want: Request{Interaction: Update, ResourceType: "Patient", Conditional: true}},
+		{method: "PATCH", url: "/fhir/Patient/1", body: `[{"op":"remove","path":"/gender"}]`, want: Request{Interaction: Patch, ResourceType: "Patient", ID: "1", Patch: JSONPatch}},
+		{method: "PATCH", url: "/fhir/Patient/1", body: `{"resourceType":"Parameters"}`, want: Request{Interaction: Patch, ResourceType: "Patient", ID: "1", Patch: FHIRPathPatch}},
+		{method: "DELETE", url: "/fhir/Patient/1", want: Request{Interaction: Delete, ResourceType: "Patient", ID: "1"}},
+		{method: "DELETE", url: "/fhir/Patient?identifier=x", want: Request{Interaction: Delete, ResourceType: "Patient", Conditional: true}},
+		{method: "POST", url: "/fhir/Patient", body: `{"resourceType":"Patient"}`, want: Request{Interaction: Create, ResourceType: "Patient"}},
+		{method: "POST", url: "/fhir/Patient", body: `{"resourceType":"Patient"}`, headers: map[string]string{"If-None-Exist": "identifier=x"}, want: Request{Interaction: Create, ResourceType: "Patient", Conditional: true}},
+		{method: "GET", url: "/fhir/Patient?name=x", want: Request{Interaction: SearchType, ResourceType: "Patient"}},
+		{method: "POST", url: "/fhir/Patient/_search", body: "name=x", want: Request{Interaction: SearchType, ResourceType: "Patient"}},
+		{method: "GET", url: "/fhir?_type=Patient,Observation", want: Request{Interaction: SearchSystem}, reaches: []string{"Patient", "Observation"}},
+		{method: "POST", url: "/fhir/_search", body: "_type=Patient", want: Request{Interaction: SearchSystem}, reaches: []string{"Patient"}},
+		{method: "GET", url: "/fhir/Patient/1/Observation", want: Request{Interaction: SearchCompartment, ResourceType: "Observation", CompartmentType: "Patient", CompartmentID: "1"}},
+		{method: "GET", url: "/fhir/Patient/1/_history", want: Request{Interaction: HistoryInstance, ResourceType: "Patient", ID: "1"}},
+		{method: "GET", url: "/fhir/Patient/_history", want: Request{Interaction: HistoryType, ResourceType: "Patient"}},
+		{method: "GET", url: "/fhir/_history", want: Request{Interaction: HistorySystem}},
+		{method: "GET", url: "/fhir/$export", want: Request{Interaction: Operation, Operation: "export", Level: SystemLevel}, reaches: []string{"*"}},
+		{method: "POST", url: "/fhir/Observation/$lastn", want: Request{Interaction: Operation, Operation: "lastn", Level: TypeLevel, ResourceType: "Observation"}},
+		{method: "GET", url: "/fhir/Patient/1/$everything", want: Request{Interaction: Operation, Operation: "everything", Level: InstanceLevel, ResourceType: "Patient", ID: "1"}},
+		{method: "POST", url: "/fhir", body: bundle("batch"), want: Request{Interaction: Batch}},
+		{method: "POST", url: "/fhir", body: bundle("transaction"), want: Request{Interaction: Transaction}},
+		{method: "GET", url: "/fhir?_getpages=abc", want: Request{Interaction: PageContinuation}},
+		{method: "GET", url: "/fhir/Observation?_include=Observation:subject:Patient&_revinclude=Provenance:target&subject:Group.name=x&_has:Condition:subject:code=1",
+			want: Request{Interaction: SearchType, ResourceType: "Observation"}, reaches: []string{"Observation", "Patient", "Provenance", "Group", "Condition"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.method+" "+tc.url, func(t *testing.T) {
+			r := newRequest(tc.method, tc.url, tc.body, tc.headers)
+			req, err := p.Classify(r)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want.Interaction, req.Interaction)
+			assert.Equal(t, tc.want.ResourceType, req.ResourceType)
+			assert.Equal(t, tc.want.ID, req.ID)
+			assert.Equal(t, tc.want.VersionID, req.VersionID)
+			assert.Equal(t, tc.want.CompartmentType, req.CompartmentType)
+			assert.Equal(t, tc.want.CompartmentID, req.CompartmentID)
+			assert.Equal(t, tc.want.Operation, req.Operation)
+			assert.Equal(t, tc.want.Level, req.Level)
+			assert.Equal(t, tc.want.Conditional, req.Conditional)
+			assert.Equal(t, tc.want.Patch, req.Patch)
+			if tc.reaches != nil {
+				var got []string
+				for _, r := range req.Reaches {
+					got = append(got, r.Type)
+				}
+				assert.ElementsMatch(t, tc.reaches, got)
+			}
+			if tc.body != "" && r.Body != nil {
+				b, _ := io.ReadAll(r.Body)
+				assert.Equal(t, tc.body, string(b), "the body is restored for the next handler")
+			}
+		})
+	}
+}
+
+func TestClassifyMergesSearchForm(t *testing.T) {
+	p := testPolicy(t)
+	req, err := p.Classify(newRequest("POST", "/fhir/Observation/_search?code=a", "code=b&patient=123", nil))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a", "b"}, req.Params["code"])
+	assert.Equal(t, []string{"123"}, req.Params["patient"])
+	_, err = p.Classify(newRequest("POST", "/fhir/Observation/_search", `{"code":"x"}`, nil))
+	assert.ErrorIs(t, err, ErrInvalidRequest, "a JSON body is not a search form")
+}
+
+func TestClassifyErrors(t *testing.T) {
+	p := testPolicy(t)
+	for _, tc := range []struct {
+		method, url, body string
+		want              error
+	}{
+		{"GET", "/fhir/Patient/1/2/3/4/5", "", ErrInvalidRequest},
+		{"POST", "/fhir/Patient/1", "{}", ErrInvalidRequest},
+		{"PUT", "/fhir/Patient", `{"resourceType":"Patient"}`, ErrInvalidRequest},
+		{"GET", "/fhir/Organization/1/Observation", "", ErrInvalidRequest},
+		{"GET", "/fhir/Patient/a_b", "", ErrInvalidRequest},
+		{"GET", "/fhir/Observation?_include=Observation", "", ErrInvalidRequest},
+		{"GET", "/fhir/Observation?_count=-1", "", ErrInvalidRequest},
+		{"GET", "/fhir/Observation?_type=Patient", "", ErrInvalidRequest},
+		{"GET", "/fhir/Observation?bad%00name=1", "", ErrInvalidRequest},
+		{"GET", "/fhir/Observation?x=%zz", "", ErrInvalidRequest},
+		{"POST", "/fhir", `{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"TRACE","url":"Patient/1"}}]}`, ErrInvalidRequest},
+		{"POST", "/fhir", `{"resourceType":"Bundle","type":"batch","entry":[{"resource":{}}]}`, ErrInvalidRequest},
+		{"POST", "/fhir", `{not json`, ErrInvalidRequest},
+		{"POST", "/fhir", `not json`, ErrUnsupported},
+		{"POST", "/fhir", `{"resourceType":"Patient"}`, ErrInvalidRequest},
+		{"POST", "/fhir", `{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"POST","url":""}}]}`, ErrInvalidRequest},
+		{"POST", "/fhir/Observation", `{"resourceType":"Observation","id":"1","ID":"2"}`, ErrInvalidRequest},
+		{"GET", "/fhir/Patient/1/$everything$x", "", ErrInvalidRequest},
+		{"GET", "/fhir/Observation?_containedType=contained", "", ErrUnsupported},
+		{"GET", "/fhir/Encounter/1/*", "", ErrUnsupported},
+		{"PATCH", "/fhir/Patient/1", "", ErrInvalidRequest},
+	} {
+		t.Run(tc.method+" "+tc.url, func(t *testing.T) {
+			_, err := p.Classify(newRequest(tc.method, tc.url, tc.body, nil))
+			require.Error(t, err)
+			assert.True(t, errors.Is(err, tc.want), "got %v", err)
+		})
+	}
+}
+
+func TestRootBasePath(t *testing.T) {
+	p := testPolicy(t, WithBasePath("/"))
+	req, err := p.Classify(newRequest("GET", "/Patient/1", "", nil))
+	require.NoError(t, err)
+	assert.Equal(t, Read, req.Interaction)
+	req, err = p.Classify(newRequest("GET", "/metadata", "", nil))
+	require.NoError(t, err)
+	assert.Equal(t, Capabilities, req.Interaction)
+}
+
+func TestNewPolicyValidates(t *testing.T) {
+	for name, opt := range map[string]Option{
+		"version":             WithVersion(fhirspec.Version(9)),
+		"base without slash":  WithBasePath("fhir"),
+		"base trailing slash": WithBasePath("/fhir/"),
+		"base dot segment":    WithBasePath("/a/../fhir"),
+		"shared unknown":      WithSharedTypes("practitioner"),
+		"shared compartment":  WithSharedTypes("Observation"),
+		"op without levels":   WithOperation(OperationRule{Name: "x", Permission: 1}),
+		"op without letters":  WithOperation(OperationRule{Name: "x", Levels: TypeLevel}),
+		"op builtin":          WithOperation(OperationRule{Name: "$export", Levels: TypeLevel, Permission: 1}),
+		"op unknown type":     WithOperation(OperationRule{Name: "x", Levels: TypeLevel, Permission: 1, Types: []string{"Nope"}}),
+		"nil user rule":       WithUserRule(nil),
+		"body size":           WithMaxBodySize(0),
+		"nil option":          nil,
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := NewPolicy(opt)
+			assert.Error(t, err)
+		})
+	}
+}
+
+// STU3's Observation has no "patient" compartment parameter: narrowing uses
+// "subject".
+func TestSTU3Narrowing(t *testing.T) {
+	p := testPolicy(t, WithVersion(fhirspec.STU3))
+	pr := principal(t, "patient/*.rs", "123")
+	_, d := authorize(t, p, pr, "GET", "/fhir/Observation?code=x", "", nil)
+	require.True(t, d.Allowed, d.Reason)
+	assert.Equal(t, url.Values{"subject": {"Patient/123"}}, d.Narrow)
+	_, d = authorize(t, p, pr, "GET", "/fhir/BodySite?x=1", "", nil) // STU3-only type
+	assert.True(t, d.Allowed, d.Reason)
+	_, d = authorize(t, testPolicy(t), pr, "GET", "/fhir/BodySite?x=1", "", nil) // not an R4 type
+	assert.Equal(t, http.StatusBadRequest, d.Status)
+}
+
+func TestApplyToIsIdempotent(t *testing.T) {
+	p := testPolicy(t)
+	pr := principal(t, labOnly, "123")
+	_, d := authorize(t, p, pr, "GET", "/fhir/Observation?patient=123&_elements=code", "", nil)
+	require.True(t, d.Allowed, d.Reason)
+	q := d.ApplyTo(url.Values{"patient": {"123"}})
+	once := q.Encode()
+	assert.Equal(t, once, d.ApplyTo(q).Encode())
+	assert.Equal(t, []string{"123"}, q["patient"], "the bare own id already narrows patient")
+	assert.Len(t, q["category"], 1)
+
+	_, d = authorize(t, p, principal(t, "patient/*.rs", "123"), "GET", "/fhir/Observation/1?_elements=code&_format=xml", "", nil)
+	q = d.ApplyTo(url.Values{"_elements": {"code"}, "_format": {"xml"}})
+	assert.NotContains(t, q, "_elements", "a response check needs the whole resource")
+	assert.Equal(t, []string{"json"}, q["_format"])
+}
+
+func TestDecideConcurrently(t *testing.T) {
+	p := testPolicy(t)
+	cases := decisionCases(t)
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, tc := range cases {
+				if tc.policy != nil || tc.noToken {
+					continue
+				}
+				pr := principal(t, tc.scopes, tc.patient)
+				_, d := p.Authorize(context.Background(), pr, newRequest(tc.method, tc.url, tc.body, tc.headers))
+				if d.Allowed != tc.allow {
+					t.Errorf("%s: allowed=%v", tc.name, d.Allowed)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func TestDecideNil(t *testing.T) {
+	p := testPolicy(t)
+	d := p.Decide(context.Background(), principal(t, "user/*.*", ""), nil)
+	assert.False(t, d.Allowed)
+	assert.Equal(t, 400, d.Status)
+}

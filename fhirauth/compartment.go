@@ -1,0 +1,94 @@
+package fhirauth
+
+import (
+	"strings"
+
+	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
+)
+
+// compartmentInfo is what the decision needs about one type of the patient
+// compartment, precomputed from fhirspec at NewPolicy.
+type compartmentInfo struct {
+	// params are the search parameters tying the type to the compartment
+	// (chained ones included).
+	params []string
+	// narrow is the parameter used to narrow searches to Patient/X ("" when
+	// the type has only chained parameters and cannot be narrowed).
+	narrow string
+	// elements are the first segments of the compartment reference paths
+	// ("subject", "performer", ...): a patch touching one of them could move
+	// the resource between compartments.
+	elements []string
+}
+
+// buildCompartments precomputes compartmentInfo for every compartment type.
+//
+// How narrowing picks a parameter: a resource is in Patient/X's compartment
+// when ANY of its compartment parameters refers to X (Observation: subject
+// OR performer). Plain FHIR search cannot express an OR across different
+// parameters, so narrowing uses one of them, which yields a subset of the
+// compartment: never more than the caller may see, possibly less (an
+// Observation where X is only the performer). The preference is "patient"
+// (a parameter that targets only Patient, so a bare id is unambiguous),
+// then "subject", then the first non-chained parameter in
+// CompartmentDefinition order. Patient itself is narrowed by "_id".
+func buildCompartments(v fhirspec.Version) map[string]*compartmentInfo {
+	out := map[string]*compartmentInfo{}
+	for _, t := range fhirspec.PatientCompartmentTypes(v) {
+		params, ok := fhirspec.PatientCompartment(v, t)
+		if !ok {
+			continue
+		}
+		ci := &compartmentInfo{}
+		first := ""
+		for _, p := range params {
+			ci.params = append(ci.params, p.Name)
+			if p.Chained() {
+				continue
+			}
+			if first == "" {
+				first = p.Name
+			}
+			for _, path := range p.Paths {
+				seg, _, _ := strings.Cut(path, ".")
+				if !contains(ci.elements, seg) {
+					ci.elements = append(ci.elements, seg)
+				}
+			}
+		}
+		switch {
+		case t == "Patient":
+			ci.narrow = "_id"
+		case contains(ci.params, "patient"):
+			ci.narrow = "patient"
+		case contains(ci.params, "subject"):
+			ci.narrow = "subject"
+		default:
+			ci.narrow = first
+		}
+		out[t] = ci
+	}
+	return out
+}
+
+// isPatientParam reports whether search parameter name (without modifier)
+// of type t refers to patients: a compartment parameter, "patient", or for
+// Patient itself "_id" and "link".
+func (ci *compartmentInfo) isPatientParam(t, name string) bool {
+	if name == "patient" {
+		return true
+	}
+	if t == "Patient" && name == "_id" {
+		return true
+	}
+	return ci != nil && contains(ci.params, name)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,127 @@
+package fhirauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
+	"github.com/fhirwarden/fhirwarden/scope"
+	"github.com/fhirwarden/fhirwarden/token"
+)
+
+// Authorize classifies r and decides it for principal p: the one call a
+// middleware needs. A request that cannot be classified is denied with the
+// status of its error (400, or 413 for an oversized body) and a nil
+// Request. A nil principal is denied with 401 unless the request is public
+// (capabilities, SMART configuration).
+func (p *Policy) Authorize(ctx context.Context, pr *token.Principal, r *http.Request) (*Request, *Decision) {
+	req, err := p.Classify(r)
+	if err != nil {
+		return nil, p.ClassifyError(err)
+	}
+	return req, p.Decide(ctx, pr, req)
+}
+
+// ClassifyError turns a Classify error into a denying Decision: 413 for
+// ErrBodyTooLarge, 400 otherwise (issue code "not-supported" for
+// ErrUnsupported, "invalid" for the rest), with the error text as reason.
+func (p *Policy) ClassifyError(err error) *Decision {
+	d := &Decision{Status: http.StatusBadRequest, IssueCode: "invalid", Reason: err.Error(), policy: p}
+	switch {
+	case errors.Is(err, ErrBodyTooLarge):
+		d.Status, d.IssueCode = http.StatusRequestEntityTooLarge, "too-costly"
+	case errors.Is(err, ErrUnsupported):
+		d.IssueCode = "not-supported"
+	}
+	return d
+}
+
+// Decide decides whether principal pr may make request req (from Classify).
+//
+// The scope contexts are tried in the order system/, user/, patient/: the
+// first that grants the whole request (every type it reaches) decides, so
+// a token holding both user/ and patient/ scopes gets the less narrowed
+// answer its scopes justify. A request is never granted by mixing contexts
+// (its target through user/ and an _include through patient/, say): each
+// context must grant everything on its own. patient/ scopes count only
+// with a valid patient claim. When user/ scopes grant, the policy's
+// UserRule (if any) has the last word.
+//
+// When nothing grants, the denial reported is the most specific one: a
+// patient-context rule (another patient named, a type outside the
+// compartment, ...) over a missing permission over a context the token has
+// no scopes in.
+func (p *Policy) Decide(ctx context.Context, pr *token.Principal, req *Request) *Decision {
+	if req == nil {
+		return &Decision{Status: http.StatusBadRequest, IssueCode: "invalid", Reason: "no request to decide", policy: p}
+	}
+	switch req.Interaction {
+	case Capabilities, SMARTConfiguration:
+		return &Decision{Allowed: true, Status: http.StatusOK, Reason: "public endpoint", policy: p, request: req}
+	case Unknown:
+		return &Decision{Status: http.StatusBadRequest, IssueCode: "invalid", Reason: "unclassified request", policy: p, request: req}
+	}
+	if pr == nil {
+		return &Decision{Status: http.StatusUnauthorized, IssueCode: "login", Reason: "an access token is required", policy: p, request: req}
+	}
+	if req.Interaction == Batch || req.Interaction == Transaction {
+		return p.decideBundle(ctx, pr, req)
+	}
+	return p.decideOne(ctx, pr, req)
+}
+
+// decideOne decides a single (non-Bundle) request.
+func (p *Policy) decideOne(ctx context.Context, pr *token.Principal, req *Request) *Decision {
+	var denials [scope.System + 1]denial
+	for _, c := range [...]scope.Context{scope.System, scope.User, scope.Patient} {
+		if c == scope.Patient && !fhirspec.IsID(pr.Patient) {
+			denials[c] = denial{status: http.StatusForbidden, noContext: true}
+			continue
+		}
+		e := evaluation{p: p, c: c, pr: pr, req: req, set: pr.Scopes}
+		if c == scope.Patient {
+			e.patient = pr.Patient
+		}
+		d, den := e.evaluate()
+		if d != nil {
+			if c == scope.User && p.userRule != nil {
+				if err := p.userRule(ctx, pr, req); err != nil {
+					return &Decision{Status: http.StatusForbidden, IssueCode: "forbidden", Reason: "denied by the user rule: " + err.Error(), policy: p, request: req}
+				}
+			}
+			return d
+		}
+		den.ctx = c
+		denials[c] = den
+	}
+	return p.denialDecision(pr, req, denials[:])
+}
+
+// decideBundle decides every entry of a batch or transaction.
+func (p *Policy) decideBundle(ctx context.Context, pr *token.Principal, req *Request) *Decision {
+	d := &Decision{Allowed: true, Status: http.StatusOK, policy: p, request: req, set: pr.Scopes,
+		Entries: make([]*Decision, len(req.Entries))}
+	denied := 0
+	for i, e := range req.Entries {
+		ed := p.decideOne(ctx, pr, e)
+		d.Entries[i] = ed
+		if ed.Allowed {
+			continue
+		}
+		denied++
+		if req.Interaction == Transaction {
+			status := ed.Status
+			if status == http.StatusNotFound {
+				status = http.StatusForbidden // the whole transaction is refused, not "not found"
+			}
+			return &Decision{Status: status, IssueCode: ed.IssueCode, Needed: ed.Needed, policy: p, request: req, Entries: d.Entries[:i+1],
+				Reason: fmt.Sprintf("transaction refused: entry %d (%s %s) is denied: %s", i, e.Method, clip(e.Path), ed.Reason)}
+		}
+	}
+	if denied > 0 {
+		d.Reason = fmt.Sprintf("%d of %d batch entries denied; they get entry-level error responses", denied, len(req.Entries))
+	}
+	return d
+}

@@ -1,0 +1,54 @@
+// Package fhirauth understands FHIR REST requests and decides, fail-closed
+// and with a reason, whether a caller's SMART scopes allow them.
+//
+//	policy, err := fhirauth.NewPolicy(
+//		fhirauth.WithVersion(fhirspec.STU3),
+//		fhirauth.WithSharedTypes("Practitioner", "Organization", "Medication"),
+//	)
+//	if err != nil { ... }
+//	req, d := policy.Authorize(ctx, principal, httpRequest) // principal from package token
+//	if !d.Allowed {
+//		w.WriteHeader(d.Status) // 400, 401, 403, 404 or 413
+//		w.Write(d.OperationOutcome())  // FHIR OperationOutcome, d.Reason as diagnostics
+//		return
+//	}
+//	httpRequest.URL.RawQuery = d.ApplyTo(httpRequest.URL.Query()).Encode() // narrowing
+//
+// # Classify
+//
+// Policy.Classify turns an *http.Request into a Request: the interaction
+// (read, search, create, batch, $export, ...), the resource type, id,
+// compartment, operation, search parameters (the query merged with a POST
+// _search form), the body when the decision needs it, one classified
+// Request per Bundle entry, and Reaches: every resource type the request
+// can read (target, _include/_revinclude targets, chain hops, _has types,
+// _type). Anything ambiguous is an error, never a guess: percent-encoding,
+// dot or empty segments and ";" in the path, mis-cased or unknown types,
+// absolute URLs in Bundle entries, nested Bundles, _filter and _query,
+// duplicate or case-variant keys in the JSON elements that matter.
+//
+// # Decide
+//
+// Policy.Decide maps each interaction to SMART permission letters (read,
+// vread and instance history need r; searches and type/system history s;
+// create c; update and patch u; delete d; conditional ones also s) and
+// checks every reached type. patient/ scopes act only inside the
+// compartment of the token's patient claim, using the official patient
+// CompartmentDefinition of the configured FHIR version (package fhirspec):
+// searches are narrowed (Decision.Narrow, Decision.ApplyTo) and may not
+// name other patients; reads by id get a response check
+// (Decision.CheckResource, Decision.FilterBundle); writes must stay in the
+// compartment and the stored version is checked (Decision.CheckStored).
+// SMART v2 constraints (patient/Observation.rs?category=laboratory) are
+// added to searches and checked on resources in hand; when they cannot be
+// enforced the request is denied. $export needs system/ scopes; other
+// operations need registering (WithOperation). A batch is decided per
+// entry; a transaction is refused when any entry is.
+//
+// # Say no
+//
+// Every denial carries an HTTP status, an OperationOutcome issue code, a
+// reason a person can act on and, when a scope would have been enough,
+// that scope (Decision.Needed, for WWW-Authenticate). OperationOutcome
+// builds the STU3 or R4 JSON body with google/fhir/go.
+package fhirauth

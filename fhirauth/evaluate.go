@@ -1,0 +1,352 @@
+package fhirauth
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/fhirwarden/fhirwarden/scope"
+	"github.com/fhirwarden/fhirwarden/token"
+)
+
+// evaluation decides one request in one scope context.
+type evaluation struct {
+	p       *Policy
+	c       scope.Context
+	pr      *token.Principal
+	req     *Request
+	set     scope.Set
+	patient string // the compartment patient (patient context only)
+}
+
+// denial is why a context does not grant a request. A zero reason means a
+// missing permission: letters on typ (reached through via).
+type denial struct {
+	ctx       scope.Context
+	status    int
+	code      string
+	reason    string
+	typ       string
+	letters   scope.Permission
+	via       string
+	needed    string // overrides the scope computed from typ and letters
+	noContext bool   // patient/ scopes without a (valid) patient claim
+}
+
+func (d denial) specific() bool { return d.reason != "" }
+
+// responseCheck describes the check of a response body.
+type responseCheck struct {
+	on          bool
+	bundle      bool             // the response is a Bundle whose entries are filtered
+	expectType  string           // single resource: must be of this type
+	letters     scope.Permission // each returned resource's type needs these letters
+	compartment bool             // compartment types must be in Patient/<patient>
+}
+
+// storedCheck describes the check of the stored version before a write.
+type storedCheck struct {
+	on            bool
+	typ           string
+	letters       scope.Permission // constraints of these letters must hold
+	compartment   bool             // the stored version must be in exactly Patient/<patient>'s compartment
+	createAllowed bool             // a missing stored version (update-as-create) is allowed
+}
+
+type typeClass uint8
+
+const (
+	classOther       typeClass = iota // neither compartment nor shared
+	classPatient                      // Patient itself
+	classCompartment                  // in the patient compartment
+	classShared                       // listed by WithSharedTypes
+)
+
+func (e *evaluation) class(t string) typeClass {
+	switch {
+	case t == "Patient":
+		return classPatient
+	case e.p.compartment[t] != nil:
+		return classCompartment
+	case e.p.shared[t]:
+		return classShared
+	}
+	return classOther
+}
+
+func (e *evaluation) inPatient() bool { return e.c == scope.Patient }
+
+func (e *evaluation) permit(t string, letters scope.Permission) scope.Match {
+	return e.set.Permits(e.c, t, letters)
+}
+
+func (e *evaluation) grant() *Decision {
+	d := &Decision{Allowed: true, Status: http.StatusOK, Context: e.c, Patient: e.patient, policy: e.p, request: e.req, set: e.set}
+	return d
+}
+
+func (e *evaluation) missing(t string, letters scope.Permission, via string) denial {
+	return denial{status: http.StatusForbidden, code: "forbidden", typ: t, letters: letters, via: via}
+}
+
+func (e *evaluation) deny(status int, format string, args ...any) denial {
+	return denial{status: status, code: "forbidden", reason: fmt.Sprintf(format, args...)}
+}
+
+// hidden denies a request about a resource of another patient: 404 when the
+// policy hides existence, else 403.
+func (e *evaluation) hidden(format string, args ...any) denial {
+	st := http.StatusForbidden
+	code := "forbidden"
+	if e.p.hide {
+		st, code = http.StatusNotFound, "not-found"
+	}
+	return denial{status: st, code: code, reason: fmt.Sprintf(format, args...)}
+}
+
+func (e *evaluation) outsideCompartment(t, what string) denial {
+	return e.deny(http.StatusForbidden, "%s is not in the patient compartment and not shared by the policy: patient/ scopes cannot %s it", t, what)
+}
+
+func (e *evaluation) evaluate() (*Decision, denial) {
+	switch e.req.Interaction {
+	case Read, VRead, HistoryInstance:
+		return e.read()
+	case SearchType, SearchSystem, SearchCompartment:
+		return e.search()
+	case HistoryType, HistorySystem:
+		return e.history()
+	case PageContinuation:
+		return e.continuation()
+	case Create:
+		return e.create()
+	case Update, Patch:
+		return e.update()
+	case Delete:
+		return e.delete()
+	case Operation:
+		return e.operation()
+	}
+	return nil, e.deny(http.StatusBadRequest, "%s cannot be decided", e.req.Interaction)
+}
+
+// read: read, vread and instance history need "r". Under patient context a
+// read by id cannot be decided from the URL (the id says nothing about the
+// owner), so it is allowed with a response check: the returned resource
+// must be in the patient's compartment. The Patient resource itself is
+// decided from the URL: only the context patient.
+func (e *evaluation) read() (*Decision, denial) {
+	t := e.req.ResourceType
+	m := e.permit(t, scope.Read)
+	if m == scope.Denied {
+		return nil, e.missing(t, scope.Read, "")
+	}
+	rc := responseCheck{letters: scope.Read, expectType: t, bundle: e.req.Interaction == HistoryInstance}
+	if e.inPatient() {
+		switch e.class(t) {
+		case classPatient:
+			if e.req.ID != e.patient {
+				return nil, e.hidden("Patient/%s is not the token's patient; patient/ scopes reach only Patient/%s", e.req.ID, e.patient)
+			}
+		case classCompartment:
+			rc.on, rc.compartment = true, true
+		case classShared:
+		default:
+			return nil, e.outsideCompartment(t, "read")
+		}
+	}
+	if m == scope.Constrained {
+		if !e.constraintsCheckable(t, scope.Read) {
+			return nil, e.unenforceable(t, scope.Read, e.req.Interaction.String())
+		}
+		rc.on = true
+	}
+	d := e.grant()
+	if rc.on {
+		d.response = rc
+	}
+	return d, denial{}
+}
+
+// search: the target needs "s", and so does every type the search reaches.
+func (e *evaluation) search() (*Decision, denial) {
+	req := e.req
+	t := req.ResourceType
+	var m scope.Match = scope.Unconstrained
+	if req.Interaction == SearchSystem {
+		if e.inPatient() {
+			return nil, e.deny(http.StatusForbidden, "a system-wide search cannot be limited to the patient compartment; search one resource type at a time (e.g. Observation?...)")
+		}
+	} else if t != "*" {
+		m = e.permit(t, scope.Search)
+		if m == scope.Denied {
+			return nil, e.missing(t, scope.Search, "")
+		}
+	}
+	if req.Interaction == SearchCompartment && req.CompartmentType == "Patient" && e.inPatient() && req.CompartmentID != e.patient {
+		return nil, e.hidden("Patient/%s is not the token's patient; patient/ scopes reach only Patient/%s", req.CompartmentID, e.patient)
+	}
+	d := e.grant()
+	if den := e.searchPart(d, t, req.Params, scope.Search, m); den.status != 0 {
+		return nil, den
+	}
+	return d, denial{}
+}
+
+// searchPart checks and narrows the search part of a request (a search, or
+// the condition of a conditional write): every reached type, the patient
+// compartment and the v2 constraints of the target. m is what the target
+// type's letters were granted with.
+func (e *evaluation) searchPart(d *Decision, t string, params url.Values, letters scope.Permission, m scope.Match) denial {
+	req := e.req
+	var rc responseCheck
+	for _, r := range req.Reaches {
+		if r.Kind == ReachTarget {
+			continue
+		}
+		if den := e.reach(r, &rc); den.status != 0 {
+			return den
+		}
+	}
+	if e.inPatient() {
+		if den := e.patientSearch(d, t, params); den.status != 0 {
+			return den
+		}
+	}
+	if m == scope.Constrained && t != "*" && t != "" {
+		if den := e.constrainSearch(d, t, params, letters); den.status != 0 {
+			return den
+		}
+	}
+	if rc.on {
+		rc.bundle = true
+		rc.letters = scope.Search
+		rc.compartment = e.inPatient()
+		d.response = rc
+	}
+	return denial{}
+}
+
+// reach checks one non-target reached type of a search.
+func (e *evaluation) reach(r Reach, rc *responseCheck) denial {
+	if r.Type == "*" {
+		if r.Kind == ReachChain || r.Kind == ReachHas || r.Kind == ReachList {
+			return e.deny(http.StatusForbidden, "%s reaches an unknown type", r.Param)
+		}
+		for _, t := range e.p.allTypes {
+			if e.permit(t, scope.Search) == scope.Denied {
+				what := r.Param + " can return resources of any type"
+				hint := "name the target type (e.g. Observation:subject:Patient)"
+				if r.Kind == ReachType {
+					what, hint = "a system-wide search without _type covers every type", "list the types in _type"
+				}
+				return denial{status: http.StatusForbidden, code: "forbidden", typ: t, letters: scope.Search, via: r.Param,
+					reason: fmt.Sprintf("%s, but the token's %s/ scopes do not permit search on %s (and maybe others); %s or ask for %s/*.s", what, e.c, t, hint, e.c)}
+			}
+		}
+		rc.on = true
+		return denial{}
+	}
+	m := e.permit(r.Type, scope.Search)
+	if m == scope.Denied {
+		return e.missing(r.Type, scope.Search, r.Param)
+	}
+	switch r.Kind {
+	case ReachInclude, ReachRevInclude:
+		if m == scope.Constrained {
+			if !e.constraintsCheckable(r.Type, scope.Search) {
+				return e.unenforceable(r.Type, scope.Search, r.Param)
+			}
+			rc.on = true
+		}
+		if e.inPatient() {
+			switch e.class(r.Type) {
+			case classPatient, classCompartment:
+				// Included resources are not narrowed by the search's
+				// parameters: filter them in the response.
+				rc.on = true
+			case classShared:
+			default:
+				return e.deny(http.StatusForbidden, "%s reaches %s, which is not in the patient compartment and not shared by the policy", r.Param, r.Type)
+			}
+		}
+	case ReachChain:
+		if m == scope.Constrained {
+			return e.unenforceable(r.Type, scope.Search, r.Param)
+		}
+		if e.inPatient() && e.class(r.Type) == classOther {
+			return e.deny(http.StatusForbidden, "chained parameter %s goes through %s, which is not in the patient compartment and not shared by the policy", r.Param, r.Type)
+		}
+	case ReachHas:
+		if m == scope.Constrained {
+			return e.unenforceable(r.Type, scope.Search, r.Param)
+		}
+		if e.inPatient() {
+			if den := e.patientHas(r); den.status != 0 {
+				return den
+			}
+		}
+	case ReachList:
+		if m == scope.Constrained {
+			return e.unenforceable(r.Type, scope.Search, r.Param)
+		}
+		if e.inPatient() {
+			return e.deny(http.StatusForbidden, "%s would test membership in a List that may belong to another patient; not allowed with patient/ scopes", r.Param)
+		}
+	case ReachType, ReachCompartment:
+		if m == scope.Constrained {
+			return e.unenforceable(r.Type, scope.Search, r.Param)
+		}
+	}
+	return denial{}
+}
+
+// history: type and system history need "s" on every type they cover. A
+// history Bundle also reveals deleted versions and cannot take search
+// parameters, so it is denied under patient context and under v2
+// constraints rather than narrowed.
+func (e *evaluation) history() (*Decision, denial) {
+	if e.inPatient() {
+		return nil, e.deny(http.StatusForbidden, "the history of a whole type or system cannot be limited to the patient compartment; read the history of one resource instead (Type/id/_history)")
+	}
+	if e.req.Interaction == HistoryType {
+		t := e.req.ResourceType
+		switch e.permit(t, scope.Search) {
+		case scope.Denied:
+			return nil, e.missing(t, scope.Search, "")
+		case scope.Constrained:
+			return nil, e.unenforceable(t, scope.Search, "type history")
+		}
+		return e.grant(), denial{}
+	}
+	for _, t := range e.p.allTypes {
+		switch e.permit(t, scope.Search) {
+		case scope.Denied:
+			return nil, e.missing(t, scope.Search, "_history of the whole system")
+		case scope.Constrained:
+			return nil, e.unenforceable(t, scope.Search, "system history")
+		}
+	}
+	return e.grant(), denial{}
+}
+
+// continuation: an opaque paging token of the server (HAPI's _getpages)
+// could replay any search, so the page is re-authorized entry by entry: the
+// response check keeps only resources of types the token may search, in
+// the patient's compartment under patient context, satisfying any v2
+// constraints, and drops total.
+func (e *evaluation) continuation() (*Decision, denial) {
+	any := false
+	for _, t := range e.p.allTypes {
+		if e.permit(t, scope.Search) != scope.Denied {
+			any = true
+			break
+		}
+	}
+	if !any {
+		return nil, e.missing("*", scope.Search, "_getpages")
+	}
+	d := e.grant()
+	d.response = responseCheck{on: true, bundle: true, letters: scope.Search, compartment: e.inPatient()}
+	return d, denial{}
+}

@@ -1,0 +1,195 @@
+package fhirauth
+
+import (
+	"net/http"
+
+	"github.com/fhirwarden/fhirwarden/scope"
+)
+
+// create needs "c" (and "s" when conditional). Under patient context the
+// body must be in exactly the context patient's compartment (not also in
+// another patient's), and Patient resources are never created.
+func (e *evaluation) create() (*Decision, denial) {
+	req := e.req
+	t := req.ResourceType
+	letters := scope.Create
+	if req.Conditional {
+		letters |= scope.Search
+	}
+	m := e.permit(t, letters)
+	if m == scope.Denied {
+		return nil, e.missing(t, letters, "")
+	}
+	if e.inPatient() {
+		switch e.class(t) {
+		case classPatient:
+			return nil, e.deny(http.StatusForbidden, "patient/ scopes never create Patient resources")
+		case classCompartment:
+			if den := e.bodyInCompartment(req.Body); den.status != 0 {
+				return nil, den
+			}
+		case classShared:
+		default:
+			return nil, e.outsideCompartment(t, "create")
+		}
+	}
+	if m == scope.Constrained {
+		if den := e.bodySatisfies(t, letters, req.Body); den.status != 0 {
+			return nil, den
+		}
+	}
+	d := e.grant()
+	if req.Conditional {
+		if den := e.searchPart(d, t, req.IfNoneExist, letters, m); den.status != 0 {
+			return nil, den
+		}
+	}
+	return d, denial{}
+}
+
+// update covers update and patch: "u" (and "s" when conditional). An update
+// that turns out to create (update-as-create) also needs "c": the
+// stored-version check enforces that when "c" is not granted, since only
+// the server knows whether the resource exists.
+//
+// Under patient context: Patient resources only for the context patient;
+// compartment types need the body (update) in exactly the patient's
+// compartment and the stored version too (CheckStored), so a resource of
+// another patient can neither be overwritten nor moved into or out of the
+// compartment; a patch must not touch the compartment reference elements.
+func (e *evaluation) update() (*Decision, denial) {
+	req := e.req
+	t := req.ResourceType
+	letters := scope.Update
+	if req.Conditional {
+		letters |= scope.Search
+	}
+	m := e.permit(t, letters)
+	if m == scope.Denied {
+		return nil, e.missing(t, letters, "")
+	}
+	sc := storedCheck{typ: t, letters: letters}
+	sc.createAllowed = req.Interaction == Update && e.permit(t, letters|scope.Create) != scope.Denied
+	if e.inPatient() {
+		switch e.class(t) {
+		case classPatient:
+			if !req.Conditional && req.ID != e.patient {
+				return nil, e.deny(http.StatusForbidden, "patient/ scopes never %s a Patient other than the token's patient (Patient/%s)", req.Interaction, e.patient)
+			}
+			sc.createAllowed = false
+			if req.Conditional {
+				sc.on, sc.compartment = true, true
+			}
+			if den := e.writeBody(t); den.status != 0 {
+				return nil, den
+			}
+		case classCompartment:
+			if den := e.writeBody(t); den.status != 0 {
+				return nil, den
+			}
+			sc.on, sc.compartment = true, true
+		case classShared:
+		default:
+			return nil, e.outsideCompartment(t, string(req.Interaction.String()))
+		}
+	}
+	if m == scope.Constrained {
+		if req.Interaction == Update {
+			if den := e.bodySatisfies(t, letters, req.Body); den.status != 0 {
+				return nil, den
+			}
+		} else if den := e.patchAvoids(e.constraintElements(t, letters), "a v2 scope constraint"); den.status != 0 {
+			return nil, den
+		}
+		if !e.constraintsCheckable(t, letters) {
+			return nil, e.unenforceable(t, letters, req.Interaction.String())
+		}
+		sc.on = true
+	}
+	if req.Interaction == Update && !sc.createAllowed {
+		sc.on = true
+	}
+	d := e.grant()
+	if sc.on {
+		d.stored = sc
+	}
+	if req.Conditional {
+		if den := e.searchPart(d, t, req.Params, letters, m); den.status != 0 {
+			return nil, den
+		}
+	}
+	return d, denial{}
+}
+
+// writeBody checks an update body or a patch under patient context.
+func (e *evaluation) writeBody(t string) denial {
+	if e.req.Interaction == Update {
+		return e.bodyInCompartment(e.req.Body)
+	}
+	elems := []string{"id", "resourceType"}
+	if ci := e.p.compartment[t]; ci != nil {
+		elems = append(elems, ci.elements...)
+	}
+	return e.patchAvoids(elems, "the patient compartment")
+}
+
+// delete needs "d" (and "s" when conditional); under patient context the
+// stored version must be in the compartment.
+func (e *evaluation) delete() (*Decision, denial) {
+	req := e.req
+	t := req.ResourceType
+	letters := scope.Delete
+	if req.Conditional {
+		letters |= scope.Search
+	}
+	m := e.permit(t, letters)
+	if m == scope.Denied {
+		return nil, e.missing(t, letters, "")
+	}
+	sc := storedCheck{typ: t, letters: letters, createAllowed: true}
+	if e.inPatient() {
+		switch e.class(t) {
+		case classPatient:
+			if !req.Conditional && req.ID != e.patient {
+				return nil, e.deny(http.StatusForbidden, "patient/ scopes never delete a Patient other than the token's patient (Patient/%s)", e.patient)
+			}
+		case classCompartment:
+			sc.on, sc.compartment = true, true
+		case classShared:
+		default:
+			return nil, e.outsideCompartment(t, "delete")
+		}
+	}
+	if m == scope.Constrained {
+		if !e.constraintsCheckable(t, letters) {
+			return nil, e.unenforceable(t, letters, "delete")
+		}
+		sc.on = true
+	}
+	d := e.grant()
+	if sc.on {
+		d.stored = sc
+	}
+	if req.Conditional {
+		if den := e.searchPart(d, t, req.Params, letters, m); den.status != 0 {
+			return nil, den
+		}
+	}
+	return d, denial{}
+}
+
+// bodyInCompartment requires the resource to be in exactly the context
+// patient's compartment.
+func (e *evaluation) bodyInCompartment(body []byte) denial {
+	_, ids, err := e.p.matcher.PatientCompartments(body)
+	if err != nil {
+		return denial{status: http.StatusBadRequest, code: "invalid", reason: "cannot check the resource's patient compartment: " + err.Error()}
+	}
+	if len(ids) != 1 || ids[0] != e.patient {
+		if len(ids) == 0 {
+			return e.deny(http.StatusForbidden, "the resource does not refer to the token's patient (Patient/%s) in any patient-compartment element; patient/ scopes write only within that compartment", e.patient)
+		}
+		return e.deny(http.StatusForbidden, "the resource refers to another patient in a patient-compartment element; patient/ scopes write only resources of Patient/%s", e.patient)
+	}
+	return denial{}
+}

@@ -1,0 +1,79 @@
+package fhirauth_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+
+	"github.com/fhirwarden/fhirwarden/fhirauth"
+	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
+	"github.com/fhirwarden/fhirwarden/scope"
+	"github.com/fhirwarden/fhirwarden/token"
+)
+
+// A patient-context token: searches are narrowed to the patient's
+// compartment, and a search naming another patient is refused.
+func Example() {
+	policy, err := fhirauth.NewPolicy(fhirauth.WithSharedTypes("Practitioner"))
+	if err != nil {
+		panic(err)
+	}
+	scopes, _ := scope.ParseSet("launch/patient patient/Observation.rs")
+	caller := &token.Principal{Scopes: scopes, Patient: "123"}
+
+	r := httptest.NewRequest("GET", "/fhir/Observation?code=8867-4", nil)
+	_, d := policy.Authorize(context.Background(), caller, r)
+	fmt.Println(d.Allowed, d.ApplyTo(r.URL.Query()).Encode())
+
+	r = httptest.NewRequest("GET", "/fhir/Observation?patient=123,456", nil)
+	_, d = policy.Authorize(context.Background(), caller, r)
+	fmt.Println(d.Status, d.Reason)
+
+	r = httptest.NewRequest("GET", "/fhir/Condition?code=x", nil)
+	_, d = policy.Authorize(context.Background(), caller, r)
+	fmt.Println(d.Status, d.Needed)
+	// Output:
+	// true code=8867-4&patient=Patient%2F123
+	// 403 patient=123,456 is an OR-list that names patients other than the token's patient (Patient/123)
+	// 403 patient/Condition.s
+}
+
+// Reads by id under patient context are decided on the response.
+func ExampleDecision_CheckResource() {
+	policy, _ := fhirauth.NewPolicy()
+	scopes, _ := scope.ParseSet("patient/*.rs")
+	caller := &token.Principal{Scopes: scopes, Patient: "123"}
+	_, d := policy.Authorize(context.Background(), caller, httptest.NewRequest("GET", "/fhir/Observation/o1", nil))
+
+	mine := []byte(`{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/123"}}`)
+	theirs := []byte(`{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/456"}}`)
+	fmt.Println(d.NeedsResponseCheck(), d.CheckResource(mine) == nil)
+	fmt.Println(d.CheckResource(theirs), d.CheckStatus())
+	// Output:
+	// true true
+	// fhirauth: resource outside the patient compartment: the Observation is not in the compartment of Patient/123 404
+}
+
+// A batch is decided entry by entry; a transaction all or nothing.
+func ExamplePolicy_Decide_batch() {
+	policy, _ := fhirauth.NewPolicy()
+	scopes, _ := scope.ParseSet("user/Observation.rs")
+	caller := &token.Principal{Scopes: scopes}
+	req, _ := policy.ParseBundleEntries([]byte(`{"resourceType":"Bundle","type":"batch","entry":[
+		{"request":{"method":"GET","url":"Observation?code=x"}},
+		{"request":{"method":"DELETE","url":"Observation/1"}}]}`))
+	d := policy.Decide(context.Background(), caller, req)
+	for i, e := range d.Entries {
+		fmt.Printf("%d %v %d %q\n", i, e.Allowed, e.Status, e.Needed)
+	}
+	// Output:
+	// 0 true 200 ""
+	// 1 false 403 "user/Observation.d"
+}
+
+// OperationOutcome builds the body of a refusal for either FHIR version.
+func ExampleOperationOutcome() {
+	fmt.Println(string(fhirauth.OperationOutcome(fhirspec.STU3, "forbidden", `needs "user/Observation.s"`)))
+	// Output:
+	// {"issue":[{"code":"forbidden","diagnostics":"needs \"user/Observation.s\"","severity":"error"}],"resourceType":"OperationOutcome"}
+}

@@ -1,0 +1,159 @@
+package fhirauth
+
+import (
+	"encoding/json"
+	"net/url"
+	"strings"
+)
+
+// finishOperation validates the parameters of an operation and fills
+// Reaches. The built-in $export and $everything are understood here;
+// registered search operations are analysed like searches; other
+// operations reach their target type only.
+func (p *Policy) finishOperation(req *Request, in *rawRequest) error {
+	if len(in.body) > 0 && (req.Operation == "export" || req.Operation == "everything") {
+		if err := mergeParameters(req, in); err != nil {
+			return err
+		}
+	}
+	switch req.Operation {
+	case "export":
+		return p.finishExport(req)
+	case "everything":
+		return p.finishEverything(req)
+	}
+	if rule, ok := p.ops[req.Operation]; ok && rule.Search && req.Level != SystemLevel {
+		return p.analyzeSearch(req, req.Params)
+	}
+	if req.ResourceType != "" {
+		req.Reaches = []Reach{{Type: req.ResourceType, Kind: ReachTarget}}
+	}
+	return nil
+}
+
+// finishExport: Bulk Data $export at system level, on Patient (type level)
+// or on a Group instance. The types exported are _type, or every type
+// (system) or every compartment type (Patient, Group).
+func (p *Policy) finishExport(req *Request) error {
+	switch {
+	case req.Level == SystemLevel:
+	case req.Level == TypeLevel && req.ResourceType == "Patient":
+	case req.Level == InstanceLevel && req.ResourceType == "Group":
+	default:
+		return invalid("$export is defined at the system level, on Patient and on Group/[id]")
+	}
+	var types []string
+	for _, v := range req.Params["_type"] {
+		for _, t := range splitList(v) {
+			if err := p.checkType(t); err != nil {
+				return err
+			}
+			types = append(types, t)
+		}
+	}
+	for _, v := range req.Params["_typeFilter"] {
+		for _, f := range splitList(v) {
+			t, _, _ := strings.Cut(f, "?")
+			if err := p.checkType(t); err != nil {
+				return err
+			}
+			if len(types) > 0 && !contains(types, t) {
+				return invalid("_typeFilter names %s, which is not in _type", t)
+			}
+		}
+	}
+	switch {
+	case len(types) > 0:
+		for _, t := range types {
+			req.Reaches = append(req.Reaches, Reach{Type: t, Kind: ReachType, Param: "_type"})
+		}
+	case req.Level == SystemLevel:
+		req.Reaches = []Reach{{Type: "*", Kind: ReachType, Param: "_type"}}
+	default:
+		for _, t := range p.compartmentTypesOf("Patient") {
+			req.Reaches = append(req.Reaches, Reach{Type: t, Kind: ReachCompartment, Param: "$export"})
+		}
+	}
+	return nil
+}
+
+// finishEverything: Patient/[id]/$everything (or type-level
+// Patient/$everything) returns the patient's compartment and referenced
+// resources.
+func (p *Policy) finishEverything(req *Request) error {
+	if req.ResourceType != "Patient" || req.Level == SystemLevel {
+		return unsupported("$everything is authorized on Patient only")
+	}
+	req.Reaches = []Reach{{Type: "Patient", Kind: ReachTarget}}
+	if vals := req.Params["_type"]; len(vals) > 0 {
+		for _, v := range vals {
+			for _, t := range splitList(v) {
+				if err := p.checkType(t); err != nil {
+					return err
+				}
+				req.Reaches = append(req.Reaches, Reach{Type: t, Kind: ReachType, Param: "_type"})
+			}
+		}
+		return nil
+	}
+	req.Reaches = append(req.Reaches, Reach{Type: "*", Kind: ReachCompartment, Param: "$everything"})
+	return nil
+}
+
+// mergeParameters merges the primitive parameters of a Parameters body into
+// req.Params.
+func mergeParameters(req *Request, in *rawRequest) error {
+	if mt := mediaType(in.contentType); mt != "" && !isJSONMedia(mt) {
+		return unsupported("only FHIR JSON Parameters bodies can be authorized, not %q", clip(in.contentType))
+	}
+	if !json.Valid(in.body) {
+		return invalid("the body is not valid JSON")
+	}
+	rt, _, err := resourceHeader(in.body)
+	if err != nil || rt != "Parameters" {
+		return invalid("the operation body must be a Parameters resource")
+	}
+	merged := url.Values{}
+	for k, v := range req.Params {
+		merged[k] = append([]string(nil), v...)
+	}
+	err = eachMember(in.body, func(key string, val []byte) error {
+		if key != "parameter" {
+			return nil
+		}
+		return eachElement(val, func(_ int, el []byte) error {
+			var name, value string
+			var hasValue bool
+			err := eachMember(el, func(k string, v []byte) error {
+				switch {
+				case k == "name":
+					s, ok := jsonString(v)
+					if !ok {
+						return invalid("parameter name is not a string")
+					}
+					name = s
+				case strings.HasPrefix(k, "value"):
+					if s, ok := jsonString(v); ok {
+						value, hasValue = s, true
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if name != "" && hasValue {
+				merged[name] = append(merged[name], value)
+			} else if name == "_type" || name == "_typeFilter" || name == "patient" {
+				return unsupported("parameter %q must be a primitive value", name)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return invalid("malformed Parameters body: %v", err)
+	}
+	req.Params = merged
+	req.Body = in.body
+	return nil
+}

@@ -1,0 +1,282 @@
+package fhirauth
+
+import (
+	"cmp"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// analyzeSearch validates the search parameters q of req and records every
+// type they let the request read in req.Reaches (the target first).
+//
+// Parameters that widen what a search reaches:
+//   - _include / _revinclude (with :iterate or STU3's :recurse): the
+//     included target type, or the revincluded source type. An include
+//     without a target type ("Observation:subject") or a wildcard ("*",
+//     "Observation:*") reaches "*", any type; so does "patient" only when
+//     untyped chains are involved (the "patient" parameter always targets
+//     Patient, so "Observation:patient" reaches Patient).
+//   - chained parameters (subject:Patient.name, patient.name): every hop's
+//     type. A hop must name its type with a modifier unless the parameter
+//     is "patient"; an untyped chain could reach any type the reference
+//     allows, which needs the search parameter registry to resolve, so it
+//     is refused (ErrUnsupported) rather than guessed.
+//   - _has:Type:ref:param (nested too): Type.
+//   - _type (system search): the listed types, else "*".
+//   - _list: List.
+//
+// Control parameters are an allow-list; _filter, _query, _contained=true and
+// unknown "_" parameters are refused as unsupported, because a server could
+// interpret them to return resources the decision never saw.
+func (p *Policy) analyzeSearch(req *Request, q url.Values) error {
+	target := req.ResourceType
+	reaches := req.reachBuf[:0]
+	switch {
+	case req.Interaction == SearchSystem:
+		// filled from _type below
+	case target == "*":
+		for _, t := range p.compartmentTypesOf(req.CompartmentType) {
+			reaches = append(reaches, Reach{Type: t, Kind: ReachCompartment, Param: "*"})
+		}
+		if len(reaches) == 0 {
+			return unsupported("%s/%s/* reaches types fhirauth cannot list; search one type at a time", req.CompartmentType, req.CompartmentID)
+		}
+	default:
+		reaches = append(reaches, Reach{Type: target, Kind: ReachTarget})
+	}
+	sawType := false
+	for key, vals := range q {
+		if strings.HasPrefix(key, "_") {
+			base, mod, hasMod := strings.Cut(key, ":")
+			switch base {
+			case "_include", "_revinclude":
+				if hasMod && mod != "iterate" && mod != "recurse" {
+					return invalid("%s:%s is not a valid modifier", base, clip(mod))
+				}
+				for _, v := range vals {
+					r, err := p.parseInclude(base == "_revinclude", key, v)
+					if err != nil {
+						return err
+					}
+					reaches = append(reaches, r)
+				}
+				continue
+			case "_has":
+				if err := p.parseHas(key, &reaches); err != nil {
+					return err
+				}
+				continue
+			}
+			if hasMod && base != "_id" && base != "_lastUpdated" && base != "_tag" && base != "_profile" && base != "_security" && base != "_source" && base != "_text" && base != "_content" && base != "_list" {
+				return invalid("%q takes no modifier", clip(key))
+			}
+			switch base {
+			case "_type":
+				if req.Interaction != SearchSystem {
+					return invalid("_type applies to system-level searches only")
+				}
+				sawType = true
+				for _, v := range vals {
+					for _, t := range splitList(v) {
+						if err := p.checkType(t); err != nil {
+							return err
+						}
+						reaches = append(reaches, Reach{Type: t, Kind: ReachType, Param: "_type"})
+					}
+				}
+			case "_list":
+				reaches = append(reaches, Reach{Type: "List", Kind: ReachList, Param: key})
+			case "_summary":
+				if err := checkSummary(q); err != nil {
+					return err
+				}
+			case "_total":
+				for _, v := range vals {
+					if v != "none" && v != "estimate" && v != "accurate" {
+						return invalid("_total=%q is not valid", clip(v))
+					}
+				}
+			case "_count", "_offset":
+				for _, v := range vals {
+					if n, err := strconv.Atoi(v); err != nil || n < 0 {
+						return invalid("%s=%q is not a non-negative integer", base, clip(v))
+					}
+				}
+			case "_contained":
+				for _, v := range vals {
+					if v != "false" {
+						return unsupported("_contained=%q could return contained resources of any container; not supported", clip(v))
+					}
+				}
+			case "_containedType":
+				for _, v := range vals {
+					if v != "container" {
+						return unsupported("_containedType=%q is not supported", clip(v))
+					}
+				}
+			case "_filter", "_query":
+				return unsupported("%s cannot be authorized: its meaning is server-defined", base)
+			case "_id", "_lastUpdated", "_tag", "_profile", "_security", "_source", "_text", "_content",
+				"_sort", "_elements", "_format", "_pretty", "_page":
+			default:
+				return unsupported("unknown control parameter %q", clip(key))
+			}
+			continue
+		}
+		if strings.Contains(key, ".") {
+			if err := p.parseChain(req.ResourceType, key, &reaches); err != nil {
+				return err
+			}
+			continue
+		}
+		name, mod, hasMod := strings.Cut(key, ":")
+		if name == "" || (hasMod && (mod == "" || strings.Contains(mod, ":"))) {
+			return invalid("malformed parameter name %q", clip(key))
+		}
+	}
+	if req.Interaction == SearchSystem && !sawType {
+		reaches = append(reaches, Reach{Type: "*", Kind: ReachType, Param: "_type"})
+	}
+	// Map iteration order is random: sort what the parameters added so the
+	// same request always yields the same Reaches (and the same reason).
+	from := 0
+	if len(reaches) > 0 && reaches[0].Kind == ReachTarget {
+		from = 1
+	}
+	slices.SortFunc(reaches[from:], func(a, b Reach) int {
+		if c := cmp.Compare(a.Kind, b.Kind); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Param, b.Param); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Type, b.Type)
+	})
+	req.Reaches = reaches
+	return nil
+}
+
+// parseInclude parses one _include/_revinclude value.
+func (p *Policy) parseInclude(rev bool, key, v string) (Reach, error) {
+	kind := ReachInclude
+	if rev {
+		kind = ReachRevInclude
+	}
+	param := key + "=" + v
+	if v == "*" {
+		return Reach{Type: "*", Kind: kind, Param: param}, nil
+	}
+	parts := strings.Split(v, ":")
+	if len(parts) < 2 || len(parts) > 3 || parts[1] == "" {
+		return Reach{}, invalid("%s=%q must be Source:param[:Target]", key, clip(v))
+	}
+	if err := p.checkType(parts[0]); err != nil {
+		return Reach{}, err
+	}
+	if rev {
+		return Reach{Type: parts[0], Kind: kind, Param: param}, nil
+	}
+	if len(parts) == 3 {
+		if err := p.checkType(parts[2]); err != nil {
+			return Reach{}, err
+		}
+		return Reach{Type: parts[2], Kind: kind, Param: param}, nil
+	}
+	if parts[1] == "patient" {
+		return Reach{Type: "Patient", Kind: kind, Param: param}, nil
+	}
+	return Reach{Type: "*", Kind: kind, Param: param}, nil
+}
+
+// parseHas parses a (possibly nested) _has:Type:ref:param key.
+func (p *Policy) parseHas(key string, reaches *[]Reach) error {
+	rest := key
+	for depth := 0; ; depth++ {
+		if depth > 4 {
+			return unsupported("%q nests _has too deeply", clip(key))
+		}
+		parts := strings.SplitN(rest, ":", 4)
+		if len(parts) != 4 || parts[0] != "_has" || parts[2] == "" || parts[3] == "" {
+			return invalid("%q must be _has:Type:reference:parameter", clip(key))
+		}
+		if err := p.checkType(parts[1]); err != nil {
+			return err
+		}
+		*reaches = append(*reaches, Reach{Type: parts[1], Kind: ReachHas, Param: key})
+		if !strings.HasPrefix(parts[3], "_has:") {
+			if strings.Contains(parts[3], ".") {
+				return unsupported("chained parameter inside %q", clip(key))
+			}
+			return nil
+		}
+		rest = parts[3]
+	}
+}
+
+// parseChain parses a chained parameter (hops separated by "."), adding
+// each hop's type.
+func (p *Policy) parseChain(from, key string, reaches *[]Reach) error {
+	hops := strings.Split(key, ".")
+	if len(hops) > 4 {
+		return unsupported("chained parameter %q is too long", clip(key))
+	}
+	for i, hop := range hops {
+		name, mod, hasMod := strings.Cut(hop, ":")
+		if name == "" || (hasMod && mod == "") {
+			return invalid("malformed chained parameter %q", clip(key))
+		}
+		if i == len(hops)-1 {
+			return nil
+		}
+		var t string
+		switch {
+		case hasMod:
+			if err := p.checkType(mod); err != nil {
+				return invalid("chained parameter %q: modifier %q is not a resource type", clip(key), clip(mod))
+			}
+			t = mod
+		case name == "patient":
+			t = "Patient"
+		default:
+			return unsupported("chained parameter %q must name the type it goes through (e.g. %s:Patient.%s)", clip(key), clip(name), clip(strings.Join(hops[i+1:], ".")))
+		}
+		*reaches = append(*reaches, Reach{Type: t, Kind: ReachChain, Param: key})
+	}
+	return nil
+}
+
+// splitList splits a FHIR comma-separated list, honouring "\," escapes.
+func splitList(v string) []string {
+	if !strings.Contains(v, ",") {
+		return []string{v}
+	}
+	var out []string
+	start := 0
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '\\':
+			i++
+		case ',':
+			out = append(out, v[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, v[start:])
+}
+
+// compartmentTypesOf lists the types of a compartment for "*" searches; only
+// the Patient compartment is known.
+func (p *Policy) compartmentTypesOf(owner string) []string {
+	if owner != "Patient" {
+		return nil
+	}
+	out := make([]string, 0, len(p.compartment))
+	for _, t := range p.allTypes {
+		if p.compartment[t] != nil {
+			out = append(out, t)
+		}
+	}
+	return out
+}

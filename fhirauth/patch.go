@@ -1,0 +1,127 @@
+package fhirauth
+
+import (
+	"net/http"
+	"strings"
+)
+
+// patchAvoids denies a patch that could change one of elems (top-level
+// element names). JSON Patch operations are checked by their "path" and
+// "from" pointers; FHIRPath Patch operations by every name in their "path"
+// expression and their "name" part. A patch replacing the whole resource
+// ("" path) or in a format fhirauth cannot read is denied.
+func (e *evaluation) patchAvoids(elems []string, what string) denial {
+	req := e.req
+	var touched string
+	var err error
+	switch req.Patch {
+	case JSONPatch:
+		touched, err = jsonPatchTouches(req.Body, elems)
+	case FHIRPathPatch:
+		touched, err = fhirPathPatchTouches(req.Body, elems)
+	default:
+		return denial{status: http.StatusBadRequest, code: "not-supported",
+			reason: "only JSON Patch and FHIRPath Patch (JSON) can be authorized when the patch must stay within " + what}
+	}
+	if err != nil {
+		return denial{status: http.StatusBadRequest, code: "invalid", reason: "malformed patch: " + err.Error()}
+	}
+	if touched != "" {
+		return e.deny(http.StatusForbidden, "the patch changes %q, which decides %s; not allowed", touched, what)
+	}
+	return denial{}
+}
+
+func jsonPatchTouches(body []byte, elems []string) (string, error) {
+	var touched string
+	err := eachElement(body, func(_ int, op []byte) error {
+		ms := memberSet{names: []string{"op", "path", "from"}}
+		return eachMember(op, func(key string, v []byte) error {
+			i, err := ms.index(key)
+			if err != nil || i < 1 {
+				return err
+			}
+			ptr, ok := jsonString(v)
+			if !ok {
+				return errNotObject
+			}
+			if touched == "" {
+				touched = pointerTouches(ptr, elems)
+			}
+			return nil
+		})
+	})
+	if err == errNotArray {
+		return "", err
+	}
+	return touched, err
+}
+
+// pointerTouches returns the element a JSON Pointer changes if it is in
+// elems ("" root counts as everything).
+func pointerTouches(ptr string, elems []string) string {
+	if ptr == "" || ptr == "/" {
+		return "(the whole resource)"
+	}
+	first := strings.TrimPrefix(ptr, "/")
+	first, _, _ = strings.Cut(first, "/")
+	first = strings.ReplaceAll(strings.ReplaceAll(first, "~1", "/"), "~0", "~")
+	for _, el := range elems {
+		if strings.EqualFold(first, el) {
+			return el
+		}
+	}
+	return ""
+}
+
+func fhirPathPatchTouches(body []byte, elems []string) (string, error) {
+	var touched string
+	err := eachMember(body, func(key string, v []byte) error {
+		if key != "parameter" {
+			return nil
+		}
+		return eachElement(v, func(_ int, param []byte) error {
+			return eachMember(param, func(k string, pv []byte) error {
+				if k != "part" {
+					return nil
+				}
+				return eachElement(pv, func(_ int, part []byte) error {
+					var name, value string
+					err := eachMember(part, func(pk string, x []byte) error {
+						switch {
+						case pk == "name":
+							name, _ = jsonString(x)
+						case strings.HasPrefix(pk, "value"):
+							value, _ = jsonString(x)
+						}
+						return nil
+					})
+					if err != nil || touched != "" {
+						return err
+					}
+					if name == "path" || name == "name" || name == "source" || name == "destination" {
+						touched = expressionTouches(value, elems)
+					}
+					return nil
+				})
+			})
+		})
+	})
+	return touched, err
+}
+
+// expressionTouches returns the first identifier of a FHIRPath expression
+// that is in elems (case-insensitively, to fail closed).
+func expressionTouches(expr string, elems []string) string {
+	fields := strings.FieldsFunc(expr, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_')
+	})
+	for _, f := range fields {
+		for _, el := range elems {
+			if strings.EqualFold(f, el) {
+				return el
+			}
+		}
+	}
+	return ""
+}

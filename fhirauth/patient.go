@@ -1,0 +1,144 @@
+package fhirauth
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// patientSearch narrows a search of type t to the context patient's
+// compartment and rejects parameters that name anybody else.
+//
+// The narrowing parameter is chosen by buildCompartments (patient, then
+// subject, then the first compartment parameter; _id for Patient); it is
+// ANDed with the request's own parameters, so whatever else the query says
+// the result stays inside the compartment. Parameters that refer to
+// patients (the type's compartment parameters, "patient", and _id/link on
+// Patient) must name only the context patient: another id, an OR-list with
+// another id ("patient=A,B"), another reference type
+// ("performer=Practitioner/1"), a modifier that changes what the value
+// means (":identifier", ":missing", ":not", a type other than Patient) are
+// rejected rather than silently ANDed to an empty result, so a caller
+// learns at once that the request is outside its rights. Any other
+// parameter whose value is a reference to another Patient is rejected too.
+func (e *evaluation) patientSearch(d *Decision, t string, params url.Values) denial {
+	req := e.req
+	compartmentSearch := req.Interaction == SearchCompartment && req.CompartmentType == "Patient"
+	switch {
+	case compartmentSearch:
+		// Patient/X/Type: the compartment itself is the narrowing.
+	case t == "":
+	case e.class(t) == classPatient:
+		d.Narrow = url.Values{"_id": {e.patient}}
+	case e.class(t) == classCompartment:
+		np := e.p.compartment[t].narrow
+		if np == "" {
+			return e.deny(http.StatusForbidden, "%s cannot be narrowed to a patient compartment by a search parameter; not searchable with patient/ scopes", t)
+		}
+		d.Narrow = url.Values{np: {"Patient/" + e.patient}}
+	case e.class(t) == classShared:
+	default:
+		return e.outsideCompartment(t, "search")
+	}
+	ci := e.p.compartment[t]
+	for key, vals := range params {
+		if strings.HasPrefix(key, "_has:") || strings.HasPrefix(key, "_include") || strings.HasPrefix(key, "_revinclude") {
+			continue
+		}
+		hop, _, chained := strings.Cut(key, ".")
+		name, mod, _ := strings.Cut(hop, ":")
+		if t != "" && t != "*" && ci.isPatientParam(t, name) || (t == "Patient" && name == "link") {
+			if chained {
+				if mod == "Patient" || (mod == "" && name == "patient") {
+					continue
+				}
+				return e.deny(http.StatusForbidden, "chained parameter %s goes through another reference type than Patient in a patient-compartment parameter", clip(key))
+			}
+			if mod != "" && mod != "Patient" {
+				return e.deny(http.StatusForbidden, "modifier :%s on patient parameter %s cannot be verified against the token's patient; use %s=Patient/%s", clip(mod), name, name, e.patient)
+			}
+			for _, v := range vals {
+				items := []string{v}
+				if strings.Contains(v, ",") {
+					items = splitList(v)
+				}
+				for _, item := range items {
+					if e.isContextPatient(item, name == "_id") {
+						continue
+					}
+					if len(items) > 1 {
+						return e.deny(http.StatusForbidden, "%s=%s is an OR-list that names patients other than the token's patient (Patient/%s)", name, clip(v), e.patient)
+					}
+					if strings.Contains(item, "/") && !strings.HasPrefix(item, "Patient/") {
+						return e.deny(http.StatusForbidden, "%s=%s names another reference type; under patient/ scopes this parameter may only name Patient/%s", name, clip(item), e.patient)
+					}
+					return e.deny(http.StatusForbidden, "%s=%s names another patient; patient/ scopes reach only Patient/%s", name, clip(item), e.patient)
+				}
+			}
+			continue
+		}
+		for _, v := range vals {
+			if _, ok := otherPatientIn(v, e.patient); ok {
+				return e.deny(http.StatusForbidden, "%s=%s names another patient; patient/ scopes reach only Patient/%s", clip(key), clip(v), e.patient)
+			}
+		}
+	}
+	return denial{}
+}
+
+// isContextPatient reports whether a reference parameter value names the
+// context patient: "X" or "Patient/X" ("X" only for _id).
+func (e *evaluation) isContextPatient(v string, idOnly bool) bool {
+	if v == e.patient {
+		return true
+	}
+	if idOnly {
+		return false
+	}
+	id, ok := strings.CutPrefix(v, "Patient/")
+	return ok && id == e.patient
+}
+
+// otherPatientIn finds a Patient reference ("Patient/id", possibly
+// absolute or versioned, possibly in a comma list) in a parameter value that
+// names a patient other than patient, and returns its id.
+func otherPatientIn(v, patient string) (string, bool) {
+	for off := 0; ; {
+		i := strings.Index(v[off:], "Patient/")
+		if i < 0 {
+			return "", false
+		}
+		i += off
+		off = i + len("Patient/")
+		if i > 0 && v[i-1] != '/' && v[i-1] != ',' && v[i-1] != '|' && v[i-1] != ':' {
+			continue
+		}
+		rest := v[off:]
+		end := strings.IndexAny(rest, "/,|&")
+		if end < 0 {
+			end = len(rest)
+		}
+		if rest[:end] != patient {
+			return rest[:end], true
+		}
+	}
+}
+
+// patientHas allows a reverse chain under patient context only when it
+// cannot act as an oracle on other patients' data: the searched type is
+// Patient (narrowed to the context patient), the _has type is in the
+// compartment and its reference parameter is one of that type's
+// compartment parameters (so the resources tested are the patient's own),
+// and it is not nested. "Practitioner?_has:Observation:performer:code=X"
+// would reveal which practitioners recorded code X for any patient.
+func (e *evaluation) patientHas(r Reach) denial {
+	parts := strings.SplitN(r.Param, ":", 4)
+	if e.req.ResourceType != "Patient" || len(parts) != 4 || strings.HasPrefix(parts[3], "_has:") {
+		return e.deny(http.StatusForbidden, "%s could reveal other patients' data (_has oracle); with patient/ scopes a reverse chain is allowed only on Patient through a patient-compartment parameter", clip(r.Param))
+	}
+	ci := e.p.compartment[parts[1]]
+	if ci == nil || !contains(ci.params, parts[2]) {
+		return e.deny(http.StatusForbidden, "%s tests %s resources through %q, which is not a patient-compartment parameter of %s (_has oracle)", clip(r.Param), parts[1], parts[2], parts[1])
+	}
+	return denial{}
+}
