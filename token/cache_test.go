@@ -1,0 +1,117 @@
+package token_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/fhirwarden/fhirwarden/token"
+)
+
+func TestVerifiedTokenCache(t *testing.T) {
+	ctx := context.Background()
+
+	t.Run("hit returns the same principal", func(t *testing.T) {
+		iss, clk := newIssuer(t)
+		v := newVerifier(t, iss, clk)
+		raw := iss.Mint(map[string]any{"sub": "a"})
+		p1, err := v.Authenticate(ctx, raw)
+		require.NoError(t, err)
+		p2, err := v.Authenticate(ctx, raw)
+		require.NoError(t, err)
+		require.Same(t, p1, p2)
+		st := v.Stats()
+		require.Equal(t, uint64(1), st.CacheHits)
+		require.Equal(t, 1, st.CacheEntries)
+		require.Equal(t, uint64(2), st.Verified)
+	})
+
+	t.Run("expiry re-checked on every hit", func(t *testing.T) {
+		iss, clk := newIssuer(t)
+		v := newVerifier(t, iss, clk, token.WithLeeway(10*time.Second))
+		raw := iss.Mint(map[string]any{"exp": clk.Now().Add(90 * time.Second).Unix()})
+		_, err := v.Authenticate(ctx, raw)
+		require.NoError(t, err)
+		clk.Advance(99 * time.Second) // exp + leeway not reached
+		_, err = v.Authenticate(ctx, raw)
+		require.NoError(t, err)
+		require.Equal(t, uint64(1), v.Stats().CacheHits)
+		clk.Advance(time.Second) // now exactly exp + leeway
+		_, err = v.Authenticate(ctx, raw)
+		requireRejected(t, err, token.ErrExpired, raw)
+		require.Equal(t, uint64(1), v.Stats().CacheHits)
+		require.Equal(t, 0, v.Stats().CacheEntries)
+	})
+
+	t.Run("TTL bounds an entry", func(t *testing.T) {
+		iss, clk := newIssuer(t)
+		v := newVerifier(t, iss, clk, token.WithTokenCache(100, time.Minute))
+		raw := iss.Mint(nil)
+		p1, err := v.Authenticate(ctx, raw)
+		require.NoError(t, err)
+		clk.Advance(61 * time.Second)
+		p2, err := v.Authenticate(ctx, raw)
+		require.NoError(t, err)
+		require.NotSame(t, p1, p2, "verified afresh after the TTL")
+		require.Equal(t, uint64(0), v.Stats().CacheHits)
+	})
+
+	t.Run("bounded, least recently used evicted", func(t *testing.T) {
+		iss, clk := newIssuer(t)
+		v := newVerifier(t, iss, clk, token.WithTokenCache(2, time.Minute))
+		a, b, c := iss.Mint(map[string]any{"sub": "a"}), iss.Mint(map[string]any{"sub": "b"}), iss.Mint(map[string]any{"sub": "c"})
+		for _, raw := range []string{a, b, a, c} { // b is least recently used when c arrives
+			_, err := v.Authenticate(ctx, raw)
+			require.NoError(t, err)
+		}
+		require.Equal(t, 2, v.Stats().CacheEntries)
+		hits := v.Stats().CacheHits
+		_, err := v.Authenticate(ctx, a)
+		require.NoError(t, err)
+		require.Equal(t, hits+1, v.Stats().CacheHits)
+		_, err = v.Authenticate(ctx, b)
+		require.NoError(t, err)
+		require.Equal(t, hits+1, v.Stats().CacheHits, "b was evicted")
+	})
+
+	t.Run("failures are not cached", func(t *testing.T) {
+		iss, clk := newIssuer(t)
+		v := newVerifier(t, iss, clk)
+		raw := iss.Mint(map[string]any{"aud": "other"})
+		for range 3 {
+			_, err := v.Authenticate(ctx, raw)
+			requireRejected(t, err, token.ErrAudience, raw)
+		}
+		require.Equal(t, 0, v.Stats().CacheEntries)
+		require.Equal(t, uint64(3), v.Stats().Rejected)
+	})
+
+	t.Run("disabled", func(t *testing.T) {
+		iss, clk := newIssuer(t)
+		v := newVerifier(t, iss, clk, token.WithTokenCache(0, 0))
+		raw := iss.Mint(nil)
+		p1, err := v.Authenticate(ctx, raw)
+		require.NoError(t, err)
+		p2, err := v.Authenticate(ctx, raw)
+		require.NoError(t, err)
+		require.NotSame(t, p1, p2)
+		require.Equal(t, 0, v.Stats().CacheEntries)
+	})
+
+	t.Run("entries of a key that left the key set are dropped", func(t *testing.T) {
+		iss, clk := newIssuer(t)
+		v := newVerifier(t, iss, clk)
+		raw := iss.Mint(nil)
+		_, err := v.Authenticate(ctx, raw)
+		require.NoError(t, err)
+		iss.RotateKeys(true)
+		clk.Advance(11 * time.Second)
+		_, err = v.Authenticate(ctx, iss.Mint(nil)) // unknown kid: refetch
+		require.NoError(t, err)
+		require.Equal(t, 1, v.Stats().CacheEntries, "reload purged the old key's entry")
+		_, err = v.Authenticate(ctx, raw)
+		requireRejected(t, err, token.ErrUnknownKey, raw)
+	})
+}

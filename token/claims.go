@@ -1,0 +1,242 @@
+package token
+
+import (
+	"log/slog"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/fhirwarden/fhirwarden/scope"
+)
+
+// maxNumericDate is 9999-12-31T23:59:59Z; larger or negative NumericDates are malformed.
+const maxNumericDate = 253402300799
+
+// claimRules turns a decoded claim set (JWT claims or an introspection
+// answer) into a Principal, checking issuer, audience and validity times.
+type claimRules struct {
+	issuer   string
+	audience string
+	leeway   time.Duration
+	lenient  bool
+	log      *slog.Logger
+	memo     *scopeMemo
+	// optional: iss, aud and exp are checked only when present
+	// (introspection answers, RFC 7662 2.2). Otherwise they are required.
+	optional bool
+}
+
+// principal builds the Principal. Errors name the claim, never its value
+// unless the value is configuration-shaped (issuer, audience).
+func (r *claimRules) principal(claims map[string]any, now time.Time) (*Principal, error) {
+	p := &Principal{Claims: claims}
+
+	// A sender-constrained token (RFC 8705 mTLS, RFC 9449 DPoP) is only as
+	// safe as the proof of possession checked with it; this package checks
+	// none, so accepting one as a plain bearer token would undo the binding.
+	if _, bound := claims["cnf"]; bound {
+		return nil, fail(ErrMalformed, "token is sender-constrained (cnf claim); proof-of-possession is not supported")
+	}
+	// Introspection answers for refresh tokens can be active too.
+	if tt, present := claims["token_type"]; present && r.optional {
+		s, _ := tt.(string)
+		switch strings.ToLower(s) {
+		case "bearer", "access_token", "urn:ietf:params:oauth:token-type:access_token":
+		default:
+			return nil, fail(ErrInactive, "introspected token_type %s is not a bearer access token", quoteShort(s))
+		}
+	}
+
+	// iss: exact match.
+	switch iss, present := claims["iss"]; {
+	case !present:
+		if !r.optional {
+			return nil, fail(ErrIssuer, "iss claim missing")
+		}
+	default:
+		s, ok := iss.(string)
+		if !ok {
+			return nil, fail(ErrIssuer, "iss claim is not a string")
+		}
+		if s != r.issuer {
+			return nil, fail(ErrIssuer, "iss claim is not the configured issuer %q", r.issuer)
+		}
+		p.Issuer = s
+	}
+
+	// aud: a string or an array of strings containing the audience.
+	if aud, present := claims["aud"]; present {
+		list, err := audienceList(aud)
+		if err != nil {
+			return nil, err
+		}
+		found := false
+		for _, a := range list {
+			if a == r.audience {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return nil, fail(ErrAudience, "aud claim does not contain the configured audience %q", r.audience)
+		}
+		p.Audience = list
+	} else if !r.optional {
+		return nil, fail(ErrAudience, "aud claim missing")
+	}
+
+	// exp, nbf, iat with one leeway.
+	exp, hasExp, err := numericDate(claims, "exp")
+	if err != nil {
+		return nil, err
+	}
+	if !hasExp && !r.optional {
+		return nil, fail(ErrMalformed, "exp claim missing (required)")
+	}
+	if hasExp {
+		if !now.Before(exp.Add(r.leeway)) {
+			return nil, fail(ErrExpired, "token expired %s ago", now.Sub(exp).Truncate(time.Second))
+		}
+		p.ExpiresAt = exp
+	}
+	nbf, hasNbf, err := numericDate(claims, "nbf")
+	if err != nil {
+		return nil, err
+	}
+	if hasNbf {
+		if now.Add(r.leeway).Before(nbf) {
+			return nil, fail(ErrNotYetValid, "nbf is %s in the future", nbf.Sub(now).Truncate(time.Second))
+		}
+		p.NotBefore = nbf
+	}
+	iat, hasIat, err := numericDate(claims, "iat")
+	if err != nil {
+		return nil, err
+	}
+	if hasIat {
+		if now.Add(r.leeway).Before(iat) {
+			return nil, fail(ErrNotYetValid, "iat is %s in the future", iat.Sub(now).Truncate(time.Second))
+		}
+		p.IssuedAt = iat
+	}
+
+	// Plain string claims.
+	for _, f := range [...]struct {
+		name string
+		dst  *string
+	}{
+		{"sub", &p.Subject}, {"client_id", &p.ClientID}, {"jti", &p.TokenID},
+		{"patient", &p.Patient}, {"encounter", &p.Encounter}, {"fhirUser", &p.FHIRUser},
+	} {
+		if err := stringClaim(claims, f.name, f.dst); err != nil {
+			return nil, err
+		}
+	}
+	if p.ClientID == "" {
+		if err := stringClaim(claims, "azp", &p.ClientID); err != nil {
+			return nil, err
+		}
+	}
+
+	set, err := r.scopes(claims)
+	if err != nil {
+		return nil, err
+	}
+	p.Scopes = set
+	return p, nil
+}
+
+// scopes parses "scope" (space-separated string) or, failing that, "scp"
+// (array of strings, or a string).
+func (r *claimRules) scopes(claims map[string]any) (scope.Set, error) {
+	var claim string
+	if v, present := claims["scope"]; present {
+		s, ok := v.(string)
+		if !ok {
+			return scope.Set{}, fail(ErrScope, "scope claim is not a string")
+		}
+		claim = s
+	} else if v, present := claims["scp"]; present {
+		switch v := v.(type) {
+		case string:
+			claim = v
+		case []any:
+			parts := make([]string, len(v))
+			for i, e := range v {
+				s, ok := e.(string)
+				if !ok || s == "" || strings.ContainsAny(s, " \t\r\n") {
+					return scope.Set{}, fail(ErrScope, "scp claim element %d is not a single scope string", i)
+				}
+				parts[i] = s
+			}
+			claim = strings.Join(parts, " ")
+		default:
+			return scope.Set{}, fail(ErrScope, "scp claim is neither an array of strings nor a string")
+		}
+	}
+	if set, ok := r.memo.get(claim); ok {
+		return set, nil
+	}
+	if r.lenient {
+		set, bad := scope.ParseSetLenient(claim)
+		for _, e := range bad {
+			r.log.Debug("token: invalid scope ignored (lenient mode)", "error", e.Error())
+		}
+		r.memo.put(claim, set)
+		return set, nil
+	}
+	set, err := scope.ParseSet(claim)
+	if err != nil {
+		return scope.Set{}, failWrap(ErrScope, err, "scope claim rejected (strict mode)")
+	}
+	r.memo.put(claim, set)
+	return set, nil
+}
+
+// audienceList reads aud as a list.
+func audienceList(aud any) ([]string, error) {
+	switch a := aud.(type) {
+	case string:
+		return []string{a}, nil
+	case []any:
+		list := make([]string, len(a))
+		for i, e := range a {
+			s, ok := e.(string)
+			if !ok {
+				return nil, fail(ErrAudience, "aud claim element %d is not a string", i)
+			}
+			list[i] = s
+		}
+		return list, nil
+	}
+	return nil, fail(ErrAudience, "aud claim is neither a string nor an array of strings")
+}
+
+// numericDate reads a NumericDate claim (RFC 7519 2: seconds since the
+// epoch, possibly fractional).
+func numericDate(claims map[string]any, name string) (time.Time, bool, error) {
+	v := claims[name]
+	if v == nil { // absent or null
+		return time.Time{}, false, nil
+	}
+	f, ok := v.(float64)
+	if !ok || math.IsNaN(f) || f < 0 || f > maxNumericDate {
+		return time.Time{}, false, fail(ErrMalformed, "%s claim is not a NumericDate", name)
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)), true, nil
+}
+
+// stringClaim copies a string claim into dst; a present non-string is malformed.
+func stringClaim(claims map[string]any, name string, dst *string) error {
+	v := claims[name]
+	if v == nil { // absent or null
+		return nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return fail(ErrMalformed, "%s claim is not a string", name)
+	}
+	*dst = s
+	return nil
+}

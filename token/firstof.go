@@ -1,0 +1,47 @@
+package token
+
+import (
+	"context"
+	"errors"
+)
+
+// FirstOf composes Authenticators: each is tried in order, and the next one
+// is asked only when the previous one reports that the token is not in its
+// format at all (an error wrapping ErrNotJWT, e.g. an opaque token given to a
+// Verifier). Any other answer, success or failure, is final.
+//
+// The typical use is FirstOf(verifier, introspector): JWTs are verified
+// locally, opaque tokens are introspected. A JWT that fails verification
+// (bad signature, expired, wrong audience, unknown key, JWKS unreachable)
+// is never handed on: the second Authenticator would get a chance to accept
+// what the first rejected for a security reason, the policy would become as
+// weak as the most lenient of the two, and every forged token would cost a
+// round-trip to the authorization server.
+//
+// FirstOf panics if given no Authenticator or a nil one (a programming error).
+func FirstOf(auths ...Authenticator) Authenticator {
+	if len(auths) == 0 {
+		panic("token.FirstOf: no Authenticator")
+	}
+	for _, a := range auths {
+		if a == nil {
+			panic("token.FirstOf: nil Authenticator")
+		}
+	}
+	return firstOf(append([]Authenticator(nil), auths...))
+}
+
+type firstOf []Authenticator
+
+// Authenticate implements Authenticator.
+func (f firstOf) Authenticate(ctx context.Context, raw string) (*Principal, error) {
+	var err error
+	for _, a := range f {
+		var p *Principal
+		p, err = a.Authenticate(ctx, raw)
+		if err == nil || !errors.Is(err, ErrNotJWT) {
+			return p, err
+		}
+	}
+	return nil, err
+}

@@ -1,0 +1,287 @@
+package token
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Defaults, each overridable by an option.
+const (
+	DefaultLeeway          = 60 * time.Second
+	DefaultMaxTokenSize    = 16 << 10
+	DefaultRefetchInterval = 10 * time.Second
+	DefaultMinRefresh      = 5 * time.Minute
+	DefaultMaxRefresh      = 24 * time.Hour
+	DefaultCacheSize       = 10000
+	DefaultCacheTTL        = 5 * time.Minute
+	DefaultHTTPTimeout     = 10 * time.Second
+)
+
+// httpConfig is what every option set shares: how to talk HTTP.
+type httpConfig struct {
+	client   *http.Client
+	insecure bool // allow plain http:// to non-loopback hosts
+}
+
+// commonConfig is what Verifier and Introspector share.
+type commonConfig struct {
+	httpConfig
+	leeway       time.Duration
+	lenient      bool
+	logger       *slog.Logger
+	clock        func() time.Time
+	maxTokenSize int
+	cacheSize    int
+	cacheTTL     time.Duration
+	cacheSet     bool
+}
+
+func (c *commonConfig) setDefaults() {
+	c.leeway = DefaultLeeway
+	c.maxTokenSize = DefaultMaxTokenSize
+	c.clock = time.Now
+	c.logger = slog.Default()
+}
+
+func (c *httpConfig) httpClient() *http.Client {
+	if c.client != nil {
+		return c.client
+	}
+	return newHTTPClient(c.insecure)
+}
+
+// verifierConfig is everything NewVerifier needs.
+type verifierConfig struct {
+	commonConfig
+	algs            algSet
+	algsSet         bool
+	secret          []byte
+	requireATJWT    bool
+	refetchInterval time.Duration
+	minRefresh      time.Duration
+	maxRefresh      time.Duration
+}
+
+// introspectorConfig is everything NewIntrospector needs.
+type introspectorConfig struct {
+	commonConfig
+}
+
+// VerifierOption configures a Verifier.
+type VerifierOption interface {
+	applyVerifier(*verifierConfig) error
+}
+
+// IntrospectorOption configures an Introspector.
+type IntrospectorOption interface {
+	applyIntrospector(*introspectorConfig) error
+}
+
+// DiscoveryOption configures Discover and DiscoverSMART.
+type DiscoveryOption interface {
+	applyDiscovery(*httpConfig) error
+}
+
+// CommonOption configures both a Verifier and an Introspector.
+type CommonOption interface {
+	VerifierOption
+	IntrospectorOption
+}
+
+// HTTPOption configures a Verifier, an Introspector and discovery.
+type HTTPOption interface {
+	CommonOption
+	DiscoveryOption
+}
+
+type verifierOption func(*verifierConfig) error
+
+func (f verifierOption) applyVerifier(c *verifierConfig) error { return f(c) }
+
+type commonOption func(*commonConfig) error
+
+func (f commonOption) applyVerifier(c *verifierConfig) error { return f(&c.commonConfig) }
+func (f commonOption) applyIntrospector(c *introspectorConfig) error {
+	return f(&c.commonConfig)
+}
+
+type httpOption func(*httpConfig) error
+
+func (f httpOption) applyVerifier(c *verifierConfig) error { return f(&c.httpConfig) }
+func (f httpOption) applyIntrospector(c *introspectorConfig) error {
+	return f(&c.httpConfig)
+}
+func (f httpOption) applyDiscovery(c *httpConfig) error { return f(c) }
+
+// WithAlgorithms replaces the algorithm allow-list (default RS256, RS384,
+// ES256, ES384). Names are JWA names, case-sensitive: RS256 RS384 RS512
+// PS256 PS384 PS512 ES256 ES384 ES512 EdDSA HS256 HS384 HS512. "none" is
+// never accepted. HS* algorithms additionally need WithSharedSecret.
+func WithAlgorithms(names ...string) VerifierOption {
+	return verifierOption(func(c *verifierConfig) error {
+		if len(names) == 0 {
+			return errors.New("WithAlgorithms: empty algorithm list")
+		}
+		var s algSet
+		for _, n := range names {
+			a := parseAlgorithm(n)
+			if a == algInvalid {
+				return fmt.Errorf("WithAlgorithms: unknown or forbidden algorithm %q", n)
+			}
+			s = s.with(a)
+		}
+		c.algs, c.algsSet = s, true
+		return nil
+	})
+}
+
+// WithSharedSecret is the HMAC key for HS256/HS384/HS512 tokens. It is the
+// only key ever used for HS* algorithms (never a key from the JWKS), and it
+// must be at least as long as the largest allowed HS* hash output (32, 48 or
+// 64 bytes, RFC 7518 3.2). HS* algorithms must be listed in WithAlgorithms.
+func WithSharedSecret(secret []byte) VerifierOption {
+	return verifierOption(func(c *verifierConfig) error {
+		if len(secret) == 0 {
+			return errors.New("WithSharedSecret: empty secret")
+		}
+		c.secret = append([]byte(nil), secret...)
+		return nil
+	})
+}
+
+// WithRequireATJWT requires the "typ" header "at+jwt" (or
+// "application/at+jwt") of RFC 9068 access tokens, which keeps ID tokens and
+// other JWTs from the same issuer from being used as access tokens.
+func WithRequireATJWT() VerifierOption {
+	return verifierOption(func(c *verifierConfig) error {
+		c.requireATJWT = true
+		return nil
+	})
+}
+
+// WithRefetchInterval sets how often at most an unknown kid may trigger a
+// refetch of the JWKS (default 10 s; at least 1 s).
+func WithRefetchInterval(d time.Duration) VerifierOption {
+	return verifierOption(func(c *verifierConfig) error {
+		if d < time.Second {
+			return fmt.Errorf("WithRefetchInterval: %v is below 1s", d)
+		}
+		c.refetchInterval = d
+		return nil
+	})
+}
+
+// WithRefreshBounds bounds the background refresh interval of the JWKS. The
+// interval follows the response's Cache-Control max-age, clamped to
+// [min, max] (defaults 5 min and 24 h); without max-age it is 1 h, clamped.
+func WithRefreshBounds(min, max time.Duration) VerifierOption {
+	return verifierOption(func(c *verifierConfig) error {
+		if min < time.Second || max < min {
+			return fmt.Errorf("WithRefreshBounds: need 1s <= min <= max, got %v, %v", min, max)
+		}
+		c.minRefresh, c.maxRefresh = min, max
+		return nil
+	})
+}
+
+// WithLeeway sets the clock skew tolerated for exp, nbf and iat (default 60 s, at most 5 min).
+func WithLeeway(d time.Duration) CommonOption {
+	return commonOption(func(c *commonConfig) error {
+		if d < 0 || d > 5*time.Minute {
+			return fmt.Errorf("WithLeeway: %v is outside [0, 5m]", d)
+		}
+		c.leeway = d
+		return nil
+	})
+}
+
+// WithLenientScopes keeps the valid scopes of a scope claim that also
+// contains invalid ones (logged) instead of rejecting the token with
+// ErrScope. The default, strict mode, fails closed.
+func WithLenientScopes() CommonOption {
+	return commonOption(func(c *commonConfig) error {
+		c.lenient = true
+		return nil
+	})
+}
+
+// WithMaxTokenSize sets the largest raw token accepted, checked before any
+// decoding (default 16 KiB).
+func WithMaxTokenSize(n int) CommonOption {
+	return commonOption(func(c *commonConfig) error {
+		if n < 64 || n > 1<<20 {
+			return fmt.Errorf("WithMaxTokenSize: %d is outside [64, 1 MiB]", n)
+		}
+		c.maxTokenSize = n
+		return nil
+	})
+}
+
+// WithTokenCache sizes the cache of successful answers: at most size tokens
+// (least recently used evicted), each for at most ttl and never past its
+// exp. size 0 disables the cache. Verifier default: 10,000 tokens, 5 min.
+// Introspector default: disabled (a cached answer hides revocation for up
+// to ttl; keep it short).
+func WithTokenCache(size int, ttl time.Duration) CommonOption {
+	return commonOption(func(c *commonConfig) error {
+		if size < 0 || size > 10_000_000 {
+			return fmt.Errorf("WithTokenCache: size %d is outside [0, 10000000]", size)
+		}
+		if size > 0 && (ttl <= 0 || ttl > 24*time.Hour) {
+			return fmt.Errorf("WithTokenCache: ttl %v is outside (0, 24h]", ttl)
+		}
+		c.cacheSize, c.cacheTTL, c.cacheSet = size, ttl, true
+		return nil
+	})
+}
+
+// WithLogger sets the logger for key-set refreshes, fetch failures and
+// skipped keys (default slog.Default()). Tokens are never logged.
+func WithLogger(l *slog.Logger) CommonOption {
+	return commonOption(func(c *commonConfig) error {
+		if l == nil {
+			return errors.New("WithLogger: nil logger")
+		}
+		c.logger = l
+		return nil
+	})
+}
+
+// WithClock replaces time.Now for exp/nbf/iat checks, cache expiry and the
+// refetch rate limit (tests).
+func WithClock(now func() time.Time) CommonOption {
+	return commonOption(func(c *commonConfig) error {
+		if now == nil {
+			return errors.New("WithClock: nil clock")
+		}
+		c.clock = now
+		return nil
+	})
+}
+
+// WithHTTPClient sets the HTTP client for JWKS, discovery and introspection
+// requests. The default has a 10 s timeout and refuses redirects to plain
+// http. A client without Timeout is given none: bound it yourself.
+func WithHTTPClient(client *http.Client) HTTPOption {
+	return httpOption(func(c *httpConfig) error {
+		if client == nil {
+			return errors.New("WithHTTPClient: nil client")
+		}
+		c.client = client
+		return nil
+	})
+}
+
+// WithInsecureHTTP allows plain http:// URLs to hosts other than loopback
+// (127.0.0.1, ::1, localhost), which are always allowed. For development
+// only: keys and introspection answers fetched over plain HTTP can be forged
+// by anyone on the path.
+func WithInsecureHTTP() HTTPOption {
+	return httpOption(func(c *httpConfig) error {
+		c.insecure = true
+		return nil
+	})
+}

@@ -1,0 +1,298 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jwk"
+)
+
+// Config is what a Verifier must be told; everything else has a default
+// and an option.
+type Config struct {
+	// Issuer is the exact "iss" value tokens must carry. Required.
+	Issuer string
+	// Audience must be contained in the tokens' "aud" (this resource
+	// server's identifier, often its FHIR base URL). Required.
+	Audience string
+	// JWKSURL is the issuer's key set (see Discover). Keys are fetched,
+	// cached and refreshed. Either JWKSURL or Keys is required, unless only
+	// HS* algorithms are allowed (WithSharedSecret).
+	JWKSURL string
+	// Keys is a fixed key set, used instead of fetching one.
+	Keys jwk.Set
+}
+
+// Verifier is an Authenticator for JWT access tokens signed by a key of the
+// issuer's JWKS (RFC 7515, 7519, 9068, 8725). It is safe for concurrent use;
+// call Close to stop its background key refresh.
+type Verifier struct {
+	rules        claimRules
+	algs         algSet
+	requireATJWT bool
+	maxSize      int
+	now          func() time.Time
+	keys         *keyStore
+	secretKey    *verificationKey // HS* only
+	cache        *tokenCache
+
+	verified stat
+	rejected stat
+}
+
+// NewVerifier validates the configuration and, for a JWKS URL, fetches the
+// key set once, waiting for it as long as ctx allows. A failed first fetch is
+// not an error (the identity provider may be starting too): it is logged and
+// retried in the background, and tokens are refused with
+// ErrIssuerUnavailable until keys arrive. ctx bounds only this first wait;
+// background refreshes run until Close.
+func NewVerifier(ctx context.Context, cfg Config, opts ...VerifierOption) (*Verifier, error) {
+	c := verifierConfig{
+		algs:            defaultAlgorithms,
+		refetchInterval: DefaultRefetchInterval,
+		minRefresh:      DefaultMinRefresh,
+		maxRefresh:      DefaultMaxRefresh,
+	}
+	c.setDefaults()
+	c.cacheSize, c.cacheTTL = DefaultCacheSize, DefaultCacheTTL
+	for _, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("%w: nil option", ErrConfig)
+		}
+		if err := o.applyVerifier(&c); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+	}
+	if err := validateVerifierConfig(&cfg, &c); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+
+	v := &Verifier{
+		rules: claimRules{
+			issuer:   cfg.Issuer,
+			audience: cfg.Audience,
+			leeway:   c.leeway,
+			lenient:  c.lenient,
+			log:      c.logger,
+			memo:     &scopeMemo{},
+		},
+		algs:         c.algs,
+		requireATJWT: c.requireATJWT,
+		maxSize:      c.maxTokenSize,
+		now:          c.clock,
+		cache:        newTokenCache(c.cacheSize, c.cacheTTL),
+	}
+	if len(c.secret) > 0 {
+		v.secretKey = &verificationKey{secret: c.secret, algs: c.algs & hmacAlgorithms}
+	}
+	switch {
+	case cfg.JWKSURL != "":
+		v.keys = newRemoteKeyStore(ctx, cfg.JWKSURL, &c)
+		if v.cache != nil {
+			cache, keep := v.cache, v.secretKey
+			v.keys.onLoad = func(set *keySet) { cache.dropKeysNotIn(set, keep) }
+		}
+		v.keys.start(ctx)
+	case cfg.Keys != nil:
+		set, skipped := newKeySet(cfg.Keys, c.algs, nil)
+		for _, k := range skipped {
+			c.logger.Warn("token: configured key not usable, skipped", "kid", k.kid, "reason", k.reason)
+		}
+		if set.len() == 0 && c.algs&^hmacAlgorithms != 0 {
+			return nil, fmt.Errorf("%w: Config.Keys holds no key usable with the allowed algorithms (%d skipped)", ErrConfig, len(skipped))
+		}
+		v.keys = newStaticKeyStore(set)
+	default:
+		v.keys = newStaticKeyStore(&keySet{})
+	}
+	return v, nil
+}
+
+func validateVerifierConfig(cfg *Config, c *verifierConfig) error {
+	var errs []error
+	if cfg.Issuer == "" {
+		errs = append(errs, errors.New("Issuer is required"))
+	}
+	if cfg.Audience == "" {
+		errs = append(errs, errors.New("Audience is required"))
+	}
+	if c.algs == 0 {
+		errs = append(errs, errors.New("no algorithms allowed"))
+	}
+	hs := c.algs & hmacAlgorithms
+	switch {
+	case hs != 0 && len(c.secret) == 0:
+		errs = append(errs, fmt.Errorf("algorithms %s need WithSharedSecret", hs))
+	case hs == 0 && len(c.secret) > 0:
+		errs = append(errs, errors.New("WithSharedSecret given but no HS* algorithm allowed (see WithAlgorithms)"))
+	case hs != 0:
+		need := 32
+		if hs.has(algHS384) {
+			need = 48
+		}
+		if hs.has(algHS512) {
+			need = 64
+		}
+		if len(c.secret) < need {
+			errs = append(errs, fmt.Errorf("shared secret of %d bytes is shorter than the %d bytes %s needs", len(c.secret), need, hs))
+		}
+	}
+	if cfg.JWKSURL != "" && cfg.Keys != nil {
+		errs = append(errs, errors.New("set JWKSURL or Keys, not both"))
+	}
+	if cfg.JWKSURL == "" && cfg.Keys == nil && c.algs&^hmacAlgorithms != 0 {
+		errs = append(errs, fmt.Errorf("no key source: set Config.JWKSURL or Config.Keys (allowed algorithms: %s)", c.algs))
+	}
+	if cfg.JWKSURL != "" {
+		if _, err := parseEndpoint(cfg.JWKSURL, c.insecure); err != nil {
+			errs = append(errs, fmt.Errorf("JWKSURL: %w", err))
+		}
+	}
+	if c.cacheSize > 0 && c.cacheTTL <= 0 {
+		errs = append(errs, errors.New("token cache TTL must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// Close stops the background key refresh and waits for it. Authenticate
+// keeps working with the keys already loaded, but never fetches again.
+func (v *Verifier) Close() error {
+	v.keys.close()
+	return nil
+}
+
+// Authenticate verifies raw, a JWS compact serialization, and returns its
+// Principal. The returned Principal may be shared with other callers that
+// present the same token (verified-token cache): do not modify it.
+func (v *Verifier) Authenticate(ctx context.Context, raw string) (*Principal, error) {
+	if raw == "" {
+		v.rejected.add()
+		return nil, fail(ErrNotJWT, "empty token")
+	}
+	if len(raw) > v.maxSize {
+		v.rejected.add()
+		return nil, fail(ErrMalformed, "token is %d bytes, the limit is %d", len(raw), v.maxSize)
+	}
+	now := v.now()
+	if v.cache != nil {
+		if e := v.cache.get(raw, now); e != nil {
+			if e.key == v.secretKey || v.keys.current().contains(e.key) {
+				return e.principal, nil
+			}
+			v.cache.remove(raw) // its key left the key set: verify afresh
+		}
+	}
+	p, key, err := v.verify(ctx, raw, now)
+	if err != nil {
+		v.rejected.add()
+		return nil, err
+	}
+	v.verified.add()
+	if v.cache != nil {
+		v.cache.put(raw, p, key, now, v.rules.leeway)
+	}
+	return p, nil
+}
+
+// verify is the uncached path: split, check the header, select the key,
+// check the signature, then the claims.
+func (v *Verifier) verify(ctx context.Context, raw string, now time.Time) (*Principal, *verificationKey, error) {
+	jws, err := splitCompact(raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	h := &jws.header
+	alg := parseAlgorithm(h.alg)
+	if !v.algs.has(alg) {
+		return nil, nil, fail(ErrAlgorithm, "alg %s is not allowed (allowed: %s)", quoteShort(h.alg), v.algs)
+	}
+	if h.crit {
+		return nil, nil, fail(ErrMalformed, `header has "crit": no JWS extensions are supported`)
+	}
+	if v.requireATJWT && !isATJWT(h.typ) {
+		return nil, nil, fail(ErrMalformed, `header "typ" is %s, want "at+jwt"`, quoteShort(h.typ))
+	}
+
+	key, err := v.selectAndVerify(ctx, jws, alg)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	claims, err := decodeJSONObject(jws.payload)
+	if err != nil {
+		return nil, nil, failWrap(ErrMalformed, err, "claims")
+	}
+	p, err := v.rules.principal(claims, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, key, nil
+}
+
+// selectAndVerify finds the key for the token's kid and alg (refetching the
+// JWKS once, rate-limited, for an unknown kid) and checks the signature.
+func (v *Verifier) selectAndVerify(ctx context.Context, jws *compactJWS, alg algorithm) (*verificationKey, error) {
+	if alg.isHMAC() {
+		if verifySignature(alg, v.secretKey, jws.signingInput, jws.signature) {
+			return v.secretKey, nil
+		}
+		return nil, fail(ErrSignature, "%s signature does not verify with the shared secret", alg)
+	}
+	h := &jws.header
+	set := v.keys.current()
+	cands := set.candidates(h.kid, h.hasKid)
+	if len(cands) == 0 {
+		var err error
+		set, err = v.keys.refetchUnknown(ctx)
+		if set == nil {
+			return nil, failWrap(ErrIssuerUnavailable, err, "no key set could be loaded from the issuer")
+		}
+		if cands = set.candidates(h.kid, h.hasKid); len(cands) == 0 {
+			if h.hasKid {
+				return nil, fail(ErrUnknownKey, "no key with the token's kid in the issuer's key set")
+			}
+			return nil, fail(ErrUnknownKey, "token has no kid and the key set is empty")
+		}
+	}
+	var usable [4]*verificationKey
+	n := 0
+	for _, k := range cands {
+		if k.algs.has(alg) {
+			if n == len(usable) {
+				break
+			}
+			usable[n] = k
+			n++
+		}
+	}
+	switch {
+	case n == 0:
+		return nil, fail(ErrAlgorithm, "alg %s does not fit the selected key's type or declared alg", alg)
+	case n > 1 && !h.hasKid:
+		// Trying every key would let one request cost many signature checks.
+		return nil, fail(ErrUnknownKey, "token has no kid and %d keys fit alg %s", n, alg)
+	}
+	for _, k := range usable[:n] {
+		if verifySignature(alg, k, jws.signingInput, jws.signature) {
+			return k, nil
+		}
+	}
+	return nil, fail(ErrSignature, "%s signature does not verify", alg)
+}
+
+func isATJWT(typ string) bool {
+	return strings.EqualFold(typ, "at+jwt") || strings.EqualFold(typ, "application/at+jwt")
+}
+
+// quoteShort quotes a header value for an error message, truncated so that
+// a hostile header cannot flood logs.
+func quoteShort(s string) string {
+	const limit = 24
+	if len(s) > limit {
+		return fmt.Sprintf("%q...", s[:limit])
+	}
+	return fmt.Sprintf("%q", s)
+}
