@@ -1,0 +1,113 @@
+package server
+
+import (
+	"bytes"
+	"embed"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/sample"
+)
+
+//go:embed web/index.html
+var pageFS embed.FS
+
+//go:embed web/static
+var staticFS embed.FS
+
+// pageClient is a client as the scopes page shows it.
+type pageClient struct {
+	ID          string `json:"id"`
+	Secret      string `json:"secret"`
+	SecretAuth  bool   `json:"secretAuth"`
+	Scope       string `json:"scope"`
+	Patient     string `json:"patient,omitempty"`
+	Description string `json:"description"`
+	KeyFile     string `json:"keyFile,omitempty"`
+}
+
+// pageConfig is handed to the page's script as JSON.
+type pageConfig struct {
+	BaseURL  string       `json:"baseUrl"`
+	TokenURL string       `json:"tokenUrl"`
+	Clients  []pageClient `json:"clients"`
+	Types    []string     `json:"types"`
+	Patient  string       `json:"patient"`
+}
+
+type pageData struct {
+	Version  string
+	BaseURL  string
+	TokenURL string
+	External bool
+	Clients  []pageClient
+	Types    []string
+	Patients []sample.Patient
+	Config   pageConfig
+}
+
+// newPage renders the "Security scopes" page once: it lists the clients
+// and their scopes, and its script gets a token from the token endpoint
+// (client credentials, HTTP Basic) and sends sample requests with it.
+func newPage(s *Server) (http.Handler, error) {
+	tmpl, err := template.ParseFS(pageFS, "web/index.html")
+	if err != nil {
+		return nil, err
+	}
+	data := pageData{
+		Version: string(s.version), BaseURL: s.BaseURL(), TokenURL: s.tokenURL,
+		External: s.embedded == nil, Types: sample.CareConnectTypes, Patients: sample.Patients(),
+	}
+	for _, c := range s.clients {
+		data.Clients = append(data.Clients, pageClient{ID: c.ID, Secret: c.Secret, SecretAuth: c.SecretAuth,
+			Scope: c.Scope, Patient: c.Patient, Description: c.Description, KeyFile: c.KeyFile})
+	}
+	data.Config = pageConfig{BaseURL: s.BaseURL(), TokenURL: s.tokenURL, Clients: data.Clients,
+		Types: data.Types, Patient: sample.Patients()[0].ID}
+	if data.Config.Clients == nil {
+		data.Config.Clients = []pageClient{}
+	}
+	var buf bytes.Buffer
+	if err := tmpl.Execute(&buf, data); err != nil {
+		return nil, err
+	}
+	body := buf.Bytes()
+	connect := "'self'"
+	if u, err := url.Parse(s.tokenURL); err == nil && u.Host != "" {
+		connect += " " + u.Scheme + "://" + u.Host
+	}
+	csp := "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src " + connect +
+		"; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		h.Set("Content-Security-Policy", csp)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-store")
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(http.StatusOK)
+		if r.Method == http.MethodGet {
+			_, _ = w.Write(body)
+		}
+	}), nil
+}
+
+// staticHandler serves the page's script and stylesheet.
+func staticHandler() http.Handler {
+	sub, _ := fs.Sub(staticFS, "web/static")
+	files := http.StripPrefix("/static/", http.FileServerFS(sub))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Cache-Control", "no-cache")
+		files.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,371 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/google/fhir/go/fhirversion"
+	"github.com/lestrrat-go/jwx/v3/jwk"
+
+	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/fhirapi"
+	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/sample"
+	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/store"
+	"github.com/fhirwarden/fhirwarden/fhirauth"
+	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
+	"github.com/fhirwarden/fhirwarden/internal/authserver"
+	"github.com/fhirwarden/fhirwarden/middleware"
+	"github.com/fhirwarden/fhirwarden/token"
+)
+
+// BasePath is the path of the FHIR API.
+const BasePath = "/fhir"
+
+// shutdownTimeout bounds a graceful shutdown.
+const shutdownTimeout = 10 * time.Second
+
+// Server is a running careconnect server.
+type Server struct {
+	root     string // public root URL, e.g. http://127.0.0.1:8080
+	addr     net.Addr
+	version  fhirversion.Version
+	clients  []DemoClient
+	embedded *authserver.Server // nil with an external issuer
+	tokenURL string
+	http     *http.Server
+	verifier *token.Verifier
+	logger   *slog.Logger
+
+	done    chan struct{}
+	serveMu sync.Mutex
+	served  error
+}
+
+// URL returns the server's root URL (scheme://host:port).
+func (s *Server) URL() string { return s.root }
+
+// BaseURL returns the FHIR base URL.
+func (s *Server) BaseURL() string { return s.root + BasePath }
+
+// TokenURL returns the token endpoint of the trusted issuer.
+func (s *Server) TokenURL() string { return s.tokenURL }
+
+// Addr returns the bound listen address.
+func (s *Server) Addr() net.Addr { return s.addr }
+
+// Clients returns the clients of the embedded issuer (nil with -issuer).
+func (s *Server) Clients() []DemoClient { return s.clients }
+
+// Done is closed when the server has stopped serving.
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+// Err returns why serving stopped (nil after a graceful shutdown).
+func (s *Server) Err() error {
+	s.serveMu.Lock()
+	defer s.serveMu.Unlock()
+	return s.served
+}
+
+// Shutdown stops accepting requests, waits for those in flight (as long
+// as ctx allows) and releases the token verifier.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.http.Shutdown(ctx)
+	<-s.done
+	if s.verifier != nil {
+		_ = s.verifier.Close()
+	}
+	return err
+}
+
+// Run is the careconnect program: parse args, start, print how to use the
+// server to stdout, serve until ctx is done (SIGINT/SIGTERM in main), then
+// shut down gracefully. Logs go to stderr.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := ParseArgs(args, stderr)
+	if err != nil {
+		return err
+	}
+	return RunConfig(ctx, cfg, stdout, stderr, nil)
+}
+
+// RunConfig is Run with a parsed configuration; started, when non-nil, is
+// called once the server is listening (tests use it to learn the address).
+func RunConfig(ctx context.Context, cfg Config, stdout, stderr io.Writer, started func(*Server)) error {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+	}
+	s, err := Start(ctx, cfg, stdout)
+	if err != nil {
+		return err
+	}
+	if started != nil {
+		started(s)
+	}
+	select {
+	case <-ctx.Done():
+		cfg.Logger.Info("careconnect: shutting down")
+	case <-s.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := s.Shutdown(sctx); err != nil {
+		return fmt.Errorf("careconnect: shutdown: %w", err)
+	}
+	return s.Err()
+}
+
+// Start listens on cfg.Addr, builds the server (store with sample data,
+// FHIR API, fhirwarden middleware, embedded or external issuer, scopes
+// page), starts serving in the background and writes the startup text to
+// stdout.
+func Start(ctx context.Context, cfg Config, stdout io.Writer) (*Server, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("careconnect: listen: %w", err)
+	}
+	s, handler, err := build(ctx, cfg, ln.Addr())
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	s.http = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		err := s.http.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		s.serveMu.Lock()
+		s.served = err
+		s.serveMu.Unlock()
+		close(s.done)
+	}()
+	writeBanner(stdout, s)
+	cfg.Logger.Info("careconnect: listening", "addr", ln.Addr().String(), "fhir_base", s.BaseURL(), "fhir_version", string(s.version))
+	return s, nil
+}
+
+// rootURL is the public root URL for a bound address.
+func rootURL(cfg Config, addr net.Addr) string {
+	if cfg.PublicURL != "" {
+		return cfg.PublicURL
+	}
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// build assembles the handler tree.
+func build(ctx context.Context, cfg Config, addr net.Addr) (*Server, http.Handler, error) {
+	s := &Server{root: rootURL(cfg, addr), addr: addr, version: cfg.FHIRVersion, logger: cfg.Logger, done: make(chan struct{})}
+	audience := cfg.Audience
+	if audience == "" {
+		audience = s.BaseURL()
+	}
+
+	validator, err := store.NewValidator(cfg.FHIRVersion)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := store.New(validator)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := sample.Load(st); err != nil {
+		return nil, nil, err
+	}
+
+	mux := http.NewServeMux()
+	var auth token.Authenticator
+	var smart token.SMARTConfiguration
+	if cfg.Issuer == "" {
+		as, clients, err := embeddedIssuer(cfg, addr, s.root, audience)
+		if err != nil {
+			return nil, nil, err
+		}
+		s.embedded, s.clients = as, clients
+		keys, err := as.JWKS()
+		if err != nil {
+			return nil, nil, err
+		}
+		set, err := jwk.Parse(keys)
+		if err != nil {
+			return nil, nil, fmt.Errorf("careconnect: embedded issuer keys: %w", err)
+		}
+		v, err := token.NewVerifier(ctx, token.Config{Issuer: as.Issuer(), Audience: audience, Keys: set},
+			token.WithLogger(cfg.Logger))
+		if err != nil {
+			return nil, nil, err
+		}
+		s.verifier, auth = v, v
+		mux.Handle("/oauth2/", as.Handler())
+		mux.Handle(authserver.DiscoveryPath, as.Handler())
+		smart = smartFromMap(as.SMARTConfiguration())
+		s.tokenURL = as.TokenURL()
+	} else {
+		meta, err := token.Discover(ctx, cfg.Issuer)
+		if err != nil {
+			return nil, nil, fmt.Errorf("careconnect: discover issuer %s: %w", cfg.Issuer, err)
+		}
+		v, err := token.NewVerifier(ctx, token.Config{Issuer: meta.Issuer, Audience: audience, JWKSURL: meta.JWKSURI},
+			token.WithLogger(cfg.Logger))
+		if err != nil {
+			return nil, nil, err
+		}
+		s.verifier, auth = v, v
+		smart = token.SMARTConfiguration{
+			Issuer: meta.Issuer, JWKSURI: meta.JWKSURI, TokenEndpoint: meta.TokenEndpoint,
+			AuthorizationEndpoint: meta.AuthorizationEndpoint, IntrospectionEndpoint: meta.IntrospectionEndpoint,
+			RevocationEndpoint: meta.RevocationEndpoint, ScopesSupported: meta.ScopesSupported,
+			GrantTypesSupported: []string{"client_credentials"},
+			Capabilities:        []string{"permission-v1", "permission-v2"},
+		}
+		s.tokenURL = meta.TokenEndpoint
+	}
+	if smart.TokenEndpoint == "" {
+		return nil, nil, fmt.Errorf("careconnect: the issuer publishes no token endpoint")
+	}
+
+	api, err := fhirapi.New(st,
+		fhirapi.WithBasePath(BasePath),
+		fhirapi.WithBaseURL(s.BaseURL()),
+		fhirapi.WithAccess(accessFor(BasePath)),
+		fhirapi.WithLogger(cfg.Logger),
+		fhirapi.WithSecurity(fhirapi.Security{
+			TokenURL:      smart.TokenEndpoint,
+			AuthorizeURL:  smart.AuthorizationEndpoint,
+			IntrospectURL: smart.IntrospectionEndpoint,
+			Description:   "SMART on FHIR scopes; tokens from " + smart.TokenEndpoint + " (client credentials)",
+		}))
+	if err != nil {
+		return nil, nil, err
+	}
+	smartHandler, err := middleware.SMARTConfigurationHandler(smart)
+	if err != nil {
+		return nil, nil, err
+	}
+	policyVersion := fhirspec.STU3
+	if cfg.FHIRVersion == fhirversion.R4 {
+		policyVersion = fhirspec.R4
+	}
+	policy, err := fhirauth.NewPolicy(
+		fhirauth.WithVersion(policyVersion),
+		fhirauth.WithBasePath(BasePath),
+		fhirauth.WithSharedTypes("Practitioner", "Organization"))
+	if err != nil {
+		return nil, nil, err
+	}
+	mw, err := middleware.New(auth, policy,
+		middleware.WithLogger(cfg.Logger),
+		// The store checks stored versions itself, inside its write lock.
+		middleware.WithStoredChecks(false))
+	if err != nil {
+		return nil, nil, err
+	}
+	fhir := http.NewServeMux()
+	fhir.Handle(BasePath+"/.well-known/smart-configuration", smartHandler)
+	fhir.Handle(BasePath+"/", api)
+	fhir.Handle(BasePath, api)
+	secured := mw.Wrap(fhir)
+	mux.Handle(BasePath+"/", secured)
+	mux.Handle(BasePath, secured)
+
+	page, err := newPage(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	mux.Handle("/{$}", page)
+	mux.Handle("/static/", staticHandler())
+	return s, mux, nil
+}
+
+// embeddedIssuer builds the development authorization server at the root
+// URL, with the demo clients or those of cfg.ClientsFile.
+func embeddedIssuer(cfg Config, addr net.Addr, root, audience string) (*authserver.Server, []DemoClient, error) {
+	var clients []authserver.Client
+	var people []DemoClient
+	if cfg.ClientsFile != "" {
+		f, err := os.Open(cfg.ClientsFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("careconnect: -clients: %w", err)
+		}
+		defer f.Close()
+		if clients, err = authserver.LoadClients(f); err != nil {
+			return nil, nil, fmt.Errorf("careconnect: -clients %s: %w", cfg.ClientsFile, err)
+		}
+		people = fileClients(clients)
+	} else {
+		keyFile := cfg.BackendKeyFile
+		if keyFile == "" {
+			_, port, _ := net.SplitHostPort(addr.String())
+			keyFile = filepath.Join(os.TempDir(), "careconnect-backend-service-"+port+".jwk.json")
+		}
+		var err error
+		if clients, people, err = demoClients(keyFile); err != nil {
+			return nil, nil, err
+		}
+	}
+	as, err := authserver.New(authserver.Config{Issuer: root, Audience: audience, Clients: clients, Logger: cfg.Logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	return as, people, nil
+}
+
+// smartFromMap converts the authserver's SMART configuration document.
+func smartFromMap(m map[string]any) token.SMARTConfiguration {
+	str := func(k string) string { s, _ := m[k].(string); return s }
+	list := func(k string) []string {
+		switch v := m[k].(type) {
+		case []string:
+			return v
+		case []any:
+			out := make([]string, 0, len(v))
+			for _, x := range v {
+				if s, ok := x.(string); ok {
+					out = append(out, s)
+				}
+			}
+			return out
+		}
+		return nil
+	}
+	return token.SMARTConfiguration{
+		Issuer:                            str("issuer"),
+		JWKSURI:                           str("jwks_uri"),
+		AuthorizationEndpoint:             str("authorization_endpoint"),
+		TokenEndpoint:                     str("token_endpoint"),
+		IntrospectionEndpoint:             str("introspection_endpoint"),
+		RevocationEndpoint:                str("revocation_endpoint"),
+		GrantTypesSupported:               list("grant_types_supported"),
+		TokenEndpointAuthMethodsSupported: list("token_endpoint_auth_methods_supported"),
+		ScopesSupported:                   list("scopes_supported"),
+		Capabilities:                      list("capabilities"),
+	}
+}
