@@ -1,0 +1,137 @@
+package middleware
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/fhirwarden/fhirwarden/fhirauth"
+)
+
+// AuditRecord describes one request the middleware handled: who asked,
+// what for, what was decided and why, and how it ended. It never contains
+// the access token, the query string or any body.
+type AuditRecord struct {
+	Time     time.Time // when the request arrived
+	ClientID string    // client_id (or azp) of the token; "" without one
+	Subject  string    // sub of the token
+	Patient  string    // the token's patient launch context
+	Method   string    // HTTP method
+	Path     string    // request path (escaped form, without the query)
+	// Interactions are the FHIR interactions of the request ("search-type",
+	// "read", ...; one per entry for a batch or transaction, after
+	// "batch"/"transaction").
+	Interactions []string
+	// ResourceTypes are the resource types the request touches or can
+	// read (its target, _include and _revinclude types, ...), without
+	// duplicates.
+	ResourceTypes []string
+	Decision      string        // "allow" or "deny"
+	Reason        string        // why (for denials, what would have been enough)
+	Status        int           // HTTP status sent to the client
+	Withheld      int           // resources removed from the response by response checks
+	Latency       time.Duration // from arrival until the response was written
+}
+
+// Decision values of AuditRecord.
+const (
+	AuditAllow = "allow"
+	AuditDeny  = "deny"
+)
+
+// slogAudit writes r through l at Info level (the default audit sink).
+func slogAudit(ctx context.Context, l *slog.Logger, r *AuditRecord) {
+	l.LogAttrs(ctx, slog.LevelInfo, "fhirwarden audit",
+		slog.Time("time", r.Time),
+		slog.String("client_id", r.ClientID),
+		slog.String("sub", r.Subject),
+		slog.String("patient", r.Patient),
+		slog.String("method", r.Method),
+		slog.String("path", r.Path),
+		slog.Any("interactions", r.Interactions),
+		slog.Any("resource_types", r.ResourceTypes),
+		slog.String("decision", r.Decision),
+		slog.String("reason", r.Reason),
+		slog.Int("status", r.Status),
+		slog.Int("withheld", r.Withheld),
+		slog.Duration("latency", r.Latency),
+	)
+}
+
+// auditing reports whether audit records are wanted: an audit function is
+// set, or the logger is enabled at Info level.
+func (m *Middleware) auditing(ctx context.Context) bool {
+	return m.cfg.audit != nil || m.cfg.logger.Enabled(ctx, slog.LevelInfo)
+}
+
+// emitAudit builds the request's AuditRecord and hands it to the audit
+// function, or to the logger.
+func (m *Middleware) emitAudit(st *requestState, r *http.Request) {
+	ctx := r.Context()
+	rec := AuditRecord{
+		Time:     st.start,
+		Method:   r.Method,
+		Status:   st.rec.finalStatus(),
+		Withheld: st.withheld,
+		Decision: AuditAllow,
+		Reason:   st.reason,
+	}
+	if r.URL != nil {
+		rec.Path = r.URL.EscapedPath()
+	}
+	if p := st.principal; p != nil {
+		rec.ClientID, rec.Subject, rec.Patient = p.ClientID, p.Subject, p.Patient
+	}
+	if st.denied {
+		rec.Decision = AuditDeny
+	}
+	if rec.Reason == "" && st.decision != nil {
+		rec.Reason = st.decision.Reason
+	}
+	if req := st.request; req != nil {
+		if len(req.Entries) == 0 {
+			st.interactions[0] = req.Interaction.String()
+			rec.Interactions = st.interactions[:1]
+		} else {
+			rec.Interactions = make([]string, 0, len(req.Entries)+1)
+			rec.Interactions = append(rec.Interactions, req.Interaction.String())
+		}
+		types := st.types[:0]
+		types = appendTypes(types, req)
+		for _, e := range req.Entries {
+			rec.Interactions = append(rec.Interactions, e.Interaction.String())
+			types = appendTypes(types, e)
+		}
+		rec.ResourceTypes = types
+	}
+	rec.Latency = time.Since(st.start)
+	if m.cfg.audit != nil {
+		m.cfg.audit(ctx, rec)
+		return
+	}
+	slogAudit(ctx, m.cfg.logger, &rec)
+}
+
+// appendTypes adds the resource types req touches or reaches to types,
+// skipping duplicates.
+func appendTypes(types []string, req *fhirauth.Request) []string {
+	types = appendUnique(types, req.ResourceType)
+	types = appendUnique(types, req.CompartmentType)
+	for _, rc := range req.Reaches {
+		types = appendUnique(types, rc.Type)
+	}
+	return types
+}
+
+func appendUnique(list []string, s string) []string {
+	if s == "" {
+		return list
+	}
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}

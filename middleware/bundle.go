@@ -1,0 +1,427 @@
+package middleware
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/fhirwarden/fhirwarden/fhirauth"
+)
+
+// needsBundleWork reports whether a batch or transaction must be taken
+// apart by the middleware (some entries denied, narrowed, or with checks)
+// rather than passed through as it is.
+func needsBundleWork(d *fhirauth.Decision, narrow, stored bool) bool {
+	for _, e := range d.Entries {
+		if !e.Allowed || e.NeedsResponseCheck() || (narrow && e.Narrow != nil) || (stored && e.NeedsStoredCheck()) {
+			return true
+		}
+	}
+	return false
+}
+
+// entryOutcome is what the middleware answers itself for one entry.
+type entryOutcome struct {
+	status int
+	code   string
+	reason string
+}
+
+// serveBundle handles a batch or transaction whose entries the middleware
+// must rework. Denied batch entries (and entries whose stored version
+// fails its check) do not reach the server: the Bundle it receives holds
+// only the allowed entries, narrowed like top-level requests, and its
+// response entries are checked (response checks per entry), then merged
+// with an entry-level error for each withheld entry, in the original
+// order. For a transaction, any failed stored-version check refuses the
+// whole transaction (the policy has already refused transactions with a
+// denied entry).
+func (m *Middleware) serveBundle(st *requestState, ctx context.Context, next http.Handler, r *http.Request, req *fhirauth.Request, d *fhirauth.Decision) {
+	transaction := req.Interaction == fhirauth.Transaction
+	top, entries, err := splitBundle(req.Body)
+	if err != nil || len(entries) != len(req.Entries) || len(d.Entries) != len(req.Entries) {
+		m.refuse(st, http.StatusInternalServerError, "exception", "the Bundle could not be taken apart for authorization", "", "")
+		return
+	}
+	withheld := make(map[int]entryOutcome)
+	kept := make([]int, 0, len(entries))
+	out := make([]json.RawMessage, 0, len(entries))
+	for i, raw := range entries {
+		ed, er := d.Entries[i], req.Entries[i]
+		if !ed.Allowed {
+			withheld[i] = entryOutcome{status: ed.Status, code: ed.IssueCode, reason: ed.Reason}
+			continue
+		}
+		var ifMatch string
+		if m.cfg.stored && ed.NeedsStoredCheck() {
+			etag, status, reason := m.storedVersion(ctx, next, r, ed, er.ResourceType, er.ID)
+			if status != 0 {
+				if transaction {
+					if status == http.StatusNotFound {
+						status = http.StatusForbidden // the transaction is refused, not "not found"
+					}
+					m.refuse(st, status, "forbidden", fmt.Sprintf("transaction refused: entry %d: %s", i, reason), errInsufficientScope, "")
+					return
+				}
+				code := "forbidden"
+				if status == http.StatusNotFound {
+					code = "not-found"
+				} else if status >= 500 {
+					code = "exception"
+				}
+				withheld[i] = entryOutcome{status: status, code: code, reason: reason}
+				continue
+			}
+			if er.Method == http.MethodPut || er.Method == http.MethodPatch {
+				ifMatch = etag
+			}
+		}
+		if (m.cfg.narrow && (ed.Narrow != nil || ed.NeedsResponseCheck())) || ifMatch != "" {
+			raw, err = rewriteEntry(raw, er, ed, m.cfg.narrow, ifMatch)
+			if err != nil {
+				m.refuse(st, http.StatusInternalServerError, "exception", fmt.Sprintf("entry %d could not be narrowed: %v", i, err), "", "")
+				return
+			}
+		}
+		kept = append(kept, i)
+		out = append(out, raw)
+	}
+	if len(kept) == 0 {
+		m.writeBundle(st, responseTop(transaction), m.mergeEntries(len(entries), kept, nil, withheld), false)
+		return
+	}
+	body, err := joinBundle(top, out)
+	if err != nil {
+		m.refuse(st, http.StatusInternalServerError, "exception", "the Bundle could not be rebuilt: "+err.Error(), "", "")
+		return
+	}
+	setBody(r, body)
+	r = forCheck(r)
+	b := newBuffer(m.cfg.maxResponse)
+	next.ServeHTTP(b, r)
+	resBody, ok := m.checkedBody(st, b)
+	if !ok {
+		return
+	}
+	if !success(b.finalStatus()) || len(resBody) == 0 {
+		m.pass(st, b, resBody, false)
+		return
+	}
+	rtop, rentries, err := splitBundle(resBody)
+	if err != nil || resourceTypeOf(rtop) != "Bundle" {
+		m.refuse(st, http.StatusBadGateway, "exception", "the server's answer to the Bundle is not a FHIR JSON Bundle", "", "")
+		return
+	}
+	if len(rentries) != len(kept) {
+		m.refuse(st, http.StatusBadGateway, "exception", fmt.Sprintf("the server answered %d entries for the %d it was sent", len(rentries), len(kept)), "", "")
+		return
+	}
+	for k, i := range kept {
+		ed := d.Entries[i]
+		if !ed.NeedsResponseCheck() {
+			continue
+		}
+		checked, removed, oc := checkEntry(rentries[k], ed)
+		if oc != nil {
+			withheld[i] = *oc
+			st.withheld++
+			continue
+		}
+		rentries[k] = checked
+		st.withheld += removed
+	}
+	if st.withheld > 0 {
+		m.cfg.logger.LogAttrs(r.Context(), slog.LevelInfo, "fhirwarden: resources removed from a Bundle response",
+			slog.Int("removed", st.withheld), slog.String("client_id", clientID(st)))
+	}
+	if len(withheld) > 0 {
+		st.reason = fmt.Sprintf("%d of %d entries withheld", len(withheld), len(entries))
+	}
+	m.writeBundleFrom(st, b, rtop, m.mergeEntries(len(entries), kept, rentries, withheld))
+}
+
+// checkEntry applies an entry decision's response check to one response
+// entry: a Bundle resource (a search in the batch) is filtered; any other
+// resource must pass CheckResource; an entry without a resource, or with
+// an OperationOutcome in an error response, passes. A failed check
+// withholds the entry (the returned outcome).
+func checkEntry(raw json.RawMessage, ed *fhirauth.Decision) (json.RawMessage, int, *entryOutcome) {
+	var e map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return nil, 0, &entryOutcome{status: http.StatusBadGateway, code: "exception", reason: "malformed response entry"}
+	}
+	res, ok := e["resource"]
+	if !ok || bytes.Equal(bytes.TrimSpace(res), []byte("null")) {
+		return raw, 0, nil
+	}
+	if ed.ResponseIsBundle() {
+		filtered, removed, err := ed.FilterBundle(res)
+		if err != nil {
+			return nil, 0, &entryOutcome{status: ed.CheckStatus(), code: checkCode(ed), reason: "response withheld: " + err.Error()}
+		}
+		if removed == 0 {
+			return raw, 0, nil
+		}
+		e["resource"] = filtered
+		b, err := marshalObject(e, "")
+		if err != nil {
+			return nil, 0, &entryOutcome{status: http.StatusInternalServerError, code: "exception", reason: "rebuilding a response entry failed"}
+		}
+		return b, removed, nil
+	}
+	if err := ed.CheckResource(res); err != nil {
+		if resourceType(res) == "OperationOutcome" && !entrySucceeded(e) {
+			return raw, 0, nil
+		}
+		return nil, 0, &entryOutcome{status: ed.CheckStatus(), code: checkCode(ed), reason: "response withheld: " + err.Error()}
+	}
+	return raw, 0, nil
+}
+
+func checkCode(d *fhirauth.Decision) string {
+	if d.CheckStatus() == http.StatusNotFound {
+		return "not-found"
+	}
+	return "forbidden"
+}
+
+// entrySucceeded reports whether a response entry's response.status is
+// 2xx.
+func entrySucceeded(e map[string]json.RawMessage) bool {
+	var resp struct {
+		Status string `json:"status"`
+	}
+	if json.Unmarshal(e["response"], &resp) != nil {
+		return false
+	}
+	return strings.HasPrefix(strings.TrimSpace(resp.Status), "2")
+}
+
+// mergeEntries puts the response entries (for the kept indexes) and the
+// middleware's own error entries back into the original order.
+func (m *Middleware) mergeEntries(n int, kept []int, resp []json.RawMessage, withheld map[int]entryOutcome) []json.RawMessage {
+	out := make([]json.RawMessage, n)
+	for k, i := range kept {
+		if _, ok := withheld[i]; !ok && k < len(resp) {
+			out[i] = resp[k]
+		}
+	}
+	for i, oc := range withheld {
+		out[i] = m.errorEntry(oc)
+	}
+	return out
+}
+
+// errorEntry is a response entry with an error status and an
+// OperationOutcome in response.outcome.
+func (m *Middleware) errorEntry(oc entryOutcome) json.RawMessage {
+	status := oc.status
+	if status < 400 {
+		status = http.StatusForbidden
+	}
+	code := oc.code
+	if code == "" {
+		code = "forbidden"
+	}
+	reason := oc.reason
+	if status == http.StatusNotFound {
+		reason = "resource not found" // existence hiding: as for a missing resource
+	}
+	statusText, _ := json.Marshal(strconv.Itoa(status) + " " + http.StatusText(status))
+	var b bytes.Buffer
+	b.WriteString(`{"response":{"status":`)
+	b.Write(statusText)
+	b.WriteString(`,"outcome":`)
+	b.Write(fhirauth.OperationOutcome(m.version, code, reason))
+	b.WriteString(`}}`)
+	return b.Bytes()
+}
+
+// writeBundle answers with a Bundle built by the middleware alone.
+func (m *Middleware) writeBundle(st *requestState, top map[string]json.RawMessage, entries []json.RawMessage, head bool) {
+	body, err := joinBundle(top, entries)
+	if err != nil {
+		m.refuse(st, http.StatusInternalServerError, "exception", "building the Bundle response failed", "", "")
+		return
+	}
+	h := st.rec.Header()
+	h.Set("Content-Type", fhirJSON)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	st.rec.WriteHeader(http.StatusOK)
+	if !head {
+		_, _ = st.rec.Write(body)
+	}
+}
+
+// writeBundleFrom answers with the server's response Bundle, entries
+// replaced, and the server's headers.
+func (m *Middleware) writeBundleFrom(st *requestState, b *buffer, top map[string]json.RawMessage, entries []json.RawMessage) {
+	body, err := joinBundle(top, entries)
+	if err != nil {
+		m.refuse(st, http.StatusInternalServerError, "exception", "building the Bundle response failed", "", "")
+		return
+	}
+	m.pass(st, b, body, false)
+}
+
+// responseTop is the top level of a batch-response or
+// transaction-response Bundle the middleware answers alone.
+func responseTop(transaction bool) map[string]json.RawMessage {
+	typ := `"batch-response"`
+	if transaction {
+		typ = `"transaction-response"`
+	}
+	return map[string]json.RawMessage{
+		"resourceType": json.RawMessage(`"Bundle"`),
+		"type":         json.RawMessage(typ),
+	}
+}
+
+// rewriteEntry narrows one entry's request (request.url, or
+// request.ifNoneExist for a conditional create) and sets request.ifMatch
+// when the stored version was pinned.
+func rewriteEntry(raw json.RawMessage, er *fhirauth.Request, ed *fhirauth.Decision, narrow bool, ifMatch string) (json.RawMessage, error) {
+	var e map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return nil, err
+	}
+	var rq map[string]json.RawMessage
+	if err := json.Unmarshal(e["request"], &rq); err != nil {
+		return nil, err
+	}
+	if narrow && (ed.Narrow != nil || ed.NeedsResponseCheck()) {
+		if er.Interaction == fhirauth.Create {
+			if er.Conditional {
+				var ine string
+				if err := json.Unmarshal(rq["ifNoneExist"], &ine); err != nil {
+					return nil, err
+				}
+				q, err := url.ParseQuery(ine)
+				if err != nil {
+					return nil, err
+				}
+				if rq["ifNoneExist"], err = json.Marshal(ed.ApplyTo(q).Encode()); err != nil {
+					return nil, err
+				}
+			}
+		} else {
+			var u string
+			if err := json.Unmarshal(rq["url"], &u); err != nil {
+				return nil, err
+			}
+			path, query, _ := strings.Cut(u, "?")
+			q, err := url.ParseQuery(query)
+			if err != nil {
+				return nil, err
+			}
+			enc := ed.ApplyTo(q).Encode()
+			if enc != "" {
+				path += "?" + enc
+			}
+			if rq["url"], err = json.Marshal(path); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if ifMatch != "" {
+		if _, has := rq["ifMatch"]; !has {
+			v, err := json.Marshal(ifMatch)
+			if err != nil {
+				return nil, err
+			}
+			rq["ifMatch"] = v
+		}
+	}
+	req, err := marshalObject(rq, "")
+	if err != nil {
+		return nil, err
+	}
+	e["request"] = req
+	return marshalObject(e, "")
+}
+
+// splitBundle decodes a Bundle's top level and its entries, keeping each
+// as raw JSON.
+func splitBundle(body []byte) (map[string]json.RawMessage, []json.RawMessage, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(body, &top); err != nil {
+		return nil, nil, err
+	}
+	if top == nil {
+		return nil, nil, fmt.Errorf("not a JSON object")
+	}
+	var entries []json.RawMessage
+	if raw, ok := top["entry"]; ok {
+		if err := json.Unmarshal(raw, &entries); err != nil {
+			return nil, nil, err
+		}
+	}
+	return top, entries, nil
+}
+
+func resourceTypeOf(top map[string]json.RawMessage) string {
+	var s string
+	if json.Unmarshal(top["resourceType"], &s) != nil {
+		return ""
+	}
+	return s
+}
+
+// joinBundle encodes a Bundle from its top level and entries.
+func joinBundle(top map[string]json.RawMessage, entries []json.RawMessage) ([]byte, error) {
+	t := make(map[string]json.RawMessage, len(top)+1)
+	for k, v := range top {
+		t[k] = v
+	}
+	delete(t, "entry")
+	if len(entries) > 0 {
+		e, err := json.Marshal(entries)
+		if err != nil {
+			return nil, err
+		}
+		t["entry"] = e
+	}
+	return marshalObject(t, "resourceType")
+}
+
+// marshalObject encodes members as a JSON object, first the member named
+// first (if present), then the others in sorted order.
+func marshalObject(members map[string]json.RawMessage, first string) ([]byte, error) {
+	keys := make([]string, 0, len(members))
+	for k := range members {
+		if k != first {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	if _, ok := members[first]; ok && first != "" {
+		keys = append([]string{first}, keys...)
+	}
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		kb, err := json.Marshal(k)
+		if err != nil {
+			return nil, err
+		}
+		b.Write(kb)
+		b.WriteByte(':')
+		v := members[k]
+		if !json.Valid(v) {
+			return nil, fmt.Errorf("member %q is not valid JSON", k)
+		}
+		b.Write(v)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}

@@ -1,0 +1,174 @@
+package middleware
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/fhirwarden/fhirwarden/token"
+)
+
+func TestChallengeQuoting(t *testing.T) {
+	cases := []struct {
+		realm, code, desc, scope string
+		want                     string
+	}{
+		{"fhir", "", "", "", `Bearer realm="fhir"`},
+		{"fhir", "invalid_token", "expired", "", `Bearer realm="fhir", error="invalid_token", error_description="expired"`},
+		{`a"b\c`, "insufficient_scope", `say "no"`, "user/Patient.r user/Patient.read",
+			`Bearer realm="a\"b\\c", error="insufficient_scope", error_description="say \"no\"", scope="user/Patient.r user/Patient.read"`},
+		{"fhir", "invalid_request", "line\r\nSet-Cookie: x=1", "", `Bearer realm="fhir", error="invalid_request", error_description="line??Set-Cookie: x=1"`},
+		{"fhir", "invalid_token", "caf\u00e9", "", `Bearer realm="fhir", error="invalid_token", error_description="caf??"`},
+		{"fhir", "", "ignored without an error code", "", `Bearer realm="fhir"`},
+	}
+	for _, c := range cases {
+		got := challenge(c.realm, c.code, c.desc, c.scope)
+		assert.Equal(t, c.want, got)
+		assert.False(t, strings.ContainsAny(got, "\r\n\x00"))
+	}
+}
+
+func TestB64Token(t *testing.T) {
+	for s, ok := range map[string]bool{
+		"abc":           true,
+		"a.b.c":         true,
+		"A-Z_a~z+0/9":   true,
+		"abc==":         true,
+		"abc=":          true,
+		"=":             false,
+		"":              false,
+		"ab=c":          false,
+		"a b":           false,
+		"a,b":           false,
+		"a\"b":          false,
+		"abc\x00":       false,
+		"ab\u00e9":      false,
+		"abcdefgh;ijkl": false,
+	} {
+		assert.Equal(t, ok, isB64Token(s), "%q", s)
+	}
+}
+
+func TestAccessTokenParam(t *testing.T) {
+	for q, has := range map[string]bool{
+		"":                      false,
+		"access_token=x":        true,
+		"a=1&access_token=x":    true,
+		"access_token":          true,
+		"access%5Ftoken=x":      true,
+		"access%5ftoken=x":      true,
+		"%61ccess_token=x":      true,
+		"x=access_token":        false,
+		"my_access_token=x":     false,
+		"access_tokens=x":       false,
+		"patient=Patient%2F1":   false,
+		"access%ZZtoken=x":      false,
+		"id_token=x&_token=y":   false,
+		"a=1&access_token=&b=2": true,
+	} {
+		assert.Equal(t, has, hasAccessTokenParam(q), "%q", q)
+	}
+}
+
+// FuzzBearerFromHeader: the Authorization header parser never panics,
+// returns a token only with no problem, and every token it returns is a
+// b64token taken verbatim from the header, within the size limit.
+func FuzzBearerFromHeader(f *testing.F) {
+	for _, s := range []string{"", "Bearer abc", "bearer  a.b.c", "Bearer", "Bearer\tx", "Basic dXNlcg==", "Bearer a b", "BEARER x==", "Bearerx", "Bearer =", "Bearer a\x00"} {
+		f.Add(s, false)
+	}
+	f.Add("Bearer abc", true)
+	f.Fuzz(func(t *testing.T, v string, twice bool) {
+		h := http.Header{"Authorization": {v}}
+		if twice {
+			h["Authorization"] = append(h["Authorization"], v)
+		}
+		tok, p := bearerFromHeader(h, 64, false)
+		tok2, p2 := bearerFromHeader(h, 64, true)
+		if p == bearerOK && (p2 != bearerOK || tok2 != tok) {
+			t.Fatalf("syntax-checked mode refused %q", v)
+		}
+		if p2 == bearerOK && strings.ContainsAny(tok2, " \t") {
+			t.Fatalf("syntax-checked mode passed whitespace in %q", tok2)
+		}
+		if p != bearerOK {
+			if tok != "" {
+				t.Fatalf("token %q returned with problem %d", tok, p)
+			}
+			if p.description() == "" {
+				t.Fatalf("problem %d without description", p)
+			}
+			return
+		}
+		if twice {
+			t.Fatal("two headers accepted")
+		}
+		if len(v) > 64 || !isB64Token(tok) || !strings.HasSuffix(v, tok) || !strings.EqualFold(v[:6], "Bearer") {
+			t.Fatalf("header %q gave token %q", v, tok)
+		}
+	})
+}
+
+func TestTokenDescription(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{nil, "not accepted"},
+		{token.ErrExpired, "expired"},
+		{token.ErrNotYetValid, "not valid yet"},
+		{token.ErrSignature, "signature"},
+		{token.ErrUnknownKey, "signature"},
+		{token.ErrAlgorithm, "signature"},
+		{token.ErrIssuer, "issuer"},
+		{token.ErrAudience, "audience"},
+		{token.ErrInactive, "not active"},
+		{token.ErrScope, "scope"},
+		{token.ErrNotJWT, "malformed"},
+		{errors.New("other"), "invalid"},
+	} {
+		err := c.err
+		if err != nil {
+			err = fmt.Errorf("wrapped: %w", err)
+		}
+		assert.Contains(t, tokenDescription(err), c.want, "%v", c.err)
+	}
+	assert.Equal(t, "a [redacted] b", scrub("a tok.en.x b", "tok.en.x"))
+}
+
+// FuzzBundleResponse: taking a (server's) Bundle apart and putting it back
+// never panics, and what comes out is valid JSON with the same entries.
+func FuzzBundleResponse(f *testing.F) {
+	for _, s := range []string{
+		`{"resourceType":"Bundle","type":"batch-response","entry":[{"response":{"status":"200 OK"},"resource":{"resourceType":"Patient","id":"p1"}}]}`,
+		`{"resourceType":"Bundle","entry":[]}`,
+		`{"resourceType":"Bundle","entry":null}`,
+		`{"resourceType":"Bundle","entry":[1,"x",null,{}]}`,
+		`{"entry":{"a":1}}`,
+		`[]`, `null`, `{}`, `{"resourceType":"Bundle","entry":[{"resource":null}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		top, entries, err := splitBundle(body)
+		if err != nil {
+			return
+		}
+		out, err := joinBundle(top, entries)
+		if err != nil {
+			return
+		}
+		if !json.Valid(out) {
+			t.Fatalf("invalid JSON %q from %q", out, body)
+		}
+		_, again, err := splitBundle(out)
+		if err != nil || len(again) != len(entries) {
+			t.Fatalf("entries changed: %d -> %d (%v)", len(entries), len(again), err)
+		}
+	})
+}

@@ -1,0 +1,297 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"time"
+
+	"github.com/fhirwarden/fhirwarden/fhirauth"
+	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
+	"github.com/fhirwarden/fhirwarden/token"
+)
+
+// Middleware puts SMART on FHIR authorization in front of an http.Handler:
+// it takes the bearer token from the Authorization header, authenticates
+// it, classifies and decides the FHIR request with a fhirauth.Policy, and
+// either answers the refusal itself (an OperationOutcome with an RFC 6750
+// challenge) or calls the wrapped handler with the Principal and the
+// Decision in the request context, narrowing searches and checking
+// responses as the Decision requires. Build it with New; it is immutable
+// and safe for concurrent use.
+type Middleware struct {
+	auth       token.Authenticator
+	policy     *fhirauth.Policy
+	version    fhirspec.Version
+	cfg        config
+	maxHeader  int
+	retryAfter string
+	// syntaxChecked: the Authenticator refuses tokens outside RFC 6750's
+	// b64token syntax itself (token.Verifier, token.Introspector), so the
+	// middleware need not scan every byte again.
+	syntaxChecked bool
+}
+
+// New builds a Middleware from an Authenticator (a token.Verifier, a
+// token.Introspector, or token.FirstOf both) and a Policy, with safe
+// defaults: tokens only in the Authorization header, GET {base}/metadata
+// and GET {base}/.well-known/smart-configuration public, searches narrowed
+// by query rewrite, responses checked when the decision says so (buffered
+// up to DefaultMaxResponseSize), audit records written through
+// slog.Default(). A nil authenticator or policy, or a policy not built by
+// fhirauth.NewPolicy, is an error.
+func New(auth token.Authenticator, policy *fhirauth.Policy, opts ...Option) (*Middleware, error) {
+	if isNil(auth) {
+		return nil, errors.New("middleware: nil Authenticator")
+	}
+	if policy == nil {
+		return nil, errors.New("middleware: nil Policy")
+	}
+	if !policy.Version().Valid() {
+		return nil, errors.New("middleware: the Policy has no FHIR version and base path; build it with fhirauth.NewPolicy")
+	}
+	c := config{
+		realm:         DefaultRealm,
+		defaultPublic: true,
+		narrow:        true,
+		stored:        true,
+		maxToken:      DefaultMaxTokenSize,
+		maxResponse:   DefaultMaxResponseSize,
+		maxBody:       DefaultMaxBodySize,
+		retryAfter:    DefaultRetryAfter,
+	}
+	for _, o := range opts {
+		if o == nil {
+			return nil, errors.New("middleware: nil Option")
+		}
+		if err := o(&c); err != nil {
+			return nil, err
+		}
+	}
+	if c.defaultPublic {
+		base := policy.BasePath()
+		c.public = append(c.public,
+			endpoint{method: http.MethodGet, path: base + "/metadata"},
+			endpoint{method: http.MethodGet, path: base + "/.well-known/smart-configuration"})
+	}
+	if c.logger == nil {
+		c.logger = slog.Default()
+	}
+	return &Middleware{
+		auth:          auth,
+		policy:        policy,
+		version:       policy.Version(),
+		cfg:           c,
+		maxHeader:     c.maxToken + len("Bearer "),
+		retryAfter:    c.retryAfterValue(),
+		syntaxChecked: checksSyntax(auth),
+	}, nil
+}
+
+// checksSyntax reports whether auth refuses malformed tokens before any
+// other work: the Authenticators of package token do (the Verifier accepts
+// only base64url JWS parts, the Introspector only b64token).
+func checksSyntax(auth token.Authenticator) bool {
+	switch auth.(type) {
+	case *token.Verifier, *token.Introspector:
+		return true
+	}
+	return false
+}
+
+// isNil reports whether an interface holds nothing or a nil pointer.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Func, reflect.Interface, reflect.Slice, reflect.Chan:
+		return rv.IsNil()
+	}
+	return false
+}
+
+// Wrap returns next secured by m. Its signature is that of every Go
+// middleware (func(http.Handler) http.Handler), so m.Wrap also plugs into
+// routers that take middleware functions. It panics if next is nil.
+func (m *Middleware) Wrap(next http.Handler) http.Handler {
+	if next == nil {
+		panic("middleware: Wrap(nil)")
+	}
+	return &handler{m: m, next: next}
+}
+
+// handler is a wrapped http.Handler.
+type handler struct {
+	m    *Middleware
+	next http.Handler
+}
+
+// requestState is everything the middleware knows about one request. It
+// is the value behind PrincipalFrom and DecisionFrom, and one allocation
+// holds it all (the audit slices of a simple request included).
+type requestState struct {
+	// The request's context, extended: requestState is itself the
+	// context handed to the next handler (Value answers stateKey), which
+	// saves context.WithValue an allocation per request.
+	context.Context
+
+	start     time.Time
+	rec       recorder
+	principal *token.Principal
+	request   *fhirauth.Request
+	decision  *fhirauth.Decision
+	public    bool
+	denied    bool   // the client was refused (by the decision or a response check)
+	reason    string // why, for the audit record
+	withheld  int    // resources removed by response checks
+
+	interactions [1]string
+	types        [4]string
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	st := &requestState{rec: recorder{w: w}}
+	auditing := h.m.auditing(r.Context())
+	if auditing {
+		st.start = time.Now()
+	}
+	h.m.serve(st, h.next, r)
+	if auditing {
+		h.m.emitAudit(st, r)
+	}
+}
+
+// Value returns the state for stateKey and defers to the request's own
+// context otherwise.
+func (st *requestState) Value(key any) any {
+	if key == (stateKey{}) {
+		return st
+	}
+	return st.Context.Value(key)
+}
+
+// serve runs the whole pipeline for one request.
+func (m *Middleware) serve(st *requestState, next http.Handler, r *http.Request) {
+	if h := methodOverride(r.Header); h != "" {
+		m.refuse(st, http.StatusBadRequest, "not-supported",
+			h+" is not accepted: the request would be authorized as "+r.Method+" and might run as another method", errInvalidRequest, "")
+		return
+	}
+	if m.isPublic(r) {
+		st.public = true
+		st.reason = "public endpoint"
+		next.ServeHTTP(&st.rec, r)
+		return
+	}
+	if hasAccessTokenParam(r.URL.RawQuery) {
+		m.refuseBearer(st, bearerInQuery)
+		return
+	}
+	raw, prob := bearerFromHeader(r.Header, m.maxHeader, m.syntaxChecked)
+	if prob == bearerMissing && isFormPost(r) {
+		raw, prob = m.formToken(r)
+	}
+	if prob != bearerOK {
+		m.refuseBearer(st, prob)
+		return
+	}
+	p, err := m.auth.Authenticate(r.Context(), raw)
+	if err != nil || p == nil {
+		m.refuseToken(st, err, raw)
+		return
+	}
+	st.principal = p
+	req, d := m.policy.Authorize(r.Context(), p, r)
+	st.request, st.decision = req, d
+	if d == nil {
+		m.refuse(st, http.StatusInternalServerError, "exception", "the policy returned no decision", "", "")
+		return
+	}
+	if carriesToken(req) {
+		// A form body of POST _search (or a Bundle entry's URL) carrying
+		// a token next to the header.
+		m.refuseBearer(st, bearerInForm)
+		return
+	}
+	if !d.Allowed {
+		m.refuseDecision(st, d)
+		return
+	}
+	ctx := r.Context()
+	st.Context = ctx
+	r = r.WithContext(st)
+	if isBundle(req) {
+		if needsBundleWork(d, m.cfg.narrow, m.cfg.stored) {
+			m.serveBundle(st, ctx, next, r, req, d)
+			return
+		}
+		next.ServeHTTP(&st.rec, r)
+		return
+	}
+	if m.cfg.narrow {
+		if err := narrowRequest(r, req, d, m.cfg.maxBody); err != nil {
+			m.refuse(st, http.StatusInternalServerError, "exception", "narrowing the request failed: "+err.Error(), "", "")
+			return
+		}
+	}
+	if m.cfg.stored && d.NeedsStoredCheck() && !m.checkStored(st, ctx, next, r, req, d) {
+		return
+	}
+	if d.NeedsResponseCheck() {
+		m.serveChecked(st, next, r, d)
+		return
+	}
+	next.ServeHTTP(&st.rec, r)
+}
+
+// isPublic reports whether r is one of the public endpoints: the method
+// and the escaped path must match exactly.
+func (m *Middleware) isPublic(r *http.Request) bool {
+	if r.URL == nil || r.URL.Opaque != "" {
+		return false
+	}
+	path := r.URL.EscapedPath()
+	for _, e := range m.cfg.public {
+		if e.path == path && e.method == r.Method {
+			return true
+		}
+	}
+	return false
+}
+
+// methodOverride returns the name of a method-override header in h, if
+// any. Some servers and frameworks let such a header change the method a
+// request runs as, after the middleware has decided it by its real method.
+func methodOverride(h http.Header) string {
+	for _, k := range [...]string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"} {
+		if _, ok := h[k]; ok {
+			return k
+		}
+	}
+	return ""
+}
+
+// carriesToken reports whether the parameters of req, or of one of its
+// Bundle entries, include access_token.
+func carriesToken(req *fhirauth.Request) bool {
+	if req == nil {
+		return false
+	}
+	if req.Params.Has("access_token") {
+		return true
+	}
+	for _, e := range req.Entries {
+		if e.Params.Has("access_token") {
+			return true
+		}
+	}
+	return false
+}
+
+func isBundle(req *fhirauth.Request) bool {
+	return req != nil && (req.Interaction == fhirauth.Batch || req.Interaction == fhirauth.Transaction)
+}

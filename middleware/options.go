@@ -1,0 +1,243 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fhirwarden/fhirwarden/fhirauth"
+)
+
+// Defaults, each overridable by an option.
+const (
+	// DefaultRealm is the realm of WWW-Authenticate challenges.
+	DefaultRealm = "fhir"
+	// DefaultMaxTokenSize limits the bearer token (the Authorization header
+	// may be this plus the "Bearer " prefix); larger headers are refused
+	// before they are parsed. It matches token.DefaultMaxTokenSize.
+	DefaultMaxTokenSize = 16 << 10
+	// DefaultMaxResponseSize limits the responses the middleware buffers to
+	// check (patient-context reads and searches, batches with denied
+	// entries). A larger response is refused with 502: it is never passed
+	// on unchecked.
+	DefaultMaxResponseSize = 16 << 20
+	// DefaultMaxBodySize limits the form bodies the middleware itself reads
+	// (form-body tokens, POST _search narrowing).
+	DefaultMaxBodySize = fhirauth.DefaultMaxBody
+	// DefaultRetryAfter is the Retry-After of 503 answers when the
+	// authenticator's infrastructure (JWKS, introspection) is unavailable.
+	DefaultRetryAfter = 5 * time.Second
+)
+
+// Option configures a Middleware. Invalid options make New fail.
+type Option func(*config) error
+
+type config struct {
+	realm         string
+	public        []endpoint
+	defaultPublic bool
+	narrow        bool
+	stored        bool
+	formTokens    bool
+	maxToken      int
+	maxResponse   int64
+	maxBody       int64
+	retryAfter    time.Duration
+	audit         func(context.Context, AuditRecord)
+	logger        *slog.Logger
+	loggerSet     bool
+}
+
+// endpoint is a public endpoint: an exact method and escaped path.
+type endpoint struct {
+	method, path string
+}
+
+// WithRealm sets the realm of WWW-Authenticate challenges (default "fhir").
+func WithRealm(realm string) Option {
+	return func(c *config) error {
+		if realm == "" {
+			return errors.New("middleware: empty realm")
+		}
+		c.realm = realm
+		return nil
+	}
+}
+
+// WithPublicEndpoint lets requests with exactly this method and path pass
+// without a token (the next handler runs with no Principal and no
+// Decision). path is absolute (it includes the FHIR base path) and is
+// compared byte for byte with the request's escaped path: no prefix
+// matching, no cleaning, so "/fhir/./metadata" or "/fhir/%6detadata" are
+// not public when "/fhir/metadata" is. By default GET {base}/metadata and
+// GET {base}/.well-known/smart-configuration are public.
+func WithPublicEndpoint(method, path string) Option {
+	return func(c *config) error {
+		if method == "" || strings.ContainsAny(method, " \t\r\n") {
+			return fmt.Errorf("middleware: public endpoint method %q is not valid", method)
+		}
+		if err := checkPublicPath(path); err != nil {
+			return err
+		}
+		c.public = append(c.public, endpoint{method: method, path: path})
+		return nil
+	}
+}
+
+// WithoutDefaultPublicEndpoints makes GET {base}/metadata and GET
+// {base}/.well-known/smart-configuration require a token like everything
+// else (endpoints added by WithPublicEndpoint stay public).
+func WithoutDefaultPublicEndpoints() Option {
+	return func(c *config) error {
+		c.defaultPublic = false
+		return nil
+	}
+}
+
+// WithQueryNarrowing turns the rewriting of narrowed searches on (the
+// default) or off. When on, the middleware adds the Decision's narrowing
+// parameters (the patient compartment, SMART v2 scope constraints) to the
+// query string, and to the form body of POST _search, so that a FHIR
+// server which knows nothing of fhirwarden returns only what the caller may
+// see. A server that narrows natively (it reads DecisionFrom) may turn it
+// off; leaving it on is harmless because the rewrite is idempotent.
+func WithQueryNarrowing(on bool) Option {
+	return func(c *config) error {
+		c.narrow = on
+		return nil
+	}
+}
+
+// WithStoredChecks turns on (the default) or off the middleware's own
+// check of the stored version before a write that needs one (updates,
+// patches and deletes under patient/ scopes or v2 constraints; see
+// fhirauth.Decision.NeedsStoredCheck). When on, the middleware reads the
+// stored resource with a GET of {base}/Type/id through the wrapped handler,
+// runs Decision.CheckStored on it, refuses the write when it fails, and
+// pins updates and patches to the checked version with If-Match. A server
+// that runs CheckStored against its own stored copy inside the write (no
+// window between check and write) turns it off.
+func WithStoredChecks(on bool) Option {
+	return func(c *config) error {
+		c.stored = on
+		return nil
+	}
+}
+
+// WithFormBodyTokens accepts an access_token parameter in an
+// application/x-www-form-urlencoded request body when no Authorization
+// header is sent (RFC 6750 section 2.2). It is off by default: such
+// requests are refused with 400. The parameter is removed from the body
+// before the next handler reads it.
+func WithFormBodyTokens() Option {
+	return func(c *config) error {
+		c.formTokens = true
+		return nil
+	}
+}
+
+// WithMaxTokenSize limits the bearer token (default DefaultMaxTokenSize);
+// an Authorization header longer than this plus "Bearer " is refused with
+// 401 before it is parsed.
+func WithMaxTokenSize(n int) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("middleware: max token size %d must be positive", n)
+		}
+		c.maxToken = n
+		return nil
+	}
+}
+
+// WithMaxResponseSize limits responses buffered for checking (default
+// DefaultMaxResponseSize). A response that exceeds it is replaced by a 502
+// OperationOutcome: fail closed.
+func WithMaxResponseSize(n int64) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("middleware: max response size %d must be positive", n)
+		}
+		c.maxResponse = n
+		return nil
+	}
+}
+
+// WithMaxBodySize limits the form bodies the middleware reads itself
+// (default DefaultMaxBodySize). The policy has its own limit
+// (fhirauth.WithMaxBodySize) for the bodies it classifies.
+func WithMaxBodySize(n int64) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("middleware: max body size %d must be positive", n)
+		}
+		c.maxBody = n
+		return nil
+	}
+}
+
+// WithRetryAfter sets the Retry-After of 503 answers given when the
+// authenticator's infrastructure fails (default DefaultRetryAfter; rounded
+// up to whole seconds).
+func WithRetryAfter(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("middleware: Retry-After %v must be positive", d)
+		}
+		c.retryAfter = d
+		return nil
+	}
+}
+
+// WithAudit sends one AuditRecord per request to fn, after the response is
+// written, instead of the default slog line. fn runs on the request's
+// goroutine: it should be quick (hand the record to a channel when it is
+// not).
+func WithAudit(fn func(context.Context, AuditRecord)) Option {
+	return func(c *config) error {
+		if fn == nil {
+			return errors.New("middleware: nil audit function")
+		}
+		c.audit = fn
+		return nil
+	}
+}
+
+// WithLogger sets the logger of the default audit records (at Info level)
+// and of operational notes such as filtered search results (default
+// slog.Default()).
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("middleware: nil logger")
+		}
+		c.logger = l
+		c.loggerSet = true
+		return nil
+	}
+}
+
+// checkPublicPath accepts an absolute path without dot or empty segments,
+// query or fragment.
+func checkPublicPath(path string) error {
+	if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, "?# \t\r\n") {
+		return fmt.Errorf("middleware: public endpoint path %q must be an absolute path without query or fragment", path)
+	}
+	if path == "/" {
+		return nil
+	}
+	for seg := range strings.SplitSeq(path[1:], "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return fmt.Errorf("middleware: public endpoint path %q has an empty or dot segment", path)
+		}
+	}
+	return nil
+}
+
+func (c *config) retryAfterValue() string {
+	s := int64((c.retryAfter + time.Second - 1) / time.Second)
+	return strconv.FormatInt(s, 10)
+}

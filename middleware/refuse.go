@@ -1,0 +1,138 @@
+package middleware
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/fhirwarden/fhirwarden/fhirauth"
+	"github.com/fhirwarden/fhirwarden/token"
+)
+
+// fhirJSON is the media type of every body the middleware writes.
+const fhirJSON = "application/fhir+json"
+
+// refuse answers the request itself with an OperationOutcome (issue code,
+// diagnostics) and, when authErr is set or the status is 401, an RFC 6750
+// challenge.
+func (m *Middleware) refuse(st *requestState, status int, issueCode, diagnostics, authErr, scope string) {
+	m.writeOutcome(&st.rec, status, fhirauth.OperationOutcome(m.version, issueCode, diagnostics), authErr, authDescription(authErr, diagnostics), scope)
+	st.denied = true
+	st.reason = diagnostics
+}
+
+// writeOutcome writes a complete error response: headers, status, body.
+func (m *Middleware) writeOutcome(w http.ResponseWriter, status int, body []byte, authErr, authDesc, scope string) {
+	h := w.Header()
+	h.Set("Content-Type", fhirJSON)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if status == http.StatusUnauthorized || authErr != "" {
+		h.Set("WWW-Authenticate", challenge(m.cfg.realm, authErr, authDesc, scope))
+	}
+	if status == http.StatusServiceUnavailable {
+		h.Set("Retry-After", m.retryAfter)
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// authDescription is the error_description of a challenge: the
+// diagnostics, shortened to one reasonable header line.
+func authDescription(authErr, diagnostics string) string {
+	if authErr == "" {
+		return ""
+	}
+	const max = 200
+	if len(diagnostics) > max {
+		return diagnostics[:max] + "..."
+	}
+	return diagnostics
+}
+
+// refuseBearer answers a request whose bearer token could not be
+// extracted.
+func (m *Middleware) refuseBearer(st *requestState, p bearerProblem) {
+	switch p {
+	case bearerMissing:
+		// RFC 6750 section 3.1: no error code when no credentials were sent.
+		m.refuse(st, http.StatusUnauthorized, "login", p.description(), "", "")
+	case bearerMultiple, bearerInQuery, bearerInForm:
+		m.refuse(st, http.StatusBadRequest, "invalid", p.description(), errInvalidRequest, "")
+	default:
+		m.refuse(st, http.StatusUnauthorized, "login", p.description(), errInvalidToken, "")
+	}
+}
+
+// refuseToken answers a request whose token the Authenticator rejected:
+// 503 with Retry-After when the issuer's infrastructure failed, else 401
+// invalid_token. The error text is the token package's (which never
+// contains the token); it is scrubbed of raw all the same.
+func (m *Middleware) refuseToken(st *requestState, err error, raw string) {
+	if err != nil && errors.Is(err, token.ErrIssuerUnavailable) {
+		m.refuse(st, http.StatusServiceUnavailable, "transient",
+			"the access token cannot be checked now: the token issuer is unavailable; try again later", "", "")
+		return
+	}
+	diag := tokenDescription(err)
+	if err != nil {
+		diag += " (" + scrub(err.Error(), raw) + ")"
+	}
+	m.refuse(st, http.StatusUnauthorized, "login", diag, errInvalidToken, "")
+}
+
+// tokenDescription says in words what was wrong with a token.
+func tokenDescription(err error) string {
+	switch {
+	case err == nil:
+		return "the access token was not accepted"
+	case errors.Is(err, token.ErrExpired):
+		return "the access token has expired"
+	case errors.Is(err, token.ErrNotYetValid):
+		return "the access token is not valid yet"
+	case errors.Is(err, token.ErrSignature), errors.Is(err, token.ErrUnknownKey), errors.Is(err, token.ErrAlgorithm):
+		return "the access token's signature cannot be verified"
+	case errors.Is(err, token.ErrIssuer):
+		return "the access token comes from an issuer this server does not trust"
+	case errors.Is(err, token.ErrAudience):
+		return "the access token is not meant for this server (audience)"
+	case errors.Is(err, token.ErrInactive):
+		return "the access token is not active"
+	case errors.Is(err, token.ErrScope):
+		return "the access token's scope claim is invalid"
+	case errors.Is(err, token.ErrMalformed):
+		return "the access token is malformed"
+	}
+	return "the access token is invalid"
+}
+
+// scrub removes the raw token from s, should it ever appear there.
+func scrub(s, raw string) string {
+	if raw == "" || !strings.Contains(s, raw) {
+		return s
+	}
+	return strings.ReplaceAll(s, raw, "[redacted]")
+}
+
+// refuseDecision answers a request the policy denied, with the decision's
+// status, reason and (for 403) the scopes that would have been enough.
+func (m *Middleware) refuseDecision(st *requestState, d *fhirauth.Decision) {
+	status := d.Status
+	if status < 400 {
+		status = http.StatusForbidden // a denial must never look like success
+	}
+	var authErr, scope string
+	switch status {
+	case http.StatusUnauthorized:
+		authErr = errInvalidToken
+	case http.StatusForbidden:
+		authErr, scope = errInsufficientScope, d.Needed
+	case http.StatusBadRequest:
+		authErr = errInvalidRequest
+	}
+	m.writeOutcome(&st.rec, status, d.OperationOutcome(), authErr, authDescription(authErr, d.Reason), scope)
+	st.denied = true
+	st.reason = d.Reason
+}
