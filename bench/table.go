@@ -1,0 +1,47 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"time"
+)
+
+// WriteComparisonTable prints comparisons as a Markdown table.
+func WriteComparisonTable(w io.Writer, cs []*Comparison) {
+	fmt.Fprintln(w, "| scenario | server | requests | req/s | p50 | p99 | CPU/req | non-2xx | errors | wrapped/bare req/s | bare/wrapped CPU/req |")
+	fmt.Fprintln(w, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	for _, c := range cs {
+		for _, side := range []struct {
+			name            string
+			r               *Result
+			ratio, cpuRatio string
+		}{
+			{"bare", c.Bare, "1.00", "1.00"},
+			{"wrapped", c.Wrapped, fmt.Sprintf("%.2f", c.Ratio()), fmt.Sprintf("%.2f", c.CPURatio())},
+		} {
+			r := side.r
+			fmt.Fprintf(w, "| %s | %s | %d | %.0f | %s | %s | %s | %d | %d | %s | %s |\n",
+				c.Scenario, side.name, r.Requests, r.RPS(), micros(r.Percentile(50)), micros(r.Percentile(99)),
+				micros(r.CPUPerRequest()), r.Requests-r.OK(), r.Errors, side.ratio, side.cpuRatio)
+		}
+	}
+	if len(cs) > 0 {
+		c := cs[0].Config
+		fmt.Fprintf(w, "\nClosed loop on 127.0.0.1, %d workers, %d interleaved bare/wrapped rounds of %v each (after %v warm-up), token in the verified-token cache. "+
+			"req/s, p50, p99 and CPU/req pool all rounds (CPU/req: this process's user+system CPU, servers and load generator together, per request); "+
+			"wrapped/bare req/s divides the pooled rates. Each round's own wrapped/bare req/s", c.Concurrency, c.Rounds, c.Duration, c.Warmup)
+		for _, c := range cs {
+			fmt.Fprintf(w, "; %s:", c.Scenario)
+			for _, r := range c.RoundRatios {
+				fmt.Fprintf(w, " %.2f", r)
+			}
+		}
+		fmt.Fprintln(w, ". On a shared machine single rounds scatter; the pooled ratio and CPU/req are steadier.")
+	}
+}
+
+func micros(d time.Duration) string {
+	return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
+}
+
+func formatMiB(v float64) string { return fmt.Sprintf("%.1f", v) }
