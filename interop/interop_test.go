@@ -1,12 +1,3 @@
-// Package interop runs fhirwarden's programs against software nobody here
-// wrote: panva's oidc-provider (OpenID Certified, pinned in package.json)
-// issues the tokens; examples/careconnect (with -issuer) must accept them and
-// enforce their scopes, and examples/fhirctl must obtain them with both client
-// authentication methods.
-//
-// The tests need Node.js and the npm packages of this folder (npm ci). Outside
-// CI they are skipped when those are missing; in CI (CI=true) a missing peer is
-// a failure, never a silent pass.
 package interop
 
 import (

@@ -1,14 +1,3 @@
-// Command careconnect runs a Care Connect style FHIR server (STU3 by
-// default, R4 with -fhir-version R4) with sample data, secured by
-// fhirwarden, with an embedded development OAuth2 authorization server and
-// a "Security scopes" page. It prints the base URL, the demo clients and a
-// copy-and-paste curl sequence at start, and shuts down gracefully on
-// SIGINT or SIGTERM.
-//
-//	go run ./examples/careconnect                       # http://127.0.0.1:8080
-//	go run ./examples/careconnect -addr 127.0.0.1:9090 -fhir-version R4
-//	go run ./examples/careconnect -clients clients.json  # your own clients
-//	go run ./examples/careconnect -issuer https://idp.example.org -audience https://fhir.example.org/fhir
 package main
 
 import (

@@ -1,11 +1,3 @@
-// Command gen writes the resource type tables of package fhirspec.
-//
-// It lists the message types of the ContainedResource oneof in the
-// google/fhir/go protos (the set of concrete resource types of each FHIR
-// release) and writes them, sorted, as Go source. Run it through
-// go generate in the fhirspec directory:
-//
-//	go generate ./fhirauth/fhirspec
 package main
 
 import (

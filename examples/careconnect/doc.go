@@ -1,0 +1,36 @@
+// Command careconnect runs a Care Connect style FHIR server (STU3 by
+// default, R4 with -fhir-version R4) with sample data, secured by
+// fhirwarden, with an embedded development OAuth2 authorization server and
+// a "Security scopes" page. It prints the base URL, the demo clients and a
+// copy-and-paste curl sequence at start, and shuts down gracefully on
+// SIGINT or SIGTERM.
+//
+//	go run ./examples/careconnect                       # http://127.0.0.1:8080
+//	go run ./examples/careconnect -addr 127.0.0.1:9090 -fhir-version R4
+//	go run ./examples/careconnect -clients clients.json  # your own clients
+//	go run ./examples/careconnect -issuer https://idp.example.org -audience https://fhir.example.org/fhir
+//
+// Flags:
+//
+//	-addr host:port       listen address (default 127.0.0.1:8080; port 0 picks a free one)
+//	-issuer URL           trust this external OAuth2/OpenID issuer (JWKS discovered through
+//	                      {issuer}/.well-known/openid-configuration) instead of the embedded one
+//	-audience URL         required "aud" of access tokens (default: the server's FHIR base URL)
+//	-clients FILE         JSON array of clients for the embedded issuer (default: built-in demo clients)
+//	-fhir-version V       STU3 (default) or R4
+//	-public-url URL       externally visible root URL (default: http:// + the listen address)
+//	-backend-key FILE     where to write the demo backend-service client's private JWK
+//	                      (default: in the temporary directory)
+//
+// A -clients file element: {"client_id": "patient-access", "client_secret":
+// "s3cret", "scope": "user/Patient.read", "patient": "1"}; a client with
+// "jwks" (public keys) and no secret authenticates with private_key_jwt
+// (SMART Backend Services).
+//
+// Paths: FHIR base /fhir (GET /fhir/metadata and GET
+// /fhir/.well-known/smart-configuration are public); the embedded issuer's
+// /oauth2/token (client credentials, client authenticated by HTTP Basic),
+// /oauth2/jwks and /.well-known/openid-configuration; the scopes page at /.
+// Tokens last 90 minutes. The exit status is 2 for a usage error, 1 for
+// any other failure.
+package main

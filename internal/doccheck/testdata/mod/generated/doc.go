@@ -1,0 +1,4 @@
+// Package generated has generated code.
+//
+//	generated.Table()
+package generated

@@ -1,0 +1,8 @@
+package generated
+
+import "fmt"
+
+func ExampleTable() {
+	fmt.Println(len(Table()))
+	// Output: 0
+}

@@ -1,0 +1,5 @@
+// Package good meets the standard.
+//
+//	g := good.New()
+//	fmt.Println(g.Name())
+package good

@@ -1,0 +1,4 @@
+package nocomment
+
+// N is documented.
+const N = 1

@@ -1,0 +1,8 @@
+package nocomment
+
+import "fmt"
+
+func Example() {
+	fmt.Println(N)
+	// Output: 1
+}

@@ -1,0 +1,8 @@
+package nodoc_test
+
+import "fmt"
+
+func Example() {
+	fmt.Println(1)
+	// Unordered output: 1
+}

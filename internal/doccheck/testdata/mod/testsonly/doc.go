@@ -1,0 +1,4 @@
+// Package testsonly holds tests only.
+//
+//	go test ./testsonly
+package testsonly

@@ -1,0 +1,5 @@
+package testsonly
+
+import "testing"
+
+func TestX(t *testing.T) {}

@@ -1,0 +1,17 @@
+// Package interop runs fhirwarden's programs against software nobody here
+// wrote: panva's oidc-provider (OpenID Certified, pinned in package.json)
+// issues the tokens; examples/careconnect (with -issuer) must accept them and
+// enforce their scopes, and examples/fhirctl must obtain them with both client
+// authentication methods.
+//
+//	(cd interop && npm ci)          # the peer: Node.js and oidc-provider
+//	go test -v ./interop
+//	CI=true go test ./interop        # a missing peer fails instead of skipping
+//
+// The tests need Node.js and the npm packages of this folder (npm ci). Outside
+// CI they are skipped when those are missing; in CI (CI=true) a missing peer is
+// a failure, never a silent pass. start.sh starts the same provider by hand.
+//
+// The package has no API: it is its tests (interop_test.go) and this
+// documentation.
+package interop
