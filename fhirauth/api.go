@@ -157,7 +157,8 @@ type Request struct {
 	// Reaches lists every resource type the request can read.
 	Reaches []Reach
 
-	reachBuf [2]Reach // storage for the common one- or two-type Reaches
+	reachBuf [2]Reach  // storage for the common one- or two-type Reaches
+	valBuf   [4]string // storage for the values of a short query
 }
 
 // OperationRule registers a FHIR operation ($name) that the policy allows,
@@ -248,4 +249,7 @@ type Decision struct {
 	response responseCheck
 	// stored describes the stored-version check; zero when none is needed.
 	stored storedCheck
+	// narrowVal holds the common one-value narrowing without allocating
+	// a slice for it.
+	narrowVal [1]string
 }

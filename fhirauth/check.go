@@ -60,6 +60,9 @@ func narrowPresent(have []string, k, v string) bool {
 // NeedsResponseCheck reports whether the response body must pass
 // CheckResource (a single resource) or FilterBundle (a Bundle) before it
 // reaches the caller. Responses of decisions without checks can stream.
+// HEAD requests are refused (400) when a check would be needed: a HEAD's
+// bare status would otherwise tell whether another patient's resource
+// exists.
 func (d *Decision) NeedsResponseCheck() bool { return d.response.on }
 
 // ResponseIsBundle reports whether the checked response is a Bundle
@@ -82,8 +85,9 @@ func (d *Decision) CheckStatus() int {
 
 // CheckResource checks a single-resource response (read, vread): the
 // resource must be of the requested type, of a type the caller may read,
-// in the patient's compartment under patient context, and satisfy the v2
-// constraints of the granting scopes. Errors wrap ErrOutsideCompartment,
+// in the patient's compartment under patient context (for a Patient: the
+// context patient itself, not a Patient that links to it), and satisfy
+// the v2 constraints of the granting scopes. Errors wrap ErrOutsideCompartment,
 // ErrConstraint or ErrNotJSON; on error answer CheckStatus(). It returns
 // nil when the decision needs no response check.
 func (d *Decision) CheckResource(body []byte) error {
@@ -123,7 +127,19 @@ func (d *Decision) allowResource(rt string, body []byte, letters scope.Permissio
 	if d.response.compartment || d.Context == scope.Patient {
 		p := d.policy
 		switch {
-		case rt == "Patient" || p.compartment[rt] != nil:
+		case rt == "Patient":
+			// Only the context patient's own record: the compartment
+			// definition also puts Patients that link to it there, but a
+			// read of such a Patient by id is refused, so a Bundle
+			// (include, $everything, paging) must not return it either.
+			_, id, err := resourceHeader(body)
+			if err != nil {
+				return fmt.Errorf("%w: %v", ErrOutsideCompartment, err)
+			}
+			if id != d.Patient {
+				return fmt.Errorf("%w: Patient/%s is not the token's patient", ErrOutsideCompartment, clip(id))
+			}
+		case p.compartment[rt] != nil:
 			in, err := p.matcher.InPatientCompartment(body, d.Patient)
 			if err != nil {
 				return fmt.Errorf("%w: %v", ErrOutsideCompartment, err)
@@ -151,7 +167,7 @@ func (d *Decision) allowResource(rt string, body []byte, letters scope.Permissio
 
 // FilterBundle applies the response check to a Bundle (searchset, history,
 // $everything, a paging continuation): entries whose resource the caller
-// may not see are removed, entries without a resource (deleted versions in
+// may not see (by the rules of CheckResource) are removed, entries without a resource (deleted versions in
 // a history) too, OperationOutcome entries are kept, and "total" is
 // dropped because it may count what was removed. It returns the (possibly
 // unchanged) Bundle and the number of entries removed. Without a response
@@ -249,7 +265,9 @@ func (d *Decision) keepEntry(entry []byte) bool {
 // write (update, patch, delete, instance operation) before the server
 // performs it; pass nil when no version is stored. Under patient context
 // the stored version must be in exactly the patient's compartment (so
-// another patient's resource can be neither changed nor taken over); under
+// another patient's resource can be neither changed nor taken over), with
+// no compartment reference a server could resolve to someone else
+// (fhirspec.Matcher.PatientCompartmentsStrict); under
 // v2 constraints it must satisfy them; and a missing resource is accepted
 // only when an update-as-create would be permitted ("c"). It returns nil
 // when the decision needs no stored check. On error answer CheckStatus().
@@ -272,7 +290,7 @@ func (d *Decision) CheckStored(resource []byte) error {
 		return fmt.Errorf("%w: the stored resource is a %s, not a %s", ErrConstraint, clip(rt), sc.typ)
 	}
 	if sc.compartment {
-		_, ids, err := d.policy.matcher.PatientCompartments(resource)
+		_, ids, err := d.policy.matcher.PatientCompartmentsStrict(resource)
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrOutsideCompartment, err)
 		}

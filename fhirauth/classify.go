@@ -25,7 +25,10 @@ import (
 // (%2e, %2f, even %41), dot segments, empty segments ("//", a trailing
 // "/"), ";" parameters and mis-cased or unknown resource types are
 // rejected, so a request can never mean one thing to fhirauth and another to
-// the server behind it.
+// the server behind it. For the same reason a method-override header
+// (X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override) is refused,
+// and so are repeated If-None-Exist or (when the body is read)
+// Content-Type headers.
 func (p *Policy) Classify(r *http.Request) (*Request, error) {
 	if r == nil || r.URL == nil {
 		return nil, invalid("no request URL")
@@ -40,11 +43,22 @@ func (p *Policy) Classify(r *http.Request) (*Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	q, err := parseQuery(r.URL.RawQuery)
+	// Request stays under 512 bytes: larger objects take the runtime's
+	// slower allocation path.
+	req := &Request{}
+	q, err := parseQueryInto(r.URL.RawQuery, req.valBuf[:0])
 	if err != nil {
 		return nil, err
 	}
 	in := rawRequest{method: r.Method, path: rel, query: q}
+	// Some frameworks let a header replace the method (a GET that a server
+	// runs as a DELETE); fhirauth decides the method it sees, so such
+	// headers are refused rather than ignored.
+	for _, h := range methodOverrideHeaders {
+		if _, ok := r.Header[h]; ok {
+			return nil, invalid("the %s header is not allowed: the method override would not be authorized", h)
+		}
+	}
 	// Headers are read only for the methods that use them (canonicalising a
 	// header name costs on every request).
 	if r.Method == http.MethodPost {
@@ -55,12 +69,18 @@ func (p *Policy) Classify(r *http.Request) (*Request, error) {
 			in.ifNoneExist, in.hasIfNoneExist = ine[0], true
 		}
 	}
-	req := &Request{}
 	if err := p.route(req, &in); err != nil {
 		return nil, err
 	}
 	if in.needBody {
-		in.contentType = r.Header.Get("Content-Type")
+		ct := r.Header["Content-Type"]
+		if len(ct) > 1 {
+			// Servers differ on which of two Content-Types wins.
+			return nil, invalid("more than one Content-Type header")
+		}
+		if len(ct) == 1 {
+			in.contentType = ct[0]
+		}
 		body, err := p.readBody(r)
 		if err != nil {
 			return nil, err
@@ -72,6 +92,10 @@ func (p *Policy) Classify(r *http.Request) (*Request, error) {
 	}
 	return req, nil
 }
+
+// methodOverrideHeaders are the (canonical) names of the headers that
+// frameworks honour to override the HTTP method.
+var methodOverrideHeaders = [...]string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
 
 // rawRequest is the input of classification, from an HTTP request or a
 // Bundle entry.
@@ -153,6 +177,12 @@ func checkSegments(rel string) error {
 // map sized up front, unescaping only what is escaped): it runs on every
 // request.
 func parseQuery(raw string) (url.Values, error) {
+	return parseQueryInto(raw, nil)
+}
+
+// parseQueryInto is parseQuery with caller-provided storage for the values
+// (used when it is large enough).
+func parseQueryInto(raw string, backing []string) (url.Values, error) {
 	if raw == "" {
 		return nil, nil
 	}
@@ -161,7 +191,9 @@ func parseQuery(raw string) (url.Values, error) {
 	}
 	n := strings.Count(raw, "&") + 1
 	q := make(url.Values, n)
-	backing := make([]string, 0, n)
+	if cap(backing) < n {
+		backing = make([]string, 0, n)
+	}
 	for raw != "" {
 		var item string
 		item, raw, _ = strings.Cut(raw, "&")
@@ -191,6 +223,9 @@ func parseQuery(raw string) (url.Values, error) {
 		}
 		backing = append(backing, v)
 		q[k] = backing[len(backing)-1 : len(backing) : len(backing)]
+	}
+	if len(q) == 0 {
+		return nil, nil // "?&": no parameters, like an empty query
 	}
 	return q, nil
 }
@@ -433,12 +468,20 @@ func (p *Policy) routeOperation(req *Request, in *rawRequest, m, seg string, lev
 	req.Interaction = Operation
 	req.Operation = name
 	req.Level = level
-	// The parameters of the built-in operations can come in a Parameters
-	// body; other operations' bodies are not inspected.
-	if m == http.MethodPost && (name == "export" || name == "everything") {
+	// The parameters of the built-in operations and of registered search
+	// operations can come in a Parameters body, which must be read (a
+	// patient parameter in the body would escape the narrowing); other
+	// operations' bodies are not inspected.
+	if m == http.MethodPost && p.paramsInBody(name) {
 		in.needBody = true
 	}
 	return nil
+}
+
+// paramsInBody reports whether a POSTed operation's Parameters body holds
+// parameters the decision must see.
+func (p *Policy) paramsInBody(op string) bool {
+	return op == "export" || op == "everything" || p.ops[op].Search
 }
 
 // checkType checks a resource type name exactly, naming the right spelling
@@ -462,13 +505,14 @@ func checkID(id string) error {
 	return nil
 }
 
-// clip shortens attacker-controlled text for messages.
+// clip shortens attacker-controlled text for messages and makes it one
+// safe line (see oneLine).
 func clip(s string) string {
 	const max = 80
 	if len(s) > max {
 		s = s[:max] + "..."
 	}
-	return strings.ToValidUTF8(s, "\uFFFD")
+	return oneLine(s)
 }
 
 // mediaType returns the lower-cased media type of a Content-Type value.

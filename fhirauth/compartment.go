@@ -1,6 +1,7 @@
 package fhirauth
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
@@ -15,6 +16,10 @@ type compartmentInfo struct {
 	// narrow is the parameter used to narrow searches to Patient/X ("" when
 	// the type has only chained parameters and cannot be narrowed).
 	narrow string
+	// narrowAliases are the compartment parameters that search the same
+	// elements as narrow (narrow included): once a search is narrowed, a
+	// chain through one of them can only reach the context Patient.
+	narrowAliases []string
 	// elements are the first segments of the compartment reference paths
 	// ("subject", "performer", ...): a patch touching one of them could move
 	// the resource between compartments.
@@ -66,9 +71,39 @@ func buildCompartments(v fhirspec.Version) map[string]*compartmentInfo {
 		default:
 			ci.narrow = first
 		}
+		var narrowPaths []string
+		for _, p := range params {
+			if p.Name == ci.narrow {
+				narrowPaths = p.Paths
+			}
+		}
+		for _, p := range params {
+			if len(narrowPaths) > 0 && slices.Equal(p.Paths, narrowPaths) {
+				ci.narrowAliases = append(ci.narrowAliases, p.Name)
+			}
+		}
 		out[t] = ci
 	}
 	return out
+}
+
+// caseVariant reports whether name differs only in letter case from a
+// parameter that refers to patients on type t ("Patient=", "SUBJECT="):
+// a server that matched names case-insensitively would read it as that
+// parameter.
+func (ci *compartmentInfo) caseVariant(t, name string) bool {
+	if strings.EqualFold(name, "patient") || (t == "Patient" && strings.EqualFold(name, "link")) {
+		return true
+	}
+	if ci == nil {
+		return false
+	}
+	for _, p := range ci.params {
+		if strings.EqualFold(p, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // isPatientParam reports whether search parameter name (without modifier)

@@ -102,9 +102,21 @@ func formatAlternatives(alts [][]scope.Constraint) string {
 //   - otherwise the search is denied, naming the alternatives, so the
 //     caller can pick one and add it to the query.
 func (e *evaluation) constrainSearch(d *Decision, t string, params url.Values, letters scope.Permission) denial {
-	alts := e.alternatives(t, letters)
-	if len(alts) == 0 {
+	all := e.alternatives(t, letters)
+	if len(all) == 0 {
 		return e.missing(t, letters, "")
+	}
+	// An alternative with a parameter that shapes rather than filters the
+	// result (a scope "?_revinclude=..." or "?_count=...") cannot be
+	// enforced by adding it to the query: it would widen the search.
+	var alts [][]scope.Constraint
+	for _, alt := range all {
+		if altFilters(alt) {
+			alts = append(alts, alt)
+		}
+	}
+	if len(alts) == 0 {
+		return e.unenforceable(t, letters, "a search (its constraints are not search filters)")
 	}
 	for _, alt := range alts {
 		if altSatisfied(params, alt) {
@@ -134,6 +146,33 @@ func (e *evaluation) constrainSearch(d *Decision, t string, params url.Values, l
 	}
 	d.Narrow[param] = append(d.Narrow[param], strings.Join(values, ","))
 	return denial{}
+}
+
+// altFilters reports whether every constraint of alt is a search filter.
+func altFilters(alt []scope.Constraint) bool {
+	for _, c := range alt {
+		if !filterParam(c.Param) {
+			return false
+		}
+	}
+	return true
+}
+
+// filterParam reports whether a search parameter (with any modifier or
+// chain) filters a search, so that adding it can only narrow the result.
+// Control parameters that shape the result (_include, _revinclude, _count,
+// _summary, _elements, _sort, _total, _contained, ...) do not.
+func filterParam(param string) bool {
+	base, _, _ := strings.Cut(param, ":")
+	base, _, _ = strings.Cut(base, ".")
+	if !strings.HasPrefix(base, "_") {
+		return base != ""
+	}
+	switch base {
+	case "_id", "_lastUpdated", "_tag", "_profile", "_security", "_source", "_text", "_content", "_list", "_has":
+		return true
+	}
+	return false
 }
 
 func altSatisfied(params url.Values, alt []scope.Constraint) bool {

@@ -28,7 +28,7 @@ func (p *Policy) Authorize(ctx context.Context, pr *token.Principal, r *http.Req
 // ErrBodyTooLarge, 400 otherwise (issue code "not-supported" for
 // ErrUnsupported, "invalid" for the rest), with the error text as reason.
 func (p *Policy) ClassifyError(err error) *Decision {
-	d := &Decision{Status: http.StatusBadRequest, IssueCode: "invalid", Reason: err.Error(), policy: p}
+	d := &Decision{Status: http.StatusBadRequest, IssueCode: "invalid", Reason: oneLine(err.Error()), policy: p}
 	switch {
 	case errors.Is(err, ErrBodyTooLarge):
 		d.Status, d.IssueCode = http.StatusRequestEntityTooLarge, "too-costly"
@@ -75,8 +75,11 @@ func (p *Policy) Decide(ctx context.Context, pr *token.Principal, req *Request) 
 // decideOne decides a single (non-Bundle) request.
 func (p *Policy) decideOne(ctx context.Context, pr *token.Principal, req *Request) *Decision {
 	var denials [scope.System + 1]denial
+	if req == nil {
+		return &Decision{Status: http.StatusBadRequest, IssueCode: "invalid", Reason: "no request to decide", policy: p}
+	}
 	for _, c := range [...]scope.Context{scope.System, scope.User, scope.Patient} {
-		if c == scope.Patient && !fhirspec.IsID(pr.Patient) {
+		if c == scope.Patient && !validPatientClaim(pr.Patient) {
 			denials[c] = denial{status: http.StatusForbidden, noContext: true}
 			continue
 		}
@@ -85,10 +88,16 @@ func (p *Policy) decideOne(ctx context.Context, pr *token.Principal, req *Reques
 			e.patient = pr.Patient
 		}
 		d, den := e.evaluate()
+		if d != nil && d.response.on && req.Method == http.MethodHead {
+			// A HEAD response has no body to check, yet its status (200
+			// or 404) would reveal whether the resource exists.
+			return &Decision{Status: http.StatusBadRequest, IssueCode: "not-supported", policy: p, request: req,
+				Reason: "HEAD cannot be authorized here: the response must be checked but a HEAD response has no body; use GET"}
+		}
 		if d != nil {
 			if c == scope.User && p.userRule != nil {
 				if err := p.userRule(ctx, pr, req); err != nil {
-					return &Decision{Status: http.StatusForbidden, IssueCode: "forbidden", Reason: "denied by the user rule: " + err.Error(), policy: p, request: req}
+					return &Decision{Status: http.StatusForbidden, IssueCode: "forbidden", Reason: oneLine("denied by the user rule: " + err.Error()), policy: p, request: req}
 				}
 			}
 			return d
@@ -105,7 +114,13 @@ func (p *Policy) decideBundle(ctx context.Context, pr *token.Principal, req *Req
 		Entries: make([]*Decision, len(req.Entries))}
 	denied := 0
 	for i, e := range req.Entries {
-		ed := p.decideOne(ctx, pr, e)
+		var ed *Decision
+		if e == nil || e.Interaction == Batch || e.Interaction == Transaction {
+			ed = &Decision{Status: http.StatusBadRequest, IssueCode: "invalid", policy: p, request: e,
+				Reason: "entry " + itoa(i) + " is not a single FHIR request (missing or a nested Bundle)"}
+		} else {
+			ed = p.decideOne(ctx, pr, e)
+		}
 		d.Entries[i] = ed
 		if ed.Allowed {
 			continue
@@ -116,12 +131,23 @@ func (p *Policy) decideBundle(ctx context.Context, pr *token.Principal, req *Req
 			if status == http.StatusNotFound {
 				status = http.StatusForbidden // the whole transaction is refused, not "not found"
 			}
+			what := "(missing)"
+			if e != nil {
+				what = clip(e.Method) + " " + clip(e.Path)
+			}
 			return &Decision{Status: status, IssueCode: ed.IssueCode, Needed: ed.Needed, policy: p, request: req, Entries: d.Entries[:i+1],
-				Reason: fmt.Sprintf("transaction refused: entry %d (%s %s) is denied: %s", i, e.Method, clip(e.Path), ed.Reason)}
+				Reason: fmt.Sprintf("transaction refused: entry %d (%s) is denied: %s", i, what, ed.Reason)}
 		}
 	}
 	if denied > 0 {
 		d.Reason = fmt.Sprintf("%d of %d batch entries denied; they get entry-level error responses", denied, len(req.Entries))
 	}
 	return d
+}
+
+// validPatientClaim reports whether a token's patient claim can define a
+// compartment: a FHIR id that is not a dot segment ("." and ".." are FHIR
+// ids, but as Patient/.. they name a path, not a patient).
+func validPatientClaim(id string) bool {
+	return fhirspec.IsID(id) && id != "." && id != ".."
 }

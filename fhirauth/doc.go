@@ -36,9 +36,13 @@
 // compartment of the token's patient claim, using the official patient
 // CompartmentDefinition of the configured FHIR version (package fhirspec):
 // searches are narrowed (Decision.Narrow, Decision.ApplyTo) and may not
-// name other patients; reads by id get a response check
-// (Decision.CheckResource, Decision.FilterBundle); writes must stay in the
-// compartment and the stored version is checked (Decision.CheckStored).
+// name other patients, nor chain through resources that may belong to
+// someone else; reads by id get a response check
+// (Decision.CheckResource, Decision.FilterBundle; a HEAD, which has no
+// body to check, is then refused); writes must stay in the
+// compartment, with no reference a server could resolve to another
+// patient (conditional, absolute), and the stored version is checked
+// (Decision.CheckStored); shared types are read-only.
 // SMART v2 constraints (patient/Observation.rs?category=laboratory) are
 // added to searches and checked on resources in hand; when they cannot be
 // enforced the request is denied. $export needs system/ scopes; other

@@ -81,8 +81,13 @@ func (e *evaluation) permit(t string, letters scope.Permission) scope.Match {
 }
 
 func (e *evaluation) grant() *Decision {
-	d := &Decision{Allowed: true, Status: http.StatusOK, Context: e.c, Patient: e.patient, policy: e.p, request: e.req, set: e.set}
-	return d
+	return &Decision{Allowed: true, Status: http.StatusOK, Context: e.c, Patient: e.patient, policy: e.p, request: e.req, set: e.set}
+}
+
+// oneValue returns [v] in d's own storage.
+func (d *Decision) oneValue(v string) []string {
+	d.narrowVal[0] = v
+	return d.narrowVal[:1:1]
 }
 
 func (e *evaluation) missing(t string, letters scope.Permission, via string) denial {
@@ -296,6 +301,11 @@ func (e *evaluation) reach(r Reach, rc *responseCheck) denial {
 	case ReachType, ReachCompartment:
 		if m == scope.Constrained {
 			return e.unenforceable(r.Type, scope.Search, r.Param)
+		}
+		if r.Kind == ReachCompartment && e.inPatient() {
+			// Patient/X/*: the server's idea of the compartment (and
+			// the Patients linking to X) is checked against fhirauth's.
+			rc.on = true
 		}
 	}
 	return denial{}

@@ -148,6 +148,9 @@ func (e *evaluation) registered() (*Decision, denial) {
 		case classCompartment:
 			d.stored = storedCheck{on: true, typ: t, letters: letters, compartment: true, createAllowed: true}
 		case classShared:
+			if letters&^scope.V1Read != 0 {
+				return nil, e.sharedWrite(t)
+			}
 		default:
 			return nil, e.outsideCompartment(t, "$"+req.Operation)
 		}

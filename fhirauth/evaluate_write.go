@@ -1,7 +1,10 @@
 package fhirauth
 
 import (
+	"errors"
 	"net/http"
+
+	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
 
 	"github.com/fhirwarden/fhirwarden/scope"
 )
@@ -29,6 +32,7 @@ func (e *evaluation) create() (*Decision, denial) {
 				return nil, den
 			}
 		case classShared:
+			return nil, e.sharedWrite(t)
 		default:
 			return nil, e.outsideCompartment(t, "create")
 		}
@@ -89,6 +93,7 @@ func (e *evaluation) update() (*Decision, denial) {
 			}
 			sc.on, sc.compartment = true, true
 		case classShared:
+			return nil, e.sharedWrite(t)
 		default:
 			return nil, e.outsideCompartment(t, string(req.Interaction.String()))
 		}
@@ -156,6 +161,7 @@ func (e *evaluation) delete() (*Decision, denial) {
 		case classCompartment:
 			sc.on, sc.compartment = true, true
 		case classShared:
+			return nil, e.sharedWrite(t)
 		default:
 			return nil, e.outsideCompartment(t, "delete")
 		}
@@ -181,7 +187,10 @@ func (e *evaluation) delete() (*Decision, denial) {
 // bodyInCompartment requires the resource to be in exactly the context
 // patient's compartment.
 func (e *evaluation) bodyInCompartment(body []byte) denial {
-	_, ids, err := e.p.matcher.PatientCompartments(body)
+	_, ids, err := e.p.matcher.PatientCompartmentsStrict(body)
+	if errors.Is(err, fhirspec.ErrUnverifiableReference) {
+		return e.deny(http.StatusForbidden, "the resource's patient compartment cannot be verified (%v); patient/ scopes write only resources whose patient references are plain Patient/%s", err, e.patient)
+	}
 	if err != nil {
 		return denial{status: http.StatusBadRequest, code: "invalid", reason: "cannot check the resource's patient compartment: " + err.Error()}
 	}
@@ -192,4 +201,12 @@ func (e *evaluation) bodyInCompartment(body []byte) denial {
 		return e.deny(http.StatusForbidden, "the resource refers to another patient in a patient-compartment element; patient/ scopes write only resources of Patient/%s", e.patient)
 	}
 	return denial{}
+}
+
+// sharedWrite denies a write to a type that the policy shares with
+// patient/ scopes: sharing lets patients read reference data (a
+// Practitioner, a Medication) that every patient's records point to; a
+// patient changing it would change every other patient's records.
+func (e *evaluation) sharedWrite(t string) denial {
+	return e.deny(http.StatusForbidden, "%s is shared with patient/ scopes for reading only; patient/ scopes cannot %s it", t, e.req.Interaction)
 }

@@ -11,7 +11,7 @@ import (
 // registered search operations are analysed like searches; other
 // operations reach their target type only.
 func (p *Policy) finishOperation(req *Request, in *rawRequest) error {
-	if len(in.body) > 0 && (req.Operation == "export" || req.Operation == "everything") {
+	if len(in.body) > 0 && p.paramsInBody(req.Operation) {
 		if err := mergeParameters(req, in); err != nil {
 			return err
 		}
@@ -117,28 +117,13 @@ func mergeParameters(req *Request, in *rawRequest) error {
 	for k, v := range req.Params {
 		merged[k] = append([]string(nil), v...)
 	}
+	root := memberSet{names: []string{"parameter"}}
 	err = eachMember(in.body, func(key string, val []byte) error {
-		if key != "parameter" {
-			return nil
+		if i, err := root.index(key); err != nil || i < 0 {
+			return err
 		}
 		return eachElement(val, func(_ int, el []byte) error {
-			var name, value string
-			var hasValue bool
-			err := eachMember(el, func(k string, v []byte) error {
-				switch {
-				case k == "name":
-					s, ok := jsonString(v)
-					if !ok {
-						return invalid("parameter name is not a string")
-					}
-					name = s
-				case strings.HasPrefix(k, "value"):
-					if s, ok := jsonString(v); ok {
-						value, hasValue = s, true
-					}
-				}
-				return nil
-			})
+			name, value, hasValue, err := primitiveParameter(el)
 			if err != nil {
 				return err
 			}
@@ -156,4 +141,35 @@ func mergeParameters(req *Request, in *rawRequest) error {
 	req.Params = merged
 	req.Body = in.body
 	return nil
+}
+
+// primitiveParameter reads the name and string value of one
+// Parameters.parameter element, strictly: a repeated or case-variant
+// "name", or more than one value[x], is ambiguous (servers differ on which
+// wins) and an error.
+func primitiveParameter(el []byte) (name, value string, hasValue bool, err error) {
+	ms := memberSet{names: []string{"name"}}
+	values := 0
+	err = eachMember(el, func(k string, v []byte) error {
+		i, err := ms.index(k)
+		if err != nil {
+			return err
+		}
+		if i == 0 {
+			s, ok := jsonString(v)
+			if !ok {
+				return invalid("parameter name is not a string")
+			}
+			name = s
+			return nil
+		}
+		if len(k) >= 5 && strings.EqualFold(k[:5], "value") {
+			if values++; values > 1 || !strings.HasPrefix(k, "value") {
+				return errAmbiguousJSON
+			}
+			value, hasValue = jsonString(v)
+		}
+		return nil
+	})
+	return name, value, hasValue, err
 }

@@ -118,8 +118,14 @@ func (p *Policy) analyzeSearch(req *Request, q url.Values) error {
 				}
 			case "_filter", "_query":
 				return unsupported("%s cannot be authorized: its meaning is server-defined", base)
+			case "_sort":
+				for _, v := range vals {
+					if strings.Contains(v, ".") {
+						return unsupported("_sort=%q sorts by a chained parameter, which orders results by other resources' content; not supported", clip(v))
+					}
+				}
 			case "_id", "_lastUpdated", "_tag", "_profile", "_security", "_source", "_text", "_content",
-				"_sort", "_elements", "_format", "_pretty", "_page":
+				"_elements", "_format", "_pretty", "_page":
 			default:
 				return unsupported("unknown control parameter %q", clip(key))
 			}
@@ -226,6 +232,9 @@ func (p *Policy) parseChain(from, key string, reaches *[]Reach) error {
 		name, mod, hasMod := strings.Cut(hop, ":")
 		if name == "" || (hasMod && mod == "") {
 			return invalid("malformed chained parameter %q", clip(key))
+		}
+		if i > 0 && strings.HasPrefix(name, "_has") {
+			return unsupported("reverse chain inside chained parameter %q", clip(key))
 		}
 		if i == len(hops)-1 {
 			return nil

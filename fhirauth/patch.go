@@ -76,26 +76,19 @@ func pointerTouches(ptr string, elems []string) string {
 
 func fhirPathPatchTouches(body []byte, elems []string) (string, error) {
 	var touched string
+	root := memberSet{names: []string{"parameter"}}
 	err := eachMember(body, func(key string, v []byte) error {
-		if key != "parameter" {
-			return nil
+		if i, err := root.index(key); err != nil || i < 0 {
+			return err
 		}
 		return eachElement(v, func(_ int, param []byte) error {
+			ms := memberSet{names: []string{"name", "part"}}
 			return eachMember(param, func(k string, pv []byte) error {
-				if k != "part" {
-					return nil
+				if i, err := ms.index(k); err != nil || i != 1 {
+					return err
 				}
 				return eachElement(pv, func(_ int, part []byte) error {
-					var name, value string
-					err := eachMember(part, func(pk string, x []byte) error {
-						switch {
-						case pk == "name":
-							name, _ = jsonString(x)
-						case strings.HasPrefix(pk, "value"):
-							value, _ = jsonString(x)
-						}
-						return nil
-					})
+					name, value, _, err := primitiveParameter(part)
 					if err != nil || touched != "" {
 						return err
 					}
@@ -112,11 +105,22 @@ func fhirPathPatchTouches(body []byte, elems []string) (string, error) {
 
 // expressionTouches returns the first identifier of a FHIRPath expression
 // that is in elems (case-insensitively, to fail closed).
+//
+// Expressions that can reach elements without naming them are taken to
+// touch everything: escapes (a delimited identifier such as `\u0073ubject`)
+// and the functions that navigate to unnamed children.
 func expressionTouches(expr string, elems []string) string {
+	if strings.ContainsAny(expr, "\\%") {
+		return "(an escaped or environment name in " + clip(expr) + ")"
+	}
 	fields := strings.FieldsFunc(expr, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_')
 	})
 	for _, f := range fields {
+		switch strings.ToLower(f) {
+		case "children", "descendants", "repeat", "resolve":
+			return "(unnamed elements through " + f + "())"
+		}
 		for _, el := range elems {
 			if strings.EqualFold(f, el) {
 				return el

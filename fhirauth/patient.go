@@ -24,23 +24,36 @@ import (
 func (e *evaluation) patientSearch(d *Decision, t string, params url.Values) denial {
 	req := e.req
 	compartmentSearch := req.Interaction == SearchCompartment && req.CompartmentType == "Patient"
+	ci := e.p.compartment[t]
+	cls := classOther
 	switch {
+	case t == "Patient":
+		cls = classPatient
+	case ci != nil:
+		cls = classCompartment
+	case e.p.shared[t]:
+		cls = classShared
+	}
+	switch {
+	case compartmentSearch && t == "Patient":
+		// Patient/X/Patient would also return the Patients that link to
+		// X; patient/ scopes reach only X itself.
+		d.Narrow = url.Values{"_id": d.oneValue(e.patient)}
 	case compartmentSearch:
 		// Patient/X/Type: the compartment itself is the narrowing.
 	case t == "":
-	case e.class(t) == classPatient:
-		d.Narrow = url.Values{"_id": {e.patient}}
-	case e.class(t) == classCompartment:
-		np := e.p.compartment[t].narrow
+	case cls == classPatient:
+		d.Narrow = url.Values{"_id": d.oneValue(e.patient)}
+	case cls == classCompartment:
+		np := ci.narrow
 		if np == "" {
 			return e.deny(http.StatusForbidden, "%s cannot be narrowed to a patient compartment by a search parameter; not searchable with patient/ scopes", t)
 		}
-		d.Narrow = url.Values{np: {"Patient/" + e.patient}}
-	case e.class(t) == classShared:
+		d.Narrow = url.Values{np: d.oneValue("Patient/" + e.patient)}
+	case cls == classShared:
 	default:
 		return e.outsideCompartment(t, "search")
 	}
-	ci := e.p.compartment[t]
 	for key, vals := range params {
 		if strings.HasPrefix(key, "_has:") || strings.HasPrefix(key, "_include") || strings.HasPrefix(key, "_revinclude") {
 			continue
@@ -50,6 +63,9 @@ func (e *evaluation) patientSearch(d *Decision, t string, params url.Values) den
 		if t != "" && t != "*" && ci.isPatientParam(t, name) || (t == "Patient" && name == "link") {
 			if chained {
 				if mod == "Patient" || (mod == "" && name == "patient") {
+					if den := e.patientChain(t, ci, compartmentSearch, key, vals); den.status != 0 {
+						return den
+					}
 					continue
 				}
 				return e.deny(http.StatusForbidden, "chained parameter %s goes through another reference type than Patient in a patient-compartment parameter", clip(key))
@@ -77,9 +93,56 @@ func (e *evaluation) patientSearch(d *Decision, t string, params url.Values) den
 			}
 			continue
 		}
+		if chained {
+			if den := e.patientChain(t, ci, compartmentSearch, key, vals); den.status != 0 {
+				return den
+			}
+		} else if name != "" && name[0] != '_' && t != "" && t != "*" && ci.caseVariant(t, name) {
+			return e.deny(http.StatusForbidden, "parameter %q differs only in letter case from a parameter that names patients; search parameter names are case-sensitive", clip(name))
+		}
 		for _, v := range vals {
 			if _, ok := otherPatientIn(v, e.patient); ok {
 				return e.deny(http.StatusForbidden, "%s=%s names another patient; patient/ scopes reach only Patient/%s", clip(key), clip(v), e.patient)
+			}
+		}
+	}
+	return denial{}
+}
+
+// patientChain checks a chained parameter of a search of type t under
+// patient context. A hop into Patient or a compartment type could reach
+// another patient's resources and test their content (a chained oracle:
+// "Coverage?patient.name=x" where the beneficiary is someone else, or
+// "Observation?performer:Patient.birthdate=x"), so such a hop is allowed
+// only when the narrowing already pins it to the context patient: the
+// first hop of a narrowed search (not a compartment search), into Patient,
+// through the narrowing parameter or one searching the same elements
+// (Observation: subject:Patient, patient). A final "_id" after that hop
+// must name the context patient.
+func (e *evaluation) patientChain(t string, ci *compartmentInfo, compartmentSearch bool, key string, vals []string) denial {
+	hops := strings.Split(key, ".")
+	for i, hop := range hops[:len(hops)-1] {
+		name, mod, _ := strings.Cut(hop, ":")
+		target := mod
+		if mod == "" && name == "patient" {
+			target = "Patient"
+		}
+		switch e.class(target) {
+		case classPatient, classCompartment:
+		default:
+			continue
+		}
+		pinned := i == 0 && !compartmentSearch && target == "Patient" && ci != nil && t != "Patient" && contains(ci.narrowAliases, name)
+		if !pinned {
+			return e.deny(http.StatusForbidden, "chained parameter %s goes through %s resources that may belong to another patient (chained oracle); with patient/ scopes a chain may reach Patient only through the search's patient parameter", clip(key), target)
+		}
+	}
+	if last, _, _ := strings.Cut(hops[len(hops)-1], ":"); len(hops) == 2 && last == "_id" {
+		for _, v := range vals {
+			for _, item := range splitList(v) {
+				if item != e.patient {
+					return e.deny(http.StatusForbidden, "%s=%s names another patient; patient/ scopes reach only Patient/%s", clip(key), clip(v), e.patient)
+				}
 			}
 		}
 	}

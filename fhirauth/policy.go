@@ -95,11 +95,14 @@ func WithBasePath(base string) Option {
 	}
 }
 
-// WithSharedTypes lets patient/ scopes reach resource types that are not in
-// any patient compartment (e.g. Practitioner, Organization, Medication,
-// Location), which are otherwise denied under patient/ scopes. The scopes
-// must still name the type (or "*"). Types in the patient compartment are
-// rejected: they are always limited to the compartment.
+// WithSharedTypes lets patient/ scopes read and search resource types that
+// are not in any patient compartment (e.g. Practitioner, Organization,
+// Medication, Location), which are otherwise denied under patient/ scopes.
+// The scopes must still name the type (or "*"). Sharing is for reading:
+// patient/ scopes never create, update, patch or delete a shared type (a
+// patient changing a Practitioner would change every patient's records).
+// Types in the patient compartment are rejected: they are always limited
+// to the compartment.
 func WithSharedTypes(types ...string) Option {
 	return func(p *Policy) error {
 		for _, t := range types {

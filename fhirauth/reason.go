@@ -57,7 +57,7 @@ func (p *Policy) denialDecision(pr *token.Principal, req *Request, denials []den
 	return out
 }
 
-func fhirIDValid(s string) bool { return s != "" && isPathText(s) && !strings.ContainsAny(s, "_$") }
+func fhirIDValid(s string) bool { return validPatientClaim(s) }
 
 // neededLetters is what the target of req needs.
 func neededLetters(req *Request) scope.Permission {
@@ -90,7 +90,7 @@ func (p *Policy) fromDenial(pr *token.Principal, req *Request, d denial) *Decisi
 		out.Needed = neededScope(d.ctx, d.typ, d.letters)
 	}
 	if d.specific() {
-		out.Reason = d.reason
+		out.Reason = oneLine(d.reason)
 		return out
 	}
 	what := verb(req, d)
@@ -104,7 +104,7 @@ func (p *Policy) fromDenial(pr *token.Principal, req *Request, d denial) *Decisi
 	if v1 := v1Letters(d.letters); v1 != "" {
 		alt = " or " + d.ctx.String() + "/" + d.typ + "." + v1
 	}
-	out.Reason = fmt.Sprintf("the token's %s do not permit %s on %s; needs %s%s", given, what, d.typ, out.Needed, alt)
+	out.Reason = oneLine(fmt.Sprintf("the token's %s do not permit %s on %s; needs %s%s", given, what, d.typ, out.Needed, alt))
 	return out
 }
 

@@ -21,4 +21,12 @@ var (
 	// ErrInvalidID means a patient id is not a FHIR id
 	// ([A-Za-z0-9\-\.]{1,64}).
 	ErrInvalidID = errors.New("invalid FHIR id")
+	// ErrUnverifiableReference means a compartment element of a resource
+	// holds a reference that may name a patient in a form fhirspec cannot
+	// resolve: a conditional reference ("Patient?identifier=..."), an
+	// absolute URL with a Patient segment, a mis-cased or malformed
+	// "Patient/..." reference. A server may resolve it to any patient, so
+	// a write check cannot know whose compartment the resource joins
+	// (see Matcher.PatientCompartmentsStrict).
+	ErrUnverifiableReference = errors.New("unverifiable patient reference")
 )

@@ -33,6 +33,14 @@ func FuzzInPatientCompartment(f *testing.F) {
 		}
 		got, err := m.InPatientCompartment([]byte(doc), patient)
 		_, ids, idsErr := m.PatientCompartments([]byte(doc))
+		// The strict form refuses more, never reports other patients.
+		if _, strictIDs, strictErr := m.PatientCompartmentsStrict([]byte(doc)); strictErr == nil {
+			if idsErr != nil || !slices.Equal(ids, strictIDs) {
+				t.Fatalf("strict %v/%v, plain %v/%v", strictIDs, strictErr, ids, idsErr)
+			}
+		} else if idsErr == nil && !errors.Is(strictErr, ErrUnverifiableReference) {
+			t.Fatalf("strict error %v where plain accepts", strictErr)
+		}
 		if !IsID(patient) {
 			if !errors.Is(err, ErrInvalidID) {
 				t.Fatalf("invalid patient id %q accepted: %v", patient, err)

@@ -127,6 +127,34 @@ func (m *Matcher) PatientCompartments(resource []byte) (resourceType string, ids
 	return rt, ids, nil
 }
 
+// PatientCompartmentsStrict is PatientCompartments for checking a resource
+// that is about to be written. Servers resolve more reference forms than
+// fhirspec counts: a transaction resolves conditional references
+// ("Patient?identifier=...") to whichever patient matches, and many servers
+// treat an absolute URL under their own base as local. Such a reference in
+// a compartment element could put the resource into a patient's
+// compartment that PatientCompartments does not report, so here it is an
+// error wrapping ErrUnverifiableReference: a conditional reference, an
+// absolute URL with a "Patient" path segment (in any letter case) that is
+// not under a WithBaseURL base, and a relative reference whose type is
+// "Patient" in any letter case but that is not exactly
+// "Patient/<id>[/_history/<vid>]". References that cannot name a patient
+// (other types, "urn:uuid:" and "urn:oid:" placeholders of a Bundle,
+// contained "#id") are accepted as in PatientCompartments.
+func (m *Matcher) PatientCompartmentsStrict(resource []byte) (resourceType string, ids []string, err error) {
+	rt, err := m.resourceType(resource)
+	if err != nil {
+		return "", nil, err
+	}
+	w := walker{bases: m.bases, collect: true, strict: true}
+	if err := m.walk(resource, &w); err != nil {
+		return "", nil, err
+	}
+	ids = w.ids
+	slices.Sort(ids)
+	return rt, ids, nil
+}
+
 // ResourceTypeOf returns the "resourceType" of a FHIR JSON resource,
 // checked against the resource types of v.
 func ResourceTypeOf(v Version, resource []byte) (string, error) {
@@ -253,6 +281,7 @@ type walker struct {
 	collect bool
 	ids     []string
 	patient bool // the resource is a Patient: its own id counts
+	strict  bool // references that may name a patient must be resolvable
 	err     error
 }
 
@@ -368,6 +397,9 @@ func (w *walker) members(n *pathNode, extra func(key string) bool) {
 			}
 			if id, ok := patientRef(ref, w.bases); ok {
 				w.hit(id)
+			} else if w.strict && mayNamePatient(ref) {
+				w.err = fmt.Errorf("fhirspec: %q in %q may name a patient but cannot be resolved: %w", clip(ref), n.name, ErrUnverifiableReference)
+				return false
 			}
 			return true
 		}

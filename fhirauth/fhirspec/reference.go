@@ -56,3 +56,41 @@ func patientRef(ref string, bases []string) (string, bool) {
 	}
 	return id, true
 }
+
+// mayNamePatient reports whether a reference that patientRef did not
+// accept could still name a Patient on a server that resolves it:
+// conditional references (a type-less or Patient query), absolute URLs
+// with a Patient path segment, and relative references with a Patient
+// segment or whose first segment starts with "Patient", in any letter
+// case ("patient/1", "Patient/1?x", "Patient%2F1", "./Patient/1"). Bundle
+// placeholders (urn:uuid:, urn:oid:), contained references (#id) and
+// plain references to other types cannot.
+func mayNamePatient(ref string) bool {
+	ref = strings.TrimSpace(ref)
+	switch {
+	case strings.HasPrefix(ref, "#"), strings.HasPrefix(ref, "urn:uuid:"), strings.HasPrefix(ref, "urn:oid:"):
+		return false
+	case strings.HasPrefix(ref, "?"):
+		return true // a conditional reference without a type
+	}
+	head := ref // without query or fragment
+	if i := strings.IndexAny(ref, "?#"); i >= 0 {
+		head = ref[:i]
+	}
+	if i := strings.Index(head, "://"); i >= 0 {
+		head = head[i+3:]
+		j := strings.IndexByte(head, '/')
+		if j < 0 {
+			return false
+		}
+		head = head[j+1:] // the path after the host
+	} else if len(head) >= len("patient") && strings.EqualFold(head[:len("patient")], "patient") {
+		return true
+	}
+	for seg := range strings.SplitSeq(head, "/") {
+		if strings.EqualFold(strings.TrimSpace(seg), "Patient") {
+			return true
+		}
+	}
+	return false
+}

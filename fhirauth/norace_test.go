@@ -1,0 +1,5 @@
+//go:build !race
+
+package fhirauth
+
+const raceEnabled = false
