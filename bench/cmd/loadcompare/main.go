@@ -1,19 +1,11 @@
-// Command loadcompare measures what the fhirwarden middleware costs under
-// load: the same FHIR search handler is served bare and wrapped by the
-// middleware on two 127.0.0.1 listeners, and a closed-loop Go load
-// generator drives both with a valid token (held in the verified-token
-// cache), alternating between them. It prints requests/s, p50 and p99 per
-// server as a Markdown table, and the wrapped/bare throughput ratio.
-//
-//	go run ./cmd/loadcompare -c 8 -d 1s -rounds 8 -min-ratio 0.9
-//
-// With -min-ratio it exits with status 1 when a scenario's ratio is below it.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -23,32 +15,44 @@ import (
 )
 
 func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run is the whole command: it parses args, runs the comparison, writes the
+// table to stdout and complaints to stderr, and returns the exit status.
+// stdin is not read.
+func run(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("loadcompare", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: loadcompare [flags]")
+		fs.PrintDefaults()
+	}
 	var (
 		cfg      bench.CompareConfig
-		scenario = flag.String("scenario", "all", "user-search, patient-search, patient-read or all")
-		cpuProf  = flag.String("cpuprofile", "", "write a CPU profile of the whole run (servers and load generator) to this file")
-		audit    = flag.String("audit", "count", "audit sink: count (records only counted, as the bare server logs nothing either) or json (formatted by slog's JSON handler into io.Discard)")
-		minRatio = flag.Float64("min-ratio", 0, "exit 1 when wrapped/bare throughput is below this (0: report only; issue 8's target is 0.9)")
+		scenario = fs.String("scenario", "all", "user-search, patient-search, patient-read or all")
+		cpuProf  = fs.String("cpuprofile", "", "write a CPU profile of the whole run (servers and load generator) to this file")
+		audit    = fs.String("audit", "count", "audit sink: count (records only counted) or json (formatted by slog's JSON handler into io.Discard)")
+		minRatio = fs.Float64("min-ratio", 0, "exit 1 when wrapped/bare throughput is below this (0: report only; issue 8's target is 0.9)")
 	)
-	flag.IntVar(&cfg.Concurrency, "c", 8, "concurrent workers (keep-alive connections)")
-	flag.DurationVar(&cfg.Duration, "d", time.Second, "length of one timed run per server")
-	flag.IntVar(&cfg.Rounds, "rounds", 8, "interleaved bare/wrapped rounds")
-	flag.DurationVar(&cfg.Warmup, "warmup", 500*time.Millisecond, "untimed load per server first")
-	flag.Parse()
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if *cpuProf != "" {
-		f, err := os.Create(*cpuProf)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "loadcompare:", err)
-			os.Exit(1)
+	fs.IntVar(&cfg.Concurrency, "c", 8, "concurrent workers (keep-alive connections)")
+	fs.DurationVar(&cfg.Duration, "d", time.Second, "length of one timed run per server")
+	fs.IntVar(&cfg.Rounds, "rounds", 8, "interleaved bare/wrapped rounds")
+	fs.DurationVar(&cfg.Warmup, "warmup", 500*time.Millisecond, "untimed load per server first (negative: none)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
 		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintln(os.Stderr, "loadcompare:", err)
-			os.Exit(1)
-		}
-		defer pprof.StopCPUProfile()
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "loadcompare: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return 2
+	}
+	if !knownScenario(*scenario) {
+		fmt.Fprintf(stderr, "loadcompare: -scenario %q: want user-search, patient-search, patient-read or all\n", *scenario)
+		return 2
 	}
 	var opts bench.StackOptions
 	switch *audit {
@@ -56,17 +60,36 @@ func main() {
 	case "json":
 		opts.Audit = bench.JSONAudit()
 	default:
-		fmt.Fprintf(os.Stderr, "loadcompare: -audit %q: want json or count\n", *audit)
-		os.Exit(2)
+		fmt.Fprintf(stderr, "loadcompare: -audit %q: want json or count\n", *audit)
+		return 2
 	}
-	if err := run(ctx, opts, cfg, *scenario, *minRatio); err != nil {
-		fmt.Fprintln(os.Stderr, "loadcompare:", err)
-		pprof.StopCPUProfile()
-		os.Exit(1)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if *cpuProf != "" {
+		f, err := os.Create(*cpuProf)
+		if err != nil {
+			fmt.Fprintln(stderr, "loadcompare:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "loadcompare:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
 	}
+	if err := compare(ctx, stdout, opts, cfg, *scenario, *minRatio); err != nil {
+		fmt.Fprintln(stderr, "loadcompare:", err)
+		return 1
+	}
+	return 0
 }
 
-func run(ctx context.Context, opts bench.StackOptions, cfg bench.CompareConfig, scenario string, minRatio float64) error {
+// compare runs the named scenario (or all) against a fresh Stack, prints
+// the table to w, and fails when a request did not succeed or a ratio is
+// below minRatio.
+func compare(ctx context.Context, w io.Writer, opts bench.StackOptions, cfg bench.CompareConfig, scenario string, minRatio float64) error {
 	s, err := bench.NewStack(ctx, opts)
 	if err != nil {
 		return err
@@ -86,7 +109,7 @@ func run(ctx context.Context, opts bench.StackOptions, cfg bench.CompareConfig, 
 	if len(cs) == 0 {
 		return fmt.Errorf("no scenario named %q", scenario)
 	}
-	bench.WriteComparisonTable(os.Stdout, cs)
+	bench.WriteComparisonTable(w, cs)
 	var failed error
 	for _, c := range cs {
 		if c.Wrapped.OK() != c.Wrapped.Requests || c.Bare.OK() != c.Bare.Requests || c.Wrapped.Errors+c.Bare.Errors > 0 {
@@ -98,4 +121,17 @@ func run(ctx context.Context, opts bench.StackOptions, cfg bench.CompareConfig, 
 		}
 	}
 	return failed
+}
+
+// knownScenario reports whether name is "all" or one of bench.Scenarios.
+func knownScenario(name string) bool {
+	if name == "all" {
+		return true
+	}
+	for _, sc := range bench.Scenarios() {
+		if sc.Name == name {
+			return true
+		}
+	}
+	return false
 }

@@ -1,0 +1,22 @@
+package bench
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/fhirwarden/fhirwarden/internal/doccheck"
+)
+
+// TestDocumentation holds this module (bench and its commands) to
+// fhirwarden's documentation standard (see package doccheck): the main
+// module's check skips nested modules, so each checks itself. The import of
+// an internal package is allowed because this module's path lies below the
+// root module's.
+func TestDocumentation(t *testing.T) {
+	findings, err := doccheck.Check(".")
+	require.NoError(t, err)
+	for _, f := range findings {
+		t.Errorf("%s", f)
+	}
+}
