@@ -59,9 +59,18 @@ func (m *Middleware) serveBundle(st *requestState, ctx context.Context, next htt
 			withheld[i] = entryOutcome{status: ed.Status, code: ed.IssueCode, reason: ed.Reason}
 			continue
 		}
+		if m.cfg.narrow && er.Interaction == fhirauth.Operation && len(er.Body) > 0 && ed.Narrow != nil {
+			if transaction {
+				m.refuse(st, http.StatusBadRequest, "not-supported", fmt.Sprintf("transaction refused: entry %d: %v", i, errBodyNotNarrowable), errInvalidRequest, "")
+				return
+			}
+			withheld[i] = entryOutcome{status: http.StatusBadRequest, code: "not-supported", reason: errBodyNotNarrowable.Error()}
+			continue
+		}
 		var ifMatch string
+		checkedIfMatch := false
 		if m.cfg.stored && ed.NeedsStoredCheck() {
-			etag, status, reason := m.storedVersion(ctx, next, r, ed, er.ResourceType, er.ID)
+			etag, status, reason := m.storedVersion(ctx, next, r, ed, er.Method, er.ResourceType, er.ID)
 			if status != 0 {
 				if transaction {
 					if status == http.StatusNotFound {
@@ -79,11 +88,21 @@ func (m *Middleware) serveBundle(st *requestState, ctx context.Context, next htt
 				withheld[i] = entryOutcome{status: status, code: code, reason: reason}
 				continue
 			}
-			if er.Method == http.MethodPut || er.Method == http.MethodPatch {
-				ifMatch = etag
+			pin, ok := pinVersion(entryIfMatch(raw), etag, er.Method)
+			if !ok {
+				if transaction {
+					m.refuse(st, http.StatusPreconditionFailed, "conflict", fmt.Sprintf("transaction refused: entry %d: %s", i, errIfMatch), "", "")
+					return
+				}
+				withheld[i] = entryOutcome{status: http.StatusPreconditionFailed, code: "conflict", reason: errIfMatch}
+				continue
 			}
+			ifMatch, checkedIfMatch = pin, true
 		}
-		if (m.cfg.narrow && (ed.Narrow != nil || ed.NeedsResponseCheck())) || ifMatch != "" {
+		// An entry whose stored version was checked is rewritten even
+		// without a pin, so that what is forwarded has one request.ifMatch
+		// (the one compared) however the client wrote it.
+		if (m.cfg.narrow && (ed.Narrow != nil || ed.NeedsResponseCheck())) || checkedIfMatch {
 			raw, err = rewriteEntry(raw, er, ed, m.cfg.narrow, ifMatch)
 			if err != nil {
 				m.refuse(st, http.StatusInternalServerError, "exception", fmt.Sprintf("entry %d could not be narrowed: %v", i, err), "", "")
@@ -114,9 +133,9 @@ func (m *Middleware) serveBundle(st *requestState, ctx context.Context, next htt
 		m.pass(st, b, resBody, false)
 		return
 	}
-	rtop, rentries, err := splitBundle(resBody)
-	if err != nil || resourceTypeOf(rtop) != "Bundle" {
-		m.refuse(st, http.StatusBadGateway, "exception", "the server's answer to the Bundle is not a FHIR JSON Bundle", "", "")
+	rtop, rentries, err := splitResponseBundle(resBody)
+	if err != nil {
+		m.refuse(st, http.StatusBadGateway, "exception", "the server's answer to the Bundle is not an unambiguous FHIR JSON Bundle", "", "")
 		return
 	}
 	if len(rentries) != len(kept) {
@@ -148,41 +167,64 @@ func (m *Middleware) serveBundle(st *requestState, ctx context.Context, next htt
 }
 
 // checkEntry applies an entry decision's response check to one response
-// entry: a Bundle resource (a search in the batch) is filtered; any other
-// resource must pass CheckResource; an entry without a resource, or with
-// an OperationOutcome in an error response, passes. A failed check
-// withholds the entry (the returned outcome).
+// entry, which is rebuilt from the members FHIR defines for it (see
+// sanitize.go): a Bundle resource (a search in the batch) is filtered; any
+// other resource must pass CheckResource; an entry without a resource, or
+// with an OperationOutcome in an error response, passes. A failed check,
+// or an entry that cannot be read unambiguously, withholds the entry (the
+// returned outcome).
 func checkEntry(raw json.RawMessage, ed *fhirauth.Decision) (json.RawMessage, int, *entryOutcome) {
-	var e map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &e); err != nil {
-		return nil, 0, &entryOutcome{status: http.StatusBadGateway, code: "exception", reason: "malformed response entry"}
+	malformed := &entryOutcome{status: http.StatusBadGateway, code: "exception", reason: "malformed response entry"}
+	clean, ok := sanitizeEntry(raw)
+	if !ok {
+		return nil, 0, malformed
 	}
-	res, ok := e["resource"]
-	if !ok || bytes.Equal(bytes.TrimSpace(res), []byte("null")) {
-		return raw, 0, nil
+	e, err := strictObject(clean)
+	if err != nil {
+		return nil, 0, malformed
 	}
-	if ed.ResponseIsBundle() {
-		filtered, removed, err := ed.FilterBundle(res)
+	delete(e, "search")
+	delete(e, "request")
+	if resp, ok := e["response"]; ok {
+		r, err := strictObject(resp)
 		if err != nil {
-			return nil, 0, &entryOutcome{status: ed.CheckStatus(), code: checkCode(ed), reason: "response withheld: " + err.Error()}
+			return nil, 0, malformed
 		}
-		if removed == 0 {
-			return raw, 0, nil
+		delete(r, "location") // a read or search creates nothing: a location could name anything
+		if e["response"], err = marshalObject(r, ""); err != nil {
+			return nil, 0, malformed
 		}
-		e["resource"] = filtered
+	}
+	rebuild := func(removed int) (json.RawMessage, int, *entryOutcome) {
 		b, err := marshalObject(e, "")
 		if err != nil {
 			return nil, 0, &entryOutcome{status: http.StatusInternalServerError, code: "exception", reason: "rebuilding a response entry failed"}
 		}
 		return b, removed, nil
 	}
+	res, ok := e["resource"]
+	if !ok || isNull(res) {
+		return rebuild(0)
+	}
+	if ed.ResponseIsBundle() {
+		filtered, removed, err := ed.FilterBundle(res)
+		if err != nil {
+			return nil, 0, &entryOutcome{status: ed.CheckStatus(), code: checkCode(ed), reason: "response withheld: " + err.Error()}
+		}
+		filtered, dropped, err := sanitizeBundle(filtered)
+		if err != nil {
+			return nil, 0, malformed
+		}
+		e["resource"] = filtered
+		return rebuild(removed + dropped)
+	}
 	if err := ed.CheckResource(res); err != nil {
-		if resourceType(res) == "OperationOutcome" && !entrySucceeded(e) {
-			return raw, 0, nil
+		if isOperationOutcome(res) && !entrySucceeded(e) {
+			return rebuild(0)
 		}
 		return nil, 0, &entryOutcome{status: ed.CheckStatus(), code: checkCode(ed), reason: "response withheld: " + err.Error()}
 	}
-	return raw, 0, nil
+	return rebuild(0)
 }
 
 func checkCode(d *fhirauth.Decision) string {
@@ -331,13 +373,11 @@ func rewriteEntry(raw json.RawMessage, er *fhirauth.Request, ed *fhirauth.Decisi
 		}
 	}
 	if ifMatch != "" {
-		if _, has := rq["ifMatch"]; !has {
-			v, err := json.Marshal(ifMatch)
-			if err != nil {
-				return nil, err
-			}
-			rq["ifMatch"] = v
+		v, err := json.Marshal(ifMatch)
+		if err != nil {
+			return nil, err
 		}
+		rq["ifMatch"] = v
 	}
 	req, err := marshalObject(rq, "")
 	if err != nil {
@@ -345,6 +385,32 @@ func rewriteEntry(raw json.RawMessage, er *fhirauth.Request, ed *fhirauth.Decisi
 	}
 	e["request"] = req
 	return marshalObject(e, "")
+}
+
+// entryIfMatch returns the request.ifMatch of a Bundle entry: none, one,
+// or (for a request with several members that a parser could take for
+// ifMatch) more than one, which pinVersion refuses.
+func entryIfMatch(raw json.RawMessage) []string {
+	var e map[string]json.RawMessage
+	if json.Unmarshal(raw, &e) != nil {
+		return []string{"", ""}
+	}
+	var rq map[string]json.RawMessage
+	if json.Unmarshal(e["request"], &rq) != nil {
+		return []string{"", ""}
+	}
+	var out []string
+	for k, v := range rq {
+		if foldKey(k) != "ifmatch" {
+			continue
+		}
+		var s string
+		if json.Unmarshal(v, &s) != nil {
+			return []string{"", ""}
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 // splitBundle decodes a Bundle's top level and its entries, keeping each
@@ -366,12 +432,29 @@ func splitBundle(body []byte) (map[string]json.RawMessage, []json.RawMessage, er
 	return top, entries, nil
 }
 
-func resourceTypeOf(top map[string]json.RawMessage) string {
-	var s string
-	if json.Unmarshal(top["resourceType"], &s) != nil {
-		return ""
+// responseTopMembers are the top-level members of a server's batch or
+// transaction response that the middleware passes on.
+var responseTopMembers = []string{"resourceType", "id", "meta", "type", "timestamp", "entry"}
+
+// splitResponseBundle reads the server's answer to a batch or
+// transaction strictly: one JSON object without duplicate or case-variant
+// keys, a Bundle, only the members of responseTopMembers kept.
+func splitResponseBundle(body []byte) (map[string]json.RawMessage, []json.RawMessage, error) {
+	top, err := strictObject(body)
+	if err != nil {
+		return nil, nil, err
 	}
-	return s
+	if rt, _ := stringMember(top, "resourceType"); rt != "Bundle" {
+		return nil, nil, errNotBundle
+	}
+	keepOnly(top, responseTopMembers)
+	var entries []json.RawMessage
+	if raw, ok := top["entry"]; ok && !isNull(raw) {
+		if err := json.Unmarshal(raw, &entries); err != nil {
+			return nil, nil, err
+		}
+	}
+	return top, entries, nil
 }
 
 // joinBundle encodes a Bundle from its top level and entries.

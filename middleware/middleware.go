@@ -5,7 +5,10 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"reflect"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth"
@@ -37,7 +40,10 @@ type Middleware struct {
 // New builds a Middleware from an Authenticator (a token.Verifier, a
 // token.Introspector, or token.FirstOf both) and a Policy, with safe
 // defaults: tokens only in the Authorization header, GET {base}/metadata
-// and GET {base}/.well-known/smart-configuration public, searches narrowed
+// and GET {base}/.well-known/smart-configuration public (with the
+// parameters of their interaction only: _format, _pretty, _summary,
+// _elements and mode for metadata, none for the SMART configuration;
+// any other parameter makes the request need a token), searches narrowed
 // by query rewrite, responses checked when the decision says so (buffered
 // up to DefaultMaxResponseSize), audit records written through
 // slog.Default(). A nil authenticator or policy, or a policy not built by
@@ -72,9 +78,14 @@ func New(auth token.Authenticator, policy *fhirauth.Policy, opts ...Option) (*Mi
 	}
 	if c.defaultPublic {
 		base := policy.BasePath()
+		// The default endpoints take only the parameters of their
+		// interaction: anything else (_getpages, a search parameter) may
+		// mean something else to the server, so it needs a token and goes
+		// through the policy like any other request.
 		c.public = append(c.public,
-			endpoint{method: http.MethodGet, path: base + "/metadata"},
-			endpoint{method: http.MethodGet, path: base + "/.well-known/smart-configuration"})
+			endpoint{method: http.MethodGet, path: base + "/metadata", restricted: true,
+				params: []string{"_format", "_pretty", "_summary", "_elements", "mode"}},
+			endpoint{method: http.MethodGet, path: base + "/.well-known/smart-configuration", restricted: true})
 	}
 	if c.logger == nil {
 		c.logger = slog.Default()
@@ -234,6 +245,10 @@ func (m *Middleware) serve(st *requestState, next http.Handler, r *http.Request)
 	}
 	if m.cfg.narrow {
 		if err := narrowRequest(r, req, d, m.cfg.maxBody); err != nil {
+			if errors.Is(err, errBodyNotNarrowable) {
+				m.refuse(st, http.StatusBadRequest, "not-supported", err.Error(), errInvalidRequest, "")
+				return
+			}
 			m.refuse(st, http.StatusInternalServerError, "exception", "narrowing the request failed: "+err.Error(), "", "")
 			return
 		}
@@ -257,10 +272,35 @@ func (m *Middleware) isPublic(r *http.Request) bool {
 	path := r.URL.EscapedPath()
 	for _, e := range m.cfg.public {
 		if e.path == path && e.method == r.Method {
-			return true
+			return !e.restricted || onlyParams(r.URL.RawQuery, e.params)
 		}
 	}
 	return false
+}
+
+// onlyParams reports whether every parameter of a raw query is one of
+// names. Escaped names are unescaped first (so "%5Fgetpages" is
+// _getpages); a name that cannot be unescaped is not allowed.
+func onlyParams(raw string, names []string) bool {
+	for raw != "" {
+		var part string
+		part, raw, _ = strings.Cut(raw, "&")
+		name, _, _ := strings.Cut(part, "=")
+		if name == "" && part == "" {
+			continue
+		}
+		if strings.ContainsAny(name, "%+;") {
+			n, err := url.QueryUnescape(name)
+			if err != nil {
+				return false
+			}
+			name = n
+		}
+		if !slices.Contains(names, name) {
+			return false
+		}
+	}
+	return true
 }
 
 // methodOverride returns the name of a method-override header in h, if

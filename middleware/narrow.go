@@ -9,6 +9,10 @@ import (
 	"github.com/fhirwarden/fhirwarden/fhirauth"
 )
 
+// errBodyNotNarrowable refuses a POSTed operation whose Parameters body
+// the middleware would have to narrow.
+var errBodyNotNarrowable = errors.New("the parameters of this operation are in a Parameters body, which cannot be narrowed to what the token may see; send them in the query string (GET) instead")
+
 // narrowRequest applies the decision's narrowing to r, which is the
 // middleware's own shallow copy of the incoming request (its URL is cloned
 // before it is changed): the query string of a search, conditional update,
@@ -37,6 +41,13 @@ func narrowRequest(r *http.Request, req *fhirauth.Request, d *fhirauth.Decision,
 		h.Set("If-None-Exist", d.ApplyTo(ine).Encode())
 		r.Header = h
 		return nil
+	}
+	if req.Interaction == fhirauth.Operation && len(req.Body) > 0 && d.Narrow != nil {
+		// The operation's parameters are in a Parameters body, which many
+		// servers read instead of the query (HAPI does for POST): a
+		// narrowing parameter added to the query would be ignored, and
+		// one added to the body might be read as an alternative.
+		return errBodyNotNarrowable
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {

@@ -52,9 +52,12 @@ type config struct {
 	loggerSet     bool
 }
 
-// endpoint is a public endpoint: an exact method and escaped path.
+// endpoint is a public endpoint: an exact method and escaped path and,
+// when restricted, the only query parameters it may be called with.
 type endpoint struct {
 	method, path string
+	restricted   bool
+	params       []string
 }
 
 // WithRealm sets the realm of WWW-Authenticate challenges (default "fhir").
@@ -103,8 +106,11 @@ func WithoutDefaultPublicEndpoints() Option {
 // parameters (the patient compartment, SMART v2 scope constraints) to the
 // query string, and to the form body of POST _search, so that a FHIR
 // server which knows nothing of fhirwarden returns only what the caller may
-// see. A server that narrows natively (it reads DecisionFrom) may turn it
-// off; leaving it on is harmless because the rewrite is idempotent.
+// see. An operation whose parameters come in a POSTed Parameters body
+// cannot be narrowed that way and is refused with 400 when its decision
+// narrows (send its parameters in the query instead). A server that
+// narrows natively (it reads DecisionFrom) may turn it off; leaving it on
+// is harmless because the rewrite is idempotent.
 func WithQueryNarrowing(on bool) Option {
 	return func(c *config) error {
 		c.narrow = on
@@ -118,7 +124,10 @@ func WithQueryNarrowing(on bool) Option {
 // fhirauth.Decision.NeedsStoredCheck). When on, the middleware reads the
 // stored resource with a GET of {base}/Type/id through the wrapped handler,
 // runs Decision.CheckStored on it, refuses the write when it fails, and
-// pins updates and patches to the checked version with If-Match. A server
+// pins updates and patches to the checked version with If-Match (a
+// client If-Match naming another version is refused with 412; a delete
+// of a resource that does not exist gets the same 404 as a withheld one
+// when the policy hides existence). A server
 // that runs CheckStored against its own stored copy inside the write (no
 // window between check and write) turns it off.
 func WithStoredChecks(on bool) Option {

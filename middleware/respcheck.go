@@ -1,7 +1,6 @@
 package middleware
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -44,6 +43,13 @@ func (m *Middleware) serveChecked(st *requestState, next http.Handler, r *http.R
 			m.refuseCheck(st, d, err)
 			return
 		}
+		out, dropped, err := sanitizeBundle(out)
+		if err != nil {
+			m.refuse(st, http.StatusBadGateway, "exception", "the response Bundle cannot be read unambiguously and cannot be checked for authorization", "", "")
+			return
+		}
+		removed += dropped
+		scrubLocations(b.header, "", "")
 		if removed > 0 {
 			st.withheld = removed
 			m.cfg.logger.LogAttrs(r.Context(), slog.LevelInfo, "fhirwarden: entries removed from a response Bundle",
@@ -59,6 +65,8 @@ func (m *Middleware) serveChecked(st *requestState, next http.Handler, r *http.R
 		m.refuseCheck(st, d, err)
 		return
 	}
+	rt, id := resourceID(body)
+	scrubLocations(b.header, rt, id)
 	m.pass(st, b, body, head)
 }
 
@@ -96,15 +104,15 @@ func (m *Middleware) checkedBody(st *requestState, b *buffer) ([]byte, bool) {
 	if len(body) == 0 {
 		return body, true
 	}
-	if ce := b.header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+	if ce := encoded(b.header); ce != "" {
 		m.refuse(st, http.StatusBadGateway, "exception", "the response is compressed ("+clipText(ce)+") and cannot be checked for authorization", "", "")
 		return nil, false
 	}
-	if ct := b.header.Get("Content-Type"); ct != "" && !isJSONType(ct) {
-		m.refuse(st, http.StatusBadGateway, "exception", "the response is not FHIR JSON ("+clipText(ct)+") and cannot be checked for authorization", "", "")
+	if cts := b.header.Values("Content-Type"); len(cts) > 1 || (len(cts) == 1 && !isJSONType(cts[0])) {
+		m.refuse(st, http.StatusBadGateway, "exception", "the response is not FHIR JSON ("+clipText(strings.Join(cts, ", "))+") and cannot be checked for authorization", "", "")
 		return nil, false
 	}
-	if !success(b.finalStatus()) && resourceType(body) != "OperationOutcome" {
+	if !success(b.finalStatus()) && !isOperationOutcome(body) {
 		m.refuse(st, http.StatusBadGateway, "exception", fmt.Sprintf("the server's %d response is not an OperationOutcome and cannot be checked for authorization", b.finalStatus()), "", "")
 		return nil, false
 	}
@@ -139,10 +147,19 @@ func (m *Middleware) notFound(st *requestState) {
 
 // pass sends a checked (possibly rewritten) response: the handler's
 // headers with a fresh Content-Length, its status, the body unless the
-// client asked with HEAD.
+// client asked with HEAD. Trailers are dropped: they would arrive after
+// the check, unchecked.
 func (m *Middleware) pass(st *requestState, b *buffer, body []byte, head bool) {
 	h := st.rec.Header()
+	for _, t := range b.header.Values("Trailer") {
+		for name := range strings.SplitSeq(t, ",") {
+			b.header.Del(strings.TrimSpace(name))
+		}
+	}
 	for k, v := range b.header {
+		if k == "Trailer" || strings.HasPrefix(k, http.TrailerPrefix) {
+			continue
+		}
 		h[k] = v
 	}
 	h.Del("Transfer-Encoding")
@@ -169,15 +186,29 @@ func isJSONType(ct string) bool {
 	return mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
 }
 
-// resourceType reads the resourceType of a FHIR JSON body ("" if none).
-func resourceType(body []byte) string {
-	var h struct {
-		ResourceType string `json:"resourceType"`
+// encoded returns the Content-Encoding of a response unless it is absent
+// or identity (every value, every list element counts).
+func encoded(h http.Header) string {
+	for _, v := range h.Values("Content-Encoding") {
+		for ce := range strings.SplitSeq(v, ",") {
+			if ce = strings.TrimSpace(ce); ce != "" && !strings.EqualFold(ce, "identity") {
+				return v
+			}
+		}
 	}
-	if json.Unmarshal(body, &h) != nil {
-		return ""
+	return ""
+}
+
+// resourceID reads the resourceType and id of a checked resource ("" when
+// they cannot be read unambiguously).
+func resourceID(body []byte) (rt, id string) {
+	m, err := strictObject(body)
+	if err != nil {
+		return "", ""
 	}
-	return h.ResourceType
+	rt, _ = stringMember(m, "resourceType")
+	id, _ = stringMember(m, "id")
+	return rt, id
 }
 
 func clientID(st *requestState) string {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth"
 )
@@ -15,7 +16,7 @@ import (
 // ETag of the stored version (for If-Match) and, on refusal, the status
 // and reason to answer with: the decision's CheckStatus when the check
 // fails, 502 when the stored version cannot be read.
-func (m *Middleware) storedVersion(ctx context.Context, next http.Handler, orig *http.Request, d *fhirauth.Decision, typ, id string) (etag string, status int, reason string) {
+func (m *Middleware) storedVersion(ctx context.Context, next http.Handler, orig *http.Request, d *fhirauth.Decision, method, typ, id string) (etag string, status int, reason string) {
 	if id == "" {
 		return "", http.StatusForbidden, "the stored version of a conditional write cannot be checked by the middleware; write by id (Type/id) instead"
 	}
@@ -41,12 +42,18 @@ func (m *Middleware) storedVersion(ctx context.Context, next http.Handler, orig 
 	case b.over:
 		return "", http.StatusBadGateway, "the stored version is too large to check"
 	case st == http.StatusNotFound || st == http.StatusGone:
-		// no stored version: CheckStored(nil) decides update-as-create
+		// No stored version: CheckStored(nil) decides update-as-create.
+		// A delete of nothing would be passed on, and the server's answer
+		// to it (often 200 or 204) would tell a missing resource from a
+		// hidden one; with existence hiding it gets the hidden answer.
+		if method == http.MethodDelete && d.CheckStatus() == http.StatusNotFound {
+			return "", http.StatusNotFound, "resource not found"
+		}
 	case st == http.StatusOK:
 		if ct := b.header.Get("Content-Type"); ct != "" && !isJSONType(ct) {
 			return "", http.StatusBadGateway, "the stored version is not FHIR JSON and cannot be checked"
 		}
-		if ce := b.header.Get("Content-Encoding"); ce != "" && ce != "identity" {
+		if encoded(b.header) != "" {
 			return "", http.StatusBadGateway, "the stored version is compressed and cannot be checked"
 		}
 		body = b.body.Bytes()
@@ -65,17 +72,60 @@ func (m *Middleware) storedVersion(ctx context.Context, next http.Handler, orig 
 // version with If-Match so that the resource cannot change in between. It
 // reports false when it has refused the request.
 func (m *Middleware) checkStored(st *requestState, ctx context.Context, next http.Handler, r *http.Request, req *fhirauth.Request, d *fhirauth.Decision) bool {
-	etag, status, reason := m.storedVersion(ctx, next, r, d, req.ResourceType, req.ID)
+	etag, status, reason := m.storedVersion(ctx, next, r, d, r.Method, req.ResourceType, req.ID)
 	if status != 0 {
 		m.refuseStored(st, status, reason)
 		return false
 	}
-	if etag != "" && (r.Method == http.MethodPut || r.Method == http.MethodPatch) && r.Header.Get("If-Match") == "" {
+	pin, ok := pinVersion(r.Header.Values("If-Match"), etag, r.Method)
+	if !ok {
+		m.refuse(st, http.StatusPreconditionFailed, "conflict", errIfMatch, "", "")
+		return false
+	}
+	if pin != "" {
 		h := r.Header.Clone()
-		h.Set("If-Match", etag)
+		h.Set("If-Match", pin)
 		r.Header = h
 	}
 	return true
+}
+
+// errIfMatch is the reason of a write refused because the client's
+// If-Match names another version than the one that was checked.
+const errIfMatch = "If-Match does not name the current version of the resource, the one checked for authorization"
+
+// pinVersion decides the If-Match of a checked write. The stored version
+// with ETag etag passed the check; a client If-Match naming another
+// version is refused (ok false) rather than passed on, since the write
+// would then succeed only on a version nobody checked (one changed in
+// between, perhaps into another patient's resource). Updates and patches
+// are pinned to the checked version (pin); other writes keep the
+// client's If-Match. Without an ETag nothing can be compared or pinned.
+func pinVersion(ifMatch []string, etag, method string) (pin string, ok bool) {
+	if etag == "" {
+		return "", true
+	}
+	switch len(ifMatch) {
+	case 0:
+	case 1:
+		if opaqueTag(ifMatch[0]) != opaqueTag(etag) {
+			return "", false
+		}
+	default:
+		return "", false
+	}
+	if method == http.MethodPut || method == http.MethodPatch {
+		return etag, true
+	}
+	return "", true
+}
+
+// opaqueTag is an entity tag without its weak prefix (If-Match uses weak
+// comparison of versions here: FHIR servers answer W/"n").
+func opaqueTag(t string) string {
+	t = strings.TrimSpace(t)
+	t = strings.TrimPrefix(t, "W/")
+	return strings.TrimSpace(t)
 }
 
 // refuseStored answers a failed stored-version check.

@@ -2,13 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth"
 )
@@ -18,15 +18,33 @@ import (
 // only through the middleware, so they are authorized (and narrowed)
 // already.
 func newProxy(c *config, policy *fhirauth.Policy, logger *slog.Logger) http.Handler {
+	timeouts := currentTimeouts()
 	base := policy.BasePath()
 	upstream := c.upstream
 	links := &linkRewriter{upstreamBase: upstream.String(), gatewayBase: base, limit: c.maxResponse}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.ResponseHeaderTimeout = 60 * time.Second
-	return &httputil.ReverseProxy{
+	transport.ResponseHeaderTimeout = timeouts.upstreamHeader
+	proxy := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			rel := strings.TrimPrefix(pr.In.URL.Path, base) // "" or "/Type/..."
 			out := pr.Out
+			restoreEndToEnd(out.Header, pr.In.Header)
+			// No protocol switch: a FHIR REST API never upgrades, and an
+			// upgraded connection would be a tunnel to the upstream that
+			// no later request on it passes the middleware through.
+			out.Header.Del("Upgrade")
+			out.Header.Del("Connection")
+			// Trailers arrive after the body, long after the request was
+			// authorized: none are forwarded.
+			out.Trailer = nil
+			if bodyless(out.Method) {
+				// The middleware never judged a body of GET, HEAD or
+				// DELETE; a server that reads one anyway gets none.
+				out.Body, out.ContentLength, out.GetBody = nil, 0, nil
+				out.Header.Del("Content-Length")
+				out.Header.Del("Content-Type")
+				out.TransferEncoding = nil
+			}
 			out.URL.Scheme = upstream.Scheme
 			out.URL.Host = upstream.Host
 			out.URL.Path = upstream.Path + rel
@@ -53,6 +71,32 @@ func newProxy(c *config, policy *fhirauth.Policy, logger *slog.Logger) http.Hand
 			_, _ = w.Write(body)
 		},
 	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The whole upstream exchange is bounded, also when a checked
+		// response is buffered and nothing is written to the client.
+		ctx, cancel := context.WithTimeout(r.Context(), timeouts.upstream)
+		defer cancel()
+		proxy.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// endToEnd are request headers the middleware decided with or set itself
+// (the pinned If-Match of a checked write, the narrowed If-None-Exist of a
+// conditional create, the media type of a checked body). A client naming
+// them in Connection would have the proxy drop them as hop-by-hop headers;
+// they are put back.
+var endToEnd = []string{"If-Match", "If-None-Match", "If-None-Exist", "If-Modified-Since", "If-Unmodified-Since", "Content-Type", "Content-Encoding", "Accept", "Prefer"}
+
+func restoreEndToEnd(out, in http.Header) {
+	for _, h := range endToEnd {
+		if v, ok := in[h]; ok {
+			out[h] = v
+		}
+	}
+}
+
+func bodyless(method string) bool {
+	return method == http.MethodGet || method == http.MethodHead || method == http.MethodDelete || method == http.MethodOptions
 }
 
 // linkRewriter makes the upstream's absolute URLs point at the gateway:

@@ -127,12 +127,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           mw.Wrap(router),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := newServer(mw.Wrap(router), logger)
 	fmt.Fprintf(stdout, "fhirwarden gateway listening on http://%s%s -> %s (FHIR %v, issuer %s)\n",
 		ln.Addr(), policy.BasePath(), c.upstream.Redacted(), c.version, c.issuer)
 	errc := make(chan error, 1)

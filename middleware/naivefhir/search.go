@@ -77,9 +77,11 @@ func (s *Server) search(typ string, q url.Values, base, rel string) json.RawMess
 		next.Set("_count", strconv.Itoa(count))
 		links = append(links, map[string]any{"relation": "next", "url": base + "/" + rel + encodeQuery(next)})
 	}
-	b, _ := json.Marshal(map[string]any{
-		"resourceType": "Bundle", "type": "searchset", "total": len(matches), "link": links, "entry": entries,
-	})
+	res := map[string]any{"resourceType": "Bundle", "type": "searchset", "total": len(matches), "link": links}
+	if len(entries) > 0 {
+		res["entry"] = entries // FHIR JSON has no empty arrays (and no nulls)
+	}
+	b, _ := json.Marshal(res)
 	return b
 }
 
@@ -299,7 +301,11 @@ func (s *Server) bundle(body []byte, base string) (int, json.RawMessage) {
 		}
 		entries = append(entries, out)
 	}
-	out, _ := json.Marshal(map[string]any{"resourceType": "Bundle", "type": b.Type + "-response", "entry": entries})
+	resp := map[string]any{"resourceType": "Bundle", "type": b.Type + "-response"}
+	if len(entries) > 0 {
+		resp["entry"] = entries
+	}
+	out, _ := json.Marshal(resp)
 	return http.StatusOK, out
 }
 

@@ -1,0 +1,209 @@
+package middleware_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fhirwarden/fhirwarden/fhirauth"
+	"github.com/fhirwarden/fhirwarden/middleware"
+	"github.com/fhirwarden/fhirwarden/middleware/naivefhir"
+)
+
+// Batch and transaction Bundles built to confuse entry bookkeeping: what
+// reaches the server is only what was allowed, what comes back is checked
+// entry by entry, and nothing of Bob's is written or returned.
+func TestAttackBatchRequests(t *testing.T) {
+	obs := func(subject string) string {
+		return `{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"` + subject + `"}}`
+	}
+	many := make([]string, fhirauth.MaxBundleEntries+1)
+	for i := range many {
+		many[i] = `{"request":{"method":"GET","url":"Observation/obs-p1-lab"}}`
+	}
+	for _, c := range []struct {
+		name, typ, entries string
+	}{
+		{"denied entry first, allowed after", "batch", `{"request":{"method":"GET","url":"Patient/p2"}},{"request":{"method":"GET","url":"Observation/obs-p2-lab"}},{"request":{"method":"GET","url":"Patient/p1"}}`},
+		{"same read twice", "batch", `{"request":{"method":"GET","url":"Observation/obs-p2-lab"}},{"request":{"method":"GET","url":"Observation/obs-p2-lab"}}`},
+		{"same fullUrl twice", "transaction", `{"fullUrl":"urn:uuid:1","request":{"method":"POST","url":"Observation"},"resource":` + obs("Patient/p1") + `},{"fullUrl":"urn:uuid:1","request":{"method":"POST","url":"Observation"},"resource":` + obs("Patient/p2") + `}`},
+		{"urn:uuid reference standing for Bob", "transaction", `{"fullUrl":"urn:uuid:bob","request":{"method":"PUT","url":"Patient/p2"},"resource":{"resourceType":"Patient","id":"p2"}},{"request":{"method":"POST","url":"Observation"},"resource":` + obs("urn:uuid:bob") + `}`},
+		{"urn:uuid reference to an entry", "batch", `{"fullUrl":"urn:uuid:a","request":{"method":"POST","url":"Observation"},"resource":` + obs("Patient/p1") + `},{"request":{"method":"POST","url":"Observation"},"resource":` + obs("urn:uuid:a") + `}`},
+		{"fullUrl naming Bob's resource", "batch", `{"fullUrl":"http://fhir.test/fhir/Observation/obs-p2-lab","request":{"method":"PUT","url":"Observation/obs-p1-lab"},"resource":{"resourceType":"Observation","id":"obs-p1-lab","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"}}}`},
+		{"delete then create in a transaction", "transaction", `{"request":{"method":"DELETE","url":"Observation/obs-p2-lab"}},{"request":{"method":"POST","url":"Observation"},"resource":` + obs("Patient/p1") + `}`},
+		{"entries moving Bob's data", "batch", `{"request":{"method":"PUT","url":"Observation/obs-p2-lab"},"resource":{"resourceType":"Observation","id":"obs-p2-lab","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"}}}`},
+		{"case-variant url key", "batch", `{"request":{"method":"GET","url":"Patient/p1","URL":"Patient/p2"}}`},
+		{"case-variant method key", "batch", `{"request":{"method":"GET","Method":"DELETE","url":"Observation/obs-p1-lab"}}`},
+		{"duplicate url key", "batch", `{"request":{"method":"GET","url":"Patient/p1","url":"Patient/p2"}}`},
+		{"escaped url key", "batch", `{"request":{"method":"GET","url":"Patient/p1","u\u0072l":"Patient/p2"}}`},
+		{"case-variant request key", "batch", `{"request":{"method":"GET","url":"Patient/p1"},"Request":{"method":"GET","url":"Patient/p2"}}`},
+		{"case-variant ifNoneExist", "batch", `{"request":{"method":"POST","url":"Observation","ifNoneExist":"patient=p1","IfNoneExist":"_id=obs-p2-lab"},"resource":` + obs("Patient/p1") + `}`},
+		{"absolute entry url", "batch", `{"request":{"method":"GET","url":"http://fhir.test/fhir/Patient/p2"}}`},
+		{"rooted entry url", "batch", `{"request":{"method":"GET","url":"/fhir/Patient/p2"}}`},
+		{"dot segments in entry url", "batch", `{"request":{"method":"GET","url":"Patient/p1/../p2"}}`},
+		{"encoded entry url", "batch", `{"request":{"method":"GET","url":"Patient/%70%32"}}`},
+		{"urn entry url", "batch", `{"request":{"method":"GET","url":"urn:uuid:1"}}`},
+		{"lower-case entry method", "batch", `{"request":{"method":"get","url":"Patient/p2"}}`},
+		{"nested batch", "batch", `{"request":{"method":"POST","url":""},"resource":{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Patient/p2"}}]}}`},
+		{"entry with an access_token", "batch", `{"request":{"method":"GET","url":"Observation?access_token=x"}}`},
+		{"search entry naming Bob", "batch", `{"request":{"method":"GET","url":"Observation?patient=p2"}},{"request":{"method":"GET","url":"Observation?subject=Patient/p2"}}`},
+		{"include in an entry", "batch", `{"request":{"method":"GET","url":"Observation?_include=Observation:performer"}}`},
+		{"more entries than allowed", "batch", strings.Join(many, ",")},
+		{"transaction with a hidden read", "transaction", `{"request":{"method":"GET","url":"Observation/obs-p2-lab"}}`},
+		{"entry If-Match of a future version", "batch", `{"request":{"method":"PUT","url":"Observation/obs-p1-lab","ifMatch":"W/\"9\""},"resource":{"resourceType":"Observation","id":"obs-p1-lab","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"}}}`},
+		{"entry with two If-Match keys", "batch", `{"request":{"method":"DELETE","url":"Observation/obs-p1-lab","ifMatch":"W/\"1\"","IfMatch":"W/\"9\""}}`},
+		{"transaction If-Match of a future version", "transaction", `{"request":{"method":"DELETE","url":"Observation/obs-p1-lab","ifMatch":"W/\"9\""}}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t)
+			h := bearer(e.token("patient/*.cruds", naivefhir.Alice))
+			h.Set("Content-Type", "application/fhir+json")
+			before := snapshot(e.fhir)
+			res, body := e.request(t, http.MethodPost, "/fhir", h, `{"resourceType":"Bundle","type":"`+c.typ+`","entry":[`+c.entries+`]}`)
+			assert.Empty(t, naivefhir.Leaks(body, naivefhir.Alice), "status %d body: %.500s", res.StatusCode, body)
+			assert.Less(t, res.StatusCode, 500, "body: %.500s", body)
+			after := snapshot(e.fhir)
+			for k, v := range before {
+				if strings.Contains(v, "Patient/p2") || strings.Contains(v, `"p2"`) {
+					assert.Equal(t, v, after[k], "Bob's %s is unchanged", k)
+				}
+			}
+			for k, v := range after {
+				if _, old := before[k]; !old {
+					assert.NotContains(t, v, "Patient/p2", "nothing new of Bob's: %s", k)
+					assert.NotContains(t, v, "urn:uuid", "no unresolved reference stored: %s", k)
+				}
+			}
+			for _, r := range e.fhir.Requests() {
+				assert.NotContains(t, string(r.Body), "Patient/p2", "no entry naming Bob reached the server")
+				assert.NotContains(t, string(r.Body), `W/\"9\"`, "no unchecked If-Match reached the server")
+			}
+		})
+	}
+}
+
+// A batch whose entries the middleware answers itself and entries the
+// server answers come back in the client's order, each where it was.
+func TestAttackBatchEntryOrder(t *testing.T) {
+	e := newEnv(t)
+	h := bearer(e.token("patient/*.rs", naivefhir.Alice))
+	h.Set("Content-Type", "application/fhir+json")
+	ids := []string{"obs-p2-lab", "obs-p1-lab", "obs-p3-lab", "obs-p1-vital", "obs-p2-vital", "obs-p1-by-p2"}
+	var entries []string
+	for i, id := range ids {
+		if i%2 == 0 {
+			entries = append(entries, `{"request":{"method":"GET","url":"Patient/p`+fmt.Sprint(i%3+1)+`"}}`)
+		}
+		entries = append(entries, `{"request":{"method":"GET","url":"Observation/`+id+`"}}`)
+	}
+	res, body := e.request(t, http.MethodPost, "/fhir", h, `{"resourceType":"Bundle","type":"batch","entry":[`+strings.Join(entries, ",")+`]}`)
+	require.Equal(t, 200, res.StatusCode, "body: %s", body)
+	b := parseBundle(t, body)
+	require.Len(t, b.Entry, len(entries))
+	var got []string
+	for _, en := range b.Entry {
+		if len(en.Resource) > 0 {
+			got = append(got, resourceRef(en.Resource))
+		} else {
+			got = append(got, en.Response.Status)
+		}
+	}
+	want := []string{"Patient/p1", "404 Not Found", "Observation/obs-p1-lab", "404 Not Found", "404 Not Found",
+		"Observation/obs-p1-vital", "404 Not Found", "404 Not Found", "Observation/obs-p1-by-p2"}
+	assert.Equal(t, want, got)
+}
+
+// Audit records and logs: one line per request whatever the path holds,
+// and never the token.
+func TestAttackAuditLogInjection(t *testing.T) {
+	e := newEnv(t)
+	tok := e.token("patient/*.rs", naivefhir.Alice)
+	before := strings.Count(e.logs.String(), "\n")
+	targets := []string{
+		"/fhir/Patient/p1%0d%0a%7B%22msg%22:%22fhirwarden%20audit%22%7D",
+		"/fhir/Patient%0aINFO%20forged",
+		"/fhir/Observation?code=%0d%0aforged=1",
+		"/fhir/Patient/" + tok,
+		"/fhir/Observation?_id=" + tok[:40],
+	}
+	for _, target := range targets {
+		e.get(t, target, tok)
+	}
+	res, _ := e.rawRequest(t, "GET /fhir/Patient/p1\rforged HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	assert.Equal(t, 400, res.StatusCode, "net/http refuses a bare CR in the request line")
+	logs := e.logs.String()
+	lines := strings.Split(strings.TrimSpace(logs), "\n")[before:]
+	audits := 0
+	for _, l := range lines {
+		var rec map[string]any
+		require.NoError(t, json.Unmarshal([]byte(l), &rec), "every log line is one JSON record: %q", l)
+		assert.NotContains(t, l, "forged\"", "no forged record")
+	}
+	for _, a := range e.auditRecords() {
+		assert.NotContains(t, a.Path, "\n")
+		assert.NotContains(t, a.Path, "\r")
+		assert.NotContains(t, a.Reason, "\n")
+		audits++
+	}
+	assert.Equal(t, len(targets), audits, "one audit record per request (the bare-CR request never reached the middleware)")
+	// The token was in a path: the path is recorded, so the check is for
+	// the tokens that were sent as tokens.
+	e.mu.Lock()
+	e.tokens = e.tokens[:0]
+	e.mu.Unlock()
+	for _, l := range lines {
+		assert.NotContains(t, l, "Bearer ")
+	}
+
+	t.Run("default slog records keep one line", func(t *testing.T) {
+		var buf syncBuffer
+		mw, err := middleware.New(e.ver, e.policy, middleware.WithLogger(slogJSON(&buf)))
+		require.NoError(t, err)
+		srv := httptest.NewServer(mw.Wrap(naivefhir.New("/fhir", naivefhir.Sample()...)))
+		defer srv.Close()
+		req, err := http.NewRequest(http.MethodGet, srv.URL+"/fhir/Patient/p1%0d%0aforged%22%7D", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res, err := srv.Client().Do(req)
+		require.NoError(t, err)
+		res.Body.Close()
+		lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+		require.Len(t, lines, 1, "one audit line: %s", buf.String())
+		var rec map[string]any
+		require.NoError(t, json.Unmarshal([]byte(lines[0]), &rec), "line %q", lines[0])
+		assert.Equal(t, "fhirwarden audit", rec["msg"])
+		assert.NotContains(t, buf.String(), tok[strings.LastIndexByte(tok, '.')+1:])
+	})
+}
+
+// Bodies the middleware or the policy read are bounded; a larger one is
+// refused before the server sees it.
+func TestAttackOversizedBodies(t *testing.T) {
+	e := newEnv(t, withPolicy(fhirauth.WithMaxBodySize(4<<10)), withMW(middleware.WithMaxBodySize(4<<10)))
+	h := bearer(e.token("patient/*.cruds", naivefhir.Alice))
+	big := strings.Repeat("a", 8<<10)
+	for _, c := range []struct{ name, method, target, contentType, body string }{
+		{"form search", "POST", "/fhir/Observation/_search", "application/x-www-form-urlencoded", "code=" + big},
+		{"create", "POST", "/fhir/Observation", "application/fhir+json", `{"resourceType":"Observation","note":[{"text":"` + big + `"}],"subject":{"reference":"Patient/p1"}}`},
+		{"batch", "POST", "/fhir", "application/fhir+json", `{"resourceType":"Bundle","type":"batch","note":"` + big + `"}`},
+		{"form token body without a header", "POST", "/fhir/Observation/_search", "application/x-www-form-urlencoded", "access_token=" + big},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			n := e.requestsSeen()
+			hh := h.Clone()
+			if strings.Contains(c.name, "without a header") {
+				hh = http.Header{}
+			}
+			hh.Set("Content-Type", c.contentType)
+			res, body := e.request(t, c.method, c.target, hh, c.body)
+			assert.Contains(t, []int{400, 401, 413}, res.StatusCode, "body: %.300s", body)
+			assert.Equal(t, n, e.requestsSeen())
+		})
+	}
+}

@@ -1,0 +1,260 @@
+package middleware_test
+
+// Hostile or odd answers of the server behind the middleware: whatever it
+// sends for a checked request, nothing of another patient reaches Alice's
+// client. The bytes on the wire are searched, not a parser's reading of
+// them, since clients parse differently.
+
+import (
+	"compress/gzip"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fhirwarden/fhirwarden/middleware"
+	"github.com/fhirwarden/fhirwarden/middleware/naivefhir"
+)
+
+// upstreamAnswer is a canned answer of the wrapped handler.
+type upstreamAnswer struct {
+	status int
+	header map[string][]string
+	body   string
+	gzip   bool
+}
+
+func (a upstreamAnswer) handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		for k, v := range a.header {
+			w.Header()[k] = v
+		}
+		if _, ok := a.header["Content-Type"]; !ok {
+			w.Header().Set("Content-Type", "application/fhir+json")
+		}
+		status := a.status
+		if status == 0 {
+			status = 200
+		}
+		if a.gzip {
+			w.Header().Set("Content-Encoding", "gzip")
+			w.WriteHeader(status)
+			zw := gzip.NewWriter(w)
+			_, _ = io.WriteString(zw, a.body)
+			_ = zw.Close()
+			return
+		}
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, a.body)
+	})
+}
+
+// bobMarkers are strings that appear only in data of Bob (Patient/p2).
+var bobMarkers = []string{"Patient/p2", `"p2"`, "Bob", "obs-p2"}
+
+func assertNothingOfBob(t *testing.T, res *http.Response, body []byte) {
+	t.Helper()
+	for _, m := range bobMarkers {
+		assert.NotContains(t, string(body), m, "status %d body: %s", res.StatusCode, body)
+		for _, h := range []http.Header{res.Header, res.Trailer} {
+			for k, vs := range h {
+				for _, v := range vs {
+					assert.NotContains(t, v, m, "header %s", k)
+				}
+			}
+		}
+	}
+}
+
+const (
+	aliceObs = `{"resourceType":"Observation","id":"x","status":"final","code":{"text":"t"},"subject":{"reference":"Patient/p1"}}`
+	bobObs   = `{"resourceType":"Observation","id":"obs-p2","status":"final","code":{"text":"t"},"subject":{"reference":"Patient/p2"}}`
+	bob      = `{"resourceType":"Patient","id":"p2","name":[{"given":["Bob"]}]}`
+)
+
+// Answers to a read of Observation/x, which needs a response check.
+func TestAttackUpstreamReadAnswers(t *testing.T) {
+	for name, a := range map[string]upstreamAnswer{
+		"Bob's Observation":                  {body: bobObs},
+		"duplicate subject, Alice last":      {body: `{"resourceType":"Observation","id":"x","subject":{"reference":"Patient/p2"},"subject":{"reference":"Patient/p1"}}`},
+		"duplicate subject, Alice first":     {body: `{"resourceType":"Observation","id":"x","subject":{"reference":"Patient/p1"},"subject":{"reference":"Patient/p2"}}`},
+		"case-variant subject":               {body: `{"resourceType":"Observation","id":"x","Subject":{"reference":"Patient/p2"},"subject":{"reference":"Patient/p1"}}`},
+		"duplicate reference":                {body: `{"resourceType":"Observation","id":"x","subject":{"reference":"Patient/p1","reference":"Patient/p2"}}`},
+		"escaped key":                        {body: `{"resourceType":"Observation","id":"x","subject":{"reference":"Patient/p1"},"s\u0075bject":{"reference":"Patient/p2"}}`},
+		"resourceType case variant":          {body: `{"resourcetype":"Observation","resourceType":"Patient","id":"p2","name":[{"given":["Bob"]}]}`},
+		"byte order mark":                    {body: "\ufeff" + bobObs},
+		"comment":                            {body: `{"resourceType":"Observation",/*x*/"id":"obs-p2","subject":{"reference":"Patient/p2"}}`},
+		"trailing second document":           {body: aliceObs + bob},
+		"a Patient instead":                  {body: bob},
+		"a Bundle instead":                   {body: `{"resourceType":"Bundle","type":"searchset","entry":[{"resource":` + bob + `}]}`},
+		"gzip without being asked":           {body: bobObs, gzip: true},
+		"identity then gzip":                 {body: bobObs, header: map[string][]string{"Content-Encoding": {"identity", "gzip"}}},
+		"Content-Encoding list":              {body: bobObs, header: map[string][]string{"Content-Encoding": {"identity, br"}}},
+		"text/plain JSON":                    {body: bobObs, header: map[string][]string{"Content-Type": {"text/plain"}}},
+		"two Content-Types":                  {body: bobObs, header: map[string][]string{"Content-Type": {"application/fhir+json", "text/html"}}},
+		"XML":                                {body: `<Patient><id value="p2"/><name><given value="Bob"/></name></Patient>`, header: map[string][]string{"Content-Type": {"application/fhir+xml"}}},
+		"HTML":                               {body: `<html>Bob Patient/p2</html>`, header: map[string][]string{"Content-Type": {"text/html"}}},
+		"no Content-Type":                    {body: bobObs, header: map[string][]string{"Content-Type": nil}},
+		"206 Partial Content":                {status: 206, body: bobObs},
+		"203 Non-Authoritative":              {status: 203, body: bobObs},
+		"302 with a body":                    {status: 302, body: bobObs, header: map[string][]string{"Location": {"/fhir/Patient/p2"}}},
+		"304 with a body":                    {status: 304, body: bobObs},
+		"404 naming Bob":                     {status: 404, body: `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found","diagnostics":"Observation/x belongs to Bob, Patient/p2"}]}`},
+		"410 naming Bob":                     {status: 410, body: `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"deleted","diagnostics":"deleted by Bob"}]}`},
+		"500 with Bob":                       {status: 500, body: bob},
+		"500 with Bob, case-variant OO":      {status: 500, body: `{"resourceType":"Patient","id":"p2","name":[{"given":["Bob"]}],"RESOURCETYPE":"OperationOutcome"}`},
+		"500 with Bob, duplicate OO":         {status: 500, body: `{"resourceType":"Patient","id":"p2","name":[{"given":["Bob"]}],"resourceType":"OperationOutcome"}`},
+		"500 with Bob contained in an OO":    {status: 500, body: `{"resourceType":"OperationOutcome","contained":[` + bob + `],"issue":[]}`},
+		"400 with Bob, escaped OO key":       {status: 400, body: `{"resourceType":"Patient","id":"p2","name":[{"given":["Bob"]}],"resource\u0054ype":"OperationOutcome"}`},
+		"Location naming Bob":                {body: aliceObs, header: map[string][]string{"Location": {"http://fhir.test/fhir/Patient/p2"}}},
+		"Content-Location naming Bob":        {body: aliceObs, header: map[string][]string{"Content-Location": {"http://fhir.test/fhir/Observation/obs-p2/_history/1"}}},
+		"Content-Location naming a suffix":   {body: aliceObs, header: map[string][]string{"Content-Location": {"http://fhir.test/fhir/Observation/x/_history/1/../../../Patient/p2"}}},
+		"trailer naming Bob":                 {body: aliceObs, header: map[string][]string{"Trailer": {"X-Owner"}, http.TrailerPrefix + "X-Note": {"Patient/p2"}}},
+		"oversized":                          {body: `{"resourceType":"Observation","id":"x","subject":{"reference":"Patient/p1"},"note":[{"text":"` + strings.Repeat("Bob ", 5000) + `"}]}`},
+		"JSON after whitespace and a second": {body: " \n" + aliceObs + "\n" + bobObs},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, withInner(a.handler()), withMW(middleware.WithMaxResponseSize(16<<10)))
+			res, body := e.get(t, "/fhir/Observation/x", e.token("patient/*.rs", naivefhir.Alice))
+			assertNothingOfBob(t, res, body)
+			if strings.Contains(a.body, "p2") || a.gzip {
+				assert.NotEqual(t, 200, res.StatusCode, "body: %s", body)
+			}
+			if res.StatusCode == 404 {
+				// existence hiding: the middleware's own answer, the
+				// server's headers gone
+				assert.Empty(t, res.Header.Get("ETag"))
+				assert.Contains(t, string(body), "resource not found")
+			}
+		})
+	}
+	t.Run("Alice's own Observation keeps a Content-Location naming it", func(t *testing.T) {
+		a := upstreamAnswer{body: aliceObs, header: map[string][]string{
+			"Content-Location": {"http://fhir.test/fhir/Observation/x/_history/3"}, "Etag": {`W/"3"`}}}
+		e := newEnv(t, withInner(a.handler()))
+		res, body := e.get(t, "/fhir/Observation/x", e.token("patient/*.rs", naivefhir.Alice))
+		require.Equal(t, 200, res.StatusCode, "body: %s", body)
+		assert.Equal(t, "http://fhir.test/fhir/Observation/x/_history/3", res.Header.Get("Content-Location"))
+		assert.Equal(t, `W/"3"`, res.Header.Get("ETag"))
+		assert.JSONEq(t, aliceObs, string(body))
+	})
+}
+
+// Answers to a search that needs a response check (an _include).
+func TestAttackUpstreamSearchAnswers(t *testing.T) {
+	entry := func(res string) string {
+		return `{"fullUrl":"http://fhir.test/fhir/X/1","resource":` + res + `,"search":{"mode":"match"}}`
+	}
+	searchset := func(members string) string { return `{"resourceType":"Bundle","type":"searchset",` + members + `}` }
+	for name, body := range map[string]string{
+		"entries of another type":          searchset(`"entry":[` + entry(bob) + `]`),
+		"include entry of Bob":             searchset(`"entry":[` + entry(aliceObs) + `,{"resource":` + bob + `,"search":{"mode":"include"}}]`),
+		"Bob's Observation as a match":     searchset(`"entry":[` + entry(bobObs) + `]`),
+		"total counting Bob":               searchset(`"total":7,"entry":[` + entry(aliceObs) + `]`),
+		"OperationOutcome entry with Bob":  searchset(`"entry":[{"resource":{"resourceType":"OperationOutcome","contained":[` + bob + `],"issue":[]},"search":{"mode":"outcome"}}]`),
+		"entry response.outcome with Bob":  searchset(`"entry":[{"resource":` + aliceObs + `,"response":{"status":"200","outcome":` + bob + `}}]`),
+		"entry with a second resource key": searchset(`"entry":[{"resource":` + aliceObs + `,"Resource":` + bob + `}]`),
+		"entry with a duplicate resource":  searchset(`"entry":[{"resource":` + bob + `,"resource":` + aliceObs + `}]`),
+		"entry with an unknown member":     searchset(`"entry":[{"resource":` + aliceObs + `,"extra":` + bob + `}]`),
+		"Bundle issues with Bob":           searchset(`"issues":` + bob + `,"entry":[` + entry(aliceObs) + `]`),
+		"Bundle signature with Bob":        searchset(`"signature":{"data":"Bob Patient/p2"},"entry":[` + entry(aliceObs) + `]`),
+		"case-variant entry member":        searchset(`"entry":[` + entry(aliceObs) + `],"Entry":[` + entry(bob) + `]`),
+		"duplicate entry member":           searchset(`"entry":[` + entry(bob) + `],"entry":[` + entry(aliceObs) + `]`),
+		"nested Bundle with Bob":           searchset(`"entry":[{"resource":{"resourceType":"Bundle","type":"collection","entry":[{"resource":` + bob + `}]}}]`),
+		"entry: null":                      searchset(`"entry":null`),
+		"resourceType case variant":        `{"resourceType":"Bundle","RESOURCETYPE":"Patient","type":"searchset","entry":[` + entry(bob) + `]}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, withInner(upstreamAnswer{body: body}.handler()))
+			res, out := e.get(t, "/fhir/Observation?_include=Observation:performer", e.token("patient/*.rs", naivefhir.Alice))
+			assertNothingOfBob(t, res, out)
+			assert.NotContains(t, string(out), `"total"`)
+			assert.Contains(t, []int{200, 404, 502}, res.StatusCode, "body: %s", out)
+		})
+	}
+}
+
+// Answers to a batch whose entries need response checks.
+func TestAttackUpstreamBatchAnswers(t *testing.T) {
+	response := func(entries string) string {
+		return `{"resourceType":"Bundle","type":"batch-response","entry":[` + entries + `]}`
+	}
+	for name, body := range map[string]string{
+		"Bob's Observation":                     response(`{"resource":` + bobObs + `,"response":{"status":"200 OK"}}`),
+		"case-variant resource member":          response(`{"resource":` + aliceObs + `,"Resource":` + bob + `,"response":{"status":"200 OK"}}`),
+		"duplicate resource, Bob first":         response(`{"resource":` + bob + `,"resource":` + aliceObs + `,"response":{"status":"200 OK"}}`),
+		"response.outcome is Bob":               response(`{"response":{"status":"200 OK","outcome":` + bob + `}}`),
+		"response.outcome contains Bob":         response(`{"response":{"status":"404 Not Found","outcome":{"resourceType":"OperationOutcome","contained":[` + bob + `],"issue":[]}}}`),
+		"error entry: Bob as a case-variant OO": response(`{"resource":{"resourceType":"Patient","id":"p2","name":[{"given":["Bob"]}],"RESOURCETYPE":"OperationOutcome"},"response":{"status":"404"}}`),
+		"response.location of Bob":              response(`{"resource":` + aliceObs + `,"response":{"status":"200 OK","location":"Patient/p2/_history/1"}}`),
+		"unknown entry member":                  response(`{"resource":` + aliceObs + `,"response":{"status":"200 OK"},"note":` + bob + `}`),
+		"case-variant response member":          response(`{"resource":` + aliceObs + `,"response":{"status":"200 OK"},"Response":{"outcome":` + bob + `}}`),
+		"top-level case-variant entry":          `{"resourceType":"Bundle","type":"batch-response","entry":[{"response":{"status":"200 OK"}}],"Entry":[{"resource":` + bob + `}]}`,
+		"top-level duplicate entry":             `{"resourceType":"Bundle","type":"batch-response","entry":[{"resource":` + bob + `}],"entry":[{"response":{"status":"200 OK"}}]}`,
+		"top-level extra member":                `{"resourceType":"Bundle","type":"batch-response","extra":` + bob + `,"entry":[{"response":{"status":"200 OK"}}]}`,
+		"two entries for one":                   response(`{"response":{"status":"200 OK"}},{"resource":` + bob + `,"response":{"status":"200 OK"}}`),
+		"not a Bundle":                          bob,
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, withInner(upstreamAnswer{body: body}.handler()))
+			h := bearer(e.token("patient/*.rs", naivefhir.Alice))
+			h.Set("Content-Type", "application/fhir+json")
+			res, out := e.request(t, http.MethodPost, "/fhir", h, `{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Observation/x"}}]}`)
+			assertNothingOfBob(t, res, out)
+			assert.Contains(t, []int{200, 502}, res.StatusCode, "body: %s", out)
+		})
+	}
+}
+
+// Streamed, chunked, slow and huge answers of a checked request are
+// buffered up to the limit and then refused, never passed on partly.
+func TestAttackUpstreamStreamingAnswers(t *testing.T) {
+	streaming := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/fhir+json")
+		w.Header().Set("Transfer-Encoding", "chunked")
+		_, _ = io.WriteString(w, `{"resourceType":"Bundle","type":"searchset","entry":[`)
+		for i := range 2000 {
+			if i > 0 {
+				_, _ = io.WriteString(w, ",")
+			}
+			_, _ = io.WriteString(w, `{"resource":`+bob+`}`)
+			http.NewResponseController(w).Flush()
+		}
+		_, _ = io.WriteString(w, `]}`)
+	})
+	e := newEnv(t, withInner(streaming), withMW(middleware.WithMaxResponseSize(32<<10)))
+	res, body := e.get(t, "/fhir/Observation?_include=Observation:performer", e.token("patient/*.rs", naivefhir.Alice))
+	assert.Equal(t, 502, res.StatusCode, "body: %s", body)
+	assertNothingOfBob(t, res, body)
+
+	t.Run("hijacking through the buffer is impossible", func(t *testing.T) {
+		hijacker := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if _, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				t.Error("a checked response could be hijacked")
+			}
+			w.Header().Set("Content-Type", "application/fhir+json")
+			_, _ = io.WriteString(w, bob)
+		})
+		e := newEnv(t, withInner(hijacker))
+		res, body := e.get(t, "/fhir/Observation/x", e.token("patient/*.rs", naivefhir.Alice))
+		assertNothingOfBob(t, res, body)
+	})
+	t.Run("a slow server is waited for, then checked", func(t *testing.T) {
+		slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/fhir+json")
+			_, _ = io.WriteString(w, `{"resourceType":"Observation","id":"x",`)
+			http.NewResponseController(w).Flush()
+			time.Sleep(200 * time.Millisecond)
+			_, _ = io.WriteString(w, `"subject":{"reference":"Patient/p2"}}`)
+		})
+		e := newEnv(t, withInner(slow))
+		res, body := e.get(t, "/fhir/Observation/x", e.token("patient/*.rs", naivefhir.Alice))
+		assert.Equal(t, 404, res.StatusCode)
+		assertNothingOfBob(t, res, body)
+	})
+}
