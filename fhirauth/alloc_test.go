@@ -3,17 +3,19 @@ package fhirauth
 import (
 	"context"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // The hot path's allocation counts (the time target is checked by
-// BenchmarkDecide): a read allocates the Request and the Decision; a
-// narrowed search also the query map (and its group), the narrowing map
-// (and its group) and the "Patient/<id>" value.
+// BenchmarkDecide): a read allocates the Request and the Decision, together;
+// a narrowed search also the query map (and its group) and the narrowing
+// map (and its group). The "Patient/<id>" value lives in the Decision.
 func TestDecideAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector adds allocations")
@@ -22,8 +24,8 @@ func TestDecideAllocations(t *testing.T) {
 	pr := principal(t, benchScopes, "123")
 	ctx := context.Background()
 	for target, max := range map[string]float64{
-		"/fhir/Observation/obs-1":                 2,
-		"/fhir/Observation?patient=123&_count=50": 7,
+		"/fhir/Observation/obs-1":                 1,
+		"/fhir/Observation?patient=123&_count=50": 5,
 	} {
 		r := httptest.NewRequest("GET", target, nil)
 		got := testing.AllocsPerRun(200, func() {
@@ -32,6 +34,28 @@ func TestDecideAllocations(t *testing.T) {
 			}
 		})
 		assert.LessOrEqual(t, got, max, target)
+	}
+}
+
+// Authorize allocates its Request and Decision as one object; past 632
+// bytes it would take the next size class (704 bytes with the malloc
+// header) on every request.
+func TestAuthorizeAllocationSize(t *testing.T) {
+	assert.LessOrEqual(t, unsafe.Sizeof(authorized{}), uintptr(632))
+}
+
+// A long patient id does not fit the Decision's buffer and is still
+// narrowed correctly; a short one is, without allocating.
+func TestNarrowPatientReference(t *testing.T) {
+	p := testPolicy(t)
+	for _, id := range []string{"1", "123", strings.Repeat("a", 48), strings.Repeat("b", 49), strings.Repeat("c", 64)} {
+		_, d := p.Authorize(context.Background(), principal(t, benchScopes, id), httptest.NewRequest("GET", "/fhir/Observation?code=x", nil))
+		require.True(t, d.Allowed, d.Reason)
+		assert.Equal(t, []string{"Patient/" + id}, d.Narrow["patient"], id)
+		// Deciding again must not change the first decision's value.
+		_, d2 := p.Authorize(context.Background(), principal(t, benchScopes, "zz"), httptest.NewRequest("GET", "/fhir/Observation?code=x", nil))
+		assert.Equal(t, []string{"Patient/zz"}, d2.Narrow["patient"])
+		assert.Equal(t, []string{"Patient/" + id}, d.Narrow["patient"], id)
 	}
 }
 

@@ -146,8 +146,13 @@ type Request struct {
 	// Patch is the patch body format.
 	Patch PatchFormat
 	// Body is the request body when the decision needs it (writes, patches,
-	// POST _search), or entry.resource for Bundle entries. It aliases the
-	// bytes read from the request.
+	// POST _search, POSTed $export, $everything and registered search
+	// operations), or entry.resource for Bundle entries. It aliases the
+	// bytes read from the request, which Classify also restores as the
+	// request's Body for the next handler. For POST _search it is the
+	// form exactly as sent (Params holds it parsed, merged with the query),
+	// so a server or middleware need not read the request body again;
+	// it is empty when the form was.
 	Body []byte
 	// Entries are the classified entries of a batch or transaction, in
 	// Bundle order.
@@ -157,8 +162,12 @@ type Request struct {
 	// Reaches lists every resource type the request can read.
 	Reaches []Reach
 
-	reachBuf [2]Reach  // storage for the common one- or two-type Reaches
-	valBuf   [4]string // storage for the values of a short query
+	// reachBuf and valBuf are storage for the common single Reach and
+	// the values of a short query. Their sizes and Decision's refBuf are
+	// chosen so that the Request and Decision of Authorize, allocated
+	// together, take 640 bytes.
+	reachBuf [1]Reach
+	valBuf   [3]string
 }
 
 // OperationRule registers a FHIR operation ($name) that the policy allows,
@@ -252,4 +261,8 @@ type Decision struct {
 	// narrowVal holds the common one-value narrowing without allocating
 	// a slice for it.
 	narrowVal [1]string
+	// refBuf holds the bytes of the narrowing value "Patient/<id>" for
+	// ids of up to 48 characters (UUIDs fit); written once, then only read
+	// through the string that views it.
+	refBuf [56]byte
 }

@@ -2,8 +2,10 @@ package fhirauth
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -84,6 +86,93 @@ func BenchmarkDecide(b *testing.B) {
 		for b.Loop() {
 			if _, err := um.Unmarshal(raw); err != nil {
 				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// observation1800 is a ~1.8 KB vital-signs Observation of Patient/123, the
+// size of a typical patient-context read response.
+const observation1800 = `{
+  "resourceType": "Observation",
+  "id": "blood-pressure",
+  "meta": {"versionId": "3", "lastUpdated": "2024-05-01T10:00:00Z",
+    "profile": ["http://hl7.org/fhir/StructureDefinition/vitalsigns"]},
+  "identifier": [{"system": "urn:ietf:rfc:3986", "value": "urn:uuid:187e0c12-8dd2-67e2-99b2-bf273c878281"}],
+  "basedOn": [{"identifier": {"system": "https://acme.org/identifiers", "value": "1234"}}],
+  "status": "final",
+  "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+    "code": "vital-signs", "display": "Vital Signs"}]}],
+  "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9",
+    "display": "Blood pressure panel with all children optional"}], "text": "Blood pressure systolic & diastolic"},
+  "subject": {"reference": "Patient/123", "display": "Peter James Chalmers"},
+  "encounter": {"reference": "Encounter/e1"},
+  "effectiveDateTime": "2012-09-17",
+  "issued": "2012-09-17T15:03:24.101+02:00",
+  "performer": [{"reference": "Practitioner/example", "display": "Dr Adam Careful"}],
+  "interpretation": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
+    "code": "L", "display": "low"}], "text": "Below low normal"}],
+  "bodySite": {"coding": [{"system": "http://snomed.info/sct", "code": "368209003", "display": "Right arm"}]},
+  "note": [{"text": "Patient/456 was not involved; measured at rest, seated, after five minutes."}],
+  "component": [
+    {"code": {"coding": [{"system": "http://loinc.org", "code": "8480-6", "display": "Systolic blood pressure"},
+       {"system": "http://snomed.info/sct", "code": "271649006", "display": "Systolic blood pressure"}]},
+     "valueQuantity": {"value": 107, "unit": "mmHg", "system": "http://unitsofmeasure.org", "code": "mm[Hg]"},
+     "interpretation": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation", "code": "N", "display": "normal"}]}]},
+    {"code": {"coding": [{"system": "http://loinc.org", "code": "8462-4", "display": "Diastolic blood pressure"}]},
+     "valueQuantity": {"value": 60, "unit": "mmHg", "system": "http://unitsofmeasure.org", "code": "mm[Hg]"},
+     "interpretation": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation", "code": "L", "display": "low"}]}]}
+  ]
+}`
+
+// BenchmarkCheckResponse measures the response checks the middleware runs
+// for patient-context reads (CheckResource on a ~1.8 KB Observation) and
+// searches with includes (FilterBundle on a 10-entry Bundle), with
+// encoding/json.Valid on the same bytes as a baseline in the same run.
+func BenchmarkCheckResponse(b *testing.B) {
+	p := testPolicy(b)
+	pr := principal(b, benchScopes, "123")
+	ctx := context.Background()
+	obs := []byte(observation1800)
+
+	_, read := p.Authorize(ctx, pr, httptest.NewRequest("GET", "/fhir/Observation/blood-pressure", nil))
+	if !read.NeedsResponseCheck() {
+		b.Fatal("read needs no response check")
+	}
+	b.Run("resource", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(obs)))
+		for b.Loop() {
+			if err := read.CheckResource(obs); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("resource-baseline-json-valid", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(obs)))
+		for b.Loop() {
+			if !json.Valid(obs) {
+				b.Fatal("invalid")
+			}
+		}
+	})
+
+	_, search := p.Authorize(ctx, pr, httptest.NewRequest("GET", "/fhir/Observation?_include=Observation:subject:Patient", nil))
+	if !search.ResponseIsBundle() {
+		b.Fatal("search response is not checked as a Bundle")
+	}
+	entries := make([]string, 10)
+	for i := range entries {
+		entries[i] = `{"fullUrl":"http://fhir.test/fhir/Observation/o` + strconv.Itoa(i) + `","resource":` + observation1800 + `,"search":{"mode":"match"}}`
+	}
+	page := []byte(`{"resourceType":"Bundle","type":"searchset","total":10,"entry":[` + strings.Join(entries, ",") + `]}`)
+	b.Run("bundle10", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(page)))
+		for b.Loop() {
+			if _, removed, err := search.FilterBundle(page); err != nil || removed != 0 {
+				b.Fatal(removed, err)
 			}
 		}
 	})

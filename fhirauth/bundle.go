@@ -2,10 +2,11 @@ package fhirauth
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
+
+	"github.com/fhirwarden/fhirwarden/fhirauth/internal/jsonsyntax"
 )
 
 // MaxBundleEntries limits the entries of a batch or transaction Bundle.
@@ -112,7 +113,7 @@ func parseBundle(body []byte) (string, []bundleEntry, error) {
 	if len(body) == 0 {
 		return "", nil, invalid("POST to the base needs a Bundle body")
 	}
-	if !json.Valid(body) {
+	if !jsonsyntax.Valid(body) {
 		return "", nil, invalid("the body is not valid JSON")
 	}
 	var typ, rt string

@@ -2,12 +2,12 @@ package fhirauth
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 
+	"github.com/fhirwarden/fhirwarden/fhirauth/internal/jsonsyntax"
 	"github.com/fhirwarden/fhirwarden/scope"
 )
 
@@ -97,6 +97,15 @@ func (d *Decision) CheckResource(body []byte) error {
 	if d.response.bundle {
 		return fmt.Errorf("%w: this decision's response is a Bundle; use FilterBundle", ErrConstraint)
 	}
+	if d.acceptsInOnePass(body) {
+		return nil
+	}
+	return d.checkResource(body)
+}
+
+// checkResource is CheckResource without its one-pass shortcut: every
+// check in order, the first failure worded as the error.
+func (d *Decision) checkResource(body []byte) error {
 	rt, err := checkedType(body)
 	if err != nil {
 		return err
@@ -107,8 +116,62 @@ func (d *Decision) CheckResource(body []byte) error {
 	return d.allowResource(rt, body, d.response.letters)
 }
 
+// CheckEntry checks one resource as if it were an entry of a search result
+// of this decision: it returns nil exactly when FilterBundle would keep an
+// entry holding this resource, for servers that filter result sets
+// natively and would otherwise wrap each resource in a one-entry Bundle.
+// The rules are those of CheckResource without the requested-type check
+// (a search returns included resources of other types too), and
+// OperationOutcome resources are kept. resource must be one FHIR JSON
+// resource (an object with a resourceType); errors wrap ErrNotJSON,
+// ErrOutsideCompartment or ErrConstraint. Without a response check it
+// returns nil, as FilterBundle then keeps everything.
+func (d *Decision) CheckEntry(resource []byte) error {
+	if !d.response.on {
+		return nil
+	}
+	if !jsonsyntax.Valid(resource) {
+		return fmt.Errorf("%w: not valid JSON", ErrNotJSON)
+	}
+	return d.checkEntryResource(resource)
+}
+
+// checkEntryResource decides the resource of one search-result entry
+// (valid JSON): the rule FilterBundle and CheckEntry share.
+func (d *Decision) checkEntryResource(res []byte) error {
+	rt, _, err := resourceHeader(res)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrNotJSON, err)
+	}
+	if rt == "OperationOutcome" {
+		return nil
+	}
+	return d.allowResource(rt, res, d.response.letters)
+}
+
+// acceptsInOnePass reports whether body passes CheckResource, validating
+// it only once, in the common case of a compartment type under patient
+// context (a patient-context read): the compartment matcher validates the
+// document (syntax and UTF-8) before it walks it, so the separate
+// validation of checkedType is not needed for an answer of yes. It only
+// ever says yes to what the full sequence accepts (the same checks on a
+// document the matcher found valid); for everything else the full
+// sequence decides, and words the error.
+func (d *Decision) acceptsInOnePass(body []byte) bool {
+	t, p := d.response.expectType, d.policy
+	if t == "" || t == "Patient" || p == nil || p.compartment[t] == nil || !(d.response.compartment || d.Context == scope.Patient) {
+		return false
+	}
+	in, err := p.matcher.InPatientCompartment(body, d.Patient)
+	if err != nil || !in {
+		return false
+	}
+	rt, _, err := resourceHeader(body) // body is valid JSON now
+	return err == nil && rt == t && d.allowScopes(rt, body, d.response.letters) == nil
+}
+
 func checkedType(body []byte) (string, error) {
-	if !json.Valid(body) {
+	if !jsonsyntax.Valid(body) {
 		return "", fmt.Errorf("%w: not valid JSON", ErrNotJSON)
 	}
 	rt, _, err := resourceHeader(body)
@@ -153,14 +216,34 @@ func (d *Decision) allowResource(rt string, body []byte, letters scope.Permissio
 		}
 	}
 	if m == scope.Constrained {
-		alts := d.set.AppendConstraints(nil, d.Context, rt, letters)
-		ok, err := constraintsHold(body, alts)
-		if err != nil {
-			return fmt.Errorf("%w: %v", ErrConstraint, err)
-		}
-		if !ok {
-			return fmt.Errorf("%w: the %s does not satisfy the scope constraints (%s)", ErrConstraint, rt, formatAlternatives(alts))
-		}
+		return d.constraintsHoldOn(rt, body, letters)
+	}
+	return nil
+}
+
+// allowScopes is the part of allowResource that does not depend on the
+// compartment: the token's scopes must permit letters on rt, and their
+// constraints hold on body.
+func (d *Decision) allowScopes(rt string, body []byte, letters scope.Permission) error {
+	switch d.set.Permits(d.Context, rt, letters) {
+	case scope.Denied:
+		return fmt.Errorf("%w: the token's %s/ scopes do not permit %s on %s", ErrConstraint, d.Context, letters, clip(rt))
+	case scope.Constrained:
+		return d.constraintsHoldOn(rt, body, letters)
+	}
+	return nil
+}
+
+// constraintsHoldOn checks that some constraint alternative of the token's
+// scopes granting letters on rt holds on body.
+func (d *Decision) constraintsHoldOn(rt string, body []byte, letters scope.Permission) error {
+	alts := d.set.AppendConstraints(nil, d.Context, rt, letters)
+	ok, err := constraintsHold(body, alts)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrConstraint, err)
+	}
+	if !ok {
+		return fmt.Errorf("%w: the %s does not satisfy the scope constraints (%s)", ErrConstraint, rt, formatAlternatives(alts))
 	}
 	return nil
 }
@@ -172,12 +255,14 @@ func (d *Decision) allowResource(rt string, body []byte, letters scope.Permissio
 // dropped because it may count what was removed. It returns the (possibly
 // unchanged) Bundle and the number of entries removed. Without a response
 // check it returns body unchanged. The error (wrapping ErrNotJSON) is for
-// bodies that are not a JSON Bundle; answer CheckStatus() then.
+// bodies that are not a JSON Bundle; answer CheckStatus() then. Servers
+// that build the Bundle themselves can check each resource with
+// CheckEntry instead.
 func (d *Decision) FilterBundle(body []byte) (out []byte, removed int, err error) {
 	if !d.response.on {
 		return body, 0, nil
 	}
-	if !json.Valid(body) {
+	if !jsonsyntax.Valid(body) {
 		return nil, 0, fmt.Errorf("%w: not valid JSON", ErrNotJSON)
 	}
 	var b bytes.Buffer
@@ -251,14 +336,7 @@ func (d *Decision) keepEntry(entry []byte) bool {
 	if err != nil || len(res) == 0 {
 		return false
 	}
-	rt, _, err := resourceHeader(res)
-	if err != nil {
-		return false
-	}
-	if rt == "OperationOutcome" {
-		return true
-	}
-	return d.allowResource(rt, res, d.response.letters) == nil
+	return d.checkEntryResource(res) == nil
 }
 
 // CheckStored checks the currently stored version of the target of a

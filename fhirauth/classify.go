@@ -30,25 +30,34 @@ import (
 // and so are repeated If-None-Exist or (when the body is read)
 // Content-Type headers.
 func (p *Policy) Classify(r *http.Request) (*Request, error) {
+	// Request stays under 512 bytes: larger objects take the runtime's
+	// slower allocation path.
+	req := &Request{}
+	if err := p.classifyInto(req, r); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// classifyInto is Classify writing into req, a zero Request (Authorize
+// passes one that shares an allocation with the Decision).
+func (p *Policy) classifyInto(req *Request, r *http.Request) error {
 	if r == nil || r.URL == nil {
-		return nil, invalid("no request URL")
+		return invalid("no request URL")
 	}
 	// RawPath is set when the path was not in Go's default encoding: with
 	// a '%' anywhere that is percent-encoding, which is refused; without,
 	// it can only be an unescaped "*" (Patient/123/*), which equals Path.
 	if r.URL.Opaque != "" || strings.Contains(r.URL.RawPath, "%") || (r.URL.RawPath != "" && r.URL.RawPath != r.URL.Path) {
-		return nil, invalid("the path must not be percent-encoded")
+		return invalid("the path must not be percent-encoded")
 	}
 	rel, err := p.relPath(r.URL.Path)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	// Request stays under 512 bytes: larger objects take the runtime's
-	// slower allocation path.
-	req := &Request{}
 	q, err := parseQueryInto(r.URL.RawQuery, req.valBuf[:0])
 	if err != nil {
-		return nil, err
+		return err
 	}
 	in := rawRequest{method: r.Method, path: rel, query: q}
 	// Some frameworks let a header replace the method (a GET that a server
@@ -56,7 +65,7 @@ func (p *Policy) Classify(r *http.Request) (*Request, error) {
 	// headers are refused rather than ignored.
 	for _, h := range methodOverrideHeaders {
 		if _, ok := r.Header[h]; ok {
-			return nil, invalid("the %s header is not allowed: the method override would not be authorized", h)
+			return invalid("the %s header is not allowed: the method override would not be authorized", h)
 		}
 	}
 	// Headers are read only for the methods that use them (canonicalising a
@@ -64,33 +73,30 @@ func (p *Policy) Classify(r *http.Request) (*Request, error) {
 	if r.Method == http.MethodPost {
 		if ine := r.Header.Values("If-None-Exist"); len(ine) > 0 {
 			if len(ine) > 1 {
-				return nil, invalid("more than one If-None-Exist header")
+				return invalid("more than one If-None-Exist header")
 			}
 			in.ifNoneExist, in.hasIfNoneExist = ine[0], true
 		}
 	}
 	if err := p.route(req, &in); err != nil {
-		return nil, err
+		return err
 	}
 	if in.needBody {
 		ct := r.Header["Content-Type"]
 		if len(ct) > 1 {
 			// Servers differ on which of two Content-Types wins.
-			return nil, invalid("more than one Content-Type header")
+			return invalid("more than one Content-Type header")
 		}
 		if len(ct) == 1 {
 			in.contentType = ct[0]
 		}
 		body, err := p.readBody(r)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		in.body = body
 	}
-	if err := p.finish(req, &in); err != nil {
-		return nil, err
-	}
-	return req, nil
+	return p.finish(req, &in)
 }
 
 // methodOverrideHeaders are the (canonical) names of the headers that
@@ -126,7 +132,7 @@ func (p *Policy) relPath(path string) (string, error) {
 	switch {
 	case path == p.base:
 		return "", nil
-	case strings.HasPrefix(path, p.base+"/"):
+	case len(path) > len(p.base) && path[len(p.base)] == '/' && path[:len(p.base)] == p.base:
 		rel = path[len(p.base)+1:]
 	default:
 		return "", invalid("path %q is not under the FHIR base %q", clip(path), p.base+"/")
@@ -194,32 +200,58 @@ func parseQueryInto(raw string, backing []string) (url.Values, error) {
 	if cap(backing) < n {
 		backing = make([]string, 0, n)
 	}
+	// The names of a short query are remembered here, so a repeated name
+	// is found without a second map lookup per parameter.
+	var seen [8]string
+	nseen := 0
 	for raw != "" {
-		var item string
-		item, raw, _ = strings.Cut(raw, "&")
+		item := raw
+		if i := strings.IndexByte(raw, '&'); i >= 0 {
+			item, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = ""
+		}
 		if item == "" {
 			continue
 		}
-		k, v, _ := strings.Cut(item, "=")
-		k, err := queryUnescape(k)
-		if err != nil {
-			return nil, invalid("malformed query: %v", err)
-		}
-		if v, err = queryUnescape(v); err != nil {
-			return nil, invalid("malformed query: %v", err)
-		}
-		if k == "" {
-			return nil, invalid("query parameter without a name")
-		}
-		for i := 0; i < len(k); i++ {
-			c := k[i]
-			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':') {
+		k, v, plain := splitQueryItem(item)
+		if !plain {
+			var err error
+			if k, err = queryUnescape(k); err != nil {
+				return nil, invalid("malformed query: %v", err)
+			}
+			if v, err = queryUnescape(v); err != nil {
+				return nil, invalid("malformed query: %v", err)
+			}
+			if k == "" {
+				return nil, invalid("query parameter without a name")
+			}
+			if c, ok := badNameByte(k); ok {
 				return nil, invalid("query parameter name %q contains %q", clip(k), string(rune(c)))
 			}
 		}
-		if old, ok := q[k]; ok {
-			q[k] = append(old, v)
-			continue
+		repeated := nseen < 0
+		if !repeated {
+			for _, s := range seen[:nseen] {
+				if s == k {
+					repeated = true
+					break
+				}
+			}
+		}
+		if repeated {
+			if old, ok := q[k]; ok {
+				q[k] = append(old, v)
+				continue
+			}
+		}
+		if nseen >= 0 {
+			if nseen < len(seen) {
+				seen[nseen] = k
+				nseen++
+			} else {
+				nseen = -1 // too many names to remember: look each up
+			}
 		}
 		backing = append(backing, v)
 		q[k] = backing[len(backing)-1 : len(backing) : len(backing)]
@@ -228,6 +260,48 @@ func parseQueryInto(raw string, backing []string) (url.Values, error) {
 		return nil, nil // "?&": no parameters, like an empty query
 	}
 	return q, nil
+}
+
+// splitQueryItem splits "name=value" at the first "=". plain reports that
+// neither part needs unescaping and the name is a valid, non-empty
+// parameter name, which a single scan of the name establishes for the
+// common case; otherwise the caller unescapes and checks both.
+func splitQueryItem(item string) (k, v string, plain bool) {
+	plain = true
+	i := 0
+	for ; i < len(item); i++ {
+		c := item[i]
+		if c == '=' {
+			break
+		}
+		if !isNameByte(c) {
+			plain = false // an escape, "+" or a byte to report
+		}
+	}
+	k = item[:i]
+	if i < len(item) {
+		v = item[i+1:]
+	}
+	if k == "" || strings.IndexByte(v, '%') >= 0 || strings.IndexByte(v, '+') >= 0 {
+		plain = false
+	}
+	return k, v, plain
+}
+
+// isNameByte reports whether c may appear in a query parameter name.
+func isNameByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':'
+}
+
+// badNameByte returns the first byte of k that may not appear in a
+// parameter name.
+func badNameByte(k string) (byte, bool) {
+	for i := 0; i < len(k); i++ {
+		if !isNameByte(k[i]) {
+			return k[i], true
+		}
+	}
+	return 0, false
 }
 
 func queryUnescape(s string) (string, error) {

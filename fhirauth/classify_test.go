@@ -93,6 +93,49 @@ func TestClassifyMergesSearchForm(t *testing.T) {
 	assert.ErrorIs(t, err, ErrInvalidRequest, "a JSON body is not a search form")
 }
 
+// Request.Body of POST _search is the form as sent, and the request's body
+// is still there, byte for byte, for the next handler.
+func TestClassifySearchFormBody(t *testing.T) {
+	p := testPolicy(t)
+	for _, tc := range []struct {
+		name, url, form string
+		params          url.Values
+	}{
+		{"type search", "/fhir/Observation/_search?code=a", "code=b&patient=123", url.Values{"code": {"a", "b"}, "patient": {"123"}}},
+		{"system search", "/fhir/_search", "_type=Observation&code=x%20y", url.Values{"_type": {"Observation"}, "code": {"x y"}}},
+		{"compartment search", "/fhir/Patient/123/Observation/_search", "code=c", url.Values{"code": {"c"}}},
+		{"empty form", "/fhir/Observation/_search?code=a", "", url.Values{"code": {"a"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRequest("POST", tc.url, tc.form, map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+			req, err := p.Classify(r)
+			require.NoError(t, err)
+			assert.Equal(t, tc.form, string(req.Body))
+			assert.Equal(t, tc.params, req.Params)
+			rest, err := io.ReadAll(r.Body)
+			require.NoError(t, err)
+			assert.Equal(t, tc.form, string(rest), "the next handler reads the same form")
+			if tc.form != "" {
+				assert.Equal(t, int64(len(tc.form)), r.ContentLength)
+				again, err := r.GetBody()
+				require.NoError(t, err)
+				b, _ := io.ReadAll(again)
+				assert.Equal(t, tc.form, string(b))
+			}
+		})
+	}
+	req, err := p.Classify(newRequest("GET", "/fhir/Observation?code=a", "", nil))
+	require.NoError(t, err)
+	assert.Nil(t, req.Body, "a GET search has no body")
+	// The same through Authorize, which the middleware calls.
+	r := newRequest("POST", "/fhir/Observation/_search", "code=z", nil)
+	req, d := p.Authorize(context.Background(), principal(t, "user/Observation.rs", ""), r)
+	require.True(t, d.Allowed, d.Reason)
+	assert.Equal(t, "code=z", string(req.Body))
+	rest, _ := io.ReadAll(r.Body)
+	assert.Equal(t, "code=z", string(rest))
+}
+
 func TestClassifyErrors(t *testing.T) {
 	p := testPolicy(t)
 	for _, tc := range []struct {

@@ -54,6 +54,32 @@ func ExampleDecision_CheckResource() {
 	// fhirauth: resource outside the patient compartment: the Observation is not in the compartment of Patient/123 404
 }
 
+// A server that runs searches natively narrows them with Decision.Narrow
+// and checks each result before it adds it to the Bundle it builds, with
+// the rules FilterBundle would apply: here an included Patient must be the
+// token's patient.
+func ExampleDecision_CheckEntry() {
+	policy, _ := fhirauth.NewPolicy()
+	scopes, _ := scope.ParseSet("patient/*.rs")
+	caller := &token.Principal{Scopes: scopes, Patient: "123"}
+	r := httptest.NewRequest("GET", "/fhir/Observation?code=x&_include=Observation:subject:Patient", nil)
+	_, d := policy.Authorize(context.Background(), caller, r)
+	fmt.Println(d.Narrow.Encode(), d.NeedsResponseCheck())
+
+	for _, res := range []string{
+		`{"resourceType":"Observation","id":"o1","subject":{"reference":"Patient/123"}}`,
+		`{"resourceType":"Patient","id":"123"}`,
+		`{"resourceType":"Patient","id":"456"}`,
+	} {
+		fmt.Println(d.CheckEntry([]byte(res)) == nil)
+	}
+	// Output:
+	// patient=Patient%2F123 true
+	// true
+	// true
+	// false
+}
+
 // A batch is decided entry by entry; a transaction all or nothing.
 func ExamplePolicy_Decide_batch() {
 	policy, _ := fhirauth.NewPolicy()

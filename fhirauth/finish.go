@@ -1,9 +1,10 @@
 package fhirauth
 
 import (
-	"encoding/json"
 	"net/url"
 	"strings"
+
+	"github.com/fhirwarden/fhirwarden/fhirauth/internal/jsonsyntax"
 )
 
 // finish validates what route could not see (bodies, parameters) and fills
@@ -47,6 +48,7 @@ func (p *Policy) finish(req *Request, in *rawRequest) error {
 			if err := mergeForm(req, in); err != nil {
 				return err
 			}
+			req.Body = in.body // the form, as read (Params holds it parsed)
 		}
 		return p.analyzeSearch(req, req.Params)
 	case Create:
@@ -163,7 +165,7 @@ func (p *Policy) checkResourceBody(req *Request, in *rawRequest) error {
 	if mt := mediaType(in.contentType); mt != "" && !isJSONMedia(mt) {
 		return unsupported("only FHIR JSON bodies can be authorized, not %q", clip(in.contentType))
 	}
-	if !in.entry && !json.Valid(in.body) { // entries: the whole Bundle was validated
+	if !in.entry && !jsonsyntax.Valid(in.body) { // entries: the whole Bundle was validated
 		return invalid("the body is not valid JSON")
 	}
 	rt, id, err := resourceHeader(in.body)
@@ -198,7 +200,7 @@ func checkPatchBody(req *Request, in *rawRequest) error {
 		req.Patch = OtherPatch
 		return nil
 	}
-	if !json.Valid(in.body) {
+	if !jsonsyntax.Valid(in.body) {
 		return invalid("the patch body is not valid JSON")
 	}
 	if req.Patch == FHIRPathPatch {

@@ -1,15 +1,17 @@
 package fhirauth
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
+
+	"github.com/fhirwarden/fhirwarden/fhirauth/internal/jsonsyntax"
 )
 
 // This file is a minimal reader for JSON that has already passed
-// json.Valid. fhirauth reads the few Bundle and resource elements a
-// decision needs with it instead of encoding/json's struct decoding,
+// jsonsyntax.Valid (which accepts what encoding/json.Valid accepts).
+// fhirauth reads the few Bundle and resource elements a decision needs
+// with it instead of encoding/json's struct decoding,
 // because encoding/json matches keys case-insensitively and lets the last
 // of duplicate keys win: {"type":"batch","TYPE":"transaction"} would decode
 // as a transaction here while a stricter server saw a batch. Security
@@ -30,59 +32,7 @@ func skipWS(d []byte, i int) int {
 
 // skipValue returns the index just after the value starting at d[i]
 // (i at the first non-space byte). d must be valid JSON.
-func skipValue(d []byte, i int) int {
-	if i >= len(d) {
-		return i
-	}
-	switch d[i] {
-	case '"':
-		return skipString(d, i)
-	case '{', '[':
-		depth := 0
-		for i < len(d) {
-			switch d[i] {
-			case '"':
-				i = skipString(d, i)
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-		return i
-	default:
-		for i < len(d) && !isWS(d[i]) && d[i] != ',' && d[i] != '}' && d[i] != ']' {
-			i++
-		}
-		return i
-	}
-}
-
-// skipString returns the index after the string starting at d[i] == '"'.
-func skipString(d []byte, i int) int {
-	i++
-	for {
-		j := bytes.IndexByte(d[i:], '"')
-		if j < 0 {
-			return len(d)
-		}
-		end := i + j
-		// The quote is escaped when an odd number of backslashes precede it.
-		n := 0
-		for k := end - 1; k >= i && d[k] == '\\'; k-- {
-			n++
-		}
-		if n%2 == 0 {
-			return end + 1
-		}
-		i = end + 1
-	}
-}
+func skipValue(d []byte, i int) int { return jsonsyntax.Skip(d, i) }
 
 // eachMember calls fn for every member of the object d (valid JSON, any
 // surrounding space allowed) with the raw key text (between the quotes)
@@ -101,7 +51,7 @@ func eachMember(d []byte, fn func(key string, val []byte) error) error {
 		if d[i] != '"' {
 			return errNotObject
 		}
-		end := skipString(d, i)
+		end := jsonsyntax.Skip(d, i)
 		rawKey := d[i+1 : end-1]
 		for _, c := range rawKey {
 			if c == '\\' {

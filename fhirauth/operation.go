@@ -1,9 +1,10 @@
 package fhirauth
 
 import (
-	"encoding/json"
 	"net/url"
 	"strings"
+
+	"github.com/fhirwarden/fhirwarden/fhirauth/internal/jsonsyntax"
 )
 
 // finishOperation validates the parameters of an operation and fills
@@ -106,7 +107,7 @@ func mergeParameters(req *Request, in *rawRequest) error {
 	if mt := mediaType(in.contentType); mt != "" && !isJSONMedia(mt) {
 		return unsupported("only FHIR JSON Parameters bodies can be authorized, not %q", clip(in.contentType))
 	}
-	if !json.Valid(in.body) {
+	if !jsonsyntax.Valid(in.body) {
 		return invalid("the body is not valid JSON")
 	}
 	rt, _, err := resourceHeader(in.body)

@@ -49,7 +49,7 @@ func (e *evaluation) patientSearch(d *Decision, t string, params url.Values) den
 		if np == "" {
 			return e.deny(http.StatusForbidden, "%s cannot be narrowed to a patient compartment by a search parameter; not searchable with patient/ scopes", t)
 		}
-		d.Narrow = url.Values{np: d.oneValue("Patient/" + e.patient)}
+		d.Narrow = url.Values{np: d.oneValue(d.patientRef(e.patient))}
 	case cls == classShared:
 	default:
 		return e.outsideCompartment(t, "search")

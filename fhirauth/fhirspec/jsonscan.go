@@ -2,8 +2,9 @@ package fhirspec
 
 import (
 	"bytes"
-	"strings"
 	"unicode/utf8"
+
+	"github.com/fhirwarden/fhirwarden/fhirauth/internal/jsonsyntax"
 )
 
 // jsonScanner walks a JSON document that encoding/json.Valid has accepted.
@@ -147,41 +148,17 @@ func hex4(raw []byte, at int) (rune, bool) {
 	return r, true
 }
 
-// skip consumes one value of any kind without recursion.
+// skip consumes one value of any kind. The scanner only walks documents
+// that validJSON accepted, so the value's end is found by
+// jsonsyntax.Skip's fast scan; on other input skip still stays in bounds,
+// and a position that holds no value marks the scan bad.
 func (s *jsonScanner) skip() {
-	depth := 0
-	for {
-		c := s.peek()
-		switch c {
-		case 0:
-			s.bad = true
-			return
-		case '"':
-			if _, ok := s.rawStr(); !ok {
-				return
-			}
-		case '{', '[':
-			depth++
-			s.pos++
-			continue
-		case '}', ']':
-			depth--
-			s.pos++
-		case ',', ':':
-			s.pos++
-			continue
-		default: // number, true, false, null
-			for s.pos < len(s.data) && !strings.ContainsRune(" \t\r\n,:]}", rune(s.data[s.pos])) {
-				s.pos++
-			}
-		}
-		if depth <= 0 {
-			if depth < 0 {
-				s.bad = true
-			}
-			return
-		}
+	switch s.peek() {
+	case 0, ',', ':', '}', ']':
+		s.bad = true
+		return
 	}
+	s.pos = jsonsyntax.Skip(s.data, s.pos)
 }
 
 // rawStr consumes a string without decoding it.

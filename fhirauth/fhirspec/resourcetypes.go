@@ -2,10 +2,7 @@ package fhirspec
 
 //go:generate go run ./internal/gen -o resourcetypes_gen.go
 
-import (
-	"slices"
-	"sort"
-)
+import "slices"
 
 // resourceTypes returns the static sorted table of v, or nil.
 func resourceTypes(v Version) []string {
@@ -23,9 +20,25 @@ func resourceTypes(v Version) []string {
 // " Observation", the abstract "Resource" and "DomainResource", and every
 // name of an unknown version are not. It does not allocate.
 func IsResourceType(v Version, name string) bool {
-	types := resourceTypes(v)
-	i := sort.SearchStrings(types, name)
-	return i < len(types) && types[i] == name
+	switch v {
+	case STU3:
+		return stu3TypeSet[name]
+	case R4:
+		return r4TypeSet[name]
+	}
+	return false
+}
+
+// stu3TypeSet and r4TypeSet hold the tables as sets: a hashed lookup costs
+// less than a binary search on every request.
+var stu3TypeSet, r4TypeSet = typeSet(stu3ResourceTypes[:]), typeSet(r4ResourceTypes[:])
+
+func typeSet(types []string) map[string]bool {
+	m := make(map[string]bool, len(types))
+	for _, t := range types {
+		m[t] = true
+	}
+	return m
 }
 
 // ResourceTypes returns a sorted copy of the resource types of version v

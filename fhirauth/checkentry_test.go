@@ -1,0 +1,178 @@
+package fhirauth
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// entryDecisions are decisions whose response checks differ: patient
+// context with and without v2 constraints, includes of a compartment and
+// a shared type, user context with constraints, and no check at all.
+func entryDecisions(t testing.TB) map[string]*Decision {
+	p := testPolicy(t)
+	decide := func(scopes, patient, target string) *Decision {
+		d := p.Decide(context.Background(), principal(t, scopes, patient), mustClassify(t, p, target))
+		require.True(t, d.Allowed, "%s %s: %s", scopes, target, d.Reason)
+		return d
+	}
+	return map[string]*Decision{
+		"$everything":            decide(patientAll, "123", "/fhir/Patient/123/$everything"),
+		"include Patient":        decide(patientAll, "123", "/fhir/Observation?_include=Observation:subject:Patient"),
+		"include Practitioner":   decide(patientAll, "123", "/fhir/Observation?_include=Observation:performer:Practitioner"),
+		"lab only, patient":      decide(labOnly+" patient/Patient.rs", "123", "/fhir/Observation?code=x&_include=Observation:subject:Patient"),
+		"lab only, user":         decide("user/Observation.rs?category=http://terminology.hl7.org/CodeSystem/observation-category|laboratory user/Patient.rs", "", "/fhir/Patient?_revinclude=Observation:subject"),
+		"paging continuation":    decide(patientAll, "123", "/fhir?_getpages=abc"),
+		"no response check":      decide("user/*.rs", "", "/fhir/Observation?code=x"),
+		"read, single resource":  decide(patientAll, "123", "/fhir/Observation/1"),
+		"system search, _type":   decide("user/*.rs", "", "/fhir?_type=Observation,Condition&_include=*"),
+		"$everything, no hiding": decide(patientAll, "456", "/fhir/Patient/456/$everything"),
+	}
+}
+
+// entryResources are resources a hostile or naive server could return.
+func entryResources() map[string]string {
+	linkedB := `{"resourceType":"Patient","id":"456","link":[{"other":{"reference":"Patient/123"},"type":"seealso"}]}`
+	oo := `{"resourceType":"OperationOutcome","issue":[{"severity":"warning","code":"informational"}]}`
+	return map[string]string{
+		"A's Observation":               obsOf123,
+		"B's Observation":               obsOf456,
+		"A's vital signs":               vitalOf123,
+		"A's and B's Observation":       obsBoth,
+		"A":                             patient123,
+		"B":                             patient456,
+		"B linking to A":                linkedB,
+		"shared Practitioner":           practBody,
+		"unshared Organization":         orgBody,
+		"OperationOutcome":              oo,
+		"nested Bundle of B":            `{"resourceType":"Bundle","type":"collection","entry":[{"resource":` + obsOf456 + `}]}`,
+		"duplicate subject":             `{"resourceType":"Observation","subject":{"reference":"Patient/123"},"subject":{"reference":"Patient/456"}}`,
+		"duplicate resourceType":        `{"resourceType":"Observation","resourceType":"Patient","id":"123"}`,
+		"escaped resourceType key":      `{"resource\u0054ype":"Observation","subject":{"reference":"Patient/123"}}`,
+		"case-variant id":               `{"resourceType":"Patient","id":"123","ID":"456"}`,
+		"invalid UTF-8 reference":       "{\"resourceType\":\"Observation\",\"subject\":{\"reference\":\"Patient/123\xff\"}}",
+		"no resourceType":               `{"subject":{"reference":"Patient/123"}}`,
+		"unknown type":                  `{"resourceType":"Nonsense","id":"1"}`,
+		"a string":                      `"Patient/123"`,
+		"an array":                      `[` + obsOf123 + `]`,
+		"null":                          `null`,
+		"empty object":                  `{}`,
+		"Condition of A":                `{"resourceType":"Condition","id":"c","subject":{"reference":"Patient/123"}}`,
+		"Condition of B":                `{"resourceType":"Condition","id":"c","subject":{"reference":"Patient/456"}}`,
+		"lab Observation, no subject":   `{"resourceType":"Observation","id":"n","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}]}`,
+		"A's Observation in whitespace": " \n" + obsOf123 + "\t ",
+	}
+}
+
+// keptByFilterBundle reports whether FilterBundle keeps a one-entry
+// Bundle's entry holding res.
+func keptByFilterBundle(t testing.TB, d *Decision, res string) bool {
+	t.Helper()
+	in := []byte(`{"resourceType":"Bundle","type":"searchset","entry":[{"fullUrl":"x","resource":` + res + `,"search":{"mode":"match"}}]}`)
+	out, removed, err := d.FilterBundle(in)
+	if err != nil {
+		return false // a Bundle that cannot be read keeps nothing
+	}
+	if !d.NeedsResponseCheck() {
+		return string(out) == string(in)
+	}
+	return removed == 0 && strings.Contains(string(out), `"entry":[{`)
+}
+
+// CheckEntry(resource) is nil exactly when FilterBundle keeps the entry
+// holding that resource, for every decision and resource above.
+func TestCheckEntryAgreesWithFilterBundle(t *testing.T) {
+	kept := 0
+	for dn, d := range entryDecisions(t) {
+		for rn, res := range entryResources() {
+			err := d.CheckEntry([]byte(res))
+			want := keptByFilterBundle(t, d, res)
+			if want {
+				kept++
+			}
+			assert.Equal(t, want, err == nil, "%s / %s: CheckEntry says %v", dn, rn, err)
+			if err != nil {
+				assert.True(t, errors.Is(err, ErrNotJSON) || errors.Is(err, ErrOutsideCompartment) || errors.Is(err, ErrConstraint), "%s / %s: %v", dn, rn, err)
+			}
+		}
+	}
+	assert.Greater(t, kept, 20, "the table must keep some entries, not only refuse")
+}
+
+// Spot checks of what CheckEntry answers (the property above says that it
+// agrees with FilterBundle; these say that both are right).
+func TestCheckEntry(t *testing.T) {
+	ds := entryDecisions(t)
+	for _, tc := range []struct {
+		decision, resource string
+		err                error // nil: kept
+	}{
+		{"$everything", "A's Observation", nil},
+		{"$everything", "B's Observation", ErrOutsideCompartment},
+		{"$everything", "B linking to A", ErrOutsideCompartment},
+		{"$everything", "A", nil},
+		{"$everything", "shared Practitioner", nil},
+		{"$everything", "unshared Organization", ErrOutsideCompartment},
+		{"$everything", "OperationOutcome", nil},
+		{"$everything", "nested Bundle of B", ErrOutsideCompartment},
+		{"$everything", "invalid UTF-8 reference", ErrOutsideCompartment},
+		{"$everything", "duplicate subject", ErrOutsideCompartment},
+		{"$everything", "escaped resourceType key", ErrNotJSON},
+		{"$everything", "a string", ErrNotJSON},
+		{"$everything", "null", ErrNotJSON},
+		{"include Patient", "Condition of A", nil}, // patient/*.rs: any compartment type of A
+		{"lab only, patient", "A's vital signs", ErrConstraint},
+		{"lab only, patient", "A's Observation", nil},
+		{"lab only, patient", "B's Observation", ErrOutsideCompartment},
+		{"lab only, patient", "Condition of A", ErrConstraint},
+		{"lab only, user", "lab Observation, no subject", nil},
+		{"lab only, user", "A's vital signs", ErrConstraint},
+		{"no response check", "B's Observation", nil},
+		{"no response check", "a string", nil},
+	} {
+		t.Run(tc.decision+"/"+tc.resource, func(t *testing.T) {
+			res, ok := entryResources()[tc.resource]
+			require.True(t, ok)
+			err := ds[tc.decision].CheckEntry([]byte(res))
+			if tc.err == nil {
+				assert.NoError(t, err)
+				return
+			}
+			assert.ErrorIs(t, err, tc.err)
+		})
+	}
+	assert.ErrorIs(t, ds["$everything"].CheckEntry(nil), ErrNotJSON)
+	assert.ErrorIs(t, ds["$everything"].CheckEntry([]byte(obsOf123+"{}")), ErrNotJSON)
+}
+
+// FuzzCheckEntry: for any resource bytes, CheckEntry agrees with
+// FilterBundle on a one-entry Bundle, and CheckResource's one-pass
+// shortcut never accepts what the full check refuses.
+func FuzzCheckEntry(f *testing.F) {
+	for _, res := range entryResources() {
+		f.Add([]byte(res))
+	}
+	f.Add([]byte(observation1800))
+	ds := entryDecisions(f)
+	names := make([]string, 0, len(ds))
+	for n := range ds {
+		names = append(names, n)
+	}
+	f.Fuzz(func(t *testing.T, res []byte) {
+		for _, n := range names {
+			d := ds[n]
+			if got, want := d.CheckEntry(res) == nil, keptByFilterBundle(t, d, string(res)); got != want {
+				t.Fatalf("%s: CheckEntry kept %v, FilterBundle kept %v: %q", n, got, want, res)
+			}
+			if d.NeedsResponseCheck() && !d.ResponseIsBundle() && d.acceptsInOnePass(res) {
+				if err := d.checkResource(res); err != nil {
+					t.Fatalf("%s: one-pass check accepted what the full check refuses (%v): %q", n, err, res)
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,17 @@
+package jsonsyntax_test
+
+import (
+	"fmt"
+
+	"github.com/fhirwarden/fhirwarden/fhirauth/internal/jsonsyntax"
+)
+
+func ExampleValid() {
+	fmt.Println(jsonsyntax.Valid([]byte(`{"resourceType":"Patient","id":"123"}`)))
+	fmt.Println(jsonsyntax.Valid([]byte(`{"resourceType":"Patient",}`)))
+	fmt.Println(jsonsyntax.Valid([]byte(`{"resourceType":"Patient"} {}`)))
+	// Output:
+	// true
+	// false
+	// false
+}

@@ -1,0 +1,75 @@
+package jsonsyntax
+
+import "bytes"
+
+// Skip returns the index just after the JSON value that starts at
+// d[i] (i at its first byte, not at space). d must be valid JSON
+// (Valid): Skip does not check syntax, it only finds the end, fast. On
+// other input it still never reads out of bounds, and returns at most
+// len(d).
+func Skip(d []byte, i int) int {
+	if i >= len(d) {
+		return i
+	}
+	switch d[i] {
+	case '"':
+		return skipString(d, i)
+	case '{', '[':
+		depth := 0
+		for i < len(d) {
+			c := d[i]
+			if !containerStop[c] {
+				i++
+				continue
+			}
+			switch c {
+			case '"':
+				i = skipString(d, i)
+				continue
+			case '{', '[':
+				depth++
+			default: // '}', ']'
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return i
+	default:
+		for i < len(d) && !scalarEnd[d[i]] {
+			i++
+		}
+		return i
+	}
+}
+
+// scalarEnd marks the bytes that end a number or literal.
+var scalarEnd = [256]bool{' ': true, '\t': true, '\n': true, '\r': true, ',': true, '}': true, ']': true}
+
+// containerStop marks the bytes Skip looks at inside an object or
+// array; it steps over all others one table lookup at a time.
+var containerStop = [256]bool{'"': true, '{': true, '[': true, '}': true, ']': true}
+
+// skipString returns the index after the string starting at d[i] == '"'.
+func skipString(d []byte, i int) int {
+	i++
+	for i < len(d) {
+		j := bytes.IndexByte(d[i:], '"')
+		if j < 0 {
+			return len(d)
+		}
+		end := i + j
+		// The quote is escaped when an odd number of backslashes precede it.
+		n := 0
+		for k := end - 1; k >= i && d[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 0 {
+			return end + 1
+		}
+		i = end + 1
+	}
+	return len(d)
+}
