@@ -6,6 +6,7 @@ package fhirauth
 // be naive or hostile: it returns whatever was asked, in any JSON shape.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
@@ -237,46 +238,38 @@ type errorString string
 func (e errorString) Error() string { return string(e) }
 
 // FuzzResponseCheck: the response checks never panic, the filtered Bundle
-// is JSON, and every resource it keeps passes the single-resource check.
+// is JSON, holds nothing outside FilterBundle's allow-list, and every
+// resource it keeps passes the single-resource check (filteredShape).
 func FuzzResponseCheck(f *testing.F) {
 	f.Add([]byte(`{"resourceType":"Bundle","type":"searchset","total":3,"entry":[{"resource":` + obsOf123 + `},{"resource":` + obsOf456 + `},{"resource":` + patient456 + `}]}`))
 	f.Add([]byte(`{"resourceType":"Bundle","entry":[{"resource":` + obsOf123 + `,"resource":` + obsOf456 + `}]}`))
 	f.Add([]byte(`{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Patient","id":"456","link":[{"other":{"reference":"Patient/123"}}]}}]}`))
 	f.Add([]byte(obsOf456))
 	f.Add([]byte(`{"resourceType":"Observation","category":[{"coding":[{"coding":[{"code":"laboratory"}]}]}],"subject":{"reference":"Patient/123"}}`))
+	f.Add([]byte(`{"resourceType":"Bundle","id":"1","meta":{"lastUpdated":"x","extension":[]},"type":"history","issues":` + ooB + `,"link":[{"relation":"next","url":"Patient/456"},{"relation":"self","url":"x"}],"entry":[{"fullUrl":"http://x/Observation/1","resource":` + obsOf123 + `,"search":{"mode":"match","score":1,"x":1},"request":{"method":"PUT","url":"Observation/1"},"response":{"status":"200","outcome":` + leakB + `}},{"resource":` + ooB + `},{"resource":` + plainOO + `}]}`))
 	p := testPolicy(f)
 	everything := p.Decide(context.Background(), principal(f, patientAll, "123"), mustClassify(f, p, "/fhir/Patient/123/$everything"))
+	history := p.Decide(context.Background(), principal(f, patientAll, "123"), mustClassify(f, p, "/fhir/Observation/1/_history"))
 	lab := p.Decide(context.Background(), principal(f, labOnly, "123"), mustClassify(f, p, "/fhir/Observation/1"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		_ = lab.CheckResource(body)
-		out, _, err := everything.FilterBundle(body)
-		if err != nil {
-			return
-		}
-		if !json.Valid(out) {
-			t.Fatalf("filtered Bundle is not JSON: %q", out)
-		}
-		_ = eachMember(out, func(key string, val []byte) error {
-			if key != "entry" {
-				return nil
+		for _, d := range []*Decision{everything, history} {
+			out, _, err := d.FilterBundle(body)
+			if err != nil {
+				continue
 			}
-			return eachElement(val, func(_ int, e []byte) error {
-				_ = eachMember(e, func(k string, res []byte) error {
-					if k != "resource" {
-						return nil
-					}
-					rt, _, err := resourceHeader(res)
-					if err != nil || rt == "OperationOutcome" {
-						return nil
-					}
-					if err := everything.allowResource(rt, res, everything.response.letters); err != nil {
-						t.Fatalf("kept a resource the check refuses: %v: %s", err, res)
-					}
-					return nil
-				})
-				return nil
-			})
-		})
+			if !json.Valid(out) {
+				t.Fatalf("filtered Bundle is not JSON: %q", out)
+			}
+			if err := filteredShape(d, out, bytes.Contains(out, []byte(`"type":"history"`))); err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+			// Filtering is idempotent: the output is its own filtered form.
+			again, removed, err := d.FilterBundle(out)
+			if err != nil || removed != 0 || string(again) != string(out) {
+				t.Fatalf("filtering the output again changes it (%v, %d removed):\n%s\n%s", err, removed, out, again)
+			}
+		}
 	})
 }
 

@@ -121,8 +121,12 @@ func (d *Decision) checkResource(body []byte) error {
 // entry holding this resource, for servers that filter result sets
 // natively and would otherwise wrap each resource in a one-entry Bundle.
 // The rules are those of CheckResource without the requested-type check
-// (a search returns included resources of other types too), and
-// OperationOutcome resources are kept. resource must be one FHIR JSON
+// (a search returns included resources of other types too), plus two that
+// FilterBundle needs because it copies resources as they are: the
+// resource's top-level keys must be distinct, also under Unicode case
+// folding (ErrNotJSON), and an OperationOutcome, which is kept whatever
+// the scopes, may hold only the elements FHIR defines for it, without
+// contained resources (ErrConstraint). resource must be one FHIR JSON
 // resource (an object with a resourceType); errors wrap ErrNotJSON,
 // ErrOutsideCompartment or ErrConstraint. Without a response check it
 // returns nil, as FilterBundle then keeps everything.
@@ -139,14 +143,8 @@ func (d *Decision) CheckEntry(resource []byte) error {
 // checkEntryResource decides the resource of one search-result entry
 // (valid JSON): the rule FilterBundle and CheckEntry share.
 func (d *Decision) checkEntryResource(res []byte) error {
-	rt, _, err := resourceHeader(res)
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrNotJSON, err)
-	}
-	if rt == "OperationOutcome" {
-		return nil
-	}
-	return d.allowResource(rt, res, d.response.letters)
+	_, _, err := d.entryResource(res)
+	return err
 }
 
 // acceptsInOnePass reports whether body passes CheckResource, validating
@@ -248,95 +246,24 @@ func (d *Decision) constraintsHoldOn(rt string, body []byte, letters scope.Permi
 	return nil
 }
 
-// FilterBundle applies the response check to a Bundle (searchset, history,
-// $everything, a paging continuation): entries whose resource the caller
-// may not see (by the rules of CheckResource) are removed, entries without a resource (deleted versions in
-// a history) too, OperationOutcome entries are kept, and "total" is
-// dropped because it may count what was removed. It returns the (possibly
-// unchanged) Bundle and the number of entries removed. Without a response
-// check it returns body unchanged. The error (wrapping ErrNotJSON) is for
-// bodies that are not a JSON Bundle; answer CheckStatus() then. Servers
-// that build the Bundle themselves can check each resource with
-// CheckEntry instead.
-func (d *Decision) FilterBundle(body []byte) (out []byte, removed int, err error) {
-	if !d.response.on {
-		return body, 0, nil
-	}
-	if !jsonsyntax.Valid(body) {
-		return nil, 0, fmt.Errorf("%w: not valid JSON", ErrNotJSON)
-	}
-	var b bytes.Buffer
-	b.Grow(len(body))
-	b.WriteByte('{')
-	first := true
-	rt := ""
-	root := memberSet{names: []string{"resourceType", "entry", "total"}}
-	err = eachMember(body, func(key string, val []byte) error {
-		i, err := root.index(key)
-		if err != nil {
-			return err
-		}
-		if i == 2 {
-			return nil // total: dropped
-		}
-		if !first {
-			b.WriteByte(',')
-		}
-		first = false
-		b.WriteString(`"` + key + `":`)
-		switch i {
-		case 0:
-			rt, _ = jsonString(val)
-			b.Write(val)
-		case 1:
-			b.WriteByte('[')
-			n := 0
-			err := eachElement(val, func(_ int, entry []byte) error {
-				if !d.keepEntry(entry) {
-					removed++
-					return nil
-				}
-				if n > 0 {
-					b.WriteByte(',')
-				}
-				n++
-				b.Write(entry)
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			b.WriteByte(']')
-		default:
-			b.Write(val)
-		}
+// checkMissing is CheckStored for a target that is not stored.
+func (d *Decision) checkMissing() error {
+	sc := d.stored
+	if sc.createAllowed {
 		return nil
-	})
-	if err != nil {
-		return nil, 0, fmt.Errorf("%w: malformed Bundle: %v", ErrNotJSON, err)
 	}
-	if rt != "Bundle" {
-		return nil, 0, fmt.Errorf("%w: the response is not a Bundle", ErrNotJSON)
+	id := ""
+	if d.request != nil {
+		id = d.request.ID
 	}
-	b.WriteByte('}')
-	return b.Bytes(), removed, nil
-}
-
-// keepEntry decides one Bundle entry.
-func (d *Decision) keepEntry(entry []byte) bool {
-	var res []byte
-	ms := memberSet{names: []string{"resource"}}
-	err := eachMember(entry, func(key string, val []byte) error {
-		i, err := ms.index(key)
-		if i == 0 {
-			res = val
-		}
-		return err
-	})
-	if err != nil || len(res) == 0 {
-		return false
+	if d.request != nil && d.request.Interaction == Update {
+		return fmt.Errorf("%w: %s/%s does not exist and the token may not create it (update-as-create needs %s/%s.c)", ErrConstraint, sc.typ, clip(id), d.Context, sc.typ)
 	}
-	return d.checkEntryResource(res) == nil
+	sentinel := ErrConstraint
+	if sc.compartment {
+		sentinel = ErrOutsideCompartment
+	}
+	return fmt.Errorf("%w: %s/%s does not exist (a missing resource is answered like one the token may not see)", sentinel, sc.typ, clip(id))
 }
 
 // CheckStored checks the currently stored version of the target of a
@@ -347,18 +274,19 @@ func (d *Decision) keepEntry(entry []byte) bool {
 // no compartment reference a server could resolve to someone else
 // (fhirspec.Matcher.PatientCompartmentsStrict); under
 // v2 constraints it must satisfy them; and a missing resource is accepted
-// only when an update-as-create would be permitted ("c"). It returns nil
-// when the decision needs no stored check. On error answer CheckStatus().
+// only when an update-as-create would be permitted ("c"): for a patch, a
+// delete or an instance operation it is an error too (wrapping
+// ErrOutsideCompartment under patient context, else ErrConstraint), so
+// that a missing resource and a withheld one get the same answer and a
+// delete cannot tell which ids exist. It returns nil when the decision
+// needs no stored check. On error answer CheckStatus().
 func (d *Decision) CheckStored(resource []byte) error {
 	sc := d.stored
 	if !sc.on {
 		return nil
 	}
 	if len(bytes.TrimSpace(resource)) == 0 {
-		if sc.createAllowed {
-			return nil
-		}
-		return fmt.Errorf("%w: %s/%s does not exist and the token may not create it (update-as-create needs %s/%s.c)", ErrConstraint, sc.typ, d.request.ID, d.Context, sc.typ)
+		return d.checkMissing()
 	}
 	rt, err := checkedType(resource)
 	if err != nil {

@@ -107,12 +107,21 @@ func (p *Policy) decideOne(ctx context.Context, pr *token.Principal, req *Reques
 	if req == nil {
 		return use(spare, Decision{Status: http.StatusBadRequest, IssueCode: "invalid", Reason: "no request to decide", policy: p})
 	}
+	set := pr.Scopes
+	// A context the token has no scopes in grants nothing (Permits denies
+	// every type there), and denialDecision reports only contexts the
+	// token has scopes in, unless it has none at all: then every context
+	// is evaluated, for the most helpful reason.
+	anyContext := set.HasContext(scope.System) || set.HasContext(scope.User) || set.HasContext(scope.Patient)
 	for _, c := range [...]scope.Context{scope.System, scope.User, scope.Patient} {
+		if anyContext && !set.HasContext(c) {
+			continue
+		}
 		if c == scope.Patient && !validPatientClaim(pr.Patient) {
 			denials[c] = denial{status: http.StatusForbidden, noContext: true}
 			continue
 		}
-		e := evaluation{p: p, c: c, pr: pr, req: req, set: pr.Scopes, spare: spare}
+		e := evaluation{p: p, c: c, pr: pr, req: req, set: set, spare: spare}
 		if c == scope.Patient {
 			e.patient = pr.Patient
 		}

@@ -38,12 +38,14 @@
 // searches are narrowed (Decision.Narrow, Decision.ApplyTo) and may not
 // name other patients, nor chain through resources that may belong to
 // someone else; reads by id get a response check
-// (Decision.CheckResource, Decision.FilterBundle, or Decision.CheckEntry
-// per result for servers that search natively; a HEAD, which has no
-// body to check, is then refused); writes must stay in the
-// compartment, with no reference a server could resolve to another
+// (Decision.CheckResource, Decision.FilterBundle, which rebuilds the
+// Bundle from an allow-list so nothing unchecked rides along, or
+// Decision.CheckEntry per result for servers that search natively; a
+// HEAD, which has no body to check, is then refused); writes must stay in
+// the compartment, with no reference a server could resolve to another
 // patient (conditional, absolute), and the stored version is checked
-// (Decision.CheckStored); shared types are read-only.
+// (Decision.CheckStored; deleting a missing resource is refused like
+// deleting another patient's); shared types are read-only.
 // SMART v2 constraints (patient/Observation.rs?category=laboratory) are
 // added to searches and checked on resources in hand; when they cannot be
 // enforced the request is denied. $export needs system/ scopes; other

@@ -204,6 +204,11 @@ func (e *evaluation) search() (*Decision, denial) {
 		if e.inPatient() {
 			return nil, e.deny(http.StatusForbidden, "a system-wide search cannot be limited to the patient compartment; search one resource type at a time (e.g. Observation?...)")
 		}
+		if !reachesKind(req.Reaches, ReachType) {
+			// Classify always lists the types (or "*"); a Request built
+			// by hand without them would otherwise reach nothing to check.
+			return nil, e.deny(http.StatusBadRequest, "a system-wide search must list the types it reaches (Request.Reaches); build Requests with Classify")
+		}
 	} else if t != "*" {
 		m = e.permit(t, scope.Search)
 		if m == scope.Denied {
@@ -218,6 +223,16 @@ func (e *evaluation) search() (*Decision, denial) {
 		return nil, den
 	}
 	return d, denial{}
+}
+
+// reachesKind reports whether rs has a Reach of kind k.
+func reachesKind(rs []Reach, k ReachKind) bool {
+	for _, r := range rs {
+		if r.Kind == k {
+			return true
+		}
+	}
+	return false
 }
 
 // searchPart checks and narrows the search part of a request (a search, or

@@ -146,7 +146,7 @@ func (e *evaluation) registered() (*Decision, denial) {
 				return nil, e.hidden("Patient/%s is not the token's patient; patient/ scopes reach only Patient/%s", req.ID, e.patient)
 			}
 		case classCompartment:
-			d.stored = storedCheck{on: true, typ: t, letters: letters, compartment: true, createAllowed: true}
+			d.stored = storedCheck{on: true, typ: t, letters: letters, compartment: true}
 		case classShared:
 			if letters&^scope.V1Read != 0 {
 				return nil, e.sharedWrite(t)

@@ -139,7 +139,9 @@ func (e *evaluation) writeBody(t string) denial {
 }
 
 // delete needs "d" (and "s" when conditional); under patient context the
-// stored version must be in the compartment.
+// stored version must be in the compartment, and must exist: a delete of
+// a missing resource is refused like one of another patient's (404 when
+// the policy hides existence), or the answers would tell them apart.
 func (e *evaluation) delete() (*Decision, denial) {
 	req := e.req
 	t := req.ResourceType
@@ -151,7 +153,7 @@ func (e *evaluation) delete() (*Decision, denial) {
 	if m == scope.Denied {
 		return nil, e.missing(t, letters, "")
 	}
-	sc := storedCheck{typ: t, letters: letters, createAllowed: true}
+	sc := storedCheck{typ: t, letters: letters}
 	if e.inPatient() {
 		switch e.class(t) {
 		case classPatient:

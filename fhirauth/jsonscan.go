@@ -126,6 +126,22 @@ func jsonString(raw []byte) (string, bool) {
 	return s, true
 }
 
+// jsonStringView is jsonString without a copy for strings without
+// escapes: the result views raw, so the caller must not keep it beyond the
+// life of raw's contents (escaped strings are decoded into a new string).
+func jsonStringView(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", false
+	}
+	inner := raw[1 : len(raw)-1]
+	for _, c := range inner {
+		if c == '\\' {
+			return jsonString(raw)
+		}
+	}
+	return bytesToString(inner), true
+}
+
 // memberSet tracks which of a fixed list of keys an object had, rejecting
 // duplicates and case variants of them.
 type memberSet struct {

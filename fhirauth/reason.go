@@ -14,7 +14,7 @@ import (
 // have been enough.
 func (p *Policy) denialDecision(pr *token.Principal, req *Request, denials []denial) *Decision {
 	order := [...]scope.Context{scope.Patient, scope.User, scope.System}
-	has := func(c scope.Context) bool { return len(pr.Scopes.ResourceTypes(c)) > 0 }
+	has := pr.Scopes.HasContext
 	// 1. a specific rule of a context the token has scopes in.
 	for _, c := range order {
 		d := denials[c]

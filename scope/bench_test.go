@@ -65,6 +65,7 @@ func TestHotPathAllocations(t *testing.T) {
 		"Permissions":           func() { s.Permissions(Patient, "Observation") },
 		"AppendConstraints":     func() { dst = s.AppendConstraints(dst[:0], Patient, "Observation", Read) },
 		"Has":                   func() { s.Has("launch/patient") },
+		"HasContext":            func() { s.HasContext(User) },
 	}
 	for name, f := range checks {
 		assert.Zero(t, testing.AllocsPerRun(100, f), name)

@@ -51,7 +51,8 @@
 // scopes; a constrained scope counts only if it grants all the letters asked
 // for by itself, and scopes with different constraints are alternatives,
 // never merged into a broader permission. [Set.AppendConstraints] lists those
-// alternatives. [Set.Intersect] computes what a server grants (requested ∩
+// alternatives; [Set.HasContext] says, just as cheaply, whether the set
+// has any scope of a context at all. [Set.Intersect] computes what a server grants (requested ∩
 // allowed), [Set.ResourceTypes] lists the types a set could touch, and
 // [Set.String] and [Set.Canonical] print the claim as given or in SMART 2.x
 // canonical form.

@@ -106,6 +106,14 @@ func FuzzParseSet(f *testing.F) {
 	f.Fuzz(func(t *testing.T, claim string) {
 		strict, err := ParseSet(claim)
 		lenient, bad := ParseSetLenient(claim)
+		for _, c := range []Context{Patient, User, System} {
+			if lenient.HasContext(c) != (len(lenient.ResourceTypes(c)) > 0) {
+				t.Fatalf("%q: HasContext(%v) disagrees with ResourceTypes", claim, c)
+			}
+			if !lenient.HasContext(c) && lenient.Permits(c, "*", Read) != Denied {
+				t.Fatalf("%q: no %v scopes, yet Permits grants", claim, c)
+			}
+		}
 		if err == nil {
 			if len(bad) != 0 {
 				t.Fatalf("strict accepted %q, lenient reported %v", claim, bad)

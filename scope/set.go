@@ -23,6 +23,7 @@ type setData struct {
 	typed  []grant       // unconstrained letters of typed scopes, one per (context, type)
 	cons   []grant       // constrained letters, one per (context, type, constraint set)
 	wild   [4]Permission // unconstrained letters of "*" scopes, indexed by Context
+	ctxs   uint8         // bit c set: some resource scope of Context c is in the set
 }
 
 // grant is what the scopes of one (context, type[, constraint set]) grant.
@@ -72,6 +73,9 @@ func buildSet(scopes []Scope) Set {
 			continue
 		}
 		d.scopes = append(d.scopes, sc)
+		if sc.IsResource() {
+			d.ctxs |= 1 << sc.Context
+		}
 		switch {
 		case !sc.IsResource():
 			d.names = append(d.names, sc.raw)
@@ -240,6 +244,15 @@ func (s Set) Len() int {
 // Resource scopes are not names: use [Set.Permits] for them.
 func (s Set) Has(name string) bool {
 	return s.d != nil && slices.Contains(s.d.names, name)
+}
+
+// HasContext reports whether the set holds a resource scope of context c
+// (constrained or not, typed or "*"). When it is false, [Set.Permits]
+// denies everything in c, so callers can skip c without asking per type.
+// It is precomputed by NewSet and the parsers: zero allocations. NoContext
+// and unknown contexts are false.
+func (s Set) HasContext(c Context) bool {
+	return s.d != nil && c >= Patient && c <= System && s.d.ctxs&(1<<c) != 0
 }
 
 // String returns the scopes as given, space separated.

@@ -77,6 +77,7 @@ func TestZeroSet(t *testing.T) {
 	assert.Equal(t, Permission(0), s.Permissions(User, "Patient"))
 	assert.Nil(t, s.AppendConstraints(nil, User, "Patient", Read))
 	assert.False(t, s.Has("openid"))
+	assert.False(t, s.HasContext(User))
 	assert.Nil(t, s.Scopes())
 	assert.Zero(t, s.Len())
 	assert.Equal(t, "", s.String())
@@ -340,6 +341,61 @@ func TestResourceTypes(t *testing.T) {
 	assert.Equal(t, []string{"Group"}, s.ResourceTypes(System))
 	assert.Equal(t, []string{"*", "Condition", "Group", "Observation", "Patient"}, s.ResourceTypes(NoContext))
 	assert.Empty(t, mustSet(t, "openid").ResourceTypes(Patient))
+}
+
+func TestHasContext(t *testing.T) {
+	tests := []struct {
+		claim                 string
+		patient, user, system bool
+	}{
+		{"", false, false, false},
+		{"openid fhirUser launch/patient offline_access", false, false, false},
+		{"patient/Observation.rs", true, false, false},
+		{"patient/Observation.rs?category=laboratory", true, false, false},
+		{"user/*.read", false, true, false},
+		{"system/Group.r launch", false, false, true},
+		{"patient/*.cruds user/Patient.r?name=x system/*.rs", true, true, true},
+		{"user/Patient.read user/Patient.rs", false, true, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.claim, func(t *testing.T) {
+			for _, s := range []Set{mustSet(t, tc.claim), NewSet(mustSet(t, tc.claim).Scopes()...)} {
+				assert.Equal(t, tc.patient, s.HasContext(Patient))
+				assert.Equal(t, tc.user, s.HasContext(User))
+				assert.Equal(t, tc.system, s.HasContext(System))
+				assert.False(t, s.HasContext(NoContext), "non-resource scopes are no context")
+				assert.False(t, s.HasContext(Context(7)), "unknown context")
+				assert.False(t, s.HasContext(Context(200)), "unknown context")
+			}
+		})
+	}
+}
+
+// HasContext agrees with ResourceTypes and never hides a grant: a context
+// it says the set lacks is denied by Permits for every type and letter.
+func TestHasContextNeverHidesAGrant(t *testing.T) {
+	claims := []string{
+		"", "openid", "patient/*.cruds", "user/Observation.c?x=1", "system/*.r user/Patient.s",
+		"patient/Observation.rs?category=laboratory user/*.read", "x-custom system/Group.d",
+	}
+	types := []string{"*", "Patient", "Observation", "Group", "Encounter"}
+	for _, claim := range claims {
+		s := mustSet(t, claim)
+		i := s.Intersect(mustSet(t, "patient/*.* user/*.* system/*.*"))
+		for _, set := range []Set{s, i} {
+			for _, c := range []Context{NoContext, Patient, User, System, Context(5)} {
+				assert.Equal(t, len(set.ResourceTypes(c)) > 0 && c != NoContext, set.HasContext(c), "%q %v", claim, c)
+				if set.HasContext(c) {
+					continue
+				}
+				for _, typ := range types {
+					for p := Permission(1); p <= All; p++ {
+						assert.Equal(t, Denied, set.Permits(c, typ, p), "%q %v %s %s", claim, c, typ, p)
+					}
+				}
+			}
+		}
+	}
 }
 
 func TestSetConcurrentUse(t *testing.T) {

@@ -27,16 +27,9 @@ func (a decisionAccess) Readable(r *store.Resource) error {
 	}
 	var err error
 	if d.ResponseIsBundle() {
-		// A search, history or $everything decision checks Bundle entries;
-		// check this resource as a one-entry Bundle.
-		one := make([]byte, 0, len(r.JSON)+48)
-		one = append(one, `{"resourceType":"Bundle","entry":[{"resource":`...)
-		one = append(one, r.JSON...)
-		one = append(one, `}]}`...)
-		var removed int
-		if _, removed, err = d.FilterBundle(one); err == nil && removed > 0 {
-			err = fmt.Errorf("%w: %s/%s is not visible to this token", fhirauth.ErrConstraint, r.Type, r.ID)
-		}
+		// A search, history or $everything decision checks the entries of
+		// a Bundle; CheckEntry is that rule for one resource.
+		err = d.CheckEntry(r.JSON)
 	} else {
 		err = d.CheckResource(r.JSON)
 	}
@@ -46,7 +39,10 @@ func (a decisionAccess) Readable(r *store.Resource) error {
 	return err
 }
 
-// Writable implements fhirapi.Access.
+// Writable implements fhirapi.Access. When the policy hides existence, a
+// refused stored version is reported as not found (the store then
+// answers exactly as for a resource that does not exist), so a write
+// cannot tell another patient's resource from a missing one.
 func (a decisionAccess) Writable(r *store.Resource) error {
 	if !a.d.NeedsStoredCheck() {
 		return nil
@@ -55,8 +51,22 @@ func (a decisionAccess) Writable(r *store.Resource) error {
 	if r != nil {
 		body = r.JSON
 	}
-	return a.d.CheckStored(body)
+	err := a.d.CheckStored(body)
+	if err != nil && a.d.CheckStatus() == http.StatusNotFound {
+		return hiddenError{err}
+	}
+	return err
 }
+
+// hiddenError is a check failure to be answered as "not found": it reads
+// as the check's reason and matches store.ErrNotFound.
+type hiddenError struct{ err error }
+
+// Error returns the check's reason.
+func (e hiddenError) Error() string { return e.err.Error() }
+
+// Unwrap returns store.ErrNotFound and the check's error.
+func (e hiddenError) Unwrap() []error { return []error{store.ErrNotFound, e.err} }
 
 // accessFor returns the fhirapi.AccessFunc that reads the middleware's
 // Decision from the request context. Without a Decision only the public

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -91,8 +92,24 @@ func (d *data) write(typ, id string, doc map[string]any, pre Precondition) (*Res
 	return r, nil
 }
 
-// checkStored applies IfMatch and Stored to the current version cur (nil if none).
-func checkStored(cur *Resource, pre Precondition) error {
+// checkStored applies Stored and IfMatch to the current version cur of
+// typ/id (nil if none), in that order: a caller the Stored check refuses
+// learns nothing about the version. A Stored error wrapping ErrNotFound
+// (existence hiding) is answered exactly like a resource that does not
+// exist.
+func checkStored(typ, id string, cur *Resource, pre Precondition) error {
+	if pre.Stored != nil {
+		stored := cur
+		if stored != nil && stored.Deleted {
+			stored = nil
+		}
+		if err := pre.Stored(stored); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				return fmt.Errorf("%w: %s/%s", ErrNotFound, typ, id)
+			}
+			return fmt.Errorf("%w: %v", ErrForbidden, err)
+		}
+	}
 	if pre.IfMatch != 0 && (cur == nil || cur.Version != pre.IfMatch) {
 		have := "none"
 		if cur != nil {
@@ -100,14 +117,20 @@ func checkStored(cur *Resource, pre Precondition) error {
 		}
 		return fmt.Errorf("%w: If-Match version %d, current version %s", ErrVersionConflict, pre.IfMatch, have)
 	}
-	if pre.Stored != nil {
-		stored := cur
-		if stored != nil && stored.Deleted {
-			stored = nil
-		}
-		if err := pre.Stored(stored); err != nil {
-			return fmt.Errorf("%w: %v", ErrForbidden, err)
-		}
+	return nil
+}
+
+// hideDeleted asks pre.Stored about a deleted typ/id (with nil, as nothing
+// is stored) and, when it hides existence (an error wrapping ErrNotFound),
+// answers as for a resource that never existed: "gone" or a no-op delete
+// would tell the caller that it once did. Other refusals are left to the
+// caller, as a deleted resource is not written.
+func hideDeleted(typ, id string, pre Precondition) error {
+	if pre.Stored == nil {
+		return nil
+	}
+	if err := pre.Stored(nil); errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("%w: %s/%s", ErrNotFound, typ, id)
 	}
 	return nil
 }
@@ -168,7 +191,7 @@ func (d *data) Update(typ, id string, body []byte, pre Precondition) (*Resource,
 		return nil, false, fmt.Errorf("%w: resource id %q does not match the URL id %q", ErrInvalid, bodyID, id)
 	}
 	cur := d.current(typ, id)
-	if err := checkStored(cur, pre); err != nil {
+	if err := checkStored(typ, id, cur, pre); err != nil {
 		return nil, false, err
 	}
 	r, err := d.write(typ, id, doc, pre)
@@ -176,11 +199,16 @@ func (d *data) Update(typ, id string, body []byte, pre Precondition) (*Resource,
 }
 
 func (d *data) Patch(typ, id string, patch []byte, pre Precondition) (*Resource, error) {
+	if cur := d.current(typ, id); cur != nil && cur.Deleted {
+		if err := hideDeleted(typ, id, pre); err != nil {
+			return nil, err
+		}
+	}
 	cur, err := d.Read(typ, id)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkStored(cur, pre); err != nil {
+	if err := checkStored(typ, id, cur, pre); err != nil {
 		return nil, err
 	}
 	doc, err := decodeResource(typ, cur.JSON)
@@ -210,12 +238,15 @@ func (d *data) Delete(typ, id string, pre Precondition) (*Resource, error) {
 		return nil, fmt.Errorf("%w: %s/%s", ErrNotFound, typ, id)
 	}
 	if cur.Deleted {
-		if err := checkStored(cur, Precondition{IfMatch: pre.IfMatch}); err != nil {
+		if err := hideDeleted(typ, id, pre); err != nil {
+			return nil, err
+		}
+		if err := checkStored(typ, id, cur, Precondition{IfMatch: pre.IfMatch}); err != nil {
 			return nil, err
 		}
 		return nil, nil
 	}
-	if err := checkStored(cur, pre); err != nil {
+	if err := checkStored(typ, id, cur, pre); err != nil {
 		return nil, err
 	}
 	r := &Resource{Type: typ, ID: id, Version: cur.Version + 1, LastUpdated: d.now(), Deleted: true, seq: cur.seq}

@@ -28,7 +28,12 @@ type Precondition struct {
 	// replaced, patched or deleted (with nil when an update creates the
 	// resource: nothing, or only a deletion, is stored); an error refuses
 	// the write (use it for "the stored copy must be in the caller's
-	// compartment" and "may this caller create by update?").
+	// compartment" and "may this caller create by update?"). An error
+	// wrapping ErrNotFound is answered like a resource that does not exist
+	// (existence hiding): Stored is asked before IfMatch, so a refused
+	// caller learns no version either, and also, with nil, before a
+	// deleted resource is patched or deleted again (which would otherwise
+	// answer "gone" or succeed, telling that the resource once existed).
 	Stored func(*Resource) error
 	// Result, when set, is called with the version about to be written; an
 	// error refuses the write (use it for "the new content must be in the
