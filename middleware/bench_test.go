@@ -1,7 +1,9 @@
 package middleware_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"testing"
@@ -24,6 +26,35 @@ func (w *discardWriter) WriteHeader(code int)        { w.status = code }
 func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 
 var searchResult = []byte(`{"resourceType":"Bundle","type":"searchset","entry":[]}`)
+
+// readResult is an Observation of Patient/123 shaped like a real server's
+// answer to a read, and includeResult a searchset Bundle of four of them
+// with the Patient included.
+var (
+	readResult = []byte(`{"resourceType":"Observation","id":"obs-1","meta":{"versionId":"1","lastUpdated":"2026-01-15T09:30:00Z"},` +
+		`"status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"vital-signs","display":"Vital Signs"}]}],` +
+		`"code":{"coding":[{"system":"http://loinc.org","code":"8867-4","display":"Heart rate"}],"text":"Heart rate"},` +
+		`"subject":{"reference":"Patient/123"},"effectiveDateTime":"2026-01-01T09:30:00Z",` +
+		`"valueQuantity":{"value":60,"unit":"/min","system":"http://unitsofmeasure.org","code":"/min"}}` + "\n")
+	includeResult = func() []byte {
+		var b bytes.Buffer
+		b.WriteString(`{"resourceType":"Bundle","type":"searchset","total":4,"link":[{"relation":"self","url":"http://fhir.example/fhir/Observation?_include=Observation:subject"}],"entry":[`)
+		for i := range 4 {
+			fmt.Fprintf(&b, `{"fullUrl":"http://fhir.example/fhir/Observation/obs-%d","resource":%s,"search":{"mode":"match"}},`, i, bytes.TrimSpace(readResult))
+		}
+		b.WriteString(`{"fullUrl":"http://fhir.example/fhir/Patient/123","resource":{"resourceType":"Patient","id":"123","name":[{"family":"Doe"}]},"search":{"mode":"include"}}]}`)
+		return b.Bytes()
+	}()
+)
+
+// fixedInner answers every request with body as FHIR JSON.
+func fixedInner(body []byte) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["Content-Type"] = []string{"application/fhir+json"}
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(body)
+	}
+}
 
 func benchInner(w http.ResponseWriter, r *http.Request) {
 	w.Header()["Content-Type"] = []string{"application/fhir+json"}
@@ -103,4 +134,15 @@ func BenchmarkMiddleware(b *testing.B) {
 	run("cached-token", plain.Wrap(bare), request(userTok, search))
 	run("cached-token-audit", audited.Wrap(bare), request(userTok, search))
 	run("cached-token-patient-narrowed", plain.Wrap(bare), request(patientTok, "/fhir/Observation?code=8867-4&_count=50"))
+	// Checked responses: a patient-context read (the Observation is
+	// buffered and checked to be in the compartment) and a search with an
+	// _include (the Bundle is filtered and sanitized), each with its inner
+	// handler alone as its baseline ("<name>-baseline-bare", the
+	// convention of bench/cmd/benchtable).
+	reader := fixedInner(readResult)
+	run("patient-read-baseline-bare", reader, request(patientTok, "/fhir/Observation/obs-1"))
+	run("patient-read", plain.Wrap(reader), request(patientTok, "/fhir/Observation/obs-1"))
+	includer := fixedInner(includeResult)
+	run("patient-search-include-baseline-bare", includer, request(patientTok, "/fhir/Observation?_include=Observation:subject"))
+	run("patient-search-include", plain.Wrap(includer), request(patientTok, "/fhir/Observation?_include=Observation:subject"))
 }

@@ -1,13 +1,14 @@
 package middleware
 
 import (
-	"bytes"
 	"errors"
 	"net/http"
+	"sync"
 )
 
 // errResponseTooLarge is what a buffered handler's Write returns once its
-// response exceeds the limit, so that it can stop early.
+// response exceeds the limit, so that it can stop early. It is also what
+// a write gets after the buffer was released.
 var errResponseTooLarge = errors.New("middleware: response too large to check")
 
 // buffer is the ResponseWriter given to handlers whose response must be
@@ -15,17 +16,73 @@ var errResponseTooLarge = errors.New("middleware: response too large to check")
 // up to a limit. It deliberately has no Unwrap (http.ResponseController
 // must not reach the real connection: no hijacking or flushing past the
 // check); Flush is accepted and does nothing.
+//
+// The body's memory comes from a pool: release gives it back once the
+// response has been sent, and the buffer refuses writes from then on (a
+// handler must not write after ServeHTTP returned; one that does gets an
+// error, never another request's memory).
 type buffer struct {
 	header http.Header
 	status int
-	body   bytes.Buffer
+	body   []byte
+	pooled *[]byte // where body came from
 	limit  int64
 	over   bool
 }
 
-func newBuffer(limit int64) *buffer {
-	return &buffer{header: make(http.Header), limit: limit}
+// Pooled bodies start at bufferInitial bytes (a resource or a small
+// Bundle fits) and grow as needed; bodies that grew beyond bufferMaxPooled
+// are left to the garbage collector rather than kept in the pool.
+const (
+	bufferInitial   = 4 << 10
+	bufferMaxPooled = 256 << 10
+)
+
+var bodyPool = sync.Pool{New: func() any {
+	b := make([]byte, 0, bufferInitial)
+	return &b
+}}
+
+// getBytes returns an empty slice from the pool, and its pool handle.
+func getBytes() (*[]byte, []byte) {
+	p := bodyPool.Get().(*[]byte)
+	return p, (*p)[:0]
 }
+
+// putBytes gives b (obtained through p) back to the pool.
+func putBytes(p *[]byte, b []byte) {
+	if p == nil || cap(b) > bufferMaxPooled {
+		return
+	}
+	*p = b[:0]
+	bodyPool.Put(p)
+}
+
+func newBuffer(limit int64) *buffer {
+	b := &buffer{}
+	b.reset(limit)
+	return b
+}
+
+// reset readies b for a response of at most limit bytes.
+func (b *buffer) reset(limit int64) {
+	b.pooled, b.body = getBytes()
+	b.header = make(http.Header)
+	b.status = 0
+	b.limit = limit
+	b.over = false
+}
+
+// release gives the body's memory back to the pool; b and every slice of
+// its body must not be used afterwards.
+func (b *buffer) release() {
+	putBytes(b.pooled, b.body)
+	b.pooled, b.body = nil, nil
+	b.over = true // late writes fail
+}
+
+// bytes is the body written so far.
+func (b *buffer) bytes() []byte { return b.body }
 
 func (b *buffer) Header() http.Header { return b.header }
 
@@ -37,14 +94,33 @@ func (b *buffer) WriteHeader(code int) {
 }
 
 func (b *buffer) Write(p []byte) (int, error) {
+	if !b.room(len(p)) {
+		return 0, errResponseTooLarge
+	}
+	b.body = append(b.body, p...)
+	return len(p), nil
+}
+
+// WriteString spares handlers using io.WriteString a conversion.
+func (b *buffer) WriteString(s string) (int, error) {
+	if !b.room(len(s)) {
+		return 0, errResponseTooLarge
+	}
+	b.body = append(b.body, s...)
+	return len(s), nil
+}
+
+// room reports whether n more bytes fit, marking the buffer over the
+// limit when they do not.
+func (b *buffer) room(n int) bool {
 	if b.status == 0 {
 		b.status = http.StatusOK
 	}
-	if b.over || int64(b.body.Len())+int64(len(p)) > b.limit {
+	if b.over || int64(len(b.body))+int64(n) > b.limit {
 		b.over = true
-		return 0, errResponseTooLarge
+		return false
 	}
-	return b.body.Write(p)
+	return true
 }
 
 // Flush does nothing: a checked response is sent only when complete.

@@ -122,8 +122,9 @@ func (m *Middleware) serveBundle(st *requestState, ctx context.Context, next htt
 		return
 	}
 	setBody(r, body)
-	r = forCheck(r)
+	forCheck(r)
 	b := newBuffer(m.cfg.maxResponse)
+	defer b.release()
 	next.ServeHTTP(b, r)
 	resBody, ok := m.checkedBody(st, b)
 	if !ok {

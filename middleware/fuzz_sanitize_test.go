@@ -4,9 +4,9 @@ import (
 	"testing"
 )
 
-// FuzzSanitizeBundle: sanitizeBundle never panics, and what it returns is
-// an unambiguous Bundle with only the members it keeps, unchanged by a
-// second pass.
+// FuzzSanitizeBundle: sanitizeBundle never panics, agrees with its
+// encoding/json reference, and what it returns is an unambiguous Bundle
+// with only the members it keeps, unchanged by a second pass.
 func FuzzSanitizeBundle(f *testing.F) {
 	for _, s := range []string{
 		`{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"Observation","id":"1"},"search":{"mode":"match"}}]}`,
@@ -20,6 +20,7 @@ func FuzzSanitizeBundle(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
+		checkSanitizeAgainstReference(t, body)
 		out, _, err := sanitizeBundle(body)
 		if err != nil {
 			return
@@ -44,13 +45,15 @@ func FuzzSanitizeBundle(f *testing.F) {
 	})
 }
 
-// FuzzStrictObject: strictObject never panics and never returns two keys
-// a case-insensitive parser would take for one.
+// FuzzStrictObject: strictObject never panics, never returns two keys a
+// case-insensitive parser would take for one, and agrees with its
+// encoding/json reference (as isOperationOutcome does).
 func FuzzStrictObject(f *testing.F) {
 	for _, s := range []string{`{"a":1,"A":2}`, `{"\u212a":1,"k":2}`, `{"a":{"a":1}}`, `{"a":1} x`, `{"ſ":1,"S":2}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
+		checkStrictAgainstReference(t, body)
 		m, err := strictObject(body)
 		if err != nil {
 			return

@@ -87,6 +87,11 @@ func New(auth token.Authenticator, policy *fhirauth.Policy, opts ...Option) (*Mi
 				params: []string{"_format", "_pretty", "_summary", "_elements", "mode"}},
 			endpoint{method: http.MethodGet, path: base + "/.well-known/smart-configuration", restricted: true})
 	}
+	for i := range c.public {
+		if u, err := url.PathUnescape(c.public[i].path); err == nil {
+			c.public[i].unescaped = u
+		}
+	}
 	if c.logger == nil {
 		c.logger = slog.Default()
 	}
@@ -143,7 +148,9 @@ type handler struct {
 
 // requestState is everything the middleware knows about one request. It
 // is the value behind PrincipalFrom and DecisionFrom, and one allocation
-// holds it all (the audit slices of a simple request included).
+// holds it all: the copy of the request handed on and the audit slices of
+// a simple request included (narrowed and checked requests add one more,
+// stateExtras).
 type requestState struct {
 	// The request's context, extended: requestState is itself the
 	// context handed to the next handler (Value answers stateKey), which
@@ -152,6 +159,8 @@ type requestState struct {
 
 	start     time.Time
 	rec       recorder
+	req       http.Request // the request handed on, with this state as its context
+	x         *stateExtras // see extras
 	principal *token.Principal
 	request   *fhirauth.Request
 	decision  *fhirauth.Decision
@@ -174,6 +183,21 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if auditing {
 		h.m.emitAudit(st, r)
 	}
+}
+
+// stateExtras is the state only narrowed and checked requests need,
+// allocated on first use so that the others stay small.
+type stateExtras struct {
+	buf    buffer    // the response buffer of a checked request
+	url    url.URL   // the request's URL when narrowing rewrote its query
+	length [1]string // the Content-Length header of a checked response
+}
+
+func (st *requestState) extras() *stateExtras {
+	if st.x == nil {
+		st.x = new(stateExtras)
+	}
+	return st.x
 }
 
 // Value returns the state for stateKey and defers to the request's own
@@ -234,7 +258,10 @@ func (m *Middleware) serve(st *requestState, next http.Handler, r *http.Request)
 	}
 	ctx := r.Context()
 	st.Context = ctx
-	r = r.WithContext(st)
+	// The request handed on is a copy (WithContext's) kept in st: one
+	// allocation holds both.
+	st.req = *r.WithContext(st)
+	r = &st.req
 	if isBundle(req) {
 		if needsBundleWork(d, m.cfg.narrow, m.cfg.stored) {
 			m.serveBundle(st, ctx, next, r, req, d)
@@ -244,7 +271,7 @@ func (m *Middleware) serve(st *requestState, next http.Handler, r *http.Request)
 		return
 	}
 	if m.cfg.narrow {
-		if err := narrowRequest(r, req, d, m.cfg.maxBody); err != nil {
+		if err := narrowRequest(st, r, req, d, m.cfg.maxBody); err != nil {
 			if errors.Is(err, errBodyNotNarrowable) {
 				m.refuse(st, http.StatusBadRequest, "not-supported", err.Error(), errInvalidRequest, "")
 				return
@@ -269,9 +296,18 @@ func (m *Middleware) isPublic(r *http.Request) bool {
 	if r.URL == nil || r.URL.Opaque != "" {
 		return false
 	}
-	path := r.URL.EscapedPath()
-	for _, e := range m.cfg.public {
-		if e.path == path && e.method == r.Method {
+	path, escaped := "", false
+	for i := range m.cfg.public {
+		e := &m.cfg.public[i]
+		if e.method != r.Method || (e.unescaped != "" && e.unescaped != r.URL.Path) {
+			// The escaped path unescapes to URL.Path, so it cannot
+			// be e.path when URL.Path is not e.path unescaped.
+			continue
+		}
+		if !escaped {
+			path, escaped = r.URL.EscapedPath(), true
+		}
+		if e.path == path {
 			return !e.restricted || onlyParams(r.URL.RawQuery, e.params)
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth"
 )
@@ -14,15 +16,16 @@ import (
 var errBodyNotNarrowable = errors.New("the parameters of this operation are in a Parameters body, which cannot be narrowed to what the token may see; send them in the query string (GET) instead")
 
 // narrowRequest applies the decision's narrowing to r, which is the
-// middleware's own shallow copy of the incoming request (its URL is cloned
-// before it is changed): the query string of a search, conditional update,
-// patch or delete; the form body of POST _search as well; the
+// middleware's own shallow copy of the incoming request (its URL is copied
+// into st before it is changed): the query string of a search,
+// conditional update, patch or delete; the form body of POST _search as
+// well; the
 // If-None-Exist header of a conditional create. Decisions with response
 // checks are applied even without narrowing parameters, because ApplyTo
 // then also removes _elements and forces a JSON _format so the checked
 // response still has what the check reads. Nothing is done (and nothing
 // allocated) when the decision needs neither.
-func narrowRequest(r *http.Request, req *fhirauth.Request, d *fhirauth.Decision, maxBody int64) error {
+func narrowRequest(st *requestState, r *http.Request, req *fhirauth.Request, d *fhirauth.Decision, maxBody int64) error {
 	if d.Narrow == nil && !d.NeedsResponseCheck() {
 		return nil
 	}
@@ -49,13 +52,17 @@ func narrowRequest(r *http.Request, req *fhirauth.Request, d *fhirauth.Decision,
 		// one added to the body might be read as an alternative.
 		return errBodyNotNarrowable
 	}
+	if r.URL.RawQuery == "" && len(d.Narrow) == 0 {
+		return nil // nothing to add, nothing to remove (a read by id)
+	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return fmt.Errorf("query: %w", err)
 	}
-	u := *r.URL
-	u.RawQuery = d.ApplyTo(q).Encode()
-	r.URL = &u
+	u := &st.extras().url
+	*u = *r.URL
+	u.RawQuery = encodeQuery(d.ApplyTo(q))
+	r.URL = u
 	r.RequestURI = u.RequestURI()
 	if r.Method == http.MethodPost && req.Interaction.IsSearch() && isFormPost(r) {
 		body, ok := readBody(r, maxBody)
@@ -69,4 +76,54 @@ func narrowRequest(r *http.Request, req *fhirauth.Request, d *fhirauth.Decision,
 		setBody(r, []byte(d.ApplyTo(form).Encode()))
 	}
 	return nil
+}
+
+// encodeQuery is url.Values.Encode (keys sorted, names and values
+// escaped with url.QueryEscape, pairs joined by "&") building the string
+// in one allocation.
+func encodeQuery(v url.Values) string {
+	if len(v) == 0 {
+		return ""
+	}
+	var small [16]string
+	keys := small[:0]
+	n := 0
+	for k, vs := range v {
+		keys = append(keys, k)
+		for _, x := range vs {
+			n += 3*len(k) + 3*len(x) + 2
+		}
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	b.Grow(n)
+	for _, k := range keys {
+		for _, x := range v[k] {
+			if b.Len() > 0 {
+				b.WriteByte('&')
+			}
+			writeQueryEscaped(&b, k)
+			b.WriteByte('=')
+			writeQueryEscaped(&b, x)
+		}
+	}
+	return b.String()
+}
+
+// writeQueryEscaped writes s escaped as url.QueryEscape does: letters,
+// digits and "-_.~" as they are, space as "+", every other byte as %XX.
+func writeQueryEscaped(b *strings.Builder, s string) {
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '.', c == '~':
+			b.WriteByte(c)
+		case c == ' ':
+			b.WriteByte('+')
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+		}
+	}
 }

@@ -58,6 +58,10 @@ type endpoint struct {
 	method, path string
 	restricted   bool
 	params       []string
+	// unescaped is path unescaped: a request's URL.Path must equal it
+	// for its escaped path to equal path (set by New; "" when path cannot
+	// be unescaped, and then the escaped path is always compared).
+	unescaped string
 }
 
 // WithRealm sets the realm of WWW-Authenticate challenges (default "fhir").

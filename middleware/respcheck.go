@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -19,8 +20,10 @@ import (
 // fail closed.
 func (m *Middleware) serveChecked(st *requestState, next http.Handler, r *http.Request, d *fhirauth.Decision) {
 	head := r.Method == http.MethodHead
-	r = forCheck(r)
-	b := newBuffer(m.cfg.maxResponse)
+	forCheck(r)
+	b := &st.extras().buf
+	b.reset(m.cfg.maxResponse)
+	defer b.release()
 	next.ServeHTTP(b, r)
 	body, ok := m.checkedBody(st, b)
 	if !ok {
@@ -43,13 +46,16 @@ func (m *Middleware) serveChecked(st *requestState, next http.Handler, r *http.R
 			m.refuseCheck(st, d, err)
 			return
 		}
-		out, dropped, err := sanitizeBundle(out)
+		p, clean := getBytes()
+		defer func() { putBytes(p, clean) }()
+		clean, dropped, err := appendSanitizedBundle(clean, out)
 		if err != nil {
 			m.refuse(st, http.StatusBadGateway, "exception", "the response Bundle cannot be read unambiguously and cannot be checked for authorization", "", "")
 			return
 		}
 		removed += dropped
-		scrubLocations(b.header, "", "")
+		delete(b.header, "Location")
+		delete(b.header, "Content-Location")
 		if removed > 0 {
 			st.withheld = removed
 			m.cfg.logger.LogAttrs(r.Context(), slog.LevelInfo, "fhirwarden: entries removed from a response Bundle",
@@ -57,7 +63,7 @@ func (m *Middleware) serveChecked(st *requestState, next http.Handler, r *http.R
 				slog.String("client_id", clientID(st)))
 			st.reason = fmt.Sprintf("%s; %d entries outside the caller's access removed from the response", d.Reason, removed)
 		}
-		m.pass(st, b, out, head)
+		m.pass(st, b, clean, head)
 		return
 	}
 	if err := d.CheckResource(body); err != nil {
@@ -65,30 +71,63 @@ func (m *Middleware) serveChecked(st *requestState, next http.Handler, r *http.R
 		m.refuseCheck(st, d, err)
 		return
 	}
-	rt, id := resourceID(body)
-	scrubLocations(b.header, rt, id)
+	// The resource passed as the server wrote it; only a Content-Location
+	// naming it may go with it.
+	delete(b.header, "Location")
+	if _, ok := b.header["Content-Location"]; ok {
+		rt, id := resourceID(body)
+		scrubLocations(b.header, rt, id)
+	}
 	m.pass(st, b, body, head)
 }
 
-// forCheck prepares the request of a checked response: the response must
-// come back whole, uncompressed, as FHIR JSON, so conditional and range
-// headers (a 304 or 206 could not be checked, and a 304 alone would
-// confirm that a resource exists), Accept-Encoding and non-JSON Accept
-// values are removed, and HEAD becomes GET (the body is needed for the
-// check; the client still gets headers only).
-func forCheck(r *http.Request) *http.Request {
-	h := r.Header.Clone()
-	for _, k := range [...]string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range", "Range", "Accept-Encoding"} {
-		h.Del(k)
-	}
-	if a := h.Get("Accept"); a != "" && !strings.Contains(a, "json") {
-		h.Set("Accept", fhirJSON)
-	}
-	r.Header = h
+// checkedHeaders are the request headers a checked request goes without:
+// conditional and range headers (a 304 or 206 could not be checked, and a
+// 304 alone would confirm that a resource exists) and Accept-Encoding.
+var checkedHeaders = [...]string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range", "Range", "Accept-Encoding"}
+
+// forCheck prepares r (the middleware's own copy of the request) for a
+// checked response: the response must come back whole, uncompressed, as
+// FHIR JSON, so the headers of checkedHeaders are removed and a non-JSON
+// Accept becomes FHIR JSON; HEAD becomes GET (the body is needed for the
+// check; the client still gets headers only). The header map is shared
+// with the caller's request, so it is copied, but only when something in
+// it must change.
+func forCheck(r *http.Request) {
 	if r.Method == http.MethodHead {
 		r.Method = http.MethodGet
 	}
-	return r
+	accept := r.Header.Get("Accept")
+	fixAccept := accept != "" && !strings.Contains(accept, "json")
+	if !fixAccept && !hasAny(r.Header, checkedHeaders[:]) {
+		return
+	}
+	h := r.Header.Clone()
+	for _, k := range checkedHeaders {
+		delete(h, k)
+	}
+	if fixAccept {
+		h["Accept"] = []string{fhirJSON}
+	}
+	r.Header = h
+}
+
+// hasAny reports whether h has one of the (canonical) keys.
+func hasAny(h http.Header, keys []string) bool {
+	if len(h) < len(keys) {
+		for k := range h {
+			if slices.Contains(keys, k) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, k := range keys {
+		if _, ok := h[k]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // checkedBody returns the buffered body if it can be checked at all; else
@@ -100,7 +139,7 @@ func (m *Middleware) checkedBody(st *requestState, b *buffer) ([]byte, bool) {
 			fmt.Sprintf("the response is larger than the %d bytes that can be checked for authorization; ask for less (e.g. a smaller _count)", m.cfg.maxResponse), "", "")
 		return nil, false
 	}
-	body := b.body.Bytes()
+	body := b.bytes()
 	if len(body) == 0 {
 		return body, true
 	}
@@ -108,7 +147,7 @@ func (m *Middleware) checkedBody(st *requestState, b *buffer) ([]byte, bool) {
 		m.refuse(st, http.StatusBadGateway, "exception", "the response is compressed ("+clipText(ce)+") and cannot be checked for authorization", "", "")
 		return nil, false
 	}
-	if cts := b.header.Values("Content-Type"); len(cts) > 1 || (len(cts) == 1 && !isJSONType(cts[0])) {
+	if cts := b.header["Content-Type"]; len(cts) > 1 || (len(cts) == 1 && !isJSONType(cts[0])) {
 		m.refuse(st, http.StatusBadGateway, "exception", "the response is not FHIR JSON ("+clipText(strings.Join(cts, ", "))+") and cannot be checked for authorization", "", "")
 		return nil, false
 	}
@@ -151,9 +190,11 @@ func (m *Middleware) notFound(st *requestState) {
 // the check, unchecked.
 func (m *Middleware) pass(st *requestState, b *buffer, body []byte, head bool) {
 	h := st.rec.Header()
-	for _, t := range b.header.Values("Trailer") {
-		for name := range strings.SplitSeq(t, ",") {
-			b.header.Del(strings.TrimSpace(name))
+	if ts, ok := b.header["Trailer"]; ok {
+		for _, t := range ts {
+			for name := range strings.SplitSeq(t, ",") {
+				b.header.Del(strings.TrimSpace(name))
+			}
 		}
 	}
 	for k, v := range b.header {
@@ -162,8 +203,10 @@ func (m *Middleware) pass(st *requestState, b *buffer, body []byte, head bool) {
 		}
 		h[k] = v
 	}
-	h.Del("Transfer-Encoding")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	delete(h, "Transfer-Encoding")
+	x := st.extras()
+	x.length[0] = strconv.Itoa(len(body))
+	h["Content-Length"] = x.length[:1:1]
 	st.rec.WriteHeader(b.finalStatus())
 	if !head && bodyAllowed(b.finalStatus()) {
 		_, _ = st.rec.Write(body)
@@ -179,6 +222,11 @@ func bodyAllowed(status int) bool {
 // isJSONType accepts application/fhir+json, application/json and
 // application/json-patch+json style media types (any "+json" suffix).
 func isJSONType(ct string) bool {
+	switch ct {
+	case fhirJSON, fhirJSON + "; charset=utf-8", fhirJSON + ";charset=utf-8", fhirJSON + "; charset=UTF-8",
+		"application/json", "application/json; charset=utf-8", "application/json;charset=utf-8", "application/json; charset=UTF-8":
+		return true
+	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {
 		return false
@@ -189,7 +237,7 @@ func isJSONType(ct string) bool {
 // encoded returns the Content-Encoding of a response unless it is absent
 // or identity (every value, every list element counts).
 func encoded(h http.Header) string {
-	for _, v := range h.Values("Content-Encoding") {
+	for _, v := range h["Content-Encoding"] {
 		for ce := range strings.SplitSeq(v, ",") {
 			if ce = strings.TrimSpace(ce); ce != "" && !strings.EqualFold(ce, "identity") {
 				return v
@@ -202,12 +250,30 @@ func encoded(h http.Header) string {
 // resourceID reads the resourceType and id of a checked resource ("" when
 // they cannot be read unambiguously).
 func resourceID(body []byte) (rt, id string) {
-	m, err := strictObject(body)
-	if err != nil {
+	r := reader{b: body}
+	if !r.open('{') {
 		return "", ""
 	}
-	rt, _ = stringMember(m, "resourceType")
-	id, _ = stringMember(m, "id")
+	var keys foldSet
+	for n := 0; ; n++ {
+		k, more := r.member(n, &keys)
+		if !more {
+			break
+		}
+		if k.dup {
+			return "", ""
+		}
+		v := r.value()
+		switch {
+		case k.is("resourceType"):
+			rt, _ = stringValue(v)
+		case k.is("id"):
+			id, _ = stringValue(v)
+		}
+	}
+	if !r.atEnd() {
+		return "", ""
+	}
 	return rt, id
 }
 

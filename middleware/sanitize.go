@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -28,101 +29,233 @@ var responseMembers = []string{"status", "location", "etag", "lastModified", "ou
 
 var errNotBundle = errors.New("middleware: not an unambiguous JSON Bundle")
 
+// Member indexes in the lists above.
+const (
+	bundleResourceType = 0
+	bundleEntry        = 9
+	entryResource      = 2
+	entryResponse      = 5
+	responseOutcome    = 4
+)
+
 // sanitizeBundle rebuilds a checked Bundle (the output of
 // Decision.FilterBundle) from its known members. Entries that cannot be
 // read unambiguously, and OperationOutcome entries that contain other
 // resources, are removed and counted.
 func sanitizeBundle(body []byte) ([]byte, int, error) {
-	top, err := strictObject(body)
-	if err != nil {
-		return nil, 0, errNotBundle
+	return appendSanitizedBundle(nil, body)
+}
+
+// appendSanitizedBundle appends the sanitized form of body to dst, in one
+// strict pass over body: the members are kept in their order, under their
+// exact names (escapes in a kept key are written out), values copied as
+// they are.
+func appendSanitizedBundle(dst, body []byte) ([]byte, int, error) {
+	start := len(dst)
+	r := reader{b: body}
+	if !r.open('{') {
+		return dst, 0, errNotBundle
 	}
-	if rt, _ := stringMember(top, "resourceType"); rt != "Bundle" {
-		return nil, 0, errNotBundle
-	}
-	keepOnly(top, bundleMembers)
-	removed := 0
-	if raw, ok := top["entry"]; ok {
-		var entries []json.RawMessage
-		if err := json.Unmarshal(raw, &entries); err != nil {
-			return nil, 0, errNotBundle
+	dst = append(dst, '{')
+	var keys foldSet
+	removed, written := 0, 0
+	bundle := false
+	for n := 0; ; n++ {
+		k, more := r.member(n, &keys)
+		if !more {
+			break
 		}
-		kept := entries[:0]
-		for _, e := range entries {
-			clean, ok := sanitizeEntry(e)
-			if !ok {
+		if k.dup {
+			return dst[:start], 0, errNotBundle
+		}
+		idx := k.index(bundleMembers)
+		if idx < 0 {
+			r.value()
+			continue
+		}
+		mark := len(dst)
+		if written > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendKey(dst, bundleMembers[idx])
+		if idx != bundleEntry {
+			v := r.value()
+			if idx == bundleResourceType {
+				bundle = isString(v, "Bundle")
+			}
+			dst = append(dst, v...)
+			written++
+			continue
+		}
+		if !r.open('[') {
+			if !isNullValue(r.value()) {
+				return dst[:start], 0, errNotBundle
+			}
+			dst = dst[:mark] // "entry": null, as no entries
+			continue
+		}
+		dst = append(dst, '[')
+		kept := 0
+		for j := 0; r.element(j); j++ {
+			em := len(dst)
+			if kept > 0 {
+				dst = append(dst, ',')
+			}
+			var ok bool
+			if dst, ok = r.appendEntry(dst); !ok {
+				dst = dst[:em]
 				removed++
 				continue
 			}
-			kept = append(kept, clean)
+			kept++
 		}
-		if len(kept) == 0 {
-			delete(top, "entry")
-		} else if top["entry"], err = json.Marshal(kept); err != nil {
-			return nil, 0, err
+		if kept == 0 {
+			dst = dst[:mark]
+			continue
 		}
+		dst = append(dst, ']')
+		written++
 	}
-	out, err := marshalObject(top, "resourceType")
-	return out, removed, err
+	if !r.atEnd() || !bundle {
+		return dst[:start], 0, errNotBundle
+	}
+	return append(dst, '}'), removed, nil
 }
 
 // sanitizeEntry rebuilds one entry of a checked Bundle from its known
 // members; false means the entry must be removed.
 func sanitizeEntry(raw json.RawMessage) (json.RawMessage, bool) {
-	e, err := strictObject(raw)
-	if err != nil {
-		return nil, false
-	}
-	keepOnly(e, entryMembers)
-	if res, ok := e["resource"]; ok && !isNull(res) {
-		m, err := strictObject(res)
-		if err != nil {
-			return nil, false
-		}
-		if rt, _ := stringMember(m, "resourceType"); rt == "OperationOutcome" && !isOperationOutcome(res) {
-			return nil, false // an OperationOutcome entry passes the check unread: no contained resources
-		}
-	}
-	if resp, ok := e["response"]; ok {
-		clean, ok := sanitizeResponse(resp)
-		if !ok {
-			return nil, false
-		}
-		e["response"] = clean
-	}
-	out, err := marshalObject(e, "")
-	if err != nil {
+	r := reader{b: raw}
+	out, ok := r.appendEntry(nil)
+	if !ok || !r.atEnd() {
 		return nil, false
 	}
 	return out, true
 }
 
-// sanitizeResponse rebuilds an entry's response member; its outcome must
-// be an OperationOutcome.
-func sanitizeResponse(raw json.RawMessage) (json.RawMessage, bool) {
-	r, err := strictObject(raw)
-	if err != nil {
-		return nil, false
+// appendEntry reads one Bundle entry and appends its sanitized form to
+// dst: only the members of entryMembers; a resource must be an object
+// without ambiguous keys and, when it is an OperationOutcome, must contain
+// no resources; a response is sanitized by appendResponse. It reports
+// false when the entry must be removed (what it appended is then to be
+// cut off by the caller) or the document is malformed (r.bad).
+func (r *reader) appendEntry(dst []byte) ([]byte, bool) {
+	if !r.open('{') {
+		r.value()
+		return dst, false
 	}
-	keepOnly(r, responseMembers)
-	if oc, ok := r["outcome"]; ok && !isNull(oc) && !isOperationOutcome(oc) {
-		return nil, false
+	dst = append(dst, '{')
+	var keys foldSet
+	keep := true
+	written := 0
+	for n := 0; ; n++ {
+		k, more := r.member(n, &keys)
+		if !more {
+			break
+		}
+		keep = keep && !k.dup
+		idx := k.index(entryMembers)
+		if idx < 0 || !keep {
+			r.value()
+			continue
+		}
+		if written > 0 {
+			dst = append(dst, ',')
+		}
+		written++
+		dst = appendKey(dst, entryMembers[idx])
+		var ok bool
+		switch idx {
+		case entryResource:
+			dst, ok = r.appendResource(dst)
+		case entryResponse:
+			dst, ok = r.appendResponse(dst)
+		default:
+			dst = append(dst, r.value()...)
+			ok = true
+		}
+		keep = keep && ok
 	}
-	out, err := marshalObject(r, "")
-	return out, err == nil
+	return append(dst, '}'), keep && !r.bad
+}
+
+// appendResource copies an entry's resource: null, or an object without
+// ambiguous top-level keys; an OperationOutcome with contained resources
+// is refused (it passes the response check unread).
+func (r *reader) appendResource(dst []byte) ([]byte, bool) {
+	r.skipSpace()
+	start := r.i
+	if !r.open('{') {
+		v := r.value()
+		return append(dst, v...), isNullValue(v)
+	}
+	var keys foldSet
+	ok, oo, contained := true, false, false
+	for n := 0; ; n++ {
+		k, more := r.member(n, &keys)
+		if !more {
+			break
+		}
+		ok = ok && !k.dup
+		contained = contained || k.folds("contained")
+		v := r.value()
+		if k.is("resourceType") {
+			oo = isString(v, "OperationOutcome")
+		}
+	}
+	if r.bad {
+		return dst, false
+	}
+	return append(dst, r.b[start:r.i]...), ok && !(oo && contained)
+}
+
+// appendResponse rebuilds an entry's response member from the members of
+// responseMembers; its outcome must be an OperationOutcome.
+func (r *reader) appendResponse(dst []byte) ([]byte, bool) {
+	if !r.open('{') {
+		r.value()
+		return dst, false
+	}
+	dst = append(dst, '{')
+	var keys foldSet
+	keep := true
+	written := 0
+	for n := 0; ; n++ {
+		k, more := r.member(n, &keys)
+		if !more {
+			break
+		}
+		keep = keep && !k.dup
+		idx := k.index(responseMembers)
+		v := r.value()
+		if idx < 0 || !keep {
+			continue
+		}
+		if idx == responseOutcome && !isNullValue(v) && !isOperationOutcome(v) {
+			keep = false
+			continue
+		}
+		if written > 0 {
+			dst = append(dst, ',')
+		}
+		written++
+		dst = appendKey(dst, responseMembers[idx])
+		dst = append(dst, v...)
+	}
+	return append(dst, '}'), keep && !r.bad
+}
+
+// appendKey appends `"name":` (names are plain ASCII member names).
+func appendKey(dst []byte, name string) []byte {
+	dst = append(dst, '"')
+	dst = append(dst, name...)
+	return append(dst, '"', ':')
 }
 
 // keepOnly deletes the members of m not named in names.
 func keepOnly(m map[string]json.RawMessage, names []string) {
 	for k := range m {
-		known := false
-		for _, n := range names {
-			if k == n {
-				known = true
-				break
-			}
-		}
-		if !known {
+		if !slices.Contains(names, k) {
 			delete(m, k)
 		}
 	}

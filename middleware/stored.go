@@ -36,6 +36,7 @@ func (m *Middleware) storedVersion(ctx context.Context, next http.Handler, orig 
 		g.Header.Set("Authorization", a[0])
 	}
 	b := newBuffer(m.cfg.maxResponse)
+	defer b.release()
 	next.ServeHTTP(b, g)
 	var body []byte
 	switch st := b.finalStatus(); {
@@ -56,7 +57,7 @@ func (m *Middleware) storedVersion(ctx context.Context, next http.Handler, orig 
 		if encoded(b.header) != "" {
 			return "", http.StatusBadGateway, "the stored version is compressed and cannot be checked"
 		}
-		body = b.body.Bytes()
+		body = b.bytes()
 		etag = b.header.Get("ETag")
 	default:
 		return "", http.StatusBadGateway, fmt.Sprintf("reading the stored version for the authorization check failed with status %d", st)

@@ -1,10 +1,8 @@
 package middleware
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -18,43 +16,35 @@ var errAmbiguousObject = errors.New("middleware: JSON object with duplicate or c
 // it). Keys that are equal, or equal under Unicode case folding, are an
 // error: parsers disagree on which duplicate wins, and some (Go's
 // encoding/json among them) match keys case-insensitively, so whatever
-// the middleware checked might not be what a client reads.
+// the middleware checked might not be what a client reads. The values
+// share raw's memory.
 func strictObject(raw []byte) (map[string]json.RawMessage, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
+	r := reader{b: raw}
+	if !r.open('{') {
 		return nil, errors.New("middleware: not a JSON object")
 	}
+	var keys foldSet
 	members := make(map[string]json.RawMessage)
-	seen := make(map[string]struct{})
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, err
+	for n := 0; ; n++ {
+		k, more := r.member(n, &keys)
+		if !more {
+			break
 		}
-		key, ok := tok.(string)
-		if !ok {
-			return nil, errors.New("middleware: malformed JSON object")
-		}
-		var val json.RawMessage
-		if err := dec.Decode(&val); err != nil {
-			return nil, err
-		}
-		fk := foldKey(key)
-		if _, dup := seen[fk]; dup {
+		if k.dup {
 			return nil, errAmbiguousObject
 		}
-		seen[fk] = struct{}{}
-		members[key] = val
+		v := r.value()
+		if v == nil {
+			break
+		}
+		name := k.decoded
+		if k.plain {
+			name = string(k.quoted[1 : len(k.quoted)-1])
+		}
+		members[name] = v
 	}
-	if _, err := dec.Token(); err != nil { // the closing brace
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("middleware: data after the JSON object")
+	if !r.atEnd() {
+		return nil, errors.New("middleware: malformed JSON object, or data after it")
 	}
 	return members, nil
 }
@@ -101,15 +91,28 @@ func stringMember(m map[string]json.RawMessage, key string) (string, bool) {
 }
 
 // isOperationOutcome reports whether body is unambiguously an
-// OperationOutcome that carries no other resources (nothing contained):
-// the only kind of body the middleware passes unchecked on error
-// statuses.
+// OperationOutcome that carries no other resources (nothing contained,
+// under any case of the name): the only kind of body the middleware passes
+// unchecked on error statuses.
 func isOperationOutcome(body []byte) bool {
-	m, err := strictObject(body)
-	if err != nil {
+	r := reader{b: body}
+	if !r.open('{') {
 		return false
 	}
-	rt, _ := stringMember(m, "resourceType")
-	_, contained := m["contained"]
-	return rt == "OperationOutcome" && !contained
+	var keys foldSet
+	oo := false
+	for n := 0; ; n++ {
+		k, more := r.member(n, &keys)
+		if !more {
+			break
+		}
+		if k.dup || k.folds("contained") {
+			return false
+		}
+		v := r.value()
+		if k.is("resourceType") {
+			oo = isString(v, "OperationOutcome")
+		}
+	}
+	return oo && r.atEnd()
 }

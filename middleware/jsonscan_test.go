@@ -1,0 +1,210 @@
+package middleware
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/url"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// validJSON is what scanValue says of a whole document.
+func validJSON(b []byte) bool {
+	end := scanValue(b, 0, 0)
+	return end >= 0 && skipSpace(b, end) == len(b)
+}
+
+var jsonSyntaxCases = []string{
+	``, ` `, `{}`, `[]`, ` { } `, `{"a":1}`, `{"a":1,}`, `{,"a":1}`, `{"a" 1}`, `{"a":}`, `{"a":1 "b":2}`,
+	`[1,]`, `[,1]`, `[1 2]`, `[[[]]]`, `[[[]]`, `[]]`, `{]`, `[}`, `{"a":[}]}`, `{"a":{"b":[1,{"c":null}]}}`,
+	`0`, `-0`, `01`, `-`, `1.`, `1.5`, `.5`, `1e5`, `1E+5`, `1e`, `1e+`, `-1.5e-07`, `2.`, `1.5x`,
+	`true`, `tru`, `truex`, `false`, `null`, `nul`, `nullnull`, `"a"`, `"a`, `"\u00e9"`, `"\u00e"`, `"\x"`,
+	`"\/\b\f\n\r\t\\\""`, "\"\x01\"", "\"\x7f\"", "\"\xff\"", "\"caf\xc3\xa9\"", `"a""b"`, `{"a":1}{}`, `{"a":1} x`,
+	"\ufeff{}", "{\"a\":\t\n\r 1}", `{"a":"b",  "c" : [ 1 , 2 ] }`, `[1,{"a":[true,false,null]},"x"]`,
+	`{"":0}`, `{1:2}`, `{"a":1,"a":2}`, `[` + strings.Repeat(`{"a":[`, 50) + strings.Repeat(`]}`, 50) + `]`,
+}
+
+func TestScanValueMatchesEncodingJSON(t *testing.T) {
+	for _, c := range jsonSyntaxCases {
+		assert.Equal(t, json.Valid([]byte(c)), validJSON([]byte(c)), "%q", c)
+	}
+	t.Run("nesting limit", func(t *testing.T) {
+		for _, n := range []int{maxJSONDepth - 1, maxJSONDepth, maxJSONDepth + 1} {
+			doc := []byte(strings.Repeat("[", n) + strings.Repeat("]", n))
+			assert.Equal(t, json.Valid(doc), validJSON(doc), "depth %d", n)
+			obj := []byte(strings.Repeat(`{"a":`, n) + "1" + strings.Repeat("}", n))
+			assert.Equal(t, json.Valid(obj), validJSON(obj), "object depth %d", n)
+		}
+	})
+}
+
+func TestMemberIndexes(t *testing.T) {
+	assert.Equal(t, "resourceType", bundleMembers[bundleResourceType])
+	assert.Equal(t, "entry", bundleMembers[bundleEntry])
+	assert.Equal(t, "resource", entryMembers[entryResource])
+	assert.Equal(t, "response", entryMembers[entryResponse])
+	assert.Equal(t, "outcome", responseMembers[responseOutcome])
+}
+
+func TestStrictObjectKeys(t *testing.T) {
+	for doc, dup := range map[string]bool{
+		`{"a":1,"b":2}`:                  false,
+		`{"a":1,"A":2}`:                  true,
+		`{"subject":1,"s\u0075bject":2}`: true,
+		`{"\u212a":1,"k":2}`:             true, // Kelvin sign folds to k
+		`{"ſ":1,"S":2}`:                  true, // long s folds to s
+		"{\"\xff\":1,\"\xfe\":2}":        true, // both U+FFFD to encoding/json
+		`{"a":{"a":1}}`:                  false,
+		`{"ab":1,"ba":2}`:                false,
+	} {
+		_, err := strictObject([]byte(doc))
+		assert.Equal(t, dup, err != nil, "%s: %v", doc, err)
+	}
+	t.Run("many members", func(t *testing.T) {
+		var b strings.Builder
+		b.WriteString(`{`)
+		for i := range 100 {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString(`"k` + strings.Repeat("x", i) + `":1`)
+		}
+		ok := b.String() + "}"
+		m, err := strictObject([]byte(ok))
+		require.NoError(t, err)
+		assert.Len(t, m, 100)
+		_, err = strictObject([]byte(b.String() + `,"KXXXXX":2}`))
+		assert.ErrorIs(t, err, errAmbiguousObject)
+	})
+}
+
+func TestIsOperationOutcome(t *testing.T) {
+	for doc, want := range map[string]bool{
+		`{"resourceType":"OperationOutcome","issue":[]}`:                  true,
+		`{"resourceType":"OperationOutc\u006fme","issue":[]}`:             true,
+		`{"resourceType":"OperationOutcome","contained":[],"issue":[]}`:   false,
+		`{"resourceType":"OperationOutcome","Contained":[{}],"issue":[]}`: false,
+		`{"resourceType":"Patient","RESOURCETYPE":"OperationOutcome"}`:    false,
+		`{"RESOURCETYPE":"OperationOutcome"}`:                             false,
+		`{"resourceType":"OperationOutcome"} {}`:                          false,
+		`{"resourceType":"OperationOutcome","issue":[}`:                   false,
+		`["OperationOutcome"]`:                                            false,
+	} {
+		assert.Equal(t, want, isOperationOutcome([]byte(doc)), doc)
+	}
+}
+
+// FuzzScanJSON: the reader's syntax check accepts exactly what
+// encoding/json does.
+func FuzzScanJSON(f *testing.F) {
+	for _, c := range jsonSyntaxCases {
+		f.Add([]byte(c))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := validJSON(b), json.Valid(b); got != want {
+			t.Fatalf("scanValue says %v, encoding/json %v: %q", got, want, b)
+		}
+	})
+}
+
+// checkStrictAgainstReference holds strictObject and isOperationOutcome to
+// their encoding/json reference implementations.
+func checkStrictAgainstReference(t *testing.T, body []byte) {
+	got, err := strictObject(body)
+	want, refErr := refStrictObject(body)
+	if (err == nil) != (refErr == nil) {
+		t.Fatalf("strictObject error %v, reference %v: %q", err, refErr, body)
+	}
+	if err == nil {
+		if len(got) != len(want) {
+			t.Fatalf("members %d, reference %d: %q", len(got), len(want), body)
+		}
+		for k, v := range want {
+			if !bytes.Equal(bytes.TrimSpace(v), got[k]) {
+				t.Fatalf("member %q is %q, reference %q", k, got[k], v)
+			}
+		}
+	}
+	oo, refOO := isOperationOutcome(body), refIsOperationOutcome(body)
+	if oo && !refOO {
+		t.Fatalf("isOperationOutcome accepts what the reference refuses: %q", body)
+	}
+	if !oo && refOO && !hasCaseVariant(want, "contained") {
+		t.Fatalf("isOperationOutcome refuses what the reference accepts: %q", body)
+	}
+}
+
+// hasCaseVariant reports whether m has a key that folds to name without
+// being name.
+func hasCaseVariant(m map[string]json.RawMessage, name string) bool {
+	for k := range m {
+		if k != name && strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkSanitizeAgainstReference holds sanitizeBundle to its reference: the
+// same errors, the same Bundle (member order aside); more entries removed
+// only for an OperationOutcome with a case-variant "contained", which the
+// reader refuses and the reference did not.
+func checkSanitizeAgainstReference(t *testing.T, body []byte) {
+	out, removed, err := sanitizeBundle(body)
+	refOut, refRemoved, refErr := refSanitizeBundle(body)
+	if (err == nil) != (refErr == nil) {
+		t.Fatalf("sanitizeBundle error %v, reference %v: %q", err, refErr, body)
+	}
+	if err != nil {
+		return
+	}
+	if removed != refRemoved {
+		if removed < refRemoved || !bytes.Contains(bytes.ToLower(body), []byte("contained")) {
+			t.Fatalf("removed %d, reference %d: %q", removed, refRemoved, body)
+		}
+		return
+	}
+	var a, b any
+	if json.Unmarshal(out, &a) != nil || json.Unmarshal(refOut, &b) != nil || !reflect.DeepEqual(a, b) {
+		t.Fatalf("output differs from the reference:\n%s\n%s", out, refOut)
+	}
+}
+
+func TestSanitizeAgainstReference(t *testing.T) {
+	bob := `{"resourceType":"Patient","id":"p2"}`
+	for _, body := range []string{
+		`{"resourceType":"Bundle","type":"searchset","total":3,"entry":[{"fullUrl":"x","resource":{"resourceType":"Observation","id":"1"},"search":{"mode":"match"},"extra":1}]}`,
+		`{"resourceType":"Bundle","entry":[{"resource":null},{"resource":5},{"resource":{"a":1,"A":2}},{"response":null},{"response":{"status":"200","location":"x","outcome":null,"x":1}}]}`,
+		`{"resourceType":"Bundle","entry":[{"response":{"status":"200","outcome":` + bob + `}},{"response":{"outcome":{"resourceType":"OperationOutcome","contained":[` + bob + `]}}}]}`,
+		`{"resourceType":"Bundle","entry":null}`, `{"resourceType":"Bundle","entry":5}`, `{"resourceType":"Bundle","entry":[]}`,
+		`{"resourceType":"Bundle","entry":[1,"x",[],{}]}`, `{"resourceType":"Bundl\u0065","entr\u0079":[{"r\u0065source":` + bob + `}]}`,
+		`{"resourceType":"Bundle","entry":[{"resource":` + bob + `,"resource":` + bob + `}]}`,
+		`{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"OperationOutcome","Contained":[` + bob + `]}}]}`,
+		`{"resourceType":"Patient"}`, `{"resourceType":"Bundle","resourceType":"Bundle"}`, `{"resourceType":"Bundle"} {}`,
+		`{"resourceType":"Bundle","entry":[{"resource":{}}]`, `{"resourceType":"Bundle","meta":{"a":1,"a":2},"entry":[{"search":{"mode":"match","mode":"x"}}]}`,
+	} {
+		checkSanitizeAgainstReference(t, []byte(body))
+		checkStrictAgainstReference(t, []byte(body))
+	}
+}
+
+// FuzzEncodeQuery: encodeQuery writes exactly what url.Values.Encode does.
+func FuzzEncodeQuery(f *testing.F) {
+	for _, q := range []string{"", "a=1", "patient=Patient%2F1&_count=50&code=8867-4", "b=2&a=1&a=0", "x=%20+%7E~&%C3%A9=%00", "k", "=v", "a=&b"} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		v, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		v["extra "+raw] = []string{raw, ""}
+		if got, want := encodeQuery(v), v.Encode(); got != want {
+			t.Fatalf("encodeQuery %q, Encode %q", got, want)
+		}
+	})
+}
