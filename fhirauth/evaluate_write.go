@@ -15,10 +15,7 @@ import (
 func (e *evaluation) create() (*Decision, denial) {
 	req := e.req
 	t := req.ResourceType
-	letters := scope.Create
-	if req.Conditional {
-		letters |= scope.Search
-	}
+	letters := e.writeLetters(scope.Create)
 	m := e.permit(t, letters)
 	if m == scope.Denied {
 		return nil, e.missing(t, letters, "")
@@ -64,10 +61,7 @@ func (e *evaluation) create() (*Decision, denial) {
 func (e *evaluation) update() (*Decision, denial) {
 	req := e.req
 	t := req.ResourceType
-	letters := scope.Update
-	if req.Conditional {
-		letters |= scope.Search
-	}
+	letters := e.writeLetters(scope.Update)
 	m := e.permit(t, letters)
 	if m == scope.Denied {
 		return nil, e.missing(t, letters, "")
@@ -145,10 +139,7 @@ func (e *evaluation) writeBody(t string) denial {
 func (e *evaluation) delete() (*Decision, denial) {
 	req := e.req
 	t := req.ResourceType
-	letters := scope.Delete
-	if req.Conditional {
-		letters |= scope.Search
-	}
+	letters := e.writeLetters(scope.Delete)
 	m := e.permit(t, letters)
 	if m == scope.Denied {
 		return nil, e.missing(t, letters, "")
@@ -211,4 +202,13 @@ func (e *evaluation) bodyInCompartment(body []byte) denial {
 // patient changing it would change every other patient's records.
 func (e *evaluation) sharedWrite(t string) denial {
 	return e.deny(http.StatusForbidden, "%s is shared with patient/ scopes for reading only; patient/ scopes cannot %s it", t, e.req.Interaction)
+}
+
+// writeLetters is what a write needs on its type: base, plus "s" when it
+// is conditional (the server searches to find or rule out its target).
+func (e *evaluation) writeLetters(base scope.Permission) scope.Permission {
+	if e.req.Conditional {
+		return base | scope.Search
+	}
+	return base
 }
