@@ -212,12 +212,8 @@ func checkEntry(raw json.RawMessage, ed *fhirauth.Decision) (json.RawMessage, in
 		if err != nil {
 			return nil, 0, &entryOutcome{status: ed.CheckStatus(), code: checkCode(ed), reason: "response withheld: " + err.Error()}
 		}
-		filtered, dropped, err := sanitizeBundle(filtered)
-		if err != nil {
-			return nil, 0, malformed
-		}
-		e["resource"] = filtered
-		return rebuild(removed + dropped)
+		e["resource"] = filtered // FilterBundle's output is already allow-listed
+		return rebuild(removed)
 	}
 	if err := ed.CheckResource(res); err != nil {
 		if isOperationOutcome(res) && !entrySucceeded(e) {

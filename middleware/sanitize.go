@@ -8,17 +8,13 @@ import (
 	"strings"
 )
 
-// A checked Bundle may carry resources in entry[].resource only: that is
-// what the decision's check reads. The sanitizer rebuilds a checked Bundle
-// from the members FHIR defines for it and drops everything else, so data
-// hidden elsewhere (a Bundle-level "issues" resource, an entry's
-// response.outcome that is not an OperationOutcome, unknown or
-// case-variant members a client might read instead of the checked ones)
-// never reaches the client unchecked.
-
-// bundleMembers are the Bundle members a checked Bundle keeps ("total" is
-// not among them: it may count what was removed).
-var bundleMembers = []string{"resourceType", "id", "meta", "implicitRules", "language", "identifier", "type", "timestamp", "link", "entry"}
+// Search Bundles are rebuilt from an allow-list by fhirauth's
+// Decision.FilterBundle. What is left here is the entries of a batch or
+// transaction response, which never pass through FilterBundle: each is
+// rebuilt from the members FHIR defines for it and everything else is
+// dropped, so data hidden elsewhere (a response.outcome that is not an
+// OperationOutcome, unknown or case-variant members a client might read
+// instead of the checked ones) never reaches the client unchecked.
 
 // entryMembers are the Bundle.entry members a checked Bundle keeps.
 var entryMembers = []string{"link", "fullUrl", "resource", "search", "request", "response"}
@@ -31,96 +27,10 @@ var errNotBundle = errors.New("middleware: not an unambiguous JSON Bundle")
 
 // Member indexes in the lists above.
 const (
-	bundleResourceType = 0
-	bundleEntry        = 9
-	entryResource      = 2
-	entryResponse      = 5
-	responseOutcome    = 4
+	entryResource   = 2
+	entryResponse   = 5
+	responseOutcome = 4
 )
-
-// sanitizeBundle rebuilds a checked Bundle (the output of
-// Decision.FilterBundle) from its known members. Entries that cannot be
-// read unambiguously, and OperationOutcome entries that contain other
-// resources, are removed and counted.
-func sanitizeBundle(body []byte) ([]byte, int, error) {
-	return appendSanitizedBundle(nil, body)
-}
-
-// appendSanitizedBundle appends the sanitized form of body to dst, in one
-// strict pass over body: the members are kept in their order, under their
-// exact names (escapes in a kept key are written out), values copied as
-// they are.
-func appendSanitizedBundle(dst, body []byte) ([]byte, int, error) {
-	start := len(dst)
-	r := reader{b: body}
-	if !r.open('{') {
-		return dst, 0, errNotBundle
-	}
-	dst = append(dst, '{')
-	var keys foldSet
-	removed, written := 0, 0
-	bundle := false
-	for n := 0; ; n++ {
-		k, more := r.member(n, &keys)
-		if !more {
-			break
-		}
-		if k.dup {
-			return dst[:start], 0, errNotBundle
-		}
-		idx := k.index(bundleMembers)
-		if idx < 0 {
-			r.value()
-			continue
-		}
-		mark := len(dst)
-		if written > 0 {
-			dst = append(dst, ',')
-		}
-		dst = appendKey(dst, bundleMembers[idx])
-		if idx != bundleEntry {
-			v := r.value()
-			if idx == bundleResourceType {
-				bundle = isString(v, "Bundle")
-			}
-			dst = append(dst, v...)
-			written++
-			continue
-		}
-		if !r.open('[') {
-			if !isNullValue(r.value()) {
-				return dst[:start], 0, errNotBundle
-			}
-			dst = dst[:mark] // "entry": null, as no entries
-			continue
-		}
-		dst = append(dst, '[')
-		kept := 0
-		for j := 0; r.element(j); j++ {
-			em := len(dst)
-			if kept > 0 {
-				dst = append(dst, ',')
-			}
-			var ok bool
-			if dst, ok = r.appendEntry(dst); !ok {
-				dst = dst[:em]
-				removed++
-				continue
-			}
-			kept++
-		}
-		if kept == 0 {
-			dst = dst[:mark]
-			continue
-		}
-		dst = append(dst, ']')
-		written++
-	}
-	if !r.atEnd() || !bundle {
-		return dst[:start], 0, errNotBundle
-	}
-	return append(dst, '}'), removed, nil
-}
 
 // sanitizeEntry rebuilds one entry of a checked Bundle from its known
 // members; false means the entry must be removed.
