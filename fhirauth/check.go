@@ -160,12 +160,8 @@ func (d *Decision) acceptsInOnePass(body []byte) bool {
 	if t == "" || t == "Patient" || p == nil || p.compartment[t] == nil || !(d.response.compartment || d.Context == scope.Patient) {
 		return false
 	}
-	in, err := p.matcher.InPatientCompartment(body, d.Patient)
-	if err != nil || !in {
-		return false
-	}
-	rt, _, err := resourceHeader(body) // body is valid JSON now
-	return err == nil && rt == t && d.allowScopes(rt, body, d.response.letters) == nil
+	rt, in, err := p.matcher.PatientMembership(body, d.Patient)
+	return err == nil && in && rt == t && d.allowScopes(rt, body, d.response.letters) == nil
 }
 
 func checkedType(body []byte) (string, error) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -108,6 +109,26 @@ func TestServeMuxAndContext(t *testing.T) {
 		assert.NotNil(t, s.decision.Narrow)
 		assert.Contains(t, s.query, "code=8867-4")
 		assert.Contains(t, s.query, "patient=")
+	})
+	t.Run("narrowing leaves the classified request as sent", func(t *testing.T) {
+		// The narrowed query is built from a copy of the parameters
+		// fhirauth parsed; the Request the handler reads keeps the
+		// caller's own, also for a parameter that is narrowed.
+		tok := e.token("patient/Observation.rs", "p1")
+		res, body := e.get(t, "/fhir/Observation?code=a&code=b&patient=p1", tok)
+		require.Equal(t, 200, res.StatusCode, "body: %s", body)
+		s := <-got
+		q, err := url.ParseQuery(s.query)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"a", "b"}, q["code"])
+		assert.Equal(t, url.Values{"code": {"a", "b"}, "patient": {"p1"}}, s.decision.Request().Params)
+		res, body = e.get(t, "/fhir/Observation?code=c", tok)
+		require.Equal(t, 200, res.StatusCode, "body: %s", body)
+		s = <-got
+		assert.Equal(t, url.Values{"code": {"c"}}, s.decision.Request().Params)
+		q, err = url.ParseQuery(s.query)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"Patient/p1"}, q["patient"])
 	})
 	t.Run("public endpoint has no principal", func(t *testing.T) {
 		res, _ := e.get(t, "/fhir/metadata", "")

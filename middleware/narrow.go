@@ -55,9 +55,21 @@ func narrowRequest(st *requestState, r *http.Request, req *fhirauth.Request, d *
 	if r.URL.RawQuery == "" && len(d.Narrow) == 0 {
 		return nil // nothing to add, nothing to remove (a read by id)
 	}
-	q, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		return fmt.Errorf("query: %w", err)
+	var q url.Values
+	if r.Method == http.MethodGet {
+		// fhirauth parsed this very query into req.Params (a GET has no
+		// body to merge): copy it rather than parse it again. The copy's
+		// slices are clipped so that ApplyTo's appends never write into
+		// the arrays req.Params shares.
+		q = make(url.Values, len(req.Params)+len(d.Narrow))
+		for k, vs := range req.Params {
+			q[k] = vs[:len(vs):len(vs)]
+		}
+	} else {
+		var err error
+		if q, err = url.ParseQuery(r.URL.RawQuery); err != nil {
+			return fmt.Errorf("query: %w", err)
+		}
 	}
 	u := &st.extras().url
 	*u = *r.URL

@@ -62,6 +62,11 @@ func FuzzInPatientCompartment(f *testing.F) {
 			if err == nil {
 				t.Fatalf("accepted what encoding/json rejects (%v)", jerr)
 			}
+			// The walk validates as it goes, but a document that is not
+			// JSON is reported as malformed whatever it met first.
+			if !json.Valid([]byte(doc)) && !errors.Is(err, ErrMalformedResource) {
+				t.Fatalf("invalid JSON refused with %v, want ErrMalformedResource", err)
+			}
 			return
 		}
 		obj, ok := decoded.(map[string]any)

@@ -7,13 +7,19 @@ import (
 	"github.com/fhirwarden/fhirwarden/fhirauth/internal/jsonsyntax"
 )
 
-// jsonScanner walks a JSON document that encoding/json.Valid has accepted.
-// It never panics on other input either: every read is bounds-checked and
-// a structural surprise ends the walk with ok == false.
+// jsonScanner walks a JSON document. Without validate it trusts that the
+// document is valid (encoding/json.Valid accepts it) and skips values
+// fast; with validate it checks the syntax of everything it reads or
+// skips, so that a walk that reaches the end of the root value without
+// marking the scan bad has validated it as jsonsyntax.Valid would. It never
+// panics on any input: every read is bounds-checked and a structural
+// surprise ends the walk with bad set.
 type jsonScanner struct {
-	data []byte
-	pos  int
-	bad  bool // a structural surprise (only possible on unvalidated input)
+	data     []byte
+	pos      int
+	depth    int  // arrays and objects open around pos
+	validate bool // check syntax while walking
+	bad      bool // a structural surprise (syntax error)
 	// escaped reports whether the last string str returned was decoded
 	// into buf (and so is overwritten by the next escaped string).
 	escaped bool
@@ -148,21 +154,62 @@ func hex4(raw []byte, at int) (rune, bool) {
 	return r, true
 }
 
-// skip consumes one value of any kind. The scanner only walks documents
-// that validJSON accepted, so the value's end is found by
-// jsonsyntax.Skip's fast scan; on other input skip still stays in bounds,
-// and a position that holds no value marks the scan bad.
+// skip consumes one value of any kind. A validating scanner checks it
+// (nesting counted from the levels already open); otherwise its end is
+// found by jsonsyntax.Skip's fast scan, which stays in bounds on any
+// input, and a position that holds no value marks the scan bad.
 func (s *jsonScanner) skip() {
 	switch s.peek() {
 	case 0, ',', ':', '}', ']':
 		s.bad = true
 		return
 	}
+	if s.validate {
+		end := jsonsyntax.ValidValue(s.data, s.pos, s.depth)
+		if end < 0 {
+			s.bad = true
+			return
+		}
+		s.pos = end
+		return
+	}
 	s.pos = jsonsyntax.Skip(s.data, s.pos)
 }
 
+// end reports whether only space follows the root value.
+func (s *jsonScanner) end() bool {
+	s.ws()
+	return !s.bad && s.depth == 0 && s.pos == len(s.data)
+}
+
+// enter consumes the opening byte c of an object or array.
+func (s *jsonScanner) enter(c byte) bool {
+	if !s.expect(c) {
+		return false
+	}
+	if s.depth >= maxJSONDepth {
+		s.bad = true
+		return false
+	}
+	s.depth++
+	return true
+}
+
+// maxJSONDepth is jsonsyntax's (and encoding/json's) nesting limit.
+const maxJSONDepth = 10000
+
 // rawStr consumes a string without decoding it.
 func (s *jsonScanner) rawStr() ([]byte, bool) {
+	if s.validate {
+		end := jsonsyntax.ScanString(s.data, s.pos)
+		if end < 0 {
+			s.bad = true
+			return nil, false
+		}
+		raw := s.data[s.pos+1 : end-1]
+		s.pos = end
+		return raw, true
+	}
 	s.pos++ // opening quote
 	start := s.pos
 	for {
@@ -188,11 +235,12 @@ func (s *jsonScanner) rawStr() ([]byte, bool) {
 // calling member with each decoded key; member must consume the value.
 // It stops early when member returns false.
 func (s *jsonScanner) object(member func(key string) bool) {
-	if !s.expect('{') {
+	if !s.enter('{') {
 		return
 	}
 	if s.peek() == '}' {
 		s.pos++
+		s.depth--
 		return
 	}
 	for !s.bad {
@@ -208,6 +256,7 @@ func (s *jsonScanner) object(member func(key string) bool) {
 			s.pos++
 		case '}':
 			s.pos++
+			s.depth--
 			return
 		default:
 			s.bad = true
@@ -219,11 +268,12 @@ func (s *jsonScanner) object(member func(key string) bool) {
 // array iterates the elements of the array at the current position; elem
 // must consume the value.
 func (s *jsonScanner) array(elem func()) {
-	if !s.expect('[') {
+	if !s.enter('[') {
 		return
 	}
 	if s.peek() == ']' {
 		s.pos++
+		s.depth--
 		return
 	}
 	for !s.bad {
@@ -236,6 +286,7 @@ func (s *jsonScanner) array(elem func()) {
 			s.pos++
 		case ']':
 			s.pos++
+			s.depth--
 			return
 		default:
 			s.bad = true

@@ -1,6 +1,7 @@
 package fhirspec
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -94,18 +95,31 @@ func InPatientCompartment(v Version, resource []byte, patientID string) (bool, e
 //
 // Errors: ErrMalformedResource (not one JSON object, no string
 // resourceType), ErrUnknownResourceType, ErrAmbiguousResource (duplicate
-// or case-variant keys among the elements that decide membership),
-// ErrInvalidID (patientID is not a FHIR id). A type outside the compartment
+// or case-variant keys among the elements that decide membership, or a
+// name in the root object or on a compartment path written with escapes:
+// no FHIR element name needs one), ErrInvalidID (patientID is not a FHIR
+// id). A type outside the compartment
 // (Practitioner, Medication, ...) is (false, nil).
 func (m *Matcher) InPatientCompartment(resource []byte, patientID string) (bool, error) {
+	_, in, err := m.PatientMembership(resource, patientID)
+	return in, err
+}
+
+// PatientMembership is InPatientCompartment that also returns the
+// resource's type, as ResourceTypeOf would, from the same single read of
+// the resource: for callers that need both (a response check compares the
+// type with the one requested). The type is a string of fhirspec's tables,
+// never an alias of resource. On error it returns "" and false.
+func (m *Matcher) PatientMembership(resource []byte, patientID string) (resourceType string, in bool, err error) {
 	if !IsID(patientID) {
-		return false, fmt.Errorf("fhirspec: patient id %q: %w", clip(patientID), ErrInvalidID)
+		return "", false, fmt.Errorf("fhirspec: patient id %q: %w", clip(patientID), ErrInvalidID)
 	}
 	w := walker{bases: m.bases, match: patientID}
-	if err := m.walk(resource, &w); err != nil {
-		return false, err
+	rt, err := m.walk(resource, &w)
+	if err != nil {
+		return "", false, err
 	}
-	return w.found, nil
+	return rt, w.found, nil
 }
 
 // PatientCompartments returns the resource type of resource and the sorted,
@@ -114,12 +128,9 @@ func (m *Matcher) InPatientCompartment(resource []byte, patientID string) (bool,
 // resource name other patients can require ids to be exactly the context
 // patient.
 func (m *Matcher) PatientCompartments(resource []byte) (resourceType string, ids []string, err error) {
-	rt, err := m.resourceType(resource)
-	if err != nil {
-		return "", nil, err
-	}
 	w := walker{bases: m.bases, collect: true}
-	if err := m.walk(resource, &w); err != nil {
+	rt, err := m.walk(resource, &w)
+	if err != nil {
 		return "", nil, err
 	}
 	ids = w.ids
@@ -142,12 +153,9 @@ func (m *Matcher) PatientCompartments(resource []byte) (resourceType string, ids
 // (other types, "urn:uuid:" and "urn:oid:" placeholders of a Bundle,
 // contained "#id") are accepted as in PatientCompartments.
 func (m *Matcher) PatientCompartmentsStrict(resource []byte) (resourceType string, ids []string, err error) {
-	rt, err := m.resourceType(resource)
-	if err != nil {
-		return "", nil, err
-	}
 	w := walker{bases: m.bases, collect: true, strict: true}
-	if err := m.walk(resource, &w); err != nil {
+	rt, err := m.walk(resource, &w)
+	if err != nil {
 		return "", nil, err
 	}
 	ids = w.ids
@@ -170,15 +178,11 @@ func (m *Matcher) resourceType(resource []byte) (string, error) {
 		return "", err
 	}
 	s := jsonScanner{data: resource}
-	rt, err := m.header(&s, true)
-	if err != nil {
-		return "", err
-	}
-	return strings.Clone(rt), nil
+	return m.header(&s, true)
 }
 
-// header reads the root object's decoded resourceType (aliasing the input
-// when it has no escapes) and checks it. With full set it reads the whole
+// header reads the root object's resourceType and checks it; the type
+// returned is the table's string, never an alias of the input. With full set it reads the whole
 // root object and rejects a repeated or case-variant resourceType; without,
 // it stops at the first resourceType and leaves those checks to the walker.
 func (m *Matcher) header(s *jsonScanner, full bool) (rt string, err error) {
@@ -188,6 +192,9 @@ func (m *Matcher) header(s *jsonScanner, full bool) (rt string, err error) {
 	seen := false
 	s.object(func(key string) bool {
 		switch {
+		case s.escaped:
+			err = escapedKey(key)
+			return false
 		case key == "resourceType":
 			if seen {
 				err = fmt.Errorf("fhirspec: duplicate \"resourceType\": %w", ErrAmbiguousResource)
@@ -220,10 +227,12 @@ func (m *Matcher) header(s *jsonScanner, full bool) (rt string, err error) {
 		return "", fmt.Errorf("fhirspec: resource is not valid JSON: %w", ErrMalformedResource)
 	case !seen:
 		return "", fmt.Errorf("fhirspec: resource has no resourceType: %w", ErrMalformedResource)
-	case !IsResourceType(m.v, rt):
+	}
+	t, ok := internType(m.v, rt)
+	if !ok {
 		return "", fmt.Errorf("fhirspec: resourceType %q in %v: %w", clip(rt), m.v, ErrUnknownResourceType)
 	}
-	return rt, nil
+	return t, nil
 }
 
 // validJSON checks that resource is one well-formed JSON value (as
@@ -240,35 +249,59 @@ func validJSON(resource []byte) error {
 	return nil
 }
 
-// walk validates resource and reports to w the id of every patient whose
-// compartment it is in.
-func (m *Matcher) walk(resource []byte, w *walker) error {
-	if err := validJSON(resource); err != nil {
-		return err
+// walk validates resource (UTF-8 first, then its JSON syntax while
+// walking it, so a typical resource is read once) and reports to w the id
+// of every patient whose compartment it is in. It returns the resource
+// type.
+func (m *Matcher) walk(resource []byte, w *walker) (string, error) {
+	if !utf8.Valid(resource) {
+		return "", fmt.Errorf("fhirspec: resource is not valid UTF-8: %w", ErrMalformedResource)
 	}
+	rt, err := m.walkValidating(resource, w)
+	if err != nil && !errors.Is(err, ErrMalformedResource) && !validJSONSyntax(resource) {
+		// Whatever the walk stumbled on first, a document that is not
+		// JSON is reported as such (as when it was validated up front).
+		return "", errNotJSON
+	}
+	return rt, err
+}
+
+// errNotJSON is walk's error for a document that is not one JSON value.
+var errNotJSON = fmt.Errorf("fhirspec: resource is not valid JSON: %w", ErrMalformedResource)
+
+func (m *Matcher) walkValidating(resource []byte, w *walker) (string, error) {
+	// The resourceType is needed before the walk, which follows the
+	// compartment paths of that type. It is usually the first member:
+	// this look ahead stops there and trusts the syntax, which the walk
+	// then validates from the start.
 	s := jsonScanner{data: resource}
 	rt, err := m.header(&s, false)
 	if err != nil {
-		return err
+		return "", err
 	}
 	ct := compartments[m.v][rt]
 	if ct == nil {
 		// Not a compartment type: nothing to find, but still refuse an
-		// ambiguous document.
-		s = jsonScanner{data: resource}
-		_, err := m.header(&s, true)
-		return err
+		// ambiguous or malformed document.
+		s = jsonScanner{data: resource, validate: true}
+		if _, err := m.header(&s, true); err != nil {
+			return "", err
+		}
+		if !s.end() {
+			return "", errNotJSON
+		}
+		return rt, nil
 	}
-	w.s = jsonScanner{data: resource}
+	w.s = jsonScanner{data: resource, validate: true}
 	w.patient = rt == "Patient"
 	w.root(&ct.root)
 	if w.err != nil {
-		return w.err
+		return "", w.err
 	}
-	if w.s.bad {
-		return fmt.Errorf("fhirspec: resource is not valid JSON: %w", ErrMalformedResource)
+	if !w.s.end() {
+		return "", errNotJSON
 	}
-	return nil
+	return rt, nil
 }
 
 // walker follows the compartment paths of one resource and either looks
@@ -378,6 +411,10 @@ func (w *walker) members(n *pathNode, extra func(key string) bool) {
 		if w.err != nil {
 			return false
 		}
+		if w.s.escaped {
+			w.err = escapedKey(key)
+			return false
+		}
 		if extra != nil && extra(key) {
 			return w.err == nil
 		}
@@ -425,6 +462,13 @@ func (w *walker) members(n *pathNode, extra func(key string) bool) {
 		w.s.skip()
 		return true
 	})
+}
+
+// escapedKey is the error for a member name written with escapes: no FHIR
+// element name needs one, and a reader that compares raw names would see
+// a different element than one that decodes them.
+func escapedKey(key string) error {
+	return fmt.Errorf("fhirspec: element name %q is written with escapes: %w", clip(key), ErrAmbiguousResource)
 }
 
 // clip shortens attacker-controlled text for error messages.

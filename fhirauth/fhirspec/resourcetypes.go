@@ -20,23 +20,33 @@ func resourceTypes(v Version) []string {
 // " Observation", the abstract "Resource" and "DomainResource", and every
 // name of an unknown version are not. It does not allocate.
 func IsResourceType(v Version, name string) bool {
+	_, ok := internType(v, name)
+	return ok
+}
+
+// internType returns the table's own copy of the resource type name (so
+// that a name read from a buffer can be kept after the buffer is reused)
+// and whether it is one.
+func internType(v Version, name string) (string, bool) {
+	var t string
+	var ok bool
 	switch v {
 	case STU3:
-		return stu3TypeSet[name]
+		t, ok = stu3TypeSet[name]
 	case R4:
-		return r4TypeSet[name]
+		t, ok = r4TypeSet[name]
 	}
-	return false
+	return t, ok
 }
 
 // stu3TypeSet and r4TypeSet hold the tables as sets: a hashed lookup costs
 // less than a binary search on every request.
 var stu3TypeSet, r4TypeSet = typeSet(stu3ResourceTypes[:]), typeSet(r4ResourceTypes[:])
 
-func typeSet(types []string) map[string]bool {
-	m := make(map[string]bool, len(types))
+func typeSet(types []string) map[string]string {
+	m := make(map[string]string, len(types))
 	for _, t := range types {
-		m[t] = true
+		m[t] = t
 	}
 	return m
 }

@@ -13,9 +13,40 @@ const maxJSONDepth = 10000
 // than encoding/json's per-byte state machine, and never allocates. Like
 // encoding/json.Valid it does not check UTF-8.
 func Valid(data []byte) bool {
-	var stack [maxJSONDepth/64 + 1]uint64 // bit set: the level is an object
+	end := ValidValue(data, 0, 0)
+	return end >= 0 && skipSpace(data, end) == len(data)
+}
+
+// ValidValue validates the one JSON value that starts at data[i] (after
+// optional space) and returns the index just after it, or -1 when no valid
+// JSON value starts there. depth is how many arrays and objects are
+// already open around the value, so that a reader walking a document
+// itself, validating the values it does not descend into with ValidValue,
+// limits nesting over the whole document exactly as Valid does. It never
+// allocates.
+func ValidValue(data []byte, i, depth int) int {
+	if depth < 0 || i < 0 {
+		return -1
+	}
+	// Most values nest shallowly: a small stack first, the full one only
+	// for the rare deep value (validated again from its start).
+	var small [4]uint64
+	end := validValue(data, i, maxJSONDepth-depth, small[:])
+	if end == tooDeepForStack {
+		var full [maxJSONDepth/64 + 1]uint64
+		end = validValue(data, i, maxJSONDepth-depth, full[:])
+	}
+	return end
+}
+
+// tooDeepForStack is validValue's answer when the value nests deeper than
+// its stack holds (but maybe not deeper than allowed).
+const tooDeepForStack = -2
+
+// validValue is ValidValue with at most limit open levels inside the
+// value, tracked in stack (bit set: the level is an object).
+func validValue(data []byte, i, limit int, stack []uint64) int {
 	depth := 0
-	i := skipSpace(data, 0)
 	n := len(data)
 	const (
 		wantValue = iota
@@ -24,12 +55,12 @@ func Valid(data []byte) bool {
 	state := wantValue
 	for {
 		if state == afterValue {
-			i = skipSpace(data, i)
 			if depth == 0 {
-				return i == n
+				return i
 			}
+			i = skipSpace(data, i)
 			if i >= n {
-				return false
+				return -1
 			}
 			inObject := stack[(depth-1)/64]&(1<<((depth-1)%64)) != 0
 			switch c := data[i]; {
@@ -37,7 +68,7 @@ func Valid(data []byte) bool {
 				i = skipSpace(data, i+1)
 				if inObject {
 					if i = scanKey(data, i); i < 0 {
-						return false
+						return -1
 					}
 				}
 				state = wantValue
@@ -45,7 +76,7 @@ func Valid(data []byte) bool {
 				depth--
 				i++
 			default:
-				return false
+				return -1
 			}
 			continue
 		}
@@ -53,12 +84,15 @@ func Valid(data []byte) bool {
 		// wantValue
 		i = skipSpace(data, i)
 		if i >= n {
-			return false
+			return -1
 		}
 		switch c := data[i]; c {
 		case '{', '[':
-			if depth >= maxJSONDepth {
-				return false
+			if depth >= limit {
+				return -1
+			}
+			if depth >= len(stack)*64 {
+				return tooDeepForStack
 			}
 			if c == '{' {
 				stack[depth/64] |= 1 << (depth % 64)
@@ -75,37 +109,47 @@ func Valid(data []byte) bool {
 			}
 			if c == '{' {
 				if i = scanKey(data, i); i < 0 {
-					return false
+					return -1
 				}
 			}
 			// state stays wantValue
 		case '"':
 			if i = scanString(data, i); i < 0 {
-				return false
+				return -1
 			}
 			state = afterValue
 		case 't':
 			if i = scanLiteral(data, i, "true"); i < 0 {
-				return false
+				return -1
 			}
 			state = afterValue
 		case 'f':
 			if i = scanLiteral(data, i, "false"); i < 0 {
-				return false
+				return -1
 			}
 			state = afterValue
 		case 'n':
 			if i = scanLiteral(data, i, "null"); i < 0 {
-				return false
+				return -1
 			}
 			state = afterValue
 		default:
 			if i = scanNumber(data, i); i < 0 {
-				return false
+				return -1
 			}
 			state = afterValue
 		}
 	}
+}
+
+// ScanString validates the JSON string that starts at data[i] == '"'
+// (control bytes and escapes as RFC 8259 says; UTF-8 is not checked) and
+// returns the index just after its closing quote, or -1.
+func ScanString(data []byte, i int) int {
+	if i < 0 || i >= len(data) || data[i] != '"' {
+		return -1
+	}
+	return scanString(data, i)
 }
 
 func skipSpace(data []byte, i int) int {
