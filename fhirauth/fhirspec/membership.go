@@ -213,7 +213,7 @@ func (m *Matcher) header(s *jsonScanner, full bool) (rt string, err error) {
 			}
 			seen, rt = true, val
 			return full
-		case strings.EqualFold(key, "resourceType"):
+		case foldsTo(key, "resourceType"):
 			err = fmt.Errorf("fhirspec: element %q differs from \"resourceType\" only in case: %w", clip(key), ErrAmbiguousResource)
 			return false
 		}
@@ -385,7 +385,7 @@ func (w *walker) root(n *pathNode) {
 			}
 			selfID = id
 			return true
-		case strings.EqualFold(key, "resourceType") || strings.EqualFold(key, "id"):
+		case foldsTo(key, "resourceType") || foldsTo(key, "id"):
 			w.err = fmt.Errorf("fhirspec: element %q differs from a FHIR element only in case: %w", clip(key), ErrAmbiguousResource)
 			return true
 		}
@@ -450,18 +450,35 @@ func (w *walker) members(n *pathNode, extra func(key string) bool) {
 				w.value(c, false)
 				return true
 			}
-			if strings.EqualFold(key, c.name) {
+			if foldsTo(key, c.name) {
 				w.err = fmt.Errorf("fhirspec: element %q differs from %q only in case: %w", clip(key), c.name, ErrAmbiguousResource)
 				return false
 			}
 		}
-		if n.ref && strings.EqualFold(key, "reference") {
+		if n.ref && foldsTo(key, "reference") {
 			w.err = fmt.Errorf("fhirspec: element %q differs from \"reference\" only in case: %w", clip(key), ErrAmbiguousResource)
 			return false
 		}
 		w.s.skip()
 		return true
 	})
+}
+
+// foldsTo reports whether key equals name (an ASCII element name) under
+// Unicode case folding, as strings.EqualFold decides. Most keys are ASCII
+// and of another length, which cannot fold to name: that answer skips
+// EqualFold's rune loop. (Non-ASCII letters such as U+017F, which folds to
+// "s", can, so a non-ASCII key always goes to EqualFold.)
+func foldsTo(key, name string) bool {
+	if len(key) != len(name) {
+		for i := 0; i < len(key); i++ {
+			if key[i] >= utf8.RuneSelf {
+				return strings.EqualFold(key, name)
+			}
+		}
+		return false
+	}
+	return strings.EqualFold(key, name)
 }
 
 // escapedKey is the error for a member name written with escapes: no FHIR

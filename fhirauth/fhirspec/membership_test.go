@@ -278,3 +278,14 @@ func TestInPatientCompartmentDoesNotAllocate(t *testing.T) {
 	})
 	assert.Zero(t, allocs)
 }
+
+// foldsTo answers as strings.EqualFold for ASCII names, also for keys with
+// letters that fold across lengths.
+func TestFoldsTo(t *testing.T) {
+	for _, key := range []string{"subject", "Subject", "SUBJECT", "ſubject", "ſubjeſt", "subjec", "subjects", "", "reference",
+		"\u212aey", "key", "KEY", "id", "ID", "İd", "resourceType", "resourcetype", "reſourceType", "résourceType"} {
+		for _, name := range []string{"subject", "key", "id", "resourceType", "reference"} {
+			assert.Equal(t, strings.EqualFold(key, name), foldsTo(key, name), "%q vs %q", key, name)
+		}
+	}
+}
