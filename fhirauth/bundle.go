@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/fhirwarden/fhirwarden/fhirauth/internal/jsonsyntax"
+	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
 )
 
 // MaxBundleEntries limits the entries of a batch or transaction Bundle.

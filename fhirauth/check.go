@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/fhirwarden/fhirwarden/fhirauth/internal/jsonsyntax"
+	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
 	"github.com/fhirwarden/fhirwarden/scope"
 )
 

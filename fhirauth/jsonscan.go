@@ -5,7 +5,7 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/fhirwarden/fhirwarden/fhirauth/internal/jsonsyntax"
+	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
 )
 
 // This file is a minimal reader for JSON that has already passed
@@ -21,15 +21,6 @@ import (
 
 var errAmbiguousJSON = errors.New("duplicate, escaped or case-variant key")
 
-func isWS(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-
-func skipWS(d []byte, i int) int {
-	for i < len(d) && isWS(d[i]) {
-		i++
-	}
-	return i
-}
-
 // skipValue returns the index just after the value starting at d[i]
 // (i at the first non-space byte). d must be valid JSON.
 func skipValue(d []byte, i int) int { return jsonsyntax.Skip(d, i) }
@@ -39,11 +30,11 @@ func skipValue(d []byte, i int) int { return jsonsyntax.Skip(d, i) }
 // and the raw value. Keys containing escapes are reported as ambiguous: no
 // FHIR element name needs one.
 func eachMember(d []byte, fn func(key string, val []byte) error) error {
-	i := skipWS(d, 0)
+	i := jsonsyntax.SkipSpace(d, 0)
 	if i >= len(d) || d[i] != '{' {
 		return errNotObject
 	}
-	i = skipWS(d, i+1)
+	i = jsonsyntax.SkipSpace(d, i+1)
 	if i < len(d) && d[i] == '}' {
 		return nil
 	}
@@ -58,15 +49,15 @@ func eachMember(d []byte, fn func(key string, val []byte) error) error {
 				return errAmbiguousJSON
 			}
 		}
-		i = skipWS(d, end)
-		i = skipWS(d, i+1) // ':'
+		i = jsonsyntax.SkipSpace(d, end)
+		i = jsonsyntax.SkipSpace(d, i+1) // ':'
 		vend := skipValue(d, i)
 		if err := fn(bytesToString(rawKey), d[i:vend]); err != nil {
 			return err
 		}
-		i = skipWS(d, vend)
+		i = jsonsyntax.SkipSpace(d, vend)
 		if i < len(d) && d[i] == ',' {
-			i = skipWS(d, i+1)
+			i = jsonsyntax.SkipSpace(d, i+1)
 			continue
 		}
 		return nil
@@ -79,11 +70,11 @@ var errNotArray = errors.New("not a JSON array")
 
 // eachElement calls fn for every element of the array d (valid JSON).
 func eachElement(d []byte, fn func(i int, val []byte) error) error {
-	i := skipWS(d, 0)
+	i := jsonsyntax.SkipSpace(d, 0)
 	if i >= len(d) || d[i] != '[' {
 		return errNotArray
 	}
-	i = skipWS(d, i+1)
+	i = jsonsyntax.SkipSpace(d, i+1)
 	if i < len(d) && d[i] == ']' {
 		return nil
 	}
@@ -92,9 +83,9 @@ func eachElement(d []byte, fn func(i int, val []byte) error) error {
 		if err := fn(n, d[i:end]); err != nil {
 			return err
 		}
-		i = skipWS(d, end)
+		i = jsonsyntax.SkipSpace(d, end)
 		if i < len(d) && d[i] == ',' {
-			i = skipWS(d, i+1)
+			i = jsonsyntax.SkipSpace(d, i+1)
 			continue
 		}
 		return nil

@@ -4,7 +4,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/fhirwarden/fhirwarden/fhirauth/internal/jsonsyntax"
+	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
 )
 
 // finishOperation validates the parameters of an operation and fills

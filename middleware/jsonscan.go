@@ -3,18 +3,18 @@ package middleware
 import (
 	"encoding/json"
 	"unicode/utf8"
+
+	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
 )
 
 // The response checks read JSON with reader, a strict pull parser: one
 // pass over the bytes validates the syntax (the documents encoding/json
-// accepts, nested at most maxJSONDepth deep) while the caller walks the
+// accepts, nested at most jsonsyntax.MaxDepth deep) while the caller walks the
 // members it cares about, and ordinary documents are read without
 // allocating. Objects are read with a foldSet, so that keys a JSON parser
 // could take for one (equal, or equal under Unicode case folding, as Go's
-// encoding/json matches them) are noticed.
-
-// maxJSONDepth is encoding/json's nesting limit.
-const maxJSONDepth = 10000
+// encoding/json matches them) are noticed. The syntax checks themselves
+// (strings, numbers, skipped values) are jsonsyntax's, as in fhirauth.
 
 // reader reads one JSON document. A syntax error sets bad; after it every
 // method fails.
@@ -30,7 +30,7 @@ func (r *reader) fail() bool {
 	return false
 }
 
-func (r *reader) skipSpace() { r.i = skipSpace(r.b, r.i) }
+func (r *reader) skipSpace() { r.i = jsonsyntax.SkipSpace(r.b, r.i) }
 
 // open consumes c ('{' or '[') when the next value starts with it. When it
 // does not, nothing is consumed and open reports false without marking the
@@ -43,7 +43,7 @@ func (r *reader) open(c byte) bool {
 	if r.i >= len(r.b) || r.b[r.i] != c {
 		return false
 	}
-	if r.depth >= maxJSONDepth {
+	if r.depth >= jsonsyntax.MaxDepth {
 		return r.fail()
 	}
 	r.i++
@@ -74,7 +74,7 @@ func (r *reader) member(n int, keys *foldSet) (jsonKey, bool) {
 		if n == 0 {
 			return jsonKey{}, r.fail()
 		}
-		r.i = skipSpace(r.b, r.i+1)
+		r.i = jsonsyntax.SkipSpace(r.b, r.i+1)
 	default:
 		if n > 0 {
 			return jsonKey{}, r.fail()
@@ -83,7 +83,7 @@ func (r *reader) member(n int, keys *foldSet) (jsonKey, bool) {
 	if r.i >= len(r.b) || r.b[r.i] != '"' {
 		return jsonKey{}, r.fail()
 	}
-	end, plain := scanString(r.b, r.i)
+	end, plain := jsonsyntax.ScanStringPlain(r.b, r.i)
 	if end < 0 {
 		return jsonKey{}, r.fail()
 	}
@@ -91,7 +91,7 @@ func (r *reader) member(n int, keys *foldSet) (jsonKey, bool) {
 	if !plain {
 		k.decoded = decodeString(k.quoted)
 	}
-	r.i = skipSpace(r.b, end)
+	r.i = jsonsyntax.SkipSpace(r.b, end)
 	if r.i >= len(r.b) || r.b[r.i] != ':' {
 		return jsonKey{}, r.fail()
 	}
@@ -137,7 +137,7 @@ func (r *reader) value() []byte {
 	}
 	r.skipSpace()
 	start := r.i
-	end := scanValue(r.b, r.i, r.depth)
+	end := jsonsyntax.ValidValue(r.b, r.i, r.depth)
 	if end < 0 {
 		r.fail()
 		return nil
@@ -149,7 +149,7 @@ func (r *reader) value() []byte {
 // atEnd reports whether the document was read without error and only
 // space follows.
 func (r *reader) atEnd() bool {
-	return !r.bad && r.depth == 0 && skipSpace(r.b, r.i) == len(r.b)
+	return !r.bad && r.depth == 0 && jsonsyntax.SkipSpace(r.b, r.i) == len(r.b)
 }
 
 // jsonKey is an object key as read.
@@ -300,258 +300,3 @@ func stringValue(v []byte) (string, bool) {
 }
 
 func isNullValue(v []byte) bool { return string(v) == "null" }
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) {
-		switch b[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
-}
-
-// scanValue validates the JSON value starting at b[i] (space before it
-// skipped), inside depth open containers, and returns the index after it,
-// or -1.
-func scanValue(b []byte, i, depth int) int {
-	i = skipSpace(b, i)
-	if i < len(b) && (b[i] == '{' || b[i] == '[') {
-		return scanContainer(b, i, depth)
-	}
-	return scanScalar(b, i)
-}
-
-// scanScalar validates the string, number or literal at b[i] and returns
-// the index after it, or -1.
-func scanScalar(b []byte, i int) int {
-	if i >= len(b) {
-		return -1
-	}
-	switch c := b[i]; {
-	case c == '"':
-		end, _ := scanString(b, i)
-		return end
-	case c == 't':
-		return scanLiteral(b, i, "true")
-	case c == 'f':
-		return scanLiteral(b, i, "false")
-	case c == 'n':
-		return scanLiteral(b, i, "null")
-	case c == '-' || ('0' <= c && c <= '9'):
-		return scanNumber(b, i)
-	}
-	return -1
-}
-
-// scanContainer validates the object or array at b[i] iteratively (no
-// recursion, however deep), with a bit stack of which open levels are
-// objects (on the stack up to 256 levels).
-func scanContainer(b []byte, i, depth int) int {
-	var small [4]uint64
-	stack := small[:]
-	level := 0
-	afterValue := false
-	for {
-		if afterValue {
-			if level == 0 {
-				return i
-			}
-			i = skipSpace(b, i)
-			if i >= len(b) {
-				return -1
-			}
-			inObj := stack[(level-1)/64]&(1<<((level-1)%64)) != 0
-			switch c := b[i]; {
-			case c == ',':
-				i = skipSpace(b, i+1)
-				if inObj {
-					if i = scanKey(b, i); i < 0 {
-						return -1
-					}
-				}
-				afterValue = false
-			case (c == '}' && inObj) || (c == ']' && !inObj):
-				level--
-				i++
-			default:
-				return -1
-			}
-			continue
-		}
-		i = skipSpace(b, i)
-		if i >= len(b) {
-			return -1
-		}
-		c := b[i]
-		if c != '{' && c != '[' {
-			if i = scanScalar(b, i); i < 0 {
-				return -1
-			}
-			afterValue = true
-			continue
-		}
-		if depth+level >= maxJSONDepth {
-			return -1
-		}
-		if level/64 == len(stack) {
-			stack = append(stack, 0)
-		}
-		if c == '{' {
-			stack[level/64] |= 1 << (level % 64)
-		} else {
-			stack[level/64] &^= 1 << (level % 64)
-		}
-		level++
-		i = skipSpace(b, i+1)
-		if i < len(b) && b[i] == c+2 { // '}' is '{'+2, ']' is '['+2
-			level--
-			i++
-			afterValue = true
-			continue
-		}
-		if c == '{' {
-			if i = scanKey(b, i); i < 0 {
-				return -1
-			}
-		}
-	}
-}
-
-// scanKey reads `"key" :` and the space after it, returning the index of
-// the value, or -1.
-func scanKey(b []byte, i int) int {
-	if i >= len(b) || b[i] != '"' {
-		return -1
-	}
-	end, _ := scanString(b, i)
-	if end < 0 {
-		return -1
-	}
-	i = skipSpace(b, end)
-	if i >= len(b) || b[i] != ':' {
-		return -1
-	}
-	i = skipSpace(b, i+1)
-	if i >= len(b) {
-		return -1
-	}
-	return i
-}
-
-// strSpecial marks the bytes a string scan must look at: the quote, the
-// backslash, control characters (invalid) and non-ASCII bytes (which make
-// a key not plain).
-var strSpecial = func() (t [256]bool) {
-	for c := 0; c < 0x20; c++ {
-		t[c] = true
-	}
-	t['"'], t['\\'] = true, true
-	for c := 0x80; c < 0x100; c++ {
-		t[c] = true
-	}
-	return t
-}()
-
-// scanString validates the string at b[i] (a quote) and returns the index
-// after its closing quote (or -1), and whether it is plain: printable
-// ASCII without escapes.
-func scanString(b []byte, i int) (int, bool) {
-	plain := true
-	i++
-	for {
-		for i < len(b) && !strSpecial[b[i]] {
-			i++
-		}
-		if i >= len(b) {
-			return -1, false
-		}
-		switch c := b[i]; {
-		case c == '"':
-			return i + 1, plain
-		case c < 0x20:
-			return -1, false
-		case c == '\\':
-			plain = false
-			if i+1 >= len(b) {
-				return -1, false
-			}
-			switch b[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				if i+6 > len(b) {
-					return -1, false
-				}
-				for _, h := range b[i+2 : i+6] {
-					if !isHex(h) {
-						return -1, false
-					}
-				}
-				i += 6
-			default:
-				return -1, false
-			}
-		default: // non-ASCII
-			plain = false
-			i++
-		}
-	}
-}
-
-func isHex(c byte) bool {
-	return ('0' <= c && c <= '9') || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
-}
-
-func scanLiteral(b []byte, i int, lit string) int {
-	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
-		return -1
-	}
-	return i + len(lit)
-}
-
-// scanNumber reads -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?; what
-// follows it is the caller's to check.
-func scanNumber(b []byte, i int) int {
-	if b[i] == '-' {
-		i++
-	}
-	switch {
-	case i >= len(b):
-		return -1
-	case b[i] == '0':
-		i++
-	case '1' <= b[i] && b[i] <= '9':
-		i = digits(b, i+1)
-	default:
-		return -1
-	}
-	if i < len(b) && b[i] == '.' {
-		j := digits(b, i+1)
-		if j == i+1 {
-			return -1
-		}
-		i = j
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		j := digits(b, i)
-		if j == i {
-			return -1
-		}
-		i = j
-	}
-	return i
-}
-
-func digits(b []byte, i int) int {
-	for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-		i++
-	}
-	return i
-}

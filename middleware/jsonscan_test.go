@@ -7,14 +7,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// validJSON is what scanValue says of a whole document.
+// validJSON is what the reader says of a whole document read as one value.
 func validJSON(b []byte) bool {
-	end := scanValue(b, 0, 0)
-	return end >= 0 && skipSpace(b, end) == len(b)
+	r := reader{b: b}
+	return r.value() != nil && r.atEnd()
 }
 
 var jsonSyntaxCases = []string{
@@ -27,18 +28,55 @@ var jsonSyntaxCases = []string{
 	`{"":0}`, `{1:2}`, `{"a":1,"a":2}`, `[` + strings.Repeat(`{"a":[`, 50) + strings.Repeat(`]}`, 50) + `]`,
 }
 
-func TestScanValueMatchesEncodingJSON(t *testing.T) {
+func TestReaderSyntaxMatchesEncodingJSON(t *testing.T) {
 	for _, c := range jsonSyntaxCases {
 		assert.Equal(t, json.Valid([]byte(c)), validJSON([]byte(c)), "%q", c)
 	}
 	t.Run("nesting limit", func(t *testing.T) {
-		for _, n := range []int{maxJSONDepth - 1, maxJSONDepth, maxJSONDepth + 1} {
+		for _, n := range []int{jsonsyntax.MaxDepth - 1, jsonsyntax.MaxDepth, jsonsyntax.MaxDepth + 1} {
 			doc := []byte(strings.Repeat("[", n) + strings.Repeat("]", n))
 			assert.Equal(t, json.Valid(doc), validJSON(doc), "depth %d", n)
 			obj := []byte(strings.Repeat(`{"a":`, n) + "1" + strings.Repeat("}", n))
 			assert.Equal(t, json.Valid(obj), validJSON(obj), "object depth %d", n)
 		}
 	})
+}
+
+// member reads a key as written when it is plain (ASCII without escapes)
+// and decodes it otherwise, as encoding/json would.
+func TestMemberKey(t *testing.T) {
+	for _, tc := range []struct {
+		doc   string
+		plain bool
+		name  string
+	}{
+		{`{"resourceType":1}`, true, "resourceType"},
+		{"{\"a\x7fb\":1}", true, "a\x7fb"},
+		{`{"\u0061":1}`, false, "a"},
+		{`{"a\/b":1}`, false, "a/b"},
+		{`{"café":1}`, false, "café"},
+		{"{\"\xff\":1}", false, "\ufffd"},
+	} {
+		r := reader{b: []byte(tc.doc)}
+		require.True(t, r.open('{'), tc.doc)
+		var keys foldSet
+		k, ok := r.member(0, &keys)
+		require.True(t, ok, tc.doc)
+		assert.Equal(t, tc.plain, k.plain, tc.doc)
+		assert.True(t, k.is(tc.name), "%s is %q", tc.doc, tc.name)
+		assert.Equal(t, []byte("1"), r.value(), tc.doc)
+		_, more := r.member(1, &keys)
+		assert.False(t, more, tc.doc)
+		assert.True(t, r.atEnd(), tc.doc)
+	}
+	for _, bad := range []string{`{"a\q":1}`, "{\"a\x01\":1}", `{"a`, `{"é`, `{a:1}`} {
+		r := reader{b: []byte(bad)}
+		require.True(t, r.open('{'), bad)
+		var keys foldSet
+		_, ok := r.member(0, &keys)
+		assert.False(t, ok, bad)
+		assert.True(t, r.bad, bad)
+	}
 }
 
 func TestMemberIndexes(t *testing.T) {
@@ -103,7 +141,7 @@ func FuzzScanJSON(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if got, want := validJSON(b), json.Valid(b); got != want {
-			t.Fatalf("scanValue says %v, encoding/json %v: %q", got, want, b)
+			t.Fatalf("reader says %v, encoding/json %v: %q", got, want, b)
 		}
 	})
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
 )
 
 // This file is a small, strict JSON decoder for JWT headers and claim sets.
@@ -60,16 +62,7 @@ type jsonParser struct {
 	depth int
 }
 
-func (p *jsonParser) skipSpace() {
-	for p.i < len(p.s) {
-		switch p.s[p.i] {
-		case ' ', '\t', '\n', '\r':
-			p.i++
-		default:
-			return
-		}
-	}
-}
+func (p *jsonParser) skipSpace() { p.i = jsonsyntax.SkipSpace(p.s, p.i) }
 
 func (p *jsonParser) value() (any, error) {
 	p.skipSpace()

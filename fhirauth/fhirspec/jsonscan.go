@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"unicode/utf8"
 
-	"github.com/fhirwarden/fhirwarden/fhirauth/internal/jsonsyntax"
+	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
 )
 
 // jsonScanner walks a JSON document. Without validate it trusts that the
@@ -27,16 +27,7 @@ type jsonScanner struct {
 	tmp     [128]byte
 }
 
-func (s *jsonScanner) ws() {
-	for s.pos < len(s.data) {
-		switch s.data[s.pos] {
-		case ' ', '\t', '\n', '\r':
-			s.pos++
-		default:
-			return
-		}
-	}
-}
+func (s *jsonScanner) ws() { s.pos = jsonsyntax.SkipSpace(s.data, s.pos) }
 
 // peek returns the next non-space byte, or 0 at the end.
 func (s *jsonScanner) peek() byte {
@@ -187,7 +178,7 @@ func (s *jsonScanner) enter(c byte) bool {
 	if !s.expect(c) {
 		return false
 	}
-	if s.depth >= maxJSONDepth {
+	if s.depth >= jsonsyntax.MaxDepth {
 		s.bad = true
 		return false
 	}
@@ -195,40 +186,22 @@ func (s *jsonScanner) enter(c byte) bool {
 	return true
 }
 
-// maxJSONDepth is jsonsyntax's (and encoding/json's) nesting limit.
-const maxJSONDepth = 10000
-
-// rawStr consumes a string without decoding it.
+// rawStr consumes a string without decoding it: validated, or its end
+// found by jsonsyntax.SkipString's fast scan.
 func (s *jsonScanner) rawStr() ([]byte, bool) {
+	var end int
 	if s.validate {
-		end := jsonsyntax.ScanString(s.data, s.pos)
-		if end < 0 {
-			s.bad = true
-			return nil, false
-		}
-		raw := s.data[s.pos+1 : end-1]
-		s.pos = end
-		return raw, true
+		end = jsonsyntax.ScanString(s.data, s.pos)
+	} else {
+		end = jsonsyntax.SkipString(s.data, s.pos)
 	}
-	s.pos++ // opening quote
-	start := s.pos
-	for {
-		q := bytes.IndexByte(s.data[s.pos:], '"')
-		if q < 0 {
-			s.bad = true
-			return nil, false
-		}
-		end := s.pos + q
-		// The quote is escaped when an odd number of backslashes precede it.
-		bs := 0
-		for j := end - 1; j >= start && s.data[j] == '\\'; j-- {
-			bs++
-		}
-		s.pos = end + 1
-		if bs%2 == 0 {
-			return s.data[start:end], true
-		}
+	if end < 0 {
+		s.bad = true
+		return nil, false
 	}
+	raw := s.data[s.pos+1 : end-1]
+	s.pos = end
+	return raw, true
 }
 
 // object iterates the members of the object at the current position,

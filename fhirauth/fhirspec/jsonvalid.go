@@ -1,6 +1,6 @@
 package fhirspec
 
-import "github.com/fhirwarden/fhirwarden/fhirauth/internal/jsonsyntax"
+import "github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
 
 // validJSONSyntax reports whether data is exactly one JSON value, accepting
 // the same documents as encoding/json.Valid (the fuzz tests compare them),

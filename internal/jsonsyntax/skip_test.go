@@ -36,3 +36,33 @@ func TestSkip(t *testing.T) {
 		}
 	}
 }
+
+// SkipString ends a string where Skip does, and tells an unterminated one
+// (whose end Skip puts at len(d)) from one closed by the last byte.
+func TestSkipString(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		at   int
+		want int
+	}{
+		{`"ab"`, 0, 4},
+		{`"ab",1`, 0, 4},
+		{`""`, 0, 2},
+		{`"a\"b"`, 0, 6},
+		{`"a\\"`, 0, 5},
+		{`"a\\\"`, 0, -1}, // the last quote is escaped
+		{`"a\"`, 0, -1},
+		{`"ab`, 0, -1},
+		{`"`, 0, -1},
+		{`x"a"`, 1, 4},
+		{`x"a"`, 0, -1},
+		{`"a"`, 3, -1},
+		{`"a"`, -1, -1},
+		{`["a\\\"b\\","c"]`, 1, 11},
+	} {
+		require.Equal(t, tc.want, SkipString([]byte(tc.in), tc.at), "%q at %d", tc.in, tc.at)
+		if tc.want >= 0 {
+			require.Equal(t, tc.want, Skip([]byte(tc.in), tc.at), "%q at %d", tc.in, tc.at)
+		}
+	}
+}

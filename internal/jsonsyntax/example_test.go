@@ -3,7 +3,7 @@ package jsonsyntax_test
 import (
 	"fmt"
 
-	"github.com/fhirwarden/fhirwarden/fhirauth/internal/jsonsyntax"
+	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
 )
 
 func ExampleValid() {

@@ -25,33 +25,6 @@ func TestValidDoesNotAllocate(t *testing.T) {
 	assert.Zero(t, testing.AllocsPerRun(100, func() { Valid(doc) }))
 }
 
-// hasSpecial agrees with a byte-by-byte look at every word the test builds
-// from special and plain bytes at each position.
-func TestHasSpecial(t *testing.T) {
-	vals := []byte{0x00, 0x01, 0x1f, 0x20, 0x21, '"', 0x23, '[', '\\', ']', 'a', 0x7f, 0x80, 0x9f, 0xa0, 0xdc, 0xff}
-	special := func(c byte) bool { return c < 0x20 || c == '"' || c == '\\' }
-	for pos := 0; pos < 8; pos++ {
-		for _, v := range vals {
-			for _, fill := range []byte{'a', 0x20, 0x21, 0xff, 0x80, 0x5d} {
-				var w [8]byte
-				for i := range w {
-					w[i] = fill
-				}
-				w[pos] = v
-				want := false
-				for _, c := range w {
-					want = want || special(c)
-				}
-				x := uint64(0)
-				for i := 7; i >= 0; i-- {
-					x = x<<8 | uint64(w[i])
-				}
-				assert.Equal(t, want, hasSpecial(x), "%x", w)
-			}
-		}
-	}
-}
-
 // ValidValue finds the end of one value inside a larger document, counts
 // the levels already open against the nesting limit, and refuses what
 // json.Valid refuses.
@@ -77,18 +50,9 @@ func TestValidValue(t *testing.T) {
 	for _, levels := range []int{255, 256, 257, 300, 9999, 10000} {
 		nested := []byte(strings.Repeat(`[`, levels) + strings.Repeat(`]`, levels))
 		assert.Equal(t, len(nested), ValidValue(nested, 0, 0), "%d levels", levels)
-		assert.Equal(t, len(nested), ValidValue(nested, 0, maxJSONDepth-levels), "%d levels", levels)
-		assert.Equal(t, -1, ValidValue(nested, 0, maxJSONDepth-levels+1), "%d levels inside %d open ones", levels, maxJSONDepth-levels+1)
+		assert.Equal(t, len(nested), ValidValue(nested, 0, MaxDepth-levels), "%d levels", levels)
+		assert.Equal(t, -1, ValidValue(nested, 0, MaxDepth-levels+1), "%d levels inside %d open ones", levels, MaxDepth-levels+1)
 	}
-}
-
-func TestScanString(t *testing.T) {
-	assert.Equal(t, 4, ScanString([]byte(`"ab",`), 0))
-	assert.Equal(t, 6, ScanString([]byte(`"a\"b",`), 0))
-	for _, bad := range []string{`ab`, `"ab`, "\"a\x1fb\"", `"\q"`, `"\u12"`, ``} {
-		assert.Equal(t, -1, ScanString([]byte(bad), 0), "%q", bad)
-	}
-	assert.Equal(t, -1, ScanString([]byte(`"a"`), 3))
 }
 
 func BenchmarkValid(b *testing.B) {

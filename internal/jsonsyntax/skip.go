@@ -52,7 +52,36 @@ var scalarEnd = [256]bool{' ': true, '\t': true, '\n': true, '\r': true, ',': tr
 // array; it steps over all others one table lookup at a time.
 var containerStop = [256]bool{'"': true, '{': true, '[': true, '}': true, ']': true}
 
-// skipString returns the index after the string starting at d[i] == '"'.
+// SkipString returns the index just after the string that starts at
+// d[i] == '"', found fast without validating it (d valid JSON, as for
+// Skip), or -1 when no string starts there or no closing quote follows.
+func SkipString(d []byte, i int) int {
+	if i < 0 || i >= len(d) || d[i] != '"' {
+		return -1
+	}
+	end := skipString(d, i)
+	if end < len(d) || closedAtEnd(d, i) {
+		return end
+	}
+	return -1
+}
+
+// closedAtEnd reports whether the last byte of d is a quote that closes
+// the string starting at d[i]: a quote other than d[i], not escaped.
+func closedAtEnd(d []byte, i int) bool {
+	last := len(d) - 1
+	if last <= i || d[last] != '"' {
+		return false
+	}
+	n := 0
+	for k := last - 1; k > i && d[k] == '\\'; k-- {
+		n++
+	}
+	return n%2 == 0
+}
+
+// skipString returns the index after the string starting at d[i] == '"',
+// or len(d) when no unescaped quote ends it.
 func skipString(d []byte, i int) int {
 	i++
 	for i < len(d) {

@@ -1,0 +1,138 @@
+package jsonsyntax
+
+import "encoding/binary"
+
+// ScanString validates the JSON string that starts at data[i] == '"'
+// (control bytes and escapes as RFC 8259 says; UTF-8 is not checked) and
+// returns the index just after its closing quote, or -1.
+func ScanString(data []byte, i int) int {
+	if i < 0 || i >= len(data) || data[i] != '"' {
+		return -1
+	}
+	return scanString(data, i)
+}
+
+// ScanStringPlain is ScanString that also reports whether the string is
+// plain: ASCII without escapes, so that the bytes between its quotes are
+// its value as a JSON parser decodes it. plain is false when end is -1.
+func ScanStringPlain(data []byte, i int) (end int, plain bool) {
+	if i < 0 || i >= len(data) || data[i] != '"' {
+		return -1, false
+	}
+	i++
+	for i+8 <= len(data) && !hasSpecialOrNonASCII(binary.LittleEndian.Uint64(data[i:])) {
+		i += 8
+	}
+	for i < len(data) && !plainStop[data[i]] {
+		i++
+	}
+	if i < len(data) && data[i] == '"' {
+		return i + 1, true
+	}
+	// A backslash, a non-ASCII or control byte, or the end of data: the
+	// string is not plain, and maybe not valid. The scan goes on from
+	// data[i] (scanString does not read the byte before it).
+	return scanString(data, i-1), false
+}
+
+// scanString consumes the string starting at data[i] == '"' and returns
+// the position after its closing quote, or -1. It does not read data[i]
+// itself, so that a scan may also resume at data[i+1], a byte inside a
+// string that is not part of an escape.
+func scanString(data []byte, i int) int {
+	i++
+	for {
+		// Eight plain bytes at a time; then byte by byte up to the
+		// special byte that stopped the fast loop.
+		for i+8 <= len(data) && !hasSpecial(binary.LittleEndian.Uint64(data[i:])) {
+			i += 8
+		}
+		for i < len(data) && !stringSpecial[data[i]] {
+			i++
+		}
+		if i >= len(data) {
+			return -1
+		}
+		switch c := data[i]; {
+		case c == '"':
+			return i + 1
+		case c < 0x20:
+			return -1
+		}
+		// A backslash.
+		i++
+		if i >= len(data) {
+			return -1
+		}
+		switch data[i] {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		case 'u':
+			if !hex4(data, i+1) {
+				return -1
+			}
+			i += 4
+		default:
+			return -1
+		}
+		i++
+	}
+}
+
+// hasSpecial reports whether one of the eight bytes of x ends the fast path
+// inside a string: a control byte (< 0x20), '"' or '\\'. Each test is the
+// exact "has a zero byte" idiom (borrows only ever come from a byte that
+// matches, so there are no false answers).
+func hasSpecial(x uint64) bool {
+	return specialBits(x)&highs != 0
+}
+
+// hasSpecialOrNonASCII is hasSpecial that also stops at a non-ASCII byte
+// (high bit set).
+func hasSpecialOrNonASCII(x uint64) bool {
+	return (specialBits(x)|x)&highs != 0
+}
+
+const ones, highs = 0x0101010101010101, 0x8080808080808080
+
+// specialBits sets the high bit of each byte of x that hasSpecial looks
+// for (and maybe of bytes above one, which does not change its answer).
+func specialBits(x uint64) uint64 {
+	less := (x - ones*0x20) &^ x
+	quote := x ^ (ones * '"')
+	quote = (quote - ones) &^ quote
+	bslash := x ^ (ones * '\\')
+	bslash = (bslash - ones) &^ bslash
+	return less | quote | bslash
+}
+
+// stringSpecial marks the bytes that end the fast path inside a string.
+var stringSpecial = func() (t [256]bool) {
+	for c := range 0x20 {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
+
+// plainStop marks the bytes that end a plain string, or make it not
+// plain: stringSpecial's and the non-ASCII ones.
+var plainStop = func() (t [256]bool) {
+	t = stringSpecial
+	for c := 0x80; c < 0x100; c++ {
+		t[c] = true
+	}
+	return t
+}()
+
+// hex4 reports whether data[at:at+4] are four hex digits.
+func hex4(data []byte, at int) bool {
+	if at+4 > len(data) {
+		return false
+	}
+	for _, c := range data[at : at+4] {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
