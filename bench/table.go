@@ -36,7 +36,11 @@ func WriteComparisonTable(w io.Writer, cs []*Comparison) {
 				fmt.Fprintf(w, " %.2f", r)
 			}
 		}
-		fmt.Fprintln(w, ". On a shared machine single rounds scatter; the pooled ratio and CPU/req are steadier.")
+		fmt.Fprint(w, ". On a shared machine single rounds scatter; the pooled ratio and CPU/req are steadier. Upper 95% bound of wrapped/bare req/s (one-sided, Student's t over the rounds)")
+		for _, c := range cs {
+			fmt.Fprintf(w, "; %s: %.2f", c.Scenario, c.RatioUpperBound())
+		}
+		fmt.Fprintln(w, ".")
 	}
 }
 

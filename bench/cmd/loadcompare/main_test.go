@@ -36,7 +36,7 @@ func TestRunFailsBelowMinRatio(t *testing.T) {
 	// No server keeps 1000 times the bare throughput: the check must fail.
 	status := run(append([]string{"-min-ratio", "1000"}, tinyRun...), nil, &stdout, &stderr)
 	assert.Equal(t, 1, status)
-	assert.Contains(t, stderr.String(), "is below 1000.00")
+	assert.Contains(t, stderr.String(), "below the floor 999.95")
 	assert.Contains(t, stdout.String(), "| patient-read | wrapped |", "the table is printed before the verdict")
 }
 
