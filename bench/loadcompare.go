@@ -13,6 +13,11 @@ import (
 // least 90% of the bare server's throughput.
 const TargetThroughputRatio = 0.90
 
+// RegressionFloor is the wrapped/bare throughput ratio below which
+// TestLoadCompare fails in CI whatever the noise: a regression guard, well
+// under the target (see TestLoadCompare).
+const RegressionFloor = 0.80
+
 // CompareConfig says how to run a load comparison.
 type CompareConfig struct {
 	Concurrency int           // workers per run (default 8)
