@@ -14,10 +14,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/fhirwarden/fhirwarden/internal/logbuf"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/stretchr/testify/require"
 )
@@ -28,24 +28,7 @@ type peer struct {
 	port   int
 	cmd    *exec.Cmd
 	done   chan struct{}
-	out    *lockedBuffer
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	out    *logbuf.Buffer
 }
 
 func requirePeer(t *testing.T) {
@@ -83,7 +66,7 @@ func startPeer(t *testing.T, port int, audience, keyFile, clientJWKSFile string)
 		"SIGNING_KEY_FILE="+keyFile,
 		"CLIENT_JWKS_FILE="+clientJWKSFile,
 	)
-	out := &lockedBuffer{}
+	out := &logbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	require.NoError(t, cmd.Start())
 	p := &peer{issuer: fmt.Sprintf("http://127.0.0.1:%d", port), port: port, cmd: cmd, done: make(chan struct{}), out: out}
@@ -165,13 +148,13 @@ type server struct {
 	base string
 	cmd  *exec.Cmd
 	done chan struct{}
-	out  *lockedBuffer
+	out  *logbuf.Buffer
 }
 
 func startCareConnect(t *testing.T, bin string, port int, issuer, audience string) *server {
 	t.Helper()
 	cmd := exec.Command(bin, "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-issuer", issuer, "-audience", audience)
-	out := &lockedBuffer{}
+	out := &logbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	require.NoError(t, cmd.Start())
 	s := &server{base: fmt.Sprintf("http://127.0.0.1:%d/fhir", port), cmd: cmd, done: make(chan struct{}), out: out}

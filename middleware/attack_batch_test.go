@@ -14,6 +14,8 @@ import (
 	"github.com/fhirwarden/fhirwarden/fhirauth"
 	"github.com/fhirwarden/fhirwarden/middleware"
 	"github.com/fhirwarden/fhirwarden/middleware/naivefhir"
+
+	"github.com/fhirwarden/fhirwarden/internal/logbuf"
 )
 
 // Batch and transaction Bundles built to confuse entry bookkeeping: what
@@ -162,7 +164,7 @@ func TestAttackAuditLogInjection(t *testing.T) {
 	}
 
 	t.Run("default slog records keep one line", func(t *testing.T) {
-		var buf syncBuffer
+		var buf logbuf.Buffer
 		mw, err := middleware.New(e.ver, e.policy, middleware.WithLogger(slogJSON(&buf)))
 		require.NoError(t, err)
 		srv := httptest.NewServer(mw.Wrap(naivefhir.New("/fhir", naivefhir.Sample()...)))

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth"
+	"github.com/fhirwarden/fhirwarden/internal/logbuf"
 	"github.com/fhirwarden/fhirwarden/middleware"
 	"github.com/fhirwarden/fhirwarden/middleware/naivefhir"
 	"github.com/fhirwarden/fhirwarden/token"
@@ -32,7 +33,7 @@ type env struct {
 	policy *fhirauth.Policy
 	fhir   *naivefhir.Server
 	srv    *httptest.Server
-	logs   *syncBuffer
+	logs   *logbuf.Buffer
 
 	mu     sync.Mutex
 	audits []middleware.AuditRecord
@@ -63,7 +64,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	for _, o := range opts {
 		o(&c)
 	}
-	e := &env{iss: tokentest.NewIssuer(), logs: &syncBuffer{}}
+	e := &env{iss: tokentest.NewIssuer(), logs: &logbuf.Buffer{}}
 	t.Cleanup(e.iss.Close)
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ver, err := token.NewVerifier(context.Background(),
@@ -219,24 +220,6 @@ type countingAuth struct {
 func (c *countingAuth) Authenticate(ctx context.Context, raw string) (*token.Principal, error) {
 	c.calls.Add(1)
 	return c.next.Authenticate(ctx, raw)
-}
-
-// syncBuffer is a goroutine-safe bytes.Buffer for log output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // outcome is the part of an OperationOutcome tests look at.

@@ -20,6 +20,8 @@ import (
 	"github.com/fhirwarden/fhirwarden/middleware"
 	"github.com/fhirwarden/fhirwarden/token"
 	"github.com/fhirwarden/fhirwarden/token/tokentest"
+
+	"github.com/fhirwarden/fhirwarden/internal/logbuf"
 )
 
 func TestNewValidatesConfiguration(t *testing.T) {
@@ -321,7 +323,7 @@ func TestAuditToSlog(t *testing.T) {
 	defer ver.Close()
 	policy, err := fhirauth.NewPolicy(fhirauth.WithVersion(fhirspec.STU3))
 	require.NoError(t, err)
-	var logs syncBuffer
+	var logs logbuf.Buffer
 	mw, err := middleware.New(ver, policy, middleware.WithLogger(slogJSON(&logs)))
 	require.NoError(t, err)
 	h := mw.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }))

@@ -4,31 +4,13 @@ import (
 	"context"
 	"net/http"
 	"regexp"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/fhirwarden/fhirwarden/internal/logbuf"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestRunServesUntilCancelled starts the program as main does, learns the
 // bound address from the printed base URL, reads the public
@@ -36,7 +18,7 @@ func (l *lockedBuffer) String() string {
 func TestRunServesUntilCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr lockedBuffer
+	var stdout, stderr logbuf.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-backend-key", t.TempDir() + "/k.json"}, &stdout, &stderr)
@@ -65,7 +47,7 @@ func TestRunServesUntilCancelled(t *testing.T) {
 }
 
 func TestRunRejectsBadFlags(t *testing.T) {
-	var stderr lockedBuffer
+	var stderr logbuf.Buffer
 	err := run(context.Background(), []string{"-fhir-version", "DSTU1"}, &stderr, &stderr)
 	assert.Error(t, err)
 }

@@ -10,12 +10,12 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/fhirwarden/fhirwarden/internal/logbuf"
 	"github.com/fhirwarden/fhirwarden/middleware/naivefhir"
 	"github.com/fhirwarden/fhirwarden/token/tokentest"
 )
@@ -31,7 +31,7 @@ type gw struct {
 	iss    *tokentest.Issuer
 	fhir   *naivefhir.Server
 	up     *httptest.Server
-	stderr *syncBuffer
+	stderr *logbuf.Buffer
 }
 
 func startGateway(t *testing.T, extra ...string) *gw {
@@ -43,7 +43,7 @@ func startGateway(t *testing.T, extra ...string) *gw {
 // wrapped by wrap when not nil.
 func startGatewayWith(t *testing.T, wrap func(http.Handler) http.Handler, extra ...string) *gw {
 	t.Helper()
-	g := &gw{iss: tokentest.NewIssuer(), fhir: naivefhir.New(upstreamBase, naivefhir.Sample()...), stderr: &syncBuffer{}}
+	g := &gw{iss: tokentest.NewIssuer(), fhir: naivefhir.New(upstreamBase, naivefhir.Sample()...), stderr: &logbuf.Buffer{}}
 	t.Cleanup(g.iss.Close)
 	var upstream http.Handler = g.fhir
 	if wrap != nil {
@@ -380,24 +380,6 @@ func TestGatewayPublicAndFailures(t *testing.T) {
 	assert.Equal(t, "application/fhir+json", res.Header.Get("Content-Type"))
 	assert.Contains(t, string(body), "OperationOutcome")
 	assert.NotContains(t, string(body), "127.0.0.1")
-}
-
-// syncBuffer is a goroutine-safe bytes.Buffer.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // STU3 and another base path: the same guarantees.

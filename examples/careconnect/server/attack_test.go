@@ -23,6 +23,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fhirwarden/fhirwarden/examples/careconnect/server"
+
+	"github.com/fhirwarden/fhirwarden/internal/logbuf"
 )
 
 // attackClients are the clients of the -clients file the attack server
@@ -37,14 +39,14 @@ const attackClients = `[
 
 type attackServer struct {
 	s    *server.Server
-	logs *syncBuffer
+	logs *logbuf.Buffer
 }
 
 func startAttack(t *testing.T, clients string) *attackServer {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "clients.json")
 	require.NoError(t, os.WriteFile(file, []byte(clients), 0o600))
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	s, err := server.Start(context.Background(), server.Config{
 		Addr: "127.0.0.1:0", ClientsFile: file,
 		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

@@ -25,30 +25,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fhirwarden/fhirwarden/examples/careconnect/server"
+	"github.com/fhirwarden/fhirwarden/internal/logbuf"
 )
-
-// syncBuffer is a goroutine-safe buffer for logs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type running struct {
 	srv    *server.Server
-	stdout *syncBuffer
-	stderr *syncBuffer
+	stdout *logbuf.Buffer
+	stderr *logbuf.Buffer
 	stop   func() error
 }
 
@@ -57,11 +40,11 @@ type running struct {
 func start(t *testing.T, extra ...string) *running {
 	t.Helper()
 	args := append([]string{"-addr", "127.0.0.1:0", "-backend-key", filepath.Join(t.TempDir(), "backend.jwk.json")}, extra...)
-	stderr := &syncBuffer{}
+	stderr := &logbuf.Buffer{}
 	cfg, err := server.ParseArgs(args, stderr)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{stdout: &syncBuffer{}, stderr: stderr}
+	r := &running{stdout: &logbuf.Buffer{}, stderr: stderr}
 	started := make(chan *server.Server, 1)
 	errc := make(chan error, 1)
 	go func() {
