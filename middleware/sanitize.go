@@ -50,6 +50,24 @@ func sanitizeEntry(raw json.RawMessage) (json.RawMessage, bool) {
 // false when the entry must be removed (what it appended is then to be
 // cut off by the caller) or the document is malformed (r.bad).
 func (r *reader) appendEntry(dst []byte) ([]byte, bool) {
+	return r.appendAllowed(dst, entryMembers, func(dst []byte, idx int) ([]byte, bool) {
+		switch idx {
+		case entryResource:
+			return r.appendResource(dst)
+		case entryResponse:
+			return r.appendResponse(dst)
+		}
+		return append(dst, r.value()...), true
+	})
+}
+
+// appendAllowed rebuilds the object at the reader's position from its
+// members named in names, in their order, appending each kept member's
+// value with value (which must consume it); other members are read and
+// dropped. It reports false when the next value is not an object, two keys
+// fold to the same, value refuses a member (what it appended is then to
+// be cut off by the caller), or the document is malformed.
+func (r *reader) appendAllowed(dst []byte, names []string, value func(dst []byte, idx int) ([]byte, bool)) ([]byte, bool) {
 	if !r.open('{') {
 		r.value()
 		return dst, false
@@ -64,7 +82,7 @@ func (r *reader) appendEntry(dst []byte) ([]byte, bool) {
 			break
 		}
 		keep = keep && !k.dup
-		idx := k.index(entryMembers)
+		idx := k.index(names)
 		if idx < 0 || !keep {
 			r.value()
 			continue
@@ -73,17 +91,9 @@ func (r *reader) appendEntry(dst []byte) ([]byte, bool) {
 			dst = append(dst, ',')
 		}
 		written++
-		dst = appendKey(dst, entryMembers[idx])
+		dst = appendKey(dst, names[idx])
 		var ok bool
-		switch idx {
-		case entryResource:
-			dst, ok = r.appendResource(dst)
-		case entryResponse:
-			dst, ok = r.appendResponse(dst)
-		default:
-			dst = append(dst, r.value()...)
-			ok = true
-		}
+		dst, ok = value(dst, idx)
 		keep = keep && ok
 	}
 	return append(dst, '}'), keep && !r.bad
@@ -122,37 +132,13 @@ func (r *reader) appendResource(dst []byte) ([]byte, bool) {
 // appendResponse rebuilds an entry's response member from the members of
 // responseMembers; its outcome must be an OperationOutcome.
 func (r *reader) appendResponse(dst []byte) ([]byte, bool) {
-	if !r.open('{') {
-		r.value()
-		return dst, false
-	}
-	dst = append(dst, '{')
-	var keys foldSet
-	keep := true
-	written := 0
-	for n := 0; ; n++ {
-		k, more := r.member(n, &keys)
-		if !more {
-			break
-		}
-		keep = keep && !k.dup
-		idx := k.index(responseMembers)
+	return r.appendAllowed(dst, responseMembers, func(dst []byte, idx int) ([]byte, bool) {
 		v := r.value()
-		if idx < 0 || !keep {
-			continue
-		}
 		if idx == responseOutcome && !isNullValue(v) && !isOperationOutcome(v) {
-			keep = false
-			continue
+			return dst, false
 		}
-		if written > 0 {
-			dst = append(dst, ',')
-		}
-		written++
-		dst = appendKey(dst, responseMembers[idx])
-		dst = append(dst, v...)
-	}
-	return append(dst, '}'), keep && !r.bad
+		return append(dst, v...), true
+	})
 }
 
 // appendKey appends `"name":` (names are plain ASCII member names).
