@@ -289,3 +289,37 @@ func TestFoldsTo(t *testing.T) {
 		}
 	}
 }
+
+// PatientMembership answers type and membership from one read; the type
+// outlives the (pooled, reused) input buffer, and errors carry no type.
+func TestPatientMembership(t *testing.T) {
+	m, err := NewMatcher(R4)
+	require.NoError(t, err)
+	buf := []byte(`{"resourceType":"Observation","subject":{"reference":"Patient/123"}}`)
+	rt, in, err := m.PatientMembership(buf, "123")
+	require.NoError(t, err)
+	assert.True(t, in)
+	for i := range buf {
+		buf[i] = 'X'
+	}
+	assert.Equal(t, "Observation", rt)
+
+	rt, in, err = m.PatientMembership([]byte(`{"resourceType":"Observation","subject":{"reference":"Patient/999"}}`), "123")
+	require.NoError(t, err)
+	assert.Equal(t, "Observation", rt)
+	assert.False(t, in)
+
+	for _, bad := range []string{
+		`{"resourceType":"Observation","subject":{"reference":"Patient/123"}} x`, // trailing garbage after a member match
+		`{"resourceType":"Observation","subject":{"reference":"Patient/123"},"note":[1,]}`,
+		`{"resourceType":"Observation","subject":{"reference":"Patient/123"},"n":"a` + "\x01" + `"}`,
+		"{\"resourceType\":\"Observation\",\"subject\":{\"reference\":\"Patient/123\"},\"n\":\"\xff\"}",
+	} {
+		rt, in, err := m.PatientMembership([]byte(bad), "123")
+		assert.ErrorIs(t, err, ErrMalformedResource, "%q", bad)
+		assert.Empty(t, rt)
+		assert.False(t, in)
+	}
+	_, _, err = m.PatientMembership(buf, "../123")
+	assert.ErrorIs(t, err, ErrInvalidID)
+}
