@@ -1,6 +1,9 @@
 package jsonsyntax
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // ScanString validates the JSON string that starts at data[i] == '"'
 // (control bytes and escapes as RFC 8259 says; UTF-8 is not checked) and
@@ -20,8 +23,12 @@ func ScanStringPlain(data []byte, i int) (end int, plain bool) {
 		return -1, false
 	}
 	i++
-	for i+8 <= len(data) && !hasSpecialOrNonASCII(binary.LittleEndian.Uint64(data[i:])) {
-		i += 8
+	for i+8 <= len(data) {
+		k := firstSpecialOrNonASCII(binary.LittleEndian.Uint64(data[i:]))
+		i += k
+		if k < 8 {
+			break // data[i] stops the loop below at once
+		}
 	}
 	for i < len(data) && !plainStop[data[i]] {
 		i++
@@ -42,10 +49,14 @@ func ScanStringPlain(data []byte, i int) (end int, plain bool) {
 func scanString(data []byte, i int) int {
 	i++
 	for {
-		// Eight plain bytes at a time; then byte by byte up to the
-		// special byte that stopped the fast loop.
-		for i+8 <= len(data) && !hasSpecial(binary.LittleEndian.Uint64(data[i:])) {
-			i += 8
+		// Eight bytes at a time, straight to the first special byte;
+		// byte by byte near the end of data.
+		for i+8 <= len(data) {
+			k := firstSpecial(binary.LittleEndian.Uint64(data[i:]))
+			i += k
+			if k < 8 {
+				break // data[i] stops the loop below at once
+			}
 		}
 		for i < len(data) && !stringSpecial[data[i]] {
 			i++
@@ -78,24 +89,26 @@ func scanString(data []byte, i int) int {
 	}
 }
 
-// hasSpecial reports whether one of the eight bytes of x ends the fast path
-// inside a string: a control byte (< 0x20), '"' or '\\'. Each test is the
-// exact "has a zero byte" idiom (borrows only ever come from a byte that
-// matches, so there are no false answers).
-func hasSpecial(x uint64) bool {
-	return specialBits(x)&highs != 0
+// firstSpecial returns the index (0 to 7, in memory order) of the first
+// byte of the little-endian word x that ends the fast path inside a
+// string: a control byte (< 0x20), '"' or '\\'; 8 when there is none.
+// Each test is the "has a zero byte" idiom: a borrow only ever starts at a
+// byte that matches, so the lowest byte it flags is exact (bytes above a
+// match may be flagged falsely, and are never looked at).
+func firstSpecial(x uint64) int {
+	return bits.TrailingZeros64(specialBits(x)&highs) / 8
 }
 
-// hasSpecialOrNonASCII is hasSpecial that also stops at a non-ASCII byte
-// (high bit set).
-func hasSpecialOrNonASCII(x uint64) bool {
-	return (specialBits(x)|x)&highs != 0
+// firstSpecialOrNonASCII is firstSpecial that also stops at a non-ASCII
+// byte (high bit set).
+func firstSpecialOrNonASCII(x uint64) int {
+	return bits.TrailingZeros64((specialBits(x)|x)&highs) / 8
 }
 
 const ones, highs = 0x0101010101010101, 0x8080808080808080
 
-// specialBits sets the high bit of each byte of x that hasSpecial looks
-// for (and maybe of bytes above one, which does not change its answer).
+// specialBits sets the high bit of each byte of x that firstSpecial looks
+// for (and maybe of bytes above one, which firstSpecial never reads).
 func specialBits(x uint64) uint64 {
 	less := (x - ones*0x20) &^ x
 	quote := x ^ (ones * '"')

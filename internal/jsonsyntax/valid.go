@@ -61,7 +61,8 @@ func validValue(data []byte, i, limit int, stack []uint64) int {
 			if i >= n {
 				return -1
 			}
-			inObject := stack[(depth-1)/64]&(1<<((depth-1)%64)) != 0
+			top := uint(depth - 1) // unsigned: shifts and masks, not signed division
+			inObject := stack[top/64]&(1<<(top%64)) != 0
 			switch c := data[i]; {
 			case c == ',':
 				i = SkipSpace(data, i+1)
@@ -93,10 +94,10 @@ func validValue(data []byte, i, limit int, stack []uint64) int {
 			if depth >= len(stack)*64 {
 				return tooDeepForStack
 			}
-			if c == '{' {
-				stack[depth/64] |= 1 << (depth % 64)
+			if d := uint(depth); c == '{' {
+				stack[d/64] |= 1 << (d % 64)
 			} else {
-				stack[depth/64] &^= 1 << (depth % 64)
+				stack[d/64] &^= 1 << (d % 64)
 			}
 			depth++
 			i = SkipSpace(data, i+1)
