@@ -40,6 +40,46 @@ type pathNode struct {
 	name     string
 	ref      bool // the element is a Reference (or a list of them)
 	children []*pathNode
+	// lens has bit i set when a name that decides membership at this
+	// node (a child's, or "reference" when ref) is i bytes long: an ASCII
+	// key of another length can be neither such a name nor a case variant
+	// of one. Names of 64 bytes or more are not in it (mayName lets keys
+	// that long through).
+	lens uint64
+}
+
+// index sets lens on n and the nodes below it.
+func (n *pathNode) index() {
+	n.lens = 0
+	if n.ref {
+		n.lens |= 1 << len("reference")
+	}
+	for _, c := range n.children {
+		if len(c.name) < 64 {
+			n.lens |= 1 << len(c.name)
+		}
+		c.index()
+	}
+}
+
+// rootLens are the lengths of the names the root object adds: "id" and
+// "resourceType".
+const rootLens = 1<<len("id") | 1<<len("resourceType")
+
+// mayName reports whether key, when ASCII, may be or vary in case from a
+// name that decides membership at n (at the root, also "id" and
+// "resourceType"): whether its length is one of theirs. Keys of 64 bytes
+// or more always may.
+func (n *pathNode) mayName(key string, root bool) bool {
+	l := uint(len(key))
+	if l >= 64 {
+		return true
+	}
+	m := n.lens
+	if root {
+		m |= rootLens
+	}
+	return m&(1<<l) != 0
 }
 
 func (n *pathNode) child(name string) *pathNode {
@@ -118,6 +158,7 @@ func compileCompartment(v Version, table string) map[string]*compartmentType {
 			}
 			ct.params = append(ct.params, p)
 		}
+		ct.root.index()
 		out[typ] = ct
 	}
 	return out

@@ -24,7 +24,6 @@ type jsonScanner struct {
 	// into buf (and so is overwritten by the next escaped string).
 	escaped bool
 	buf     []byte // scratch for unescaped strings
-	tmp     [128]byte
 }
 
 func (s *jsonScanner) ws() { s.pos = jsonsyntax.SkipSpace(s.data, s.pos) }
@@ -64,14 +63,20 @@ func (s *jsonScanner) str() (string, bool) {
 	if !s.escaped {
 		return bytesString(raw), true
 	}
-	return s.unescape(raw)
+	b, ok := unescape(s.buf[:0], raw)
+	if !ok {
+		s.bad = true
+		return "", false
+	}
+	s.buf = b
+	return bytesString(b), true
 }
 
-// unescape decodes the JSON escapes of raw (the bytes between the quotes)
-// the way encoding/json does, including surrogate pairs and U+FFFD for
-// invalid ones.
-func (s *jsonScanner) unescape(raw []byte) (string, bool) {
-	b := s.buf[:0]
+// unescape appends to b the decoded content of raw (the bytes between a
+// string's quotes), decoding its escapes the way encoding/json does,
+// including surrogate pairs and U+FFFD for invalid ones. It reports false
+// for an escape that is not JSON.
+func unescape(b, raw []byte) ([]byte, bool) {
 	for i := 0; i < len(raw); i++ {
 		c := raw[i]
 		if c != '\\' {
@@ -80,8 +85,7 @@ func (s *jsonScanner) unescape(raw []byte) (string, bool) {
 		}
 		i++
 		if i >= len(raw) {
-			s.bad = true
-			return "", false
+			return b, false
 		}
 		switch raw[i] {
 		case '"', '\\', '/':
@@ -99,8 +103,7 @@ func (s *jsonScanner) unescape(raw []byte) (string, bool) {
 		case 'u':
 			r, ok := hex4(raw, i+1)
 			if !ok {
-				s.bad = true
-				return "", false
+				return b, false
 			}
 			i += 4
 			if r >= 0xD800 && r < 0xDC00 {
@@ -116,12 +119,10 @@ func (s *jsonScanner) unescape(raw []byte) (string, bool) {
 			}
 			b = utf8.AppendRune(b, r)
 		default:
-			s.bad = true
-			return "", false
+			return b, false
 		}
 	}
-	s.buf = b
-	return bytesString(b), true
+	return b, true
 }
 
 func hex4(raw []byte, at int) (rune, bool) {

@@ -269,21 +269,45 @@ func (m *Matcher) walk(resource []byte, w *walker) (string, error) {
 // errNotJSON is walk's error for a document that is not one JSON value.
 var errNotJSON = fmt.Errorf("fhirspec: resource is not valid JSON: %w", ErrMalformedResource)
 
+// leadingType returns the resource type when the root object's first
+// member is "resourceType" with a known type as its value, all written
+// without escapes: the usual case, answered without header's general read.
+// Otherwise it reports false, and header finds the type or the error.
+func (m *Matcher) leadingType(resource []byte) (string, bool) {
+	w := walker{data: resource}
+	if w.next() != '{' {
+		return "", false
+	}
+	w.pos++
+	key, plain := w.key()
+	if !plain || key != "resourceType" || w.next() != '"' {
+		return "", false
+	}
+	name, escaped := w.str()
+	if escaped || w.bad {
+		return "", false
+	}
+	return internType(m.v, name)
+}
+
 func (m *Matcher) walkValidating(resource []byte, w *walker) (string, error) {
 	// The resourceType is needed before the walk, which follows the
 	// compartment paths of that type. It is usually the first member:
-	// this look ahead stops there and trusts the syntax, which the walk
+	// these looks ahead stop there and trust the syntax, which the walk
 	// then validates from the start.
-	s := jsonScanner{data: resource}
-	rt, err := m.header(&s, false)
-	if err != nil {
-		return "", err
+	rt, ok := m.leadingType(resource)
+	if !ok {
+		s := jsonScanner{data: resource}
+		var err error
+		if rt, err = m.header(&s, false); err != nil {
+			return "", err
+		}
 	}
 	ct := compartments[m.v][rt]
 	if ct == nil {
 		// Not a compartment type: nothing to find, but still refuse an
 		// ambiguous or malformed document.
-		s = jsonScanner{data: resource, validate: true}
+		s := jsonScanner{data: resource, validate: true}
 		if _, err := m.header(&s, true); err != nil {
 			return "", err
 		}
@@ -292,176 +316,16 @@ func (m *Matcher) walkValidating(resource []byte, w *walker) (string, error) {
 		}
 		return rt, nil
 	}
-	w.s = jsonScanner{data: resource, validate: true}
+	w.data = resource
 	w.patient = rt == "Patient"
 	w.root(&ct.root)
 	if w.err != nil {
 		return "", w.err
 	}
-	if !w.s.end() {
+	if !w.end() {
 		return "", errNotJSON
 	}
 	return rt, nil
-}
-
-// walker follows the compartment paths of one resource and either looks
-// for one patient (match) or collects all of them (collect).
-type walker struct {
-	s       jsonScanner
-	bases   []string
-	match   string
-	found   bool
-	collect bool
-	ids     []string
-	patient bool // the resource is a Patient: its own id counts
-	strict  bool // references that may name a patient must be resolvable
-	err     error
-}
-
-// hit records that the resource is in the compartment of Patient/id; id
-// may alias the input or the scanner's scratch buffer.
-func (w *walker) hit(id string) {
-	switch {
-	case w.collect:
-		if !slices.Contains(w.ids, id) {
-			w.ids = append(w.ids, strings.Clone(id))
-		}
-	case id == w.match:
-		w.found = true
-	}
-}
-
-// value walks the value at the current position for path node n.
-// Arrays are traversed one level (FHIR repeats elements as arrays; an array
-// of arrays is not FHIR and is skipped).
-func (w *walker) value(n *pathNode, inArray bool) {
-	switch w.s.peek() {
-	case '{':
-		w.object(n)
-	case '[':
-		if inArray {
-			w.s.skip()
-			return
-		}
-		w.s.array(func() {
-			if w.err == nil {
-				w.value(n, true)
-			} else {
-				w.s.skip()
-			}
-		})
-	default:
-		w.s.skip()
-	}
-}
-
-// root walks the resource's root object: the compartment paths below n,
-// plus "resourceType" and "id", which must not repeat or vary in case
-// either. A Patient's own id is reported after the walk, once it is known
-// to be unique.
-func (w *walker) root(n *pathNode) {
-	var seenType, seenID bool
-	var selfID string
-	w.members(n, func(key string) (handled bool) {
-		switch {
-		case key == "resourceType" || key == "id":
-			if (key == "id" && seenID) || (key == "resourceType" && seenType) {
-				w.err = fmt.Errorf("fhirspec: duplicate %q: %w", key, ErrAmbiguousResource)
-				return true
-			}
-			if key == "resourceType" {
-				seenType = true
-				w.s.skip() // read by header
-				return true
-			}
-			seenID = true
-			if !w.patient || w.s.peek() != '"' {
-				w.s.skip()
-				return true
-			}
-			id, ok := w.s.str()
-			if ok && w.s.escaped {
-				id = strings.Clone(id)
-			}
-			selfID = id
-			return true
-		case foldsTo(key, "resourceType") || foldsTo(key, "id"):
-			w.err = fmt.Errorf("fhirspec: element %q differs from a FHIR element only in case: %w", clip(key), ErrAmbiguousResource)
-			return true
-		}
-		return false
-	})
-	if w.err == nil && !w.s.bad && IsID(selfID) {
-		w.hit(selfID)
-	}
-}
-
-// object walks the members of an object reached at node n (the root for
-// the resource itself). Keys that decide membership (n's children, and
-// "reference" when n is a Reference) must appear at most once and not in
-// another letter case.
-func (w *walker) object(n *pathNode) { w.members(n, nil) }
-
-// members walks the members of an object at node n; extra, when set, may
-// handle a key first (consuming its value) and reports whether it did.
-func (w *walker) members(n *pathNode, extra func(key string) bool) {
-	var seen uint64        // bit i: children[i] seen
-	const refBit = 1 << 63 // "reference" seen
-	w.s.object(func(key string) bool {
-		if w.err != nil {
-			return false
-		}
-		if w.s.escaped {
-			w.err = escapedKey(key)
-			return false
-		}
-		if extra != nil && extra(key) {
-			return w.err == nil
-		}
-		if n.ref && key == "reference" {
-			if seen&refBit != 0 {
-				w.err = fmt.Errorf("fhirspec: duplicate \"reference\" in %q: %w", n.name, ErrAmbiguousResource)
-				return false
-			}
-			seen |= refBit
-			if w.s.peek() != '"' {
-				w.s.skip() // not a string: names nobody
-				return true
-			}
-			ref, ok := w.s.str()
-			if !ok {
-				return false
-			}
-			if id, ok := patientRef(ref, w.bases); ok {
-				w.hit(id)
-			} else if w.strict && mayNamePatient(ref) {
-				w.err = fmt.Errorf("fhirspec: %q in %q may name a patient but cannot be resolved: %w", clip(ref), n.name, ErrUnverifiableReference)
-				return false
-			}
-			return true
-		}
-		for i, c := range n.children {
-			if key == c.name {
-				if seen&(1<<i) != 0 {
-					w.err = fmt.Errorf("fhirspec: duplicate element %q: %w", c.name, ErrAmbiguousResource)
-					return false
-				}
-				seen |= 1 << i
-				w.value(c, false)
-				return true
-			}
-			if foldsTo(key, c.name) {
-				w.err = fmt.Errorf("fhirspec: element %q differs from %q only in case: %w", clip(key), c.name, ErrAmbiguousResource)
-				return false
-			}
-		}
-		if n.ref && foldsTo(key, "reference") {
-			w.err = fmt.Errorf("fhirspec: element %q differs from \"reference\" only in case: %w", clip(key), ErrAmbiguousResource)
-			return false
-		}
-		w.s.skip()
-		return true
-	})
 }
 
 // foldsTo reports whether key equals name (an ASCII element name) under
