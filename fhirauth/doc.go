@@ -57,5 +57,7 @@
 // Every denial carries an HTTP status, an OperationOutcome issue code, a
 // reason a person can act on and, when a scope would have been enough,
 // that scope (Decision.Needed, for WWW-Authenticate). OperationOutcome
-// builds the STU3 or R4 JSON body with google/fhir/go.
+// builds the STU3 or R4 JSON body from templates that google/fhir/go's
+// model and marshaller generated (go generate), so that programs using
+// fhirauth do not load google/fhir/go at run time.
 package fhirauth
