@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"runtime/metrics"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -39,8 +40,13 @@ type Result struct {
 	// the process. Other processes on the machine do not count, which makes
 	// CPU per request a measure of cost that a busy machine distorts less
 	// than requests per second.
-	CPU       time.Duration
-	Latencies []time.Duration // every answer's latency, sorted ascending
+	CPU time.Duration
+	// Alloc is the heap memory this process allocated during the run and
+	// GCs the garbage collections that ran (servers and load generator
+	// together, as for CPU). With a small live heap, collections are
+	// frequent and their cost follows allocation closely.
+	Alloc, GCs uint64
+	Latencies  []time.Duration // every answer's latency, sorted ascending
 }
 
 // NewLoadClient returns a client for loopback load: keep-alive connections,
@@ -86,7 +92,7 @@ func (l Load) Run(ctx context.Context) (*Result, error) {
 		wg      sync.WaitGroup
 		workers = make([]workerResult, l.Concurrency)
 	)
-	cpu0 := processCPU()
+	cpu0, heap0 := processCPU(), readHeapStats()
 	start := time.Now()
 	deadline := time.Time{}
 	if l.Duration > 0 {
@@ -119,6 +125,8 @@ func (l Load) Run(ctx context.Context) (*Result, error) {
 	}
 	wg.Wait()
 	r := &Result{Elapsed: time.Since(start), CPU: processCPU() - cpu0, Status: map[int]int{}}
+	heap := readHeapStats()
+	r.Alloc, r.GCs = heap.alloc-heap0.alloc, heap.gcs-heap0.gcs
 	for _, w := range workers {
 		r.Errors += w.errors
 		r.Latencies = append(r.Latencies, w.lat...)
@@ -151,6 +159,32 @@ func (r *Result) CPUPerRequest() time.Duration {
 		return 0
 	}
 	return r.CPU / time.Duration(r.Requests)
+}
+
+// AllocPerRequest is the heap memory allocated per answer, in bytes.
+func (r *Result) AllocPerRequest() float64 {
+	if r.Requests == 0 {
+		return 0
+	}
+	return float64(r.Alloc) / float64(r.Requests)
+}
+
+// heapStats are the process's cumulative allocation and GC counts.
+type heapStats struct{ alloc, gcs uint64 }
+
+// readHeapStats reads heapStats from runtime/metrics (no stop-the-world,
+// unlike runtime.ReadMemStats).
+func readHeapStats() heapStats {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	var h heapStats
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		h.alloc = s[0].Value.Uint64()
+	}
+	if s[1].Value.Kind() == metrics.KindUint64 {
+		h.gcs = s[1].Value.Uint64()
+	}
+	return h
 }
 
 // processCPU is the CPU time this process has used so far.
@@ -198,6 +232,8 @@ func Merge(rs ...*Result) *Result {
 		m.Errors += r.Errors
 		m.Elapsed += r.Elapsed
 		m.CPU += r.CPU
+		m.Alloc += r.Alloc
+		m.GCs += r.GCs
 		m.Latencies = append(m.Latencies, r.Latencies...)
 		for s, n := range r.Status {
 			m.Status[s] += n

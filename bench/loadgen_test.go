@@ -71,6 +71,10 @@ func TestLoadCountsStatusesAndStops(t *testing.T) {
 	assert.Len(t, r.Latencies, 200)
 	assert.True(t, r.Percentile(50) <= r.Percentile(99) && r.Percentile(99) <= r.Latencies[199])
 	assert.Positive(t, r.RPS())
+	// Every request allocates (a client request and response at least), and
+	// far less than a megabyte.
+	assert.Greater(t, r.AllocPerRequest(), 500.0)
+	assert.Less(t, r.AllocPerRequest(), float64(1<<20))
 
 	start := time.Now()
 	r, err = Load{URL: srv.URL, Concurrency: 2, Duration: 200 * time.Millisecond}.Run(context.Background())
@@ -81,6 +85,9 @@ func TestLoadCountsStatusesAndStops(t *testing.T) {
 
 	m := Merge(r, r)
 	assert.Equal(t, 2*r.Requests, m.Requests)
+	assert.Equal(t, 2*r.Alloc, m.Alloc)
+	assert.Equal(t, 2*r.GCs, m.GCs)
+	assert.InDelta(t, r.AllocPerRequest(), m.AllocPerRequest(), 0.001)
 	assert.Equal(t, 2*r.Elapsed, m.Elapsed)
 	assert.InDelta(t, r.RPS(), m.RPS(), 0.001)
 
