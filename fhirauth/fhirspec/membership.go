@@ -300,6 +300,15 @@ func (m *Matcher) walkValidating(resource []byte, w *walker) (string, error) {
 		s := jsonScanner{data: resource}
 		var err error
 		if rt, err = m.header(&s, false); err != nil {
+			if errors.Is(err, ErrUnknownResourceType) {
+				// The look ahead stopped at the first resourceType; a
+				// second one makes the document ambiguous, whatever the
+				// first says, and that is the answer to give.
+				s = jsonScanner{data: resource, validate: true}
+				if _, ferr := m.header(&s, true); errors.Is(ferr, ErrAmbiguousResource) {
+					return "", ferr
+				}
+			}
 			return "", err
 		}
 	}
