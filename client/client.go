@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -51,10 +50,6 @@ type Client struct {
 	insecure    bool
 	clock       Clock
 	sleep       func(context.Context, time.Duration) error
-
-	typedOnce sync.Once
-	typed     *typedCodec
-	typedErr  error
 }
 
 // Option configures a Client.
@@ -118,7 +113,7 @@ func WithHTTPClient(hc *http.Client) Option {
 }
 
 // WithFHIRVersion sets the FHIR release (R4 by default); it selects the
-// typed resources ReadResource returns.
+// google/fhir/go messages the typed API of package client/typed uses.
 func WithFHIRVersion(v Version) Option {
 	return func(c *Client) error {
 		switch v {
