@@ -182,3 +182,45 @@ func TestCompileCompartmentRejectsBadTables(t *testing.T) {
 		assert.Panics(t, func() { compileCompartment(R4, table) }, table)
 	}
 }
+
+// mayName lets through every name that decides membership at a node, and
+// its case variants (same length), at the root also "id" and
+// "resourceType", and every key of 64 bytes or more; a key of another
+// length is answered no without comparing it.
+func TestPathNodeMayName(t *testing.T) {
+	var walk func(n *pathNode, root bool)
+	checked := 0
+	walk = func(n *pathNode, root bool) {
+		names := []string{}
+		for _, c := range n.children {
+			names = append(names, c.name)
+		}
+		if n.ref {
+			names = append(names, "reference")
+		}
+		if root {
+			names = append(names, "id", "resourceType")
+		}
+		lengths := map[int]bool{}
+		for _, name := range names {
+			lengths[len(name)] = true
+			assert.True(t, n.mayName(name, root), name)
+			assert.True(t, n.mayName(strings.ToUpper(name), root), name)
+			checked++
+		}
+		for l := 0; l < 64; l++ {
+			assert.Equal(t, lengths[l], n.mayName(strings.Repeat("x", l), root), "length %d at %q", l, n.name)
+		}
+		assert.True(t, n.mayName(strings.Repeat("x", 64), root))
+		assert.True(t, n.mayName(strings.Repeat("x", 200), root))
+		for _, c := range n.children {
+			walk(c, false)
+		}
+	}
+	for _, v := range []Version{STU3, R4} {
+		for _, ct := range compartments[v] {
+			walk(&ct.root, true)
+		}
+	}
+	assert.Greater(t, checked, 100)
+}

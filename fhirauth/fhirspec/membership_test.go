@@ -105,6 +105,7 @@ func membershipCases() []membershipCase {
 		{"duplicate resourceType", R4, `{"resourceType":"Practitioner","resourceType":"Observation","subject":{"reference":"Patient/123"}}`, "123", false, ErrAmbiguousResource},
 		{"duplicate resourceType, the first unknown", R4, `{"resourceType":"","resourceType":"Observation"}`, "123", false, ErrAmbiguousResource},
 		{"duplicate resourceType, the first mis-cased", R4, `{"resourceType":"observation","resourceType":"Observation","subject":{"reference":"Patient/123"}}`, "123", false, ErrAmbiguousResource},
+		{"long keys pass the length filter", R4, `{"resourceType":"Observation","` + strings.Repeat("k", 70) + `":{"subject":{"reference":"Patient/999"}},"subject":{"` + strings.Repeat("r", 64) + `":"x","reference":"Patient/123"}}`, "123", true, nil},
 		{"unknown resourceType alone", R4, `{"resourceType":"NoSuchType","subject":{"reference":"Patient/123"}}`, "123", false, ErrUnknownResourceType},
 		{"case-variant resourceType", R4, `{"resourcetype":"Practitioner","resourceType":"Observation"}`, "123", false, ErrAmbiguousResource},
 		{"duplicate patient id", R4, `{"resourceType":"Patient","id":"123","id":"999"}`, "123", false, ErrAmbiguousResource},
