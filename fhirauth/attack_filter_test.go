@@ -193,6 +193,12 @@ func TestAttackFilterBundleLeaks(t *testing.T) {
 		{"fullUrl as a urn", everything, bundle("", `{"fullUrl":"urn:uuid:00000000-0000-0000-0000-000000000456","resource":`+obsOf123+`}`), 0, nil},
 		{"fullUrl that is an object", everything, bundle("", `{"fullUrl":`+leakB+`,"resource":`+obsOf123+`}`), 0, nil},
 		{"fullUrl of another resource of A", everything, bundle("", `{"fullUrl":"http://x/fhir/Observation/2","resource":`+obsOf123+`}`), 0, nil},
+		{"fullUrl without a scheme", everything, bundle("", `{"fullUrl":"://456/Observation/1","resource":`+obsOf123+`}`), 0, nil},
+		{"fullUrl without a host", everything, bundle("", `{"fullUrl":"http:///Observation/1","resource":`+obsOf123+`}`), 0, nil},
+		{"fullUrl with user info", everything, bundle("", `{"fullUrl":"http://456@x/fhir/Observation/1","resource":`+obsOf123+`}`), 0, nil},
+		{"fullUrl of another scheme", everything, bundle("", `{"fullUrl":"ftp://x/fhir/Observation/1","resource":`+obsOf123+`}`), 0, nil},
+		{"fullUrl with a space in the host", everything, bundle("", `{"fullUrl":"http://x y/fhir/Observation/1","resource":`+obsOf123+`}`), 0, nil},
+		{"fullUrl with a port is kept", everything, bundle("", `{"fullUrl":"https://x:8443/fhir/Observation/1","resource":`+obsOf123+`}`), 0, []string{`"fullUrl":"https://x:8443/fhir/Observation/1"`}},
 		{"fullUrl naming the resource is kept", everything, bundle("", `{"fullUrl":"http://x/fhir/Observation/1","resource":`+obsOf123+`}`), 0, []string{`"fullUrl":"http://x/fhir/Observation/1"`}},
 		{"relative fullUrl naming the resource is kept", everything, bundle("", `{"fullUrl":"Patient/123","resource":`+patient123+`}`), 0, []string{`"fullUrl":"Patient/123"`}},
 		// OperationOutcome entries.

@@ -303,9 +303,9 @@ func isJSONString(v []byte) bool { return len(v) >= 2 && v[0] == '"' }
 func isJSONNumber(v []byte) bool { return len(v) > 0 && (v[0] == '-' || (v[0] >= '0' && v[0] <= '9')) }
 
 // namesResource reports whether a fullUrl names the resource rt/id: "rt/id"
-// or an absolute URL ending in "/rt/id", without query or fragment and,
-// under patient context, naming no other patient (a base such as
-// ".../Patient/456/" would).
+// or an absolute http(s) URL ending in "/rt/id" (see httpBase), without
+// query or fragment and, under patient context, naming no other patient (a
+// base such as ".../Patient/456/" would).
 func (d *Decision) namesResource(u, rt, id string) bool {
 	if id == "" || strings.ContainsAny(u, "?#") {
 		return false
@@ -319,11 +319,36 @@ func (d *Decision) namesResource(u, rt, id string) bool {
 		if ok {
 			base, ok = strings.CutSuffix(base, rt)
 		}
-		if !ok || !strings.HasSuffix(base, "/") || !strings.Contains(base, "://") {
+		if !ok || !httpBase(base) {
 			return false
 		}
 	}
 	return !d.namesOtherPatient(u)
+}
+
+// httpBase reports whether base (a fullUrl without its "rt/id") is an
+// absolute http or https URL ending in "/": a lower-case scheme, then a
+// host (letters, digits, '.', '-', an optional ":port", or a bracketed
+// IPv6 address) without user info. Anything else, such as "://456/" or
+// "http:///", names no resource of a server, and the fullUrl is dropped.
+func httpBase(base string) bool {
+	rest, ok := strings.CutPrefix(base, "https://")
+	if !ok {
+		if rest, ok = strings.CutPrefix(base, "http://"); !ok {
+			return false
+		}
+	}
+	host, _, ok := strings.Cut(rest, "/")
+	if !ok || host == "" {
+		return false
+	}
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if !(isIDByte(c) || c == ':' || c == '[' || c == ']') {
+			return false
+		}
+	}
+	return strings.HasSuffix(base, "/")
 }
 
 // isRef reports whether u is "rt/id".
