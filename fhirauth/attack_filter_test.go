@@ -101,7 +101,14 @@ func filteredShape(d *Decision, out []byte, history bool) error {
 		if u, ok := m["fullUrl"]; ok {
 			var s string
 			_ = json.Unmarshal(u, &s)
-			if !strings.HasSuffix("/"+s, "/"+rt+"/"+id) || strings.Contains(s, "456") {
+			// B's id may not appear after the host (a base such as
+			// ".../Patient/456/" names B); a host that happens to read
+			// "456" names a server, not B.
+			path := s
+			if _, afterScheme, ok := strings.Cut(s, "://"); ok {
+				_, path, _ = strings.Cut(afterScheme, "/")
+			}
+			if !strings.HasSuffix("/"+s, "/"+rt+"/"+id) || strings.Contains(path, "456") {
 				return fmt.Errorf("entry %d: fullUrl %s does not name %s/%s", i, u, rt, id)
 			}
 		}
