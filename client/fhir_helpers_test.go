@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -10,48 +9,22 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/fhirwarden/fhirwarden/client/internal/fakefhir"
 )
 
-// seenRequest is what a fake FHIR server saw.
-type seenRequest struct {
-	Method, Path, RawQuery string
-	Header                 http.Header
-	Body                   string
-}
-
-// fakeFHIR is an httptest FHIR server whose answers come from handle.
-type fakeFHIR struct {
-	*httptest.Server
-	mu   sync.Mutex
-	seen []seenRequest
-}
+// The fake FHIR server of these tests (shared with client/typed's).
+type (
+	seenRequest = fakefhir.Request
+	fakeFHIR    = fakefhir.Server
+)
 
 func newFakeFHIR(t *testing.T, handle func(w http.ResponseWriter, r *http.Request, n int)) *fakeFHIR {
 	t.Helper()
-	f := &fakeFHIR{}
-	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		f.mu.Lock()
-		f.seen = append(f.seen, seenRequest{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header.Clone(), Body: string(body)})
-		n := len(f.seen)
-		f.mu.Unlock()
-		handle(w, r, n)
-	}))
-	t.Cleanup(f.Close)
-	return f
+	return fakefhir.New(t, handle)
 }
 
-func (f *fakeFHIR) Seen() []seenRequest {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]seenRequest(nil), f.seen...)
-}
-
-func writeFHIR(w http.ResponseWriter, status int, body string) {
-	w.Header().Set("Content-Type", FHIRMediaType)
-	w.WriteHeader(status)
-	_, _ = io.WriteString(w, body)
-}
+func writeFHIR(w http.ResponseWriter, status int, body string) { fakefhir.Write(w, status, body) }
 
 const outcomeNotFound = `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found","diagnostics":"Patient/404 is not known"}]}`
 

@@ -2,13 +2,12 @@ package typed_test
 
 import (
 	"context"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 
 	"github.com/fhirwarden/fhirwarden/client"
+	"github.com/fhirwarden/fhirwarden/client/internal/fakefhir"
 	"github.com/fhirwarden/fhirwarden/client/typed"
 	r4patient "github.com/google/fhir/go/proto/google/fhir/proto/r4/core/resources/patient_go_proto"
 	stu3 "github.com/google/fhir/go/proto/google/fhir/proto/stu3/resources_go_proto"
@@ -20,47 +19,6 @@ const typedPatient = `{"resourceType":"Patient","id":"9000000009","active":true,
  "identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9000000009"}],
  "name":[{"family":"Smith","given":["Jane"]}],"gender":"female","birthDate":"1970-01-01"}`
 
-// seenRequest is what the fake FHIR server saw.
-type seenRequest struct {
-	Method, Path, RawQuery string
-	Header                 http.Header
-	Body                   string
-}
-
-// fakeFHIR is an httptest FHIR server on 127.0.0.1 whose answers come from
-// handle; it records the requests it saw.
-type fakeFHIR struct {
-	*httptest.Server
-	mu   sync.Mutex
-	seen []seenRequest
-}
-
-func newFakeFHIR(t *testing.T, handle http.HandlerFunc) *fakeFHIR {
-	t.Helper()
-	f := &fakeFHIR{}
-	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		f.mu.Lock()
-		f.seen = append(f.seen, seenRequest{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header.Clone(), Body: string(body)})
-		f.mu.Unlock()
-		handle(w, r)
-	}))
-	t.Cleanup(f.Close)
-	return f
-}
-
-func (f *fakeFHIR) Seen() []seenRequest {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]seenRequest(nil), f.seen...)
-}
-
-func writeFHIR(w http.ResponseWriter, status int, body string) {
-	w.Header().Set("Content-Type", client.FHIRMediaType)
-	w.WriteHeader(status)
-	_, _ = io.WriteString(w, body)
-}
-
 func newClient(t *testing.T, base string, opts ...client.Option) *client.Client {
 	t.Helper()
 	c, err := client.New(base, client.StaticToken("abc"), opts...)
@@ -70,15 +28,15 @@ func newClient(t *testing.T, base string, opts ...client.Option) *client.Client 
 
 // patientServer answers Patient/9000000009 with typedPatient and anything
 // else with a Patient whose gender is not a value of the code system.
-func patientServer(t *testing.T) *fakeFHIR {
-	return newFakeFHIR(t, func(w http.ResponseWriter, r *http.Request) {
+func patientServer(t *testing.T) *fakefhir.Server {
+	return fakefhir.New(t, func(w http.ResponseWriter, r *http.Request, _ int) {
 		switch r.URL.Path {
 		case "/Patient/9000000009":
-			writeFHIR(w, 200, typedPatient)
+			fakefhir.Write(w, 200, typedPatient)
 		case "/Patient/404":
-			writeFHIR(w, 404, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}`)
+			fakefhir.Write(w, 404, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}`)
 		default:
-			writeFHIR(w, 200, `{"resourceType":"Patient","id":"1","gender":"not-a-gender"}`)
+			fakefhir.Write(w, 200, `{"resourceType":"Patient","id":"1","gender":"not-a-gender"}`)
 		}
 	})
 }
@@ -117,7 +75,7 @@ func TestRead(t *testing.T) {
 }
 
 func TestCreate(t *testing.T) {
-	f := newFakeFHIR(t, func(w http.ResponseWriter, r *http.Request) {
+	f := fakefhir.New(t, func(w http.ResponseWriter, r *http.Request, _ int) {
 		w.Header().Set("Location", "Patient/1/_history/1")
 		w.WriteHeader(201)
 	})
@@ -171,12 +129,12 @@ func TestCodec(t *testing.T) {
 // many goroutines at once, so the race detector sees the cached codecs
 // built and used concurrently.
 func TestConcurrentUse(t *testing.T) {
-	f := newFakeFHIR(t, func(w http.ResponseWriter, r *http.Request) {
+	f := fakefhir.New(t, func(w http.ResponseWriter, r *http.Request, _ int) {
 		if r.Method == http.MethodPost {
 			w.WriteHeader(201)
 			return
 		}
-		writeFHIR(w, 200, typedPatient)
+		fakefhir.Write(w, 200, typedPatient)
 	})
 	clients := []*client.Client{newClient(t, f.URL), newClient(t, f.URL, client.WithFHIRVersion(client.STU3))}
 	ctx := context.Background()
