@@ -238,33 +238,3 @@ func (s *jsonScanner) object(member func(key string) bool) {
 		}
 	}
 }
-
-// array iterates the elements of the array at the current position; elem
-// must consume the value.
-func (s *jsonScanner) array(elem func()) {
-	if !s.enter('[') {
-		return
-	}
-	if s.peek() == ']' {
-		s.pos++
-		s.depth--
-		return
-	}
-	for !s.bad {
-		elem()
-		if s.bad {
-			return
-		}
-		switch s.peek() {
-		case ',':
-			s.pos++
-		case ']':
-			s.pos++
-			s.depth--
-			return
-		default:
-			s.bad = true
-			return
-		}
-	}
-}
