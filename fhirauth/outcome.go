@@ -23,8 +23,8 @@ import (
 // refused request instead of a marshal through protobuf reflection. The
 // package tests compare every template with a fresh marshal.
 func OperationOutcome(v fhirspec.Version, code, diagnostics string) []byte {
-	t := templateFor(v, code)
-	if t == nil {
+	t, ok := templateFor(v, code)
+	if !ok {
 		return nil
 	}
 	return t.render(diagnostics)
@@ -63,8 +63,8 @@ func (t *outcomeTemplate) render(diagnostics string) []byte {
 }
 
 // templateFor returns the template of version v for an issue code; an
-// unknown code gets "processing"'s.
-func templateFor(v fhirspec.Version, code string) *outcomeTemplate {
+// unknown code gets "processing"'s, an unknown version none.
+func templateFor(v fhirspec.Version, code string) (outcomeTemplate, bool) {
 	var table map[string]outcomeTemplate
 	switch v {
 	case fhirspec.STU3:
@@ -72,11 +72,11 @@ func templateFor(v fhirspec.Version, code string) *outcomeTemplate {
 	case fhirspec.R4:
 		table = r4Outcomes
 	default:
-		return nil
+		return outcomeTemplate{}, false
 	}
 	t, ok := table[code]
 	if !ok {
 		t = table["processing"]
 	}
-	return &t
+	return t, true
 }
