@@ -96,7 +96,7 @@ const CachedSpeedup = 30
 // peerRounds is how often TestPeerRatios measures every peer, interleaved,
 // keeping each peer's fastest round: on a shared machine noise only ever
 // slows a round down, so the minimum is the estimate least hurt by it.
-const peerRounds = 3
+const peerRounds = 5
 
 // TestPeerRatios runs each peer's benchmark and asserts issue 8's targets:
 // fhirwarden uncached is faster than every peer library, and cached at
