@@ -45,6 +45,31 @@ func (d *Decision) ApplyTo(q url.Values) url.Values {
 	return q
 }
 
+// ChangesQuery reports whether ApplyTo would change q: whether it would
+// add a narrowing value q does not have, remove _elements or force a JSON
+// _format. When it would not, a gateway may pass the query on as the
+// client wrote it, provided the server reads that query exactly as it was
+// parsed into q (the middleware does so only for queries of plain
+// name=value pairs with nothing to unescape). q is not modified.
+func (d *Decision) ChangesQuery(q url.Values) bool {
+	for k, vs := range d.Narrow {
+		for _, v := range vs {
+			if !narrowPresent(q[k], k, v) {
+				return true
+			}
+		}
+	}
+	if d.response.on {
+		if _, ok := q["_elements"]; ok {
+			return true
+		}
+		if f, ok := q["_format"]; ok && (len(f) != 1 || !strings.Contains(f[0], "json")) {
+			return true
+		}
+	}
+	return false
+}
+
 func narrowPresent(have []string, k, v string) bool {
 	for _, h := range have {
 		if h == v {

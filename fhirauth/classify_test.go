@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"testing"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
+	"github.com/fhirwarden/fhirwarden/token"
 )
 
 func TestClassify(t *testing.T) {
@@ -264,4 +267,56 @@ func TestDecideNil(t *testing.T) {
 	d := p.Decide(context.Background(), principal(t, "user/*.*", ""), nil)
 	assert.False(t, d.Allowed)
 	assert.Equal(t, 400, d.Status)
+}
+
+// TestChangesQueryAgreesWithApplyTo checks ChangesQuery against what
+// ApplyTo does to a copy of the same query, for decisions that narrow by
+// patient, subject, _id and category, that check responses (which remove
+// _elements and force a JSON _format), and that do neither, over random
+// queries built from the names and values those rules look at.
+func TestChangesQueryAgreesWithApplyTo(t *testing.T) {
+	p := testPolicy(t)
+	patientAll := principal(t, "patient/*.rs", "123")
+	var decisions []*Decision
+	for _, c := range []struct {
+		pr     *token.Principal
+		target string
+	}{
+		{patientAll, "/fhir/Observation?code=1"},            // narrow patient=Patient/123
+		{patientAll, "/fhir/Patient?name=x"},                // narrow _id=123
+		{patientAll, "/fhir/Observation?_include=*"},        // narrow and check the response
+		{patientAll, "/fhir/Observation/1"},                 // check the response only
+		{principal(t, labOnly, "123"), "/fhir/Observation"}, // patient and category
+		{principal(t, "user/*.rs", ""), "/fhir/Observation?code=1"},
+	} {
+		_, d := authorize(t, p, c.pr, "GET", c.target, "", nil)
+		require.True(t, d.Allowed, "%s: %s", c.target, d.Reason)
+		decisions = append(decisions, d)
+	}
+	require.True(t, decisions[2].NeedsResponseCheck() && decisions[3].NeedsResponseCheck())
+	names := []string{"patient", "subject", "_id", "category", "_elements", "_format", "code"}
+	values := []string{"123", "Patient/123", "Patient/456", "456", "json", "xml", "application/fhir+json", "application/json",
+		"http://terminology.hl7.org/CodeSystem/observation-category|laboratory", "laboratory", "", "id"}
+	rng := rand.New(rand.NewPCG(8, 27))
+	changed := map[bool]int{}
+	for range 20000 {
+		q := url.Values{}
+		for range rng.IntN(5) {
+			k := names[rng.IntN(len(names))]
+			q[k] = append(q[k], values[rng.IntN(len(values))])
+		}
+		d := decisions[rng.IntN(len(decisions))]
+		before := q.Encode()
+		got := d.ChangesQuery(q)
+		require.Equal(t, before, q.Encode(), "ChangesQuery modified the query")
+		copied := url.Values{}
+		for k, vs := range q {
+			copied[k] = slices.Clone(vs)
+		}
+		want := d.ApplyTo(copied).Encode() != before
+		require.Equal(t, want, got, "query %q, narrow %v, response check %v", before, d.Narrow, d.NeedsResponseCheck())
+		changed[got]++
+	}
+	assert.Greater(t, changed[true], 1000, "the random queries exercise both answers")
+	assert.Greater(t, changed[false], 1000, "the random queries exercise both answers")
 }

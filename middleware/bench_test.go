@@ -134,6 +134,9 @@ func BenchmarkMiddleware(b *testing.B) {
 	run("cached-token", plain.Wrap(bare), request(userTok, search))
 	run("cached-token-audit", audited.Wrap(bare), request(userTok, search))
 	run("cached-token-patient-narrowed", plain.Wrap(bare), request(patientTok, "/fhir/Observation?code=8867-4&_count=50"))
+	// The same app naming its own patient: the query already narrows and
+	// is plain, so it is checked and passed on as sent.
+	run("cached-token-patient-own", plain.Wrap(bare), request(patientTok, "/fhir/Observation?patient=123&_count=50"))
 	// Checked responses: a patient-context read (the Observation is
 	// buffered and checked to be in the compartment) and a search with an
 	// _include (the Bundle is filtered and sanitized), each with its inner

@@ -44,6 +44,24 @@ func TestNarrowingByQueryRewrite(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, []string{"p1"}, u.Query()["patient"])
 	})
+	t.Run("a plain query that already narrows is passed on as sent", func(t *testing.T) {
+		e := newEnv(t)
+		res, _ := e.get(t, "/fhir/Observation?patient=p1&code=8867-4&_count=5", e.token("patient/Observation.rs", naivefhir.Alice))
+		require.Equal(t, 200, res.StatusCode)
+		assert.Equal(t, "/fhir/Observation?patient=p1&code=8867-4&_count=5", lastUpstream(t, e).URL, "not re-encoded (not sorted)")
+	})
+	t.Run("the same query with an escape is re-encoded", func(t *testing.T) {
+		e := newEnv(t)
+		res, _ := e.get(t, "/fhir/Observation?patient=p1&code=8867%2D4", e.token("patient/Observation.rs", naivefhir.Alice))
+		require.Equal(t, 200, res.StatusCode)
+		assert.Equal(t, "/fhir/Observation?code=8867-4&patient=p1", lastUpstream(t, e).URL, "the server reads what fhirauth parsed, written plainly")
+	})
+	t.Run("a plain query still loses _elements when the response is checked", func(t *testing.T) {
+		e := newEnv(t)
+		res, body := e.get(t, "/fhir/Observation/obs-p1-lab?_elements=id", e.token("patient/Observation.rs", naivefhir.Alice))
+		require.Equal(t, 200, res.StatusCode, "body: %s", body)
+		assert.Equal(t, "/fhir/Observation/obs-p1-lab", lastUpstream(t, e).URL)
+	})
 	t.Run("off: the query reaches the server unchanged", func(t *testing.T) {
 		e := newEnv(t, withMW(middleware.WithQueryNarrowing(false)))
 		res, _ := e.get(t, "/fhir/Observation?code=8867-4", e.token("patient/Observation.rs", naivefhir.Alice))

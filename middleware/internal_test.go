@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/fhirwarden/fhirwarden/fhirauth"
 	"github.com/fhirwarden/fhirwarden/token"
 )
 
@@ -169,6 +171,93 @@ func FuzzBundleResponse(f *testing.F) {
 		_, again, err := splitBundle(out)
 		if err != nil || len(again) != len(entries) {
 			t.Fatalf("entries changed: %d -> %d (%v)", len(entries), len(again), err)
+		}
+	})
+}
+
+func TestPlainQuery(t *testing.T) {
+	for _, q := range []string{
+		"",
+		"a=b",
+		"a=",
+		"patient=p1&_count=20",
+		"patient=Patient/p1&code=http://loinc.org|8867-4&_include=Observation:*",
+		"code=a,b&date=2026-01-01T09:30:00Z&x=~._-",
+	} {
+		assert.True(t, plainQuery(q), "%q is plain", q)
+	}
+	for _, q := range []string{
+		"a",              // no "=": "a" and "a=" are not the same to every server
+		"=b",             // no name
+		"a=b=c",          // a second "="
+		"a=b&",           // an empty item
+		"&a=b",           // an empty item
+		"a=b&&c=d",       // an empty item
+		"a=b&c",          // an item without "="
+		"a=%62",          // an escape
+		"pat%69ent=p2",   // an escaped name
+		"a=b+c",          // "+" is a space to some parsers, a plus to others
+		"a=b;c=d",        // ";" separates to some servers
+		"a=b c",          // a raw space
+		"a=b\x00",        // a control byte
+		"a=\u00e9",       // non-ASCII
+		"a=b?c",          // "?" is kept out too
+		"a=b#c",          // a fragment
+		"a=b\\c",         // a backslash
+		"a=<script>",     // markup
+		"a=b&patient=\"", // a quote
+	} {
+		assert.False(t, plainQuery(q), "%q is not plain", q)
+	}
+}
+
+// FuzzPlainQuery: a query plainQuery lets through unchanged reads the same
+// to a server that only splits it (no unescaping at all), to net/url, and
+// to fhirauth, whose parse is what the decision judged.
+func FuzzPlainQuery(f *testing.F) {
+	for _, s := range []string{"patient=p1&_count=20", "a=b&a=c", "a=%62", "a=b+c", "a=b;c=d", "a", "a=b=c", "a=&b=", "code=http://loinc.org|1,2"} {
+		f.Add(s)
+	}
+	policy, err := fhirauth.NewPolicy(fhirauth.WithBasePath("/fhir"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		if !plainQuery(raw) {
+			return
+		}
+		split := url.Values{}
+		for _, item := range strings.Split(raw, "&") {
+			if item == "" {
+				continue
+			}
+			k, v, _ := strings.Cut(item, "=")
+			split[k] = append(split[k], v)
+		}
+		parsed, err := url.ParseQuery(raw)
+		if err != nil {
+			t.Fatalf("net/url refuses plain query %q: %v", raw, err)
+		}
+		r, err := http.NewRequest(http.MethodGet, "http://fhir.test/fhir/Observation?"+raw, nil)
+		if err != nil {
+			t.Fatalf("plain query %q makes no request: %v", raw, err)
+		}
+		if r.URL.RawQuery != raw {
+			t.Fatalf("plain query %q is read back as %q", raw, r.URL.RawQuery)
+		}
+		want := split.Encode()
+		if got := parsed.Encode(); got != want {
+			t.Fatalf("net/url reads %q as %q, a plain split as %q", raw, got, want)
+		}
+		req, err := policy.Classify(r)
+		if err != nil {
+			return // refused: nothing is passed on
+		}
+		if raw == "" {
+			return
+		}
+		if got := req.Params.Encode(); got != want {
+			t.Fatalf("fhirauth reads %q as %q, a plain split as %q", raw, got, want)
 		}
 	})
 }

@@ -55,6 +55,14 @@ func narrowRequest(st *requestState, r *http.Request, req *fhirauth.Request, d *
 	if r.URL.RawQuery == "" && len(d.Narrow) == 0 {
 		return nil // nothing to add, nothing to remove (a read by id)
 	}
+	if r.Method == http.MethodGet && !d.ChangesQuery(req.Params) && plainQuery(r.URL.RawQuery) {
+		// The query already holds every narrowing value (a patient app
+		// asking for its own patient) and nothing to remove, and it is
+		// written so plainly that any server reads from it the very
+		// parameters fhirauth parsed into req.Params and judged: pass it
+		// on as sent rather than re-encode the same thing.
+		return nil
+	}
 	var q url.Values
 	if r.Method == http.MethodGet {
 		// fhirauth parsed this very query into req.Params (a GET has no
@@ -122,20 +130,71 @@ func encodeQuery(v url.Values) string {
 	return b.String()
 }
 
+// plainQuery reports whether raw is written so plainly that every query
+// parser reads the same parameters from it: items joined by single "&",
+// each a non-empty name, exactly one "=" and a value, using only letters,
+// digits and "-._~:/|,*". Nothing is left to unescape (no "%", no "+",
+// which parsers decode differently or twice), no ";" (a separator to some
+// servers), no item without "=" or with a second one, no empty item.
+func plainQuery(raw string) bool {
+	item, eq := 0, 0 // length of the current item and its "=" count
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case c == '&':
+			if eq != 1 || item == 0 {
+				return false
+			}
+			item, eq = 0, 0
+			continue
+		case c == '=':
+			if item == 0 {
+				return false // no name
+			}
+			eq++
+		case !plainQueryByte[c]:
+			return false
+		}
+		item++
+	}
+	return raw == "" || eq == 1
+}
+
+// plainQueryByte marks the bytes plainQuery accepts in names and values.
+var plainQueryByte = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~:/|,*", byte(c)) >= 0
+	}
+	return t
+}()
+
 // writeQueryEscaped writes s escaped as url.QueryEscape does: letters,
 // digits and "-_.~" as they are, space as "+", every other byte as %XX.
+// Runs of bytes that need no escaping are copied at once.
 func writeQueryEscaped(b *strings.Builder, s string) {
 	const hex = "0123456789ABCDEF"
+	start := 0
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '.', c == '~':
-			b.WriteByte(c)
-		case c == ' ':
-			b.WriteByte('+')
-		default:
-			b.WriteByte('%')
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&15])
+		c := s[i]
+		if queryUnreserved[c] {
+			continue
 		}
+		b.WriteString(s[start:i])
+		start = i + 1
+		if c == ' ' {
+			b.WriteByte('+')
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
 	}
+	b.WriteString(s[start:])
 }
+
+// queryUnreserved marks the bytes url.QueryEscape leaves as they are.
+var queryUnreserved = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~'
+	}
+	return t
+}()
