@@ -87,10 +87,10 @@ func (s *Stack) Compare(ctx context.Context, sc Scenario, cfg CompareConfig) (*C
 	hdr := http.Header{"Authorization": {"Bearer " + tok}}
 	client := NewLoadClient(cfg.Concurrency)
 	defer client.CloseIdleConnections()
-	if err := s.checkSetup(ctx, client, sc.Path, hdr); err != nil {
+	if err := s.checkSetup(ctx, client, sc, hdr); err != nil {
 		return nil, fmt.Errorf("%s: %w", sc.Name, err)
 	}
-	bare := Load{URL: s.BareURL + sc.Path, Header: hdr, Concurrency: cfg.Concurrency, Duration: cfg.Duration, Client: client}
+	bare := Load{URL: s.BareURL + sc.barePath(), Header: hdr, Concurrency: cfg.Concurrency, Duration: cfg.Duration, Client: client}
 	wrapped := bare
 	wrapped.URL = s.WrappedURL + sc.Path
 	if cfg.Warmup > 0 {
@@ -127,7 +127,7 @@ func (s *Stack) Compare(ctx context.Context, sc Scenario, cfg CompareConfig) (*C
 }
 
 // checkSetup makes sure the comparison measures what it claims to.
-func (s *Stack) checkSetup(ctx context.Context, client *http.Client, path string, hdr http.Header) error {
+func (s *Stack) checkSetup(ctx context.Context, client *http.Client, sc Scenario, hdr http.Header) error {
 	get := func(url string, h http.Header) (int, []byte, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
@@ -144,20 +144,28 @@ func (s *Stack) checkSetup(ctx context.Context, client *http.Client, path string
 		b, err := io.ReadAll(res.Body)
 		return res.StatusCode, b, err
 	}
-	status, _, err := get(s.WrappedURL+path, nil)
+	status, _, err := get(s.WrappedURL+sc.Path, nil)
 	if err != nil {
 		return err
 	}
 	if status != http.StatusUnauthorized {
 		return fmt.Errorf("wrapped server answered %d without a token, want 401: it is not protected", status)
 	}
-	bs, bb, err := get(s.BareURL+path, hdr)
+	bs, bb, err := get(s.BareURL+sc.barePath(), hdr)
 	if err != nil {
 		return err
 	}
-	ws, wb, err := get(s.WrappedURL+path, hdr)
+	ws, wb, err := get(s.WrappedURL+sc.Path, hdr)
 	if err != nil {
 		return err
+	}
+	if sc.BarePath != "" {
+		// The wrapped request is answerable only narrowed: the bare server
+		// refuses it as sent, so a 200 from the wrapped one proves the
+		// middleware rewrote it.
+		if st, _, err := get(s.BareURL+sc.Path, hdr); err != nil || st == http.StatusOK {
+			return fmt.Errorf("bare server answered the unnarrowed request %d (err %v): the scenario does not depend on narrowing", st, err)
+		}
 	}
 	if bs != http.StatusOK || ws != http.StatusOK {
 		return fmt.Errorf("bare answered %d, wrapped %d, want 200 both: %s", bs, ws, wb)

@@ -147,12 +147,28 @@ type Scenario struct {
 	Claims map[string]any // token claims beyond the issuer's defaults
 	// Path is the request path and query (SearchPath for the scenario's patient).
 	Path string
+	// BarePath, when set, is what the bare server is sent instead of
+	// Path: the request as the middleware forwards it after narrowing, so
+	// that both servers' handlers do the same work.
+	BarePath string
+}
+
+// barePath is the request the bare server gets.
+func (sc Scenario) barePath() string {
+	if sc.BarePath != "" {
+		return sc.BarePath
+	}
+	return sc.Path
 }
 
 // Scenarios are the callers the load comparison measures: a clinician app
 // with user/ scopes searching (authorize, then stream the response
-// through); a patient app with patient/ scopes searching (the search is
-// narrowed to the patient compartment); the same app reading one
+// through); a patient app with patient/ scopes searching for its own
+// patient's Observations (the patient parameter is checked to name the
+// token's patient; the query, already narrowed and plainly written, is
+// passed on as sent); the same app searching without naming the patient
+// (the middleware rewrites the query to add patient=Patient/ID; the bare
+// server is sent that rewritten query); the same app reading one
 // Observation (the response is buffered and checked to be in the
 // compartment before it is sent).
 func Scenarios() []Scenario {
@@ -165,6 +181,11 @@ func Scenarios() []Scenario {
 			Path:   SearchPath(BasePath, pid),
 		},
 		{Name: "patient-search", Claims: patientApp, Path: SearchPath(BasePath, pid)},
+		{
+			Name: "patient-search-narrowed", Claims: patientApp,
+			Path:     BasePath + "/Observation?_count=20",
+			BarePath: BasePath + "/Observation?_count=20&patient=Patient%2F" + pid,
+		},
 		{Name: "patient-read", Claims: patientApp, Path: ReadPath(BasePath, 1, 0)},
 	}
 }

@@ -14,7 +14,9 @@
 //	-d DURATION      length of one timed run per server (default 1s)
 //	-rounds N        interleaved bare/wrapped pairs of runs (default 8)
 //	-warmup DURATION untimed load on each server first (default 500ms; negative: none)
-//	-scenario NAME   user-search, patient-search, patient-read or all (default all)
+//	-scenario NAME   user-search, patient-search, patient-search-narrowed, patient-read or all (default all)
+//	-patients N      patients in the handler's data (default: bench.NewStack's, 50)
+//	-per-patient N   Observations per patient in that data (default: bench.NewStack's, 4)
 //	-audit SINK      count (audit records only counted, as the bare server logs
 //	                 nothing either) or json (each formatted by slog's JSON
 //	                 handler into io.Discard) (default count)

@@ -21,10 +21,14 @@ func Example() {
 	//     	length of one timed run per server (default 1s)
 	//   -min-ratio float
 	//     	exit 1 when the rounds show wrapped/bare throughput below this (one-sided 95% test, see bench.Comparison.CheckThroughput; 0: report only; issue 8's target is 0.9)
+	//   -patients int
+	//     	patients in the handler's data (0: bench.NewStack's default)
+	//   -per-patient int
+	//     	Observations per patient in the handler's data (0: bench.NewStack's default)
 	//   -rounds int
 	//     	interleaved bare/wrapped rounds (default 8)
 	//   -scenario string
-	//     	user-search, patient-search, patient-read or all (default "all")
+	//     	user-search, patient-search, patient-search-narrowed, patient-read or all (default "all")
 	//   -warmup duration
 	//     	untimed load per server first (negative: none) (default 500ms)
 	// exit status 0
@@ -40,6 +44,6 @@ func Example_badFlag() {
 	// Output:
 	// loadcompare: -audit "syslog": want json or count
 	// exit status 2
-	// loadcompare: -scenario "patient-delete": want user-search, patient-search, patient-read or all
+	// loadcompare: -scenario "patient-delete": want user-search, patient-search, patient-search-narrowed, patient-read or all
 	// exit status 2
 }

@@ -30,11 +30,14 @@ func run(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	var (
 		cfg      bench.CompareConfig
-		scenario = fs.String("scenario", "all", "user-search, patient-search, patient-read or all")
+		scenario = fs.String("scenario", "all", "user-search, patient-search, patient-search-narrowed, patient-read or all")
 		cpuProf  = fs.String("cpuprofile", "", "write a CPU profile of the whole run (servers and load generator) to this file")
 		audit    = fs.String("audit", "count", "audit sink: count (records only counted) or json (formatted by slog's JSON handler into io.Discard)")
 		minRatio = fs.Float64("min-ratio", 0, "exit 1 when the rounds show wrapped/bare throughput below this (one-sided 95% test, see bench.Comparison.CheckThroughput; 0: report only; issue 8's target is 0.9)")
 	)
+	var opts bench.StackOptions
+	fs.IntVar(&opts.Patients, "patients", 0, "patients in the handler's data (0: bench.NewStack's default)")
+	fs.IntVar(&opts.PerPatient, "per-patient", 0, "Observations per patient in the handler's data (0: bench.NewStack's default)")
 	fs.IntVar(&cfg.Concurrency, "c", 8, "concurrent workers (keep-alive connections)")
 	fs.DurationVar(&cfg.Duration, "d", time.Second, "length of one timed run per server")
 	fs.IntVar(&cfg.Rounds, "rounds", 8, "interleaved bare/wrapped rounds")
@@ -51,10 +54,9 @@ func run(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if !knownScenario(*scenario) {
-		fmt.Fprintf(stderr, "loadcompare: -scenario %q: want user-search, patient-search, patient-read or all\n", *scenario)
+		fmt.Fprintf(stderr, "loadcompare: -scenario %q: want user-search, patient-search, patient-search-narrowed, patient-read or all\n", *scenario)
 		return 2
 	}
-	var opts bench.StackOptions
 	switch *audit {
 	case "count":
 	case "json":
