@@ -153,6 +153,15 @@ type Scenario struct {
 	BarePath string
 }
 
+// Target is the URL of the scenario's request to the wrapped server, or
+// to the bare one (its BarePath when set).
+func (s *Stack) Target(sc Scenario, wrapped bool) string {
+	if wrapped {
+		return s.WrappedURL + sc.Path
+	}
+	return s.BareURL + sc.barePath()
+}
+
 // barePath is the request the bare server gets.
 func (sc Scenario) barePath() string {
 	if sc.BarePath != "" {
