@@ -211,12 +211,14 @@ func (st *requestState) Value(key any) any {
 
 // serve runs the whole pipeline for one request.
 func (m *Middleware) serve(st *requestState, next http.Handler, r *http.Request) {
-	if h := methodOverride(r.Header); h != "" {
-		m.refuse(st, http.StatusBadRequest, "not-supported",
-			h+" is not accepted: the request would be authorized as "+r.Method+" and might run as another method", errInvalidRequest, "")
-		return
-	}
 	if m.isPublic(r) {
+		// fhirauth refuses method-override headers on every request it
+		// classifies; a public endpoint is not classified.
+		if h := methodOverride(r.Header); h != "" {
+			m.refuse(st, http.StatusBadRequest, "not-supported",
+				h+" is not accepted: the request would be authorized as "+r.Method+" and might run as another method", errInvalidRequest, "")
+			return
+		}
 		st.public = true
 		st.reason = "public endpoint"
 		next.ServeHTTP(&st.rec, r)

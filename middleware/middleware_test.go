@@ -361,5 +361,11 @@ func TestMethodOverrideRefused(t *testing.T) {
 	}
 	res, _ := e.request(t, http.MethodGet, "/fhir/metadata", http.Header{"X-Http-Method-Override": {"POST"}}, "")
 	assert.Equal(t, 400, res.StatusCode)
+	// Without a token (or with a bad one) the request is refused as such
+	// before fhirauth would refuse the header.
+	res, _ = e.request(t, http.MethodGet, "/fhir/Patient/p1", http.Header{"X-Http-Method-Override": {"DELETE"}}, "")
+	assert.Equal(t, 401, res.StatusCode)
+	res, _ = e.request(t, http.MethodGet, "/fhir/Patient/p1", http.Header{"X-Http-Method-Override": {"DELETE"}, "Authorization": {"Bearer " + tok + "x"}}, "")
+	assert.Equal(t, 401, res.StatusCode)
 	assert.Empty(t, e.fhir.Requests())
 }
