@@ -91,7 +91,12 @@ func forCheck(r *http.Request) {
 	if r.Method == http.MethodHead {
 		r.Method = http.MethodGet
 	}
-	accept := r.Header.Get("Accept")
+	// Header.Get("Accept") without canonicalising a name that already is
+	// canonical: the first value, as Get returns it.
+	accept := ""
+	if vs := r.Header["Accept"]; len(vs) > 0 {
+		accept = vs[0]
+	}
 	fixAccept := accept != "" && !strings.Contains(accept, "json")
 	if !fixAccept && !hasAny(r.Header, checkedHeaders[:]) {
 		return
