@@ -114,7 +114,14 @@ func WithoutDefaultPublicEndpoints() Option {
 // cannot be narrowed that way and is refused with 400 when its decision
 // narrows (send its parameters in the query instead). A server that
 // narrows natively (it reads DecisionFrom) may turn it off; leaving it on
-// is harmless because the rewrite is idempotent.
+// is harmless because the rewrite is idempotent. A rewritten query is
+// re-encoded (sorted, escaped as url.Values.Encode does), so the server
+// reads exactly the parameters fhirauth judged. A GET whose query already
+// holds every narrowing value and needs nothing removed (a patient app
+// searching with patient=its own id) is passed on as sent, but only when
+// it is written plainly enough that every server reads it alike: name=value
+// pairs of letters, digits and "-._~:/|,*", nothing to unescape; otherwise
+// it is re-encoded too.
 func WithQueryNarrowing(on bool) Option {
 	return func(c *config) error {
 		c.narrow = on
