@@ -55,7 +55,7 @@ func narrowRequest(st *requestState, r *http.Request, req *fhirauth.Request, d *
 	if r.URL.RawQuery == "" && len(d.Narrow) == 0 {
 		return nil // nothing to add, nothing to remove (a read by id)
 	}
-	if r.Method == http.MethodGet && !d.ChangesQuery(req.Params) && plainQuery(r.URL.RawQuery) {
+	if r.Method == http.MethodGet && plainQuery(r.URL.RawQuery) && !d.ChangesQuery(req.Params) {
 		// The query already holds every narrowing value (a patient app
 		// asking for its own patient) and nothing to remove, and it is
 		// written so plainly that any server reads from it the very
@@ -162,7 +162,7 @@ func plainQuery(raw string) bool {
 // plainQueryByte marks the bytes plainQuery accepts in names and values.
 var plainQueryByte = func() (t [256]bool) {
 	for c := range 256 {
-		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~:/|,*", byte(c)) >= 0
+		t[c] = queryUnreserved[c] || strings.IndexByte(":/|,*", byte(c)) >= 0
 	}
 	return t
 }()
