@@ -5,10 +5,10 @@
 # loadcompare's requests/s are not: the machine's load does not change them.
 # Each count is the difference of two runs (N1 and N2 requests) divided by
 # N2-N1, so start-up and the warm-up do not count. Each count is the least
-# of REPEAT runs: now and then a run counts a few billion instructions more
-# (seen once in about twenty, in the wrapped user-search; not traced yet),
-# which would add hundreds of thousands per request; the least is the run
-# without the stray work.
+# of REPEAT runs: once in about thirty runs a count came out ~3 billion
+# instructions high (a wrapped user-search; eight reruns of the same count
+# agreed within 0.2%), most likely the runtime spinning while valgrind runs
+# the threads one at a time; the least of two leaves such a run out.
 # Usage: bench/irload.sh [scenario...]   (needs valgrind; ~8 minutes for all)
 # Tunables (environment): N1 (2000), N2 (6000), REPEAT (2).
 set -euo pipefail
