@@ -4,10 +4,12 @@
 #      benchmarks (token, middleware, fhirauth, scope): median ns/op, B/op,
 #      allocs/op over COUNT runs, ratio vs the baseline measured in the same run;
 #   2. the load comparison (bare vs middleware-wrapped server, cmd/loadcompare);
-#   3. the machine it ran on.
-# Usage: bench/report.sh [> report.md]    (about 3 minutes on 2 cores)
+#   3. with IRLOAD=1 (needs valgrind, ~8 more minutes), instructions per
+#      request of each load scenario, bare and wrapped (irload.sh);
+#   4. the machine it ran on.
+# Usage: bench/report.sh [> report.md]    (about 4 minutes on 2 cores)
 # Tunables (environment): COUNT (5), BENCHTIME (500ms), LOAD_DURATION (1s),
-# LOAD_ROUNDS (8), LOAD_CONCURRENCY (8).
+# LOAD_ROUNDS (8), LOAD_CONCURRENCY (8), IRLOAD (unset).
 set -uo pipefail
 cd "$(dirname "$0")"
 
@@ -60,6 +62,14 @@ echo "formatted by slog's JSON handler into io.Discard (-audit json, half the ro
 echo
 "$raw.loadcompare" -audit json -c "$LOAD_CONCURRENCY" -d "$LOAD_DURATION" -rounds $(( (LOAD_ROUNDS + 1) / 2 )) || failed+=("loadcompare -audit json")
 echo
+
+if [ -n "${IRLOAD:-}" ]; then
+  echo "Counting instructions per request (irload.sh)..." >&2
+  echo "## Load in instructions: bare vs wrapped"
+  echo
+  ./irload.sh || failed+=("irload.sh")
+  echo
+fi
 
 echo "## Machine"
 echo
