@@ -1,0 +1,104 @@
+package middleware_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fhirwarden/fhirwarden/fhirauth"
+	"github.com/fhirwarden/fhirwarden/middleware"
+	"github.com/fhirwarden/fhirwarden/token"
+	"github.com/fhirwarden/fhirwarden/token/tokentest"
+)
+
+// TestAllocationBudget holds the middleware to what it allocates per
+// request, with the token in the verified-token cache, beyond what the
+// wrapped handler allocates itself (the handlers of BenchmarkMiddleware).
+// Unlike times, allocation counts and bytes are exact on any machine, so a
+// change that adds to the hot path fails here and not only in a noisy
+// benchmark. The budgets are today's counts: lower them when a change
+// saves, never raise them without a reason in the commit.
+//
+//   - a search (4): the request state, the Request and Decision (one
+//     object), the parsed query (a map and its group);
+//   - a patient search naming its own patient (6): also the narrowing map
+//     and its group; the query is passed on as sent;
+//   - a patient search the middleware rewrites (10): also the rewritten
+//     URL's state, the added value, the query string and the RequestURI;
+//   - a checked read (6): the request state, the Request and Decision, the
+//     checked response's state, its header map and the map's group, and
+//     the Content-Length value (a few bytes, which the runtime's tiny
+//     allocator mostly packs with others).
+func TestAllocationBudget(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector adds allocations")
+	}
+	iss := tokentest.NewIssuer()
+	defer iss.Close()
+	ver, err := token.NewVerifier(context.Background(), token.Config{Issuer: iss.URL, Audience: iss.Audience(), JWKSURL: iss.JWKSURL()})
+	require.NoError(t, err)
+	defer ver.Close()
+	policy, err := fhirauth.NewPolicy(fhirauth.WithBasePath("/fhir"))
+	require.NoError(t, err)
+	mw, err := middleware.New(ver, policy, middleware.WithLogger(slog.New(slog.DiscardHandler)),
+		middleware.WithAudit(func(context.Context, middleware.AuditRecord) {}))
+	require.NoError(t, err)
+	userTok := iss.Mint(map[string]any{"sub": "u1", "client_id": "c1", "scope": "user/Observation.rs user/Patient.rs"})
+	patientTok := iss.Mint(map[string]any{"sub": "u1", "client_id": "c1", "scope": "launch/patient patient/*.rs", "patient": "123"})
+
+	for _, c := range []struct {
+		name, tok, target string
+		inner             http.Handler
+		allocs            float64
+		bytes             uint64
+	}{
+		{"user search", userTok, "/fhir/Observation?patient=123&_count=50", http.HandlerFunc(benchInner), 4, 1616},
+		{"patient search, own patient", patientTok, "/fhir/Observation?patient=123&_count=50", http.HandlerFunc(benchInner), 6, 2016},
+		{"patient search, rewritten", patientTok, "/fhir/Observation?code=8867-4&_count=50", http.HandlerFunc(benchInner), 10, 2464},
+		{"patient read, checked", patientTok, "/fhir/Observation/obs-1", fixedInner(readResult), 6, 1856},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := http.NewRequest(http.MethodGet, "http://fhir.example"+c.target, nil)
+			require.NoError(t, err)
+			r.Header.Set("Authorization", "Bearer "+c.tok)
+			wrapped := mw.Wrap(c.inner)
+			w := &discardWriter{h: http.Header{}}
+			wrapped.ServeHTTP(w, r) // the token into the cache
+			require.Equal(t, http.StatusOK, w.status)
+			serve := func(h http.Handler) func() {
+				return func() {
+					clear(w.h)
+					w.status = 0
+					h.ServeHTTP(w, r)
+					if w.status != http.StatusOK {
+						t.Fatalf("status %d", w.status)
+					}
+				}
+			}
+			allocs := testing.AllocsPerRun(200, serve(wrapped)) - testing.AllocsPerRun(200, serve(c.inner))
+			bytes := bytesPerRun(200, serve(wrapped)) - bytesPerRun(200, serve(c.inner))
+			t.Logf("middleware: %.0f allocations, %d bytes per request", allocs, bytes)
+			assert.LessOrEqual(t, allocs, c.allocs, "allocations per request")
+			assert.LessOrEqual(t, bytes, c.bytes, "bytes allocated per request")
+		})
+	}
+}
+
+// bytesPerRun is testing.AllocsPerRun for bytes: the heap bytes allocated
+// per call of f, averaged over runs after one warm-up call.
+func bytesPerRun(runs int, f func()) uint64 {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	f()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range runs {
+		f()
+	}
+	runtime.ReadMemStats(&after)
+	return (after.TotalAlloc - before.TotalAlloc) / uint64(runs)
+}
