@@ -38,7 +38,7 @@ func (d *Decision) ApplyTo(q url.Values) url.Values {
 	}
 	if d.response.on {
 		delete(q, "_elements")
-		if f, ok := q["_format"]; ok && (len(f) != 1 || !strings.Contains(f[0], "json")) {
+		if f, ok := q["_format"]; ok && !jsonFormat(f) {
 			q["_format"] = []string{"json"}
 		}
 	}
@@ -63,11 +63,17 @@ func (d *Decision) ChangesQuery(q url.Values) bool {
 		if _, ok := q["_elements"]; ok {
 			return true
 		}
-		if f, ok := q["_format"]; ok && (len(f) != 1 || !strings.Contains(f[0], "json")) {
+		if f, ok := q["_format"]; ok && !jsonFormat(f) {
 			return true
 		}
 	}
 	return false
+}
+
+// jsonFormat reports whether the values of a _format parameter ask for
+// JSON, and nothing else, so a checked response can read what comes back.
+func jsonFormat(f []string) bool {
+	return len(f) == 1 && strings.Contains(f[0], "json")
 }
 
 func narrowPresent(have []string, k, v string) bool {
