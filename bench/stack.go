@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -151,6 +152,26 @@ type Scenario struct {
 	// Path: the request as the middleware forwards it after narrowing, so
 	// that both servers' handlers do the same work.
 	BarePath string
+}
+
+// ScenarioNamed returns the scenario of Scenarios called name.
+func ScenarioNamed(name string) (Scenario, bool) {
+	for _, sc := range Scenarios() {
+		if sc.Name == name {
+			return sc, true
+		}
+	}
+	return Scenario{}, false
+}
+
+// ScenarioNames lists the names of Scenarios, comma separated, for flag
+// help and messages.
+func ScenarioNames() string {
+	var names []string
+	for _, sc := range Scenarios() {
+		names = append(names, sc.Name)
+	}
+	return strings.Join(names, ", ")
 }
 
 // Target is the URL of the scenario's request to the wrapped server, or

@@ -30,7 +30,7 @@ func run(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	var (
 		cfg      bench.CompareConfig
-		scenario = fs.String("scenario", "all", "user-search, patient-search, patient-search-narrowed, patient-read or all")
+		scenario = fs.String("scenario", "all", bench.ScenarioNames()+" or all")
 		cpuProf  = fs.String("cpuprofile", "", "write a CPU profile of the whole run (servers and load generator) to this file")
 		audit    = fs.String("audit", "count", "audit sink: count (records only counted) or json (formatted by slog's JSON handler into io.Discard)")
 		minRatio = fs.Float64("min-ratio", 0, "exit 1 when the rounds show wrapped/bare throughput below this (one-sided 95% test, see bench.Comparison.CheckThroughput; 0: report only; issue 8's target is 0.9)")
@@ -53,8 +53,8 @@ func run(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	if !knownScenario(*scenario) {
-		fmt.Fprintf(stderr, "loadcompare: -scenario %q: want user-search, patient-search, patient-search-narrowed, patient-read or all\n", *scenario)
+	if _, ok := bench.ScenarioNamed(*scenario); !ok && *scenario != "all" {
+		fmt.Fprintf(stderr, "loadcompare: -scenario %q: want %s or all\n", *scenario, bench.ScenarioNames())
 		return 2
 	}
 	switch *audit {
@@ -125,17 +125,4 @@ func compare(ctx context.Context, w io.Writer, opts bench.StackOptions, cfg benc
 		}
 	}
 	return failed
-}
-
-// knownScenario reports whether name is "all" or one of bench.Scenarios.
-func knownScenario(name string) bool {
-	if name == "all" {
-		return true
-	}
-	for _, sc := range bench.Scenarios() {
-		if sc.Name == name {
-			return true
-		}
-	}
-	return false
 }

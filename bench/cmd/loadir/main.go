@@ -29,7 +29,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	var (
-		scenario  = fs.String("scenario", "", "one of bench.Scenarios: user-search, patient-search, patient-search-narrowed, patient-read")
+		scenario  = fs.String("scenario", "", "one of bench.Scenarios: "+bench.ScenarioNames())
 		server    = fs.String("server", "wrapped", "bare or wrapped")
 		n         = fs.Int("n", 3000, "requests counted")
 		warmup    = fs.Int("warmup", 500, "requests sent first, not counted")
@@ -46,15 +46,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "loadir: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	var sc *bench.Scenario
-	for _, s := range bench.Scenarios() {
-		if s.Name == *scenario {
-			sc = &s
-		}
-	}
+	sc, ok := bench.ScenarioNamed(*scenario)
 	switch {
-	case sc == nil:
-		fmt.Fprintf(stderr, "loadir: -scenario %q: want one of user-search, patient-search, patient-search-narrowed, patient-read\n", *scenario)
+	case !ok:
+		fmt.Fprintf(stderr, "loadir: -scenario %q: want one of %s\n", *scenario, bench.ScenarioNames())
 		return 2
 	case *server != "bare" && *server != "wrapped":
 		fmt.Fprintf(stderr, "loadir: -server %q: want bare or wrapped\n", *server)
@@ -63,7 +58,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "loadir: -n and -c must be positive, -warmup not negative")
 		return 2
 	}
-	res, err := measure(context.Background(), *sc, *server == "wrapped", *n, *warmup, *workers, *callgrind)
+	res, err := measure(context.Background(), sc, *server == "wrapped", *n, *warmup, *workers, *callgrind)
 	if err != nil {
 		fmt.Fprintln(stderr, "loadir:", err)
 		return 1
