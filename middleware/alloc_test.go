@@ -10,10 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/fhirwarden/fhirwarden/fhirauth"
 	"github.com/fhirwarden/fhirwarden/middleware"
-	"github.com/fhirwarden/fhirwarden/token"
-	"github.com/fhirwarden/fhirwarden/token/tokentest"
 )
 
 // TestAllocationBudget holds the middleware to what it allocates per
@@ -38,13 +35,7 @@ func TestAllocationBudget(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector adds allocations")
 	}
-	iss := tokentest.NewIssuer()
-	defer iss.Close()
-	ver, err := token.NewVerifier(context.Background(), token.Config{Issuer: iss.URL, Audience: iss.Audience(), JWKSURL: iss.JWKSURL()})
-	require.NoError(t, err)
-	defer ver.Close()
-	policy, err := fhirauth.NewPolicy(fhirauth.WithBasePath("/fhir"))
-	require.NoError(t, err)
+	iss, ver, policy := hotPathSetup(t)
 	mw, err := middleware.New(ver, policy, middleware.WithLogger(slog.New(slog.DiscardHandler)),
 		middleware.WithAudit(func(context.Context, middleware.AuditRecord) {}))
 	require.NoError(t, err)

@@ -62,21 +62,30 @@ func benchInner(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(searchResult)
 }
 
+// hotPathSetup is the issuer, verifier (on its JWKS) and policy (base
+// /fhir) that BenchmarkMiddleware and TestAllocationBudget measure; both
+// are closed when tb ends.
+func hotPathSetup(tb testing.TB) (*tokentest.Issuer, *token.Verifier, *fhirauth.Policy) {
+	tb.Helper()
+	iss := tokentest.NewIssuer()
+	tb.Cleanup(iss.Close)
+	ver, err := token.NewVerifier(context.Background(), token.Config{Issuer: iss.URL, Audience: iss.Audience(), JWKSURL: iss.JWKSURL()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = ver.Close() })
+	policy, err := fhirauth.NewPolicy(fhirauth.WithBasePath("/fhir"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return iss, ver, policy
+}
+
 // BenchmarkMiddleware compares the inner handler alone (bare) with the
 // same handler wrapped, for a search with a token already in the
 // verifier's verified-token cache. Overhead = cached-token - bare.
 func BenchmarkMiddleware(b *testing.B) {
-	iss := tokentest.NewIssuer()
-	defer iss.Close()
-	ver, err := token.NewVerifier(context.Background(), token.Config{Issuer: iss.URL, Audience: iss.Audience(), JWKSURL: iss.JWKSURL()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ver.Close()
-	policy, err := fhirauth.NewPolicy(fhirauth.WithBasePath("/fhir"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	iss, ver, policy := hotPathSetup(b)
 	quiet := middleware.WithLogger(slog.New(slog.DiscardHandler))
 	plain, err := middleware.New(ver, policy, quiet)
 	if err != nil {
