@@ -70,16 +70,19 @@ const rootLens = 1<<len("id") | 1<<len("resourceType")
 // name that decides membership at n (at the root, also "id" and
 // "resourceType"): whether its length is one of theirs. Keys of 64 bytes
 // or more always may.
+// The walker applies the same filter with jsonsyntax.SkipMembers and
+// lensAt.
 func (n *pathNode) mayName(key string, root bool) bool {
 	l := uint(len(key))
-	if l >= 64 {
-		return true
-	}
-	m := n.lens
+	return l >= 64 || n.lensAt(root)&(1<<l) != 0
+}
+
+// lensAt is n.lens, with the root object's own names at the root.
+func (n *pathNode) lensAt(root bool) uint64 {
 	if root {
-		m |= rootLens
+		return n.lens | rootLens
 	}
-	return m&(1<<l) != 0
+	return n.lens
 }
 
 func (n *pathNode) child(name string) *pathNode {

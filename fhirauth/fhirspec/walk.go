@@ -47,6 +47,9 @@ func (w *walker) hit(id string) {
 
 // next returns the next byte that is not space, or 0 at the end.
 func (w *walker) next() byte {
+	if w.pos < len(w.data) && w.data[w.pos] > ' ' {
+		return w.data[w.pos] // no space to skip: the usual case
+	}
 	w.pos = jsonsyntax.SkipSpace(w.data, w.pos)
 	if w.pos < len(w.data) {
 		return w.data[w.pos]
@@ -229,14 +232,26 @@ func (w *walker) object(n *pathNode, r *rootState) {
 	}
 	var seen uint64        // bit i: children[i] seen
 	const refBit = 1 << 63 // "reference" seen
+	lens := n.lensAt(r != nil)
 	for {
+		// Members whose names cannot matter here (plain, and of no
+		// length that does: n.mayName) are validated and stepped over
+		// in one call; the loop reads the others.
+		at, closed := jsonsyntax.SkipMembers(w.data, w.pos, w.depth, lens)
+		if at < 0 {
+			w.bad = true
+			return
+		}
+		w.pos = at
+		if closed {
+			w.depth--
+			return
+		}
 		key, plain := w.key()
 		if w.err != nil || w.bad {
 			return
 		}
 		switch {
-		case plain && !n.mayName(key, r != nil):
-			w.skip() // an ASCII key of no length that matters here
 		case r != nil && w.rootMember(r, key, plain):
 		case n.ref && key == "reference":
 			if seen&refBit != 0 {

@@ -14,9 +14,10 @@
 // tests in fhirspec and middleware compare them on random input), several
 // times faster and without allocating, so a response check can validate a
 // resource once instead of paying for encoding/json's state machine.
-// ValidValue, ScanString, ScanStringPlain, ScanNumber and SkipSpace are
-// its parts, for readers that walk a document themselves and must accept
-// the same documents; Skip finds the end of a value in input already
-// validated. Strings are not checked for UTF-8, as encoding/json.Valid
+// ValidValue, SkipMembers, ScanString, ScanStringPlain, ScanNumber and
+// SkipSpace are its parts, for readers that walk a document themselves
+// and must accept the same documents (SkipMembers steps over the members
+// of an object whose names a reader has no use for, validating them, in
+// one call); Skip finds the end of a value in input already validated. Strings are not checked for UTF-8, as encoding/json.Valid
 // does not check it.
 package jsonsyntax

@@ -22,17 +22,21 @@ func ScanStringPlain(data []byte, i int) (end int, plain bool) {
 	if i < 0 || i >= len(data) || data[i] != '"' {
 		return -1, false
 	}
+	// Inline rather than a call of its own: most strings read here are
+	// short member names.
 	i++
 	for i+8 <= len(data) {
-		k := firstSpecialOrNonASCII(binary.LittleEndian.Uint64(data[i:]))
-		i += k
-		if k < 8 {
-			break // data[i] stops the loop below at once
+		x := binary.LittleEndian.Uint64(data[i:])
+		if m := (specialBits(x) | x) & highs; m != 0 {
+			i += bits.TrailingZeros64(m) / 8
+			goto stop
 		}
+		i += 8
 	}
 	for i < len(data) && !plainStop[data[i]] {
 		i++
 	}
+stop:
 	if i < len(data) && data[i] == '"' {
 		return i + 1, true
 	}
@@ -49,18 +53,7 @@ func ScanStringPlain(data []byte, i int) (end int, plain bool) {
 func scanString(data []byte, i int) int {
 	i++
 	for {
-		// Eight bytes at a time, straight to the first special byte;
-		// byte by byte near the end of data.
-		for i+8 <= len(data) {
-			k := firstSpecial(binary.LittleEndian.Uint64(data[i:]))
-			i += k
-			if k < 8 {
-				break // data[i] stops the loop below at once
-			}
-		}
-		for i < len(data) && !stringSpecial[data[i]] {
-			i++
-		}
+		i = nextSpecial(data, i)
 		if i >= len(data) {
 			return -1
 		}
@@ -89,12 +82,26 @@ func scanString(data []byte, i int) int {
 	}
 }
 
+// nextSpecial returns the index of the first byte at or after data[i]
+// that ends the fast path inside a string (a control byte, '"' or '\\'),
+// or len(data): eight bytes at a time, byte by byte near the end of data.
+// It is small enough to be inlined into scanString.
+func nextSpecial(data []byte, i int) int {
+	for i+8 <= len(data) {
+		if m := specialBits(binary.LittleEndian.Uint64(data[i:])) & highs; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+		i += 8
+	}
+	for i < len(data) && !stringSpecial[data[i]] {
+		i++
+	}
+	return i
+}
+
 // firstSpecial returns the index (0 to 7, in memory order) of the first
 // byte of the little-endian word x that ends the fast path inside a
 // string: a control byte (< 0x20), '"' or '\\'; 8 when there is none.
-// Each test is the "has a zero byte" idiom: a borrow only ever starts at a
-// byte that matches, so the lowest byte it flags is exact (bytes above a
-// match may be flagged falsely, and are never looked at).
 func firstSpecial(x uint64) int {
 	return bits.TrailingZeros64(specialBits(x)&highs) / 8
 }
@@ -108,14 +115,17 @@ func firstSpecialOrNonASCII(x uint64) int {
 const ones, highs = 0x0101010101010101, 0x8080808080808080
 
 // specialBits sets the high bit of each byte of x that firstSpecial looks
-// for (and maybe of bytes above one, which firstSpecial never reads).
+// for (and maybe of bytes above one, which is never read). Each test is
+// the "has a byte below n" idiom, (v - n*ones) &^ v: a borrow only ever
+// starts at a byte that matches, so the lowest byte it flags is exact.
+// Two tests cover the three kinds of byte: x^0x02 keeps every control
+// byte below 0x20 and turns '"' (0x22) into 0x20, and no other byte into
+// anything below 0x21, so one "below 0x21" test finds both; '\\' is the
+// other ("below 1" after x^'\\', i.e. zero).
 func specialBits(x uint64) uint64 {
-	less := (x - ones*0x20) &^ x
-	quote := x ^ (ones * '"')
-	quote = (quote - ones) &^ quote
-	bslash := x ^ (ones * '\\')
-	bslash = (bslash - ones) &^ bslash
-	return less | quote | bslash
+	q := x ^ (ones * 0x02)
+	b := x ^ (ones * '\\')
+	return (q-ones*0x21)&^q | (b-ones)&^b
 }
 
 // stringSpecial marks the bytes that end the fast path inside a string.

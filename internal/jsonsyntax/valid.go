@@ -38,124 +38,192 @@ func ValidValue(data []byte, i, depth int) int {
 	return end
 }
 
+// SkipMembers validates and steps over the members of an object that a
+// reader walking the document has no interest in, so that it need not
+// read them one by one. i is where a member starts (its name, after
+// optional space) inside an object; depth is how many arrays and objects
+// are open, that object included (as for ValidValue). A member is stepped
+// over, its value validated as ValidValue does, when its name is plain
+// (ScanStringPlain) and shorter than 64 bytes, and bit len(name) of lens
+// is clear: lens holds the lengths of the names the reader looks for, as
+// a filter (a name of such a length, a longer or a non-plain one may be
+// one of them, or a case variant, so the reader reads it itself).
+//
+// It returns the index of the first member it did not step over (at the
+// quote of its name) and false, or the index just after the object's
+// closing '}' and true, or -1 when the members it read are not valid JSON
+// (an empty member list, "{}", is the caller's to see first). It never
+// allocates.
+func SkipMembers(data []byte, i, depth int, lens uint64) (at int, closed bool) {
+	if depth < 1 || i < 0 {
+		return -1, false
+	}
+	var small [4]uint64
+	n := len(data)
+	for {
+		if i = SkipSpace(data, i); i >= n || data[i] != '"' {
+			return -1, false
+		}
+		end, plain := ScanStringPlain(data, i)
+		if end < 0 {
+			return -1, false
+		}
+		if l := uint(end - i - 2); !plain || l >= 64 || lens&(1<<l) != 0 {
+			return i, false
+		}
+		if end = SkipSpace(data, end); end >= n || data[end] != ':' {
+			return -1, false
+		}
+		v := validValue(data, end+1, MaxDepth-depth, small[:])
+		if v == tooDeepForStack {
+			v = ValidValue(data, end+1, depth)
+		}
+		if v < 0 {
+			return -1, false
+		}
+		if v = SkipSpace(data, v); v >= n {
+			return -1, false
+		}
+		switch data[v] {
+		case ',':
+			i = v + 1
+		case '}':
+			return v + 1, true
+		default:
+			return -1, false
+		}
+	}
+}
+
 // tooDeepForStack is validValue's answer when the value nests deeper than
 // its stack holds (but maybe not deeper than allowed).
 const tooDeepForStack = -2
 
 // validValue is ValidValue with at most limit open levels inside the
-// value, tracked in stack (bit set: the level is an object).
+// value, tracked in stack (bit set: the level is an object). It is one
+// loop over two states, each byte loaded once: "value" expects a value at
+// i, "after" the separator or close that follows one. JSON space is
+// rare between tokens of a server's output, so it is tested for with one
+// comparison before the loop that skips it.
 func validValue(data []byte, i, limit int, stack []uint64) int {
-	depth := 0
 	n := len(data)
-	const (
-		wantValue = iota
-		afterValue
-	)
-	state := wantValue
-	for {
-		if state == afterValue {
-			if depth == 0 {
-				return i
-			}
-			i = SkipSpace(data, i)
-			if i >= n {
-				return -1
-			}
-			top := uint(depth - 1) // unsigned: shifts and masks, not signed division
-			inObject := stack[top/64]&(1<<(top%64)) != 0
-			switch c := data[i]; {
-			case c == ',':
-				i = SkipSpace(data, i+1)
-				if inObject {
-					if i = scanKey(data, i); i < 0 {
-						return -1
-					}
-				}
-				state = wantValue
-			case c == '}' && inObject, c == ']' && !inObject:
-				depth--
-				i++
-			default:
-				return -1
-			}
-			continue
-		}
-
-		// wantValue
-		i = SkipSpace(data, i)
-		if i >= n {
+	depth := 0
+	inObject := false // the innermost open level is an object
+	var c byte
+value:
+	if i >= n {
+		return -1
+	}
+	if c = data[i]; c <= ' ' {
+		if i = SkipSpace(data, i); i >= n {
 			return -1
 		}
-		switch c := data[i]; c {
-		case '{', '[':
-			if depth >= limit {
-				return -1
-			}
-			if depth >= len(stack)*64 {
-				return tooDeepForStack
-			}
-			if d := uint(depth); c == '{' {
-				stack[d/64] |= 1 << (d % 64)
-			} else {
-				stack[d/64] &^= 1 << (d % 64)
-			}
-			depth++
-			i = SkipSpace(data, i+1)
-			if i < n && data[i] == c+2 { // '}' is '{'+2, ']' is '['+2
-				depth--
-				i++
-				state = afterValue
-				continue
-			}
-			if c == '{' {
-				if i = scanKey(data, i); i < 0 {
-					return -1
-				}
-			}
-			// state stays wantValue
-		case '"':
-			if i = scanString(data, i); i < 0 {
-				return -1
-			}
-			state = afterValue
-		case 't':
-			if i = scanLiteral(data, i, "true"); i < 0 {
-				return -1
-			}
-			state = afterValue
-		case 'f':
-			if i = scanLiteral(data, i, "false"); i < 0 {
-				return -1
-			}
-			state = afterValue
-		case 'n':
-			if i = scanLiteral(data, i, "null"); i < 0 {
-				return -1
-			}
-			state = afterValue
-		default:
-			if i = ScanNumber(data, i); i < 0 {
-				return -1
-			}
-			state = afterValue
+		c = data[i]
+	}
+	switch c {
+	case '"':
+		if i = scanString(data, i); i < 0 {
+			return -1
+		}
+	case '{', '[':
+		if depth >= limit {
+			return -1
+		}
+		if depth >= len(stack)*64 {
+			return tooDeepForStack
+		}
+		d := uint(depth) // unsigned: shifts and masks, not signed division
+		inObject = c == '{'
+		if inObject {
+			stack[d/64] |= 1 << (d % 64)
+		} else {
+			stack[d/64] &^= 1 << (d % 64)
+		}
+		depth++
+		if i = SkipSpace(data, i+1); i >= n {
+			return -1
+		}
+		if data[i] == c+2 { // '}' is '{'+2, ']' is '['+2: empty
+			i++
+			depth--
+			inObject = depth > 0 && stack[uint(depth-1)/64]&(1<<(uint(depth-1)%64)) != 0
+			goto after
+		}
+		if inObject {
+			goto key
+		}
+		goto value
+	case 't':
+		if i = scanLiteral(data, i, "true"); i < 0 {
+			return -1
+		}
+	case 'f':
+		if i = scanLiteral(data, i, "false"); i < 0 {
+			return -1
+		}
+	case 'n':
+		if i = scanLiteral(data, i, "null"); i < 0 {
+			return -1
+		}
+	default:
+		if i = ScanNumber(data, i); i < 0 {
+			return -1
 		}
 	}
-}
-
-// scanKey consumes `"key" :` at i (no leading space) and returns the
-// position after the colon, or -1.
-func scanKey(data []byte, i int) int {
-	if i >= len(data) || data[i] != '"' {
+after:
+	if depth == 0 {
+		return i
+	}
+	if i >= n {
+		return -1
+	}
+	if c = data[i]; c <= ' ' {
+		if i = SkipSpace(data, i); i >= n {
+			return -1
+		}
+		c = data[i]
+	}
+	switch {
+	case c == ',':
+		i++
+		if inObject {
+			goto key
+		}
+		goto value
+	case c == '}' && inObject, c == ']' && !inObject:
+		i++
+		depth--
+		inObject = depth > 0 && stack[uint(depth-1)/64]&(1<<(uint(depth-1)%64)) != 0
+		goto after
+	}
+	return -1
+key:
+	// A member name and its colon, space allowed before each.
+	if i >= n {
+		return -1
+	}
+	if c = data[i]; c <= ' ' {
+		if i = SkipSpace(data, i); i >= n {
+			return -1
+		}
+		c = data[i]
+	}
+	if c != '"' {
 		return -1
 	}
 	if i = scanString(data, i); i < 0 {
 		return -1
 	}
-	i = SkipSpace(data, i)
-	if i >= len(data) || data[i] != ':' {
+	if i >= n {
 		return -1
 	}
-	return i + 1
+	if c = data[i]; c != ':' {
+		if i = SkipSpace(data, i); i >= n || data[i] != ':' {
+			return -1
+		}
+	}
+	i++
+	goto value
 }
 
 func scanLiteral(data []byte, i int, lit string) int {

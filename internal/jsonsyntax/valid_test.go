@@ -65,3 +65,44 @@ func BenchmarkValid(b *testing.B) {
 		}
 	}
 }
+
+// SkipMembers steps over the members a filter of name lengths says cannot
+// matter, stops at the first that may, and validates what it steps over.
+func TestSkipMembers(t *testing.T) {
+	const lens = 1<<2 | 1<<7 // "id", "subject"
+	for _, c := range []struct {
+		doc    string
+		at     int // -1: an error
+		closed bool
+	}{
+		{`{"status":"final","code":{"text":"x"},"subject":{}}`, 38, false},
+		{`{ "status" : "final" , "id":"1"}`, 23, false},
+		{`{"status":"final","meta":{"a":[1,{"b":null}]}}`, 46, true},
+		{`{"Subject":1,"x":2}`, 1, false},                         // a case variant has the length of a name
+		{`{"a":1,"s\u0075bject":2}`, 7, false},                    // an escaped name is never stepped over
+		{`{"a":1,"` + "\u00e9" + `":2}`, 7, false},                // nor a non-ASCII one
+		{`{"a":1,"` + strings.Repeat("x", 64) + `":2}`, 7, false}, // nor one of 64 bytes or more
+		{`{"a":1,}`, -1, false},
+		{`{"a" 1}`, -1, false},
+		{`{"a":1]`, -1, false},
+		{`{"a":[1,}`, -1, false},
+		{`{"a":"` + "\x01" + `"}`, -1, false},
+		{`{}`, -1, false}, // the empty object is the caller's to see
+		{`{"a":1`, -1, false},
+	} {
+		at, closed := SkipMembers([]byte(c.doc), 1, 1, lens)
+		assert.Equal(t, c.at, at, "%q", c.doc)
+		assert.Equal(t, c.closed, closed, "%q", c.doc)
+	}
+	nested := func(n int) []byte {
+		return []byte(`{"a":` + strings.Repeat(`[`, n) + strings.Repeat(`]`, n) + `}`)
+	}
+	at, closed := SkipMembers(nested(MaxDepth-1), 1, 1, 0)
+	assert.Equal(t, len(nested(MaxDepth-1)), at, "nesting up to MaxDepth, the object included")
+	assert.True(t, closed)
+	at, _ = SkipMembers(nested(MaxDepth), 1, 1, 0)
+	assert.Equal(t, -1, at, "nesting beyond MaxDepth")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { SkipMembers([]byte(c0), 1, 1, lens) }))
+}
+
+const c0 = `{"status":"final","code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]},"subject":{}}`
