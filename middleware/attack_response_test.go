@@ -31,6 +31,7 @@ type upstreamAnswer struct {
 func (a upstreamAnswer) handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("X-Upstream", "1") // must not survive a refusal
 		for k, v := range a.header {
 			w.Header()[k] = v
 		}
@@ -131,6 +132,10 @@ func TestAttackUpstreamReadAnswers(t *testing.T) {
 				assert.Empty(t, res.Header.Get("ETag"))
 				assert.Contains(t, string(body), "resource not found")
 			}
+			if res.StatusCode == 404 || res.StatusCode == 403 || res.StatusCode == 502 {
+				// a refusal carries none of the server's headers
+				assert.Empty(t, res.Header.Get("X-Upstream"), "status %d", res.StatusCode)
+			}
 		})
 	}
 	t.Run("Alice's own Observation keeps a Content-Location naming it", func(t *testing.T) {
@@ -142,6 +147,37 @@ func TestAttackUpstreamReadAnswers(t *testing.T) {
 		assert.Equal(t, "http://fhir.test/fhir/Observation/x/_history/3", res.Header.Get("Content-Location"))
 		assert.Equal(t, `W/"3"`, res.Header.Get("ETag"))
 		assert.JSONEq(t, aliceObs, string(body))
+	})
+}
+
+// A checked response whose header map an outer handler has already
+// written to: the server's headers pass with an allowed resource and are
+// all gone from a refusal, while the outer handler's stay either way.
+func TestCheckedResponseUnderOuterHeaders(t *testing.T) {
+	outer := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Outer", "1")
+			next.ServeHTTP(w, r)
+		})
+	}
+	etag := map[string][]string{"Etag": {`W/"3"`}}
+	t.Run("allowed", func(t *testing.T) {
+		e := newEnv(t, withInner(upstreamAnswer{body: aliceObs, header: etag}.handler()), withOuter(outer))
+		res, body := e.get(t, "/fhir/Observation/x", e.token("patient/*.rs", naivefhir.Alice))
+		require.Equal(t, 200, res.StatusCode, "body: %s", body)
+		assert.Equal(t, "1", res.Header.Get("X-Outer"))
+		assert.Equal(t, "1", res.Header.Get("X-Upstream"))
+		assert.Equal(t, `W/"3"`, res.Header.Get("ETag"))
+		assert.Equal(t, int64(len(aliceObs)), res.ContentLength)
+	})
+	t.Run("withheld", func(t *testing.T) {
+		e := newEnv(t, withInner(upstreamAnswer{body: bobObs, header: etag}.handler()), withOuter(outer))
+		res, body := e.get(t, "/fhir/Observation/x", e.token("patient/*.rs", naivefhir.Alice))
+		require.Equal(t, 404, res.StatusCode, "body: %s", body)
+		assertNothingOfBob(t, res, body)
+		assert.Equal(t, "1", res.Header.Get("X-Outer"))
+		assert.Empty(t, res.Header.Get("X-Upstream"))
+		assert.Empty(t, res.Header.Get("ETag"))
 	})
 }
 

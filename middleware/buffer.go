@@ -23,6 +23,13 @@ var errResponseTooLarge = errors.New("middleware: response too large to check")
 // error, never another request's memory).
 type buffer struct {
 	header http.Header
+	// shared: header is the real response's header map, which was empty
+	// when the handler started (so no map of its own is needed). The
+	// handler's headers then sit in the real map until the check is
+	// done: pass filters them in place, and a refusal must first drop
+	// them all (requestState.dropHandlerHeaders), leaving the map as
+	// empty as the handler found it.
+	shared bool
 	status int
 	body   []byte
 	pooled *[]byte // where body came from
@@ -60,14 +67,20 @@ func putBytes(p *[]byte, b []byte) {
 
 func newBuffer(limit int64) *buffer {
 	b := &buffer{}
-	b.reset(limit)
+	b.reset(limit, nil)
 	return b
 }
 
-// reset readies b for a response of at most limit bytes.
-func (b *buffer) reset(limit int64) {
+// reset readies b for a response of at most limit bytes. When real (the
+// header map of the response b stands in for) is empty, the handler
+// writes its headers there (see shared); otherwise into a map of b's own.
+func (b *buffer) reset(limit int64, real http.Header) {
 	b.pooled, b.body = getBytes()
-	b.header = make(http.Header)
+	if real != nil && len(real) == 0 {
+		b.header, b.shared = real, true
+	} else {
+		b.header, b.shared = make(http.Header), false
+	}
 	b.status = 0
 	b.limit = limit
 	b.over = false

@@ -405,3 +405,38 @@ func TestBatchStoredChecks(t *testing.T) {
 		assert.Equal(t, http.MethodGet, r.Method, "only stored-version reads reached the server")
 	}
 }
+
+// TestCheckedResponseLength: a checked response reaches the client with
+// its true length, never the handler's (the body may have been rewritten
+// or the handler may lie), framed by Content-Length whether net/http
+// counts a small body itself or the middleware sets it for a large one.
+func TestCheckedResponseLength(t *testing.T) {
+	observation := func(note int) string {
+		return `{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"x"},` +
+			`"subject":{"reference":"Patient/p1"},"note":[{"text":"` + strings.Repeat("n", note) + `"}]}`
+	}
+	for _, c := range []struct {
+		name string
+		body string
+	}{
+		{"small", observation(10)},
+		{"at the buffer size", observation(2048 - len(observation(0)))},
+		{"just over it", observation(2049 - len(observation(0)))},
+		{"large", observation(64 << 10)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/fhir+json")
+				w.Header().Set("Content-Length", "7") // a lie the middleware must not pass on
+				_, _ = io.WriteString(w, c.body)
+			})
+			e := newEnv(t, withInner(inner))
+			tok := e.token("patient/Observation.rs", naivefhir.Alice)
+			res, body := e.get(t, "/fhir/Observation/o1", tok)
+			require.Equal(t, http.StatusOK, res.StatusCode, "body: %s", body)
+			assert.Equal(t, c.body, string(body))
+			assert.Equal(t, int64(len(c.body)), res.ContentLength)
+			assert.Empty(t, res.TransferEncoding, "framed by its length, not chunked")
+		})
+	}
+}

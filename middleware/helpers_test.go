@@ -45,6 +45,7 @@ type envConfig struct {
 	policyOpts []fhirauth.Option
 	mwOpts     []middleware.Option
 	auth       token.Authenticator
+	outer      func(http.Handler) http.Handler // wraps the middleware
 }
 
 type envOption func(*envConfig)
@@ -57,6 +58,9 @@ func withMW(o ...middleware.Option) envOption {
 	return func(c *envConfig) { c.mwOpts = append(c.mwOpts, o...) }
 }
 func withAuth(a token.Authenticator) envOption { return func(c *envConfig) { c.auth = a } }
+func withOuter(o func(http.Handler) http.Handler) envOption {
+	return func(c *envConfig) { c.outer = o }
+}
 
 func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
@@ -96,7 +100,11 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		e.fhir = naivefhir.New("/fhir", naivefhir.Sample()...)
 		c.inner = e.fhir
 	}
-	e.srv = httptest.NewServer(mw.Wrap(c.inner))
+	h := mw.Wrap(c.inner)
+	if c.outer != nil {
+		h = c.outer(h)
+	}
+	e.srv = httptest.NewServer(h)
 	t.Cleanup(e.srv.Close)
 	return e
 }

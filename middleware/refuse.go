@@ -17,9 +17,21 @@ const fhirJSON = "application/fhir+json"
 // diagnostics) and, when authErr is set or the status is 401, an RFC 6750
 // challenge.
 func (m *Middleware) refuse(st *requestState, status int, issueCode, diagnostics, authErr, scope string) {
+	st.dropHandlerHeaders()
 	m.writeOutcome(&st.rec, status, fhirauth.OperationOutcome(m.version, issueCode, diagnostics), authErr, authDescription(authErr, diagnostics), scope)
 	st.denied = true
 	st.reason = diagnostics
+}
+
+// dropHandlerHeaders removes the headers a checked handler wrote into the
+// response's own header map (buffer.shared) before the middleware answers
+// in the handler's place: none of them may go with a refusal (an ETag or
+// a Location would tell a withheld resource from a missing one).
+func (st *requestState) dropHandlerHeaders() {
+	if x := st.x; x != nil && x.buf.shared {
+		clear(x.buf.header)
+		x.buf.shared = false
+	}
 }
 
 // writeOutcome writes a complete error response: headers, status, body.

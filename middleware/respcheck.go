@@ -22,7 +22,7 @@ func (m *Middleware) serveChecked(st *requestState, next http.Handler, r *http.R
 	head := r.Method == http.MethodHead
 	forCheck(r)
 	b := &st.extras().buf
-	b.reset(m.cfg.maxResponse)
+	b.reset(m.cfg.maxResponse, st.rec.Header())
 	defer b.release()
 	next.ServeHTTP(b, r)
 	body, ok := m.checkedBody(st, b)
@@ -53,7 +53,7 @@ func (m *Middleware) serveChecked(st *requestState, next http.Handler, r *http.R
 		if removed > 0 {
 			st.withheld = removed
 			m.cfg.logger.LogAttrs(r.Context(), slog.LevelInfo, "fhirwarden: entries removed from a response Bundle",
-				slog.Int("removed", removed), slog.String("method", r.Method), slog.String("path", r.URL.EscapedPath()),
+				slog.Int("removed", removed), slog.String("method", r.Method), slog.String("path", escapedPath(r.URL)),
 				slog.String("client_id", clientID(st)))
 			st.reason = fmt.Sprintf("%s; %d entries outside the caller's access removed from the response", d.Reason, removed)
 		}
@@ -179,6 +179,7 @@ func (m *Middleware) refuseCheck(st *requestState, d *fhirauth.Decision, err err
 // notFound answers 404 with the one body used both for resources that do
 // not exist and for resources withheld by existence hiding.
 func (m *Middleware) notFound(st *requestState) {
+	st.dropHandlerHeaders()
 	m.writeOutcome(&st.rec, http.StatusNotFound, fhirauth.OperationOutcome(m.version, "not-found", "resource not found"), "", "", "")
 	st.reason = "not found"
 }
@@ -187,6 +188,12 @@ func (m *Middleware) notFound(st *requestState) {
 // headers with a fresh Content-Length, its status, the body unless the
 // client asked with HEAD. Trailers are dropped: they would arrive after
 // the check, unchecked.
+//
+// The handler's own Content-Length is never passed on (the body may have
+// been rewritten). A body of at most smallBody bytes goes without one:
+// net/http buffers that much and, as the handler returns, sends the
+// length it counted, with no header to parse or sort. Larger bodies, and
+// HEAD answers (which have no body to count), get the length set here.
 func (m *Middleware) pass(st *requestState, b *buffer, body []byte, head bool) {
 	h := st.rec.Header()
 	if ts, ok := b.header["Trailer"]; ok {
@@ -195,22 +202,44 @@ func (m *Middleware) pass(st *requestState, b *buffer, body []byte, head bool) {
 				b.header.Del(strings.TrimSpace(name))
 			}
 		}
+		delete(b.header, "Trailer")
 	}
-	for k, v := range b.header {
-		if k == "Trailer" || strings.HasPrefix(k, http.TrailerPrefix) {
-			continue
+	setLength := head || len(body) > smallBody
+	if b.shared {
+		// The handler wrote into h itself: only what must not pass goes.
+		for k := range h {
+			if k == "Content-Length" || strings.HasPrefix(k, http.TrailerPrefix) {
+				delete(h, k)
+			}
 		}
-		h[k] = v
+	} else {
+		for k, v := range b.header {
+			if k == "Content-Length" || strings.HasPrefix(k, http.TrailerPrefix) {
+				continue
+			}
+			h[k] = v
+		}
+		// An outer handler's Content-Length must be corrected, not kept.
+		_, set := h["Content-Length"]
+		setLength = setLength || set
 	}
 	delete(h, "Transfer-Encoding")
-	x := st.extras()
-	x.length[0] = strconv.Itoa(len(body))
-	h["Content-Length"] = x.length[:1:1]
+	if setLength {
+		x := st.extras()
+		x.length[0] = strconv.Itoa(len(body))
+		h["Content-Length"] = x.length[:1:1]
+	}
 	st.rec.WriteHeader(b.finalStatus())
 	if !head && bodyAllowed(b.finalStatus()) {
 		_, _ = st.rec.Write(body)
 	}
 }
+
+// smallBody is the largest checked body pass sends without setting its
+// Content-Length: net/http's response buffer (bufferBeforeChunkingSize),
+// so such a body is still buffered when the handler returns and the
+// server sets the length itself.
+const smallBody = 2048
 
 func success(status int) bool { return status >= 200 && status < 300 }
 
