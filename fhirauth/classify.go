@@ -144,34 +144,52 @@ func (p *Policy) relPath(path string) (string, error) {
 }
 
 // checkSegments rejects empty segments, dot segments and any byte outside
-// letters, digits and "-._$".
+// letters, digits and "-._$" ("*" only as a whole segment).
 func checkSegments(rel string) error {
 	if rel == "" {
 		return invalid("empty path segment (trailing \"/\")")
 	}
-	start := 0
-	for i := 0; i <= len(rel); i++ {
-		if i < len(rel) && rel[i] != '/' {
-			c := rel[i]
-			if c == '*' {
-				continue // allowed only as a whole segment, checked below
-			}
-			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '$') {
-				return invalid("path contains %q; only letters, digits and \"-._$\" are allowed", string(rune(c)))
-			}
+	start, star := 0, false
+	for i := 0; i < len(rel); i++ {
+		c := rel[i]
+		if segmentByte[c] {
 			continue
 		}
-		seg := rel[start:i]
-		if strings.Contains(seg, "*") && seg != "*" {
-			return invalid("path contains \"*\" inside a segment")
+		switch c {
+		case '*':
+			star = true // allowed only as a whole segment, checked below
+			continue
+		case '/':
+			if err := checkSegment(rel[start:i], star); err != nil {
+				return err
+			}
+			start, star = i+1, false
+			continue
 		}
-		switch seg {
-		case "":
-			return invalid("empty path segment (\"//\" or a trailing \"/\")")
-		case ".", "..":
-			return invalid("dot segment %q in path", seg)
-		}
-		start = i + 1
+		return invalid("path contains %q; only letters, digits and \"-._$\" are allowed", string(rune(c)))
+	}
+	return checkSegment(rel[start:], star)
+}
+
+// segmentByte marks the bytes a path segment may hold besides "*": one
+// table lookup per byte of every request's path.
+var segmentByte = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '$'
+	}
+	return t
+}()
+
+// checkSegment checks one segment of checkSegments (star: it holds a "*").
+func checkSegment(seg string, star bool) error {
+	if star && seg != "*" {
+		return invalid("path contains \"*\" inside a segment")
+	}
+	switch seg {
+	case "":
+		return invalid("empty path segment (\"//\" or a trailing \"/\")")
+	case ".", "..":
+		return invalid("dot segment %q in path", seg)
 	}
 	return nil
 }

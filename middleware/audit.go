@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth"
@@ -78,7 +79,7 @@ func (m *Middleware) emitAudit(st *requestState, r *http.Request) {
 		Reason:   st.reason,
 	}
 	if r.URL != nil {
-		rec.Path = r.URL.EscapedPath()
+		rec.Path = escapedPath(r.URL)
 	}
 	if p := st.principal; p != nil {
 		rec.ClientID, rec.Subject, rec.Patient = p.ClientID, p.Subject, p.Patient
@@ -134,4 +135,21 @@ func appendUnique(list []string, s string) []string {
 		}
 	}
 	return append(list, s)
+}
+
+// escapedPath is u.EscapedPath() without net/url's escaping pass for the
+// usual request path: one with no RawPath and only bytes EscapedPath
+// leaves as they are (queryUnreserved's, "/" and "$"), which is its own
+// escaped form.
+func escapedPath(u *url.URL) string {
+	p := u.Path
+	if u.RawPath != "" || p == "" {
+		return u.EscapedPath()
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; !queryUnreserved[c] && c != '/' && c != '$' {
+			return u.EscapedPath()
+		}
+	}
+	return p
 }

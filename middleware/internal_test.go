@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -260,4 +261,32 @@ func FuzzPlainQuery(f *testing.F) {
 			t.Fatalf("fhirauth reads %q as %q, a plain split as %q", raw, got, want)
 		}
 	})
+}
+
+// TestEscapedPath: the audit record's path is exactly what
+// url.URL.EscapedPath gives, on paths built from bytes that EscapedPath
+// keeps, escapes or reads from RawPath.
+func TestEscapedPath(t *testing.T) {
+	alphabet := []string{"a", "Z", "0", "-", "_", ".", "~", "/", "$", "*", " ", "%", "?", "#", ";", "@", "+", ":", "é", "\x00", "%2F", "%41"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	check := func(raw string) {
+		us := []*url.URL{{Path: raw}} // any bytes at all in Path
+		if u, err := url.Parse(raw); err == nil {
+			us = append(us, u) // with RawPath when raw has escapes
+		}
+		for _, u := range us {
+			assert.Equal(t, u.EscapedPath(), escapedPath(u), "path %q (raw %q)", u.Path, u.RawPath)
+		}
+	}
+	for _, p := range []string{"", "*", "/", "/fhir/Observation/obs-1", "/fhir/$meta", "/fhir/Patient/a%2Fb", "/fhir/Patient/a b", "/fhir/_history"} {
+		check(p)
+	}
+	for range 20000 {
+		var b strings.Builder
+		for range rng.IntN(12) {
+			b.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		check("/" + b.String())
+		check(b.String())
+	}
 }

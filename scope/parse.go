@@ -233,12 +233,21 @@ func isTypeName(t string) bool {
 		return false
 	}
 	for i := 1; i < len(t); i++ {
-		if c := t[i]; !isLetter(c) && !isDigit(c) {
+		if !letterOrDigit[t[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// letterOrDigit marks the ASCII letters and digits: one lookup per byte
+// of the type name in every Permits question.
+var letterOrDigit = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = isLetter(byte(c)) || isDigit(byte(c))
+	}
+	return t
+}()
 
 func isLetter(c byte) bool { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') }
 func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
