@@ -3,6 +3,7 @@ package middleware
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 )
 
@@ -145,4 +146,49 @@ func (b *buffer) finalStatus() int {
 		return http.StatusOK
 	}
 	return b.status
+}
+
+// headerFacts is what the middleware needs to know of the headers a
+// buffered handler wrote: read in one pass over the map, which costs less
+// than a lookup for each on every checked response.
+type headerFacts struct {
+	contentType     []string // Content-Type values
+	contentEncoding []string // Content-Encoding values
+	location        bool     // Location is set
+	contentLocation bool     // Content-Location is set
+	trailer         bool     // Trailer is set (declares trailers)
+	trailerKeys     bool     // a key has http.TrailerPrefix
+	contentLength   bool     // Content-Length is set
+	transferEnc     bool     // Transfer-Encoding is set
+}
+
+// scan reads b.header; call it once the handler has returned, before
+// the middleware changes the map itself. (The facts are kept by the
+// caller, on its stack: a field of the buffer would make every checked
+// request's state larger.)
+func (b *buffer) scan() headerFacts {
+	var f headerFacts
+	for k, v := range b.header {
+		switch k {
+		case "Content-Type":
+			f.contentType = v
+		case "Content-Encoding":
+			f.contentEncoding = v
+		case "Location":
+			f.location = true
+		case "Content-Location":
+			f.contentLocation = true
+		case "Trailer":
+			f.trailer = true
+		case "Content-Length":
+			f.contentLength = true
+		case "Transfer-Encoding":
+			f.transferEnc = true
+		default:
+			if strings.HasPrefix(k, http.TrailerPrefix) {
+				f.trailerKeys = true
+			}
+		}
+	}
+	return f
 }

@@ -126,12 +126,13 @@ func (m *Middleware) serveBundle(st *requestState, ctx context.Context, next htt
 	b := newBuffer(m.cfg.maxResponse)
 	defer b.release()
 	next.ServeHTTP(b, r)
-	resBody, ok := m.checkedBody(st, b)
+	f := b.scan()
+	resBody, ok := m.checkedBody(st, b, &f)
 	if !ok {
 		return
 	}
 	if !success(b.finalStatus()) || len(resBody) == 0 {
-		m.pass(st, b, resBody, false)
+		m.pass(st, b, &f, resBody, false)
 		return
 	}
 	rtop, rentries, err := splitResponseBundle(resBody)
@@ -164,7 +165,7 @@ func (m *Middleware) serveBundle(st *requestState, ctx context.Context, next htt
 	if len(withheld) > 0 {
 		st.reason = fmt.Sprintf("%d of %d entries withheld", len(withheld), len(entries))
 	}
-	m.writeBundleFrom(st, b, rtop, m.mergeEntries(len(entries), kept, rentries, withheld))
+	m.writeBundleFrom(st, b, &f, rtop, m.mergeEntries(len(entries), kept, rentries, withheld))
 }
 
 // checkEntry applies an entry decision's response check to one response
@@ -301,13 +302,13 @@ func (m *Middleware) writeBundle(st *requestState, top map[string]json.RawMessag
 
 // writeBundleFrom answers with the server's response Bundle, entries
 // replaced, and the server's headers.
-func (m *Middleware) writeBundleFrom(st *requestState, b *buffer, top map[string]json.RawMessage, entries []json.RawMessage) {
+func (m *Middleware) writeBundleFrom(st *requestState, b *buffer, f *headerFacts, top map[string]json.RawMessage, entries []json.RawMessage) {
 	body, err := joinBundle(top, entries)
 	if err != nil {
 		m.refuse(st, http.StatusInternalServerError, "exception", "building the Bundle response failed", "", "")
 		return
 	}
-	m.pass(st, b, body, false)
+	m.pass(st, b, f, body, false)
 }
 
 // responseTop is the top level of a batch-response or

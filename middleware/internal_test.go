@@ -290,3 +290,34 @@ func TestEscapedPath(t *testing.T) {
 		check(b.String())
 	}
 }
+
+// readForCheck answers as Header.Get("Accept") and a lookup of each of
+// checkedHeaders would, whether it walks a small map or looks up in a
+// large one.
+func TestReadForCheck(t *testing.T) {
+	names := append(checkedHeaders[:], "Accept", "Authorization", "User-Agent", "X-A", "X-B", "X-C", "X-D", "X-E", "X-F", "X-G")
+	rng := rand.New(rand.NewPCG(3, 4))
+	sizes := map[bool]int{}
+	for range 5000 {
+		h := http.Header{}
+		for range rng.IntN(16) {
+			k := names[rng.IntN(len(names))]
+			if rng.IntN(8) == 0 {
+				h[k] = nil // present, without a value
+				continue
+			}
+			h[k] = append(h[k], fmt.Sprint(rng.IntN(3)))
+		}
+		wantDrop := false
+		for _, k := range checkedHeaders {
+			_, ok := h[k]
+			wantDrop = wantDrop || ok
+		}
+		accept, drop := readForCheck(h)
+		assert.Equal(t, h.Get("Accept"), accept, "%v", h)
+		assert.Equal(t, wantDrop, drop, "%v", h)
+		sizes[len(h) > len(checkedHeaders)+1]++
+	}
+	assert.Positive(t, sizes[true], "large maps")
+	assert.Positive(t, sizes[false], "small maps")
+}

@@ -25,7 +25,8 @@ func (m *Middleware) serveChecked(st *requestState, next http.Handler, r *http.R
 	b.reset(m.cfg.maxResponse, st.rec.Header())
 	defer b.release()
 	next.ServeHTTP(b, r)
-	body, ok := m.checkedBody(st, b)
+	f := b.scan()
+	body, ok := m.checkedBody(st, b, &f)
 	if !ok {
 		return
 	}
@@ -37,7 +38,7 @@ func (m *Middleware) serveChecked(st *requestState, next http.Handler, r *http.R
 		return
 	}
 	if len(body) == 0 || !success(status) {
-		m.pass(st, b, body, head)
+		m.pass(st, b, &f, body, head)
 		return
 	}
 	if d.ResponseIsBundle() {
@@ -48,8 +49,10 @@ func (m *Middleware) serveChecked(st *requestState, next http.Handler, r *http.R
 		}
 		// FilterBundle rebuilds the Bundle from an allow-list (strictly read,
 		// unknown members dropped): nothing is left to sanitize here.
-		delete(b.header, "Location")
-		delete(b.header, "Content-Location")
+		if f.location || f.contentLocation {
+			delete(b.header, "Location")
+			delete(b.header, "Content-Location")
+		}
 		if removed > 0 {
 			st.withheld = removed
 			m.cfg.logger.LogAttrs(r.Context(), slog.LevelInfo, "fhirwarden: entries removed from a response Bundle",
@@ -57,7 +60,7 @@ func (m *Middleware) serveChecked(st *requestState, next http.Handler, r *http.R
 				slog.String("client_id", clientID(st)))
 			st.reason = fmt.Sprintf("%s; %d entries outside the caller's access removed from the response", d.Reason, removed)
 		}
-		m.pass(st, b, out, head)
+		m.pass(st, b, &f, out, head)
 		return
 	}
 	if err := d.CheckResource(body); err != nil {
@@ -67,12 +70,13 @@ func (m *Middleware) serveChecked(st *requestState, next http.Handler, r *http.R
 	}
 	// The resource passed as the server wrote it; only a Content-Location
 	// naming it may go with it.
-	delete(b.header, "Location")
-	if _, ok := b.header["Content-Location"]; ok {
+	if f.contentLocation {
 		rt, id := resourceID(body)
-		scrubLocations(b.header, rt, id)
+		scrubLocations(b.header, rt, id) // Location too
+	} else if f.location {
+		delete(b.header, "Location")
 	}
-	m.pass(st, b, body, head)
+	m.pass(st, b, &f, body, head)
 }
 
 // checkedHeaders are the request headers a checked request goes without:
@@ -91,14 +95,9 @@ func forCheck(r *http.Request) {
 	if r.Method == http.MethodHead {
 		r.Method = http.MethodGet
 	}
-	// Header.Get("Accept") without canonicalising a name that already is
-	// canonical: the first value, as Get returns it.
-	accept := ""
-	if vs := r.Header["Accept"]; len(vs) > 0 {
-		accept = vs[0]
-	}
+	accept, drop := readForCheck(r.Header)
 	fixAccept := accept != "" && !strings.Contains(accept, "json")
-	if !fixAccept && !hasAny(r.Header, checkedHeaders[:]) {
+	if !fixAccept && !drop {
 		return
 	}
 	h := r.Header.Clone()
@@ -111,28 +110,40 @@ func forCheck(r *http.Request) {
 	r.Header = h
 }
 
-// hasAny reports whether h has one of the (canonical) keys.
-func hasAny(h http.Header, keys []string) bool {
-	if len(h) < len(keys) {
-		for k := range h {
-			if slices.Contains(keys, k) {
-				return true
+// readForCheck returns the first Accept value of h (as Header.Get would,
+// for a name that is already canonical) and whether h has one of
+// checkedHeaders, in one walk over a small map or a lookup each in a
+// larger one.
+func readForCheck(h http.Header) (accept string, drop bool) {
+	if len(h) > len(checkedHeaders)+1 {
+		if vs := h["Accept"]; len(vs) > 0 {
+			accept = vs[0]
+		}
+		for _, k := range checkedHeaders {
+			if _, ok := h[k]; ok {
+				return accept, true
 			}
 		}
-		return false
+		return accept, false
 	}
-	for _, k := range keys {
-		if _, ok := h[k]; ok {
-			return true
+	for k, vs := range h {
+		switch {
+		case k == "Accept":
+			if len(vs) > 0 {
+				accept = vs[0]
+			}
+		case slices.Contains(checkedHeaders[:], k):
+			drop = true
 		}
 	}
-	return false
+	return accept, drop
 }
 
-// checkedBody returns the buffered body if it can be checked at all; else
-// it answers 502 and reports false. Error statuses (and empty bodies) are
-// acceptable only as OperationOutcomes or without a body.
-func (m *Middleware) checkedBody(st *requestState, b *buffer) ([]byte, bool) {
+// checkedBody returns the buffered body if it can be checked at all (f:
+// the buffer's headers, scanned); else it answers 502 and reports false.
+// Error statuses (and empty bodies) are acceptable only as
+// OperationOutcomes or without a body.
+func (m *Middleware) checkedBody(st *requestState, b *buffer, f *headerFacts) ([]byte, bool) {
 	if b.over {
 		m.refuse(st, http.StatusBadGateway, "too-costly",
 			fmt.Sprintf("the response is larger than the %d bytes that can be checked for authorization; ask for less (e.g. a smaller _count)", m.cfg.maxResponse), "", "")
@@ -142,11 +153,11 @@ func (m *Middleware) checkedBody(st *requestState, b *buffer) ([]byte, bool) {
 	if len(body) == 0 {
 		return body, true
 	}
-	if ce := encoded(b.header); ce != "" {
+	if ce := encodedValues(f.contentEncoding); ce != "" {
 		m.refuse(st, http.StatusBadGateway, "exception", "the response is compressed ("+clipText(ce)+") and cannot be checked for authorization", "", "")
 		return nil, false
 	}
-	if cts := b.header["Content-Type"]; len(cts) > 1 || (len(cts) == 1 && !isJSONType(cts[0])) {
+	if cts := f.contentType; len(cts) > 1 || (len(cts) == 1 && !isJSONType(cts[0])) {
 		m.refuse(st, http.StatusBadGateway, "exception", "the response is not FHIR JSON ("+clipText(strings.Join(cts, ", "))+") and cannot be checked for authorization", "", "")
 		return nil, false
 	}
@@ -194,10 +205,10 @@ func (m *Middleware) notFound(st *requestState) {
 // net/http buffers that much and, as the handler returns, sends the
 // length it counted, with no header to parse or sort. Larger bodies, and
 // HEAD answers (which have no body to count), get the length set here.
-func (m *Middleware) pass(st *requestState, b *buffer, body []byte, head bool) {
+func (m *Middleware) pass(st *requestState, b *buffer, f *headerFacts, body []byte, head bool) {
 	h := st.rec.Header()
-	if ts, ok := b.header["Trailer"]; ok {
-		for _, t := range ts {
+	if f.trailer {
+		for _, t := range b.header["Trailer"] {
 			for name := range strings.SplitSeq(t, ",") {
 				b.header.Del(strings.TrimSpace(name))
 			}
@@ -207,10 +218,15 @@ func (m *Middleware) pass(st *requestState, b *buffer, body []byte, head bool) {
 	setLength := head || len(body) > smallBody
 	if b.shared {
 		// The handler wrote into h itself: only what must not pass goes.
-		for k := range h {
-			if k == "Content-Length" || strings.HasPrefix(k, http.TrailerPrefix) {
-				delete(h, k)
+		if f.trailerKeys || f.contentLength {
+			for k := range h {
+				if k == "Content-Length" || strings.HasPrefix(k, http.TrailerPrefix) {
+					delete(h, k)
+				}
 			}
+		}
+		if f.transferEnc {
+			delete(h, "Transfer-Encoding") // the framing is the server's
 		}
 	} else {
 		for k, v := range b.header {
@@ -222,8 +238,8 @@ func (m *Middleware) pass(st *requestState, b *buffer, body []byte, head bool) {
 		// An outer handler's Content-Length must be corrected, not kept.
 		_, set := h["Content-Length"]
 		setLength = setLength || set
+		delete(h, "Transfer-Encoding")
 	}
-	delete(h, "Transfer-Encoding")
 	if setLength {
 		x := st.extras()
 		x.length[0] = strconv.Itoa(len(body))
@@ -264,8 +280,11 @@ func isJSONType(ct string) bool {
 
 // encoded returns the Content-Encoding of a response unless it is absent
 // or identity (every value, every list element counts).
-func encoded(h http.Header) string {
-	for _, v := range h["Content-Encoding"] {
+func encoded(h http.Header) string { return encodedValues(h["Content-Encoding"]) }
+
+// encodedValues is encoded on the values of Content-Encoding.
+func encodedValues(vs []string) string {
+	for _, v := range vs {
 		for ce := range strings.SplitSeq(v, ",") {
 			if ce = strings.TrimSpace(ce); ce != "" && !strings.EqualFold(ce, "identity") {
 				return v
