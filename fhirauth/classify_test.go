@@ -320,3 +320,29 @@ func TestChangesQueryAgreesWithApplyTo(t *testing.T) {
 	assert.Greater(t, changed[true], 1000, "the random queries exercise both answers")
 	assert.Greater(t, changed[false], 1000, "the random queries exercise both answers")
 }
+
+// methodOverride names the first of methodOverrideHeaders a request has,
+// as a lookup of each in order would, in small maps (walked) and large
+// ones (looked up).
+func TestMethodOverride(t *testing.T) {
+	names := append(methodOverrideHeaders[:], "X-Http", "X-Http-Method-Overrides", "X-Method", "Authorization", "Accept", "User-Agent", "X-A", "X-B", "Y-Http-Method")
+	rng := rand.New(rand.NewPCG(5, 6))
+	sizes := map[bool]int{}
+	for range 5000 {
+		h := http.Header{}
+		for range rng.IntN(12) {
+			h[names[rng.IntN(len(names))]] = []string{"DELETE"}
+		}
+		want := ""
+		for _, name := range methodOverrideHeaders {
+			if _, ok := h[name]; ok {
+				want = name
+				break
+			}
+		}
+		assert.Equal(t, want, methodOverride(h), "%v", h)
+		sizes[len(h) > 2*len(methodOverrideHeaders)]++
+	}
+	assert.Positive(t, sizes[true], "large maps")
+	assert.Positive(t, sizes[false], "small maps")
+}
