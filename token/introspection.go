@@ -124,7 +124,7 @@ func (in *Introspector) Authenticate(ctx context.Context, raw string) (*Principa
 		return nil, err
 	}
 	if in.cache != nil {
-		in.cache.put(raw, p, nil, now, in.rules.leeway)
+		in.cache.put(raw, p, nil, nil, now, in.rules.leeway)
 	}
 	return p, nil
 }

@@ -26,6 +26,7 @@ type cacheEntry struct {
 	token      string
 	principal  *Principal
 	key        *verificationKey // key that verified it (nil for introspection)
+	set        *keySet          // the key set key was taken from (nil for a shared secret or introspection)
 	deadline   time.Time        // not valid at or after this instant
 	prev, next *cacheEntry
 }
@@ -65,7 +66,7 @@ func (c *tokenCache) get(token string, now time.Time) *cacheEntry {
 }
 
 // put stores a verified principal. expiresAt+leeway bounds the entry as does ttl.
-func (c *tokenCache) put(token string, p *Principal, key *verificationKey, now time.Time, leeway time.Duration) {
+func (c *tokenCache) put(token string, p *Principal, key *verificationKey, set *keySet, now time.Time, leeway time.Duration) {
 	deadline := now.Add(c.ttl)
 	if !p.ExpiresAt.IsZero() {
 		if exp := p.ExpiresAt.Add(leeway); exp.Before(deadline) {
@@ -77,7 +78,7 @@ func (c *tokenCache) put(token string, p *Principal, key *verificationKey, now t
 	if old := c.m[token]; old != nil {
 		c.unlink(old)
 	}
-	e := &cacheEntry{token: token, principal: p, key: key, deadline: deadline}
+	e := &cacheEntry{token: token, principal: p, key: key, set: set, deadline: deadline}
 	c.m[token] = e
 	c.pushFront(e)
 	for len(c.m) > c.cap {

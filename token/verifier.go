@@ -179,67 +179,69 @@ func (v *Verifier) Authenticate(ctx context.Context, raw string) (*Principal, er
 	now := v.now()
 	if v.cache != nil {
 		if e := v.cache.get(raw, now); e != nil {
-			if e.key == v.secretKey || v.keys.current().contains(e.key) {
+			// The key must still be in the current set: at once when the
+			// set is the one it was verified from (sets are immutable).
+			if cur := v.keys.current(); e.key == v.secretKey || (e.set != nil && e.set == cur) || cur.contains(e.key) {
 				return e.principal, nil
 			}
 			v.cache.remove(raw) // its key left the key set: verify afresh
 		}
 	}
-	p, key, err := v.verify(ctx, raw, now)
+	p, key, set, err := v.verify(ctx, raw, now)
 	if err != nil {
 		v.rejected.add()
 		return nil, err
 	}
 	v.verified.add()
 	if v.cache != nil {
-		v.cache.put(raw, p, key, now, v.rules.leeway)
+		v.cache.put(raw, p, key, set, now, v.rules.leeway)
 	}
 	return p, nil
 }
 
 // verify is the uncached path: split, check the header, select the key,
 // check the signature, then the claims.
-func (v *Verifier) verify(ctx context.Context, raw string, now time.Time) (*Principal, *verificationKey, error) {
+func (v *Verifier) verify(ctx context.Context, raw string, now time.Time) (*Principal, *verificationKey, *keySet, error) {
 	jws, err := splitCompact(raw)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	h := &jws.header
 	alg := parseAlgorithm(h.alg)
 	if !v.algs.has(alg) {
-		return nil, nil, fail(ErrAlgorithm, "alg %s is not allowed (allowed: %s)", quoteShort(h.alg), v.algs)
+		return nil, nil, nil, fail(ErrAlgorithm, "alg %s is not allowed (allowed: %s)", quoteShort(h.alg), v.algs)
 	}
 	if h.crit {
-		return nil, nil, fail(ErrMalformed, `header has "crit": no JWS extensions are supported`)
+		return nil, nil, nil, fail(ErrMalformed, `header has "crit": no JWS extensions are supported`)
 	}
 	if v.requireATJWT && !isATJWT(h.typ) {
-		return nil, nil, fail(ErrMalformed, `header "typ" is %s, want "at+jwt"`, quoteShort(h.typ))
+		return nil, nil, nil, fail(ErrMalformed, `header "typ" is %s, want "at+jwt"`, quoteShort(h.typ))
 	}
 
-	key, err := v.selectAndVerify(ctx, jws, alg)
+	key, set, err := v.selectAndVerify(ctx, jws, alg)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 
 	claims, err := decodeJSONObject(jws.payload)
 	if err != nil {
-		return nil, nil, failWrap(ErrMalformed, err, "claims")
+		return nil, nil, nil, failWrap(ErrMalformed, err, "claims")
 	}
 	p, err := v.rules.principal(claims, now)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return p, key, nil
+	return p, key, set, nil
 }
 
 // selectAndVerify finds the key for the token's kid and alg (refetching the
 // JWKS once, rate-limited, for an unknown kid) and checks the signature.
-func (v *Verifier) selectAndVerify(ctx context.Context, jws *compactJWS, alg algorithm) (*verificationKey, error) {
+func (v *Verifier) selectAndVerify(ctx context.Context, jws *compactJWS, alg algorithm) (*verificationKey, *keySet, error) {
 	if alg.isHMAC() {
 		if verifySignature(alg, v.secretKey, jws.signingInput, jws.signature) {
-			return v.secretKey, nil
+			return v.secretKey, nil, nil
 		}
-		return nil, fail(ErrSignature, "%s signature does not verify with the shared secret", alg)
+		return nil, nil, fail(ErrSignature, "%s signature does not verify with the shared secret", alg)
 	}
 	h := &jws.header
 	set := v.keys.current()
@@ -248,13 +250,13 @@ func (v *Verifier) selectAndVerify(ctx context.Context, jws *compactJWS, alg alg
 		var err error
 		set, err = v.keys.refetchUnknown(ctx)
 		if set == nil {
-			return nil, failWrap(ErrIssuerUnavailable, err, "no key set could be loaded from the issuer")
+			return nil, nil, failWrap(ErrIssuerUnavailable, err, "no key set could be loaded from the issuer")
 		}
 		if cands = set.candidates(h.kid, h.hasKid); len(cands) == 0 {
 			if h.hasKid {
-				return nil, fail(ErrUnknownKey, "no key with the token's kid in the issuer's key set")
+				return nil, nil, fail(ErrUnknownKey, "no key with the token's kid in the issuer's key set")
 			}
-			return nil, fail(ErrUnknownKey, "token has no kid and the key set is empty")
+			return nil, nil, fail(ErrUnknownKey, "token has no kid and the key set is empty")
 		}
 	}
 	var usable [4]*verificationKey
@@ -270,17 +272,17 @@ func (v *Verifier) selectAndVerify(ctx context.Context, jws *compactJWS, alg alg
 	}
 	switch {
 	case n == 0:
-		return nil, fail(ErrAlgorithm, "alg %s does not fit the selected key's type or declared alg", alg)
+		return nil, nil, fail(ErrAlgorithm, "alg %s does not fit the selected key's type or declared alg", alg)
 	case n > 1 && !h.hasKid:
 		// Trying every key would let one request cost many signature checks.
-		return nil, fail(ErrUnknownKey, "token has no kid and %d keys fit alg %s", n, alg)
+		return nil, nil, fail(ErrUnknownKey, "token has no kid and %d keys fit alg %s", n, alg)
 	}
 	for _, k := range usable[:n] {
 		if verifySignature(alg, k, jws.signingInput, jws.signature) {
-			return k, nil
+			return k, set, nil
 		}
 	}
-	return nil, fail(ErrSignature, "%s signature does not verify", alg)
+	return nil, nil, fail(ErrSignature, "%s signature does not verify", alg)
 }
 
 func isATJWT(typ string) bool {
