@@ -188,8 +188,8 @@ func (d *Decision) checkEntryResource(res []byte) error {
 // sequence decides, and words the error.
 func (d *Decision) acceptsInOnePass(body []byte) bool {
 	t, p := d.response.expectType, d.policy
-	if t == "" || t == "Patient" || p == nil || p.compartment[t] == nil || !(d.response.compartment || d.Context == scope.Patient) {
-		return false
+	if !d.response.expectCompartment || p == nil || !(d.response.compartment || d.Context == scope.Patient) {
+		return false // also for t == "Patient": the Patient's own id decides
 	}
 	rt, in, err := p.matcher.PatientMembership(body, d.Patient)
 	return err == nil && in && rt == t && d.allowScopes(rt, body, d.response.letters) == nil

@@ -46,6 +46,9 @@ type responseCheck struct {
 	expectType  string           // single resource: must be of this type
 	letters     scope.Permission // each returned resource's type needs these letters
 	compartment bool             // compartment types must be in Patient/<patient>
+	// expectCompartment: expectType is a patient compartment type (known
+	// from the decision's own lookup, which the check need not repeat).
+	expectCompartment bool
 }
 
 // storedCheck describes the check of the stored version before a write.
@@ -176,7 +179,7 @@ func (e *evaluation) read() (*Decision, denial) {
 				return nil, e.hidden("Patient/%s is not the token's patient; patient/ scopes reach only Patient/%s", e.req.ID, e.patient)
 			}
 		case classCompartment:
-			rc.on, rc.compartment = true, true
+			rc.on, rc.compartment, rc.expectCompartment = true, true, true
 		case classShared:
 		default:
 			return nil, e.outsideCompartment(t, "read")

@@ -147,9 +147,16 @@ func escapedPath(u *url.URL) string {
 		return u.EscapedPath()
 	}
 	for i := 0; i < len(p); i++ {
-		if c := p[i]; !queryUnreserved[c] && c != '/' && c != '$' {
+		if !pathAsIs[p[i]] {
 			return u.EscapedPath()
 		}
 	}
 	return p
 }
+
+// pathAsIs marks the bytes escapedPath accepts as their own escaped form.
+var pathAsIs = func() (t [256]bool) {
+	t = queryUnreserved
+	t['/'], t['$'] = true, true
+	return t
+}()

@@ -273,21 +273,21 @@ var errNotJSON = fmt.Errorf("fhirspec: resource is not valid JSON: %w", ErrMalfo
 // member is "resourceType" with a known type as its value, all written
 // without escapes: the usual case, answered without header's general read.
 // Otherwise it reports false, and header finds the type or the error.
-func (m *Matcher) leadingType(resource []byte) (string, bool) {
+func (m *Matcher) leadingType(resource []byte) (typeInfo, bool) {
 	w := walker{data: resource}
 	if w.next() != '{' {
-		return "", false
+		return typeInfo{}, false
 	}
 	w.pos++
 	key, plain := w.key()
 	if !plain || key != "resourceType" || w.next() != '"' {
-		return "", false
+		return typeInfo{}, false
 	}
 	name, escaped := w.str()
 	if escaped || w.bad {
-		return "", false
+		return typeInfo{}, false
 	}
-	return internType(m.v, name)
+	return lookupType(m.v, name)
 }
 
 func (m *Matcher) walkValidating(resource []byte, w *walker) (string, error) {
@@ -295,7 +295,8 @@ func (m *Matcher) walkValidating(resource []byte, w *walker) (string, error) {
 	// compartment paths of that type. It is usually the first member:
 	// these looks ahead stop there and trust the syntax, which the walk
 	// then validates from the start.
-	rt, ok := m.leadingType(resource)
+	ti, ok := m.leadingType(resource)
+	rt, ct := ti.name, ti.compartment
 	if !ok {
 		s := jsonScanner{data: resource}
 		var err error
@@ -311,8 +312,8 @@ func (m *Matcher) walkValidating(resource []byte, w *walker) (string, error) {
 			}
 			return "", err
 		}
+		ct = compartments[m.v][rt]
 	}
-	ct := compartments[m.v][rt]
 	if ct == nil {
 		// Not a compartment type: nothing to find, but still refuse an
 		// ambiguous or malformed document.

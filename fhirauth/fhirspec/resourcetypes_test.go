@@ -90,3 +90,26 @@ func TestIsResourceTypeDoesNotAllocate(t *testing.T) {
 	})
 	assert.Zero(t, allocs)
 }
+
+// One lookup of a type gives its name and its compartment definition,
+// the same as the compartment table's own.
+func TestLookupTypeCarriesTheCompartment(t *testing.T) {
+	for _, v := range []Version{STU3, R4} {
+		inCompartment := 0
+		for _, name := range resourceTypes(v) {
+			ti, ok := lookupType(v, name)
+			if !ok || ti.name != name {
+				t.Fatalf("%v %s: %+v %v", v, name, ti, ok)
+			}
+			if ti.compartment != compartments[v][name] {
+				t.Fatalf("%v %s: compartment %p, table %p", v, name, ti.compartment, compartments[v][name])
+			}
+			if ti.compartment != nil {
+				inCompartment++
+			}
+		}
+		if inCompartment != len(compartments[v]) {
+			t.Fatalf("%v: %d types with a compartment, table has %d", v, inCompartment, len(compartments[v]))
+		}
+	}
+}
