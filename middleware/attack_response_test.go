@@ -116,6 +116,10 @@ func TestAttackUpstreamReadAnswers(t *testing.T) {
 		"Content-Location naming Bob":        {body: aliceObs, header: map[string][]string{"Content-Location": {"http://fhir.test/fhir/Observation/obs-p2/_history/1"}}},
 		"Content-Location naming a suffix":   {body: aliceObs, header: map[string][]string{"Content-Location": {"http://fhir.test/fhir/Observation/x/_history/1/../../../Patient/p2"}}},
 		"trailer naming Bob":                 {body: aliceObs, header: map[string][]string{"Trailer": {"X-Owner"}, http.TrailerPrefix + "X-Note": {"Patient/p2"}}},
+		"lower-case location naming Bob":     {body: aliceObs, header: map[string][]string{"location": {"http://fhir.test/fhir/Patient/p2"}}},
+		"upper-case Content-Location":        {body: aliceObs, header: map[string][]string{"CONTENT-LOCATION": {"http://fhir.test/fhir/Observation/obs-p2"}}},
+		"lower-case content-encoding":        {body: bobObs, header: map[string][]string{"content-encoding": {"br"}}},
+		"Content-Type in two cases":          {body: bobObs, header: map[string][]string{"content-type": {"text/html"}}},
 		"oversized":                          {body: `{"resourceType":"Observation","id":"x","subject":{"reference":"Patient/p1"},"note":[{"text":"` + strings.Repeat("Bob ", 5000) + `"}]}`},
 		"JSON after whitespace and a second": {body: " \n" + aliceObs + "\n" + bobObs},
 	} {
@@ -148,6 +152,17 @@ func TestAttackUpstreamReadAnswers(t *testing.T) {
 		assert.Equal(t, `W/"3"`, res.Header.Get("ETag"))
 		assert.JSONEq(t, aliceObs, string(body))
 	})
+}
+
+// A header the checks read, written by the handler in another letter
+// case, is checked as the header it is (net/http would send it as written
+// and clients read it case-insensitively).
+func TestCheckedHeaderInAnotherCase(t *testing.T) {
+	a := upstreamAnswer{body: aliceObs, header: map[string][]string{"content-type": {"text/html"}}}
+	e := newEnv(t, withInner(a.handler()))
+	res, body := e.get(t, "/fhir/Observation/x", e.token("patient/*.rs", naivefhir.Alice))
+	assert.Equal(t, http.StatusBadGateway, res.StatusCode, "two Content-Types: %s", body)
+	assert.Len(t, res.Header.Values("Content-Type"), 1, "the refusal's own Content-Type only")
 }
 
 // A checked response whose header map an outer handler has already

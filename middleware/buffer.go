@@ -166,8 +166,15 @@ type headerFacts struct {
 // the middleware changes the map itself. (The facts are kept by the
 // caller, on its stack: a field of the buffer would make every checked
 // request's state larger.)
+//
+// A handler that writes the map directly may use a name in another
+// letter case ("location"), which net/http sends as it is and clients
+// read as the header it names. Such a name of a header scan looks for is
+// first merged into the canonical one, so that every check applies to
+// it (and two Content-Types written in two cases count as two).
 func (b *buffer) scan() headerFacts {
 	var f headerFacts
+	variant := false
 	for k, v := range b.header {
 		switch k {
 		case "Content-Type":
@@ -185,10 +192,44 @@ func (b *buffer) scan() headerFacts {
 		case "Transfer-Encoding":
 			f.transferEnc = true
 		default:
-			if strings.HasPrefix(k, http.TrailerPrefix) {
+			if strings.HasPrefix(k, http.TrailerPrefix) { // as net/http reads it
 				f.trailerKeys = true
+			} else if len(k) < 64 && scannedLengths&(1<<len(k)) != 0 && scannedName(k) != "" {
+				variant = true
 			}
 		}
 	}
-	return f
+	if !variant {
+		return f
+	}
+	for k, v := range b.header {
+		if name := scannedName(k); name != "" && name != k {
+			delete(b.header, k)
+			b.header[name] = append(b.header[name][:len(b.header[name]):len(b.header[name])], v...)
+		}
+	}
+	return b.scan()
+}
+
+// scannedNames are the headers scan looks for.
+var scannedNames = [...]string{"Content-Type", "Content-Encoding", "Location", "Content-Location", "Trailer", "Content-Length", "Transfer-Encoding"}
+
+// scannedLengths has bit n set when a name of scannedNames is n bytes
+// long: other names need no case-insensitive comparison.
+var scannedLengths = func() (m uint64) {
+	for _, n := range scannedNames {
+		m |= 1 << len(n)
+	}
+	return m
+}()
+
+// scannedName returns the name of scannedNames that k equals in any
+// letter case, or "".
+func scannedName(k string) string {
+	for _, n := range scannedNames {
+		if len(n) == len(k) && strings.EqualFold(n, k) {
+			return n
+		}
+	}
+	return ""
 }
