@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth"
@@ -79,7 +80,7 @@ func (m *Middleware) emitAudit(st *requestState, r *http.Request) {
 		Reason:   st.reason,
 	}
 	if r.URL != nil {
-		rec.Path = escapedPath(r.URL)
+		rec.Path = m.auditPath(st, r.URL)
 	}
 	if p := st.principal; p != nil {
 		rec.ClientID, rec.Subject, rec.Patient = p.ClientID, p.Subject, p.Patient
@@ -135,6 +136,18 @@ func appendUnique(list []string, s string) []string {
 		}
 	}
 	return append(list, s)
+}
+
+// auditPath is u.EscapedPath(), the path the audit record shows. A path
+// fhirauth classified (st.request is set) with no RawPath and no "*" is
+// the base and segments of letters, digits and "-._$" (fhirauth refuses
+// any other byte): its own escaped form when the base is (basePlain),
+// with no byte to look at here.
+func (m *Middleware) auditPath(st *requestState, u *url.URL) string {
+	if st.request != nil && m.basePlain && u.RawPath == "" && strings.IndexByte(u.Path, '*') < 0 {
+		return u.Path
+	}
+	return escapedPath(u)
 }
 
 // escapedPath is u.EscapedPath() without net/url's escaping pass for the

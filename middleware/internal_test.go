@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -320,4 +321,47 @@ func TestReadForCheck(t *testing.T) {
 	}
 	assert.Positive(t, sizes[true], "large maps")
 	assert.Positive(t, sizes[false], "small maps")
+}
+
+// auditPath is EscapedPath on every request, whether fhirauth classified
+// it (and auditPath takes its path as it is) or not.
+func TestAuditPath(t *testing.T) {
+	alphabet := []string{"Observation", "Patient", "1", "a-b", "_history", "$everything", "*", "/", "/", "%2F", "%41", "%20", "%C3%A9", "%2A", " ", "é", ";", "..", "~"}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, base := range []string{"/fhir", "/", "/r4/$x.y"} {
+		policy, err := fhirauth.NewPolicy(fhirauth.WithBasePath(base))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := New(noAuth{}, policy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		classified := 0
+		for range 5000 {
+			var b strings.Builder
+			b.WriteString(strings.TrimSuffix(base, "/"))
+			for range rng.IntN(5) {
+				b.WriteString("/" + alphabet[rng.IntN(len(alphabet))])
+			}
+			r, err := http.NewRequest(http.MethodGet, "http://fhir.test"+b.String(), nil)
+			if err != nil {
+				continue
+			}
+			st := &requestState{}
+			if req, err := policy.Classify(r); err == nil {
+				st.request = req
+				classified++
+			}
+			assert.Equal(t, r.URL.EscapedPath(), m.auditPath(st, r.URL), "base %q path %q raw %q", base, r.URL.Path, r.URL.RawPath)
+		}
+		assert.Positive(t, classified, "base %q", base)
+	}
+}
+
+// noAuth is an Authenticator for tests that never authenticate.
+type noAuth struct{}
+
+func (noAuth) Authenticate(context.Context, string) (*token.Principal, error) {
+	return nil, errors.New("not used")
 }

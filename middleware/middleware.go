@@ -35,6 +35,10 @@ type Middleware struct {
 	// b64token syntax itself (token.Verifier, token.Introspector), so the
 	// middleware need not scan every byte again.
 	syntaxChecked bool
+	// basePlain: the policy's base path is its own escaped form, so the
+	// path of a classified request (base and segments of letters, digits
+	// and "-._$") is too (see auditPath).
+	basePlain bool
 }
 
 // New builds a Middleware from an Authenticator (a token.Verifier, a
@@ -103,6 +107,7 @@ func New(auth token.Authenticator, policy *fhirauth.Policy, opts ...Option) (*Mi
 		maxHeader:     c.maxToken + len("Bearer "),
 		retryAfter:    c.retryAfterValue(),
 		syntaxChecked: checksSyntax(auth),
+		basePlain:     escapedPath(&url.URL{Path: policy.BasePath()}) == policy.BasePath(),
 	}, nil
 }
 
