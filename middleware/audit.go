@@ -75,7 +75,7 @@ func (m *Middleware) emitAudit(st *requestState, r *http.Request) {
 		Time:     st.start,
 		Method:   r.Method,
 		Status:   st.rec.finalStatus(),
-		Withheld: st.withheld,
+		Withheld: int(st.withheld),
 		Decision: AuditAllow,
 		Reason:   st.reason,
 	}

@@ -156,11 +156,11 @@ func (m *Middleware) serveBundle(st *requestState, ctx context.Context, next htt
 			continue
 		}
 		rentries[k] = checked
-		st.withheld += removed
+		st.withheld += int32(removed)
 	}
 	if st.withheld > 0 {
 		m.cfg.logger.LogAttrs(r.Context(), slog.LevelInfo, "fhirwarden: resources removed from a Bundle response",
-			slog.Int("removed", st.withheld), slog.String("client_id", clientID(st)))
+			slog.Int("removed", int(st.withheld)), slog.String("client_id", clientID(st)))
 	}
 	if len(withheld) > 0 {
 		st.reason = fmt.Sprintf("%d of %d entries withheld", len(withheld), len(entries))

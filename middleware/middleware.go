@@ -171,8 +171,8 @@ type requestState struct {
 	decision  *fhirauth.Decision
 	public    bool
 	denied    bool   // the client was refused (by the decision or a response check)
+	withheld  int32  // resources removed by response checks (beside the bools: the state fits 512 bytes)
 	reason    string // why, for the audit record
-	withheld  int    // resources removed by response checks
 
 	interactions [1]string
 	types        [4]string
@@ -193,9 +193,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // stateExtras is the state only narrowed and checked requests need,
 // allocated on first use so that the others stay small.
 type stateExtras struct {
-	buf    buffer    // the response buffer of a checked request
-	url    url.URL   // the request's URL when narrowing rewrote its query
-	length [1]string // the Content-Length header of a checked response
+	buf buffer  // the response buffer of a checked request
+	url url.URL // the request's URL when narrowing rewrote its query
 }
 
 func (st *requestState) extras() *stateExtras {

@@ -53,7 +53,7 @@ func (m *Middleware) serveChecked(st *requestState, next http.Handler, r *http.R
 			delete(b.header, "Content-Location")
 		}
 		if removed > 0 {
-			st.withheld = removed
+			st.withheld = int32(removed)
 			m.cfg.logger.LogAttrs(r.Context(), slog.LevelInfo, "fhirwarden: entries removed from a response Bundle",
 				slog.Int("removed", removed), slog.String("method", r.Method), slog.String("path", escapedPath(r.URL)),
 				slog.String("client_id", clientID(st)))
@@ -242,9 +242,7 @@ func (m *Middleware) pass(st *requestState, b *buffer, f *headerFacts, body []by
 		delete(h, "Transfer-Encoding")
 	}
 	if setLength {
-		x := st.extras()
-		x.length[0] = strconv.Itoa(len(body))
-		h["Content-Length"] = x.length[:1:1]
+		h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	}
 	st.rec.WriteHeader(b.finalStatus())
 	if !head && bodyAllowed(b.finalStatus()) {
