@@ -43,7 +43,8 @@ func checkSkipMembers(t *testing.T, data []byte) {
 	}
 	valid := jsonsyntax.Valid(data)
 	for _, lens := range []uint64{0, 1<<1 | 1<<4} {
-		at, closed := jsonsyntax.SkipMembers(data, start+1, 1, lens)
+		stop := jsonsyntax.SkipMembers(data, start+1, 1, lens)
+		at, closed := stop.At, stop.Closed
 		switch {
 		case at < 0:
 			// Only an invalid document, or an empty object (the
@@ -66,6 +67,9 @@ func checkSkipMembers(t *testing.T, data []byte) {
 			end, plain := jsonsyntax.ScanStringPlain(data, at)
 			if end < 0 || (plain && end-at-2 < 64 && lens&(1<<(end-at-2)) == 0) {
 				t.Fatalf("lens %b: stopped at %d, not at a name the filter lets through", lens, at)
+			}
+			if end != stop.End || plain != stop.Plain {
+				t.Fatalf("lens %b: stopped at %d with name end %d plain %v, ScanStringPlain says %d %v", lens, at, stop.End, stop.Plain, end, plain)
 			}
 			prefix := bytes.TrimRight(data[:at], " \t\r\n")
 			switch last := prefix[len(prefix)-1]; last {

@@ -121,6 +121,12 @@ func (w *walker) key() (key string, plain bool) {
 		w.bad = true
 		return "", false
 	}
+	return w.scannedKey(start, end, plain)
+}
+
+// scannedKey is key for the name data[start:end] (quotes included) that
+// SkipMembers has already scanned (plain: its answer).
+func (w *walker) scannedKey(start, end int, plain bool) (key string, _ bool) {
 	raw := w.data[start+1 : end-1]
 	w.pos = end
 	if w.next() != ':' {
@@ -237,17 +243,17 @@ func (w *walker) object(n *pathNode, r *rootState) {
 		// Members whose names cannot matter here (plain, and of no
 		// length that does: n.mayName) are validated and stepped over
 		// in one call; the loop reads the others.
-		at, closed := jsonsyntax.SkipMembers(w.data, w.pos, w.depth, lens)
-		if at < 0 {
+		stop := jsonsyntax.SkipMembers(w.data, w.pos, w.depth, lens)
+		if stop.At < 0 {
 			w.bad = true
 			return
 		}
-		w.pos = at
-		if closed {
+		if stop.Closed {
+			w.pos = stop.At
 			w.depth--
 			return
 		}
-		key, plain := w.key()
+		key, plain := w.scannedKey(stop.At, stop.End, stop.Plain)
 		if w.err != nil || w.bad {
 			return
 		}

@@ -49,50 +49,59 @@ func ValidValue(data []byte, i, depth int) int {
 // a filter (a name of such a length, a longer or a non-plain one may be
 // one of them, or a case variant, so the reader reads it itself).
 //
-// It returns the index of the first member it did not step over (at the
-// quote of its name) and false, or the index just after the object's
-// closing '}' and true, or -1 when the members it read are not valid JSON
-// (an empty member list, "{}", is the caller's to see first). It never
-// allocates.
-func SkipMembers(data []byte, i, depth int, lens uint64) (at int, closed bool) {
+// It stops at the first member it does not step over, at the end of the
+// object, or at a syntax error in what it read (see MemberStop; an empty
+// member list, "{}", is the caller's to see first). It never allocates.
+func SkipMembers(data []byte, i, depth int, lens uint64) MemberStop {
 	if depth < 1 || i < 0 {
-		return -1, false
+		return MemberStop{At: -1}
 	}
 	var small [4]uint64
 	n := len(data)
 	for {
 		if i = SkipSpace(data, i); i >= n || data[i] != '"' {
-			return -1, false
+			return MemberStop{At: -1}
 		}
 		end, plain := ScanStringPlain(data, i)
 		if end < 0 {
-			return -1, false
+			return MemberStop{At: -1}
 		}
 		if l := uint(end - i - 2); !plain || l >= 64 || lens&(1<<l) != 0 {
-			return i, false
+			return MemberStop{At: i, End: end, Plain: plain}
 		}
 		if end = SkipSpace(data, end); end >= n || data[end] != ':' {
-			return -1, false
+			return MemberStop{At: -1}
 		}
 		v := validValue(data, end+1, MaxDepth-depth, small[:])
 		if v == tooDeepForStack {
 			v = ValidValue(data, end+1, depth)
 		}
 		if v < 0 {
-			return -1, false
+			return MemberStop{At: -1}
 		}
 		if v = SkipSpace(data, v); v >= n {
-			return -1, false
+			return MemberStop{At: -1}
 		}
 		switch data[v] {
 		case ',':
 			i = v + 1
 		case '}':
-			return v + 1, true
+			return MemberStop{At: v + 1, Closed: true}
 		default:
-			return -1, false
+			return MemberStop{At: -1}
 		}
 	}
+}
+
+// MemberStop is where SkipMembers stopped: At is -1 after a syntax
+// error. With Closed set, At is the index just after the object's '}'.
+// Otherwise data[At:End] is the name (with its quotes) of the member it
+// did not step over, already scanned: Plain is ScanStringPlain's answer,
+// and the member's colon is still to be read.
+type MemberStop struct {
+	At, End int
+	Plain   bool
+	Closed  bool
 }
 
 // tooDeepForStack is validValue's answer when the value nests deeper than

@@ -90,18 +90,23 @@ func TestSkipMembers(t *testing.T) {
 		{`{}`, -1, false}, // the empty object is the caller's to see
 		{`{"a":1`, -1, false},
 	} {
-		at, closed := SkipMembers([]byte(c.doc), 1, 1, lens)
-		assert.Equal(t, c.at, at, "%q", c.doc)
-		assert.Equal(t, c.closed, closed, "%q", c.doc)
+		stop := SkipMembers([]byte(c.doc), 1, 1, lens)
+		assert.Equal(t, c.at, stop.At, "%q", c.doc)
+		assert.Equal(t, c.closed, stop.Closed, "%q", c.doc)
+		if c.at >= 0 && !c.closed {
+			end, plain := ScanStringPlain([]byte(c.doc), c.at)
+			assert.Equal(t, end, stop.End, "%q", c.doc)
+			assert.Equal(t, plain, stop.Plain, "%q", c.doc)
+		}
 	}
 	nested := func(n int) []byte {
 		return []byte(`{"a":` + strings.Repeat(`[`, n) + strings.Repeat(`]`, n) + `}`)
 	}
-	at, closed := SkipMembers(nested(MaxDepth-1), 1, 1, 0)
-	assert.Equal(t, len(nested(MaxDepth-1)), at, "nesting up to MaxDepth, the object included")
-	assert.True(t, closed)
-	at, _ = SkipMembers(nested(MaxDepth), 1, 1, 0)
-	assert.Equal(t, -1, at, "nesting beyond MaxDepth")
+	stop := SkipMembers(nested(MaxDepth-1), 1, 1, 0)
+	assert.Equal(t, len(nested(MaxDepth-1)), stop.At, "nesting up to MaxDepth, the object included")
+	assert.True(t, stop.Closed)
+	stop = SkipMembers(nested(MaxDepth), 1, 1, 0)
+	assert.Equal(t, -1, stop.At, "nesting beyond MaxDepth")
 	assert.Zero(t, testing.AllocsPerRun(100, func() { SkipMembers([]byte(c0), 1, 1, lens) }))
 }
 
