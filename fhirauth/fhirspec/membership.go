@@ -272,30 +272,34 @@ var errNotJSON = fmt.Errorf("fhirspec: resource is not valid JSON: %w", ErrMalfo
 // leadingType returns the resource type when the root object's first
 // member is "resourceType" with a known type as its value, all written
 // without escapes: the usual case, answered without header's general read.
+// end is the index just after that value: the bytes up to it have been
+// read as strictly as the walk reads, which goes on from there.
 // Otherwise it reports false, and header finds the type or the error.
-func (m *Matcher) leadingType(resource []byte) (typeInfo, bool) {
+func (m *Matcher) leadingType(resource []byte) (ti typeInfo, end int, ok bool) {
 	w := walker{data: resource}
 	if w.next() != '{' {
-		return typeInfo{}, false
+		return typeInfo{}, 0, false
 	}
 	w.pos++
 	key, plain := w.key()
 	if !plain || key != "resourceType" || w.next() != '"' {
-		return typeInfo{}, false
+		return typeInfo{}, 0, false
 	}
 	name, escaped := w.str()
 	if escaped || w.bad {
-		return typeInfo{}, false
+		return typeInfo{}, 0, false
 	}
-	return lookupType(m.v, name)
+	ti, ok = lookupType(m.v, name)
+	return ti, w.pos, ok
 }
 
 func (m *Matcher) walkValidating(resource []byte, w *walker) (string, error) {
 	// The resourceType is needed before the walk, which follows the
-	// compartment paths of that type. It is usually the first member:
-	// these looks ahead stop there and trust the syntax, which the walk
-	// then validates from the start.
-	ti, ok := m.leadingType(resource)
+	// compartment paths of that type. It is usually the first member,
+	// which leadingType reads (validating it) for the walk to go on
+	// after; otherwise header looks ahead, trusting the syntax, which the
+	// walk then validates from the start.
+	ti, typeEnd, ok := m.leadingType(resource)
 	rt, ct := ti.name, ti.compartment
 	if !ok {
 		s := jsonScanner{data: resource}
@@ -328,7 +332,11 @@ func (m *Matcher) walkValidating(resource []byte, w *walker) (string, error) {
 	}
 	w.data = resource
 	w.patient = rt == "Patient"
-	w.root(&ct.root)
+	if ok {
+		w.rootAfterType(&ct.root, typeEnd) // the type's member is read
+	} else {
+		w.root(&ct.root)
+	}
 	if w.err != nil {
 		return "", w.err
 	}

@@ -218,6 +218,23 @@ func (w *walker) root(n *pathNode) {
 	}
 	var r rootState
 	w.object(n, &r)
+	w.rootDone(&r)
+}
+
+// rootAfterType is root for a document whose first member, a
+// "resourceType" with a plain string value, has been read up to data[pos]
+// (Matcher.leadingType): the walk goes on after it.
+func (w *walker) rootAfterType(n *pathNode, pos int) {
+	w.pos, w.depth = pos, 1
+	r := rootState{seenType: true}
+	if w.more('}') {
+		w.members(n, &r)
+	}
+	w.rootDone(&r)
+}
+
+// rootDone counts a Patient's own id once the root object is read.
+func (w *walker) rootDone(r *rootState) {
 	if w.err == nil && !w.bad && IsID(r.selfID) {
 		w.hit(r.selfID)
 	}
@@ -236,6 +253,12 @@ func (w *walker) object(n *pathNode, r *rootState) {
 		w.depth--
 		return
 	}
+	w.members(n, r)
+}
+
+// members walks the members of an object from the one at the current
+// position (at least one follows) to the '}' that ends it.
+func (w *walker) members(n *pathNode, r *rootState) {
 	var seen uint64        // bit i: children[i] seen
 	const refBit = 1 << 63 // "reference" seen
 	lens := n.lensAt(r != nil)
