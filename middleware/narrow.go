@@ -36,14 +36,7 @@ func narrowRequest(st *requestState, r *http.Request, req *fhirauth.Request, d *
 		if !req.Conditional {
 			return nil
 		}
-		ine, err := url.ParseQuery(r.Header.Get("If-None-Exist"))
-		if err != nil {
-			return fmt.Errorf("If-None-Exist: %w", err)
-		}
-		h := r.Header.Clone()
-		h.Set("If-None-Exist", d.ApplyTo(ine).Encode())
-		r.Header = h
-		return nil
+		return narrowIfNoneExist(r, d)
 	}
 	if req.Interaction == fhirauth.Operation && len(req.Body) > 0 && d.Narrow != nil {
 		// The operation's parameters are in a Parameters body, which many
@@ -63,6 +56,27 @@ func narrowRequest(st *requestState, r *http.Request, req *fhirauth.Request, d *
 		// on as sent rather than re-encode the same thing.
 		return nil
 	}
+	return rewriteQuery(st, r, req, d, maxBody)
+}
+
+// narrowIfNoneExist applies d to the If-None-Exist query of a conditional
+// create.
+func narrowIfNoneExist(r *http.Request, d *fhirauth.Decision) error {
+	ine, err := url.ParseQuery(r.Header.Get("If-None-Exist"))
+	if err != nil {
+		return fmt.Errorf("If-None-Exist: %w", err)
+	}
+	h := r.Header.Clone()
+	h.Set("If-None-Exist", d.ApplyTo(ine).Encode())
+	r.Header = h
+	return nil
+}
+
+// rewriteQuery is narrowRequest's rewrite of the query (and of a POST
+// search's form body). It is a function of its own for its stack frame:
+// the maps it builds live there, and narrowRequest, which runs on every
+// request, then needs little stack for the requests it lets through.
+func rewriteQuery(st *requestState, r *http.Request, req *fhirauth.Request, d *fhirauth.Decision, maxBody int64) error {
 	var q url.Values
 	if r.Method == http.MethodGet {
 		// fhirauth parsed this very query into req.Params (a GET has no

@@ -32,10 +32,19 @@ func ValidValue(data []byte, i, depth int) int {
 	var small [4]uint64
 	end := validValue(data, i, MaxDepth-depth, small[:])
 	if end == tooDeepForStack {
-		var full [MaxDepth/64 + 1]uint64
-		end = validValue(data, i, MaxDepth-depth, full[:])
+		end = validValueDeep(data, i, depth)
 	}
 	return end
+}
+
+// validValueDeep is ValidValue with the full stack of levels, 1.25 kB: a
+// frame of its own, so that the usual call does not make every goroutine
+// that checks a response reserve (and grow its stack for) that much.
+//
+//go:noinline
+func validValueDeep(data []byte, i, depth int) int {
+	var full [MaxDepth/64 + 1]uint64
+	return validValue(data, i, MaxDepth-depth, full[:])
 }
 
 // SkipMembers validates and steps over the members of an object that a
@@ -74,7 +83,7 @@ func SkipMembers(data []byte, i, depth int, lens uint64) MemberStop {
 		}
 		v := validValue(data, end+1, MaxDepth-depth, small[:])
 		if v == tooDeepForStack {
-			v = ValidValue(data, end+1, depth)
+			v = validValueDeep(data, end+1, depth)
 		}
 		if v < 0 {
 			return MemberStop{At: -1}
