@@ -154,8 +154,8 @@ type handler struct {
 // requestState is everything the middleware knows about one request. It
 // is the value behind PrincipalFrom and DecisionFrom, and one allocation
 // holds it all: the copy of the request handed on and the audit slices of
-// a simple request included (narrowed and checked requests add one more,
-// stateExtras).
+// a simple request included (a checked request adds its response buffer,
+// a rewritten one its new URL).
 type requestState struct {
 	// The request's context, extended: requestState is itself the
 	// context handed to the next handler (Value answers stateKey), which
@@ -165,7 +165,7 @@ type requestState struct {
 	start     time.Time
 	rec       recorder
 	req       http.Request // the request handed on, with this state as its context
-	x         *stateExtras // see extras
+	buf       *buffer      // the response buffer of a checked request (nil until one is needed)
 	principal *token.Principal
 	request   *fhirauth.Request
 	decision  *fhirauth.Decision
@@ -188,20 +188,6 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if auditing {
 		h.m.emitAudit(st, r)
 	}
-}
-
-// stateExtras is the state only narrowed and checked requests need,
-// allocated on first use so that the others stay small.
-type stateExtras struct {
-	buf buffer  // the response buffer of a checked request
-	url url.URL // the request's URL when narrowing rewrote its query
-}
-
-func (st *requestState) extras() *stateExtras {
-	if st.x == nil {
-		st.x = new(stateExtras)
-	}
-	return st.x
 }
 
 // Value returns the state for stateKey and defers to the request's own
@@ -277,7 +263,7 @@ func (m *Middleware) serve(st *requestState, next http.Handler, r *http.Request)
 		return
 	}
 	if m.cfg.narrow {
-		if err := narrowRequest(st, r, req, d, m.cfg.maxBody); err != nil {
+		if err := narrowRequest(r, req, d, m.cfg.maxBody); err != nil {
 			if errors.Is(err, errBodyNotNarrowable) {
 				m.refuse(st, http.StatusBadRequest, "not-supported", err.Error(), errInvalidRequest, "")
 				return

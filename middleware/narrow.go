@@ -16,16 +16,15 @@ import (
 var errBodyNotNarrowable = errors.New("the parameters of this operation are in a Parameters body, which cannot be narrowed to what the token may see; send them in the query string (GET) instead")
 
 // narrowRequest applies the decision's narrowing to r, which is the
-// middleware's own shallow copy of the incoming request (its URL is copied
-// into st before it is changed): the query string of a search,
+// middleware's own shallow copy of the incoming request (its URL is
+// copied before it is changed): the query string of a search,
 // conditional update, patch or delete; the form body of POST _search as
-// well; the
-// If-None-Exist header of a conditional create. Decisions with response
+// well; the If-None-Exist header of a conditional create. Decisions with response
 // checks are applied even without narrowing parameters, because ApplyTo
 // then also removes _elements and forces a JSON _format so the checked
 // response still has what the check reads. Nothing is done (and nothing
 // allocated) when the decision needs neither.
-func narrowRequest(st *requestState, r *http.Request, req *fhirauth.Request, d *fhirauth.Decision, maxBody int64) error {
+func narrowRequest(r *http.Request, req *fhirauth.Request, d *fhirauth.Decision, maxBody int64) error {
 	if d.Narrow == nil && !d.NeedsResponseCheck() {
 		return nil
 	}
@@ -56,7 +55,7 @@ func narrowRequest(st *requestState, r *http.Request, req *fhirauth.Request, d *
 		// on as sent rather than re-encode the same thing.
 		return nil
 	}
-	return rewriteQuery(st, r, req, d, maxBody)
+	return rewriteQuery(r, req, d, maxBody)
 }
 
 // narrowIfNoneExist applies d to the If-None-Exist query of a conditional
@@ -76,7 +75,7 @@ func narrowIfNoneExist(r *http.Request, d *fhirauth.Decision) error {
 // search's form body). It is a function of its own for its stack frame:
 // the maps it builds live there, and narrowRequest, which runs on every
 // request, then needs little stack for the requests it lets through.
-func rewriteQuery(st *requestState, r *http.Request, req *fhirauth.Request, d *fhirauth.Decision, maxBody int64) error {
+func rewriteQuery(r *http.Request, req *fhirauth.Request, d *fhirauth.Decision, maxBody int64) error {
 	var q url.Values
 	if r.Method == http.MethodGet {
 		// fhirauth parsed this very query into req.Params (a GET has no
@@ -93,7 +92,7 @@ func rewriteQuery(st *requestState, r *http.Request, req *fhirauth.Request, d *f
 			return fmt.Errorf("query: %w", err)
 		}
 	}
-	u := &st.extras().url
+	u := new(url.URL)
 	*u = *r.URL
 	u.RawQuery = encodeQuery(d.ApplyTo(q))
 	r.URL = u

@@ -28,9 +28,9 @@ func (m *Middleware) refuse(st *requestState, status int, issueCode, diagnostics
 // in the handler's place: none of them may go with a refusal (an ETag or
 // a Location would tell a withheld resource from a missing one).
 func (st *requestState) dropHandlerHeaders() {
-	if x := st.x; x != nil && x.buf.shared {
-		clear(x.buf.header)
-		x.buf.shared = false
+	if b := st.buf; b != nil && b.shared {
+		clear(b.header)
+		b.shared = false
 	}
 }
 

@@ -20,7 +20,8 @@ import (
 func (m *Middleware) serveChecked(st *requestState, next http.Handler, r *http.Request, d *fhirauth.Decision) {
 	head := r.Method == http.MethodHead
 	forCheck(r)
-	b := &st.extras().buf
+	b := new(buffer)
+	st.buf = b
 	b.reset(m.cfg.maxResponse, st.rec.Header())
 	defer b.release()
 	next.ServeHTTP(b, r)
