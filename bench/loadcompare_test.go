@@ -40,16 +40,18 @@ func TestLoadCompareSetup(t *testing.T) {
 // TestLoadCompare measures issue 8's throughput claim on every scenario
 // (12 interleaved rounds). It needs the machine to itself.
 //
-// FHIRWARDEN_BENCH=1 (what CI runs, after everything else): every request
-// must succeed and the pooled wrapped/bare ratio must stay at or above
-// RegressionFloor, a guard against a change that makes the middleware
-// markedly slower (an earlier build's checked read was at 0.69). The
-// verdict on the 0.90 target is logged, not asserted: on a 2-core machine
-// the checked read's estimate scatters around it (0.86-0.93 here), and a
-// gate that fails at random would block every change.
+// FHIRWARDEN_BENCH=1: every request must succeed and the pooled
+// wrapped/bare ratio must stay at or above RegressionFloor, a guard
+// against a change that makes the middleware markedly slower (an earlier
+// build's checked read was at 0.69); the verdict on the 0.90 target is
+// logged.
 //
-// FHIRWARDEN_BENCH=strict also asserts the target itself with
-// Comparison.CheckThroughput's one-sided test.
+// FHIRWARDEN_BENCH=strict (what CI runs, after everything else) also
+// asserts the target with Comparison.CheckThroughput's one-sided test:
+// a scenario fails when its measurement shows the claim false. One
+// refutation on a shared machine can be a bad minute (whole runs here
+// move by several points), so a refuted scenario is measured once more,
+// independently, and fails only when that measurement refutes it too.
 func TestLoadCompare(t *testing.T) {
 	mode := os.Getenv("FHIRWARDEN_BENCH")
 	if mode != "1" && mode != "strict" {
@@ -60,7 +62,8 @@ func TestLoadCompare(t *testing.T) {
 	require.NoError(t, err)
 	defer s.Close()
 	var cs []*Comparison
-	for _, sc := range Scenarios() {
+	scenarios := Scenarios()
+	for _, sc := range scenarios {
 		c, err := s.Compare(ctx, sc, CompareConfig{Rounds: 12})
 		require.NoError(t, err)
 		cs = append(cs, c)
@@ -68,7 +71,7 @@ func TestLoadCompare(t *testing.T) {
 	var b strings.Builder
 	WriteComparisonTable(&b, cs)
 	t.Log("\n" + b.String())
-	for _, c := range cs {
+	for i, c := range cs {
 		assert.Equal(t, c.Bare.Requests, c.Bare.OK(), "%s bare statuses: %v", c.Scenario, c.Bare.Status)
 		assert.Equal(t, c.Wrapped.Requests, c.Wrapped.OK(), "%s wrapped statuses: %v", c.Scenario, c.Wrapped.Status)
 		assert.GreaterOrEqual(t, c.Ratio(), RegressionFloor, "%s: wrapped %.0f req/s vs bare %.0f req/s", c.Scenario, c.Wrapped.RPS(), c.Bare.RPS())
@@ -81,8 +84,13 @@ func TestLoadCompare(t *testing.T) {
 		default:
 			t.Logf("%s: wrapped/bare %.3f (upper 95%% bound %.3f): target %.2f not met by the estimate, not refuted by the rounds", c.Scenario, c.Ratio(), c.RatioUpperBound(), TargetThroughputRatio)
 		}
-		if mode == "strict" {
-			assert.NoError(t, verdict)
+		if mode == "strict" && verdict != nil {
+			again, err := s.Compare(ctx, scenarios[i], CompareConfig{Rounds: 12})
+			require.NoError(t, err)
+			var b strings.Builder
+			WriteComparisonTable(&b, []*Comparison{again})
+			t.Log("measured again:\n" + b.String())
+			assert.NoError(t, again.CheckThroughput(TargetThroughputRatio), "%s: refuted twice", c.Scenario)
 		}
 	}
 }
