@@ -122,7 +122,9 @@ const tooDeepForStack = -2
 // loop over two states, each byte loaded once: "value" expects a value at
 // i, "after" the separator or close that follows one. JSON space is
 // rare between tokens of a server's output, so it is tested for with one
-// comparison before the loop that skips it.
+// comparison before the loop that skips it (written out at each of the
+// three labels: the same lines as a helper, even inlined, cost 3% more
+// instructions on a typical resource).
 func validValue(data []byte, i, limit int, stack []uint64) int {
 	n := len(data)
 	depth := 0
@@ -164,7 +166,7 @@ value:
 		if data[i] == c+2 { // '}' is '{'+2, ']' is '['+2: empty
 			i++
 			depth--
-			inObject = depth > 0 && stack[uint(depth-1)/64]&(1<<(uint(depth-1)%64)) != 0
+			inObject = isObject(stack, depth)
 			goto after
 		}
 		if inObject {
@@ -211,7 +213,7 @@ after:
 	case c == '}' && inObject, c == ']' && !inObject:
 		i++
 		depth--
-		inObject = depth > 0 && stack[uint(depth-1)/64]&(1<<(uint(depth-1)%64)) != 0
+		inObject = isObject(stack, depth)
 		goto after
 	}
 	return -1
@@ -242,6 +244,16 @@ key:
 	}
 	i++
 	goto value
+}
+
+// isObject reports whether the innermost of the depth levels open in
+// stack is an object (false when none is open).
+func isObject(stack []uint64, depth int) bool {
+	if depth <= 0 {
+		return false
+	}
+	d := uint(depth - 1) // unsigned: shifts and masks, not signed division
+	return stack[d/64]&(1<<(d%64)) != 0
 }
 
 func scanLiteral(data []byte, i int, lit string) int {
