@@ -365,3 +365,17 @@ type noAuth struct{}
 func (noAuth) Authenticate(context.Context, string) (*token.Principal, error) {
 	return nil, errors.New("not used")
 }
+
+// scan's switch and scannedNames name the same headers: each of
+// scannedNames is read by the switch, and written in another letter case
+// it is merged into its canonical name first.
+func TestScanNamesAgree(t *testing.T) {
+	for _, name := range scannedNames {
+		b := &buffer{header: http.Header{name: {"x"}}}
+		assert.NotEqual(t, headerFacts{}, b.scan(), "%s not read by scan's switch", name)
+		lower := strings.ToLower(name)
+		b = &buffer{header: http.Header{lower: {"x"}}}
+		assert.NotEqual(t, headerFacts{}, b.scan(), "%s", lower)
+		assert.Equal(t, http.Header{name: {"x"}}, b.header, "%s merged into %s", lower, name)
+	}
+}
