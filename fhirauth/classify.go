@@ -63,7 +63,7 @@ func (p *Policy) classifyInto(req *Request, r *http.Request) error {
 	// Some frameworks let a header replace the method (a GET that a server
 	// runs as a DELETE); fhirauth decides the method it sees, so such
 	// headers are refused rather than ignored.
-	if h := methodOverride(r.Header); h != "" {
+	if h := MethodOverride(r.Header); h != "" {
 		return invalid("the %s header is not allowed: the method override would not be authorized", h)
 	}
 	// Headers are read only for the methods that use them (canonicalising a
@@ -101,10 +101,14 @@ func (p *Policy) classifyInto(req *Request, r *http.Request) error {
 // frameworks honour to override the HTTP method.
 var methodOverrideHeaders = [...]string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
 
-// methodOverride returns the first of methodOverrideHeaders that h has,
-// or "": in one walk over a small map (a request's usual few headers),
-// with a lookup each in a larger one.
-func methodOverride(h http.Header) string {
+// MethodOverride returns the name of the first method-override header
+// (X-Http-Method-Override, X-Http-Method, X-Method-Override: frameworks
+// run a request as the method they name) that h has, or "". Classify
+// refuses a request that has one; a gateway that lets some requests pass
+// unclassified (public endpoints) can refuse them the same way. h's names
+// must be canonical, as net/http's server makes them. It walks a small
+// map once and looks each name up in a larger one.
+func MethodOverride(h http.Header) string {
 	if len(h) > 2*len(methodOverrideHeaders) {
 		for _, name := range methodOverrideHeaders {
 			if _, ok := h[name]; ok {

@@ -321,7 +321,7 @@ func TestChangesQueryAgreesWithApplyTo(t *testing.T) {
 	assert.Greater(t, changed[false], 1000, "the random queries exercise both answers")
 }
 
-// methodOverride names the first of methodOverrideHeaders a request has,
+// MethodOverride names the first of methodOverrideHeaders a request has,
 // as a lookup of each in order would, in small maps (walked) and large
 // ones (looked up).
 func TestMethodOverride(t *testing.T) {
@@ -340,7 +340,7 @@ func TestMethodOverride(t *testing.T) {
 				break
 			}
 		}
-		assert.Equal(t, want, methodOverride(h), "%v", h)
+		assert.Equal(t, want, MethodOverride(h), "%v", h)
 		sizes[len(h) > 2*len(methodOverrideHeaders)]++
 	}
 	assert.Positive(t, sizes[true], "large maps")

@@ -183,8 +183,7 @@ func (p *Policy) BasePath() string { return p.base }
 // isPathText reports whether s has only letters, digits and "-_.$".
 func isPathText(s string) bool {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '$') {
+		if !segmentByte[s[i]] {
 			return false
 		}
 	}

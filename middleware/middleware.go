@@ -204,7 +204,7 @@ func (m *Middleware) serve(st *requestState, next http.Handler, r *http.Request)
 	if m.isPublic(r) {
 		// fhirauth refuses method-override headers on every request it
 		// classifies; a public endpoint is not classified.
-		if h := methodOverride(r.Header); h != "" {
+		if h := fhirauth.MethodOverride(r.Header); h != "" {
 			m.refuse(st, http.StatusBadRequest, "not-supported",
 				h+" is not accepted: the request would be authorized as "+r.Method+" and might run as another method", errInvalidRequest, "")
 			return
@@ -329,18 +329,6 @@ func onlyParams(raw string, names []string) bool {
 		}
 	}
 	return true
-}
-
-// methodOverride returns the name of a method-override header in h, if
-// any. Some servers and frameworks let such a header change the method a
-// request runs as, after the middleware has decided it by its real method.
-func methodOverride(h http.Header) string {
-	for _, k := range [...]string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"} {
-		if _, ok := h[k]; ok {
-			return k
-		}
-	}
-	return ""
 }
 
 // carriesToken reports whether the parameters of req, or of one of its
