@@ -43,7 +43,7 @@ type pathNode struct {
 	// lens has bit i set when a name that decides membership at this
 	// node (a child's, or "reference" when ref) is i bytes long: an ASCII
 	// key of another length can be neither such a name nor a case variant
-	// of one. Names of 64 bytes or more are not in it (mayName lets keys
+	// of one. Names of 64 bytes or more are not in it (the walk reads keys
 	// that long through).
 	lens uint64
 }
@@ -66,18 +66,10 @@ func (n *pathNode) index() {
 // "resourceType".
 const rootLens = 1<<len("id") | 1<<len("resourceType")
 
-// mayName reports whether key, when ASCII, may be or vary in case from a
-// name that decides membership at n (at the root, also "id" and
-// "resourceType"): whether its length is one of theirs. Keys of 64 bytes
-// or more always may.
-// The walker applies the same filter with jsonsyntax.SkipMembers and
-// lensAt.
-func (n *pathNode) mayName(key string, root bool) bool {
-	l := uint(len(key))
-	return l >= 64 || n.lensAt(root)&(1<<l) != 0
-}
-
-// lensAt is n.lens, with the root object's own names at the root.
+// lensAt is n.lens, with the root object's own names at the root: the
+// filter by which the walk (jsonsyntax.SkipMembers) steps over members
+// whose names cannot decide membership here, ASCII names of another
+// length (names of 64 bytes or more are always read).
 func (n *pathNode) lensAt(root bool) uint64 {
 	if root {
 		return n.lens | rootLens

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
 )
 
 // paramMap flattens PatientCompartment's answer for comparisons.
@@ -183,11 +185,17 @@ func TestCompileCompartmentRejectsBadTables(t *testing.T) {
 	}
 }
 
-// mayName lets through every name that decides membership at a node, and
-// its case variants (same length), at the root also "id" and
-// "resourceType", and every key of 64 bytes or more; a key of another
-// length is answered no without comparing it.
-func TestPathNodeMayName(t *testing.T) {
+// The walk's filter (jsonsyntax.SkipMembers with a node's lensAt) stops
+// at every name that decides membership at the node, and its case
+// variants (same length), at the root also "id" and "resourceType", and
+// every key of 64 bytes or more; a member of another length is stepped
+// over without comparing its name.
+func TestPathNodeLens(t *testing.T) {
+	stops := func(n *pathNode, key string, root bool) bool {
+		stop := jsonsyntax.SkipMembers([]byte(`{"`+key+`":1}`), 1, 1, n.lensAt(root))
+		require.GreaterOrEqual(t, stop.At, 0, "%q", key)
+		return !stop.Closed
+	}
 	var walk func(n *pathNode, root bool)
 	checked := 0
 	walk = func(n *pathNode, root bool) {
@@ -204,15 +212,15 @@ func TestPathNodeMayName(t *testing.T) {
 		lengths := map[int]bool{}
 		for _, name := range names {
 			lengths[len(name)] = true
-			assert.True(t, n.mayName(name, root), name)
-			assert.True(t, n.mayName(strings.ToUpper(name), root), name)
+			assert.True(t, stops(n, name, root), name)
+			assert.True(t, stops(n, strings.ToUpper(name), root), name)
 			checked++
 		}
 		for l := 0; l < 64; l++ {
-			assert.Equal(t, lengths[l], n.mayName(strings.Repeat("x", l), root), "length %d at %q", l, n.name)
+			assert.Equal(t, lengths[l], stops(n, strings.Repeat("x", l), root), "length %d at %q", l, n.name)
 		}
-		assert.True(t, n.mayName(strings.Repeat("x", 64), root))
-		assert.True(t, n.mayName(strings.Repeat("x", 200), root))
+		assert.True(t, stops(n, strings.Repeat("x", 64), root))
+		assert.True(t, stops(n, strings.Repeat("x", 200), root))
 		for _, c := range n.children {
 			walk(c, false)
 		}

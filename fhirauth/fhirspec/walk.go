@@ -264,7 +264,7 @@ func (w *walker) members(n *pathNode, r *rootState) {
 	lens := n.lensAt(r != nil)
 	for {
 		// Members whose names cannot matter here (plain, and of no
-		// length that does: n.mayName) are validated and stepped over
+		// length that does: n.lensAt) are validated and stepped over
 		// in one call; the loop reads the others.
 		stop := jsonsyntax.SkipMembers(w.data, w.pos, w.depth, lens)
 		if stop.At < 0 {

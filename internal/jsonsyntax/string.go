@@ -26,8 +26,7 @@ func ScanStringPlain(data []byte, i int) (end int, plain bool) {
 	// short member names.
 	i++
 	for i+8 <= len(data) {
-		x := binary.LittleEndian.Uint64(data[i:])
-		if m := (specialBits(x) | x) & highs; m != 0 {
+		if m := plainStops(binary.LittleEndian.Uint64(data[i:])); m != 0 {
 			i += bits.TrailingZeros64(m) / 8
 			goto stop
 		}
@@ -99,23 +98,16 @@ func nextSpecial(data []byte, i int) int {
 	return i
 }
 
-// firstSpecial returns the index (0 to 7, in memory order) of the first
-// byte of the little-endian word x that ends the fast path inside a
-// string: a control byte (< 0x20), '"' or '\\'; 8 when there is none.
-func firstSpecial(x uint64) int {
-	return bits.TrailingZeros64(specialBits(x)&highs) / 8
-}
-
-// firstSpecialOrNonASCII is firstSpecial that also stops at a non-ASCII
-// byte (high bit set).
-func firstSpecialOrNonASCII(x uint64) int {
-	return bits.TrailingZeros64((specialBits(x)|x)&highs) / 8
-}
+// plainStops sets the high bit of each byte of x that ends a plain
+// string: specialBits' bytes and the non-ASCII ones (and maybe of bytes
+// above one, which is never read).
+func plainStops(x uint64) uint64 { return (specialBits(x) | x) & highs }
 
 const ones, highs = 0x0101010101010101, 0x8080808080808080
 
-// specialBits sets the high bit of each byte of x that firstSpecial looks
-// for (and maybe of bytes above one, which is never read). Each test is
+// specialBits sets the high bit of each byte of x that nextSpecial stops
+// at (a control byte, '"' or '\\'), and maybe of bytes above one, which is
+// never read. Each test is
 // the "has a byte below n" idiom, (v - n*ones) &^ v: a borrow only ever
 // starts at a byte that matches, so the lowest byte it flags is exact.
 // Two tests cover the three kinds of byte: x^0x02 keeps every control

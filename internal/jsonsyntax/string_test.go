@@ -4,16 +4,17 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 )
 
-// firstSpecial and firstSpecialOrNonASCII find the first matching byte
-// of every word the test builds from a plain fill, a byte at one position
-// and maybe a second byte after it (whose borrows must not move the
-// answer), as a byte-by-byte look does.
+// nextSpecial's and ScanStringPlain's eight-byte tests find the first
+// matching byte of every word the test builds from a plain fill, a byte at
+// one position and maybe a second byte after it (whose borrows must not
+// move the answer), as a byte-by-byte look does.
 func TestFirstSpecial(t *testing.T) {
 	vals := []byte{0x00, 0x01, 0x1f, 0x20, 0x21, '"', 0x23, '[', '\\', ']', 'a', 0x7e, 0x7f, 0x80, 0x9f, 0xa0, 0xdc, 0xff}
 	special := func(c byte) bool { return c < 0x20 || c == '"' || c == '\\' }
@@ -36,13 +37,13 @@ func TestFirstSpecial(t *testing.T) {
 						}
 						w[pos2] = v2
 						w[pos] = v
-						x := binary.LittleEndian.Uint64(w[:])
-						if got, want := firstSpecial(x), first(w, special); got != want {
-							t.Fatalf("firstSpecial(% x) = %d, want %d", w, got, want)
+						if got, want := nextSpecial(w[:], 0), first(w, special); got != want {
+							t.Fatalf("nextSpecial(% x) = %d, want %d", w, got, want)
 						}
 						nonASCII := func(c byte) bool { return special(c) || c >= 0x80 }
-						if got, want := firstSpecialOrNonASCII(x), first(w, nonASCII); got != want {
-							t.Fatalf("firstSpecialOrNonASCII(% x) = %d, want %d", w, got, want)
+						x := binary.LittleEndian.Uint64(w[:])
+						if got, want := bits.TrailingZeros64(plainStops(x))/8, first(w, nonASCII); got != want {
+							t.Fatalf("plainStops(% x) first at %d, want %d", w, got, want)
 						}
 					}
 				}
