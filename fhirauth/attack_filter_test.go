@@ -7,9 +7,11 @@ package fhirauth
 // filtered Bundle must hold nothing but its allow-list (filteredShape).
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -101,14 +103,14 @@ func filteredShape(d *Decision, out []byte, history bool) error {
 		if u, ok := m["fullUrl"]; ok {
 			var s string
 			_ = json.Unmarshal(u, &s)
-			// B's id may not appear after the host (a base such as
-			// ".../Patient/456/" names B); a host that happens to read
-			// "456" names a server, not B.
-			path := s
-			if _, afterScheme, ok := strings.Cut(s, "://"); ok {
-				_, path, _ = strings.Cut(afterScheme, "/")
+			// The base may not name B as a patient, in any letter case
+			// and percent-encoded or not (".../Patient/456/" names B);
+			// "456" as a host or a bare path segment names a server.
+			named, err := url.QueryUnescape(s)
+			if err != nil {
+				return fmt.Errorf("entry %d: kept a fullUrl that does not decode: %s", i, u)
 			}
-			if !strings.HasSuffix("/"+s, "/"+rt+"/"+id) || strings.Contains(path, "456") {
+			if !strings.HasSuffix("/"+s, "/"+rt+"/"+id) || strings.Contains(strings.ToLower(named), "patient/456") {
 				return fmt.Errorf("entry %d: fullUrl %s does not name %s/%s", i, u, rt, id)
 			}
 		}
@@ -195,6 +197,8 @@ func TestAttackFilterBundleLeaks(t *testing.T) {
 		// fullUrl.
 		{"fullUrl naming B", everything, bundle("", `{"fullUrl":"http://x/fhir/Patient/456","resource":`+obsOf123+`}`), 0, nil},
 		{"fullUrl with B in the base", everything, bundle("", `{"fullUrl":"http://x/fhir/Patient/456/Observation/1","resource":`+obsOf123+`}`), 0, nil},
+		{"fullUrl with B in the base, upper case", everything, bundle("", `{"fullUrl":"http://x/fhir/PATIENT/456/Observation/1","resource":`+obsOf123+`}`), 0, nil},
+		{"fullUrl with B in the base, mixed case", everything, bundle("", `{"fullUrl":"http://x/fhir/pAtIeNt/456/Observation/1","resource":`+obsOf123+`}`), 0, nil},
 		{"fullUrl with B percent-encoded in the base", everything, bundle("", `{"fullUrl":"http://x/fhir/Patient%2F456/Observation/1","resource":`+obsOf123+`}`), 0, nil},
 		{"fullUrl with B in a query", everything, bundle("", `{"fullUrl":"http://x/fhir/Observation/1?p=456","resource":`+obsOf123+`}`), 0, nil},
 		{"fullUrl as a urn", everything, bundle("", `{"fullUrl":"urn:uuid:00000000-0000-0000-0000-000000000456","resource":`+obsOf123+`}`), 0, nil},
@@ -242,6 +246,24 @@ func TestAttackFilterBundleLeaks(t *testing.T) {
 				assert.Contains(t, string(out), `"entry":[{"resource":`+obsOf123, "A's entry stays, stripped")
 			}
 		})
+	}
+}
+
+// A base whose path merely holds another patient's id as a segment
+// ("http://0/456/") names a server, not that patient: the fullUrl stays.
+// The case was found by FuzzResponseCheck (seed 47758cbf49c81f70), whose
+// oracle had refused any "456" after the host.
+func TestFilterBundleKeepsFullURLUnderNumericBase(t *testing.T) {
+	p := testPolicy(t)
+	everything := p.Decide(context.Background(), principal(t, patientAll, "123"), mustClassify(t, p, "/fhir/Patient/123/$everything"))
+	for _, base := range []string{"http://0/456/", "https://456:8443/fhir/", "http://x/Patient/123/"} {
+		full := base + "Observation/1"
+		body := `{"resourceType":"Bundle","entry":[{"fullUrl":"` + full + `","resource":` + obsOf123 + `}]}`
+		out, removed, err := everything.FilterBundle([]byte(body))
+		require.NoError(t, err)
+		assert.Zero(t, removed)
+		assert.Contains(t, string(out), `"fullUrl":"`+full+`"`)
+		require.NoError(t, filteredShape(everything, out, false))
 	}
 }
 

@@ -358,9 +358,12 @@ func isRef(u, rt, id string) bool {
 
 // namesOtherPatient reports whether, under patient context, the URL u
 // (percent-decoded; one that does not decode counts as naming someone)
-// holds "Patient/<id>" for an id other than the context patient's. It
-// catches what a naive server echoes; legitimate links and fullUrls under
-// patient context name no other patient, since the search could not.
+// holds "Patient/<id>", in any letter case, for an id other than the
+// context patient's. It catches what a naive server echoes; legitimate
+// links and fullUrls under patient context name no other patient, since
+// the search could not. A path segment that merely equals another
+// patient's id ("http://host/456/Observation/1") names a server base,
+// not a patient, and is not refused.
 func (d *Decision) namesOtherPatient(u string) bool {
 	if !d.response.compartment && d.Context != scope.Patient {
 		return false
@@ -372,9 +375,9 @@ func (d *Decision) namesOtherPatient(u string) bool {
 		}
 		u = dec
 	}
-	const prefix = "Patient/"
+	const prefix = "patient/"
 	for rest := u; ; {
-		i := strings.Index(rest, prefix)
+		i := indexFold(rest, prefix)
 		if i < 0 {
 			return false
 		}
@@ -387,6 +390,21 @@ func (d *Decision) namesOtherPatient(u string) bool {
 			return true
 		}
 	}
+}
+
+// indexFold returns the index of the first occurrence of lower (lower-case
+// ASCII) in s under ASCII case folding, or -1.
+func indexFold(s, lower string) int {
+	for i := 0; i+len(lower) <= len(s); i++ {
+		j := 0
+		for j < len(lower) && (s[i+j] == lower[j] || lower[j] >= 'a' && lower[j] <= 'z' && s[i+j]|0x20 == lower[j]) {
+			j++
+		}
+		if j == len(lower) {
+			return i
+		}
+	}
+	return -1
 }
 
 // isIDByte reports whether c may appear in a FHIR id.
