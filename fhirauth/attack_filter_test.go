@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"strings"
 	"testing"
@@ -265,6 +266,44 @@ func TestFilterBundleKeepsFullURLUnderNumericBase(t *testing.T) {
 		assert.Contains(t, string(out), `"fullUrl":"`+full+`"`)
 		require.NoError(t, filteredShape(everything, out, false))
 	}
+}
+
+// indexFold finds "patient/" where a search of the lower-cased string
+// would, on fixed and random strings of its letters in both cases, '/'
+// and bytes that fold into them under a careless |0x20 (0x0f into '/').
+func TestIndexFold(t *testing.T) {
+	check := func(s string) {
+		t.Helper()
+		assert.Equal(t, strings.Index(strings.ToLower(s), "patient/"), indexFold(s, "patient/"), "%q", s)
+	}
+	for _, s := range []string{"", "/", "patient/", "Patient/", "PATIENT/1", "xpAtIeNt/", "atient/", "patient", "a/b/patient/x", "patien/patient/", "patient\x0f", "\x0fpatient/", "pa/tient/patient//", "PATIENT\x0fpatient/"} {
+		check(s)
+	}
+	const alphabet = "pPaAtTiIeEnN/x\x0f0"
+	rng := rand.New(rand.NewPCG(3, 4))
+	found := 0
+	for range 20000 {
+		var b []byte
+		for range rng.IntN(20) {
+			b = append(b, alphabet[rng.IntN(len(alphabet))])
+		}
+		if rng.IntN(2) == 0 {
+			// plant a case variant of the word
+			at := rng.IntN(len(b) + 1)
+			w := []byte("patient/")
+			for i := range w {
+				if rng.IntN(2) == 0 && w[i] != '/' {
+					w[i] -= 'a' - 'A'
+				}
+			}
+			b = append(b[:at], append(w, b[at:]...)...)
+		}
+		if indexFold(string(b), "patient/") >= 0 {
+			found++
+		}
+		check(string(b))
+	}
+	assert.Greater(t, found, 5000, "the random strings hold the word often")
 }
 
 // Ambiguous Bundle-level members make the whole Bundle an error: a client

@@ -392,16 +392,23 @@ func (d *Decision) namesOtherPatient(u string) bool {
 	}
 }
 
-// indexFold returns the index of the first occurrence of lower (lower-case
-// ASCII) in s under ASCII case folding, or -1.
+// indexFold returns the index of the first occurrence of lower in s under
+// ASCII case folding, or -1. lower is lower-case ASCII and ends in a byte
+// that is not a letter ("patient/"): that byte is found with IndexByte,
+// and only the bytes before each one found are compared.
 func indexFold(s, lower string) int {
-	for i := 0; i+len(lower) <= len(s); i++ {
-		j := 0
-		for j < len(lower) && (s[i+j] == lower[j] || lower[j] >= 'a' && lower[j] <= 'z' && s[i+j]|0x20 == lower[j]) {
-			j++
+	last := len(lower) - 1
+	for off := last; off < len(s); off++ {
+		k := strings.IndexByte(s[off:], lower[last])
+		if k < 0 {
+			return -1
 		}
-		if j == len(lower) {
-			return i
+		off += k
+		j := 0
+		for c := s[off-last:]; j < last && (c[j] == lower[j] || c[j]|0x20 == lower[j] && lower[j] >= 'a' && lower[j] <= 'z'); j++ {
+		}
+		if j == last {
+			return off - last
 		}
 	}
 	return -1
