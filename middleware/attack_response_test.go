@@ -16,8 +16,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/fhirwarden/fhirwarden/internal/naivefhir"
 	"github.com/fhirwarden/fhirwarden/middleware"
-	"github.com/fhirwarden/fhirwarden/middleware/naivefhir"
 )
 
 // upstreamAnswer is a canned answer of the wrapped handler.

@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth"
+	"github.com/fhirwarden/fhirwarden/internal/naivefhir"
 	"github.com/fhirwarden/fhirwarden/middleware"
-	"github.com/fhirwarden/fhirwarden/middleware/naivefhir"
 )
 
 // lastUpstream is the last request the naive server received.

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/fhirwarden/fhirwarden/middleware/naivefhir"
+	"github.com/fhirwarden/fhirwarden/internal/naivefhir"
 )
 
 // The middleware in front of a naive FHIR server (which returns whatever

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/fhirwarden/fhirwarden/middleware/naivefhir"
+	"github.com/fhirwarden/fhirwarden/internal/naivefhir"
 )
 
 // Checked responses are buffered in pooled memory. A handler that keeps

@@ -21,7 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/fhirwarden/fhirwarden/middleware/naivefhir"
+	"github.com/fhirwarden/fhirwarden/internal/naivefhir"
 )
 
 // raw sends raw bytes to the gateway and reads one response.

@@ -12,7 +12,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/fhirwarden/fhirwarden/middleware/naivefhir"
+	"github.com/fhirwarden/fhirwarden/internal/naivefhir"
 	"github.com/fhirwarden/fhirwarden/token/tokentest"
 )
 

@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fhirwarden/fhirwarden/internal/logbuf"
-	"github.com/fhirwarden/fhirwarden/middleware/naivefhir"
+	"github.com/fhirwarden/fhirwarden/internal/naivefhir"
 	"github.com/fhirwarden/fhirwarden/token/tokentest"
 )
 

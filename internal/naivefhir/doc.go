@@ -22,4 +22,7 @@
 // (with absolute next/self links built from the request's Host),
 // compartment search Patient/id/Type, create, update, delete, batch and
 // transaction (not atomic).
+//
+// The package is internal: Attacks and Leaks are fixtures of this module's
+// own tests, tied to Sample's patients, not an API that users should build on.
 package naivefhir

@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 
-	"github.com/fhirwarden/fhirwarden/middleware/naivefhir"
+	"github.com/fhirwarden/fhirwarden/internal/naivefhir"
 )
 
 // The naive server answers anyone with everything: Leaks shows what a
