@@ -7,7 +7,13 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth"
 	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
@@ -79,4 +85,26 @@ func Example_securingYourOwnServer() {
 	// "": 401 Bearer realm="fhir"
 	// "user/Patient.rs": 200 {"resourceType":"Patient","id":"123"} for dr-who
 	// "user/Observation.rs": 403 scope="user/Patient.r"
+}
+
+// TestREADMESnippetIsTheExample keeps the README's "Securing your own
+// server" snippet identical to the lines between the markers above, so the
+// README shows code that runs.
+func TestREADMESnippetIsTheExample(t *testing.T) {
+	src, err := os.ReadFile("example_secure_test.go")
+	require.NoError(t, err)
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	require.NoError(t, err)
+
+	_, after, ok := strings.Cut(string(src), "\t// README snippet begins.\n")
+	require.True(t, ok, "begin marker missing")
+	snippet, _, ok := strings.Cut(after, "\t// README snippet ends")
+	require.True(t, ok, "end marker missing")
+	var want strings.Builder
+	for _, line := range strings.SplitAfter(snippet, "\n") {
+		want.WriteString(strings.TrimPrefix(line, "\t"))
+	}
+	require.Greater(t, strings.Count(want.String(), "\n"), 10, "the snippet is too short to be the example")
+	assert.Contains(t, string(readme), "```go\n"+want.String(),
+		"README.md's Go snippet must start with the example's lines between the markers")
 }
