@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// TargetThroughputRatio is issue 8's claim: the wrapped server keeps at
+// TargetThroughputRatio is the throughput claim: the wrapped server keeps at
 // least 90% of the bare server's throughput.
 const TargetThroughputRatio = 0.90
 

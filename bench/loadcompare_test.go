@@ -37,14 +37,13 @@ func TestLoadCompareSetup(t *testing.T) {
 	assert.Equal(t, uint64(len(Scenarios())), st.CacheMisses, "one verification per scenario token, then cache hits")
 }
 
-// TestLoadCompare measures issue 8's throughput claim on every scenario
+// TestLoadCompare measures the throughput claim on every scenario
 // (12 interleaved rounds). It needs the machine to itself.
 //
 // FHIRWARDEN_BENCH=1: every request must succeed and the pooled
 // wrapped/bare ratio must stay at or above RegressionFloor, a guard
-// against a change that makes the middleware markedly slower (an earlier
-// build's checked read was at 0.69); the verdict on the 0.90 target is
-// logged.
+// against a change that makes the middleware markedly slower; the verdict
+// on the 0.90 target is logged.
 //
 // FHIRWARDEN_BENCH=strict (what CI runs, after everything else) also
 // asserts the target with Comparison.CheckThroughput's one-sided test:

@@ -89,7 +89,7 @@ func BenchmarkVerifyPeers(b *testing.B) {
 	}
 }
 
-// CachedSpeedup is issue 8's claim for the verified-token cache: at least
+// CachedSpeedup is the claim for the verified-token cache: at least
 // 30x faster than any peer library.
 const CachedSpeedup = 30
 
@@ -98,7 +98,7 @@ const CachedSpeedup = 30
 // slows a round down, so the minimum is the estimate least hurt by it.
 const peerRounds = 5
 
-// TestPeerRatios runs each peer's benchmark and asserts issue 8's targets:
+// TestPeerRatios runs each peer's benchmark and asserts the peer targets:
 // fhirwarden uncached is faster than every peer library, and cached at
 // least CachedSpeedup times faster. Ratios need a quiet machine, so it runs
 // only with FHIRWARDEN_BENCH=1 (go test -run TestPeerRatios -v).

@@ -26,7 +26,7 @@ const (
 	soakHeapGrowth = 8 << 20
 )
 
-// TestSoak is the bounded soak of issue 8. It runs only when
+// TestSoak is the bounded soak (bench/README.md). It runs only when
 // FHIRWARDEN_SOAK is set to a duration (CI: FHIRWARDEN_SOAK=60s), so that
 // go test ./... stays quick.
 func TestSoak(t *testing.T) {

@@ -23,7 +23,7 @@ const (
 	refExtension  = "SMART 2.x, Scopes and Launch Context: Extensions (other scopes)"
 	refSystem     = "SMART Backend Services / Bulk Data: system/ scopes"
 	refRFC6749    = "RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )"
-	refFailClosed = "fhirwarden (issue 2): malformed resource scopes fail closed"
+	refFailClosed = "fhirwarden: malformed resource scopes fail closed"
 )
 
 type parseCase struct {

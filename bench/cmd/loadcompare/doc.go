@@ -23,7 +23,7 @@
 //	-cpuprofile FILE write a CPU profile of the whole run (servers and load
 //	                 generator) to FILE
 //	-min-ratio R     exit 1 when a scenario's wrapped/bare throughput is below
-//	                 R (0, the default, only reports; issue 8's target is 0.9)
+//	                 R (0, the default, only reports; the target is 0.9)
 //
 // Exit status: 0 after printing the table; 1 when the run fails, a request
 // did not succeed, or a ratio is below -min-ratio; 2 for a bad flag or an

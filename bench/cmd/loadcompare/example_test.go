@@ -20,7 +20,7 @@ func Example() {
 	//   -d duration
 	//     	length of one timed run per server (default 1s)
 	//   -min-ratio float
-	//     	exit 1 when the rounds show wrapped/bare throughput below this (one-sided 95% test, see bench.Comparison.CheckThroughput; 0: report only; issue 8's target is 0.9)
+	//     	exit 1 when the rounds show wrapped/bare throughput below this (one-sided 95% test, see bench.Comparison.CheckThroughput; 0: report only; the target is 0.9)
 	//   -patients int
 	//     	patients in the handler's data (0: bench.NewStack's default)
 	//   -per-patient int

@@ -33,7 +33,7 @@ func run(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		scenario = fs.String("scenario", "all", bench.ScenarioNames()+" or all")
 		cpuProf  = fs.String("cpuprofile", "", "write a CPU profile of the whole run (servers and load generator) to this file")
 		audit    = fs.String("audit", "count", "audit sink: count (records only counted) or json (formatted by slog's JSON handler into io.Discard)")
-		minRatio = fs.Float64("min-ratio", 0, "exit 1 when the rounds show wrapped/bare throughput below this (one-sided 95% test, see bench.Comparison.CheckThroughput; 0: report only; issue 8's target is 0.9)")
+		minRatio = fs.Float64("min-ratio", 0, "exit 1 when the rounds show wrapped/bare throughput below this (one-sided 95% test, see bench.Comparison.CheckThroughput; 0: report only; the target is 0.9)")
 	)
 	var opts bench.StackOptions
 	fs.IntVar(&opts.Patients, "patients", 0, "patients in the handler's data (0: bench.NewStack's default)")
