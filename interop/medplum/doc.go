@@ -1,0 +1,30 @@
+// Package medplum puts examples/gateway in front of a FHIR R4 server nobody
+// here wrote: medplum's @medplum/fhir-router with its in-memory repository
+// (server.mjs, pinned in package.json / package-lock.json), and drives it
+// with Go requests and with a real JavaScript FHIR client, fhir-kit-client
+// (client.mjs).
+//
+//	(cd interop/medplum && npm ci)   # Node.js 20+, medplum, fhir-kit-client
+//	go test -v ./interop/medplum
+//	CI=true go test ./interop/medplum # a missing peer fails instead of skipping
+//
+// The data: three patients with resources of the nine Care Connect types
+// (Patient, Observation, Encounter, Condition, Procedure, AllergyIntolerance,
+// MedicationRequest, MedicationStatement, Immunization), each carrying a
+// marker of its patient in its narrative, plus a shared Practitioner and
+// Organization. Every request of the case table (reads, searches, _include,
+// _revinclude, chains, batches, transactions, history, paging links) is sent
+// three ways:
+//
+//   - to the upstream directly, without a token: the cases marked as leaking
+//     must return other patients' resources there, so that the gateway's
+//     result below means something;
+//   - through the gateway with a patient-context token (patient/*.rs, patient
+//     p1): no resource or marker of another patient may appear, and the
+//     result must equal the upstream's result with other patients' resources
+//     removed;
+//   - through the gateway with a system/*.rs token: the result must equal the
+//     upstream's, once the upstream's base URL is replaced by the gateway's.
+//
+// The package has no API: it is its tests and this documentation.
+package medplum

