@@ -34,7 +34,8 @@ type request struct {
 	target   string // relative to the base ("" is the base itself)
 	body     string
 	// leaks: sent to the upstream directly, the request returns resources
-	// of patients other than p1. Checked, so that every such case can fail.
+	// of patients other than p1, or a total that counts them. Checked, so
+	// that every such case can fail.
 	leaks bool
 	// patient says what the p1 token gets through the gateway.
 	patient compare
@@ -90,6 +91,8 @@ func cases(firstVersion string) []request {
 	get("search", "Patient?_id=p2", true, noneAllowed)
 	get("search", "Patient?family=Family2", true, exact)
 	get("search", "Immunization?patient=Patient/p1", false, exact)
+	get("search", "Observation?_summary=count", true, exact)
+	get("search", "Condition?_total=accurate&_count=1", true, ownPages)
 
 	// _include: the included patient of every match, shared targets.
 	get("include", "Observation?_include=Observation:subject", true, exact)

@@ -89,11 +89,9 @@ func runCase(ctx context.Context, t *testing.T, e *env, c request, patientToken,
 	upTarget := strings.TrimPrefix(c.target, "/")
 	upStatus, upBody := send(ctx, t, c.method, e.upstream, upTarget, "", c.body)
 	upKeys := keys(t, upBody)
-	if c.leaks {
-		require.NotEmpty(t, foreign(t, upBody), "the upstream must return other patients' resources for this case to mean anything; got %d %s", upStatus, upBody)
-	} else {
-		require.Empty(t, foreign(t, upBody), "a case marked as not leaking returns other patients' resources upstream: %s", upBody)
-	}
+	_, _, countLeak := totalOver(c, upBody)
+	upLeaks := len(foreign(t, upBody)) > 0 || countLeak
+	require.Equal(t, c.leaks, upLeaks, "the upstream's own answer must leak exactly for the cases marked as leaking (other patients' resources, or a total counting them): %d %s", upStatus, upBody)
 
 	status, body := send(ctx, t, c.method, e.gateway, c.target, patientToken, c.body)
 	if c.known != "" && status == c.knownStatus {
@@ -118,12 +116,39 @@ func runCase(ctx context.Context, t *testing.T, e *env, c request, patientToken,
 		}
 	case ownPages:
 	}
-	t.Logf("upstream %d (%d resources, %d of other patients); patient token %d (%d resources)", upStatus, len(upKeys), len(foreign(t, upBody)), status, len(got))
+	total, visible, over := totalOver(c, body)
+	if over {
+		t.Errorf("LEAK: %s %s: total %d counts more than the %d resources the patient may see", c.method, c.target, total, visible)
+	}
+	upTotal, _, _ := totalOver(c, upBody)
+	t.Logf("upstream %d (%d resources, %d of other patients, total %d); patient token %d (%d resources, total %d)",
+		upStatus, len(upKeys), len(foreign(t, upBody)), upTotal, status, len(got), total)
 
 	sysStatus, sysBody := send(ctx, t, c.method, e.gateway, c.target, systemToken, c.body)
 	assert.Equal(t, upStatus, sysStatus, "system token: status differs from the upstream's; body: %s", sysBody)
 	assert.Equal(t, upKeys, keys(t, sysBody), "system token: resources differ from the upstream's")
 	assertSameDocument(t, e, upBody, sysBody)
+}
+
+// totalOver reports whether a search Bundle's total counts more resources
+// than the context patient may see of the searched type: such a total
+// leaks how many other patients' resources there are.
+func totalOver(c request, body []byte) (total, visible int, over bool) {
+	var b struct {
+		ResourceType string `json:"resourceType"`
+		Type         string `json:"type"`
+		Total        *int   `json:"total"`
+	}
+	if json.Unmarshal(body, &b) != nil || b.ResourceType != "Bundle" || b.Type != "searchset" || b.Total == nil {
+		return 0, 0, false
+	}
+	searched, _, _ := strings.Cut(c.target, "?")
+	for _, r := range seedResources() {
+		if p := owner(r); r["resourceType"] == searched && (p == "" || p == contextPatient) {
+			visible++
+		}
+	}
+	return *b.Total, visible, *b.Total > visible
 }
 
 // foreign returns the keys of resources of patients other than the
