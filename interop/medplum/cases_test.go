@@ -130,6 +130,7 @@ func cases(firstVersion string) []request {
 		out = append(out,
 			request{category: kind, method: http.MethodPost, target: "", body: bundle(kind, entries...), leaks: true, patient: subset},
 			request{category: kind, method: http.MethodPost, target: "", body: bundle(kind, p3Ids...), leaks: true, patient: noneAllowed},
+			request{category: kind, method: http.MethodPost, target: "", body: bundle(kind, "Patient/p1", "Observation?patient=Patient/p1", "Practitioner/dr1"), patient: exact},
 			request{category: kind, method: http.MethodPost, target: "/", body: bundle(kind, entries...), leaks: true, patient: subset,
 				known: "POST [base]/ (trailing slash, as fhir-kit-client sends batches) is answered 400", knownStatus: http.StatusBadRequest},
 		)
