@@ -27,8 +27,8 @@
 //   - The raw token is at most 16 KiB (WithMaxTokenSize), checked before any
 //     decoding; it is a JWS compact serialization in strict base64url.
 //   - alg is on the allow-list, compared case-sensitively: by default RS256,
-//     RS384, ES256 and ES384; PS256/PS384/PS512, RS512, ES512 and EdDSA are
-//     opt-in (WithAlgorithms). "none" is never accepted; HS256/384/512 only
+//     RS384, PS256, PS384, PS512 (FAPI profiles sign with PS256), ES256 and
+//     ES384; RS512, ES512 and EdDSA are opt-in (WithAlgorithms). "none" is never accepted; HS256/384/512 only
 //     with WithSharedSecret, and then only with that secret, never with a
 //     JWKS key. A key is used only for algorithms its type admits (and its
 //     "alg", if the JWK declares one); JWKs without "alg" get theirs inferred
@@ -53,10 +53,20 @@
 //
 // # Keys
 //
+// Only signing keys are used: a JWK with "use" other than "sig", key_ops
+// without "verify", or kty "oct" is skipped (and logged). A key published
+// only as an X.509 certificate ("x5c" without "n"/"e" or "x"/"y", as some
+// identity providers do) is used through the public key of its leaf
+// certificate; whenever a JWK has "x5c", the leaf's key must be the JWK's
+// key and an "x5t#S256" must be the leaf's SHA-256 thumbprint, or the key
+// is skipped with that reason. The chain is not validated: the key set is
+// trusted as a whole through the TLS connection it came over.
+//
 // A JWKS URL is fetched when the Verifier is built and refreshed in the
 // background as its Cache-Control max-age says, within bounds (default
 // 5 min to 24 h, WithRefreshBounds). A token with an unknown kid triggers a
-// refetch, shared by all concurrent callers and rate-limited (default at
+// refetch (sent with "Cache-Control: no-cache", so that no cache on the way
+// answers with the stale set), shared by all concurrent callers and rate-limited (default at
 // most one per 10 s, WithRefetchInterval): a flood of random kids costs the
 // identity provider at most one request per interval. When a fetch fails
 // (error status, timeout, garbage, or a 200 without a usable key), the last

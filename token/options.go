@@ -117,7 +117,7 @@ func (f httpOption) applyIntrospector(c *introspectorConfig) error {
 func (f httpOption) applyDiscovery(c *httpConfig) error { return f(c) }
 
 // WithAlgorithms replaces the algorithm allow-list (default RS256, RS384,
-// ES256, ES384). Names are JWA names, case-sensitive: RS256 RS384 RS512
+// PS256, PS384, PS512, ES256, ES384). Names are JWA names, case-sensitive: RS256 RS384 RS512
 // PS256 PS384 PS512 ES256 ES384 ES512 EdDSA HS256 HS384 HS512. "none" is
 // never accepted. HS* algorithms additionally need WithSharedSecret.
 func WithAlgorithms(names ...string) VerifierOption {
