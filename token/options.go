@@ -60,6 +60,7 @@ type verifierConfig struct {
 	algsSet         bool
 	secret          []byte
 	requireATJWT    bool
+	maxLifetime     time.Duration
 	refetchInterval time.Duration
 	minRefresh      time.Duration
 	maxRefresh      time.Duration
@@ -158,6 +159,20 @@ func WithSharedSecret(secret []byte) VerifierOption {
 func WithRequireATJWT() VerifierOption {
 	return verifierOption(func(c *verifierConfig) error {
 		c.requireATJWT = true
+		return nil
+	})
+}
+
+// WithMaxTokenLifetime refuses tokens valid for longer than d: exp - iat,
+// or, for a token without iat, exp - now. Without it a token valid for ten
+// years is accepted. Set it to the issuer's token lifetime plus the clock
+// leeway; the error wraps ErrMalformed.
+func WithMaxTokenLifetime(d time.Duration) VerifierOption {
+	return verifierOption(func(c *verifierConfig) error {
+		if d < time.Second {
+			return fmt.Errorf("WithMaxTokenLifetime: %v is below 1s", d)
+		}
+		c.maxLifetime = d
 		return nil
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,8 +17,17 @@ type Config struct {
 	// Issuer is the exact "iss" value tokens must carry. Required.
 	Issuer string
 	// Audience must be contained in the tokens' "aud" (this resource
-	// server's identifier, often its FHIR base URL). Required.
+	// server's identifier, often its FHIR base URL). Audience or Audiences
+	// is required.
 	Audience string
+	// Audiences are further accepted audiences (the FHIR base under
+	// another host name): a token is accepted if its "aud" contains
+	// Audience or any of them.
+	Audiences []string
+	// Claims says where this issuer puts scopes, client id and launch
+	// context (see ClaimMapping and Profile). The zero value is the SMART
+	// profile.
+	Claims ClaimMapping
 	// JWKSURL is the issuer's key set (see Discover). Keys are fetched,
 	// cached and refreshed. Either JWKSURL or Keys is required, unless only
 	// HS* algorithms are allowed (WithSharedSecret).
@@ -72,12 +82,14 @@ func NewVerifier(ctx context.Context, cfg Config, opts ...VerifierOption) (*Veri
 
 	v := &Verifier{
 		rules: claimRules{
-			issuer:   cfg.Issuer,
-			audience: cfg.Audience,
-			leeway:   c.leeway,
-			lenient:  c.lenient,
-			log:      c.logger,
-			memo:     &scopeMemo{},
+			issuer:      cfg.Issuer,
+			audiences:   cfg.audiences(),
+			mapping:     cfg.Claims.withDefaults(),
+			maxLifetime: c.maxLifetime,
+			leeway:      c.leeway,
+			lenient:     c.lenient,
+			log:         c.logger,
+			memo:        &scopeMemo{},
 		},
 		algs:         c.algs,
 		requireATJWT: c.requireATJWT,
@@ -111,13 +123,30 @@ func NewVerifier(ctx context.Context, cfg Config, opts ...VerifierOption) (*Veri
 	return v, nil
 }
 
+// audiences is Audience followed by Audiences, without empty entries.
+func (cfg *Config) audiences() []string {
+	var list []string
+	for _, a := range append([]string{cfg.Audience}, cfg.Audiences...) {
+		if a != "" && !slices.Contains(list, a) {
+			list = append(list, a)
+		}
+	}
+	return list
+}
+
 func validateVerifierConfig(cfg *Config, c *verifierConfig) error {
 	var errs []error
 	if cfg.Issuer == "" {
 		errs = append(errs, errors.New("Issuer is required"))
 	}
-	if cfg.Audience == "" {
+	if len(cfg.audiences()) == 0 {
 		errs = append(errs, errors.New("Audience is required"))
+	}
+	if slices.Contains(cfg.Audiences, "") {
+		errs = append(errs, errors.New("Audiences has an empty entry"))
+	}
+	if m := cfg.Claims.withDefaults(); m.validate() != nil {
+		errs = append(errs, fmt.Errorf("Claims: %w", m.validate()))
 	}
 	if c.algs == 0 {
 		errs = append(errs, errors.New("no algorithms allowed"))
