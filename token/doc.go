@@ -22,6 +22,25 @@
 // are verified locally and only tokens that are not JWTs at all go to
 // introspection; a JWT that fails verification is never handed on.
 //
+// # Several issuers, claim mappings, revocation
+//
+// [Issuers] trusts several issuers, each through its own Verifier (its own
+// key set, algorithms, audiences and [ClaimMapping]); the token's iss
+// selects the Verifier before any key is looked up, and an iss that is not
+// exactly a trusted issuer is ErrIssuer without a request to anyone.
+// Config.Audiences accepts further audiences. A ClaimMapping says where an
+// identity provider puts scopes, client id and launch context; [Profile]
+// names those of SMART (the default), Microsoft Entra ID, Okta, Keycloak,
+// Auth0 and PingFederate, and ParseClaimMapping reads one from JSON.
+// WithMaxTokenLifetime refuses tokens valid for longer than the issuer
+// issues them. WithRevocation consults a [RevocationChecker] on every use
+// of a token; [RevocationIntrospector] asks an RFC 7662 endpoint, with a
+// short cache and a bounded stale window, and fails closed past it.
+//
+//	staff, _ := token.NewVerifier(ctx, token.Config{Issuer: entraIssuer, Audience: aud, JWKSURL: entraJWKS, Claims: token.EntraClaims})
+//	portal, _ := token.NewVerifier(ctx, token.Config{Issuer: oktaIssuer, Audience: aud, JWKSURL: oktaJWKS, Claims: token.OktaClaims})
+//	auth, _ := token.NewIssuers(staff, portal)
+//
 // # What a Verifier checks (RFC 7515, 7519, 8725, 9068, SMART App Launch)
 //
 //   - The raw token is at most 16 KiB (WithMaxTokenSize), checked before any
@@ -38,14 +57,21 @@
 //     A token without kid is accepted only if exactly one key fits its alg.
 //   - Any "crit" header is rejected (no extensions are supported); with
 //     WithRequireATJWT, typ must be "at+jwt".
+//   - exp is required; exp, nbf and iat are checked with one leeway
+//     (default 60 s, WithLeeway).
 //   - iss equals the configured issuer exactly; aud (string or array)
-//     contains the configured audience; exp is required; exp, nbf and iat
-//     are checked with one leeway (default 60 s, WithLeeway).
-//   - scope (a space-separated string) or scp (an array or a string) is
+//     contains the configured audience or one of Config.Audiences. With
+//     WithMaxTokenLifetime, exp - iat (exp - now without iat) is bounded.
+//   - The scopes are the first present claim of the ClaimMapping's
+//     ScopeClaims (SMART: scope, then scp), a space-separated string or an
+//     array as the mapping allows, renamed by its ScopeNames rule and
 //     parsed with package scope in strict mode: one malformed scope rejects
 //     the token (ErrScope). WithLenientScopes keeps the valid ones instead.
-//     client_id falls back to azp; patient, encounter and fhirUser become
-//     the launch context. Claims holds every claim.
+//     Claims the mapping does not name (roles, permissions, ...) are never
+//     read. The client id is the first present of its ClientIDClaims
+//     (SMART: client_id, then azp); patient, encounter and fhirUser (or the
+//     mapping's claims for them) become the launch context. Claims holds
+//     every claim.
 //   - JSON with duplicate member names is rejected (no "last one wins").
 //   - Sender-constrained tokens (a "cnf" claim: mTLS or DPoP bound) are
 //     rejected: this package checks no proof of possession, and accepting

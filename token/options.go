@@ -61,6 +61,7 @@ type verifierConfig struct {
 	secret          []byte
 	requireATJWT    bool
 	maxLifetime     time.Duration
+	revocation      RevocationChecker
 	refetchInterval time.Duration
 	minRefresh      time.Duration
 	maxRefresh      time.Duration

@@ -48,6 +48,7 @@ type Verifier struct {
 	keys         *keyStore
 	secretKey    *verificationKey // HS* only
 	cache        *tokenCache
+	revocation   RevocationChecker
 
 	verified stat
 	rejected stat
@@ -96,6 +97,7 @@ func NewVerifier(ctx context.Context, cfg Config, opts ...VerifierOption) (*Veri
 		maxSize:      c.maxTokenSize,
 		now:          c.clock,
 		cache:        newTokenCache(c.cacheSize, c.cacheTTL),
+		revocation:   c.revocation,
 	}
 	if len(c.secret) > 0 {
 		v.secretKey = &verificationKey{secret: c.secret, algs: c.algs & hmacAlgorithms}
@@ -206,26 +208,68 @@ func (v *Verifier) Authenticate(ctx context.Context, raw string) (*Principal, er
 		return nil, fail(ErrMalformed, "token is %d bytes, the limit is %d", len(raw), v.maxSize)
 	}
 	now := v.now()
-	if v.cache != nil {
-		if e := v.cache.get(raw, now); e != nil {
-			// The key must still be in the current set: at once when the
-			// set is the one it was verified from (sets are immutable).
-			if cur := v.keys.current(); e.key == v.secretKey || (e.set != nil && e.set == cur) || cur.contains(e.key) {
-				return e.principal, nil
-			}
-			v.cache.remove(raw) // its key left the key set: verify afresh
+	p := v.fromCache(raw, now)
+	if p == nil {
+		var key *verificationKey
+		var set *keySet
+		var err error
+		if p, key, set, err = v.verify(ctx, raw, now); err != nil {
+			v.rejected.add()
+			return nil, err
+		}
+		v.verified.add()
+		if v.cache != nil {
+			v.cache.put(raw, p, key, set, now, v.rules.leeway)
 		}
 	}
-	p, key, set, err := v.verify(ctx, raw, now)
-	if err != nil {
+	return v.afterVerify(ctx, raw, p)
+}
+
+// fromCache returns the cached Principal of raw, or nil.
+func (v *Verifier) fromCache(raw string, now time.Time) *Principal {
+	if v.cache == nil {
+		return nil
+	}
+	e := v.cache.get(raw, now)
+	if e == nil {
+		return nil
+	}
+	// The key must still be in the current set: at once when the set is
+	// the one it was verified from (sets are immutable).
+	if cur := v.keys.current(); e.key == v.secretKey || (e.set != nil && e.set == cur) || cur.contains(e.key) {
+		return e.principal
+	}
+	v.cache.remove(raw) // its key left the key set: verify afresh
+	return nil
+}
+
+// afterVerify runs the checks made on every use of a verified token, cached
+// or not: today, revocation.
+func (v *Verifier) afterVerify(ctx context.Context, raw string, p *Principal) (*Principal, error) {
+	if v.revocation == nil {
+		return p, nil
+	}
+	if err := v.checkRevoked(ctx, raw, p); err != nil {
 		v.rejected.add()
 		return nil, err
 	}
-	v.verified.add()
-	if v.cache != nil {
-		v.cache.put(raw, p, key, set, now, v.rules.leeway)
-	}
 	return p, nil
+}
+
+// checkRevoked asks the RevocationChecker about a verified token. A
+// checker that cannot answer fails the token closed (ErrIssuerUnavailable).
+func (v *Verifier) checkRevoked(ctx context.Context, raw string, p *Principal) error {
+	revoked, err := v.revocation.Revoked(ctx, raw, p)
+	switch {
+	case err != nil:
+		return failWrap(ErrIssuerUnavailable, err, "revocation status unknown")
+	case revoked:
+		if v.cache != nil {
+			v.cache.remove(raw)
+		}
+		return fail(ErrInactive, "token has been revoked")
+	}
+	return nil
 }
 
 // verify is the uncached path: split, check the header, select the key,
