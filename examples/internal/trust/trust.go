@@ -109,7 +109,7 @@ func (f *Flags) Authenticator(ctx context.Context, opts ...token.VerifierOption)
 		}
 		md, err := token.Discover(ctx, iss)
 		if err != nil {
-			return fail(fmt.Errorf("discovering issuer %s: %w", iss, err))
+			return fail(fmt.Errorf("discovering the issuer %s: %w", iss, err))
 		}
 		v, err := token.NewVerifier(ctx, token.Config{
 			Issuer: iss, Audiences: f.Audiences, JWKSURL: md.JWKSURI, Claims: m,
