@@ -77,6 +77,27 @@
 //     rejected: this package checks no proof of possession, and accepting
 //     them as bearer tokens would undo the binding.
 //
+// # Where it refuses what jwx and golang-jwt accept
+//
+// The header and claim logic is checked differentially against jwx v3's
+// jwt.Parse and golang-jwt v5 configured alike (FuzzDifferentialJWT,
+// FuzzDifferentialJWTMember): on every token they must agree on accept or
+// refuse, and on sub, iss, aud, exp and scope when they accept. The only
+// disagreements allowed are these choices, each failing closed:
+//
+//   - duplicate member names in the header or the claims (both libraries
+//     keep the last one);
+//   - a "crit" header, whatever its value, and a "b64" header other than
+//     true;
+//   - a "cnf" claim (sender-constrained tokens need a proof of possession);
+//   - a scope claim that is not SMART scopes in the shape the issuer's
+//     ClaimMapping allows;
+//   - client_id, azp, patient, encounter, fhirUser or jti present but not
+//     a string;
+//   - exp, nbf or iat negative or after 9999-12-31;
+//   - invalid UTF-8, or an escaped lone UTF-16 surrogate, in a string
+//     (encoding/json replaces either with U+FFFD).
+//
 // # Keys
 //
 // Only signing keys are used: a JWK with "use" other than "sig", key_ops
