@@ -208,21 +208,21 @@ func (v *Verifier) Authenticate(ctx context.Context, raw string) (*Principal, er
 		return nil, fail(ErrMalformed, "token is %d bytes, the limit is %d", len(raw), v.maxSize)
 	}
 	now := v.now()
-	p := v.fromCache(raw, now)
-	if p == nil {
-		var key *verificationKey
-		var set *keySet
-		var err error
-		if p, key, set, err = v.verify(ctx, raw, now); err != nil {
-			v.rejected.add()
-			return nil, err
-		}
-		v.verified.add()
-		if v.cache != nil {
-			v.cache.put(raw, p, key, set, now, v.rules.leeway)
-		}
+	if p := v.fromCache(raw, now); p != nil {
+		return v.afterVerify(ctx, raw, p)
 	}
-	return v.afterVerify(ctx, raw, p)
+	p, key, set, err := v.verify(ctx, raw, now)
+	if err != nil {
+		v.rejected.add()
+		return nil, err
+	}
+	if v.cache != nil {
+		v.cache.put(raw, p, key, set, now, v.rules.leeway)
+	}
+	if p, err = v.afterVerify(ctx, raw, p); err == nil {
+		v.verified.add()
+	}
+	return p, err
 }
 
 // fromCache returns the cached Principal of raw, or nil.
