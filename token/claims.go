@@ -32,16 +32,23 @@ func (r *claimRules) principal(claims map[string]any, now time.Time) (*Principal
 	p := &Principal{Claims: claims}
 
 	// A sender-constrained token (RFC 8705 mTLS, RFC 9449 DPoP) is only as
-	// safe as the proof of possession checked with it; this package checks
-	// none, so accepting one as a plain bearer token would undo the binding.
-	if _, bound := claims["cnf"]; bound {
-		return nil, fail(ErrMalformed, "token is sender-constrained (cnf claim); proof-of-possession is not supported")
+	// safe as the proof of possession checked with it: its binding is kept
+	// in the Principal, and only a caller that checks the proof accepts it
+	// (see refuseBound).
+	conf, err := confirmation(claims)
+	if err != nil {
+		return nil, err
 	}
+	p.Confirmation = conf
 	// Introspection answers for refresh tokens can be active too.
 	if tt, present := claims["token_type"]; present && r.optional {
 		s, _ := tt.(string)
 		switch strings.ToLower(s) {
 		case "bearer", "access_token", "urn:ietf:params:oauth:token-type:access_token":
+		case "dpop": // RFC 9449 section 6.2, only with the key it is bound to
+			if conf.JKT == "" {
+				return nil, fail(ErrInactive, "introspected token_type DPoP without cnf.jkt")
+			}
 		default:
 			return nil, fail(ErrInactive, "introspected token_type %s is not a bearer access token", quoteShort(s))
 		}
