@@ -170,6 +170,16 @@ func (c *DPoPChecker) Check(ctx context.Context, proof string, req ProofRequest)
 	return &Proof{JKT: p.jkt, IssuedAt: p.iat}, nil
 }
 
+// VerifyProof is Check for a token request (no access token), returning
+// the proof key's thumbprint: the DPoP verifier of an authorization server.
+func (c *DPoPChecker) VerifyProof(ctx context.Context, proof, method, url string) (string, error) {
+	p, err := c.Check(ctx, proof, ProofRequest{Method: method, URL: url})
+	if err != nil {
+		return "", err
+	}
+	return p.JKT, nil
+}
+
 // Authenticate admits a request made with "Authorization: DPoP <raw>" and
 // a "DPoP: <proof>" header: the proof must be valid for req (whose
 // AccessToken is set to raw), the token valid for auth, and the token
