@@ -145,6 +145,14 @@ func dpopKeyFromDER(der []byte) (*DPoPKey, error) {
 // tokens bound to it.
 func (k *DPoPKey) Thumbprint() string { return k.jkt }
 
+// WithClock returns a copy of k whose proofs take their iat from now
+// instead of time.Now (a client whose clock is off from the server's).
+func (k *DPoPKey) WithClock(now func() time.Time) *DPoPKey {
+	c := *k
+	c.now = now
+	return &c
+}
+
 // Algorithm is the JWS algorithm of the key's proofs.
 func (k *DPoPKey) Algorithm() string { return k.alg }
 
