@@ -20,7 +20,13 @@ func (m *Middleware) authenticateBearer(st *requestState, r *http.Request) *toke
 		m.refuseBearer(st, prob)
 		return nil
 	}
-	p, err := m.auth.Authenticate(r.Context(), raw)
+	var p *token.Principal
+	var err error
+	if m.cfg.mtls {
+		p, err = m.authenticateMTLS(r, raw)
+	} else {
+		p, err = m.auth.Authenticate(r.Context(), raw)
+	}
 	if err != nil || p == nil {
 		m.refuseToken(st, err, raw)
 		return nil

@@ -64,6 +64,15 @@ func WithDPoP(cfg DPoPConfig) Option {
 	}
 }
 
+// bindAuthenticator checks that auth can return bound tokens when DPoP or
+// mTLS binding is on.
+func (c *config) bindAuthenticator(auth token.Authenticator) error {
+	if _, ok := auth.(token.BoundAuthenticator); c.mtls && !ok {
+		return errors.New("middleware: WithMTLSBinding needs a token.BoundAuthenticator (token.Verifier, token.Introspector or token.FirstOf of them)")
+	}
+	return c.dpop.bind(auth)
+}
+
 // bind checks that auth can return bound tokens. A nil setup (no DPoP)
 // needs nothing.
 func (d *dpopSetup) bind(auth token.Authenticator) error {
@@ -194,4 +203,26 @@ func (m *Middleware) addDPoPChallenge(h http.Header, status int) {
 			h.Set("DPoP-Nonce", n)
 		}
 	}
+}
+
+// WithMTLSBinding accepts bearer tokens bound to a TLS client certificate
+// (RFC 8705, cnf x5t#S256) when the request came over a TLS connection
+// with that certificate; the server must terminate TLS itself and ask for
+// client certificates (tls.Config.ClientAuth). Unbound tokens are accepted
+// as before, DPoP-bound ones only with WithDPoP's scheme. The
+// Authenticator given to New must be a token.BoundAuthenticator.
+func WithMTLSBinding() Option {
+	return func(c *config) error {
+		c.mtls = true
+		return nil
+	}
+}
+
+// authenticateMTLS authenticates a bearer token under WithMTLSBinding.
+func (m *Middleware) authenticateMTLS(r *http.Request, raw string) (*token.Principal, error) {
+	b, ok := m.auth.(token.BoundAuthenticator)
+	if !ok { // New checked this; fail closed all the same
+		return nil, errors.New("middleware: WithMTLSBinding without a token.BoundAuthenticator")
+	}
+	return token.AuthenticateMTLS(r.Context(), b, raw, r.TLS)
 }

@@ -99,7 +99,7 @@ func New(auth token.Authenticator, policy *fhirauth.Policy, opts ...Option) (*Mi
 	if c.logger == nil {
 		c.logger = slog.Default()
 	}
-	if err := c.dpop.bind(auth); err != nil {
+	if err := c.bindAuthenticator(auth); err != nil {
 		return nil, err
 	}
 	return &Middleware{

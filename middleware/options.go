@@ -51,6 +51,7 @@ type config struct {
 	logger        *slog.Logger
 	loggerSet     bool
 	dpop          *dpopSetup // nil: the Bearer scheme only
+	mtls          bool       // WithMTLSBinding
 }
 
 // endpoint is a public endpoint: an exact method and escaped path and,
