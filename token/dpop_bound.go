@@ -111,6 +111,10 @@ func confirmation(claims map[string]any) (Confirmation, error) {
 			return c, fail(ErrSenderConstrained, "cnf member %s is not supported (only jkt and x5t#S256)", quoteShort(name))
 		}
 	}
+	if c.JKT != "" && c.X5TS256 != "" {
+		// One proof would satisfy one binding and silently skip the other.
+		return Confirmation{}, fail(ErrSenderConstrained, "cnf binds the token to both a DPoP key and a certificate")
+	}
 	return c, nil
 }
 

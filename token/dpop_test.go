@@ -453,3 +453,27 @@ func TestDPoPReplayedProofRefused(t *testing.T) {
 	require.ErrorIs(t, err, token.ErrDPoPProof)
 	require.Contains(t, err.Error(), "replay")
 }
+
+// TestDPoPHostileConfirmation: a cnf claim this package cannot check in
+// full is refused, by the DPoP path as well as the bearer path.
+func TestDPoPHostileConfirmation(t *testing.T) {
+	w := newDPoPWorld(t, token.DPoPConfig{})
+	jkt := w.signer.thumbprint(t)
+	for name, cnf := range map[string]any{
+		"cnf a string":               jkt,
+		"cnf empty":                  map[string]any{},
+		"cnf jkt a number":           map[string]any{"jkt": 7},
+		"cnf jkt too short":          map[string]any{"jkt": jkt[:42]},
+		"cnf jkt not base64url":      map[string]any{"jkt": strings.Repeat("+", 43)},
+		"cnf with a jwk":             map[string]any{"jkt": jkt, "jwk": map[string]any{"kty": "EC"}},
+		"cnf with an unknown member": map[string]any{"jkt": jkt, "kid": "k1"},
+		"cnf with both bindings":     map[string]any{"jkt": jkt, "x5t#S256": jkt},
+		"cnf x5t#S256 only":          map[string]any{"x5t#S256": jkt},
+	} {
+		raw := w.mint(map[string]any{"scope": "user/Patient.rs", "cnf": cnf})
+		_, err := w.authenticate(raw, w.signer.proof(t, "GET", dpopURL, raw, w.clk.Now()), "GET", dpopURL)
+		require.ErrorIs(t, err, token.ErrSenderConstrained, name)
+		_, err = w.v.Authenticate(context.Background(), raw)
+		require.ErrorIs(t, err, token.ErrSenderConstrained, name)
+	}
+}
