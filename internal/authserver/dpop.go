@@ -3,6 +3,7 @@ package authserver
 import (
 	"context"
 	"net/http"
+	"strings"
 )
 
 // DPoPVerifier checks the DPoP proof of a token request (RFC 9449 section
@@ -11,6 +12,15 @@ import (
 // becomes the token's cnf.jkt. *token.DPoPChecker is one.
 type DPoPVerifier interface {
 	VerifyProof(ctx context.Context, proof, method, url string) (jkt string, err error)
+}
+
+// dpopAlgorithms lists the proof algorithms of the DPoPVerifier, when it
+// says (as *token.DPoPChecker does); nil without DPoP.
+func (s *Server) dpopAlgorithms() []string {
+	if a, ok := s.dpop.(interface{ Algorithms() string }); ok {
+		return strings.Fields(a.Algorithms())
+	}
+	return nil
 }
 
 // errInvalidDPoPProof is the token endpoint's refusal of a proof (RFC 9449

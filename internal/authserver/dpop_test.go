@@ -112,6 +112,14 @@ func TestIntrospectionSaysDPoP(t *testing.T) {
 	require.Equal(t, true, got["active"])
 }
 
+func TestDiscoveryListsDPoPAlgorithms(t *testing.T) {
+	s := newDPoPAuthServer(t)
+	require.Contains(t, s.OpenIDConfiguration()["dpop_signing_alg_values_supported"], "ES256")
+	plain, err := authserver.New(authserver.Config{Issuer: dpopIssuer, Audience: "https://fhir.example.test/fhir"})
+	require.NoError(t, err)
+	require.NotContains(t, plain.OpenIDConfiguration(), "dpop_signing_alg_values_supported")
+}
+
 func TestClientsFileDPoPBound(t *testing.T) {
 	clients, err := authserver.LoadClients(strings.NewReader(`[{"client_id":"d","client_secret":"s","scope":"system/*.rs","dpop_bound_access_tokens":true}]`))
 	require.NoError(t, err)
