@@ -68,6 +68,9 @@
 // replicas). A token without cnf.jkt is refused unless AllowUnbound.
 // Introspection answers with cnf.jkt are bound the same way.
 //
+// AuthenticateMTLS admits tokens bound to a TLS client certificate (RFC
+// 8705, cnf x5t#S256) over a connection with that certificate.
+//
 // # Keys
 //
 // A JWKS URL is fetched when the Verifier is built and refreshed in the
