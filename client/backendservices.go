@@ -252,8 +252,8 @@ func parseTokenResponse(status int, body []byte) (*oauth2.Token, error) {
 	if tr.AccessToken == "" {
 		return nil, &OAuthError{StatusCode: status, Err: fmt.Errorf("token response without access_token")}
 	}
-	if !strings.EqualFold(tr.TokenType, "bearer") {
-		return nil, &OAuthError{StatusCode: status, Err: fmt.Errorf("token_type %q, want bearer", tr.TokenType)}
+	if !strings.EqualFold(tr.TokenType, "bearer") && !strings.EqualFold(tr.TokenType, "DPoP") {
+		return nil, &OAuthError{StatusCode: status, Err: fmt.Errorf("token_type %q, want bearer or DPoP", tr.TokenType)}
 	}
 	tok := &oauth2.Token{AccessToken: tr.AccessToken, TokenType: tr.TokenType, RefreshToken: tr.RefreshToken}
 	if secs, ok := parseExpiresIn(tr.ExpiresIn); ok {

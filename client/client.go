@@ -50,6 +50,8 @@ type Client struct {
 	insecure    bool
 	clock       Clock
 	sleep       func(context.Context, time.Duration) error
+	dpop        *DPoPKey  // the token source's DPoP key (WithDPoP), nil for bearer tokens
+	dpopNonce   dpopNonce // the FHIR server's latest DPoP-Nonce
 }
 
 // Option configures a Client.
@@ -96,6 +98,7 @@ func New(baseURL string, ts oauth2.TokenSource, opts ...Option) (*Client, error)
 	}
 	hc.CheckRedirect = c.checkRedirect(hc.CheckRedirect)
 	c.hc = hc
+	c.dpop = dpopKeyOf(ts)
 	return c, nil
 }
 

@@ -63,6 +63,7 @@ func (c *Client) do(ctx context.Context, r *request) (*Result, error) {
 	}
 	canRetry := idempotentMethod(r.method) || r.safe || c.retryUnsafe
 	retries := 0
+	nonceRetried := false
 	var (
 		rejected *oauth2.Token // token refused with invalid_token
 		refusal  *Error        // the 401 that refused it
@@ -85,6 +86,9 @@ func (c *Client) do(ctx context.Context, r *request) (*Result, error) {
 		}
 		fe := c.newError(r, res)
 		switch {
+		case !nonceRetried && c.dpopNonceRequested(res):
+			nonceRetried = true
+			continue
 		case res.StatusCode == http.StatusUnauthorized && rejected == nil && tok != nil &&
 			bearerError(res.Header.Values("WWW-Authenticate")) == "invalid_token":
 			inv, ok := c.ts.(invalidator)
@@ -138,6 +142,9 @@ func (c *Client) send(ctx context.Context, r *request, tok *oauth2.Token) (*Resu
 	}
 	if tok != nil {
 		req.Header.Set("Authorization", tok.Type()+" "+tok.AccessToken)
+		if err := c.signDPoP(req, tok); err != nil {
+			return nil, fmt.Errorf("client: %s %s: %w", r.method, redactURL(r.url), err)
+		}
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
@@ -147,6 +154,7 @@ func (c *Client) send(ctx context.Context, r *request, tok *oauth2.Token) (*Resu
 		return nil, fmt.Errorf("client: %s %s: %w", r.method, redactURL(r.url), err)
 	}
 	defer resp.Body.Close()
+	c.dpopNonce.note(resp.Header)
 	if resp.ContentLength > c.maxBody {
 		return nil, &ResponseTooLargeError{Method: r.method, URL: redactURL(r.url), Limit: c.maxBody}
 	}

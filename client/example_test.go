@@ -132,3 +132,20 @@ func ExampleOAuthError() {
 	fmt.Println(errors.As(err, &oe), oe.Code, errors.Is(err, client.ErrInvalidScope))
 	// Output: true invalid_scope true
 }
+
+// DPoP-bound tokens: one option on the token source. Its tokens are bound
+// to the key, and a Client built on it signs a fresh proof for every
+// request (each page, each retry).
+func ExampleWithDPoP() {
+	key, err := client.GenerateDPoPKey() // or client.LoadDPoPKey("dpop-key.pem")
+	if err != nil {
+		log.Fatal(err)
+	}
+	ts, err := client.ClientCredentials("https://auth.example.org/oauth2/token", "app", "s3cret",
+		client.WithDPoP(key), client.WithScopes("system/Patient.rs"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(ts.DPoPKey().Algorithm(), len(ts.DPoPKey().Thumbprint()))
+	// Output: ES256 43
+}

@@ -26,6 +26,7 @@ type TokenCache struct {
 	clock        Clock
 	skew         time.Duration
 	fetchTimeout time.Duration
+	dpop         *DPoPKey // WithDPoP: the key tokens are bound to
 
 	mu       sync.Mutex
 	tok      *oauth2.Token
@@ -54,7 +55,7 @@ func NewTokenCache(fetch FetchFunc, opts ...TokenOption) (*TokenCache, error) {
 }
 
 func newTokenCache(fetch FetchFunc, cfg *tokenConfig) *TokenCache {
-	return &TokenCache{fetch: fetch, clock: cfg.clock, skew: cfg.skew, fetchTimeout: cfg.fetchTimeout}
+	return &TokenCache{fetch: fetch, clock: cfg.clock, skew: cfg.skew, fetchTimeout: cfg.fetchTimeout, dpop: cfg.dpop}
 }
 
 // Token returns the cached token, or fetches a new one. It implements

@@ -50,6 +50,7 @@ type tokenConfig struct {
 	assertionLifetime time.Duration
 	params            url.Values
 	insecureHTTP      bool
+	dpop              *DPoPKey // WithDPoP
 }
 
 func newTokenConfig(opts []TokenOption) (*tokenConfig, error) {
@@ -69,6 +70,9 @@ func newTokenConfig(opts []TokenOption) (*tokenConfig, error) {
 	}
 	if cfg.httpClient == nil {
 		cfg.httpClient = &http.Client{Timeout: cfg.fetchTimeout}
+	}
+	if cfg.dpop != nil {
+		cfg.httpClient = dpopHTTPClient(cfg.httpClient, cfg.dpop)
 	}
 	return cfg, nil
 }

@@ -131,11 +131,14 @@ func isTokenChar(c byte) bool {
 	return strings.IndexByte("!#$%&'*+-.^_`|~/", c) >= 0
 }
 
-// bearerError returns the error attribute of the Bearer challenge, if any.
+// bearerError returns the error attribute of the Bearer (or DPoP)
+// challenge, if any.
 func bearerError(values []string) string {
 	for _, ch := range parseChallenges(values) {
-		if strings.EqualFold(ch.scheme, "Bearer") {
-			return ch.params["error"]
+		if strings.EqualFold(ch.scheme, "Bearer") || strings.EqualFold(ch.scheme, "DPoP") {
+			if e := ch.params["error"]; e != "" {
+				return e
+			}
 		}
 	}
 	return ""

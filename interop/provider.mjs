@@ -6,6 +6,9 @@
 //     FHIR audience (RFC 8707 resource indicators), lasting 90 minutes;
 //   - "interop-basic": client_secret_basic (the Care Connect default);
 //   - "interop-jwt": private_key_jwt with RS384 client assertions;
+//   - "interop-dpop": client_secret_basic, DPoP-bound tokens only (RFC 9449:
+//     dpop_bound_access_tokens, so every token request needs a proof, and its
+//     tokens carry cnf.jkt and token_type DPoP); DPoP is on for every client;
 //   - SMART scopes registered for the FHIR audience; a second audience exists so
 //     that tests can obtain a token that is valid but meant for someone else.
 //
@@ -76,6 +79,13 @@ const provider = new Provider(issuer, {
     },
     {
       ...clientBase,
+      client_id: 'interop-dpop',
+      client_secret: process.env.BASIC_SECRET || 'interop-secret',
+      token_endpoint_auth_method: 'client_secret_basic',
+      dpop_bound_access_tokens: true,
+    },
+    {
+      ...clientBase,
       client_id: 'interop-jwt',
       token_endpoint_auth_method: 'private_key_jwt',
       token_endpoint_auth_signing_alg: 'RS384',
@@ -87,6 +97,7 @@ const provider = new Provider(issuer, {
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
+    dPoP: { enabled: true },
     introspection: { enabled: true },
     resourceIndicators: {
       enabled: true,

@@ -4,7 +4,35 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/fhirwarden/fhirwarden/token"
 )
+
+// authenticateBearer authenticates a request with a bearer token (in the
+// Authorization header, or a form body when allowed), or answers it and
+// returns nil.
+func (m *Middleware) authenticateBearer(st *requestState, r *http.Request) *token.Principal {
+	raw, prob := bearerFromHeader(r.Header, m.maxHeader, m.syntaxChecked)
+	if prob == bearerMissing && isFormPost(r) {
+		raw, prob = m.formToken(r)
+	}
+	if prob != bearerOK {
+		m.refuseBearer(st, prob)
+		return nil
+	}
+	var p *token.Principal
+	var err error
+	if m.cfg.mtls {
+		p, err = m.authenticateMTLS(r, raw)
+	} else {
+		p, err = m.auth.Authenticate(r.Context(), raw)
+	}
+	if err != nil || p == nil {
+		m.refuseToken(st, err, raw)
+		return nil
+	}
+	return p
+}
 
 // bearerProblem says why no usable bearer token could be taken from a
 // request. The zero value means a token was found.

@@ -99,6 +99,9 @@ func New(auth token.Authenticator, policy *fhirauth.Policy, opts ...Option) (*Mi
 	if c.logger == nil {
 		c.logger = slog.Default()
 	}
+	if err := c.bindAuthenticator(auth); err != nil {
+		return nil, err
+	}
 	return &Middleware{
 		auth:          auth,
 		policy:        policy,
@@ -218,18 +221,14 @@ func (m *Middleware) serve(st *requestState, next http.Handler, r *http.Request)
 		m.refuseBearer(st, bearerInQuery)
 		return
 	}
-	raw, prob := bearerFromHeader(r.Header, m.maxHeader, m.syntaxChecked)
-	if prob == bearerMissing && isFormPost(r) {
-		raw, prob = m.formToken(r)
+	var p *token.Principal
+	if m.cfg.dpop != nil && usesDPoP(r.Header) {
+		p = m.authenticateDPoP(st, r)
+	} else {
+		p = m.authenticateBearer(st, r)
 	}
-	if prob != bearerOK {
-		m.refuseBearer(st, prob)
-		return
-	}
-	p, err := m.auth.Authenticate(r.Context(), raw)
-	if err != nil || p == nil {
-		m.refuseToken(st, err, raw)
-		return
+	if p == nil {
+		return // refused
 	}
 	st.principal = p
 	req, d := m.policy.Authorize(r.Context(), p, r)

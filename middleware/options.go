@@ -50,6 +50,8 @@ type config struct {
 	audit         func(context.Context, AuditRecord)
 	logger        *slog.Logger
 	loggerSet     bool
+	dpop          *dpopSetup // nil: the Bearer scheme only
+	mtls          bool       // WithMTLSBinding
 }
 
 // endpoint is a public endpoint: an exact method and escaped path and,

@@ -43,6 +43,7 @@ func (m *Middleware) writeOutcome(w http.ResponseWriter, status int, body []byte
 	h.Set("X-Content-Type-Options", "nosniff")
 	if status == http.StatusUnauthorized || authErr != "" {
 		h.Set("WWW-Authenticate", challenge(m.cfg.realm, authErr, authDesc, scope))
+		m.addDPoPChallenge(h, status)
 	}
 	if status == http.StatusServiceUnavailable {
 		h.Set("Retry-After", m.retryAfter)

@@ -33,14 +33,25 @@ type claimRules struct {
 // unless the value is configuration-shaped (issuer, audience).
 func (r *claimRules) principal(claims map[string]any, now time.Time) (*Principal, error) {
 	p := &Principal{Claims: claims}
-	if err := rejectSenderConstrained(claims); err != nil {
+
+	// A sender-constrained token (RFC 8705 mTLS, RFC 9449 DPoP) is only as
+	// safe as the proof of possession checked with it: its binding is kept
+	// in the Principal, and only a caller that checks the proof accepts it
+	// (see refuseBound).
+	conf, err := confirmation(claims)
+	if err != nil {
 		return nil, err
 	}
+	p.Confirmation = conf
 	// Introspection answers for refresh tokens can be active too.
 	if tt, present := claims["token_type"]; present && r.optional {
 		s, _ := tt.(string)
 		switch strings.ToLower(s) {
 		case "bearer", "access_token", "urn:ietf:params:oauth:token-type:access_token":
+		case "dpop": // RFC 9449 section 6.2, only with the key it is bound to
+			if conf.JKT == "" {
+				return nil, fail(ErrInactive, "introspected token_type DPoP without cnf.jkt")
+			}
 		default:
 			return nil, fail(ErrInactive, "introspected token_type %s is not a bearer access token", quoteShort(s))
 		}
@@ -246,17 +257,6 @@ func (r *claimRules) checkLifetime(exp time.Time, hasExp bool, iat time.Time, ha
 	}
 	if life := exp.Sub(from); life > r.maxLifetime {
 		return fail(ErrMalformed, "token lifetime (%s) of %s exceeds the maximum %s", what, life.Truncate(time.Second), r.maxLifetime)
-	}
-	return nil
-}
-
-// rejectSenderConstrained refuses a sender-constrained token (RFC 8705
-// mTLS, RFC 9449 DPoP: a "cnf" claim). It is only as safe as the proof of
-// possession checked with it; this package checks none, so accepting one as
-// a plain bearer token would undo the binding.
-func rejectSenderConstrained(claims map[string]any) error {
-	if _, bound := claims["cnf"]; bound {
-		return fail(ErrMalformed, "token is sender-constrained (cnf claim); proof-of-possession is not supported")
 	}
 	return nil
 }

@@ -73,9 +73,29 @@
 //     mapping's claims for them) become the launch context. Claims holds
 //     every claim.
 //   - JSON with duplicate member names is rejected (no "last one wins").
-//   - Sender-constrained tokens (a "cnf" claim: mTLS or DPoP bound) are
-//     rejected: this package checks no proof of possession, and accepting
-//     them as bearer tokens would undo the binding.
+//   - Sender-constrained tokens (a "cnf" claim: DPoP or mTLS bound) are
+//     refused by Authenticate (ErrSenderConstrained): accepting them as
+//     bearer tokens would undo the binding. DPoPChecker admits DPoP-bound
+//     ones with a valid proof (see DPoP below).
+//
+// # DPoP
+//
+// DPoPChecker checks DPoP proofs (RFC 9449) and the binding of tokens to
+// them. Its Authenticate takes the token, the DPoP header and the request
+// (method and the URL the client addressed) and checks, every time, even
+// when the verified-token cache answers for the token: typ dpop+jwt; an
+// asymmetric alg from the allow-list (DefaultDPoPAlgorithms); a jwk header
+// holding a public key only, which verifies the signature; htm; htu after
+// RFC 3986 normalization (no query, fragment or user information); iat
+// within MaxAge (default 60 s) and Leeway (5 s); ath, the hash of the
+// token; the key's RFC 7638 thumbprint against the token's cnf.jkt; a
+// server nonce when NonceSource is set; and the jti, recorded in a
+// ReplayCache (in memory by default; module dpopredis shares one across
+// replicas). A token without cnf.jkt is refused unless AllowUnbound.
+// Introspection answers with cnf.jkt are bound the same way.
+//
+// AuthenticateMTLS admits tokens bound to a TLS client certificate (RFC
+// 8705, cnf x5t#S256) over a connection with that certificate.
 //
 // # Where it refuses what jwx and golang-jwt accept
 //

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/fhirwarden/fhirwarden/client"
 	"github.com/fhirwarden/fhirwarden/scope"
 	"github.com/fhirwarden/fhirwarden/token"
 	"github.com/fhirwarden/fhirwarden/token/tokentest"
@@ -109,4 +110,29 @@ func ExampleFirstOf() {
 	// jwt-user
 	// opaque-user
 	// token: inactive: introspection endpoint says the token is not active
+}
+
+// A DPoP proof is good once, for one request.
+func ExampleDPoPChecker() {
+	ctx := context.Background()
+	key, err := client.GenerateDPoPKey()
+	if err != nil {
+		panic(err)
+	}
+	checker, err := token.NewDPoPChecker(token.DPoPConfig{})
+	if err != nil {
+		panic(err)
+	}
+	const tokenURL = "https://as.example/oauth2/token"
+	proof, err := key.Proof("POST", tokenURL, "", "")
+	if err != nil {
+		panic(err)
+	}
+	jkt, err := checker.VerifyProof(ctx, proof, "POST", tokenURL)
+	fmt.Println(err == nil, jkt == key.Thumbprint())
+	_, err = checker.VerifyProof(ctx, proof, "POST", tokenURL)
+	fmt.Println(errors.Is(err, token.ErrDPoPProof))
+	// Output:
+	// true true
+	// true
 }

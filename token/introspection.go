@@ -98,6 +98,11 @@ func NewIntrospector(cfg IntrospectorConfig, opts ...IntrospectorOption) (*Intro
 // ErrInactive; an unreachable endpoint, a non-200 answer or an answer that
 // is not a JSON object is ErrIssuerUnavailable.
 func (in *Introspector) Authenticate(ctx context.Context, raw string) (*Principal, error) {
+	return refuseBound(in.authenticate(ctx, raw))
+}
+
+// authenticate is Authenticate, sender-constrained tokens included.
+func (in *Introspector) authenticate(ctx context.Context, raw string) (*Principal, error) {
 	if raw == "" {
 		return nil, fail(ErrMalformed, "empty token")
 	}

@@ -52,8 +52,20 @@ func NewIssuers(verifiers ...*Verifier) (*Issuers, error) {
 	return is, nil
 }
 
-// Authenticate verifies raw with the Verifier of its issuer.
+// Authenticate verifies raw with the Verifier of its issuer. Like
+// Verifier.Authenticate, it refuses sender-constrained tokens.
 func (is *Issuers) Authenticate(ctx context.Context, raw string) (*Principal, error) {
+	return refuseBound(is.authenticate(ctx, raw))
+}
+
+// AuthenticateBound is Authenticate without the refusal of
+// sender-constrained tokens (see BoundAuthenticator).
+func (is *Issuers) AuthenticateBound(ctx context.Context, raw string) (*Principal, error) {
+	return is.authenticate(ctx, raw)
+}
+
+// authenticate is Authenticate, sender-constrained tokens included.
+func (is *Issuers) authenticate(ctx context.Context, raw string) (*Principal, error) {
 	// A token verified before is found in its Verifier's cache without
 	// decoding anything: one map lookup per issuer.
 	for _, v := range is.list {
@@ -65,7 +77,7 @@ func (is *Issuers) Authenticate(ctx context.Context, raw string) (*Principal, er
 	if err != nil {
 		return nil, err
 	}
-	return v.Authenticate(ctx, raw)
+	return v.authenticate(ctx, raw)
 }
 
 // selectVerifier picks the Verifier named by raw's unverified iss claim.

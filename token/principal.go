@@ -27,6 +27,10 @@ type Principal struct {
 	NotBefore time.Time      // nbf (zero if absent)
 	ExpiresAt time.Time      // exp (zero only for introspection answers without exp)
 	Claims    map[string]any // all claims as decoded JSON (read-only)
+
+	// Confirmation is the key the token is bound to (cnf claim); only
+	// BoundAuthenticator.AuthenticateBound returns bound Principals.
+	Confirmation Confirmation
 }
 
 // Authenticator turns a raw bearer token (without the "Bearer " prefix) into

@@ -197,8 +197,15 @@ func (v *Verifier) Close() error {
 
 // Authenticate verifies raw, a JWS compact serialization, and returns its
 // Principal. The returned Principal may be shared with other callers that
-// present the same token (verified-token cache): do not modify it.
+// present the same token (verified-token cache): do not modify it. A
+// sender-constrained token is refused (ErrSenderConstrained): see
+// DPoPChecker.
 func (v *Verifier) Authenticate(ctx context.Context, raw string) (*Principal, error) {
+	return refuseBound(v.authenticate(ctx, raw))
+}
+
+// authenticate is Authenticate, sender-constrained tokens included.
+func (v *Verifier) authenticate(ctx context.Context, raw string) (*Principal, error) {
 	if raw == "" {
 		v.rejected.add()
 		return nil, fail(ErrNotJWT, "empty token")

@@ -23,6 +23,8 @@ type config struct {
 	clientID, secret string
 	clientAuth       client.ClientAuth
 	keyFile          string
+	dpop             bool   // -dpop: DPoP-bound tokens, with a key made for this run
+	dpopKeyFile      string // -dpop-key: the DPoP key, from a file
 	scopes           []string
 	maxPages         int
 	insecureHTTP     bool
@@ -74,6 +76,8 @@ func parseArgs(args []string, stderr io.Writer, getenv func(string) string) (*co
 	fs.StringVar(&cfg.secret, "client-secret", getenv("FHIR_CLIENT_SECRET"), "client `secret` (env FHIR_CLIENT_SECRET)")
 	fs.StringVar(&auth, "client-auth", "basic", "how the secret is sent: basic (HTTP Basic header) or post (form body)")
 	fs.StringVar(&cfg.keyFile, "key", "", "private JWK `FILE` for SMART Backend Services (private_key_jwt)")
+	fs.BoolVar(&cfg.dpop, "dpop", false, "obtain DPoP-bound tokens (RFC 9449) and sign a proof for every request, with a key made for this run")
+	fs.StringVar(&cfg.dpopKeyFile, "dpop-key", "", "the DPoP key: a private PEM or JWK `FILE` (implies -dpop)")
 	fs.StringVar(&scope, "scope", "", "space-separated `scopes` to request")
 	fs.IntVar(&cfg.maxPages, "max-pages", 10, "page limit of search")
 	fs.StringVar(&version, "fhir-version", "R4", "FHIR `version`: STU3 or R4")

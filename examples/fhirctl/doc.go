@@ -31,6 +31,8 @@
 //	-client-secret S    client secret (client credentials grant)
 //	-client-auth M      basic (default, HTTP Basic) or post (secret in the form body)
 //	-key FILE           private JWK for SMART Backend Services (instead of a secret)
+//	-dpop               DPoP-bound tokens (RFC 9449): a proof with every request, key made for the run
+//	-dpop-key FILE      the DPoP key, a private PEM or JWK file (implies -dpop)
 //	-scope "..."        space-separated scopes to request
 //	-max-pages N        page limit of search (default 10)
 //	-fhir-version V     STU3 or R4 (default R4)

@@ -91,6 +91,13 @@ func (a *app) setup(ctx context.Context) error {
 		if cfg.insecureHTTP {
 			opts = append(opts, client.WithInsecureTokenURL())
 		}
+		if cfg.dpop || cfg.dpopKeyFile != "" {
+			key, err := dpopKey(cfg.dpopKeyFile)
+			if err != nil {
+				return err
+			}
+			opts = append(opts, client.WithDPoP(key))
+		}
 		var err error
 		if cfg.keyFile != "" {
 			a.ts, err = a.backendServices(tokenURL, opts)
@@ -112,6 +119,18 @@ func (a *app) setup(ctx context.Context) error {
 	}
 	a.fhir = c
 	return nil
+}
+
+// dpopKey loads the -dpop-key file, or makes a key for this run.
+func dpopKey(file string) (*client.DPoPKey, error) {
+	if file == "" {
+		return client.GenerateDPoPKey()
+	}
+	key, err := client.LoadDPoPKey(file)
+	if err != nil {
+		return nil, fmt.Errorf("-dpop-key: %w", err)
+	}
+	return key, nil
 }
 
 // maxKeyFile bounds the -key file.

@@ -43,6 +43,9 @@ type Client struct {
 	FHIRUser string `json:"fhirUser,omitempty"`
 	// JWKS is a JWK Set of the client's public keys, for private_key_jwt.
 	JWKS json.RawMessage `json:"jwks,omitempty"`
+	// DPoPBound makes the client's token requests carry a DPoP proof, so
+	// that all its tokens are DPoP-bound (RFC 9449 section 5.2).
+	DPoPBound bool `json:"dpop_bound_access_tokens,omitempty"`
 }
 
 // clientKey is a parsed public key of a private_key_jwt client.

@@ -36,6 +36,11 @@ type Config struct {
 	OpaqueTokens bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// DPoP, when set, checks the DPoP proofs of token requests: a request
+	// with a valid proof gets a token bound to the proof's key (cnf.jkt,
+	// token_type DPoP). Without it, proofs are ignored, and clients
+	// registered with dpop_bound_access_tokens are refused.
+	DPoP DPoPVerifier
 	// Logger receives one record per refused request (never secrets or
 	// tokens); nil discards.
 	Logger *slog.Logger

@@ -16,7 +16,7 @@ var SMARTCapabilities = []string{
 
 // metadata holds the fields common to both discovery documents.
 func (s *Server) metadata() map[string]any {
-	return map[string]any{
+	m := map[string]any{
 		"issuer":                                s.issuer,
 		"token_endpoint":                        s.TokenURL(),
 		"jwks_uri":                              s.JWKSURL(),
@@ -27,6 +27,10 @@ func (s *Server) metadata() map[string]any {
 		"token_endpoint_auth_signing_alg_values_supported": slices.Clone(AssertionAlgorithms),
 		"scopes_supported": s.ScopesSupported(),
 	}
+	if algs := s.dpopAlgorithms(); algs != nil {
+		m["dpop_signing_alg_values_supported"] = algs // RFC 9449 section 5.1
+	}
+	return m
 }
 
 // OpenIDConfiguration returns the document served at

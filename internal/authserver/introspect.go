@@ -219,6 +219,9 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	}
 	claims["active"] = true
 	claims["token_type"] = "Bearer"
+	if _, bound := claims["cnf"]; bound {
+		claims["token_type"] = "DPoP" // RFC 9449 section 6.2
+	}
 	writeJSON(w, http.StatusOK, claims)
 }
 

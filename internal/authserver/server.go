@@ -39,6 +39,7 @@ type Server struct {
 	opaquePurgeAt, revokedPurgeAt int // map sizes that trigger the next purge
 
 	replay *replayCache
+	dpop   DPoPVerifier
 }
 
 // New validates cfg, registers its clients and generates the signing keys:
@@ -68,6 +69,7 @@ func New(cfg Config) (*Server, error) {
 		revoked:    map[string]time.Time{},
 		opaqueDB:   map[string]opaqueToken{},
 		replay:     newReplayCache(defaultReplayCapacity),
+		dpop:       cfg.DPoP,
 
 		opaquePurgeAt:  minPurge,
 		revokedPurgeAt: minPurge,

@@ -31,20 +31,28 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	if oerr == nil {
 		granted, oerr = grantScope(c, form)
 	}
+	var jkt string
+	if oerr == nil {
+		jkt, oerr = s.dpopBinding(r, c)
+	}
 	if oerr != nil {
 		s.log.Info("authserver: token request refused", "error", oerr.Code, "reason", oerr.Description)
 		writeOAuthError(w, oerr)
 		return
 	}
-	tok, err := s.issue(c, granted.String())
+	tok, err := s.issue(c, granted.String(), jkt)
 	if err != nil {
 		s.log.Error("authserver: cannot issue token", "client_id", c.ID, "err", err)
 		writeOAuthError(w, &oauthError{status: http.StatusInternalServerError, Code: "server_error", Description: "cannot sign the token"})
 		return
 	}
+	tokenType := "Bearer"
+	if jkt != "" {
+		tokenType = "DPoP"
+	}
 	writeJSON(w, http.StatusOK, tokenResponse{
 		AccessToken: tok,
-		TokenType:   "Bearer",
+		TokenType:   tokenType,
 		ExpiresIn:   int64(s.lifetime.Seconds()),
 		Scope:       granted.String(),
 		Patient:     c.Patient,
@@ -87,8 +95,9 @@ func grantScope(c *registeredClient, form map[string][]string) (scope.Set, *oaut
 	return granted, nil
 }
 
-// issue creates an access token for c with the granted scope.
-func (s *Server) issue(c *registeredClient, granted string) (string, error) {
+// issue creates an access token for c with the granted scope, bound to
+// the DPoP key with thumbprint jkt unless jkt is "".
+func (s *Server) issue(c *registeredClient, granted, jkt string) (string, error) {
 	claims := map[string]any{
 		"sub":       c.ID,
 		"client_id": c.ID,
@@ -100,6 +109,9 @@ func (s *Server) issue(c *registeredClient, granted string) (string, error) {
 	}
 	if c.FHIRUser != "" {
 		claims["fhirUser"] = c.FHIRUser
+	}
+	if jkt != "" {
+		claims["cnf"] = map[string]any{"jkt": jkt}
 	}
 	if s.opaque {
 		return s.MintOpaque(claims), nil

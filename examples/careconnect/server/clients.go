@@ -23,6 +23,7 @@ const (
 	WriteClient         = "careconnect-write" // read and write
 	PatientAppClient    = "patient-app"       // patient/*.rs bound to sample patient 1
 	BackendClient       = "backend-service"   // system/*.rs, SMART backend services (private_key_jwt)
+	DPoPClient          = "dpop-app"          // read access, DPoP-bound tokens only (RFC 9449)
 )
 
 // DemoPatient is the sample patient the patient-context demo client is bound to.
@@ -44,6 +45,7 @@ type DemoClient struct {
 	Patient     string
 	Description string
 	KeyFile     string // private JWK file of a private_key_jwt client
+	DPoP        bool   // its tokens are DPoP-bound: token requests need a proof
 }
 
 func nineTypes(suffix string) string {
@@ -72,11 +74,13 @@ func demoClients(keyFile string) ([]authserver.Client, []DemoClient, error) {
 			Description: "a patient-facing app: SMART v2 patient/*.rs, bound to Patient/" + DemoPatient},
 		{ID: BackendClient, Scope: "system/*.rs", KeyFile: keyFile,
 			Description: "SMART backend service: private_key_jwt (ES384), system/*.rs"},
+		{ID: DPoPClient, Secret: demoSecret(DPoPClient), Scope: nineTypes(".read"), DPoP: true,
+			Description: "DPoP-bound tokens only (RFC 9449): every request needs a proof signed by the client's key; use fhirctl -dpop"},
 	}
 	clients := make([]authserver.Client, len(people))
 	for i, p := range people {
 		people[i].SecretAuth = p.Secret != ""
-		clients[i] = authserver.Client{ID: p.ID, Secret: p.Secret, Scope: p.Scope, Patient: p.Patient}
+		clients[i] = authserver.Client{ID: p.ID, Secret: p.Secret, Scope: p.Scope, Patient: p.Patient, DPoPBound: p.DPoP}
 		if p.ID == BackendClient {
 			clients[i].JWKS = jwks
 		}
@@ -89,7 +93,7 @@ func demoClients(keyFile string) ([]authserver.Client, []DemoClient, error) {
 func fileClients(clients []authserver.Client) []DemoClient {
 	out := make([]DemoClient, len(clients))
 	for i, c := range clients {
-		out[i] = DemoClient{ID: c.ID, Scope: c.Scope, Patient: c.Patient, SecretAuth: c.Secret != ""}
+		out[i] = DemoClient{ID: c.ID, Scope: c.Scope, Patient: c.Patient, SecretAuth: c.Secret != "", DPoP: c.DPoPBound}
 	}
 	return out
 }

@@ -27,6 +27,7 @@ type pageClient struct {
 	Patient     string `json:"patient,omitempty"`
 	Description string `json:"description"`
 	KeyFile     string `json:"keyFile,omitempty"`
+	DPoP        bool   `json:"dpop,omitempty"`
 }
 
 // pageConfig is handed to the page's script as JSON.
@@ -63,7 +64,7 @@ func newPage(s *Server) (http.Handler, error) {
 	}
 	for _, c := range s.clients {
 		data.Clients = append(data.Clients, pageClient{ID: c.ID, Secret: c.Secret, SecretAuth: c.SecretAuth,
-			Scope: c.Scope, Patient: c.Patient, Description: c.Description, KeyFile: c.KeyFile})
+			Scope: c.Scope, Patient: c.Patient, Description: c.Description, KeyFile: c.KeyFile, DPoP: c.DPoP})
 	}
 	data.Config = pageConfig{BaseURL: s.BaseURL(), TokenURL: s.tokenURL, Clients: data.Clients,
 		Types: data.Types, Patient: sample.Patients()[0].ID}

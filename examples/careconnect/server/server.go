@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -180,6 +181,17 @@ func rootURL(cfg Config, addr net.Addr) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
+// publicOrigin is the scheme, host and port of -public-url ("" without
+// one): DPoP proofs name the URL clients address, which behind a proxy is
+// not the request's own.
+func publicOrigin(publicURL string) string {
+	u, err := url.Parse(publicURL)
+	if publicURL == "" || err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
 // build assembles the handler tree.
 func build(ctx context.Context, cfg Config, addr net.Addr) (*Server, http.Handler, error) {
 	s := &Server{root: rootURL(cfg, addr), addr: addr, version: cfg.FHIRVersion, logger: cfg.Logger, done: make(chan struct{})}
@@ -240,6 +252,7 @@ func build(ctx context.Context, cfg Config, addr net.Addr) (*Server, http.Handle
 	}
 	mw, err := middleware.New(auth, policy,
 		middleware.WithLogger(cfg.Logger),
+		middleware.WithDPoP(middleware.DPoPConfig{ExternalURL: publicOrigin(cfg.PublicURL)}),
 		// The store checks stored versions itself, inside its write lock.
 		middleware.WithStoredChecks(false))
 	if err != nil {
@@ -288,7 +301,12 @@ func embeddedIssuer(cfg Config, addr net.Addr, root, audience string) (*authserv
 			return nil, nil, err
 		}
 	}
-	as, err := authserver.New(authserver.Config{Issuer: root, Audience: audience, Clients: clients, Logger: cfg.Logger})
+	// Token requests with a DPoP proof get tokens bound to its key.
+	proofs, err := token.NewDPoPChecker(token.DPoPConfig{})
+	if err != nil {
+		return nil, nil, err
+	}
+	as, err := authserver.New(authserver.Config{Issuer: root, Audience: audience, Clients: clients, Logger: cfg.Logger, DPoP: proofs})
 	if err != nil {
 		return nil, nil, err
 	}

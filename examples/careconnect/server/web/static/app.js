@@ -68,7 +68,8 @@
         return;
       }
       $("token").value = body.access_token;
-      setStatus(status, true, "Token for " + c.id + ": scope \"" + body.scope + "\", expires in " + body.expires_in + " s");
+      const bound = (claims(body.access_token) || {}).cnf ? "bound to a key (cnf): it needs a proof of possession" : "a bearer token (not bound to a key)";
+      setStatus(status, true, "Token for " + c.id + ": scope \"" + body.scope + "\", expires in " + body.expires_in + " s, " + bound);
       const shown = Object.assign({}, body, { access_token: body.access_token.slice(0, 24) + "…" });
       $("token-claims").textContent = "token response:\n" + JSON.stringify(shown, null, 2) +
         "\n\ntoken claims:\n" + JSON.stringify(claims(body.access_token), null, 2);

@@ -1,0 +1,17 @@
+// Package dpopredis is a DPoP replay cache (token.ReplayCache) kept in
+// Redis, so that every replica of a service behind a load balancer refuses
+// a proof already used at any other.
+//
+// It is a module of its own: users of fhirwarden who do not use it never
+// download a Redis client.
+//
+//	rdb := redis.NewClient(&redis.Options{Addr: "redis:6379"})
+//	mw, err := middleware.New(verifier, policy, middleware.WithDPoP(middleware.DPoPConfig{
+//		ExternalURL: "https://fhir.example.org",
+//		DPoPConfig:  token.DPoPConfig{Replay: dpopredis.New(rdb, "fhir:dpop:")},
+//	}))
+//
+// Each proof is one key, written with SET NX and an expiry at the end of
+// the proof's window: the first replica to write it wins, every other sees
+// it, and Redis forgets it when it could no longer be accepted anyway.
+package dpopredis

@@ -1,0 +1,213 @@
+package middleware_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/fhirwarden/fhirwarden/client"
+	"github.com/fhirwarden/fhirwarden/fhirauth"
+	"github.com/fhirwarden/fhirwarden/internal/naivefhir"
+	"github.com/fhirwarden/fhirwarden/middleware"
+	"github.com/fhirwarden/fhirwarden/token"
+	"github.com/fhirwarden/fhirwarden/token/tokentest"
+)
+
+const dpopOrigin = "https://fhir.example.org"
+
+// dpopServer is an issuer and a handler secured with WithDPoP.
+type dpopServer struct {
+	iss *tokentest.Issuer
+	ver *token.Verifier
+	h   http.Handler
+}
+
+func newDPoPServer(t *testing.T, iss *tokentest.Issuer, cfg middleware.DPoPConfig) *dpopServer {
+	t.Helper()
+	if iss == nil {
+		iss = tokentest.NewIssuer()
+		t.Cleanup(iss.Close)
+	}
+	ver, err := token.NewVerifier(context.Background(),
+		token.Config{Issuer: iss.URL, Audience: iss.Audience(), JWKSURL: iss.JWKSURL()}, token.WithLogger(discardLog()))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ver.Close() })
+	policy, err := fhirauth.NewPolicy(fhirauth.WithBasePath("/fhir"))
+	require.NoError(t, err)
+	mw, err := middleware.New(ver, policy, middleware.WithDPoP(cfg), middleware.WithLogger(discardLog()))
+	require.NoError(t, err)
+	return &dpopServer{iss: iss, ver: ver, h: mw.Wrap(naivefhir.New("/fhir", naivefhir.Sample()...))}
+}
+
+// boundToken mints a token bound to key.
+func (s *dpopServer) boundToken(key *client.DPoPKey) string {
+	return s.iss.Mint(map[string]any{"scope": "user/Patient.rs", "cnf": map[string]any{"jkt": key.Thumbprint()}})
+}
+
+// do sends GET path with the DPoP scheme and the given proofs.
+func (s *dpopServer) do(scheme, tok, path string, proofs ...string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodGet, path, nil)
+	r.Host = "internal:8080" // the proxy's upstream address: not what clients address
+	r.Header.Set("Authorization", scheme+" "+tok)
+	for _, p := range proofs {
+		r.Header.Add("DPoP", p)
+	}
+	w := httptest.NewRecorder()
+	s.h.ServeHTTP(w, r)
+	return w
+}
+
+func mustProof(t *testing.T, k *client.DPoPKey, method, url, tok, nonce string) string {
+	t.Helper()
+	p, err := k.Proof(method, url, tok, nonce)
+	require.NoError(t, err)
+	return p
+}
+
+func newKey(t *testing.T) *client.DPoPKey {
+	t.Helper()
+	k, err := client.GenerateDPoPKey()
+	require.NoError(t, err)
+	return k
+}
+
+func requireDPoPError(t *testing.T, w *httptest.ResponseRecorder, code string) {
+	t.Helper()
+	require.Equal(t, http.StatusUnauthorized, w.Code, w.Body.String())
+	ch := w.Header().Get("WWW-Authenticate")
+	require.True(t, strings.HasPrefix(ch, "DPoP "), ch)
+	require.Contains(t, ch, `error="`+code+`"`)
+	require.Contains(t, ch, `algs="`)
+	require.Contains(t, w.Body.String(), `"resourceType":"OperationOutcome"`)
+}
+
+func TestDPoPMiddleware(t *testing.T) {
+	s := newDPoPServer(t, nil, middleware.DPoPConfig{ExternalURL: dpopOrigin})
+	key := newKey(t)
+	tok := s.boundToken(key)
+	url := dpopOrigin + "/fhir/Patient"
+
+	good := mustProof(t, key, "GET", url, tok, "")
+	w := s.do("DPoP", tok, "/fhir/Patient?name=Example", good)
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+
+	t.Run("replayed proof", func(t *testing.T) {
+		requireDPoPError(t, s.do("DPoP", tok, "/fhir/Patient", good), "invalid_dpop_proof")
+	})
+	t.Run("no proof", func(t *testing.T) {
+		requireDPoPError(t, s.do("DPoP", tok, "/fhir/Patient"), "invalid_dpop_proof")
+	})
+	t.Run("two DPoP headers", func(t *testing.T) {
+		w := s.do("DPoP", tok, "/fhir/Patient", mustProof(t, key, "GET", url, tok, ""), mustProof(t, key, "GET", url, tok, ""))
+		requireDPoPError(t, w, "invalid_dpop_proof")
+	})
+	t.Run("proof for the upstream host", func(t *testing.T) {
+		w := s.do("DPoP", tok, "/fhir/Patient", mustProof(t, key, "GET", "http://internal:8080/fhir/Patient", tok, ""))
+		requireDPoPError(t, w, "invalid_dpop_proof")
+	})
+	t.Run("proof for another method", func(t *testing.T) {
+		requireDPoPError(t, s.do("DPoP", tok, "/fhir/Patient", mustProof(t, key, "POST", url, tok, "")), "invalid_dpop_proof")
+	})
+	t.Run("proof by another key", func(t *testing.T) {
+		requireDPoPError(t, s.do("DPoP", tok, "/fhir/Patient", mustProof(t, newKey(t), "GET", url, tok, "")), "invalid_dpop_proof")
+	})
+	t.Run("bound token as Bearer", func(t *testing.T) {
+		w := s.do("Bearer", tok, "/fhir/Patient")
+		require.Equal(t, http.StatusUnauthorized, w.Code)
+		chs := w.Header().Values("WWW-Authenticate")
+		require.Len(t, chs, 2)
+		require.Contains(t, chs[0], `Bearer realm="fhir", error="invalid_token"`)
+		require.True(t, strings.HasPrefix(chs[1], "DPoP "), chs[1])
+	})
+	t.Run("unbound token as DPoP", func(t *testing.T) {
+		plain := s.iss.Mint(map[string]any{"scope": "user/Patient.rs"})
+		requireDPoPError(t, s.do("DPoP", plain, "/fhir/Patient", mustProof(t, key, "GET", url, plain, "")), "invalid_token")
+	})
+	t.Run("plain token as Bearer still works", func(t *testing.T) {
+		plain := s.iss.Mint(map[string]any{"scope": "user/Patient.rs"})
+		require.Equal(t, http.StatusOK, s.do("Bearer", plain, "/fhir/Patient").Code)
+	})
+	t.Run("token with bad syntax", func(t *testing.T) {
+		requireDPoPError(t, s.do("DPoP", "a b", "/fhir/Patient", good), "invalid_token")
+	})
+	t.Run("no credentials: both schemes offered", func(t *testing.T) {
+		r := httptest.NewRequest(http.MethodGet, "/fhir/Patient", nil)
+		w := httptest.NewRecorder()
+		s.h.ServeHTTP(w, r)
+		require.Equal(t, http.StatusUnauthorized, w.Code)
+		require.Len(t, w.Header().Values("WWW-Authenticate"), 2)
+	})
+}
+
+func TestDPoPMiddlewareRequestURLWithoutExternalURL(t *testing.T) {
+	s := newDPoPServer(t, nil, middleware.DPoPConfig{})
+	key := newKey(t)
+	tok := s.boundToken(key)
+	w := s.do("DPoP", tok, "/fhir/Patient", mustProof(t, key, "GET", "http://internal:8080/fhir/Patient", tok, ""))
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	w = s.do("DPoP", tok, "/fhir/Patient", mustProof(t, key, "GET", "https://internal:8080/fhir/Patient", tok, ""))
+	requireDPoPError(t, w, "invalid_dpop_proof")
+}
+
+func TestDPoPMiddlewareNonce(t *testing.T) {
+	nonces, err := token.NewNonceSource([]byte(strings.Repeat("n", 32)), time.Minute)
+	require.NoError(t, err)
+	s := newDPoPServer(t, nil, middleware.DPoPConfig{ExternalURL: dpopOrigin, DPoPConfig: token.DPoPConfig{Nonces: nonces}})
+	key := newKey(t)
+	tok := s.boundToken(key)
+	url := dpopOrigin + "/fhir/Patient"
+	w := s.do("DPoP", tok, "/fhir/Patient", mustProof(t, key, "GET", url, tok, ""))
+	requireDPoPError(t, w, "use_dpop_nonce")
+	nonce := w.Header().Get("DPoP-Nonce")
+	require.NotEmpty(t, nonce)
+	w = s.do("DPoP", tok, "/fhir/Patient", mustProof(t, key, "GET", url, tok, nonce))
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+}
+
+// TestDPoPReplicasShareReplayCache: two middleware instances (replicas)
+// given one replay store refuse a proof replayed from one to the other.
+func TestDPoPReplicasShareReplayCache(t *testing.T) {
+	shared := token.NewMemoryReplayCache(100)
+	cfg := middleware.DPoPConfig{ExternalURL: dpopOrigin, DPoPConfig: token.DPoPConfig{Replay: shared}}
+	a := newDPoPServer(t, nil, cfg)
+	b := newDPoPServer(t, a.iss, cfg)
+	key := newKey(t)
+	tok := a.boundToken(key)
+	proof := mustProof(t, key, "GET", dpopOrigin+"/fhir/Patient", tok, "")
+	require.Equal(t, http.StatusOK, a.do("DPoP", tok, "/fhir/Patient", proof).Code)
+	requireDPoPError(t, b.do("DPoP", tok, "/fhir/Patient", proof), "invalid_dpop_proof")
+}
+
+func TestWithDPoPConfiguration(t *testing.T) {
+	policy, err := fhirauth.NewPolicy(fhirauth.WithBasePath("/fhir"))
+	require.NoError(t, err)
+	iss := tokentest.NewIssuer()
+	defer iss.Close()
+	ver, err := token.NewVerifier(context.Background(), token.Config{Issuer: iss.URL, Audience: iss.Audience(), JWKSURL: iss.JWKSURL()})
+	require.NoError(t, err)
+	defer ver.Close()
+	for _, bad := range []string{"https://fhir.example.org/fhir", "fhir.example.org", "https://h/?q", "ftp://h"} {
+		_, err := middleware.New(ver, policy, middleware.WithDPoP(middleware.DPoPConfig{ExternalURL: bad}))
+		require.Error(t, err, bad)
+	}
+	_, err = middleware.New(ver, policy, middleware.WithDPoP(middleware.DPoPConfig{DPoPConfig: token.DPoPConfig{Algorithms: []string{"HS256"}}}))
+	require.ErrorIs(t, err, token.ErrConfig)
+	_, err = middleware.New(plainAuth{ver}, policy, middleware.WithDPoP(middleware.DPoPConfig{}))
+	require.ErrorContains(t, err, "BoundAuthenticator")
+}
+
+// plainAuth hides every method but Authenticate.
+type plainAuth struct{ a token.Authenticator }
+
+func (p plainAuth) Authenticate(ctx context.Context, raw string) (*token.Principal, error) {
+	return p.a.Authenticate(ctx, raw)
+}
+
+func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
