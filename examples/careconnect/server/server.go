@@ -16,6 +16,7 @@ import (
 	"github.com/google/fhir/go/fhirversion"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 
+	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/bulk"
 	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/fhirapi"
 	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/sample"
 	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/store"
@@ -42,6 +43,7 @@ type Server struct {
 	tokenURL string
 	http     *http.Server
 	verifier *token.Verifier
+	exporter *bulk.Exporter
 	logger   *slog.Logger
 
 	done    chan struct{}
@@ -79,6 +81,7 @@ func (s *Server) Err() error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
 	<-s.done
+	s.exporter.Close()
 	if s.verifier != nil {
 		_ = s.verifier.Close()
 	}
@@ -288,7 +291,13 @@ func build(ctx context.Context, cfg Config, addr net.Addr) (*Server, http.Handle
 	if err != nil {
 		return nil, nil, err
 	}
+	exporter, err := newExporter(s, st, policyVersion, auth)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.exporter = exporter
 	fhir := http.NewServeMux()
+	mountExport(fhir, mux, exporter)
 	fhir.Handle(BasePath+"/.well-known/smart-configuration", smartHandler)
 	fhir.Handle(BasePath+"/", api)
 	fhir.Handle(BasePath, api)
