@@ -20,8 +20,6 @@ import (
 	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/fhirapi"
 	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/sample"
 	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/store"
-	"github.com/fhirwarden/fhirwarden/fhirauth"
-	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
 	"github.com/fhirwarden/fhirwarden/internal/authserver"
 	"github.com/fhirwarden/fhirwarden/middleware"
 	"github.com/fhirwarden/fhirwarden/token"
@@ -273,14 +271,7 @@ func build(ctx context.Context, cfg Config, addr net.Addr) (*Server, http.Handle
 	if err != nil {
 		return nil, nil, err
 	}
-	policyVersion := fhirspec.STU3
-	if cfg.FHIRVersion == fhirversion.R4 {
-		policyVersion = fhirspec.R4
-	}
-	policy, err := fhirauth.NewPolicy(
-		fhirauth.WithVersion(policyVersion),
-		fhirauth.WithBasePath(BasePath),
-		fhirauth.WithSharedTypes("Practitioner", "Organization"))
+	policy, err := newPolicy(cfg.FHIRVersion)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -291,7 +282,7 @@ func build(ctx context.Context, cfg Config, addr net.Addr) (*Server, http.Handle
 	if err != nil {
 		return nil, nil, err
 	}
-	exporter, err := newExporter(s, st, policyVersion, auth)
+	exporter, err := newExporter(s, st, policy.Version(), auth)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -320,13 +311,12 @@ func embeddedIssuer(cfg Config, addr net.Addr, root, audience string) (*authserv
 	var clients []authserver.Client
 	var people []DemoClient
 	if cfg.ClientsFile != "" {
-		f, err := os.Open(cfg.ClientsFile)
+		policy, err := newPolicy(cfg.FHIRVersion)
 		if err != nil {
-			return nil, nil, fmt.Errorf("careconnect: -clients: %w", err)
+			return nil, nil, err
 		}
-		defer f.Close()
-		if clients, err = authserver.LoadClients(f); err != nil {
-			return nil, nil, fmt.Errorf("careconnect: -clients %s: %w", cfg.ClientsFile, err)
+		if clients, err = loadClientsFile(cfg.ClientsFile, policy); err != nil {
+			return nil, nil, err
 		}
 		people = fileClients(clients)
 	} else {
