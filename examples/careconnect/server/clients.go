@@ -7,7 +7,10 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"net"
 	"os"
 	"strings"
 
@@ -234,4 +237,32 @@ func newPolicy(v fhirversion.Version) (*fhirauth.Policy, error) {
 	}
 	return fhirauth.NewPolicy(fhirauth.WithVersion(pv), fhirauth.WithBasePath(BasePath),
 		fhirauth.WithSharedTypes("Practitioner", "Organization"))
+}
+
+// removeKeyFiles deletes the private key files the server wrote for its
+// demo backend-service client: they are valid only while it runs.
+func (s *Server) removeKeyFiles() {
+	for _, c := range s.clients {
+		if c.KeyFile == "" {
+			continue
+		}
+		if err := os.Remove(c.KeyFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			s.logger.Warn("careconnect: removing the backend key file", "file", c.KeyFile, "err", err)
+		}
+	}
+}
+
+// servesDemoSecretsBeyondLoopback reports whether the built-in demo
+// clients, whose secrets are printed and fixed, are reachable from other
+// machines: the listen address is not a loopback one.
+func (s *Server) servesDemoSecretsBeyondLoopback() bool {
+	if s.embedded == nil || len(s.clients) == 0 || s.clients[0].Secret == "" {
+		return false // external issuer, or clients of a -clients file
+	}
+	host, _, err := net.SplitHostPort(s.addr.String())
+	if err != nil {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/fhirapi"
 	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/sample"
 	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/store"
+	"github.com/fhirwarden/fhirwarden/fhirauth"
 	"github.com/fhirwarden/fhirwarden/internal/authserver"
 	"github.com/fhirwarden/fhirwarden/middleware"
 	"github.com/fhirwarden/fhirwarden/token"
@@ -42,6 +43,7 @@ type Server struct {
 	http     *http.Server
 	verifier *token.Verifier
 	exporter *bulk.Exporter
+	policy   *fhirauth.Policy
 	logger   *slog.Logger
 
 	done    chan struct{}
@@ -80,6 +82,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
 	<-s.done
 	s.exporter.Close()
+	s.removeKeyFiles()
 	if s.verifier != nil {
 		_ = s.verifier.Close()
 	}
@@ -275,6 +278,7 @@ func build(ctx context.Context, cfg Config, addr net.Addr) (*Server, http.Handle
 	if err != nil {
 		return nil, nil, err
 	}
+	s.policy = policy
 	mw, err := middleware.New(auth, policy,
 		middleware.WithLogger(cfg.Logger),
 		// The store checks stored versions itself, inside its write lock.
