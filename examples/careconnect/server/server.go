@@ -306,6 +306,7 @@ func build(ctx context.Context, cfg Config, addr net.Addr) (*Server, http.Handle
 	}
 	mux.Handle("/{$}", page)
 	mux.Handle("/static/", staticHandler())
+	mountPageExtras(mux, policy, auth)
 	return s, mux, nil
 }
 
