@@ -28,7 +28,7 @@ func (f authFunc) Authenticate(_ context.Context, raw string) (*token.Principal,
 
 // newTestExporter builds an exporter over two patients, their
 // Observations and a Group of patient 1, for the caller pr.
-func newTestExporter(t *testing.T, pr *token.Principal) (*Exporter, *store.Store) {
+func newTestExporter(t testing.TB, pr *token.Principal) (*Exporter, *store.Store) {
 	t.Helper()
 	v, err := store.NewValidator(fhirversion.R4)
 	require.NoError(t, err)
