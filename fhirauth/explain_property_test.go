@@ -207,3 +207,36 @@ func compartmentJSON(_ *Policy, t, who string) string {
 
 // newRand returns the seeded generator of the explanation tests.
 func newRand() *rand.Rand { return rand.New(rand.NewSource(21)) }
+
+// FuzzExplainAgrees extends the agreement property to fuzzed scope
+// claims: whatever the claim, Explain's grants predict Authorize's
+// answers on generated requests, and Explain is deterministic.
+func FuzzExplainAgrees(f *testing.F) {
+	for _, c := range demoClients {
+		f.Add(c.scopes, c.patient != "", int64(1))
+	}
+	f.Add("patient/Observation.rs?category=laboratory patient/Patient.r openid", true, int64(2))
+	f.Add("user/Observation.cu?status=final system/Group.r patient/*.d", true, int64(3))
+	pol := testPolicy(f)
+	ctx := context.Background()
+	f.Fuzz(func(t *testing.T, claim string, withPatient bool, seed int64) {
+		set, _ := scope.ParseSetLenient(claim)
+		pr := &token.Principal{ClientID: "fuzz", Scopes: set}
+		if withPatient {
+			pr.Patient = "1"
+		}
+		e := pol.Explain(ctx, pr)
+		if again := pol.Explain(ctx, pr).String(); again != e.String() {
+			t.Fatalf("not deterministic:\n%s\n%s", e, again)
+		}
+		rng := rand.New(rand.NewSource(seed))
+		for range 8 {
+			c := randomCase(rng, pol, pr)
+			want, why := expectAllowed(e, c)
+			_, d := pol.Authorize(ctx, pr, newRequest(c.method, "/fhir/"+c.target, c.body, nil))
+			if d.Allowed != want {
+				t.Fatalf("scopes %q: %s %s %s\nexplain: %s (%s)\ndecide: %v %s", claim, c.method, c.target, c.body, e, why, d.Allowed, d.Reason)
+			}
+		}
+	})
+}
