@@ -15,6 +15,9 @@ import (
 func TestAttackScopeSpelling(t *testing.T) {
 	for _, s := range []string{
 		"Patient/Observation.rs",         // context case
+		"practitioner/Observation.rs",    // not a SMART context
+		"/Observation.rs",                // empty context
+		"patient_/*.*",                   // lookalike context
 		"PATIENT/*.*",                    // context case
 		"patient/Observation.RS",         // letter case
 		"patient/Observation.Read",       // v1 word case

@@ -26,8 +26,9 @@ import (
 // extension scope, ...) with Context NoContext, except tokens that look like
 // a broken resource scope, which fail closed: a token whose prefix before "/"
 // is patient, user or system in another letter case, "launch/" with nothing
-// after it, and context-less resource scopes such as "*.*" or
-// "Observation.read".
+// after it, a resource scope under another or an empty context
+// ("practitioner/Observation.rs", "/Observation.rs"), and context-less
+// resource scopes such as "*.*" or "Observation.read".
 //
 // Every error is an *Error wrapping ErrInvalid that names the token and what
 // is wrong with it.
@@ -58,6 +59,9 @@ func Parse(s string) (Scope, error) {
 			if strings.EqualFold(prefix, ctx) {
 				return Scope{}, newError(s, "context %q must be written %q (scopes are case-sensitive)", prefix, ctx)
 			}
+		}
+		if looksLikeResourceScope(body) {
+			return Scope{}, newError(s, "context %q is not patient, user or system", prefix)
 		}
 	} else if looksLikeResourceScope(s) {
 		return Scope{}, newError(s, "resource scope without a context: it must start with patient/, user/ or system/")

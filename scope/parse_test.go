@@ -143,6 +143,10 @@ var parseCases = []parseCase{
 	{in: "patient/../Observation.read", ref: refFailClosed, err: "empty resource type"},
 	{in: "patient/%2E%2E/Observation.read", ref: refFailClosed, err: "FHIR resource type name"},
 	{in: "launch/", ref: refContext, err: "must name a launch context"},
+	{in: "practitioner/Observation.rs", ref: refFailClosed, err: `context "practitioner" is not patient, user or system`},
+	{in: "/Observation.rs", ref: refFailClosed, err: `context "" is not patient, user or system`},
+	{in: "encounter/*.read", ref: refFailClosed, err: "is not patient, user or system"},
+	{in: "patient./Observation.rs?code=1", ref: refFailClosed, err: "is not patient, user or system"},
 
 	// Invalid: v1 with a query, malformed queries.
 	{in: "patient/Observation.read?category=x", ref: refV2Finer, err: "v1 permission \"read\" cannot take a query"},

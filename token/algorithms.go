@@ -119,7 +119,7 @@ func setOf(algs ...algorithm) algSet {
 
 var (
 	// defaultAlgorithms is the allow-list unless configured otherwise.
-	defaultAlgorithms = setOf(algRS256, algRS384, algES256, algES384)
+	defaultAlgorithms = setOf(algRS256, algRS384, algPS256, algPS384, algPS512, algES256, algES384)
 	rsaAlgorithms     = setOf(algRS256, algRS384, algRS512, algPS256, algPS384, algPS512)
 	hmacAlgorithms    = setOf(algHS256, algHS384, algHS512)
 )

@@ -15,12 +15,15 @@ const maxNumericDate = 253402300799
 // claimRules turns a decoded claim set (JWT claims or an introspection
 // answer) into a Principal, checking issuer, audience and validity times.
 type claimRules struct {
-	issuer   string
-	audience string
-	leeway   time.Duration
-	lenient  bool
-	log      *slog.Logger
-	memo     *scopeMemo
+	issuer    string
+	audiences []string // aud must contain one of them
+	mapping   ClaimMapping
+	// maxLifetime, when positive, bounds exp - iat (exp - now without iat).
+	maxLifetime time.Duration
+	leeway      time.Duration
+	lenient     bool
+	log         *slog.Logger
+	memo        *scopeMemo
 	// optional: iss, aud and exp are checked only when present
 	// (introspection answers, RFC 7662 2.2). Otherwise they are required.
 	optional bool
@@ -30,12 +33,8 @@ type claimRules struct {
 // unless the value is configuration-shaped (issuer, audience).
 func (r *claimRules) principal(claims map[string]any, now time.Time) (*Principal, error) {
 	p := &Principal{Claims: claims}
-
-	// A sender-constrained token (RFC 8705 mTLS, RFC 9449 DPoP) is only as
-	// safe as the proof of possession checked with it; this package checks
-	// none, so accepting one as a plain bearer token would undo the binding.
-	if _, bound := claims["cnf"]; bound {
-		return nil, fail(ErrMalformed, "token is sender-constrained (cnf claim); proof-of-possession is not supported")
+	if err := rejectSenderConstrained(claims); err != nil {
+		return nil, err
 	}
 	// Introspection answers for refresh tokens can be active too.
 	if tt, present := claims["token_type"]; present && r.optional {
@@ -64,21 +63,17 @@ func (r *claimRules) principal(claims map[string]any, now time.Time) (*Principal
 		p.Issuer = s
 	}
 
-	// aud: a string or an array of strings containing the audience.
+	// aud: a string or an array of strings containing an accepted audience.
 	if aud, present := claims["aud"]; present {
 		list, err := audienceList(aud)
 		if err != nil {
 			return nil, err
 		}
-		found := false
-		for _, a := range list {
-			if a == r.audience {
-				found = true
-				break
+		if !r.acceptsAudience(list) {
+			if len(r.audiences) == 1 {
+				return nil, fail(ErrAudience, "aud claim does not contain the configured audience %q", r.audiences[0])
 			}
-		}
-		if !found {
-			return nil, fail(ErrAudience, "aud claim does not contain the configured audience %q", r.audience)
+			return nil, fail(ErrAudience, "aud claim contains none of the %d accepted audiences", len(r.audiences))
 		}
 		p.Audience = list
 	} else if !r.optional {
@@ -119,22 +114,29 @@ func (r *claimRules) principal(claims map[string]any, now time.Time) (*Principal
 		}
 		p.IssuedAt = iat
 	}
+	if err := r.checkLifetime(exp, hasExp, iat, hasIat, now); err != nil {
+		return nil, err
+	}
 
 	// Plain string claims.
+	m := r.claimMapping()
 	for _, f := range [...]struct {
 		name string
 		dst  *string
 	}{
-		{"sub", &p.Subject}, {"client_id", &p.ClientID}, {"jti", &p.TokenID},
-		{"patient", &p.Patient}, {"encounter", &p.Encounter}, {"fhirUser", &p.FHIRUser},
+		{"sub", &p.Subject}, {"jti", &p.TokenID},
+		{m.PatientClaim, &p.Patient}, {m.EncounterClaim, &p.Encounter}, {m.FHIRUserClaim, &p.FHIRUser},
 	} {
 		if err := stringClaim(claims, f.name, f.dst); err != nil {
 			return nil, err
 		}
 	}
-	if p.ClientID == "" {
-		if err := stringClaim(claims, "azp", &p.ClientID); err != nil {
-			return nil, err
+	for _, name := range m.ClientIDClaims {
+		if err := stringClaim(claims, name, &p.ClientID); err != nil || p.ClientID != "" {
+			if err != nil {
+				return nil, err
+			}
+			break
 		}
 	}
 
@@ -146,51 +148,117 @@ func (r *claimRules) principal(claims map[string]any, now time.Time) (*Principal
 	return p, nil
 }
 
-// scopes parses "scope" (space-separated string) or, failing that, "scp"
-// (array of strings, or a string).
+// scopes parses the first of the mapping's scope claims present in the
+// token, in the shapes the mapping allows, renamed by its ScopeNames rule.
 func (r *claimRules) scopes(claims map[string]any) (scope.Set, error) {
+	m := r.claimMapping()
 	var claim string
-	if v, present := claims["scope"]; present {
-		s, ok := v.(string)
-		if !ok {
-			return scope.Set{}, fail(ErrScope, "scope claim is not a string")
+	for _, name := range m.ScopeClaims {
+		v, present := claims[name]
+		if !present {
+			continue
 		}
-		claim = s
-	} else if v, present := claims["scp"]; present {
-		switch v := v.(type) {
-		case string:
-			claim = v
-		case []any:
-			parts := make([]string, len(v))
-			for i, e := range v {
-				s, ok := e.(string)
-				if !ok || s == "" || strings.ContainsAny(s, " \t\r\n") {
-					return scope.Set{}, fail(ErrScope, "scp claim element %d is not a single scope string", i)
-				}
-				parts[i] = s
-			}
-			claim = strings.Join(parts, " ")
-		default:
-			return scope.Set{}, fail(ErrScope, "scp claim is neither an array of strings nor a string")
+		var err error
+		if claim, err = scopeClaimString(name, v, m.ScopeFormat); err != nil {
+			return scope.Set{}, err
 		}
+		break
 	}
 	if set, ok := r.memo.get(claim); ok {
 		return set, nil
 	}
+	smart, err := m.ScopeNames.rename(claim)
+	if err != nil {
+		return scope.Set{}, failWrap(ErrScope, err, "%s scope names rejected", m.Name)
+	}
 	if r.lenient {
-		set, bad := scope.ParseSetLenient(claim)
+		set, bad := scope.ParseSetLenient(smart)
 		for _, e := range bad {
 			r.log.Debug("token: invalid scope ignored (lenient mode)", "error", e.Error())
 		}
 		r.memo.put(claim, set)
 		return set, nil
 	}
-	set, err := scope.ParseSet(claim)
+	set, err := scope.ParseSet(smart)
 	if err != nil {
 		return scope.Set{}, failWrap(ErrScope, err, "scope claim rejected (strict mode)")
 	}
 	r.memo.put(claim, set)
 	return set, nil
+}
+
+// scopeClaimString reads scope claim name as one space-separated string,
+// refusing the JSON shapes format does not allow.
+func scopeClaimString(name string, v any, format ScopeFormat) (string, error) {
+	switch v := v.(type) {
+	case string:
+		if format == ScopeArray {
+			return "", fail(ErrScope, "%s claim is a string; this issuer's profile expects an array of strings", name)
+		}
+		return v, nil
+	case []any:
+		if format == ScopeString {
+			return "", fail(ErrScope, "%s claim is an array; this issuer's profile expects a space-separated string", name)
+		}
+		parts := make([]string, len(v))
+		for i, e := range v {
+			s, ok := e.(string)
+			if !ok || s == "" || strings.ContainsAny(s, " \t\r\n") {
+				return "", fail(ErrScope, "%s claim element %d is not a single scope string", name, i)
+			}
+			parts[i] = s
+		}
+		return strings.Join(parts, " "), nil
+	}
+	return "", fail(ErrScope, "%s claim is neither a string nor an array of strings", name)
+}
+
+// claimMapping is the configured mapping; rules built without one use the
+// SMART profile.
+func (r *claimRules) claimMapping() *ClaimMapping {
+	if r.mapping.Name == "" {
+		return &SMARTClaims
+	}
+	return &r.mapping
+}
+
+// acceptsAudience reports whether list contains an accepted audience.
+func (r *claimRules) acceptsAudience(list []string) bool {
+	for _, a := range list {
+		for _, want := range r.audiences {
+			if a == want {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkLifetime bounds how long a token may be valid (WithMaxTokenLifetime):
+// exp - iat, or exp - now for a token without iat.
+func (r *claimRules) checkLifetime(exp time.Time, hasExp bool, iat time.Time, hasIat bool, now time.Time) error {
+	if r.maxLifetime <= 0 || !hasExp {
+		return nil
+	}
+	from, what := now, "exp - now"
+	if hasIat {
+		from, what = iat, "exp - iat"
+	}
+	if life := exp.Sub(from); life > r.maxLifetime {
+		return fail(ErrMalformed, "token lifetime (%s) of %s exceeds the maximum %s", what, life.Truncate(time.Second), r.maxLifetime)
+	}
+	return nil
+}
+
+// rejectSenderConstrained refuses a sender-constrained token (RFC 8705
+// mTLS, RFC 9449 DPoP: a "cnf" claim). It is only as safe as the proof of
+// possession checked with it; this package checks none, so accepting one as
+// a plain bearer token would undo the binding.
+func rejectSenderConstrained(claims map[string]any) error {
+	if _, bound := claims["cnf"]; bound {
+		return fail(ErrMalformed, "token is sender-constrained (cnf claim); proof-of-possession is not supported")
+	}
+	return nil
 }
 
 // audienceList reads aud as a list.

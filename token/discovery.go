@@ -129,7 +129,7 @@ func discoveryConfig(opts []DiscoveryOption) (*httpConfig, error) {
 
 // fetchDocument GETs a JSON document into dst.
 func fetchDocument(ctx context.Context, c *httpConfig, u string, dst any) error {
-	body, _, err := getDocument(ctx, c.httpClient(), u, maxDiscoveryBytes)
+	body, _, err := getDocument(ctx, c.httpClient(), u, maxDiscoveryBytes, false)
 	if err != nil {
 		// A server that answers, but not with a document, is misconfigured
 		// (ErrDiscovery); one that cannot answer now is unavailable.

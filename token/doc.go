@@ -22,13 +22,32 @@
 // are verified locally and only tokens that are not JWTs at all go to
 // introspection; a JWT that fails verification is never handed on.
 //
+// # Several issuers, claim mappings, revocation
+//
+// [Issuers] trusts several issuers, each through its own Verifier (its own
+// key set, algorithms, audiences and [ClaimMapping]); the token's iss
+// selects the Verifier before any key is looked up, and an iss that is not
+// exactly a trusted issuer is ErrIssuer without a request to anyone.
+// Config.Audiences accepts further audiences. A ClaimMapping says where an
+// identity provider puts scopes, client id and launch context; [Profile]
+// names those of SMART (the default), Microsoft Entra ID, Okta, Keycloak,
+// Auth0 and PingFederate, and ParseClaimMapping reads one from JSON.
+// WithMaxTokenLifetime refuses tokens valid for longer than the issuer
+// issues them. WithRevocation consults a [RevocationChecker] on every use
+// of a token; [RevocationIntrospector] asks an RFC 7662 endpoint, with a
+// short cache and a bounded stale window, and fails closed past it.
+//
+//	staff, _ := token.NewVerifier(ctx, token.Config{Issuer: entraIssuer, Audience: aud, JWKSURL: entraJWKS, Claims: token.EntraClaims})
+//	portal, _ := token.NewVerifier(ctx, token.Config{Issuer: oktaIssuer, Audience: aud, JWKSURL: oktaJWKS, Claims: token.OktaClaims})
+//	auth, _ := token.NewIssuers(staff, portal)
+//
 // # What a Verifier checks (RFC 7515, 7519, 8725, 9068, SMART App Launch)
 //
 //   - The raw token is at most 16 KiB (WithMaxTokenSize), checked before any
 //     decoding; it is a JWS compact serialization in strict base64url.
 //   - alg is on the allow-list, compared case-sensitively: by default RS256,
-//     RS384, ES256 and ES384; PS256/PS384/PS512, RS512, ES512 and EdDSA are
-//     opt-in (WithAlgorithms). "none" is never accepted; HS256/384/512 only
+//     RS384, PS256, PS384, PS512 (FAPI profiles sign with PS256), ES256 and
+//     ES384; RS512, ES512 and EdDSA are opt-in (WithAlgorithms). "none" is never accepted; HS256/384/512 only
 //     with WithSharedSecret, and then only with that secret, never with a
 //     JWKS key. A key is used only for algorithms its type admits (and its
 //     "alg", if the JWK declares one); JWKs without "alg" get theirs inferred
@@ -38,25 +57,63 @@
 //     A token without kid is accepted only if exactly one key fits its alg.
 //   - Any "crit" header is rejected (no extensions are supported); with
 //     WithRequireATJWT, typ must be "at+jwt".
+//   - exp is required; exp, nbf and iat are checked with one leeway
+//     (default 60 s, WithLeeway).
 //   - iss equals the configured issuer exactly; aud (string or array)
-//     contains the configured audience; exp is required; exp, nbf and iat
-//     are checked with one leeway (default 60 s, WithLeeway).
-//   - scope (a space-separated string) or scp (an array or a string) is
+//     contains the configured audience or one of Config.Audiences. With
+//     WithMaxTokenLifetime, exp - iat (exp - now without iat) is bounded.
+//   - The scopes are the first present claim of the ClaimMapping's
+//     ScopeClaims (SMART: scope, then scp), a space-separated string or an
+//     array as the mapping allows, renamed by its ScopeNames rule and
 //     parsed with package scope in strict mode: one malformed scope rejects
 //     the token (ErrScope). WithLenientScopes keeps the valid ones instead.
-//     client_id falls back to azp; patient, encounter and fhirUser become
-//     the launch context. Claims holds every claim.
+//     Claims the mapping does not name (roles, permissions, ...) are never
+//     read. The client id is the first present of its ClientIDClaims
+//     (SMART: client_id, then azp); patient, encounter and fhirUser (or the
+//     mapping's claims for them) become the launch context. Claims holds
+//     every claim.
 //   - JSON with duplicate member names is rejected (no "last one wins").
 //   - Sender-constrained tokens (a "cnf" claim: mTLS or DPoP bound) are
 //     rejected: this package checks no proof of possession, and accepting
 //     them as bearer tokens would undo the binding.
 //
+// # Where it refuses what jwx and golang-jwt accept
+//
+// The header and claim logic is checked differentially against jwx v3's
+// jwt.Parse and golang-jwt v5 configured alike (FuzzDifferentialJWT,
+// FuzzDifferentialJWTMember): on every token they must agree on accept or
+// refuse, and on sub, iss, aud, exp and scope when they accept. The only
+// disagreements allowed are these choices, each failing closed:
+//
+//   - duplicate member names in the header or the claims (both libraries
+//     keep the last one);
+//   - a "crit" header, whatever its value, and a "b64" header other than
+//     true;
+//   - a "cnf" claim (sender-constrained tokens need a proof of possession);
+//   - a scope claim that is not SMART scopes in the shape the issuer's
+//     ClaimMapping allows;
+//   - client_id, azp, patient, encounter, fhirUser or jti present but not
+//     a string;
+//   - exp, nbf or iat negative or after 9999-12-31;
+//   - invalid UTF-8, or an escaped lone UTF-16 surrogate, in a string
+//     (encoding/json replaces either with U+FFFD).
+//
 // # Keys
+//
+// Only signing keys are used: a JWK with "use" other than "sig", key_ops
+// without "verify", or kty "oct" is skipped (and logged). A key published
+// only as an X.509 certificate ("x5c" without "n"/"e" or "x"/"y", as some
+// identity providers do) is used through the public key of its leaf
+// certificate; whenever a JWK has "x5c", the leaf's key must be the JWK's
+// key and an "x5t#S256" must be the leaf's SHA-256 thumbprint, or the key
+// is skipped with that reason. The chain is not validated: the key set is
+// trusted as a whole through the TLS connection it came over.
 //
 // A JWKS URL is fetched when the Verifier is built and refreshed in the
 // background as its Cache-Control max-age says, within bounds (default
 // 5 min to 24 h, WithRefreshBounds). A token with an unknown kid triggers a
-// refetch, shared by all concurrent callers and rate-limited (default at
+// refetch (sent with "Cache-Control: no-cache", so that no cache on the way
+// answers with the stale set), shared by all concurrent callers and rate-limited (default at
 // most one per 10 s, WithRefetchInterval): a flood of random kids costs the
 // identity provider at most one request per interval. When a fetch fails
 // (error status, timeout, garbage, or a 200 without a usable key), the last

@@ -12,8 +12,8 @@ import (
 // is rejected).
 var (
 	// ErrMalformed: the token is not a well-formed JWS/JWT, is too large, or a
-	// claim or header has the wrong shape (including a missing exp claim or
-	// an unsupported "crit" header).
+	// claim or header has the wrong shape (including a missing exp claim, an
+	// unsupported "crit" header, or a lifetime beyond WithMaxTokenLifetime).
 	ErrMalformed = errors.New("token: malformed")
 	// ErrSignature: the signature does not verify with the selected key.
 	ErrSignature = errors.New("token: bad signature")
@@ -24,14 +24,16 @@ var (
 	ErrExpired = errors.New("token: expired")
 	// ErrNotYetValid: nbf or iat is in the future (beyond the clock leeway).
 	ErrNotYetValid = errors.New("token: not yet valid")
-	// ErrIssuer: iss is missing or not the configured issuer.
+	// ErrIssuer: iss is missing or not the configured issuer (for Issuers:
+	// none of the trusted issuers).
 	ErrIssuer = errors.New("token: wrong issuer")
 	// ErrAudience: aud is missing or does not contain the configured audience.
 	ErrAudience = errors.New("token: wrong audience")
 	// ErrAlgorithm: the alg header is not on the allow-list, or does not fit
 	// the type of the selected key.
 	ErrAlgorithm = errors.New("token: algorithm not allowed")
-	// ErrInactive: the introspection endpoint says the token is not active.
+	// ErrInactive: the introspection endpoint says the token is not active,
+	// or a RevocationChecker says it was revoked.
 	ErrInactive = errors.New("token: inactive")
 	// ErrScope: the scope claim does not parse (strict mode).
 	ErrScope = errors.New("token: invalid scope claim")

@@ -69,7 +69,7 @@ func ExampleVerifier_Authenticate_errors() {
 	// Output:
 	// 401: expired, the client should get a new token
 	// 401: token: wrong audience: aud claim does not contain the configured audience "https://fhir.example.test/fhir"
-	// 401: token: algorithm not allowed: alg "none" is not allowed (allowed: RS256 RS384 ES256 ES384)
+	// 401: token: algorithm not allowed: alg "none" is not allowed (allowed: RS256 RS384 PS256 PS384 PS512 ES256 ES384)
 	// 401: token: malformed (not a JWT): token has no '.' separator
 }
 

@@ -98,8 +98,9 @@ type httpStatusError struct{ code int }
 func (e *httpStatusError) Error() string { return fmt.Sprintf("HTTP status %d", e.code) }
 
 // getDocument GETs u and returns the body of a 200 answer (at most limit
-// bytes) and its headers.
-func getDocument(ctx context.Context, client *http.Client, u string, limit int64) ([]byte, http.Header, error) {
+// bytes) and its headers. With noCache the request carries
+// "Cache-Control: no-cache" (RFC 9111 5.2.1.4): caches must revalidate.
+func getDocument(ctx context.Context, client *http.Client, u string, limit int64, noCache bool) ([]byte, http.Header, error) {
 	ctx, cancel := context.WithTimeout(ctx, fetchDeadline)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
@@ -107,6 +108,9 @@ func getDocument(ctx context.Context, client *http.Client, u string, limit int64
 		return nil, nil, err
 	}
 	req.Header.Set("Accept", "application/json")
+	if noCache {
+		req.Header.Set("Cache-Control", "no-cache")
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return nil, nil, err

@@ -151,7 +151,7 @@ func (s *keyStore) refresh(ctx context.Context, onDemand bool) error {
 		s.inflight = c
 		s.lastAttempt = s.now()
 		s.wg.Add(1)
-		go s.fetchInto(c)
+		go s.fetchInto(c, onDemand)
 	}
 	s.mu.Unlock()
 	select {
@@ -164,12 +164,12 @@ func (s *keyStore) refresh(ctx context.Context, onDemand bool) error {
 
 // fetchInto runs one fetch detached from any caller (so that one caller
 // giving up does not fail the others) and publishes its outcome.
-func (s *keyStore) fetchInto(c *fetchCall) {
+func (s *keyStore) fetchInto(c *fetchCall, onDemand bool) {
 	defer s.wg.Done()
 	ctx, cancel := context.WithTimeout(s.ctx, fetchDeadline)
 	defer cancel()
 	s.fetches.Add(1)
-	set, skipped, ttl, err := s.fetch(ctx, s.current())
+	set, skipped, ttl, err := s.fetch(ctx, s.current(), onDemand)
 
 	s.mu.Lock()
 	if err == nil {
@@ -208,13 +208,15 @@ func (s *keyStore) fetchInto(c *fetchCall) {
 }
 
 // fetch GETs and parses the JWKS. A set without a single usable key is an
-// error: it never replaces a good one.
-func (s *keyStore) fetch(ctx context.Context, prev *keySet) (*keySet, []skippedKey, time.Duration, error) {
-	body, hdr, err := getDocument(ctx, s.client, s.url, maxJWKSBytes)
+// error: it never replaces a good one. With noCache (a refetch for an
+// unknown kid) the request asks caches on the way for a fresh copy: the key
+// the token names may be newer than a cached JWKS.
+func (s *keyStore) fetch(ctx context.Context, prev *keySet, noCache bool) (*keySet, []skippedKey, time.Duration, error) {
+	body, hdr, err := getDocument(ctx, s.client, s.url, maxJWKSBytes, noCache)
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("GET JWKS: %w", err)
 	}
-	parsed, err := jwk.Parse(body, jwk.WithStrictKeySetParsing(false), jwk.WithMaxKeys(maxJWKSKeys))
+	parsed, err := jwk.Parse(completeX5C(body), jwk.WithStrictKeySetParsing(false), jwk.WithMaxKeys(maxJWKSKeys))
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("JWKS does not parse: %w", err)
 	}

@@ -171,6 +171,9 @@ func extractKey(key jwk.Key, allowed algSet) (*verificationKey, error) {
 	default:
 		return nil, fmt.Errorf("unsupported key type %T", raw)
 	}
+	if err := checkX5C(key, vk.public()); err != nil {
+		return nil, err
+	}
 	if a, ok := key.Algorithm(); ok && a.String() != "" {
 		alg := parseAlgorithm(a.String())
 		if !usable.has(alg) {

@@ -41,9 +41,9 @@ func TestKeySetAlgorithmInference(t *testing.T) {
 		allowed algSet
 		want    algSet // 0: skipped
 	}{
-		{"RSA without alg: every allowed RSA alg", importKey(t, &rsaKey.PublicKey, map[string]any{"kid": "r"}), all, setOf(algRS256, algRS384, algPS256)},
+		{"RSA without alg: every allowed RSA alg", importKey(t, &rsaKey.PublicKey, map[string]any{"kid": "r"}), all, setOf(algRS256, algRS384, algPS256, algPS384, algPS512)},
 		{"RSA with alg RS256", importKey(t, &rsaKey.PublicKey, map[string]any{"kid": "r", "alg": "RS256"}), all, setOf(algRS256)},
-		{"RSA private key: public part used", importKey(t, rsaKey, map[string]any{"kid": "r"}), all, setOf(algRS256, algRS384, algPS256)},
+		{"RSA private key: public part used", importKey(t, rsaKey, map[string]any{"kid": "r"}), all, setOf(algRS256, algRS384, algPS256, algPS384, algPS512)},
 		{"P-256 without alg: ES256", importKey(t, &p256.PublicKey, map[string]any{"kid": "e"}), all, setOf(algES256)},
 		{"P-384 without alg: ES384", importKey(t, &p384.PublicKey, map[string]any{"kid": "e"}), all, setOf(algES384)},
 		{"Ed25519 without alg: EdDSA", importKey(t, edPub, map[string]any{"kid": "o"}), all, setOf(algEdDSA)},
@@ -54,7 +54,7 @@ func TestKeySetAlgorithmInference(t *testing.T) {
 		{"RSA alg outside allow-list", importKey(t, &rsaKey.PublicKey, map[string]any{"kid": "r", "alg": "RS512"}), all, 0},
 		{"use enc", importKey(t, &rsaKey.PublicKey, map[string]any{"kid": "r", "use": "enc"}), all, 0},
 		{"key_ops without verify", importKey(t, &rsaKey.PublicKey, map[string]any{"kid": "r", "key_ops": []string{"encrypt"}}), all, 0},
-		{"key_ops with verify", importKey(t, &rsaKey.PublicKey, map[string]any{"kid": "r", "key_ops": []string{"verify"}}), all, setOf(algRS256, algRS384, algPS256)},
+		{"key_ops with verify", importKey(t, &rsaKey.PublicKey, map[string]any{"kid": "r", "key_ops": []string{"verify"}}), all, setOf(algRS256, algRS384, algPS256, algPS384, algPS512)},
 		{"symmetric key", importKey(t, []byte("0123456789abcdef0123456789abcdef"), map[string]any{"kid": "h"}), all | hmacAlgorithms, 0},
 	}
 	for _, tc := range tests {

@@ -60,6 +60,8 @@ type verifierConfig struct {
 	algsSet         bool
 	secret          []byte
 	requireATJWT    bool
+	maxLifetime     time.Duration
+	revocation      RevocationChecker
 	refetchInterval time.Duration
 	minRefresh      time.Duration
 	maxRefresh      time.Duration
@@ -117,7 +119,7 @@ func (f httpOption) applyIntrospector(c *introspectorConfig) error {
 func (f httpOption) applyDiscovery(c *httpConfig) error { return f(c) }
 
 // WithAlgorithms replaces the algorithm allow-list (default RS256, RS384,
-// ES256, ES384). Names are JWA names, case-sensitive: RS256 RS384 RS512
+// PS256, PS384, PS512, ES256, ES384). Names are JWA names, case-sensitive: RS256 RS384 RS512
 // PS256 PS384 PS512 ES256 ES384 ES512 EdDSA HS256 HS384 HS512. "none" is
 // never accepted. HS* algorithms additionally need WithSharedSecret.
 func WithAlgorithms(names ...string) VerifierOption {
@@ -158,6 +160,20 @@ func WithSharedSecret(secret []byte) VerifierOption {
 func WithRequireATJWT() VerifierOption {
 	return verifierOption(func(c *verifierConfig) error {
 		c.requireATJWT = true
+		return nil
+	})
+}
+
+// WithMaxTokenLifetime refuses tokens valid for longer than d: exp - iat,
+// or, for a token without iat, exp - now. Without it a token valid for ten
+// years is accepted. Set it to the issuer's token lifetime plus the clock
+// leeway; the error wraps ErrMalformed.
+func WithMaxTokenLifetime(d time.Duration) VerifierOption {
+	return verifierOption(func(c *verifierConfig) error {
+		if d < time.Second {
+			return fmt.Errorf("WithMaxTokenLifetime: %v is below 1s", d)
+		}
+		c.maxLifetime = d
 		return nil
 	})
 }

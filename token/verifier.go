@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,8 +17,17 @@ type Config struct {
 	// Issuer is the exact "iss" value tokens must carry. Required.
 	Issuer string
 	// Audience must be contained in the tokens' "aud" (this resource
-	// server's identifier, often its FHIR base URL). Required.
+	// server's identifier, often its FHIR base URL). Audience or Audiences
+	// is required.
 	Audience string
+	// Audiences are further accepted audiences (the FHIR base under
+	// another host name): a token is accepted if its "aud" contains
+	// Audience or any of them.
+	Audiences []string
+	// Claims says where this issuer puts scopes, client id and launch
+	// context (see ClaimMapping and Profile). The zero value is the SMART
+	// profile.
+	Claims ClaimMapping
 	// JWKSURL is the issuer's key set (see Discover). Keys are fetched,
 	// cached and refreshed. Either JWKSURL or Keys is required, unless only
 	// HS* algorithms are allowed (WithSharedSecret).
@@ -38,6 +48,7 @@ type Verifier struct {
 	keys         *keyStore
 	secretKey    *verificationKey // HS* only
 	cache        *tokenCache
+	revocation   RevocationChecker
 
 	verified stat
 	rejected stat
@@ -72,18 +83,21 @@ func NewVerifier(ctx context.Context, cfg Config, opts ...VerifierOption) (*Veri
 
 	v := &Verifier{
 		rules: claimRules{
-			issuer:   cfg.Issuer,
-			audience: cfg.Audience,
-			leeway:   c.leeway,
-			lenient:  c.lenient,
-			log:      c.logger,
-			memo:     &scopeMemo{},
+			issuer:      cfg.Issuer,
+			audiences:   cfg.audiences(),
+			mapping:     cfg.Claims.withDefaults(),
+			maxLifetime: c.maxLifetime,
+			leeway:      c.leeway,
+			lenient:     c.lenient,
+			log:         c.logger,
+			memo:        &scopeMemo{},
 		},
 		algs:         c.algs,
 		requireATJWT: c.requireATJWT,
 		maxSize:      c.maxTokenSize,
 		now:          c.clock,
 		cache:        newTokenCache(c.cacheSize, c.cacheTTL),
+		revocation:   c.revocation,
 	}
 	if len(c.secret) > 0 {
 		v.secretKey = &verificationKey{secret: c.secret, algs: c.algs & hmacAlgorithms}
@@ -111,13 +125,30 @@ func NewVerifier(ctx context.Context, cfg Config, opts ...VerifierOption) (*Veri
 	return v, nil
 }
 
+// audiences is Audience followed by Audiences, without empty entries.
+func (cfg *Config) audiences() []string {
+	var list []string
+	for _, a := range append([]string{cfg.Audience}, cfg.Audiences...) {
+		if a != "" && !slices.Contains(list, a) {
+			list = append(list, a)
+		}
+	}
+	return list
+}
+
 func validateVerifierConfig(cfg *Config, c *verifierConfig) error {
 	var errs []error
 	if cfg.Issuer == "" {
 		errs = append(errs, errors.New("Issuer is required"))
 	}
-	if cfg.Audience == "" {
+	if len(cfg.audiences()) == 0 {
 		errs = append(errs, errors.New("Audience is required"))
+	}
+	if slices.Contains(cfg.Audiences, "") {
+		errs = append(errs, errors.New("Audiences has an empty entry"))
+	}
+	if m := cfg.Claims.withDefaults(); m.validate() != nil {
+		errs = append(errs, fmt.Errorf("Claims: %w", m.validate()))
 	}
 	if c.algs == 0 {
 		errs = append(errs, errors.New("no algorithms allowed"))
@@ -177,26 +208,68 @@ func (v *Verifier) Authenticate(ctx context.Context, raw string) (*Principal, er
 		return nil, fail(ErrMalformed, "token is %d bytes, the limit is %d", len(raw), v.maxSize)
 	}
 	now := v.now()
-	if v.cache != nil {
-		if e := v.cache.get(raw, now); e != nil {
-			// The key must still be in the current set: at once when the
-			// set is the one it was verified from (sets are immutable).
-			if cur := v.keys.current(); e.key == v.secretKey || (e.set != nil && e.set == cur) || cur.contains(e.key) {
-				return e.principal, nil
-			}
-			v.cache.remove(raw) // its key left the key set: verify afresh
-		}
+	if p := v.fromCache(raw, now); p != nil {
+		return v.afterVerify(ctx, raw, p)
 	}
 	p, key, set, err := v.verify(ctx, raw, now)
 	if err != nil {
 		v.rejected.add()
 		return nil, err
 	}
-	v.verified.add()
 	if v.cache != nil {
 		v.cache.put(raw, p, key, set, now, v.rules.leeway)
 	}
+	if p, err = v.afterVerify(ctx, raw, p); err == nil {
+		v.verified.add()
+	}
+	return p, err
+}
+
+// fromCache returns the cached Principal of raw, or nil.
+func (v *Verifier) fromCache(raw string, now time.Time) *Principal {
+	if v.cache == nil {
+		return nil
+	}
+	e := v.cache.get(raw, now)
+	if e == nil {
+		return nil
+	}
+	// The key must still be in the current set: at once when the set is
+	// the one it was verified from (sets are immutable).
+	if cur := v.keys.current(); e.key == v.secretKey || (e.set != nil && e.set == cur) || cur.contains(e.key) {
+		return e.principal
+	}
+	v.cache.remove(raw) // its key left the key set: verify afresh
+	return nil
+}
+
+// afterVerify runs the checks made on every use of a verified token, cached
+// or not: today, revocation.
+func (v *Verifier) afterVerify(ctx context.Context, raw string, p *Principal) (*Principal, error) {
+	if v.revocation == nil {
+		return p, nil
+	}
+	if err := v.checkRevoked(ctx, raw, p); err != nil {
+		v.rejected.add()
+		return nil, err
+	}
 	return p, nil
+}
+
+// checkRevoked asks the RevocationChecker about a verified token. A
+// checker that cannot answer fails the token closed (ErrIssuerUnavailable).
+func (v *Verifier) checkRevoked(ctx context.Context, raw string, p *Principal) error {
+	revoked, err := v.revocation.Revoked(ctx, raw, p)
+	switch {
+	case err != nil:
+		return failWrap(ErrIssuerUnavailable, err, "revocation status unknown")
+	case revoked:
+		if v.cache != nil {
+			v.cache.remove(raw)
+		}
+		return fail(ErrInactive, "token has been revoked")
+	}
+	return nil
 }
 
 // verify is the uncached path: split, check the header, select the key,

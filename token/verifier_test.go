@@ -2,6 +2,7 @@ package token_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -146,7 +147,11 @@ func TestVerifierOptInAlgorithms(t *testing.T) {
 	opt := newVerifier(t, iss, clk, token.WithAlgorithms("RS256", "PS256", "PS384", "EdDSA"))
 	for alg, raw := range toks {
 		_, err := def.Authenticate(ctx, raw)
-		requireRejected(t, err, token.ErrAlgorithm, raw)
+		if strings.HasPrefix(alg, "PS") { // PS256/384/512 are on the default list
+			require.NoError(t, err, alg)
+		} else {
+			requireRejected(t, err, token.ErrAlgorithm, raw)
+		}
 		p, err := opt.Authenticate(ctx, raw)
 		if alg == "RS512" || alg == "ES512" {
 			requireRejected(t, err, token.ErrAlgorithm, raw)

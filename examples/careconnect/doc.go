@@ -9,13 +9,18 @@
 //	go run ./examples/careconnect -addr 127.0.0.1:9090 -fhir-version R4
 //	go run ./examples/careconnect -clients clients.json  # your own clients
 //	go run ./examples/careconnect -issuer https://idp.example.org -audience https://fhir.example.org/fhir
+//	go run ./examples/careconnect -issuer https://login.microsoftonline.com/TENANT/v2.0 \
+//		-profile https://login.microsoftonline.com/TENANT/v2.0=entra -audience api://fhir-app-id
 //
 // Flags:
 //
 //	-addr host:port       listen address (default 127.0.0.1:8080; port 0 picks a free one)
 //	-issuer URL           trust this external OAuth2/OpenID issuer (JWKS discovered through
-//	                      {issuer}/.well-known/openid-configuration) instead of the embedded one
-//	-audience URL         required "aud" of access tokens (default: the server's FHIR base URL)
+//	                      {issuer}/.well-known/openid-configuration) instead of the embedded one;
+//	                      repeat to trust several (a token's iss must match one exactly)
+//	-audience URL         accepted "aud" of access tokens; repeatable (default: the server's FHIR base URL)
+//	-profile ISSUER=NAME  claim mapping of an -issuer: smart (default), entra, okta, keycloak,
+//	                      auth0, ping, or a JSON file (see token.ClaimMapping)
 //	-clients FILE         JSON array of clients for the embedded issuer (default: built-in demo clients)
 //	-fhir-version V       STU3 (default) or R4
 //	-public-url URL       externally visible root URL (default: http:// + the listen address)
@@ -36,7 +41,10 @@
 // /oauth2/jwks and /.well-known/openid-configuration; the scopes page at /,
 // which shows each token's claims beside what it may do, in words (GET
 // /explain with the token answers fhirauth.Policy.Explain as JSON).
-// Tokens last 90 minutes.
+// Tokens last 90 minutes. The embedded issuer's tokens are trusted only
+// with typ at+jwt and a lifetime of at most 90 minutes plus the clock
+// leeway, and a token revoked at /oauth2/revoke is refused (401) from the
+// next request on.
 //
 // Bulk Data export (FHIR Bulk Data Access IG) for system/ scopes: GET
 // /fhir/$export, /fhir/Patient/$export or /fhir/Group/{id}/$export with

@@ -17,8 +17,12 @@
 // Flags:
 //
 //	-upstream URL            FHIR base URL of the server to protect (required)
-//	-issuer URL              OAuth2/OpenID issuer (discovery at {issuer}/.well-known/openid-configuration; required)
-//	-audience URL            required "aud" of access tokens (required; usually the gateway's FHIR base URL)
+//	-issuer URL              OAuth2/OpenID issuer (discovery at {issuer}/.well-known/openid-configuration;
+//	                         required; repeat to trust several, matched exactly against a token's iss)
+//	-audience URL            accepted "aud" of access tokens (required; repeatable; usually the
+//	                         gateway's FHIR base URL)
+//	-profile ISSUER=NAME     claim mapping of an -issuer: smart (default), entra, okta, keycloak,
+//	                         auth0, ping, or a JSON file (see token.ClaimMapping)
 //	-addr host:port          listen address (default 127.0.0.1:8081)
 //	-fhir-version STU3|R4    FHIR version of the upstream (default R4)
 //	-base /fhir              the gateway's FHIR base path (default /fhir)

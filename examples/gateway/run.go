@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fhirwarden/fhirwarden/examples/internal/trust"
 	"github.com/fhirwarden/fhirwarden/fhirauth"
 	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
 	"github.com/fhirwarden/fhirwarden/middleware"
@@ -22,8 +23,7 @@ import (
 // config is the parsed command line.
 type config struct {
 	upstream    *url.URL
-	issuer      string
-	audience    string
+	trust       trust.Flags // -issuer, -audience, -profile
 	addr        string
 	version     fhirspec.Version
 	base        string
@@ -37,8 +37,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	upstream := fs.String("upstream", "", "FHIR base URL of the server to protect (required)")
-	issuer := fs.String("issuer", "", "OAuth2/OpenID issuer whose tokens are accepted (required)")
-	audience := fs.String("audience", "", "required aud of access tokens (required)")
+	var tf trust.Flags
+	tf.Register(fs)
 	addr := fs.String("addr", "127.0.0.1:8081", "listen address")
 	version := fs.String("fhir-version", "R4", "FHIR version of the upstream: STU3 or R4")
 	base := fs.String("base", "/fhir", "the gateway's FHIR base path")
@@ -57,8 +57,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if fs.NArg() > 0 {
 		return fail("unexpected arguments: %q", fs.Args())
 	}
-	if *upstream == "" || *issuer == "" || *audience == "" {
+	if *upstream == "" || len(tf.Issuers) == 0 || len(tf.Audiences) == 0 {
 		return fail("-upstream, -issuer and -audience are required")
+	}
+	if err := tf.Validate(); err != nil {
+		return fail("%v", err)
 	}
 	u, err := url.Parse(*upstream)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
@@ -74,7 +77,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return fail("-max-response must be positive")
 	}
 	c := &config{
-		upstream: u, issuer: *issuer, audience: *audience, addr: *addr, version: v,
+		upstream: u, trust: tf, addr: *addr, version: v,
 		base: *base, forwardAuth: *forward, maxResponse: *maxResponse,
 	}
 	for t := range strings.SplitSeq(*shared, ",") {
@@ -100,17 +103,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	discoverCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	md, err := token.Discover(discoverCtx, c.issuer)
-	if err != nil {
-		return fmt.Errorf("discovering the issuer: %w", err)
-	}
-	verifier, err := token.NewVerifier(discoverCtx, token.Config{Issuer: c.issuer, Audience: c.audience, JWKSURL: md.JWKSURI},
-		token.WithLogger(logger))
+	verifier, mds, err := c.trust.Authenticator(discoverCtx, token.WithLogger(logger))
 	if err != nil {
 		return err
 	}
 	defer verifier.Close()
-	smart, err := smartConfiguration(discoverCtx, c.issuer, md)
+	smart, err := smartConfiguration(discoverCtx, c.trust.Issuers[0], mds[0])
 	if err != nil {
 		return err
 	}
@@ -129,7 +127,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	srv := newServer(mw.Wrap(router), logger)
 	fmt.Fprintf(stdout, "fhirwarden gateway listening on http://%s%s -> %s (FHIR %v, issuer %s)\n",
-		ln.Addr(), policy.BasePath(), c.upstream.Redacted(), c.version, c.issuer)
+		ln.Addr(), policy.BasePath(), c.upstream.Redacted(), c.version, strings.Join(c.trust.Issuers, ", "))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -248,3 +248,18 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 }
+
+// Revoked reports whether token was revoked here (RFC 7009), without
+// checking anything else about it: a resource server that verifies this
+// server's JWTs itself asks it on every use, so it must be cheap (a hash
+// and a map lookup).
+func (s *Server) Revoked(token string) bool {
+	if token == "" || len(token) > maxTokenBytes {
+		return false
+	}
+	h := tokenHash(token)
+	s.mu.RLock()
+	_, revoked := s.revoked[h]
+	s.mu.RUnlock()
+	return revoked
+}

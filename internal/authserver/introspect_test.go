@@ -176,3 +176,17 @@ func TestOpaqueTokens(t *testing.T) {
 	clock.Advance(DefaultTokenLifetime + time.Second)
 	assert.Equal(t, false, introspect(t, s, tok2).body["active"])
 }
+
+func TestRevokedIsTheRevocationList(t *testing.T) {
+	s, _ := newTestServer(t)
+	tok, err := s.Mint(nil)
+	require.NoError(t, err)
+	other, err := s.Mint(nil)
+	require.NoError(t, err)
+	require.False(t, s.Revoked(tok))
+	s.Revoke(tok)
+	require.True(t, s.Revoked(tok))
+	require.False(t, s.Revoked(other))
+	require.False(t, s.Revoked(""))
+	require.False(t, s.Revoked(strings.Repeat("a", maxTokenBytes+1)))
+}

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/google/fhir/go/fhirversion"
+
+	"github.com/fhirwarden/fhirwarden/examples/internal/trust"
 )
 
 // Config is the server's configuration: the command-line contract of
@@ -17,12 +19,16 @@ import (
 type Config struct {
 	// Addr is the listen address (default "127.0.0.1:8080"; port 0 picks a free one).
 	Addr string
-	// Issuer, when set, is an external OAuth2/OpenID issuer to trust
-	// (discovered through {Issuer}/.well-known/openid-configuration); the
-	// embedded authorization server is then off.
-	Issuer string
-	// Audience is the required aud of access tokens (default: the FHIR base URL).
-	Audience string
+	// Issuers, when set, are external OAuth2/OpenID issuers to trust
+	// (each discovered through {issuer}/.well-known/openid-configuration);
+	// the embedded authorization server is then off.
+	Issuers []string
+	// Audiences are the accepted aud values of access tokens (default: the
+	// FHIR base URL).
+	Audiences []string
+	// Profiles maps an issuer of Issuers to its claim-mapping profile: a
+	// token.Profile name or a JSON file (default "smart").
+	Profiles map[string]string
 	// ClientsFile is a JSON file of clients for the embedded issuer
 	// (default: the built-in demo clients).
 	ClientsFile string
@@ -48,8 +54,10 @@ var ErrUsage = errors.New("careconnect: usage")
 // ParseArgs parses the command line:
 //
 //	-addr       listen address (default 127.0.0.1:8080)
-//	-issuer     external issuer to trust instead of the embedded one
-//	-audience   required aud of access tokens (default: the FHIR base URL)
+//	-issuer     external issuer to trust instead of the embedded one (repeatable)
+//	-audience   accepted aud of access tokens (repeatable; default: the FHIR base URL)
+//	-profile    ISSUER=NAME: an issuer's claim mapping (smart, entra, okta,
+//	            keycloak, auth0, ping, or a JSON file; default smart)
 //	-clients    JSON file of clients for the embedded issuer
 //	-fhir-version STU3 (default) or R4
 //	-public-url externally visible root URL
@@ -62,8 +70,8 @@ func ParseArgs(args []string, stderr io.Writer) (Config, error) {
 	var c Config
 	var version string
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen `address`")
-	fs.StringVar(&c.Issuer, "issuer", "", "trust this external OAuth2/OpenID issuer `URL` (discovered via {issuer}/.well-known/openid-configuration) instead of the embedded one")
-	fs.StringVar(&c.Audience, "audience", "", "required aud of access tokens (default: the server's FHIR base URL)")
+	var tf trust.Flags
+	tf.Register(fs) // -issuer, -audience, -profile (repeatable)
 	fs.StringVar(&c.ClientsFile, "clients", "", "JSON `file` of clients for the embedded issuer (default: built-in demo clients)")
 	fs.StringVar(&version, "fhir-version", "STU3", "FHIR `version`: STU3 or R4")
 	fs.StringVar(&c.PublicURL, "public-url", "", "externally visible root `URL` (default: http:// + the listen address)")
@@ -81,6 +89,7 @@ func ParseArgs(args []string, stderr io.Writer) (Config, error) {
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("%w: unexpected arguments %q", ErrUsage, fs.Args())
 	}
+	c.Issuers, c.Audiences, c.Profiles = tf.Issuers, tf.Audiences, tf.Profiles
 	switch strings.ToUpper(version) {
 	case "STU3", "R3", "3.0.1", "3.0.2":
 		c.FHIRVersion = fhirversion.STU3
@@ -100,16 +109,17 @@ func (c *Config) validate() error {
 	if c.Addr == "" {
 		return fmt.Errorf("%w: -addr is required", ErrUsage)
 	}
-	if c.Issuer != "" && c.ClientsFile != "" {
+	if len(c.Issuers) > 0 && c.ClientsFile != "" {
 		return fmt.Errorf("%w: -clients configures the embedded issuer; it cannot be combined with -issuer", ErrUsage)
 	}
-	for name, v := range map[string]string{"-issuer": c.Issuer, "-public-url": c.PublicURL} {
-		if v == "" {
-			continue
-		}
-		u, err := url.Parse(v)
+	tf := trust.Flags{Issuers: c.Issuers, Audiences: c.Audiences, Profiles: c.Profiles}
+	if err := tf.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-			return fmt.Errorf("%w: %s %q must be an absolute http(s) URL", ErrUsage, name, v)
+			return fmt.Errorf("%w: -public-url %q must be an absolute http(s) URL", ErrUsage, c.PublicURL)
 		}
 	}
 	if c.PublicURL != "" {

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/google/fhir/go/fhirversion"
-	"github.com/lestrrat-go/jwx/v3/jwk"
 
 	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/bulk"
 	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/fhirapi"
@@ -41,7 +40,7 @@ type Server struct {
 	embedded *authserver.Server // nil with an external issuer
 	tokenURL string
 	http     *http.Server
-	verifier *token.Verifier
+	verifier interface{ Close() error } // the token verifier(s)
 	exporter *bulk.Exporter
 	policy   *fhirauth.Policy
 	logger   *slog.Logger
@@ -188,9 +187,9 @@ func rootURL(cfg Config, addr net.Addr) string {
 // build assembles the handler tree.
 func build(ctx context.Context, cfg Config, addr net.Addr) (*Server, http.Handler, error) {
 	s := &Server{root: rootURL(cfg, addr), addr: addr, version: cfg.FHIRVersion, logger: cfg.Logger, done: make(chan struct{})}
-	audience := cfg.Audience
-	if audience == "" {
-		audience = s.BaseURL()
+	audiences := cfg.Audiences
+	if len(audiences) == 0 {
+		audiences = []string{s.BaseURL()}
 	}
 
 	validator, err := store.NewValidator(cfg.FHIRVersion)
@@ -206,51 +205,9 @@ func build(ctx context.Context, cfg Config, addr net.Addr) (*Server, http.Handle
 	}
 
 	mux := http.NewServeMux()
-	var auth token.Authenticator
-	var smart token.SMARTConfiguration
-	if cfg.Issuer == "" {
-		as, clients, err := embeddedIssuer(cfg, addr, s.root, audience)
-		if err != nil {
-			return nil, nil, err
-		}
-		s.embedded, s.clients = as, clients
-		keys, err := as.JWKS()
-		if err != nil {
-			return nil, nil, err
-		}
-		set, err := jwk.Parse(keys)
-		if err != nil {
-			return nil, nil, fmt.Errorf("careconnect: embedded issuer keys: %w", err)
-		}
-		v, err := token.NewVerifier(ctx, token.Config{Issuer: as.Issuer(), Audience: audience, Keys: set},
-			token.WithLogger(cfg.Logger))
-		if err != nil {
-			return nil, nil, err
-		}
-		s.verifier, auth = v, v
-		mux.Handle("/oauth2/", as.Handler())
-		mux.Handle(authserver.DiscoveryPath, as.Handler())
-		smart = smartFromMap(as.SMARTConfiguration())
-		s.tokenURL = as.TokenURL()
-	} else {
-		meta, err := token.Discover(ctx, cfg.Issuer)
-		if err != nil {
-			return nil, nil, fmt.Errorf("careconnect: discover issuer %s: %w", cfg.Issuer, err)
-		}
-		v, err := token.NewVerifier(ctx, token.Config{Issuer: meta.Issuer, Audience: audience, JWKSURL: meta.JWKSURI},
-			token.WithLogger(cfg.Logger))
-		if err != nil {
-			return nil, nil, err
-		}
-		s.verifier, auth = v, v
-		smart = token.SMARTConfiguration{
-			Issuer: meta.Issuer, JWKSURI: meta.JWKSURI, TokenEndpoint: meta.TokenEndpoint,
-			AuthorizationEndpoint: meta.AuthorizationEndpoint, IntrospectionEndpoint: meta.IntrospectionEndpoint,
-			RevocationEndpoint: meta.RevocationEndpoint, ScopesSupported: meta.ScopesSupported,
-			GrantTypesSupported: []string{"client_credentials"},
-			Capabilities:        []string{"permission-v1", "permission-v2"},
-		}
-		s.tokenURL = meta.TokenEndpoint
+	auth, smart, err := s.trustIssuers(ctx, cfg, audiences, mux)
+	if err != nil {
+		return nil, nil, err
 	}
 	if smart.TokenEndpoint == "" {
 		return nil, nil, fmt.Errorf("careconnect: the issuer publishes no token endpoint")

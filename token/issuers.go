@@ -1,0 +1,117 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Issuers is an Authenticator that trusts several issuers (a staff
+// identity provider and a patient portal's; the old and the new provider
+// during a migration), each through its own Verifier with its own key set,
+// algorithms, audiences and claim mapping.
+//
+// A token's "iss", read from its still unverified claims, only selects the
+// Verifier; that Verifier then checks everything, iss included, as if it
+// were alone. A token whose iss is not exactly one of the trusted issuers
+// (letter case and a trailing slash matter) is refused with ErrIssuer
+// before any key is looked up, so it never causes a request to anyone.
+// Duplicate claim names are refused by the JSON decoder, so the iss that
+// selects is the iss that is verified.
+//
+// It is safe for concurrent use; Close closes every Verifier.
+type Issuers struct {
+	byIssuer map[string]*Verifier
+	list     []*Verifier
+	maxSize  int
+}
+
+// NewIssuers trusts the issuers of verifiers, which must be distinct.
+func NewIssuers(verifiers ...*Verifier) (*Issuers, error) {
+	if len(verifiers) == 0 {
+		return nil, fmt.Errorf("%w: NewIssuers: no Verifier", ErrConfig)
+	}
+	is := &Issuers{byIssuer: make(map[string]*Verifier, len(verifiers))}
+	var errs []error
+	for _, v := range verifiers {
+		if v == nil {
+			return nil, fmt.Errorf("%w: NewIssuers: nil Verifier", ErrConfig)
+		}
+		iss := v.rules.issuer
+		if _, dup := is.byIssuer[iss]; dup {
+			errs = append(errs, fmt.Errorf("issuer %q is given twice", iss))
+			continue
+		}
+		is.byIssuer[iss] = v
+		is.list = append(is.list, v)
+		is.maxSize = max(is.maxSize, v.maxSize)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("%w: NewIssuers: %w", ErrConfig, err)
+	}
+	return is, nil
+}
+
+// Authenticate verifies raw with the Verifier of its issuer.
+func (is *Issuers) Authenticate(ctx context.Context, raw string) (*Principal, error) {
+	// A token verified before is found in its Verifier's cache without
+	// decoding anything: one map lookup per issuer.
+	for _, v := range is.list {
+		if p := v.fromCache(raw, v.now()); p != nil {
+			return v.afterVerify(ctx, raw, p)
+		}
+	}
+	v, err := is.selectVerifier(raw)
+	if err != nil {
+		return nil, err
+	}
+	return v.Authenticate(ctx, raw)
+}
+
+// selectVerifier picks the Verifier named by raw's unverified iss claim.
+func (is *Issuers) selectVerifier(raw string) (*Verifier, error) {
+	if raw == "" {
+		return nil, fail(ErrNotJWT, "empty token")
+	}
+	if len(raw) > is.maxSize {
+		return nil, fail(ErrMalformed, "token is %d bytes, the limit is %d", len(raw), is.maxSize)
+	}
+	jws, err := splitCompact(raw)
+	if err != nil {
+		return nil, err
+	}
+	claims, err := decodeJSONObject(jws.payload)
+	if err != nil {
+		return nil, failWrap(ErrMalformed, err, "claims")
+	}
+	iss, ok := claims["iss"].(string)
+	if !ok {
+		return nil, fail(ErrIssuer, "iss claim missing or not a string")
+	}
+	v := is.byIssuer[iss]
+	if v == nil {
+		// The value is the token's: it is not echoed.
+		return nil, fail(ErrIssuer, "iss claim is none of the %d trusted issuers", len(is.list))
+	}
+	return v, nil
+}
+
+// Verifier returns the Verifier of issuer (exact match), or nil.
+func (is *Issuers) Verifier(issuer string) *Verifier { return is.byIssuer[issuer] }
+
+// List returns the trusted issuers, in the order given to NewIssuers.
+func (is *Issuers) List() []string {
+	out := make([]string, len(is.list))
+	for i, v := range is.list {
+		out[i] = v.rules.issuer
+	}
+	return out
+}
+
+// Close closes every Verifier.
+func (is *Issuers) Close() error {
+	for _, v := range is.list {
+		_ = v.Close()
+	}
+	return nil
+}
