@@ -294,7 +294,7 @@ func checkExplainArgs(args []string) error {
 	default:
 		return usagef("explain: %q is not an HTTP method (GET, HEAD, POST, PUT, PATCH, DELETE)", args[0])
 	}
-	if strings.Contains(args[1], "://") || strings.HasPrefix(args[1], "/") {
+	if strings.HasPrefix(args[1], "http://") || strings.HasPrefix(args[1], "https://") || strings.HasPrefix(args[1], "/") {
 		return usagef("explain: give the request relative to the base, e.g. 'Observation?patient=2'")
 	}
 	return nil

@@ -147,6 +147,9 @@ func TestExplainCommand(t *testing.T) {
 	assert.Equal(t, true, m["allowed"])
 	assert.Equal(t, []any{"Patient/9000000009"}, m["narrow"].(map[string]any)["subject"], r.stdout)
 
+	r = fhirctl(t, env, "", "explain", "GET", "Observation?code=http://loinc.org|1234-5")
+	require.Equal(t, exitOK, r.code, "a URL inside the query is fine: %s", r.stderr)
+
 	r = fhirctl(t, env, `{"resourceType":"Observation","subject":{"reference":"Patient/9000000009"}}`, "explain", "POST", "Observation", "-")
 	assert.Equal(t, exitAuth, r.code, "no c letter: %s", r.stdout)
 	assert.Contains(t, r.stdout, "Would have been enough")
