@@ -201,6 +201,10 @@ func TestScopesPage(t *testing.T) {
 	assert.Contains(t, status, "expires in 5400 s")
 	assert.Len(t, strings.Split(p.value("token"), "."), 3, "a JWT")
 	assert.Contains(t, p.text("token-claims"), `"client_id": "patient-access"`)
+	// Beside the raw claims, the explanation of the same token, in words.
+	p.do(waitText("token-explanation", "May "))
+	assert.Equal(t, "May read and search Patient (history included). May run $everything on Patient. Nothing else.",
+		p.text("token-explanation"))
 
 	// Steps 5-6: use it. Patient/1 is allowed...
 	p.do(choose("resource-type", "Patient"), click("send"), waitText("response-status", "200"))
@@ -253,6 +257,11 @@ func TestScopesPagePatientContext(t *testing.T) {
 		choose("client", server.PatientAppClient),
 		click("get-token"),
 		waitText("token-status", "Token for patient-app"),
+		waitText("token-explanation", "May "),
+	)
+	assert.Contains(t, p.text("token-explanation"), "in Patient/1's compartment", "the chosen client's explanation")
+	assert.Contains(t, p.text("token-explanation"), "Nothing else.")
+	p.do(
 		chromedp.SetValue(chromedp.ID("request-path"), "Patient/2"),
 		click("send"),
 		waitText("response-status", "404"),

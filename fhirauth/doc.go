@@ -60,4 +60,17 @@
 // builds the STU3 or R4 JSON body from templates that google/fhir/go's
 // model and marshaller generated (go generate), so that programs using
 // fhirauth do not load google/fhir/go at run time.
+//
+// # Explain
+//
+// Policy.Explain answers "what will this token let me do?": per resource
+// type, which interactions are allowed, in which context, for which
+// patient's compartment and under which v2 constraints; what the
+// non-resource scopes mean; what the token asks for that is not honoured.
+// It asks Decide itself with one representative request per type and
+// interaction, so it agrees with the decisions (a property test holds it
+// to that). Explanation.String renders short plain English; the struct
+// marshals to JSON. Policy.ExplainRequest explains one request: the
+// decision, its reason, the scopes that granted it, the narrowing and
+// checks the server applies, and the scope that would have been enough.
 package fhirauth

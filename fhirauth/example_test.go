@@ -103,3 +103,18 @@ func ExampleOperationOutcome() {
 	// Output:
 	// {"issue":[{"code":"forbidden","diagnostics":"needs \"user/Observation.s\"","severity":"error"}],"resourceType":"OperationOutcome"}
 }
+
+// Policy.Explain says what a token may do; Policy.ExplainRequest says
+// what happens to one request.
+func ExamplePolicy_Explain() {
+	policy, _ := fhirauth.NewPolicy()
+	set, _ := scope.ParseSet("patient/Observation.rs?category=laboratory patient/Patient.r")
+	pr := &token.Principal{Scopes: set, Patient: "123"}
+	fmt.Println(policy.Explain(context.Background(), pr))
+
+	r := httptest.NewRequest("GET", "/fhir/Observation?patient=456", nil)
+	fmt.Println(policy.ExplainRequest(context.Background(), pr, r).Allowed)
+	// Output:
+	// May read and search Observation where category is laboratory, for Patient/123 only. May read Patient/123. May run $everything on Patient/123. Nothing else.
+	// false
+}

@@ -30,15 +30,31 @@
 // A -clients file element: {"client_id": "patient-access", "client_secret":
 // "s3cret", "scope": "user/Patient.read", "patient": "1"}; a client with
 // "jwks" (public keys) and no secret authenticates with private_key_jwt
-// (SMART Backend Services).
+// (SMART Backend Services). The file is checked at start against the
+// server's policy: a patient/ scope without "patient", an unknown resource
+// type, or a scope that grants nothing here is an error naming the client,
+// its entry and its line.
 //
 // Paths: FHIR base /fhir (GET /fhir/metadata and GET
 // /fhir/.well-known/smart-configuration are public); the embedded issuer's
 // /oauth2/token (client credentials, client authenticated by HTTP Basic),
-// /oauth2/jwks and /.well-known/openid-configuration; the scopes page at /.
+// /oauth2/jwks and /.well-known/openid-configuration; the scopes page at /,
+// which shows each token's claims beside what it may do, in words (GET
+// /explain with the token answers fhirauth.Policy.Explain as JSON).
 // Tokens last 90 minutes. The embedded issuer's tokens are trusted only
 // with typ at+jwt and a lifetime of at most 90 minutes plus the clock
 // leeway, and a token revoked at /oauth2/revoke is refused (401) from the
-// next request on. The exit status is 2 for a usage error, 1 for
+// next request on.
+//
+// Bulk Data export (FHIR Bulk Data Access IG) for system/ scopes: GET
+// /fhir/$export, /fhir/Patient/$export or /fhir/Group/{id}/$export with
+// Prefer: respond-async (_type, _since) answers 202 with the status URL
+// (/bulk/{job}) in Content-Location; polling it answers 202 with
+// X-Progress and Retry-After, then the manifest; DELETE cancels. Status
+// and files answer only the client that started the export.
+//
+// The demo backend-service key file is removed on shutdown, and the
+// startup text warns when the demo clients' fixed secrets are served on
+// a non-loopback address. The exit status is 2 for a usage error, 1 for
 // any other failure.
 package main

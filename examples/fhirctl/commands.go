@@ -49,8 +49,9 @@ func (a *app) capabilities(ctx context.Context) error {
 	return a.printJSON(res.Body)
 }
 
-// search follows next links and prints one searchset Bundle with the
-// entries of every page; progress goes to stderr.
+// search follows next links and prints the entries of every page in the
+// -o format; progress goes to stderr. Stopping at -max-pages prints what
+// was read and exits 7.
 func (a *app) search(ctx context.Context) error {
 	typ := a.cfg.args[0]
 	params := url.Values{}
@@ -58,39 +59,34 @@ func (a *app) search(ctx context.Context) error {
 		k, v, _ := strings.Cut(p, "=")
 		params.Add(k, v)
 	}
-	out := struct {
-		ResourceType string         `json:"resourceType"`
-		Type         string         `json:"type"`
-		Total        *int           `json:"total,omitempty"`
-		Entry        []client.Entry `json:"entry"`
-	}{ResourceType: "Bundle", Type: "searchset", Entry: []client.Entry{}}
-	var stopped error
+	var total *int
+	entries := []client.Entry{}
+	var stopped bool
 	for page, err := range a.fhir.Search(ctx, typ, params) {
 		if errors.Is(err, client.ErrPageLimit) {
-			stopped = err
+			stopped = true
 			break
 		}
 		if err != nil {
 			return err
 		}
 		if page.Total != nil {
-			out.Total = page.Total
+			total = page.Total
 		}
-		out.Entry = append(out.Entry, page.Entries...)
-		total := "?"
+		entries = append(entries, page.Entries...)
+		shown := "?"
 		if page.Total != nil {
-			total = fmt.Sprint(*page.Total)
+			shown = fmt.Sprint(*page.Total)
 		}
-		fmt.Fprintf(a.stderr, "page %d: %d entries (%d so far, total %s)\n", page.Number, len(page.Entries), len(out.Entry), total)
+		fmt.Fprintf(a.stderr, "page %d: %d entries (%d so far, total %s)\n", page.Number, len(page.Entries), len(entries), shown)
 	}
-	if stopped != nil {
-		fmt.Fprintf(a.stderr, "fhirctl: stopped at -max-pages %d; the server has more results\n", a.cfg.maxPages)
-	}
-	data, err := json.Marshal(out)
-	if err != nil {
+	if err := a.printEntries(entries, total); err != nil {
 		return err
 	}
-	return a.printJSON(data)
+	if stopped {
+		return &incompleteError{fmt.Sprintf("stopped at -max-pages %d with %d entries; the server has more results (raise -max-pages)", a.cfg.maxPages, len(entries))}
+	}
+	return nil
 }
 
 func (a *app) create(ctx context.Context) error {

@@ -37,7 +37,7 @@ func TestDPoPFlag(t *testing.T) {
 	assert.Contains(t, r.stderr, "page 2:", "every page with its own proof")
 
 	r = fhirctl(t, env, "", "token")
-	assert.Equal(t, exitFailure, r.code)
+	assert.Equal(t, exitAuth, r.code, "the token endpoint refused the client")
 	assert.Contains(t, r.stderr, "invalid_dpop_proof", "the client must send a proof")
 
 	r = fhirctl(t, env, "", "-dpop-key", filepath.Join(t.TempDir(), "missing.pem"), "token")

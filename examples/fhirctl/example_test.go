@@ -55,7 +55,7 @@ func Example() {
 	// exit status 0
 	// fhirctl: GET http://fhir.example/fhir/Observation/1: HTTP 403 Forbidden
 	//   error forbidden: scope does not allow reading Observation
-	// exit status 1
+	// exit status 3
 }
 
 // exampleFHIRServer is the smallest FHIR server fhirctl can talk to: a

@@ -256,12 +256,12 @@ func TestTokenCommand(t *testing.T) {
 	assert.Empty(t, req.Header.Get("Authorization"))
 
 	r = fhirctl(t, f.env, "", "-client-secret", "wrong", "token")
-	assert.Equal(t, exitFailure, r.code)
+	assert.Equal(t, exitAuth, r.code)
 	assert.Contains(t, r.stderr, "invalid_client")
 	assert.Empty(t, r.stdout)
 
 	r = fhirctl(t, f.env, "", "-scope", "system/*.cruds", "token")
-	assert.Equal(t, exitFailure, r.code)
+	assert.Equal(t, exitAuth, r.code)
 	assert.Contains(t, r.stderr, "invalid_scope")
 }
 
@@ -280,7 +280,7 @@ func TestTokenURLFlagAndDiscovery(t *testing.T) {
 	assert.Contains(t, r.stderr, "server supports: private_key_jwt")
 
 	r = fhirctl(t, map[string]string{"FHIR_BASE": "http://127.0.0.1:1/fhir", "FHIR_CLIENT_ID": "x", "FHIR_CLIENT_SECRET": "y"}, "", "get", "Patient/1")
-	assert.Equal(t, exitFailure, r.code)
+	assert.Equal(t, exitNetwork, r.code)
 	assert.Contains(t, r.stderr, "token endpoint")
 }
 
@@ -293,13 +293,13 @@ func TestGetCommand(t *testing.T) {
 	assert.Contains(t, r.stdout, "\n  \"resourceType\": \"Patient\"")
 
 	r = fhirctl(t, f.env, "", "get", "Patient/404")
-	assert.Equal(t, exitFailure, r.code)
+	assert.Equal(t, exitNotFound, r.code)
 	assert.Contains(t, r.stderr, "HTTP 404")
 	assert.Contains(t, r.stderr, "error not-found: Patient/404 is not known")
 	assert.Empty(t, r.stdout)
 
 	r = fhirctl(t, f.env, "", "get", "Observation/obs-1")
-	assert.Equal(t, exitFailure, r.code)
+	assert.Equal(t, exitAuth, r.code)
 	assert.Contains(t, r.stderr, "HTTP 403")
 	assert.Contains(t, r.stderr, `scope "user/Patient.read" does not permit Observation`)
 
@@ -324,12 +324,12 @@ func TestSearchCommand(t *testing.T) {
 	}
 
 	r = fhirctl(t, env, "", "-max-pages", "2", "search", "Observation", "patient=9000000009")
-	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Equal(t, exitIncomplete, r.code, r.stderr)
 	assert.Len(t, decode(t, r.stdout)["entry"], 4)
 	assert.Contains(t, r.stderr, "stopped at -max-pages 2")
 
 	r = fhirctl(t, f.env, "", "search", "Observation")
-	assert.Equal(t, exitFailure, r.code)
+	assert.Equal(t, exitAuth, r.code)
 	assert.Contains(t, r.stderr, "does not permit Observation")
 }
 
@@ -351,7 +351,7 @@ func TestWriteCommands(t *testing.T) {
 
 	// The same file again: its version 1 is stale now, so the update is refused.
 	r = fhirctl(t, env, "", "update", "Patient/"+id, file)
-	assert.Equal(t, exitFailure, r.code)
+	assert.Equal(t, exitFHIR, r.code)
 	assert.Contains(t, r.stderr, "HTTP 412")
 	assert.Contains(t, r.stderr, "is at version 2")
 	f.fhir.mu.Lock()
@@ -368,11 +368,11 @@ func TestWriteCommands(t *testing.T) {
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.Contains(t, r.stderr, "deleted Patient/"+id)
 	r = fhirctl(t, env, "", "get", "Patient/"+id)
-	assert.Equal(t, exitFailure, r.code)
+	assert.Equal(t, exitNotFound, r.code)
 
 	// The Patient-only client may not write Observations.
 	r = fhirctl(t, f.env, `{"resourceType":"Observation"}`, "create", "Observation", "-")
-	assert.Equal(t, exitFailure, r.code)
+	assert.Equal(t, exitAuth, r.code)
 	assert.Contains(t, r.stderr, "HTTP 403")
 }
 

@@ -6,8 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"time"
 
 	"github.com/fhirwarden/fhirwarden/client"
@@ -26,10 +30,23 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 	app := &app{cfg: cfg, stdin: stdin, stdout: stdout, stderr: stderr, capture: &tokenCapture{}}
+	if cfg.command == "version" {
+		fmt.Fprintln(stdout, versionText())
+		return exitOK
+	}
 	if err := app.run(ctx); err != nil {
 		return report(stderr, err)
 	}
 	return exitOK
+}
+
+// versionText is "fhirctl <module version> <go version>".
+func versionText() string {
+	v, goVersion := "(devel)", runtime.Version()
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		v = bi.Main.Version
+	}
+	return "fhirctl " + v + " " + goVersion
 }
 
 // app holds what a command needs.
@@ -61,6 +78,10 @@ func (a *app) run(ctx context.Context) error {
 		return a.delete(ctx)
 	case "capabilities":
 		return a.capabilities(ctx)
+	case "explain":
+		return a.explain(ctx)
+	case "export":
+		return a.export(ctx)
 	}
 	return usagef("unknown command %q", a.cfg.command)
 }
@@ -70,6 +91,9 @@ func (a *app) run(ctx context.Context) error {
 func (a *app) setup(ctx context.Context) error {
 	cfg := a.cfg
 	hc := &http.Client{Timeout: 60 * time.Second}
+	if cfg.token != "" {
+		a.ts = client.StaticToken(cfg.token)
+	}
 	if cfg.clientID != "" && (cfg.secret != "" || cfg.keyFile != "") {
 		auth := cfg.clientAuth
 		if cfg.keyFile != "" {
@@ -108,8 +132,10 @@ func (a *app) setup(ctx context.Context) error {
 			return err
 		}
 	}
-	copts := []client.Option{client.WithHTTPClient(hc), client.WithFHIRVersion(cfg.version),
-		client.WithMaxPages(cfg.maxPages), client.WithUserAgent("fhirctl")}
+	copts := []client.Option{client.WithHTTPClient(hc), client.WithMaxPages(cfg.maxPages), client.WithUserAgent("fhirctl")}
+	if cfg.version != "" {
+		copts = append(copts, client.WithFHIRVersion(cfg.version))
+	}
 	if cfg.insecureHTTP {
 		copts = append(copts, client.WithInsecureHTTP())
 	}
@@ -156,32 +182,81 @@ func (a *app) backendServices(tokenURL string, opts []client.TokenOption) (oauth
 	return client.BackendServices(tokenURL, a.cfg.clientID, key, opts...)
 }
 
+// incompleteError says the output is partial (exit 7).
+type incompleteError struct{ msg string }
+
+// Error returns the message.
+func (e *incompleteError) Error() string { return e.msg }
+
+// deniedError is a request explain found denied (exit 3).
+type deniedError struct{}
+
+// Error says so.
+func (deniedError) Error() string { return "the request would be denied" }
+
 // report prints err for a person and returns the exit status.
 func report(stderr io.Writer, err error) int {
 	var ue *usageError
-	if errors.As(err, &ue) {
+	var ie *incompleteError
+	var fe *client.Error
+	var oe *client.OAuthError
+	switch {
+	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "fhirctl: %v\n", err)
 		return exitUsage
-	}
-	var fe *client.Error
-	if errors.As(err, &fe) {
-		fmt.Fprintf(stderr, "fhirctl: %s %s: HTTP %d %s\n", fe.Method, fe.URL, fe.StatusCode, http.StatusText(fe.StatusCode))
-		if fe.Outcome != nil {
-			for _, is := range fe.Outcome.Issues {
-				fmt.Fprintf(stderr, "  %s\n", sanitize(is.String()))
-			}
-		} else if len(fe.Body) > 0 {
-			fmt.Fprintf(stderr, "  %s\n", sanitize(string(fe.Body[:min(len(fe.Body), 300)])))
-		}
-		return exitFailure
-	}
-	var oe *client.OAuthError
-	if errors.As(err, &oe) {
+	case errors.As(err, &ie):
+		fmt.Fprintf(stderr, "fhirctl: %s\n", sanitize(ie.msg))
+		return exitIncomplete
+	case errors.Is(err, deniedError{}):
+		return exitAuth
+	case errors.As(err, &fe):
+		reportFHIR(stderr, fe)
+		return statusExit(fe.StatusCode)
+	case errors.As(err, &oe):
 		fmt.Fprintf(stderr, "fhirctl: token request refused: %s\n", sanitize(oe.Error()))
-		return exitFailure
+		if oe.StatusCode >= 500 {
+			return exitFHIR
+		}
+		return exitAuth
+	case isNetwork(err):
+		fmt.Fprintf(stderr, "fhirctl: no answer: %s\n", sanitize(err.Error()))
+		return exitNetwork
 	}
 	fmt.Fprintf(stderr, "fhirctl: %s\n", sanitize(err.Error()))
 	return exitFailure
+}
+
+// reportFHIR prints a FHIR error status and its diagnostics.
+func reportFHIR(stderr io.Writer, fe *client.Error) {
+	fmt.Fprintf(stderr, "fhirctl: %s %s: HTTP %d %s\n", fe.Method, sanitize(fe.URL), fe.StatusCode, http.StatusText(fe.StatusCode))
+	if fe.Outcome != nil {
+		for _, is := range fe.Outcome.Issues {
+			fmt.Fprintf(stderr, "  %s\n", sanitize(is.String()))
+		}
+	} else if len(fe.Body) > 0 {
+		fmt.Fprintf(stderr, "  %s\n", sanitize(string(fe.Body[:min(len(fe.Body), 300)])))
+	}
+}
+
+// statusExit maps an HTTP error status to an exit status.
+func statusExit(status int) int {
+	switch status {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return exitAuth
+	case http.StatusNotFound, http.StatusGone:
+		return exitNotFound
+	}
+	return exitFHIR
+}
+
+// isNetwork reports whether err means no HTTP answer came: a dial, DNS,
+// TLS or timeout failure, or a connection closed mid-answer.
+func isNetwork(err error) bool {
+	var ue *url.Error
+	var oe *net.OpError
+	var de *net.DNSError
+	return errors.As(err, &ue) || errors.As(err, &oe) || errors.As(err, &de) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // sanitize replaces control characters a hostile server could use to

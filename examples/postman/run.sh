@@ -6,6 +6,12 @@
 #
 # newman is installed from the npm registry into examples/postman/node_modules
 # exactly as pinned by package-lock.json (npm ci). Exit status: newman's.
+#
+# The secured requests use Postman's OAuth 2.0 authorization (client
+# credentials, Send as Basic Auth header), so importing the collection shows
+# the Care Connect guide's dialog. newman does not fetch OAuth 2.0 tokens
+# itself; it sends the auth's Access Token, {{patientToken}} or {{readToken}},
+# which the token requests of steps 2-4 set.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)

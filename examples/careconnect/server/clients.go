@@ -1,19 +1,29 @@
 package server
 
 import (
+	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"net"
 	"os"
 	"strings"
 
+	"github.com/google/fhir/go/fhirversion"
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 
 	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/sample"
+	"github.com/fhirwarden/fhirwarden/fhirauth"
+	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
 	"github.com/fhirwarden/fhirwarden/internal/authserver"
+	"github.com/fhirwarden/fhirwarden/scope"
+	"github.com/fhirwarden/fhirwarden/token"
 )
 
 // Demo client ids, mirroring the Care Connect security guide's examples.
@@ -126,4 +136,137 @@ func backendKey(path string) (json.RawMessage, error) {
 		return nil, fmt.Errorf("careconnect: backend key file mode: %w", err)
 	}
 	return authserver.PublicJWKS(key)
+}
+
+// maxClientsFile bounds the -clients file.
+const maxClientsFile = 1 << 20
+
+// loadClientsFile reads a -clients file and checks each client against
+// the server's policy, so that a mistake is an error at start naming the
+// client, its entry and line, instead of a server that starts and then
+// refuses everything: a patient/ scope without a patient, a resource type
+// the FHIR version does not have, a scope that grants nothing here.
+func loadClientsFile(path string, policy *fhirauth.Policy) ([]authserver.Client, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("careconnect: -clients: %w", err)
+	}
+	if len(data) > maxClientsFile {
+		return nil, fmt.Errorf("careconnect: -clients %s: larger than %d bytes", path, maxClientsFile)
+	}
+	lines := entryLines(data)
+	clients, err := authserver.LoadClients(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("careconnect: -clients %s: %w", path, withLine(err, lines))
+	}
+	for i, c := range clients {
+		if err := checkClient(c, policy); err != nil {
+			return nil, fmt.Errorf("careconnect: -clients %s: client %q (entry %d, line %d): %w", path, c.ID, i+1, lines[i], err)
+		}
+	}
+	return clients, nil
+}
+
+// checkClient checks that every resource scope of c can grant something.
+func checkClient(c authserver.Client, policy *fhirauth.Policy) error {
+	set, err := scope.ParseSet(c.Scope)
+	if err != nil {
+		return err // LoadClients has already refused this
+	}
+	for _, s := range set.Scopes() {
+		if !s.IsResource() {
+			continue
+		}
+		if s.ResourceType != "*" && !fhirspec.IsResourceType(policy.Version(), s.ResourceType) {
+			return fmt.Errorf("scope %q: %s is not a FHIR %v resource type", s, s.ResourceType, policy.Version())
+		}
+		if s.Context == scope.Patient && c.Patient == "" {
+			return fmt.Errorf("scope %q: a patient/ scope needs \"patient\", the id of the patient the client's tokens are for", s)
+		}
+		pr := &token.Principal{ClientID: c.ID, Scopes: scope.NewSet(s), Patient: c.Patient}
+		if len(policy.Explain(context.Background(), pr).Grants) == 0 {
+			return fmt.Errorf("scope %q grants nothing on this server (%s)", s, nothingReason(s))
+		}
+	}
+	return nil
+}
+
+// nothingReason guesses, for people, why a scope grants nothing.
+func nothingReason(s scope.Scope) string {
+	if s.Context == scope.Patient {
+		return "patient/ scopes reach only the patient's compartment and the shared types Practitioner and Organization, and never write shared types"
+	}
+	return "no interaction of this server needs exactly these letters"
+}
+
+// entryLines returns the line on which each element of a JSON array
+// starts (1-based), as far as the array is well-formed.
+func entryLines(data []byte) []int {
+	var lines []int
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+		return nil
+	}
+	for dec.More() {
+		off := int(dec.InputOffset())
+		for off < len(data) && strings.ContainsRune(" \t\r\n,", rune(data[off])) {
+			off++
+		}
+		lines = append(lines, 1+bytes.Count(data[:off], []byte("\n")))
+		var raw json.RawMessage
+		if dec.Decode(&raw) != nil {
+			break
+		}
+	}
+	return lines
+}
+
+// withLine adds the line to LoadClients' "client #N" errors.
+func withLine(err error, lines []int) error {
+	var n int
+	msg := err.Error()
+	if i := strings.Index(msg, "client #"); i >= 0 {
+		if _, scanErr := fmt.Sscanf(msg[i:], "client #%d", &n); scanErr == nil && n >= 1 && n <= len(lines) {
+			return fmt.Errorf("line %d: %w", lines[n-1], err)
+		}
+	}
+	return err
+}
+
+// newPolicy is the authorization policy careconnect serves with.
+func newPolicy(v fhirversion.Version) (*fhirauth.Policy, error) {
+	pv := fhirspec.STU3
+	if v == fhirversion.R4 {
+		pv = fhirspec.R4
+	}
+	return fhirauth.NewPolicy(fhirauth.WithVersion(pv), fhirauth.WithBasePath(BasePath),
+		fhirauth.WithSharedTypes("Practitioner", "Organization"))
+}
+
+// removeKeyFiles deletes the private key files the server wrote for its
+// demo backend-service client: they are valid only while it runs.
+func (s *Server) removeKeyFiles() {
+	for _, c := range s.clients {
+		if c.KeyFile == "" {
+			continue
+		}
+		if err := os.Remove(c.KeyFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			s.logger.Warn("careconnect: removing the backend key file", "file", c.KeyFile, "err", err)
+		}
+	}
+}
+
+// servesDemoSecretsBeyondLoopback reports whether the built-in demo
+// clients, whose secrets are printed and fixed, are reachable from other
+// machines: the listen address is not a loopback one.
+func (s *Server) servesDemoSecretsBeyondLoopback() bool {
+	if s.embedded == nil || len(s.clients) == 0 || s.clients[0].Secret == "" {
+		return false // external issuer, or clients of a -clients file
+	}
+	host, _, err := net.SplitHostPort(s.addr.String())
+	if err != nil {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
 }

@@ -3,13 +3,17 @@ package server
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
 	"html/template"
 	"io/fs"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/sample"
+	"github.com/fhirwarden/fhirwarden/fhirauth"
+	"github.com/fhirwarden/fhirwarden/token"
 )
 
 //go:embed web/index.html
@@ -112,3 +116,52 @@ func staticHandler() http.Handler {
 		files.ServeHTTP(w, r)
 	})
 }
+
+// explained is the answer of GET /explain.
+type explained struct {
+	Text        string                `json:"text"`
+	Explanation *fhirauth.Explanation `json:"explanation"`
+}
+
+// explainHandler serves GET /explain: the bearer token's explanation
+// (fhirauth.Policy.Explain) as JSON, for the scopes page to show beside
+// the token's raw claims. The token is verified like any FHIR request's.
+func explainHandler(policy *fhirauth.Policy, auth token.Authenticator) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Content-Type-Options", "nosniff")
+		raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || raw == "" || len(r.Header.Values("Authorization")) != 1 {
+			h.Set("WWW-Authenticate", `Bearer realm="careconnect"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte(`{"error":"send the token to explain: Authorization: Bearer <token>"}`))
+			return
+		}
+		pr, err := auth.Authenticate(r.Context(), raw)
+		if err != nil {
+			h.Set("WWW-Authenticate", `Bearer realm="careconnect", error="invalid_token"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte(`{"error":"the token is not valid here"}`))
+			return
+		}
+		e := policy.Explain(r.Context(), pr)
+		body, _ := json.Marshal(explained{Text: e.String(), Explanation: e}) // strings and slices always marshal
+		_, _ = w.Write(body)
+	})
+}
+
+// mountPageExtras serves GET /explain and the favicon.
+func mountPageExtras(mux *http.ServeMux, policy *fhirauth.Policy, auth token.Authenticator) {
+	mux.Handle("GET /explain", explainHandler(policy, auth))
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/svg+xml")
+		w.Header().Set("Cache-Control", "max-age=86400")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		_, _ = w.Write(favicon)
+	})
+}
+
+//go:embed web/static/favicon.svg
+var favicon []byte

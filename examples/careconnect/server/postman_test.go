@@ -17,10 +17,16 @@ import (
 
 // The Postman collection in examples/postman is run by newman in CI
 // (examples/postman/run.sh). This test replays it without Node: every
-// request in order, variables substituted, Basic and Bearer auth applied,
-// tokens saved as the collection's scripts save them, and the status each
-// script asserts (pm.response.to.have.status(N)) checked. It catches drift
-// between the collection, its environment and the server.
+// request in order, variables substituted, Basic and OAuth 2.0 auth
+// applied, tokens saved as the collection's scripts save them, and the
+// status each script asserts (pm.response.to.have.status(N)) checked. It
+// catches drift between the collection, its environment and the server.
+//
+// Secured requests use Postman's OAuth 2.0 authorization, as the Care
+// Connect guide's steps 2 and 3 show it: the test checks the dialog's
+// settings (client credentials, Basic Auth header) by getting a token
+// with them, as Postman's "Get New Access Token" does, and then sends the
+// auth's Access Token, as newman does (newman fetches no token itself).
 
 type pmAuthKV struct {
 	Key   string `json:"key"`
@@ -44,6 +50,7 @@ type pmItem struct {
 			Type   string     `json:"type"`
 			Basic  []pmAuthKV `json:"basic"`
 			Bearer []pmAuthKV `json:"bearer"`
+			OAuth2 []pmAuthKV `json:"oauth2"`
 		} `json:"auth"`
 		Body *struct {
 			Mode       string     `json:"mode"`
@@ -101,6 +108,7 @@ func TestPostmanCollectionAgainstServer(t *testing.T) {
 	requests := flatten(coll.Item)
 	require.GreaterOrEqual(t, len(requests), 15)
 	statuses := map[int]int{}
+	oauth2 := 0
 	for _, it := range requests {
 		t.Run(it.Name, func(t *testing.T) {
 			script := ""
@@ -145,7 +153,17 @@ func TestPostmanCollectionAgainstServer(t *testing.T) {
 				case "basic":
 					req.SetBasicAuth(kv(rq.Auth.Basic, "username"), kv(rq.Auth.Basic, "password"))
 				case "bearer":
-					req.Header.Set("Authorization", "Bearer "+kv(rq.Auth.Bearer, "token"))
+					t.Errorf("%s: plain Bearer auth; the collection uses Postman's OAuth 2.0 dialog", it.Name)
+				case "oauth2":
+					o := func(k string) string { return kv(rq.Auth.OAuth2, k) }
+					assert.Equal(t, "client_credentials", o("grant_type"))
+					assert.Equal(t, "header", o("client_authentication"), "Send as Basic Auth header")
+					assert.Equal(t, s.TokenURL(), o("accessTokenUrl"))
+					assert.Equal(t, "header", o("addTokenTo"))
+					dialog := tokenFor(t, s, o("clientId"), o("clientSecret"), o("scope"))
+					require.Equal(t, http.StatusOK, dialog.status, "Get New Access Token with the dialog's settings: %s", dialog.body)
+					req.Header.Set("Authorization", o("headerPrefix")+" "+o("accessToken"))
+					oauth2++
 				}
 			}
 			resp, err := http.DefaultClient.Do(req)
@@ -163,6 +181,7 @@ func TestPostmanCollectionAgainstServer(t *testing.T) {
 			}
 		})
 	}
+	assert.GreaterOrEqual(t, oauth2, 12, "the secured requests use OAuth 2.0 authorization")
 	assert.Positive(t, statuses[401], "the walk-through shows a 401")
 	assert.Positive(t, statuses[403], "the walk-through shows a 403")
 	assert.GreaterOrEqual(t, statuses[200], 12)

@@ -16,11 +16,11 @@ import (
 
 	"github.com/google/fhir/go/fhirversion"
 
+	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/bulk"
 	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/fhirapi"
 	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/sample"
 	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/store"
 	"github.com/fhirwarden/fhirwarden/fhirauth"
-	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
 	"github.com/fhirwarden/fhirwarden/internal/authserver"
 	"github.com/fhirwarden/fhirwarden/middleware"
 	"github.com/fhirwarden/fhirwarden/token"
@@ -42,6 +42,8 @@ type Server struct {
 	tokenURL string
 	http     *http.Server
 	verifier interface{ Close() error } // the token verifier(s)
+	exporter *bulk.Exporter
+	policy   *fhirauth.Policy
 	logger   *slog.Logger
 
 	done    chan struct{}
@@ -79,6 +81,8 @@ func (s *Server) Err() error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
 	<-s.done
+	s.exporter.Close()
+	s.removeKeyFiles()
 	if s.verifier != nil {
 		_ = s.verifier.Close()
 	}
@@ -239,17 +243,11 @@ func build(ctx context.Context, cfg Config, addr net.Addr) (*Server, http.Handle
 	if err != nil {
 		return nil, nil, err
 	}
-	policyVersion := fhirspec.STU3
-	if cfg.FHIRVersion == fhirversion.R4 {
-		policyVersion = fhirspec.R4
-	}
-	policy, err := fhirauth.NewPolicy(
-		fhirauth.WithVersion(policyVersion),
-		fhirauth.WithBasePath(BasePath),
-		fhirauth.WithSharedTypes("Practitioner", "Organization"))
+	policy, err := newPolicy(cfg.FHIRVersion)
 	if err != nil {
 		return nil, nil, err
 	}
+	s.policy = policy
 	mw, err := middleware.New(auth, policy,
 		middleware.WithLogger(cfg.Logger),
 		middleware.WithDPoP(middleware.DPoPConfig{ExternalURL: publicOrigin(cfg.PublicURL)}),
@@ -258,7 +256,13 @@ func build(ctx context.Context, cfg Config, addr net.Addr) (*Server, http.Handle
 	if err != nil {
 		return nil, nil, err
 	}
+	exporter, err := newExporter(s, st, policy.Version(), auth)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.exporter = exporter
 	fhir := http.NewServeMux()
+	mountExport(fhir, mux, exporter)
 	fhir.Handle(BasePath+"/.well-known/smart-configuration", smartHandler)
 	fhir.Handle(BasePath+"/", api)
 	fhir.Handle(BasePath, api)
@@ -272,6 +276,7 @@ func build(ctx context.Context, cfg Config, addr net.Addr) (*Server, http.Handle
 	}
 	mux.Handle("/{$}", page)
 	mux.Handle("/static/", staticHandler())
+	mountPageExtras(mux, policy, auth)
 	return s, mux, nil
 }
 
@@ -281,13 +286,12 @@ func embeddedIssuer(cfg Config, addr net.Addr, root, audience string) (*authserv
 	var clients []authserver.Client
 	var people []DemoClient
 	if cfg.ClientsFile != "" {
-		f, err := os.Open(cfg.ClientsFile)
+		policy, err := newPolicy(cfg.FHIRVersion)
 		if err != nil {
-			return nil, nil, fmt.Errorf("careconnect: -clients: %w", err)
+			return nil, nil, err
 		}
-		defer f.Close()
-		if clients, err = authserver.LoadClients(f); err != nil {
-			return nil, nil, fmt.Errorf("careconnect: -clients %s: %w", cfg.ClientsFile, err)
+		if clients, err = loadClientsFile(cfg.ClientsFile, policy); err != nil {
+			return nil, nil, err
 		}
 		people = fileClients(clients)
 	} else {

@@ -140,7 +140,7 @@ func TestStartupTextAndTheCurlFlow(t *testing.T) {
 	assert.Contains(t, out, "system/*.rs")
 	assert.Contains(t, out, "9990000018")
 	assert.Contains(t, out, server.TryItHeading)
-	for _, c := range server.CurlCommands(s.URL(), "patient-access", "patient-access-secret") {
+	for _, c := range server.CurlCommands(s.URL(), "patient-access", "patient-access-secret", "Patient/1", "Observation?patient=1") {
 		assert.Contains(t, out, "  "+c+"\n")
 	}
 

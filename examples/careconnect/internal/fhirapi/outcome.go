@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/store"
 )
@@ -32,9 +33,11 @@ func failure(status int, code, diagnostics string) response {
 	return response{status: status, body: outcomeJSON("error", code, diagnostics)}
 }
 
-// fromError maps a store error to the FHIR answer.
+// fromError maps a store error to the FHIR answer, in FHIR words: the
+// store's own prefixes ("store: invalid search: ") are not the user's
+// business.
 func fromError(err error) response {
-	msg := err.Error()
+	msg := userText(err)
 	switch {
 	case errors.Is(err, errHidden), errors.Is(err, store.ErrNotFound):
 		return failure(http.StatusNotFound, "not-found", msg)
@@ -55,4 +58,19 @@ func fromError(err error) response {
 	default:
 		return failure(http.StatusInternalServerError, "exception", "internal error")
 	}
+}
+
+// storeSentinels are the store errors whose text fromError strips.
+var storeSentinels = []error{store.ErrNotFound, store.ErrGone, store.ErrInvalid, store.ErrUnknownType,
+	store.ErrBadSearch, store.ErrVersionConflict, store.ErrMultipleMatches, store.ErrForbidden}
+
+// userText returns err's text without the store sentinel's prefix.
+func userText(err error) string {
+	msg := err.Error()
+	for _, s := range storeSentinels {
+		if rest, ok := strings.CutPrefix(msg, s.Error()+": "); ok && errors.Is(err, s) {
+			return rest
+		}
+	}
+	return strings.TrimPrefix(msg, "store: ")
 }

@@ -103,10 +103,10 @@ func ParseQuery(resourceType string, params url.Values) (Query, error) {
 
 func (q *Query) parseResultParam(name, modifier string, values []string) error {
 	if modifier != "" && name != "_include" && name != "_revinclude" {
-		return badSearch("modifier %q not supported on %s", modifier, name)
+		return badSearch("search parameter %s: the modifier :%s is not supported", name, modifier)
 	}
 	if modifier != "" {
-		return badSearch("%s:%s is not supported", name, modifier)
+		return badSearch("search parameter %s: the modifier :%s is not supported", name, modifier)
 	}
 	single := func() (string, error) {
 		if len(values) != 1 {
@@ -237,7 +237,8 @@ func checkModifier(def paramDef, full, modifier string) error {
 			return nil
 		}
 	}
-	return badSearch("modifier in %q is not supported", full)
+	name, _, _ := strings.Cut(full, ":")
+	return badSearch("search parameter %s: the modifier :%s is not supported", name, modifier)
 }
 
 func isTypeName(s string) bool {

@@ -73,8 +73,26 @@
       const shown = Object.assign({}, body, { access_token: body.access_token.slice(0, 24) + "…" });
       $("token-claims").textContent = "token response:\n" + JSON.stringify(shown, null, 2) +
         "\n\ntoken claims:\n" + JSON.stringify(claims(body.access_token), null, 2);
+      explain(body.access_token);
     } catch (e) {
       setStatus(status, false, "Token request failed: " + e);
+    }
+  }
+
+  // explain asks the server what the token may do (GET /explain, which
+  // verifies the token) and shows the answer beside the raw claims.
+  async function explain(token) {
+    const out = $("token-explanation");
+    out.textContent = "…";
+    try {
+      const resp = await fetch("/explain", {
+        headers: { "Authorization": "Bearer " + token, "Accept": "application/json" },
+        credentials: "omit", cache: "no-store",
+      });
+      const body = await resp.json();
+      out.textContent = resp.ok ? body.text : "Cannot explain this token: " + (body.error || resp.status);
+    } catch (e) {
+      out.textContent = "Cannot explain this token: " + e;
     }
   }
 
@@ -121,6 +139,10 @@
     $("request-path").value = examplePath(type.value);
     $("send").addEventListener("click", () => send(true));
     $("send-anon").addEventListener("click", () => send(false));
+    $("token").addEventListener("change", () => {
+      const token = $("token").value.trim();
+      if (token) explain(token);
+    });
     document.body.dataset.ready = "true";
   }
 

@@ -1,0 +1,182 @@
+package fhirauth
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
+	"github.com/fhirwarden/fhirwarden/scope"
+	"github.com/fhirwarden/fhirwarden/token"
+)
+
+// explainProbeID is the logical id of the resources the explanation's probes
+// name (other than the token's patient).
+const explainProbeID = "explain-probe"
+
+// explainProbe is one representative request Explain decides.
+type explainProbe struct {
+	name    string // the Explanation interaction name
+	method  string
+	path    string // relative to the base
+	body    []byte
+	letters scope.Permission // the SMART letters the interaction needs (0 for operations)
+	write   bool
+	typ     string
+}
+
+// explainOutcome is what the policy answered to a probe.
+type explainOutcome struct {
+	allowed bool
+	context string
+	patient string
+	where   [][]string
+}
+
+// explainProber decides probes for one principal.
+type explainProber struct {
+	p   *Policy
+	pr  *token.Principal
+	ctx context.Context
+}
+
+// typeProbes returns the probes of resource type t.
+func (pb explainProber) typeProbes(t string) []explainProbe {
+	id := explainProbeID
+	if t == "Patient" && fhirspec.IsID(pb.pr.Patient) {
+		id = pb.pr.Patient
+	}
+	body := pb.body(t, id)
+	probes := []explainProbe{
+		{name: ExplainRead, method: http.MethodGet, path: t + "/" + id, letters: scope.Read},
+		{name: ExplainSearch, method: http.MethodGet, path: t, letters: scope.Search},
+		{name: ExplainHistory, method: http.MethodGet, path: t + "/_history", letters: scope.Search},
+		{name: ExplainCreate, method: http.MethodPost, path: t, body: pb.body(t, ""), letters: scope.Create, write: true},
+		{name: ExplainUpdate, method: http.MethodPut, path: t + "/" + id, body: body, letters: scope.Update, write: true},
+		{name: ExplainDelete, method: http.MethodDelete, path: t + "/" + id, letters: scope.Delete, write: true},
+	}
+	switch t {
+	case "Patient":
+		probes = append(probes,
+			explainProbe{name: ExplainExport, method: http.MethodGet, path: "Patient/$export"},
+			explainProbe{name: ExplainEverything, method: http.MethodGet, path: "Patient/" + id + "/$everything"})
+	case "Group":
+		probes = append(probes, explainProbe{name: ExplainExport, method: http.MethodGet, path: "Group/" + explainProbeID + "/$export"})
+	}
+	for i := range probes {
+		probes[i].typ = t
+	}
+	return probes
+}
+
+// systemProbes returns the probes of system-level operations.
+func (pb explainProber) systemProbes() []explainProbe {
+	return []explainProbe{{name: ExplainExport, method: http.MethodGet, path: "$export"}}
+}
+
+// body returns a resource of type t with id (none when id is ""), in the
+// token patient's compartment when the token has a patient, so that a
+// write probe is denied only for what the scopes and policy say, not for a
+// body that names nobody.
+func (pb explainProber) body(t, id string) []byte {
+	res := map[string]any{"resourceType": t}
+	if id != "" {
+		res["id"] = id
+	}
+	if pb.pr.Patient != "" && t != "Patient" {
+		if params, ok := fhirspec.PatientCompartment(pb.p.version, t); ok {
+			explainCompartmentRef(res, params, pb.pr.Patient)
+		}
+	}
+	b, _ := json.Marshal(res) // a map of strings and maps always marshals
+	return b
+}
+
+// explainCompartmentRef sets the element of the first compartment parameter
+// that has a path to a reference to Patient/patient.
+func explainCompartmentRef(res map[string]any, params []fhirspec.CompartmentParam, patient string) {
+	for _, cp := range params {
+		if len(cp.Paths) == 0 {
+			continue
+		}
+		segs := strings.Split(cp.Paths[0], ".")
+		m := res
+		for _, s := range segs[:len(segs)-1] {
+			next := map[string]any{}
+			m[s] = next
+			m = next
+		}
+		m[segs[len(segs)-1]] = map[string]any{"reference": "Patient/" + patient}
+		return
+	}
+}
+
+// judge decides probe in and, for typed interactions, adds the
+// constraints of the granting context. A write denied under v2
+// constraints is reported as allowed where the constraints hold (the
+// probe's body satisfies none).
+func (pb explainProber) judge(in explainProbe) explainOutcome {
+	d := pb.decide(in)
+	if d.Allowed {
+		o := explainOutcome{allowed: true, context: d.Context.String(), patient: d.Patient}
+		if _, ok := fhirspec.PatientCompartment(pb.p.version, in.typ); !ok && in.typ != "Patient" {
+			o.patient = "" // a shared type: read whoever it concerns
+		}
+		if in.letters != 0 && pb.pr.Scopes.Permits(d.Context, in.typ, in.letters) == scope.Constrained {
+			o.where = pb.where(d.Context, in.typ, in.letters)
+		}
+		return o
+	}
+	if in.write {
+		return pb.constrainedWrite(in)
+	}
+	return explainOutcome{}
+}
+
+// constrainedWrite reports a write that only constrained scopes could
+// grant, in the first context (system, user, patient) whose scopes do.
+// Under patient context only compartment types other than Patient count,
+// with the token's patient.
+func (pb explainProber) constrainedWrite(in explainProbe) explainOutcome {
+	for _, c := range []scope.Context{scope.System, scope.User, scope.Patient} {
+		if pb.pr.Scopes.Permits(c, in.typ, in.letters) != scope.Constrained {
+			continue
+		}
+		if c == scope.Patient {
+			if _, ok := fhirspec.PatientCompartment(pb.p.version, in.typ); !ok || in.typ == "Patient" || !fhirspec.IsID(pb.pr.Patient) {
+				continue
+			}
+			return explainOutcome{allowed: true, context: c.String(), patient: pb.pr.Patient, where: pb.where(c, in.typ, in.letters)}
+		}
+		return explainOutcome{allowed: true, context: c.String(), where: pb.where(c, in.typ, in.letters)}
+	}
+	return explainOutcome{}
+}
+
+// where returns the constraint alternatives of context c on t for letters.
+func (pb explainProber) where(c scope.Context, t string, letters scope.Permission) [][]string {
+	var out [][]string
+	for _, alt := range pb.pr.Scopes.AppendConstraints(nil, c, t, letters) {
+		items := make([]string, len(alt))
+		for i, k := range alt {
+			items[i] = k.String()
+		}
+		out = append(out, items)
+	}
+	return out
+}
+
+// decide classifies and decides the probe's request.
+func (pb explainProber) decide(in explainProbe) *Decision {
+	r, err := http.NewRequestWithContext(pb.ctx, in.method, pb.p.base+"/"+in.path, bytes.NewReader(in.body))
+	if err != nil {
+		return &Decision{}
+	}
+	if in.body != nil {
+		r.Header.Set("Content-Type", "application/fhir+json")
+	}
+	_, d := pb.p.Authorize(pb.ctx, pb.pr, r)
+	return d
+}
