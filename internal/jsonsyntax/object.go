@@ -1,0 +1,306 @@
+package jsonsyntax
+
+import (
+	"errors"
+	"fmt"
+)
+
+// The errors of the readers. Each is wrapped with where it happened;
+// callers branch with errors.Is.
+var (
+	// ErrSyntax is input that is not JSON (what encoding/json.Valid
+	// refuses), or a value that is not of the kind read.
+	ErrSyntax = errors.New("jsonsyntax: invalid JSON")
+	// ErrDuplicateName is an object with two member names that a
+	// parser may take for one: equal once unquoted, or FoldEqual.
+	ErrDuplicateName = errors.New("jsonsyntax: duplicate or case-variant member name")
+	// ErrInvalidString is a string read with invalid UTF-8 or an escaped
+	// surrogate that is not half of a pair: decoders replace these with
+	// U+FFFD, so different strings would read as one.
+	ErrInvalidString = errors.New("jsonsyntax: invalid UTF-8 or lone surrogate in a string")
+	// ErrTooDeep is nesting deeper than MaxDepth.
+	ErrTooDeep = errors.New("jsonsyntax: nested too deeply")
+)
+
+// ObjectReader reads the members of one JSON object, in order: for each,
+// its name, unquoted, and its value, validated (or found fast in a
+// document Valid has accepted). It refuses, with ErrDuplicateName, a
+// name that folds like an earlier one of the same object (NameSet), and
+// with ErrInvalidString a name that does not unquote to valid UTF-8:
+// whatever a caller reads from an object, no parser reads another member
+// of it under that name. Nothing else is read into a name.
+//
+//	obj := jsonsyntax.ReadObject(doc, 0, 0)
+//	for obj.Next() {
+//		if string(obj.Name()) == "resourceType" {
+//			rt, err = jsonsyntax.Unquote(obj.Value())
+//		}
+//	}
+//	if err := obj.Err(); err != nil { ... }
+//
+// A caller that walks a value itself (to descend into it without reading
+// it twice) takes its start with ValueStart and hands back its end with
+// SkipTo; a value the caller neither reads nor skips is read by the next
+// call of Next. A reader of a small object does not allocate.
+type ObjectReader struct {
+	data    []byte
+	pos     int  // the next byte to read
+	depth   int  // arrays and objects open at pos, this object included
+	trusted bool // data is Valid: values are found with Skip
+	members int  // members read
+	valueAt int  // the start of the value not read yet, or -1
+	name    []byte
+	scratch []byte // an escaped name, unquoted
+	names   NameSet
+	end     int // after the closing brace, once read; -1 before
+	err     error
+}
+
+// ReadObject starts reading the object that starts at data[i] (after
+// optional space); depth is how many arrays and objects are open around
+// it, for the nesting limit (0 for a document's root).
+func ReadObject(data []byte, i, depth int) ObjectReader {
+	r := ObjectReader{data: data, depth: depth + 1, valueAt: -1, end: -1}
+	r.open(i)
+	return r
+}
+
+// ReadValidObject is ReadObject for data that Valid has accepted as a
+// whole: values are not validated again, only their ends found, fast.
+// Names are still unquoted and checked.
+func ReadValidObject(data []byte, i int) ObjectReader {
+	r := ObjectReader{data: data, depth: 1, trusted: true, valueAt: -1, end: -1}
+	r.open(i)
+	return r
+}
+
+func (r *ObjectReader) open(i int) {
+	i = SkipSpace(r.data, i)
+	switch {
+	case i < 0 || i >= len(r.data) || r.data[i] != '{':
+		r.fail(i, ErrSyntax, "not an object")
+	case r.depth > MaxDepth:
+		r.fail(i, ErrTooDeep, "")
+	default:
+		r.pos = i + 1
+	}
+}
+
+func (r *ObjectReader) fail(at int, err error, what string) bool {
+	if what != "" {
+		r.err = fmt.Errorf("%w at offset %d: %s", err, at, what)
+	} else {
+		r.err = fmt.Errorf("%w at offset %d", err, at)
+	}
+	r.valueAt = -1
+	return false
+}
+
+// Next moves to the next member, reading its name and colon, and reports
+// false at the end of the object or on an error (see Err).
+func (r *ObjectReader) Next() bool {
+	if r.err != nil || r.end >= 0 {
+		return false
+	}
+	if r.valueAt >= 0 && r.Value() == nil {
+		return false
+	}
+	i := SkipSpace(r.data, r.pos)
+	if i >= len(r.data) {
+		return r.fail(i, ErrSyntax, "unterminated object")
+	}
+	switch c := r.data[i]; {
+	case c == '}':
+		r.end = i + 1
+		return false
+	case r.members == 0: // the first name, at i
+	case c == ',':
+		i = SkipSpace(r.data, i+1)
+	default:
+		return r.fail(i, ErrSyntax, "want ',' or '}' after a member")
+	}
+	return r.readName(i)
+}
+
+// readName reads the name at data[i] and the colon after it.
+func (r *ObjectReader) readName(i int) bool {
+	end, plain := ScanStringPlain(r.data, i)
+	if end < 0 {
+		return r.fail(i, ErrSyntax, "want a member name")
+	}
+	r.name = r.data[i+1 : end-1]
+	if !plain {
+		var ok bool
+		if r.scratch, ok = appendUnescaped(r.scratch[:0], r.name); !ok {
+			return r.fail(i, ErrInvalidString, "in a member name")
+		}
+		r.name = r.scratch
+	}
+	if !r.names.Add(r.name, plain) {
+		return r.fail(i, ErrDuplicateName, fmt.Sprintf("%q", r.name))
+	}
+	if end = SkipSpace(r.data, end); end >= len(r.data) || r.data[end] != ':' {
+		return r.fail(end, ErrSyntax, "want ':' after a member name")
+	}
+	r.members++
+	r.valueAt = SkipSpace(r.data, end+1)
+	r.pos = r.valueAt
+	return true
+}
+
+// Name returns the current member's name, unquoted. It is valid until
+// the next call of Next (it may view the input or the reader's scratch).
+func (r *ObjectReader) Name() []byte { return r.name }
+
+// Value reads the current member's value and returns its bytes (a JSON
+// value, viewing the input), or nil on an error. A second call returns
+// nil.
+func (r *ObjectReader) Value() []byte {
+	start := r.valueAt
+	if start < 0 || r.err != nil {
+		return nil
+	}
+	var end int
+	if r.trusted {
+		end = Skip(r.data, start)
+	} else if end = ValidValue(r.data, start, r.depth); end < 0 {
+		r.fail(start, ErrSyntax, "invalid value")
+		return nil
+	}
+	r.valueAt, r.pos = -1, end
+	return r.data[start:end]
+}
+
+// ValueStart returns where the current member's value starts (after
+// space) and the depth open there, for a caller that reads the value
+// itself; it must then call SkipTo with the value's end. It returns -1
+// when there is no value to read.
+func (r *ObjectReader) ValueStart() (at, depth int) { return r.valueAt, r.depth }
+
+// SkipTo tells the reader that the current member's value, read by the
+// caller from ValueStart, ends at data[end] (or that the value could not
+// be read, when end < 0).
+func (r *ObjectReader) SkipTo(end int) {
+	if r.valueAt < 0 || r.err != nil {
+		return
+	}
+	if end < r.valueAt {
+		r.fail(r.valueAt, ErrSyntax, "invalid value")
+		return
+	}
+	r.valueAt, r.pos = -1, end
+}
+
+// End returns the index just after the object's closing brace once Next
+// has reported its end, or -1 (before, or after an error).
+func (r *ObjectReader) End() int {
+	if r.err != nil {
+		return -1
+	}
+	return r.end
+}
+
+// Err returns the first error the reader met, nil when there was none.
+func (r *ObjectReader) Err() error { return r.err }
+
+// Done reads the members left and reports the first error, nil when the
+// object was read whole and, when whole is true, nothing but space
+// follows it in data.
+func (r *ObjectReader) Done(whole bool) error {
+	for r.Next() {
+	}
+	if r.err == nil && whole && SkipSpace(r.data, r.end) != len(r.data) {
+		r.fail(r.end, ErrSyntax, "data after the value")
+	}
+	return r.err
+}
+
+// ArrayReader reads the elements of one JSON array, in order, as
+// ObjectReader reads an object's members.
+type ArrayReader struct {
+	data     []byte
+	pos      int
+	depth    int
+	trusted  bool
+	elements int
+	value    []byte
+	end      int
+	err      error
+}
+
+// ReadArray starts reading the array that starts at data[i] (after
+// optional space), with depth arrays and objects open around it.
+func ReadArray(data []byte, i, depth int) ArrayReader {
+	r := ArrayReader{data: data, depth: depth + 1, end: -1}
+	r.open(i)
+	return r
+}
+
+// ReadValidArray is ReadArray for data that Valid has accepted.
+func ReadValidArray(data []byte, i int) ArrayReader {
+	r := ArrayReader{data: data, depth: 1, trusted: true, end: -1}
+	r.open(i)
+	return r
+}
+
+func (r *ArrayReader) open(i int) {
+	i = SkipSpace(r.data, i)
+	switch {
+	case i < 0 || i >= len(r.data) || r.data[i] != '[':
+		r.err = fmt.Errorf("%w at offset %d: not an array", ErrSyntax, i)
+	case r.depth > MaxDepth:
+		r.err = fmt.Errorf("%w at offset %d", ErrTooDeep, i)
+	default:
+		r.pos = i + 1
+	}
+}
+
+// Next reads the next element, and reports false at the end of the
+// array or on an error (see Err).
+func (r *ArrayReader) Next() bool {
+	if r.err != nil || r.end >= 0 {
+		return false
+	}
+	i := SkipSpace(r.data, r.pos)
+	switch {
+	case i >= len(r.data):
+		i = -1
+	case r.data[i] == ']':
+		r.end = i + 1
+		return false
+	case r.elements == 0:
+	case r.data[i] == ',':
+		i++
+	default:
+		i = -1
+	}
+	end := -1
+	if i >= 0 && r.trusted {
+		end = Skip(r.data, SkipSpace(r.data, i))
+	} else if i >= 0 {
+		end = ValidValue(r.data, i, r.depth)
+	}
+	if end < 0 {
+		r.err = fmt.Errorf("%w at offset %d: want an element", ErrSyntax, i)
+		return false
+	}
+	r.value = r.data[SkipSpace(r.data, i):end]
+	r.elements++
+	r.pos = end
+	return true
+}
+
+// Value returns the current element (a JSON value, viewing the input).
+func (r *ArrayReader) Value() []byte { return r.value }
+
+// End returns the index just after the array's closing bracket once
+// Next has reported its end, or -1.
+func (r *ArrayReader) End() int {
+	if r.err != nil {
+		return -1
+	}
+	return r.end
+}
+
+// Err returns the first error the reader met, nil when there was none.
+func (r *ArrayReader) Err() error { return r.err }
