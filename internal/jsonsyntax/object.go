@@ -1,6 +1,7 @@
 package jsonsyntax
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 )
@@ -50,7 +51,8 @@ type ObjectReader struct {
 	members int  // members read
 	valueAt int  // the start of the value not read yet, or -1
 	name    []byte
-	scratch []byte // an escaped name, unquoted
+	escaped bool   // name was written with escapes
+	scratch []byte // a name that is not plain, unquoted
 	names   NameSet
 	end     int // after the closing brace, once read; -1 before
 	err     error
@@ -124,33 +126,57 @@ func (r *ObjectReader) Next() bool {
 
 // readName reads the name at data[i] and the colon after it.
 func (r *ObjectReader) readName(i int) bool {
-	end, plain := ScanStringPlain(r.data, i)
-	if end < 0 {
-		return r.fail(i, ErrSyntax, "want a member name")
+	name, plain, end, err := ReadName(r.data, i, r.scratch[:0])
+	if err != nil {
+		return r.fail(i, err, "in a member name")
 	}
-	r.name = r.data[i+1 : end-1]
 	if !plain {
-		var ok bool
-		if r.scratch, ok = appendUnescaped(r.scratch[:0], r.name); !ok {
-			return r.fail(i, ErrInvalidString, "in a member name")
-		}
-		r.name = r.scratch
+		r.scratch = name
 	}
-	if !r.names.Add(r.name, plain) {
-		return r.fail(i, ErrDuplicateName, fmt.Sprintf("%q", r.name))
+	if !r.names.Add(name, plain) {
+		return r.fail(i, ErrDuplicateName, fmt.Sprintf("%q", name))
 	}
 	if end = SkipSpace(r.data, end); end >= len(r.data) || r.data[end] != ':' {
 		return r.fail(end, ErrSyntax, "want ':' after a member name")
 	}
+	r.name = name
+	r.escaped = !plain && bytes.IndexByte(r.data[i:end], '\\') >= 0
 	r.members++
 	r.valueAt = SkipSpace(r.data, end+1)
 	r.pos = r.valueAt
 	return true
 }
 
+// ReadName reads the member name whose opening quote is data[i] and
+// returns it unquoted, with the index just after its closing quote. A
+// plain name (ASCII without escapes) views data; another is appended to
+// scratch. Errors are ErrSyntax, and ErrInvalidString for a name that is
+// not valid UTF-8 once unquoted. ObjectReader reads names with it; a
+// reader that walks objects itself does too, and keeps them in a
+// NameSet, so that it applies the same rule.
+func ReadName(data []byte, i int, scratch []byte) (name []byte, plain bool, end int, err error) {
+	end, plain = ScanStringPlain(data, i)
+	if end < 0 {
+		return nil, false, -1, ErrSyntax
+	}
+	if plain {
+		return data[i+1 : end-1], true, end, nil
+	}
+	name, ok := appendUnescaped(scratch, data[i+1:end-1])
+	if !ok {
+		return nil, false, -1, ErrInvalidString
+	}
+	return name, false, end, nil
+}
+
 // Name returns the current member's name, unquoted. It is valid until
 // the next call of Next (it may view the input or the reader's scratch).
 func (r *ObjectReader) Name() []byte { return r.name }
+
+// Escaped reports whether the current member's name was written with
+// escapes ("\u0069d" for "id"): a reader whose element names never need
+// one may refuse it, against a consumer that compares names unread.
+func (r *ObjectReader) Escaped() bool { return r.escaped }
 
 // Value reads the current member's value and returns its bytes (a JSON
 // value, viewing the input), or nil on an error. A second call returns
@@ -216,14 +242,15 @@ func (r *ObjectReader) Done(whole bool) error {
 }
 
 // ArrayReader reads the elements of one JSON array, in order, as
-// ObjectReader reads an object's members.
+// ObjectReader reads an object's members: Next moves to an element,
+// Value reads it, or ValueStart and SkipTo let the caller read it.
 type ArrayReader struct {
 	data     []byte
 	pos      int
 	depth    int
 	trusted  bool
 	elements int
-	value    []byte
+	valueAt  int
 	end      int
 	err      error
 }
@@ -231,14 +258,14 @@ type ArrayReader struct {
 // ReadArray starts reading the array that starts at data[i] (after
 // optional space), with depth arrays and objects open around it.
 func ReadArray(data []byte, i, depth int) ArrayReader {
-	r := ArrayReader{data: data, depth: depth + 1, end: -1}
+	r := ArrayReader{data: data, depth: depth + 1, valueAt: -1, end: -1}
 	r.open(i)
 	return r
 }
 
 // ReadValidArray is ReadArray for data that Valid has accepted.
 func ReadValidArray(data []byte, i int) ArrayReader {
-	r := ArrayReader{data: data, depth: 1, trusted: true, end: -1}
+	r := ArrayReader{data: data, depth: 1, trusted: true, valueAt: -1, end: -1}
 	r.open(i)
 	return r
 }
@@ -247,7 +274,7 @@ func (r *ArrayReader) open(i int) {
 	i = SkipSpace(r.data, i)
 	switch {
 	case i < 0 || i >= len(r.data) || r.data[i] != '[':
-		r.err = fmt.Errorf("%w at offset %d: not an array", ErrSyntax, i)
+		r.fail(i, "not an array")
 	case r.depth > MaxDepth:
 		r.err = fmt.Errorf("%w at offset %d", ErrTooDeep, i)
 	default:
@@ -255,43 +282,75 @@ func (r *ArrayReader) open(i int) {
 	}
 }
 
-// Next reads the next element, and reports false at the end of the
+func (r *ArrayReader) fail(at int, what string) bool {
+	r.err = fmt.Errorf("%w at offset %d: %s", ErrSyntax, at, what)
+	r.valueAt = -1
+	return false
+}
+
+// Next moves to the next element, and reports false at the end of the
 // array or on an error (see Err).
 func (r *ArrayReader) Next() bool {
 	if r.err != nil || r.end >= 0 {
 		return false
 	}
+	if r.valueAt >= 0 && r.Value() == nil {
+		return false
+	}
 	i := SkipSpace(r.data, r.pos)
-	switch {
-	case i >= len(r.data):
-		i = -1
-	case r.data[i] == ']':
+	if i >= len(r.data) {
+		return r.fail(i, "unterminated array")
+	}
+	switch c := r.data[i]; {
+	case c == ']':
 		r.end = i + 1
 		return false
 	case r.elements == 0:
-	case r.data[i] == ',':
-		i++
+	case c == ',':
+		i = SkipSpace(r.data, i+1)
 	default:
-		i = -1
+		return r.fail(i, "want ',' or ']' after an element")
 	}
-	end := -1
-	if i >= 0 && r.trusted {
-		end = Skip(r.data, SkipSpace(r.data, i))
-	} else if i >= 0 {
-		end = ValidValue(r.data, i, r.depth)
-	}
-	if end < 0 {
-		r.err = fmt.Errorf("%w at offset %d: want an element", ErrSyntax, i)
-		return false
-	}
-	r.value = r.data[SkipSpace(r.data, i):end]
 	r.elements++
-	r.pos = end
+	r.valueAt, r.pos = i, i
 	return true
 }
 
-// Value returns the current element (a JSON value, viewing the input).
-func (r *ArrayReader) Value() []byte { return r.value }
+// Value reads the current element and returns its bytes (a JSON value,
+// viewing the input), or nil on an error. A second call returns nil.
+func (r *ArrayReader) Value() []byte {
+	start := r.valueAt
+	if start < 0 || r.err != nil {
+		return nil
+	}
+	var end int
+	if r.trusted {
+		end = Skip(r.data, start)
+	} else if end = ValidValue(r.data, start, r.depth); end < 0 {
+		r.fail(start, "invalid value")
+		return nil
+	}
+	r.valueAt, r.pos = -1, end
+	return r.data[start:end]
+}
+
+// ValueStart returns where the current element starts and the depth open
+// there, for a caller that reads it itself and then calls SkipTo; -1 when
+// there is no element to read.
+func (r *ArrayReader) ValueStart() (at, depth int) { return r.valueAt, r.depth }
+
+// SkipTo tells the reader that the current element, read by the caller,
+// ends at data[end] (or could not be read, when end < 0).
+func (r *ArrayReader) SkipTo(end int) {
+	if r.valueAt < 0 || r.err != nil {
+		return
+	}
+	if end < r.valueAt {
+		r.fail(r.valueAt, "invalid value")
+		return
+	}
+	r.valueAt, r.pos = -1, end
+}
 
 // End returns the index just after the array's closing bracket once
 // Next has reported its end, or -1.

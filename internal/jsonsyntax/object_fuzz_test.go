@@ -121,10 +121,12 @@ func walkValue(data []byte, i, depth int) (int, error) {
 	case '[':
 		arr := ReadArray(data, i, depth)
 		for arr.Next() {
-			v := arr.Value()
-			if _, err := walkValue(v, 0, depth+1); err != nil {
+			at, d := arr.ValueStart()
+			end, err := walkValue(data, at, d)
+			if err != nil {
 				return -1, err
 			}
+			arr.SkipTo(end)
 		}
 		return arr.End(), arr.Err()
 	case '"':

@@ -128,6 +128,16 @@ func TestObjectReaderSkipTo(t *testing.T) {
 	assert.ErrorIs(t, obj.Err(), ErrSyntax)
 }
 
+func TestObjectReaderEscaped(t *testing.T) {
+	obj := ReadObject([]byte(`{"a":1,"\u0062":2,"é":3,"\/":4}`), 0, 0)
+	var escaped []bool
+	for obj.Next() {
+		escaped = append(escaped, obj.Escaped())
+	}
+	require.NoError(t, obj.Done(true))
+	assert.Equal(t, []bool{false, true, false, true}, escaped)
+}
+
 func TestArrayReader(t *testing.T) {
 	read := func(doc string, trusted bool) ([]string, error) {
 		r := ReadArray([]byte(doc), 0, 0)
@@ -138,10 +148,13 @@ func TestArrayReader(t *testing.T) {
 		for r.Next() {
 			got = append(got, string(r.Value()))
 		}
+		if r.Err() == nil && r.End() != len(doc) {
+			return got, ErrSyntax
+		}
 		return got, r.Err()
 	}
 	for _, trusted := range []bool{false, true} {
-		got, err := read(` [ 1 , "a" ,{"b":[]} ] `, trusted)
+		got, err := read(`[ 1 , "a" ,{"b":[]} ]`, trusted)
 		require.NoError(t, err)
 		assert.Equal(t, []string{"1", `"a"`, `{"b":[]}`}, got)
 		got, err = read(`[]`, trusted)
