@@ -46,7 +46,14 @@
 //     the token (ErrScope). WithLenientScopes keeps the valid ones instead.
 //     client_id falls back to azp; patient, encounter and fhirUser become
 //     the launch context. Claims holds every claim.
-//   - JSON with duplicate member names is rejected (no "last one wins").
+//   - Header and claims are read more strictly than encoding/json reads
+//     them (v1 and v2): duplicate member names are rejected (no "last one
+//     wins"), and so are names that differ only by Unicode case folding
+//     ("exp" and "EXP", "iss" and "iſs" with U+017F), which a
+//     case-insensitive reader would take for one; invalid UTF-8 and lone
+//     surrogate escapes are rejected, not replaced by U+FFFD; nesting
+//     deeper than 32 levels is rejected. Otherwise a claim set decodes to
+//     the values encoding/json gives (FuzzDecodeJSONObjectMatchesV2).
 //   - Sender-constrained tokens (a "cnf" claim: mTLS or DPoP bound) are
 //     rejected: this package checks no proof of possession, and accepting
 //     them as bearer tokens would undo the binding.
