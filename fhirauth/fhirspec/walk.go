@@ -96,8 +96,8 @@ func (w *walker) str() (s string, escaped bool) {
 	if plain || bytes.IndexByte(raw, '\\') < 0 {
 		return bytesString(raw), false
 	}
-	b, ok := unescape(w.buf[:0], raw)
-	if !ok { // not reached: the string was validated
+	b, err := jsonsyntax.AppendUnquote(w.buf[:0], w.data[start:end])
+	if err != nil { // a string that is not UTF-8 once unquoted
 		w.bad = true
 		return "", false
 	}
@@ -377,13 +377,12 @@ func (w *walker) reference(n *pathNode) {
 }
 
 // caseVariant reports whether key differs from name (an ASCII element
-// name) but equals it under Unicode case folding, as strings.EqualFold
-// decides. A plain key (ASCII, see walker.key) can only fold to a name
-// of its own length, which answers most keys with one comparison; other
-// keys go through foldsTo (U+017F folds to "s", the Kelvin sign to "k").
+// name) but equals it under jsonsyntax's fold rule. A plain key (ASCII,
+// see walker.key) can only fold to a name of its own length, which
+// answers most keys with one comparison.
 func caseVariant(key string, plain bool, name string) bool {
-	if plain {
-		return len(key) == len(name) && key != name && strings.EqualFold(key, name)
+	if plain && len(key) != len(name) {
+		return false
 	}
-	return key != name && foldsTo(key, name)
+	return key != name && jsonsyntax.FoldEqual(key, name)
 }
