@@ -1,0 +1,51 @@
+// Package hostile holds JSON documents built to make two readers see two
+// different objects, with the one verdict every reader of the library
+// must reach on each: the token decoder, the middleware's and fhirauth's
+// readers and fhirspec's walker each run the table in a test of their
+// own, so that whether a request is safe never depends on which layer
+// reads it.
+//
+//	for _, c := range hostile.Objects {
+//		_, err := decode([]byte(c.Doc))
+//		assert.Equal(t, c.Refused, err != nil, c.Name)
+//	}
+package hostile
+
+import "strings"
+
+// Case is one document and the verdict on it. (A name written with
+// escapes and no twist, such as "\u0069d" alone, is not a case: fhirauth
+// and fhirspec refuse it by a FHIR rule of their own, no element name
+// needing one, while the token decoder and the middleware read it as
+// the name it spells, as every JSON parser does.)
+type Case struct {
+	Name string
+	// Doc is an Observation of Patient/123 (or a Patient 123), but for
+	// the twist the case is named for.
+	Doc string
+	// Refused is the verdict: no reader may accept the document.
+	Refused bool
+}
+
+const obs = `"resourceType":"Observation","subject":{"reference":"Patient/123"}`
+
+// Objects are the cases.
+var Objects = []Case{
+	{"plain", `{` + obs + `}`, false},
+	{"exact duplicate", `{` + obs + `,"subject":{"reference":"Patient/456"}}`, true},
+	{"escaped duplicate", `{` + obs + `,"\u0072esourceType":"Patient"}`, true},
+	{"escaped duplicate, escape first", `{"\u0073ubject":{"reference":"Patient/456"},` + obs + `}`, true},
+	{"ASCII case variant", `{` + obs + `,"SUBJECT":{"reference":"Patient/456"}}`, true},
+	{"long s (U+017F) variant", `{` + obs + `,"ſubject":{"reference":"Patient/456"}}`, true},
+	{"long s variant of the type", `{` + obs + `,"reſourceType":"Patient"}`, true},
+	{"Kelvin sign (U+212A) variant", `{"resourceType":"Patient","id":"123","link":[],"lin\u212a":[{"other":{"reference":"Patient/456"}}]}`, true},
+	{"dotted capital I is not i", `{` + obs + `,"İd":"a","id":"b"}`, false},
+	{"dotless i is not i", `{` + obs + `,"ıd":"a","id":"b"}`, false},
+	{"invalid UTF-8 in a name", "{" + obs + ",\"subject\xff\":{\"reference\":\"Patient/456\"}}", true},
+	{"two invalid names", "{" + obs + ",\"\xff\":1,\"\xfe\":2}", true},
+	{"lone high surrogate in a name", `{` + obs + `,"\ud800":1}`, true},
+	{"lone low surrogate in a name", `{` + obs + `,"\udc00":1}`, true},
+	{"non-ASCII name", `{` + obs + `,"😀":1}`, false},
+	{"nested beyond the limit", `{` + obs + `,"extension":` + strings.Repeat(`[`, 10001) + strings.Repeat(`]`, 10001) + `}`, true},
+	{"trailing data", `{` + obs + `}{}`, true},
+}
