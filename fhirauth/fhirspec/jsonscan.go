@@ -2,6 +2,7 @@ package fhirspec
 
 import (
 	"bytes"
+	"errors"
 
 	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
 )
@@ -19,6 +20,9 @@ type jsonScanner struct {
 	depth    int  // arrays and objects open around pos
 	validate bool // check syntax while walking
 	bad      bool // a structural surprise (syntax error)
+	// ambiguous is the error for an object with two names a parser may
+	// take for one (a syntax error too: bad is set).
+	ambiguous error
 	// escaped reports whether the last string str returned was decoded
 	// into buf (and so is overwritten by the next escaped string).
 	escaped bool
@@ -99,19 +103,6 @@ func (s *jsonScanner) end() bool {
 	return !s.bad && s.depth == 0 && s.pos == len(s.data)
 }
 
-// enter consumes the opening byte c of an object or array.
-func (s *jsonScanner) enter(c byte) bool {
-	if !s.expect(c) {
-		return false
-	}
-	if s.depth >= jsonsyntax.MaxDepth {
-		s.bad = true
-		return false
-	}
-	s.depth++
-	return true
-}
-
 // rawStr consumes a string without decoding it: validated, or its end
 // found by jsonsyntax.SkipString's fast scan.
 func (s *jsonScanner) rawStr() ([]byte, bool) {
@@ -130,36 +121,35 @@ func (s *jsonScanner) rawStr() ([]byte, bool) {
 	return raw, true
 }
 
-// object iterates the members of the object at the current position,
-// calling member with each decoded key; member must consume the value.
-// It stops early when member returns false.
+// object iterates the members of the object at the current position
+// with jsonsyntax's object reader, calling member with each key; member
+// must consume the value. It stops early when member returns false. Two
+// names a parser may take for one end the walk with ambiguous set.
 func (s *jsonScanner) object(member func(key string) bool) {
-	if !s.enter('{') {
+	if s.peek() != '{' {
+		s.bad = true
 		return
 	}
-	if s.peek() == '}' {
-		s.pos++
-		s.depth--
+	obj := jsonsyntax.ReadValidObject(s.data, s.pos)
+	if s.validate {
+		obj = jsonsyntax.ReadObject(s.data, s.pos, s.depth)
+	}
+	s.depth++
+	for obj.Next() {
+		s.pos, _ = obj.ValueStart()
+		s.escaped = obj.Escaped()
+		if !member(bytesString(obj.Name())) || s.bad {
+			return
+		}
+		obj.SkipTo(s.pos)
+	}
+	if err := obj.Err(); err != nil {
+		s.bad = true
+		if errors.Is(err, jsonsyntax.ErrDuplicateName) {
+			s.ambiguous = err
+		}
 		return
 	}
-	for !s.bad {
-		key, ok := s.str()
-		if !ok || !s.expect(':') {
-			return
-		}
-		if !member(key) || s.bad {
-			return
-		}
-		switch s.peek() {
-		case ',':
-			s.pos++
-		case '}':
-			s.pos++
-			s.depth--
-			return
-		default:
-			s.bad = true
-			return
-		}
-	}
+	s.depth--
+	s.pos = obj.End()
 }

@@ -225,6 +225,8 @@ func (m *Matcher) header(s *jsonScanner, full bool) (rt string, err error) {
 	switch {
 	case err != nil:
 		return "", err
+	case s.ambiguous != nil:
+		return "", fmt.Errorf("fhirspec: %v: %w", s.ambiguous, ErrAmbiguousResource)
 	case s.bad:
 		return "", fmt.Errorf("fhirspec: resource is not valid JSON: %w", ErrMalformedResource)
 	case !seen:
