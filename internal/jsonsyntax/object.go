@@ -44,84 +44,60 @@ var (
 // SkipTo; a value the caller neither reads nor skips is read by the next
 // call of Next. A reader of a small object does not allocate.
 type ObjectReader struct {
-	data    []byte
-	pos     int  // the next byte to read
-	depth   int  // arrays and objects open at pos, this object included
-	trusted bool // data is Valid: values are found with Skip
-	members int  // members read
-	valueAt int  // the start of the value not read yet, or -1
+	cursor
 	name    []byte
 	escaped bool   // name was written with escapes
 	scratch []byte // a name that is not plain, unquoted
 	names   NameSet
-	end     int // after the closing brace, once read; -1 before
-	err     error
+}
+
+// ArrayReader reads the elements of one JSON array, in order, as
+// ObjectReader reads an object's members: Next moves to an element,
+// Value reads it, or ValueStart and SkipTo let the caller read it.
+type ArrayReader struct {
+	cursor
 }
 
 // ReadObject starts reading the object that starts at data[i] (after
 // optional space); depth is how many arrays and objects are open around
 // it, for the nesting limit (0 for a document's root).
 func ReadObject(data []byte, i, depth int) ObjectReader {
-	r := ObjectReader{data: data, depth: depth + 1, valueAt: -1, end: -1}
-	r.open(i)
-	return r
+	return ObjectReader{cursor: open(data, i, depth, false, '{')}
 }
 
 // ReadValidObject is ReadObject for data that Valid has accepted as a
 // whole: values are not validated again, only their ends found, fast.
 // Names are still unquoted and checked.
 func ReadValidObject(data []byte, i int) ObjectReader {
-	r := ObjectReader{data: data, depth: 1, trusted: true, valueAt: -1, end: -1}
-	r.open(i)
-	return r
+	return ObjectReader{cursor: open(data, i, 0, true, '{')}
 }
 
-func (r *ObjectReader) open(i int) {
-	i = SkipSpace(r.data, i)
-	switch {
-	case i < 0 || i >= len(r.data) || r.data[i] != '{':
-		r.fail(i, ErrSyntax, "not an object")
-	case r.depth > MaxDepth:
-		r.fail(i, ErrTooDeep, "")
-	default:
-		r.pos = i + 1
-	}
+// ReadArray starts reading the array that starts at data[i] (after
+// optional space), with depth arrays and objects open around it.
+func ReadArray(data []byte, i, depth int) ArrayReader {
+	return ArrayReader{open(data, i, depth, false, '[')}
 }
 
-func (r *ObjectReader) fail(at int, err error, what string) bool {
-	if what != "" {
-		r.err = fmt.Errorf("%w at offset %d: %s", err, at, what)
-	} else {
-		r.err = fmt.Errorf("%w at offset %d", err, at)
-	}
-	r.valueAt = -1
-	return false
+// ReadValidArray is ReadArray for data that Valid has accepted.
+func ReadValidArray(data []byte, i int) ArrayReader {
+	return ArrayReader{open(data, i, 0, true, '[')}
 }
 
 // Next moves to the next member, reading its name and colon, and reports
 // false at the end of the object or on an error (see Err).
 func (r *ObjectReader) Next() bool {
-	if r.err != nil || r.end >= 0 {
-		return false
+	i, ok := r.advance('}')
+	return ok && r.readName(i)
+}
+
+// Next moves to the next element, and reports false at the end of the
+// array or on an error (see Err).
+func (r *ArrayReader) Next() bool {
+	i, ok := r.advance(']')
+	if ok {
+		r.valueAt, r.pos = i, i
 	}
-	if r.valueAt >= 0 && r.Value() == nil {
-		return false
-	}
-	i := SkipSpace(r.data, r.pos)
-	if i >= len(r.data) {
-		return r.fail(i, ErrSyntax, "unterminated object")
-	}
-	switch c := r.data[i]; {
-	case c == '}':
-		r.end = i + 1
-		return false
-	case r.members == 0: // the first name, at i
-	case c == ',':
-		i = SkipSpace(r.data, i+1)
-	default:
-		return r.fail(i, ErrSyntax, "want ',' or '}' after a member")
-	}
-	return r.readName(i)
+	return ok
 }
 
 // readName reads the name at data[i] and the colon after it.
@@ -141,7 +117,6 @@ func (r *ObjectReader) readName(i int) bool {
 	}
 	r.name = name
 	r.escaped = !plain && bytes.IndexByte(r.data[i:end], '\\') >= 0
-	r.members++
 	r.valueAt = SkipSpace(r.data, end+1)
 	r.pos = r.valueAt
 	return true
@@ -178,10 +153,88 @@ func (r *ObjectReader) Name() []byte { return r.name }
 // one may refuse it, against a consumer that compares names unread.
 func (r *ObjectReader) Escaped() bool { return r.escaped }
 
-// Value reads the current member's value and returns its bytes (a JSON
-// value, viewing the input), or nil on an error. A second call returns
-// nil.
-func (r *ObjectReader) Value() []byte {
+// Done reads the members left and reports the first error, nil when the
+// object was read whole and, when whole is true, nothing but space
+// follows it in data.
+func (r *ObjectReader) Done(whole bool) error {
+	for r.Next() {
+	}
+	if r.err == nil && whole && SkipSpace(r.data, r.end) != len(r.data) {
+		r.fail(r.end, ErrSyntax, "data after the value")
+	}
+	return r.err
+}
+
+// cursor is what ObjectReader and ArrayReader share: the position in
+// the document, the value not read yet, the end, the first error.
+type cursor struct {
+	data    []byte
+	pos     int  // the next byte to read
+	depth   int  // arrays and objects open at pos, this one included
+	trusted bool // data is Valid: values are found with Skip
+	items   int  // members or elements read
+	valueAt int  // the start of the value not read yet, or -1
+	end     int  // after the closing brace or bracket, once read; -1 before
+	err     error
+}
+
+// open starts a cursor at the opening byte c at data[i] (after space).
+func open(data []byte, i, depth int, trusted bool, c byte) cursor {
+	r := cursor{data: data, depth: depth + 1, trusted: trusted, valueAt: -1, end: -1}
+	i = SkipSpace(data, i)
+	switch {
+	case i < 0 || i >= len(data) || data[i] != c:
+		r.fail(i, ErrSyntax, "want '"+string(c)+"'")
+	case r.depth > MaxDepth:
+		r.fail(i, ErrTooDeep, "")
+	default:
+		r.pos = i + 1
+	}
+	return r
+}
+
+func (r *cursor) fail(at int, err error, what string) bool {
+	if what != "" {
+		r.err = fmt.Errorf("%w at offset %d: %s", err, at, what)
+	} else {
+		r.err = fmt.Errorf("%w at offset %d", err, at)
+	}
+	r.valueAt = -1
+	return false
+}
+
+// advance reads the value not read yet, then the separator or the
+// closing byte: it returns where the next item starts (after space), or
+// false at the end or on an error.
+func (r *cursor) advance(closing byte) (int, bool) {
+	if r.err != nil || r.end >= 0 {
+		return 0, false
+	}
+	if r.valueAt >= 0 && r.Value() == nil {
+		return 0, false
+	}
+	i := SkipSpace(r.data, r.pos)
+	if i >= len(r.data) {
+		return 0, r.fail(i, ErrSyntax, "unterminated")
+	}
+	switch c := r.data[i]; {
+	case c == closing:
+		r.end = i + 1
+		return 0, false
+	case r.items == 0: // the first item, at i
+	case c == ',':
+		i = SkipSpace(r.data, i+1)
+	default:
+		return 0, r.fail(i, ErrSyntax, "want ',' or '"+string(closing)+"'")
+	}
+	r.items++
+	return i, true
+}
+
+// Value reads the current member's value or element and returns its
+// bytes (a JSON value, viewing the input), or nil on an error. A second
+// call returns nil.
+func (r *cursor) Value() []byte {
 	start := r.valueAt
 	if start < 0 || r.err != nil {
 		return nil
@@ -197,16 +250,16 @@ func (r *ObjectReader) Value() []byte {
 	return r.data[start:end]
 }
 
-// ValueStart returns where the current member's value starts (after
-// space) and the depth open there, for a caller that reads the value
-// itself; it must then call SkipTo with the value's end. It returns -1
-// when there is no value to read.
-func (r *ObjectReader) ValueStart() (at, depth int) { return r.valueAt, r.depth }
+// ValueStart returns where the current value starts (after space) and
+// the depth open there, for a caller that reads the value itself; it
+// must then call SkipTo with the value's end. It returns -1 when there is
+// no value to read.
+func (r *cursor) ValueStart() (at, depth int) { return r.valueAt, r.depth }
 
-// SkipTo tells the reader that the current member's value, read by the
-// caller from ValueStart, ends at data[end] (or that the value could not
-// be read, when end < 0).
-func (r *ObjectReader) SkipTo(end int) {
+// SkipTo tells the reader that the current value, read by the caller
+// from ValueStart, ends at data[end] (or that it could not be read, when
+// end < 0).
+func (r *cursor) SkipTo(end int) {
 	if r.valueAt < 0 || r.err != nil {
 		return
 	}
@@ -217,9 +270,9 @@ func (r *ObjectReader) SkipTo(end int) {
 	r.valueAt, r.pos = -1, end
 }
 
-// End returns the index just after the object's closing brace once Next
-// has reported its end, or -1 (before, or after an error).
-func (r *ObjectReader) End() int {
+// End returns the index just after the closing brace or bracket once
+// Next has reported the end, or -1 (before, or after an error).
+func (r *cursor) End() int {
 	if r.err != nil {
 		return -1
 	}
@@ -227,139 +280,4 @@ func (r *ObjectReader) End() int {
 }
 
 // Err returns the first error the reader met, nil when there was none.
-func (r *ObjectReader) Err() error { return r.err }
-
-// Done reads the members left and reports the first error, nil when the
-// object was read whole and, when whole is true, nothing but space
-// follows it in data.
-func (r *ObjectReader) Done(whole bool) error {
-	for r.Next() {
-	}
-	if r.err == nil && whole && SkipSpace(r.data, r.end) != len(r.data) {
-		r.fail(r.end, ErrSyntax, "data after the value")
-	}
-	return r.err
-}
-
-// ArrayReader reads the elements of one JSON array, in order, as
-// ObjectReader reads an object's members: Next moves to an element,
-// Value reads it, or ValueStart and SkipTo let the caller read it.
-type ArrayReader struct {
-	data     []byte
-	pos      int
-	depth    int
-	trusted  bool
-	elements int
-	valueAt  int
-	end      int
-	err      error
-}
-
-// ReadArray starts reading the array that starts at data[i] (after
-// optional space), with depth arrays and objects open around it.
-func ReadArray(data []byte, i, depth int) ArrayReader {
-	r := ArrayReader{data: data, depth: depth + 1, valueAt: -1, end: -1}
-	r.open(i)
-	return r
-}
-
-// ReadValidArray is ReadArray for data that Valid has accepted.
-func ReadValidArray(data []byte, i int) ArrayReader {
-	r := ArrayReader{data: data, depth: 1, trusted: true, valueAt: -1, end: -1}
-	r.open(i)
-	return r
-}
-
-func (r *ArrayReader) open(i int) {
-	i = SkipSpace(r.data, i)
-	switch {
-	case i < 0 || i >= len(r.data) || r.data[i] != '[':
-		r.fail(i, "not an array")
-	case r.depth > MaxDepth:
-		r.err = fmt.Errorf("%w at offset %d", ErrTooDeep, i)
-	default:
-		r.pos = i + 1
-	}
-}
-
-func (r *ArrayReader) fail(at int, what string) bool {
-	r.err = fmt.Errorf("%w at offset %d: %s", ErrSyntax, at, what)
-	r.valueAt = -1
-	return false
-}
-
-// Next moves to the next element, and reports false at the end of the
-// array or on an error (see Err).
-func (r *ArrayReader) Next() bool {
-	if r.err != nil || r.end >= 0 {
-		return false
-	}
-	if r.valueAt >= 0 && r.Value() == nil {
-		return false
-	}
-	i := SkipSpace(r.data, r.pos)
-	if i >= len(r.data) {
-		return r.fail(i, "unterminated array")
-	}
-	switch c := r.data[i]; {
-	case c == ']':
-		r.end = i + 1
-		return false
-	case r.elements == 0:
-	case c == ',':
-		i = SkipSpace(r.data, i+1)
-	default:
-		return r.fail(i, "want ',' or ']' after an element")
-	}
-	r.elements++
-	r.valueAt, r.pos = i, i
-	return true
-}
-
-// Value reads the current element and returns its bytes (a JSON value,
-// viewing the input), or nil on an error. A second call returns nil.
-func (r *ArrayReader) Value() []byte {
-	start := r.valueAt
-	if start < 0 || r.err != nil {
-		return nil
-	}
-	var end int
-	if r.trusted {
-		end = Skip(r.data, start)
-	} else if end = ValidValue(r.data, start, r.depth); end < 0 {
-		r.fail(start, "invalid value")
-		return nil
-	}
-	r.valueAt, r.pos = -1, end
-	return r.data[start:end]
-}
-
-// ValueStart returns where the current element starts and the depth open
-// there, for a caller that reads it itself and then calls SkipTo; -1 when
-// there is no element to read.
-func (r *ArrayReader) ValueStart() (at, depth int) { return r.valueAt, r.depth }
-
-// SkipTo tells the reader that the current element, read by the caller,
-// ends at data[end] (or could not be read, when end < 0).
-func (r *ArrayReader) SkipTo(end int) {
-	if r.valueAt < 0 || r.err != nil {
-		return
-	}
-	if end < r.valueAt {
-		r.fail(r.valueAt, "invalid value")
-		return
-	}
-	r.valueAt, r.pos = -1, end
-}
-
-// End returns the index just after the array's closing bracket once
-// Next has reported its end, or -1.
-func (r *ArrayReader) End() int {
-	if r.err != nil {
-		return -1
-	}
-	return r.end
-}
-
-// Err returns the first error the reader met, nil when there was none.
-func (r *ArrayReader) Err() error { return r.err }
+func (r *cursor) Err() error { return r.err }

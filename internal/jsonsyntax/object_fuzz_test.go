@@ -9,6 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax/hostile"
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -148,33 +149,5 @@ func walkValue(data []byte, i, depth int) (int, error) {
 // holds two different names that strings.EqualFold takes for one.
 func hasFoldVariants(data []byte) bool {
 	var v any
-	if jsonv2.Unmarshal(data, &v) != nil {
-		return false
-	}
-	var visit func(v any) bool
-	visit = func(v any) bool {
-		switch v := v.(type) {
-		case map[string]any:
-			names := make([]string, 0, len(v))
-			for k, e := range v {
-				for _, n := range names {
-					if strings.EqualFold(n, k) {
-						return true
-					}
-				}
-				names = append(names, k)
-				if visit(e) {
-					return true
-				}
-			}
-		case []any:
-			for _, e := range v {
-				if visit(e) {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	return visit(v)
+	return jsonv2.Unmarshal(data, &v) == nil && hostile.FoldVariants(v)
 }

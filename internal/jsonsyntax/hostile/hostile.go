@@ -49,3 +49,32 @@ var Objects = []Case{
 	{"nested beyond the limit", `{` + obs + `,"extension":` + strings.Repeat(`[`, 10001) + strings.Repeat(`]`, 10001) + `}`, true},
 	{"trailing data", `{` + obs + `}{}`, true},
 }
+
+// FoldVariants reports whether an object in v (as encoding/json decodes
+// into an any) holds two different names that strings.EqualFold takes
+// for one: the one case in which the library's readers refuse what
+// encoding/json v2 accepts. Differential tests use it as their oracle.
+func FoldVariants(v any) bool {
+	switch v := v.(type) {
+	case map[string]any:
+		var names []string
+		for k, e := range v {
+			for _, n := range names {
+				if strings.EqualFold(n, k) {
+					return true
+				}
+			}
+			names = append(names, k)
+			if FoldVariants(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if FoldVariants(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
