@@ -206,6 +206,10 @@ func (w *walker) value(n *pathNode, inArray bool) {
 type rootState struct {
 	seenType, seenID bool
 	selfID           string
+	// names holds every root member name: two that a parser may take
+	// for one make the resource ambiguous, whichever element they name,
+	// as in every object jsonsyntax's reader reads.
+	names jsonsyntax.NameSet
 }
 
 // root walks the resource's root object: the compartment paths below n,
@@ -262,6 +266,9 @@ func (w *walker) members(n *pathNode, r *rootState) {
 	var seen uint64        // bit i: children[i] seen
 	const refBit = 1 << 63 // "reference" seen
 	lens := n.lensAt(r != nil)
+	if r != nil {
+		lens = ^uint64(0) // every root name goes to r.names
+	}
 	for {
 		// Members whose names cannot matter here (plain, and of no
 		// length that does: n.lensAt) are validated and stepped over
@@ -280,6 +287,7 @@ func (w *walker) members(n *pathNode, r *rootState) {
 		if w.err != nil || w.bad {
 			return
 		}
+		name := w.data[stop.At+1 : stop.End-1]
 		switch {
 		case r != nil && w.rootMember(r, key, plain):
 		case n.ref && key == "reference":
@@ -291,6 +299,9 @@ func (w *walker) members(n *pathNode, r *rootState) {
 			w.reference(n)
 		default:
 			w.member(n, key, plain, &seen)
+		}
+		if w.err == nil && r != nil && !r.names.Add(name, plain) {
+			w.err = fmt.Errorf("fhirspec: element %q repeats another, or one equal under case folding: %w", clip(key), ErrAmbiguousResource)
 		}
 		if w.err != nil || w.bad || !w.more('}') {
 			return

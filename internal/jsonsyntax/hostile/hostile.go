@@ -35,6 +35,8 @@ var Objects = []Case{
 	{"exact duplicate", `{` + obs + `,"subject":{"reference":"Patient/456"}}`, true},
 	{"escaped duplicate", `{` + obs + `,"\u0072esourceType":"Patient"}`, true},
 	{"escaped duplicate, escape first", `{"\u0073ubject":{"reference":"Patient/456"},` + obs + `}`, true},
+	{"case variant of an element no check reads", `{` + obs + `,"status":"final","STATUS":"cancelled"}`, true},
+	{"long s variant of an element no check reads", `{` + obs + `,"status":"final","ſtatus":"cancelled"}`, true},
 	{"ASCII case variant", `{` + obs + `,"SUBJECT":{"reference":"Patient/456"}}`, true},
 	{"long s (U+017F) variant", `{` + obs + `,"ſubject":{"reference":"Patient/456"}}`, true},
 	{"long s variant of the type", `{` + obs + `,"reſourceType":"Patient"}`, true},
