@@ -18,11 +18,12 @@
 // SkipSpace are its parts, for readers that walk a document themselves
 // and must accept the same documents (SkipMembers steps over the members
 // of an object whose names a reader has no use for, validating them, in
-// one call); Skip finds the end of a value in input already validated. Strings are not checked for UTF-8, as encoding/json.Valid
-// does not check it.
+// one call); Skip finds the end of a value in input already validated.
+// Valid does not check strings for UTF-8, as encoding/json.Valid does
+// not.
 //
-// ObjectReader is the one member iterator every package reads objects
-// with, and ArrayReader its counterpart for arrays:
+// ObjectReader is the member iterator the packages read objects with,
+// and ArrayReader its counterpart for arrays:
 //
 //	obj := jsonsyntax.ReadObject(doc, 0, 0)
 //	for obj.Next() {
@@ -35,7 +36,11 @@
 // encoding/json uses to match names to struct fields (FoldEqual: "ſ" is
 // "s", the Kelvin sign "k") are ErrDuplicateName, and a name that is not
 // valid UTF-8 once unquoted (a lone surrogate escape included) is
-// ErrInvalidString. Unquote applies the same UTF-8 rule to values.
+// ErrInvalidString. Unquote applies the same UTF-8 rule to values. A
+// reader that walks objects itself, for speed or to rebuild them (the
+// middleware's Bundle rewriter, fhirspec's compartment walk), keeps the
+// names it reads (with ReadName, or refusing any not plain) in a
+// NameSet: the same rule.
 //
 // Where it differs from encoding/json, deliberately and failing closed:
 // v1 lets the last of duplicate names win and turns invalid UTF-8 into
