@@ -3,6 +3,7 @@ module github.com/fhirwarden/fhirwarden
 go 1.26.8
 
 require (
+	github.com/go-json-experiment/json v1.27.2
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/google/fhir/go v0.7.4
 	github.com/lestrrat-go/jwx/v3 v3.4.0

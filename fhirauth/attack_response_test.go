@@ -34,9 +34,9 @@ func TestAttackCheckResource(t *testing.T) {
 		err  error
 	}{
 		"B's Observation":                   {obsOf456, ErrOutsideCompartment},
-		"A and B duplicate subject keys":    {`{"resourceType":"Observation","subject":{"reference":"Patient/123"},"subject":{"reference":"Patient/456"}}`, ErrOutsideCompartment},
-		"B first then A (last wins)":        {`{"resourceType":"Observation","subject":{"reference":"Patient/456"},"subject":{"reference":"Patient/123"}}`, ErrOutsideCompartment},
-		"case-variant subject":              {`{"resourceType":"Observation","Subject":{"reference":"Patient/456"},"subject":{"reference":"Patient/123"}}`, ErrOutsideCompartment},
+		"A and B duplicate subject keys":    {`{"resourceType":"Observation","subject":{"reference":"Patient/123"},"subject":{"reference":"Patient/456"}}`, ErrNotJSON}, // names a parser may take for one: not FHIR JSON,
+		"B first then A (last wins)":        {`{"resourceType":"Observation","subject":{"reference":"Patient/456"},"subject":{"reference":"Patient/123"}}`, ErrNotJSON}, // names a parser may take for one: not FHIR JSON,
+		"case-variant subject":              {`{"resourceType":"Observation","Subject":{"reference":"Patient/456"},"subject":{"reference":"Patient/123"}}`, ErrNotJSON}, // names a parser may take for one: not FHIR JSON,
 		"duplicate resourceType":            {`{"resourceType":"Observation","resourceType":"Patient","subject":{"reference":"Patient/123"}}`, ErrNotJSON},
 		"resourceType mismatch (a Patient)": {patient123, ErrConstraint},
 		"a Bundle instead of the resource":  {`{"resourceType":"Bundle","type":"searchset","entry":[{"resource":` + obsOf456 + `}]}`, ErrConstraint},
@@ -45,7 +45,7 @@ func TestAttackCheckResource(t *testing.T) {
 		"resourceType not a string":         {`{"resourceType":["Observation"],"subject":{"reference":"Patient/123"}}`, ErrNotJSON},
 		"escaped resourceType key":          {`{"resource\u0054ype":"Observation","subject":{"reference":"Patient/123"}}`, ErrNotJSON},
 		"invalid UTF-8 in a reference":      {"{\"resourceType\":\"Observation\",\"subject\":{\"reference\":\"Patient/123\xff\"}}", ErrOutsideCompartment},
-		"invalid UTF-8 in the type":         {"{\"resourceType\":\"Observ\xffation\",\"subject\":{\"reference\":\"Patient/123\"}}", ErrConstraint},
+		"invalid UTF-8 in the type":         {"{\"resourceType\":\"Observ\xffation\",\"subject\":{\"reference\":\"Patient/123\"}}", ErrNotJSON}, // a string that is not UTF-8,
 		"empty body":                        {``, ErrNotJSON},
 		"XML":                               {`<Observation xmlns="http://hl7.org/fhir"/>`, ErrNotJSON},
 		"trailing garbage":                  {obsOf123 + `{}`, ErrNotJSON},

@@ -469,7 +469,7 @@ func TestAttackV2Constraints(t *testing.T) {
 		{name: "constraint missing is added", method: "GET", url: "/fhir/Observation?code=x", scopes: labOnly, patient: A, allow: true, check: wantLab},
 		{name: "read of a vital-signs Observation", method: "GET", url: "/fhir/Observation/2", scopes: labOnly, patient: A, allow: true, check: func(t *testing.T, d *Decision) {
 			assert.ErrorIs(t, d.CheckResource([]byte(vitalOf123)), ErrConstraint)
-			assert.ErrorIs(t, d.CheckResource([]byte(`{"resourceType":"Observation","subject":{"reference":"Patient/123"},"category":[{"coding":[{"code":"laboratory"}]}],"Category":[]}`)), ErrConstraint)
+			assert.ErrorIs(t, d.CheckResource([]byte(`{"resourceType":"Observation","subject":{"reference":"Patient/123"},"category":[{"coding":[{"code":"laboratory"}]}],"Category":[]}`)), ErrNotJSON)
 			assert.NoError(t, d.CheckResource([]byte(obsOf123)))
 		}},
 		{name: "_has through a constrained type", method: "GET", url: "/fhir/Patient?_has:Observation:subject:code=x", scopes: labOnly + " patient/Patient.rs", patient: A, status: 403},

@@ -130,7 +130,7 @@ func TestCheckEntry(t *testing.T) {
 		{"$everything", "OperationOutcome", nil},
 		{"$everything", "nested Bundle of B", ErrOutsideCompartment},
 		{"$everything", "invalid UTF-8 reference", ErrOutsideCompartment},
-		{"$everything", "duplicate subject", ErrOutsideCompartment},
+		{"$everything", "duplicate subject", ErrNotJSON},
 		{"$everything", "escaped resourceType key", ErrNotJSON},
 		{"$everything", "a string", ErrNotJSON},
 		{"$everything", "null", ErrNotJSON},

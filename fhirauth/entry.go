@@ -3,9 +3,6 @@ package fhirauth
 import (
 	"errors"
 	"fmt"
-	"strings"
-	"unicode"
-	"unicode/utf8"
 )
 
 // operationOutcomeElements are the top-level elements an OperationOutcome
@@ -29,30 +26,24 @@ func (d *Decision) entryResource(res []byte) (rt, id string, err error) {
 	} else if err := d.allowResource(top.rt, res, d.response.letters); err != nil {
 		return "", "", err
 	}
-	if top.ambiguous {
-		return "", "", fmt.Errorf("%w: the %s has duplicate or case-variant keys", ErrNotJSON, clip(top.rt))
-	}
 	return top.rt, top.id, nil
 }
 
 // topLevel is what scanTopLevel finds.
 type topLevel struct {
-	rt, id    string // views of the resource's bytes when unescaped
-	ambiguous bool   // two keys equal under Unicode case folding
-	extra     string // the first key that is not an OperationOutcome element (a view of the resource's bytes)
-	hasExtra  bool   // extra was found (it may be "")
+	rt, id   string // views of the resource's bytes when unescaped
+	extra    string // the first key that is not an OperationOutcome element (a view of the resource's bytes)
+	hasExtra bool   // extra was found (it may be "")
 }
 
 // scanTopLevel reads the top-level members of a resource (valid JSON)
 // once: resourceType and id (as resourceHeader: an error when missing,
-// not strings, duplicated or case-variant), whether any two keys are equal
-// under Unicode simple case folding (parsers disagree on which of them
-// counts, and some match keys case-insensitively), and the first key that
-// an OperationOutcome does not define.
+// not strings, or case-variant), and the first key that an
+// OperationOutcome does not define. Two keys a parser may take for one
+// are an error of eachMember's reader.
 func scanTopLevel(res []byte) (topLevel, error) {
 	var top topLevel
 	ms := memberSet{names: []string{"resourceType", "id"}}
-	var keys foldedKeys
 	err := eachMember(res, func(key string, val []byte) error {
 		i, err := ms.index(key)
 		if err != nil {
@@ -70,9 +61,6 @@ func scanTopLevel(res []byte) (topLevel, error) {
 				top.id = s
 			}
 		}
-		if !top.ambiguous && keys.add(key) {
-			top.ambiguous = true
-		}
 		if !top.hasExtra && !contains(operationOutcomeElements, key) {
 			top.extra, top.hasExtra = key, true
 		}
@@ -82,58 +70,4 @@ func scanTopLevel(res []byte) (topLevel, error) {
 		err = errors.New("no resourceType")
 	}
 	return top, err
-}
-
-// foldedKeys finds keys that are equal under Unicode simple case folding
-// (strings.EqualFold): pairwise for the usual few dozen, then by their
-// folded form.
-type foldedKeys struct {
-	few  [32]string
-	n    int
-	many map[string]struct{}
-}
-
-// add records key and reports whether an equal one was recorded before.
-func (k *foldedKeys) add(key string) bool {
-	if k.n < len(k.few) {
-		for _, s := range k.few[:k.n] {
-			if strings.EqualFold(s, key) {
-				return true
-			}
-		}
-		k.few[k.n] = key
-		k.n++
-		return false
-	}
-	if k.many == nil {
-		k.many = make(map[string]struct{}, 2*len(k.few))
-		for _, s := range k.few {
-			k.many[foldKey(s)] = struct{}{}
-		}
-	}
-	f := foldKey(key)
-	if _, dup := k.many[f]; dup {
-		return true
-	}
-	k.many[f] = struct{}{}
-	return false
-}
-
-// foldKey maps s to one representative of its case-folding class: two
-// strings are strings.EqualFold exactly when their foldKeys are equal.
-func foldKey(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		if r == utf8.RuneError {
-			b.WriteRune(r)
-			continue
-		}
-		m := r
-		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-			m = min(m, f)
-		}
-		b.WriteRune(m)
-	}
-	return b.String()
 }

@@ -1,66 +1,43 @@
 package fhirauth
 
 import (
-	"encoding/json"
 	"errors"
-	"strings"
+	"fmt"
 
 	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
 )
 
-// This file is a minimal reader for JSON that has already passed
-// jsonsyntax.Valid (which accepts what encoding/json.Valid accepts).
 // fhirauth reads the few Bundle and resource elements a decision needs
-// with it instead of encoding/json's struct decoding,
-// because encoding/json matches keys case-insensitively and lets the last
-// of duplicate keys win: {"type":"batch","TYPE":"transaction"} would decode
-// as a transaction here while a stricter server saw a batch. Security
-// decisions must not depend on such parser differentials, so the reader
-// hands every member to the caller, which rejects duplicates and
-// case-variants of the keys it cares about (see memberSet).
+// from JSON that has already passed jsonsyntax.Valid, with jsonsyntax's
+// object reader instead of encoding/json's struct decoding: encoding/json
+// matches keys case-insensitively and lets the last of duplicate keys
+// win, so {"type":"batch","TYPE":"transaction"} would decode as a
+// transaction here while a stricter server saw a batch. The reader
+// refuses duplicate and case-variant names in every object read; on top of
+// it fhirauth refuses names written with escapes (no FHIR element name
+// needs one) and case variants of the element names it looks for even
+// when alone (memberSet), so that no server reads an element fhirauth
+// did not.
 
 var errAmbiguousJSON = errors.New("duplicate, escaped or case-variant key")
 
-// skipValue returns the index just after the value starting at d[i]
-// (i at the first non-space byte). d must be valid JSON.
-func skipValue(d []byte, i int) int { return jsonsyntax.Skip(d, i) }
-
 // eachMember calls fn for every member of the object d (valid JSON, any
-// surrounding space allowed) with the raw key text (between the quotes)
-// and the raw value. Keys containing escapes are reported as ambiguous: no
-// FHIR element name needs one.
+// surrounding space allowed) with the key and the raw value.
 func eachMember(d []byte, fn func(key string, val []byte) error) error {
-	i := jsonsyntax.SkipSpace(d, 0)
-	if i >= len(d) || d[i] != '{' {
-		return errNotObject
-	}
-	i = jsonsyntax.SkipSpace(d, i+1)
-	if i < len(d) && d[i] == '}' {
-		return nil
-	}
-	for i < len(d) {
-		if d[i] != '"' {
-			return errNotObject
+	obj := jsonsyntax.ReadValidObject(d, 0)
+	for obj.Next() {
+		if obj.Escaped() {
+			return errAmbiguousJSON
 		}
-		end := jsonsyntax.Skip(d, i)
-		rawKey := d[i+1 : end-1]
-		for _, c := range rawKey {
-			if c == '\\' {
-				return errAmbiguousJSON
-			}
-		}
-		i = jsonsyntax.SkipSpace(d, end)
-		i = jsonsyntax.SkipSpace(d, i+1) // ':'
-		vend := skipValue(d, i)
-		if err := fn(bytesToString(rawKey), d[i:vend]); err != nil {
+		if err := fn(bytesToString(obj.Name()), obj.Value()); err != nil {
 			return err
 		}
-		i = jsonsyntax.SkipSpace(d, vend)
-		if i < len(d) && d[i] == ',' {
-			i = jsonsyntax.SkipSpace(d, i+1)
-			continue
-		}
-		return nil
+	}
+	switch err := obj.Err(); {
+	case errors.Is(err, jsonsyntax.ErrDuplicateName), errors.Is(err, jsonsyntax.ErrInvalidString):
+		return fmt.Errorf("%w: %w", errAmbiguousJSON, err)
+	case err != nil:
+		return errNotObject
 	}
 	return nil
 }
@@ -70,88 +47,51 @@ var errNotArray = errors.New("not a JSON array")
 
 // eachElement calls fn for every element of the array d (valid JSON).
 func eachElement(d []byte, fn func(i int, val []byte) error) error {
-	i := jsonsyntax.SkipSpace(d, 0)
-	if i >= len(d) || d[i] != '[' {
-		return errNotArray
-	}
-	i = jsonsyntax.SkipSpace(d, i+1)
-	if i < len(d) && d[i] == ']' {
-		return nil
-	}
-	for n := 0; i < len(d); n++ {
-		end := skipValue(d, i)
-		if err := fn(n, d[i:end]); err != nil {
+	arr := jsonsyntax.ReadValidArray(d, 0)
+	for n := 0; arr.Next(); n++ {
+		if err := fn(n, arr.Value()); err != nil {
 			return err
 		}
-		i = jsonsyntax.SkipSpace(d, end)
-		if i < len(d) && d[i] == ',' {
-			i = jsonsyntax.SkipSpace(d, i+1)
-			continue
-		}
-		return nil
+	}
+	if arr.Err() != nil {
+		return errNotArray
 	}
 	return nil
 }
 
 // jsonString decodes a raw JSON string value; ok is false when raw is not
-// a string.
+// a string, or not one that unquotes to valid UTF-8.
 func jsonString(raw []byte) (string, bool) {
-	if len(raw) < 2 || raw[0] != '"' {
-		return "", false
-	}
-	inner := raw[1 : len(raw)-1]
-	simple := true
-	for _, c := range inner {
-		if c == '\\' {
-			simple = false
-			break
-		}
-	}
-	if simple {
-		return string(inner), true
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", false
-	}
-	return s, true
+	s, err := jsonsyntax.Unquote(raw)
+	return s, err == nil
 }
 
-// jsonStringView is jsonString without a copy for strings without
-// escapes: the result views raw, so the caller must not keep it beyond the
-// life of raw's contents (escaped strings are decoded into a new string).
+// jsonStringView is jsonString without a copy for plain strings (ASCII
+// without escapes): the result views raw, so the caller must not keep it
+// beyond the life of raw's contents.
 func jsonStringView(raw []byte) (string, bool) {
-	if len(raw) < 2 || raw[0] != '"' {
-		return "", false
+	if end, plain := jsonsyntax.ScanStringPlain(raw, 0); plain && end == len(raw) {
+		return bytesToString(raw[1 : end-1]), true
 	}
-	inner := raw[1 : len(raw)-1]
-	for _, c := range inner {
-		if c == '\\' {
-			return jsonString(raw)
-		}
-	}
-	return bytesToString(inner), true
+	return jsonString(raw)
 }
 
-// memberSet tracks which of a fixed list of keys an object had, rejecting
-// duplicates and case variants of them.
+// memberSet is the list of element names an object is read for: a case
+// variant of one of them is refused even when the name itself is absent,
+// since a case-insensitive server would read it as that element.
+// (Duplicates are eachMember's reader's to refuse.)
 type memberSet struct {
 	names []string
-	seen  uint64
 }
 
 // index returns the position of key in names, -1 for an unrelated key, or
-// an error for a duplicate or a case variant.
+// an error for a case variant.
 func (m *memberSet) index(key string) (int, error) {
 	for i, n := range m.names {
 		if key == n {
-			if m.seen&(1<<i) != 0 {
-				return -1, errAmbiguousJSON
-			}
-			m.seen |= 1 << i
 			return i, nil
 		}
-		if len(key) == len(n) && strings.EqualFold(key, n) {
+		if jsonsyntax.FoldEqual(key, n) {
 			return -1, errAmbiguousJSON
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth"
+	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
 )
 
 // needsBundleWork reports whether a batch or transaction must be taken
@@ -399,7 +400,7 @@ func entryIfMatch(raw json.RawMessage) []string {
 	}
 	var out []string
 	for k, v := range rq {
-		if foldKey(k) != "ifmatch" {
+		if !jsonsyntax.FoldEqual(k, "ifMatch") {
 			continue
 		}
 		var s string

@@ -1,7 +1,6 @@
 package middleware
 
 import (
-	"encoding/json"
 	"unicode/utf8"
 
 	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
@@ -11,10 +10,13 @@ import (
 // pass over the bytes validates the syntax (the documents encoding/json
 // accepts, nested at most jsonsyntax.MaxDepth deep) while the caller walks the
 // members it cares about, and ordinary documents are read without
-// allocating. Objects are read with a foldSet, so that keys a JSON parser
-// could take for one (equal, or equal under Unicode case folding, as Go's
-// encoding/json matches them) are noticed. The syntax checks themselves
-// (strings, numbers, skipped values) are jsonsyntax's, as in fhirauth.
+// allocating. Member names are read with jsonsyntax.ReadName and kept in
+// a jsonsyntax.NameSet, so that keys a JSON parser could take for one
+// (equal once unquoted, or equal under the Unicode case folding Go's
+// encoding/json matches them by) are noticed by jsonsyntax's one rule.
+// The syntax checks themselves (strings, numbers, skipped values) are
+// jsonsyntax's too; reader only walks, and keeps reading past an
+// ambiguous key so that its caller decides what to withhold.
 
 // reader reads one JSON document. A syntax error sets bad; after it every
 // method fails.
@@ -83,21 +85,16 @@ func (r *reader) member(n int, keys *foldSet) (jsonKey, bool) {
 	if r.i >= len(r.b) || r.b[r.i] != '"' {
 		return jsonKey{}, r.fail()
 	}
-	end, plain := jsonsyntax.ScanStringPlain(r.b, r.i)
-	if end < 0 {
+	name, plain, end, err := jsonsyntax.ReadName(r.b, r.i, nil)
+	if err != nil {
 		return jsonKey{}, r.fail()
-	}
-	k := jsonKey{quoted: r.b[r.i:end], plain: plain}
-	if !plain {
-		k.decoded = decodeString(k.quoted)
 	}
 	r.i = jsonsyntax.SkipSpace(r.b, end)
 	if r.i >= len(r.b) || r.b[r.i] != ':' {
 		return jsonKey{}, r.fail()
 	}
 	r.i++
-	k.dup = !keys.add(k.foldHash())
-	return k, true
+	return jsonKey{name: name, dup: !keys.Add(name, plain)}, true
 }
 
 // element moves to the next element of the array being read (n elements
@@ -152,21 +149,18 @@ func (r *reader) atEnd() bool {
 	return !r.bad && r.depth == 0 && jsonsyntax.SkipSpace(r.b, r.i) == len(r.b)
 }
 
+// foldSet holds the names of one object's members, to find those a
+// parser could take for one.
+type foldSet = jsonsyntax.NameSet
+
 // jsonKey is an object key as read.
 type jsonKey struct {
-	quoted  []byte // the key as written, quotes included
-	plain   bool   // printable ASCII without escapes: quoted holds the key verbatim
-	decoded string // the key, when it is not plain
-	dup     bool   // an earlier key of the object folds to the same
+	name []byte // unquoted: views the document when written plain
+	dup  bool   // an earlier key of the object folds to the same
 }
 
 // is reports whether the key is exactly name.
-func (k jsonKey) is(name string) bool {
-	if k.plain {
-		return string(k.quoted[1:len(k.quoted)-1]) == name
-	}
-	return k.decoded == name
-}
+func (k jsonKey) is(name string) bool { return string(k.name) == name }
 
 // index returns the position of the key in names, or -1.
 func (k jsonKey) index(names []string) int {
@@ -178,99 +172,8 @@ func (k jsonKey) index(names []string) int {
 	return -1
 }
 
-// folds reports whether the key equals name under case folding (name is
-// lower-case ASCII).
-func (k jsonKey) folds(name string) bool {
-	if k.plain {
-		s := k.quoted[1 : len(k.quoted)-1]
-		if len(s) != len(name) {
-			return false
-		}
-		for i := range s {
-			if lowerASCII(s[i]) != name[i] {
-				return false
-			}
-		}
-		return true
-	}
-	return foldKey(k.decoded) == name
-}
-
-// foldHash hashes the key's case-folding class (foldKey): keys that
-// strings.EqualFold considers equal hash alike.
-func (k jsonKey) foldHash() uint64 {
-	if k.plain {
-		h := uint64(fnvOffset)
-		for _, c := range k.quoted[1 : len(k.quoted)-1] {
-			h = (h ^ uint64(lowerASCII(c))) * fnvPrime
-		}
-		return h
-	}
-	h := uint64(fnvOffset)
-	s := foldKey(k.decoded)
-	for i := 0; i < len(s); i++ {
-		h = (h ^ uint64(s[i])) * fnvPrime
-	}
-	return h
-}
-
-const (
-	fnvOffset = 14695981039346656037
-	fnvPrime  = 1099511628211
-)
-
-func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + ('a' - 'A')
-	}
-	return c
-}
-
-// foldSet holds the fold hashes of the keys of one object. Two keys of the
-// same hash count as duplicates: a (64-bit) collision refuses a document,
-// which fails closed. Up to len(small) keys it does not allocate.
-type foldSet struct {
-	n     int
-	small [24]uint64
-	big   map[uint64]struct{}
-}
-
-// add adds h and reports whether it was new.
-func (s *foldSet) add(h uint64) bool {
-	if s.big != nil {
-		if _, dup := s.big[h]; dup {
-			return false
-		}
-		s.big[h] = struct{}{}
-		return true
-	}
-	for _, x := range s.small[:s.n] {
-		if x == h {
-			return false
-		}
-	}
-	if s.n < len(s.small) {
-		s.small[s.n] = h
-		s.n++
-		return true
-	}
-	s.big = make(map[uint64]struct{}, 4*len(s.small))
-	for _, x := range s.small {
-		s.big[x] = struct{}{}
-	}
-	s.big[h] = struct{}{}
-	return true
-}
-
-// decodeString decodes a valid quoted JSON string as encoding/json does
-// (invalid UTF-8 and lone surrogates become U+FFFD).
-func decodeString(quoted []byte) string {
-	var s string
-	if json.Unmarshal(quoted, &s) != nil {
-		return string(utf8.RuneError) // cannot happen for a scanned string
-	}
-	return s
-}
+// folds reports whether the key equals name under jsonsyntax's fold.
+func (k jsonKey) folds(name string) bool { return jsonsyntax.FoldEqual(k.name, name) }
 
 // isString reports whether v (a valid JSON value) is the string s.
 func isString(v []byte, s string) bool {
@@ -284,19 +187,18 @@ func isString(v []byte, s string) bool {
 	}
 	for _, c := range v[1 : len(v)-1] {
 		if c == '\\' || c >= utf8.RuneSelf {
-			return decodeString(v) == s
+			d, err := jsonsyntax.Unquote(v)
+			return err == nil && d == s
 		}
 	}
 	return false
 }
 
 // stringValue returns the string v (a valid JSON value) holds, and false
-// when it is not a string.
+// when it is not a string, or not one that unquotes to valid UTF-8.
 func stringValue(v []byte) (string, bool) {
-	if len(v) < 2 || v[0] != '"' {
-		return "", false
-	}
-	return decodeString(v), true
+	s, err := jsonsyntax.Unquote(v)
+	return s, err == nil
 }
 
 func isNullValue(v []byte) bool { return string(v) == "null" }

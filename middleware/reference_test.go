@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"strings"
 )
 
 func refStrictObject(raw []byte) (map[string]json.RawMessage, error) {
@@ -36,11 +37,12 @@ func refStrictObject(raw []byte) (map[string]json.RawMessage, error) {
 		if err := dec.Decode(&val); err != nil {
 			return nil, err
 		}
-		fk := foldKey(key)
-		if _, dup := seen[fk]; dup {
-			return nil, errAmbiguousObject
+		for k := range seen {
+			if strings.EqualFold(k, key) {
+				return nil, errAmbiguousObject
+			}
 		}
-		seen[fk] = struct{}{}
+		seen[key] = struct{}{}
 		members[key] = val
 	}
 	if _, err := dec.Token(); err != nil { // the closing brace

@@ -2,6 +2,7 @@ package token
 
 import (
 	"encoding/base64"
+	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
 	"strings"
 )
 
@@ -111,58 +112,45 @@ func splitCompact(raw string) (*compactJWS, error) {
 func parseHeader(js string) (jwsHeader, error) {
 	var h jwsHeader
 	var (
-		seen      = make([]string, 0, 8)
 		hasAlg    bool
 		badMember string
+		err       error
 	)
-	p := jsonParser{s: js}
-	p.skipSpace()
-	if p.i >= len(p.s) || p.s[p.i] != '{' {
+	if i := jsonsyntax.SkipSpace(js, 0); i >= len(js) || js[i] != '{' {
 		return h, failWrap(ErrNotJWT, errJSONNotObject, "header")
 	}
-	err := p.members(func(key string) error {
-		for _, k := range seen {
-			if k == key {
-				return errJSONDuplicate
-			}
-		}
-		seen = append(seen, key)
+	d := jsonDecoder{b: []byte(js), s: js}
+	obj := jsonsyntax.ReadObject(d.b, 0, 0)
+	for err == nil && obj.Next() {
 		var ok bool
-		var err error
-		switch key {
+		switch string(obj.Name()) {
 		case "alg":
-			h.alg, hasAlg, err = p.stringValue()
+			h.alg, hasAlg, err = d.stringMember(&obj)
 		case "kid":
 			h.hasKid = true
-			if h.kid, ok, err = p.stringValue(); !ok && err == nil {
+			if h.kid, ok, err = d.stringMember(&obj); !ok && err == nil {
 				badMember = `header "kid" is not a string`
 			}
 		case "typ":
-			if h.typ, ok, err = p.stringValue(); !ok && err == nil {
+			if h.typ, ok, err = d.stringMember(&obj); !ok && err == nil {
 				badMember = `header "typ" is not a string`
 			}
 		case "crit":
 			h.crit = true
-			_, err = p.value()
 		case "b64":
 			// RFC 7797 unencoded payloads change what the signature covers;
 			// they must be declared critical, which is rejected anyway, but
 			// a bare b64 other than true is rejected here too.
-			var v any
-			if v, err = p.value(); err == nil && v != true {
+			if v := obj.Value(); v != nil && string(v) != "true" {
 				badMember = `header "b64" other than true is not supported`
 			}
-		default:
-			// Everything else, including jwk, jku, x5u and x5c, is checked
-			// for JSON syntax and ignored: keys come only from the key set.
-			_, err = p.value()
 		}
-		return err
-	})
+		// Everything else, including jwk, jku, x5u and x5c, is checked
+		// for JSON syntax (by the next call of Next) and ignored: keys
+		// come only from the key set.
+	}
 	if err == nil {
-		if p.skipSpace(); p.i != len(p.s) {
-			err = errJSONSyntax
-		}
+		err = obj.Done(true)
 	}
 	switch {
 	case err != nil:

@@ -72,7 +72,14 @@
 //     (SMART: client_id, then azp); patient, encounter and fhirUser (or the
 //     mapping's claims for them) become the launch context. Claims holds
 //     every claim.
-//   - JSON with duplicate member names is rejected (no "last one wins").
+//   - Header and claims are read more strictly than encoding/json reads
+//     them (v1 and v2): duplicate member names are rejected (no "last one
+//     wins"), and so are names that differ only by Unicode case folding
+//     ("exp" and "EXP", "iss" and "iſs" with U+017F), which a
+//     case-insensitive reader would take for one; invalid UTF-8 and lone
+//     surrogate escapes are rejected, not replaced by U+FFFD; nesting
+//     deeper than 32 levels is rejected. Otherwise a claim set decodes to
+//     the values encoding/json gives (FuzzDecodeJSONObjectMatchesV2).
 //   - Sender-constrained tokens (a "cnf" claim: DPoP or mTLS bound) are
 //     refused by Authenticate (ErrSenderConstrained): accepting them as
 //     bearer tokens would undo the binding. DPoPChecker admits DPoP-bound
@@ -106,7 +113,8 @@
 // disagreements allowed are these choices, each failing closed:
 //
 //   - duplicate member names in the header or the claims (both libraries
-//     keep the last one);
+//     keep the last one), and names equal under Unicode case folding;
+//   - nesting deeper than 32 levels;
 //   - a "crit" header, whatever its value, and a "b64" header other than
 //     true;
 //   - a "cnf" claim (sender-constrained tokens need a proof of possession);

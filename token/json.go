@@ -3,36 +3,32 @@ package token
 import (
 	"errors"
 	"strconv"
-	"strings"
-	"unicode/utf16"
-	"unicode/utf8"
 
 	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
 )
 
-// This file is a small, strict JSON decoder for JWT headers and claim sets.
+// This file decodes JWT headers and claim sets: member names and syntax
+// through jsonsyntax's one object reader, values into the Go values
+// encoding/json produces (map[string]any, []any, string, float64, bool,
+// nil) in one pass, slicing strings without escapes out of the input
+// instead of copying them.
 //
 // Why not encoding/json: decoding a typical access token's claims into a
-// map[string]any with encoding/json costs ~7.5 us and 60+ allocations, a
-// quarter of an RS256 signature check, which alone would break the
-// "uncached verification within 1.3x of raw crypto" target. This decoder
-// produces the same Go values as encoding/json (map[string]any, []any,
-// string, float64, bool, nil) in one pass, slicing unescaped strings out of
-// the input instead of copying them.
+// map[string]any with it costs ~7.5 us and 60+ allocations, a quarter of
+// an RS256 signature check, which alone would break the "uncached
+// verification within 1.3x of raw crypto" target.
 //
 // It is stricter than encoding/json where laxness is a risk in a security
-// token: duplicate member names are rejected (no "last one wins" parser
-// differentials on alg, iss or aud), as are invalid UTF-8, lone surrogate
-// escapes, and nesting deeper than maxJSONDepth.
+// token (jsonsyntax's rules): duplicate member names are refused, also
+// when one is escaped or a case variant of the other (no "last one wins",
+// no "exp" that a case-insensitive reader takes for "EXP"), as are invalid
+// UTF-8, lone surrogate escapes, and nesting deeper than maxJSONDepth.
 
 const maxJSONDepth = 32
 
 var (
-	errJSONSyntax    = errors.New("invalid JSON")
-	errJSONDuplicate = errors.New("duplicate JSON member name")
 	errJSONDepth     = errors.New("JSON nested too deeply")
 	errJSONNotObject = errors.New("JSON value is not an object")
-	errJSONUTF8      = errors.New("invalid UTF-8 in JSON string")
 	errJSONNumber    = errors.New("JSON number out of range")
 )
 
@@ -40,336 +36,140 @@ var (
 // (surrounding whitespace allowed). Strings in the result may share memory
 // with s.
 func decodeJSONObject(s string) (map[string]any, error) {
-	p := jsonParser{s: s}
-	p.skipSpace()
-	if p.i >= len(p.s) || p.s[p.i] != '{' {
+	d := jsonDecoder{b: []byte(s), s: s}
+	i := jsonsyntax.SkipSpace(s, 0)
+	if i >= len(s) || s[i] != '{' {
 		return nil, errJSONNotObject
 	}
-	m, err := p.object()
+	m, end, err := d.object(i, 0)
 	if err != nil {
 		return nil, err
 	}
-	p.skipSpace()
-	if p.i != len(p.s) {
-		return nil, errJSONSyntax
+	if jsonsyntax.SkipSpace(s, end) != len(s) {
+		return nil, jsonsyntax.ErrSyntax
 	}
 	return m, nil
 }
 
-type jsonParser struct {
-	s     string
-	i     int
-	depth int
+// jsonDecoder holds one document twice, as bytes for jsonsyntax's
+// readers and as a string to slice string values out of.
+type jsonDecoder struct {
+	b []byte
+	s string
 }
 
-func (p *jsonParser) skipSpace() { p.i = jsonsyntax.SkipSpace(p.s, p.i) }
-
-func (p *jsonParser) value() (any, error) {
-	p.skipSpace()
-	if p.i >= len(p.s) {
-		return nil, errJSONSyntax
+// value decodes the value at b[i] (after space), inside depth open
+// levels, and returns it with the index just after it.
+func (d *jsonDecoder) value(i, depth int) (any, int, error) {
+	if i < 0 || i >= len(d.b) {
+		return nil, -1, jsonsyntax.ErrSyntax
 	}
-	switch c := p.s[p.i]; {
-	case c == '{':
-		return p.object()
-	case c == '[':
-		return p.array()
-	case c == '"':
-		return p.str()
-	case c == '-' || (c >= '0' && c <= '9'):
-		return p.number()
-	case strings.HasPrefix(p.s[p.i:], "true"):
-		p.i += 4
-		return true, nil
-	case strings.HasPrefix(p.s[p.i:], "false"):
-		p.i += 5
-		return false, nil
-	case strings.HasPrefix(p.s[p.i:], "null"):
-		p.i += 4
-		return nil, nil
+	switch c := d.b[i]; c {
+	case '{':
+		return d.object(i, depth)
+	case '[':
+		return d.array(i, depth)
+	case '"':
+		return d.str(i)
+	case 't', 'f', 'n':
+		for _, lit := range [...]struct {
+			text string
+			v    any
+		}{{"true", true}, {"false", false}, {"null", nil}} {
+			if len(d.s)-i >= len(lit.text) && d.s[i:i+len(lit.text)] == lit.text {
+				return lit.v, i + len(lit.text), nil
+			}
+		}
+		return nil, -1, jsonsyntax.ErrSyntax
 	}
-	return nil, errJSONSyntax
+	return d.number(i)
 }
 
-// object parses an object into a map; p.s[p.i] is '{'.
-func (p *jsonParser) object() (map[string]any, error) {
+// object decodes the object at b[i] into a map.
+func (d *jsonDecoder) object(i, depth int) (map[string]any, int, error) {
+	if depth >= maxJSONDepth {
+		return nil, -1, errJSONDepth
+	}
 	hint := 0
-	if p.depth == 0 {
+	if depth == 0 {
 		// Upper bound of the top-level member count (a claim set): sizing
 		// the map once is cheaper than growing it.
-		hint = min(strings.Count(p.s, ":"), 64)
+		hint = min(countByte(d.s, ':'), 64)
 	}
 	m := make(map[string]any, hint)
-	err := p.members(func(key string) error {
-		if _, dup := m[key]; dup {
-			return errJSONDuplicate
-		}
-		v, err := p.value()
+	obj := jsonsyntax.ReadObject(d.b, i, depth)
+	for obj.Next() {
+		v, end, err := d.value(obj.ValueStart())
 		if err != nil {
-			return err
+			return nil, -1, err
 		}
-		m[key] = v
-		return nil
-	})
-	if err != nil {
-		return nil, err
+		obj.SkipTo(end)
+		m[string(obj.Name())] = v
 	}
-	return m, nil
+	if err := obj.Err(); err != nil {
+		return nil, -1, err
+	}
+	return m, obj.End(), nil
 }
 
-// members parses an object, calling visit for each member name with p
-// positioned at the member's value, which visit must consume; p.s[p.i] is '{'.
-// Detecting duplicate names is visit's job.
-func (p *jsonParser) members(visit func(key string) error) error {
-	if p.depth++; p.depth > maxJSONDepth {
-		return errJSONDepth
+// array decodes the array at b[i].
+func (d *jsonDecoder) array(i, depth int) ([]any, int, error) {
+	if depth >= maxJSONDepth {
+		return nil, -1, errJSONDepth
 	}
-	p.i++
-	p.skipSpace()
-	if p.i < len(p.s) && p.s[p.i] == '}' {
-		p.i++
-		p.depth--
-		return nil
-	}
-	for {
-		p.skipSpace()
-		if p.i >= len(p.s) || p.s[p.i] != '"' {
-			return errJSONSyntax
-		}
-		key, err := p.str()
-		if err != nil {
-			return err
-		}
-		p.skipSpace()
-		if p.i >= len(p.s) || p.s[p.i] != ':' {
-			return errJSONSyntax
-		}
-		p.i++
-		p.skipSpace()
-		if err := visit(key); err != nil {
-			return err
-		}
-		p.skipSpace()
-		if p.i >= len(p.s) {
-			return errJSONSyntax
-		}
-		switch p.s[p.i] {
-		case ',':
-			p.i++
-		case '}':
-			p.i++
-			p.depth--
-			return nil
-		default:
-			return errJSONSyntax
-		}
-	}
-}
-
-// stringValue reads a value that should be a string without boxing it; ok
-// is false (and the value consumed) if it is another JSON value.
-func (p *jsonParser) stringValue() (s string, ok bool, err error) {
-	if p.i < len(p.s) && p.s[p.i] == '"' {
-		s, err = p.str()
-		return s, err == nil, err
-	}
-	_, err = p.value()
-	return "", false, err
-}
-
-// array parses an array; p.s[p.i] is '['.
-func (p *jsonParser) array() ([]any, error) {
-	if p.depth++; p.depth > maxJSONDepth {
-		return nil, errJSONDepth
-	}
-	p.i++
 	a := make([]any, 0, 4)
-	p.skipSpace()
-	if p.i < len(p.s) && p.s[p.i] == ']' {
-		p.i++
-		p.depth--
-		return a, nil
-	}
-	for {
-		v, err := p.value()
+	arr := jsonsyntax.ReadArray(d.b, i, depth)
+	for arr.Next() {
+		v, end, err := d.value(arr.ValueStart())
 		if err != nil {
-			return nil, err
+			return nil, -1, err
 		}
+		arr.SkipTo(end)
 		a = append(a, v)
-		p.skipSpace()
-		if p.i >= len(p.s) {
-			return nil, errJSONSyntax
-		}
-		switch p.s[p.i] {
-		case ',':
-			p.i++
-		case ']':
-			p.i++
-			p.depth--
-			return a, nil
-		default:
-			return nil, errJSONSyntax
-		}
 	}
+	if err := arr.Err(); err != nil {
+		return nil, -1, err
+	}
+	return a, arr.End(), nil
 }
 
-// str parses a string; p.s[p.i] is '"'.
-func (p *jsonParser) str() (string, error) {
-	p.i++
-	start := p.i
-	for p.i < len(p.s) {
-		c := p.s[p.i]
-		switch {
-		case c == '"':
-			out := p.s[start:p.i]
-			p.i++
-			return out, nil
-		case c == '\\':
-			return p.escapedStr(start)
-		case c < 0x20:
-			return "", errJSONSyntax
-		case c < utf8.RuneSelf:
-			p.i++
-		default:
-			r, size := utf8.DecodeRuneInString(p.s[p.i:])
-			if r == utf8.RuneError && size <= 1 {
-				return "", errJSONUTF8
-			}
-			p.i += size
-		}
+// str decodes the string at b[i]: a slice of s when it is plain ASCII,
+// unquoted (strictly) otherwise.
+func (d *jsonDecoder) str(i int) (string, int, error) {
+	end, plain := jsonsyntax.ScanStringPlain(d.b, i)
+	if end < 0 {
+		return "", -1, jsonsyntax.ErrSyntax
 	}
-	return "", errJSONSyntax
+	if plain {
+		return d.s[i+1 : end-1], end, nil
+	}
+	s, err := jsonsyntax.Unquote(d.b[i:end])
+	return s, end, err
 }
 
-// escapedStr continues str once an escape was found; p.s[start:p.i] holds the
-// plain prefix.
-func (p *jsonParser) escapedStr(start int) (string, error) {
-	var b strings.Builder
-	b.Grow(p.i - start + 16)
-	b.WriteString(p.s[start:p.i])
-	for p.i < len(p.s) {
-		c := p.s[p.i]
-		switch {
-		case c == '"':
-			p.i++
-			return b.String(), nil
-		case c == '\\':
-			if p.i+1 >= len(p.s) {
-				return "", errJSONSyntax
-			}
-			esc := p.s[p.i+1]
-			p.i += 2
-			switch esc {
-			case '"', '\\', '/':
-				b.WriteByte(esc)
-			case 'b':
-				b.WriteByte('\b')
-			case 'f':
-				b.WriteByte('\f')
-			case 'n':
-				b.WriteByte('\n')
-			case 'r':
-				b.WriteByte('\r')
-			case 't':
-				b.WriteByte('\t')
-			case 'u':
-				r, ok := p.hex4()
-				if !ok {
-					return "", errJSONSyntax
-				}
-				if utf16.IsSurrogate(r) {
-					if r >= 0xDC00 || !strings.HasPrefix(p.s[p.i:], `\u`) {
-						return "", errJSONUTF8
-					}
-					p.i += 2
-					r2, ok := p.hex4()
-					if !ok {
-						return "", errJSONSyntax
-					}
-					r = utf16.DecodeRune(r, r2)
-					if r == utf8.RuneError {
-						return "", errJSONUTF8
-					}
-				}
-				b.WriteRune(r)
-			default:
-				return "", errJSONSyntax
-			}
-		case c < 0x20:
-			return "", errJSONSyntax
-		case c < utf8.RuneSelf:
-			b.WriteByte(c)
-			p.i++
-		default:
-			r, size := utf8.DecodeRuneInString(p.s[p.i:])
-			if r == utf8.RuneError && size <= 1 {
-				return "", errJSONUTF8
-			}
-			b.WriteString(p.s[p.i : p.i+size])
-			p.i += size
-		}
+// stringMember reads the current member of obj as a string without
+// boxing it; ok is false (and the value read) when it is another JSON
+// value.
+func (d *jsonDecoder) stringMember(obj *jsonsyntax.ObjectReader) (s string, ok bool, err error) {
+	at, _ := obj.ValueStart()
+	if at < 0 || at >= len(d.b) || d.b[at] != '"' {
+		obj.Value()
+		return "", false, obj.Err()
 	}
-	return "", errJSONSyntax
+	s, end, err := d.str(at)
+	obj.SkipTo(end)
+	return s, err == nil, err
 }
 
-// hex4 reads four hex digits at p.i.
-func (p *jsonParser) hex4() (rune, bool) {
-	if p.i+4 > len(p.s) {
-		return 0, false
+// number decodes the number at b[i] into a float64.
+func (d *jsonDecoder) number(i int) (float64, int, error) {
+	end := jsonsyntax.ScanNumber(d.b, i)
+	if end < 0 {
+		return 0, -1, jsonsyntax.ErrSyntax
 	}
-	var r rune
-	for _, c := range []byte(p.s[p.i : p.i+4]) {
-		r <<= 4
-		switch {
-		case c >= '0' && c <= '9':
-			r |= rune(c - '0')
-		case c >= 'a' && c <= 'f':
-			r |= rune(c - 'a' + 10)
-		case c >= 'A' && c <= 'F':
-			r |= rune(c - 'A' + 10)
-		default:
-			return 0, false
-		}
-	}
-	p.i += 4
-	return r, true
-}
-
-// number parses a JSON number per RFC 8259's grammar into a float64.
-func (p *jsonParser) number() (float64, error) {
-	start := p.i
-	if p.s[p.i] == '-' {
-		p.i++
-	}
-	switch {
-	case p.i < len(p.s) && p.s[p.i] == '0':
-		p.i++
-	case p.i < len(p.s) && p.s[p.i] >= '1' && p.s[p.i] <= '9':
-		p.digits()
-	default:
-		return 0, errJSONSyntax
-	}
-	simple := true
-	if p.i < len(p.s) && p.s[p.i] == '.' {
-		simple = false
-		p.i++
-		if p.digits() == 0 {
-			return 0, errJSONSyntax
-		}
-	}
-	if p.i < len(p.s) && (p.s[p.i] == 'e' || p.s[p.i] == 'E') {
-		simple = false
-		p.i++
-		if p.i < len(p.s) && (p.s[p.i] == '+' || p.s[p.i] == '-') {
-			p.i++
-		}
-		if p.digits() == 0 {
-			return 0, errJSONSyntax
-		}
-	}
-	lit := p.s[start:p.i]
+	lit := d.s[i:end]
 	// Fast path for the common case of integer timestamps.
-	if simple && len(lit) <= 15 {
+	if len(lit) <= 15 && isInteger(lit) {
 		n, neg := int64(0), lit[0] == '-'
 		for _, c := range []byte(lit) {
 			if c != '-' {
@@ -377,21 +177,33 @@ func (p *jsonParser) number() (float64, error) {
 			}
 		}
 		if neg {
-			return -float64(n), nil
+			return -float64(n), end, nil
 		}
-		return float64(n), nil
+		return float64(n), end, nil
 	}
 	f, err := strconv.ParseFloat(lit, 64)
 	if err != nil {
-		return 0, errJSONNumber
+		return 0, -1, errJSONNumber
 	}
-	return f, nil
+	return f, end, nil
 }
 
-func (p *jsonParser) digits() int {
-	start := p.i
-	for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
-		p.i++
+// isInteger reports whether the number lit has no fraction or exponent.
+func isInteger(lit string) bool {
+	for i := 0; i < len(lit); i++ {
+		if c := lit[i]; c == '.' || c == 'e' || c == 'E' {
+			return false
+		}
 	}
-	return p.i - start
+	return true
+}
+
+func countByte(s string, c byte) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			n++
+		}
+	}
+	return n
 }

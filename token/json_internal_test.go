@@ -2,10 +2,14 @@ package token
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
+	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax/hostile"
+	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/stretchr/testify/require"
 )
 
@@ -41,6 +45,11 @@ func TestDecodeJSONObject(t *testing.T) {
 		"duplicate key":       `{"alg":"RS256","alg":"none"}`,
 		"nested duplicate":    `{"a":{"b":1,"b":2}}`,
 		"escaped duplicate":   `{"alg":"RS256","\u0061lg":"none"}`,
+		"case variant":        `{"exp":1900000000,"EXP":1}`,
+		"long s variant":      `{"iss":"https://idp.example","iſs":"https://evil.example"}`,
+		"kelvin variant":      `{"kid":"a","\u212aid":"b"}`,
+		"invalid utf8 name":   "{\"\xff\":1}",
+		"lone surrogate name": `{"\ud800":1}`,
 		"leading zero":        `{"a":01}`,
 		"plus sign":           `{"a":+1}`,
 		"bare dot":            `{"a":1.}`,
@@ -83,5 +92,40 @@ func FuzzDecodeJSONObject(f *testing.F) {
 			t.Fatalf("accepted %q, encoding/json says %v", s, jerr)
 		}
 		require.Equal(t, want, got)
+	})
+}
+
+// FuzzDecodeJSONObjectMatchesV2 holds the decoder to encoding/json v2's
+// defaults (go-json-experiment/json), which refuse duplicate names and
+// invalid UTF-8 as the decoder does, in both directions: what the decoder
+// accepts, v2 decodes to the same values; what v2 decodes as an object,
+// the decoder accepts with the same values, except for its deliberate
+// refusals (the package doc's list): two names that fold alike, and
+// nesting deeper than maxJSONDepth.
+func FuzzDecodeJSONObjectMatchesV2(f *testing.F) {
+	for _, s := range []string{
+		`{}`, `{"a":[1,{"b":null}],"c":"\u00e9"}`, `{"exp":1.5e9,"x":-0}`, `{"a":"\ud83d\ude00"}`, `{"a":1,"A":2}`,
+		`{"a":1,"\u0061":2}`, `{"a":"\ud800"}`, "{\"a\":\"\xff\"}", `{"a":1e400}`, `{"iss":1,"iſs":2}`, ` {"a" : [ ] } `,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := decodeJSONObject(s)
+		var want map[string]any
+		v2Err := jsonv2.Unmarshal([]byte(s), &want)
+		if err == nil {
+			if v2Err != nil {
+				t.Fatalf("decoder accepts %q, v2 refuses: %v", s, v2Err)
+			}
+			require.Equal(t, want, got)
+			return
+		}
+		if v2Err != nil || want == nil {
+			return
+		}
+		if errors.Is(err, jsonsyntax.ErrDuplicateName) && hostile.FoldVariants(want) || errors.Is(err, errJSONDepth) {
+			return
+		}
+		t.Fatalf("v2 accepts %q, decoder refuses: %v", s, err)
 	})
 }

@@ -2,7 +2,7 @@ package fhirspec
 
 import (
 	"bytes"
-	"unicode/utf8"
+	"errors"
 
 	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
 )
@@ -20,6 +20,9 @@ type jsonScanner struct {
 	depth    int  // arrays and objects open around pos
 	validate bool // check syntax while walking
 	bad      bool // a structural surprise (syntax error)
+	// ambiguous is the error for an object with two names a parser may
+	// take for one (a syntax error too: bad is set).
+	ambiguous error
 	// escaped reports whether the last string str returned was decoded
 	// into buf (and so is overwritten by the next escaped string).
 	escaped bool
@@ -63,87 +66,13 @@ func (s *jsonScanner) str() (string, bool) {
 	if !s.escaped {
 		return bytesString(raw), true
 	}
-	b, ok := unescape(s.buf[:0], raw)
-	if !ok {
+	b, err := jsonsyntax.AppendUnquote(s.buf[:0], s.data[s.pos-len(raw)-2:s.pos])
+	if err != nil {
 		s.bad = true
 		return "", false
 	}
 	s.buf = b
 	return bytesString(b), true
-}
-
-// unescape appends to b the decoded content of raw (the bytes between a
-// string's quotes), decoding its escapes the way encoding/json does,
-// including surrogate pairs and U+FFFD for invalid ones. It reports false
-// for an escape that is not JSON.
-func unescape(b, raw []byte) ([]byte, bool) {
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if c != '\\' {
-			b = append(b, c)
-			continue
-		}
-		i++
-		if i >= len(raw) {
-			return b, false
-		}
-		switch raw[i] {
-		case '"', '\\', '/':
-			b = append(b, raw[i])
-		case 'b':
-			b = append(b, '\b')
-		case 'f':
-			b = append(b, '\f')
-		case 'n':
-			b = append(b, '\n')
-		case 'r':
-			b = append(b, '\r')
-		case 't':
-			b = append(b, '\t')
-		case 'u':
-			r, ok := hex4(raw, i+1)
-			if !ok {
-				return b, false
-			}
-			i += 4
-			if r >= 0xD800 && r < 0xDC00 {
-				// A high surrogate must be followed by \u low surrogate.
-				if r2, ok := hex4(raw, i+3); ok && i+2 < len(raw) && raw[i+1] == '\\' && raw[i+2] == 'u' && r2 >= 0xDC00 && r2 < 0xE000 {
-					r = (r-0xD800)<<10 | (r2 - 0xDC00) + 0x10000
-					i += 6
-				} else {
-					r = utf8.RuneError
-				}
-			} else if r >= 0xDC00 && r < 0xE000 {
-				r = utf8.RuneError
-			}
-			b = utf8.AppendRune(b, r)
-		default:
-			return b, false
-		}
-	}
-	return b, true
-}
-
-func hex4(raw []byte, at int) (rune, bool) {
-	if at < 0 || at+4 > len(raw) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range raw[at : at+4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
 }
 
 // skip consumes one value of any kind. A validating scanner checks it
@@ -174,19 +103,6 @@ func (s *jsonScanner) end() bool {
 	return !s.bad && s.depth == 0 && s.pos == len(s.data)
 }
 
-// enter consumes the opening byte c of an object or array.
-func (s *jsonScanner) enter(c byte) bool {
-	if !s.expect(c) {
-		return false
-	}
-	if s.depth >= jsonsyntax.MaxDepth {
-		s.bad = true
-		return false
-	}
-	s.depth++
-	return true
-}
-
 // rawStr consumes a string without decoding it: validated, or its end
 // found by jsonsyntax.SkipString's fast scan.
 func (s *jsonScanner) rawStr() ([]byte, bool) {
@@ -205,36 +121,35 @@ func (s *jsonScanner) rawStr() ([]byte, bool) {
 	return raw, true
 }
 
-// object iterates the members of the object at the current position,
-// calling member with each decoded key; member must consume the value.
-// It stops early when member returns false.
+// object iterates the members of the object at the current position
+// with jsonsyntax's object reader, calling member with each key; member
+// must consume the value. It stops early when member returns false. Two
+// names a parser may take for one end the walk with ambiguous set.
 func (s *jsonScanner) object(member func(key string) bool) {
-	if !s.enter('{') {
+	if s.peek() != '{' {
+		s.bad = true
 		return
 	}
-	if s.peek() == '}' {
-		s.pos++
-		s.depth--
+	obj := jsonsyntax.ReadValidObject(s.data, s.pos)
+	if s.validate {
+		obj = jsonsyntax.ReadObject(s.data, s.pos, s.depth)
+	}
+	s.depth++
+	for obj.Next() {
+		s.pos, _ = obj.ValueStart()
+		s.escaped = obj.Escaped()
+		if !member(bytesString(obj.Name())) || s.bad {
+			return
+		}
+		obj.SkipTo(s.pos)
+	}
+	if err := obj.Err(); err != nil {
+		s.bad = true
+		if errors.Is(err, jsonsyntax.ErrDuplicateName) {
+			s.ambiguous = err
+		}
 		return
 	}
-	for !s.bad {
-		key, ok := s.str()
-		if !ok || !s.expect(':') {
-			return
-		}
-		if !member(key) || s.bad {
-			return
-		}
-		switch s.peek() {
-		case ',':
-			s.pos++
-		case '}':
-			s.pos++
-			s.depth--
-			return
-		default:
-			s.bad = true
-			return
-		}
-	}
+	s.depth--
+	s.pos = obj.End()
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
 )
 
 // Matcher decides Patient compartment membership of FHIR JSON resources
@@ -223,6 +225,8 @@ func (m *Matcher) header(s *jsonScanner, full bool) (rt string, err error) {
 	switch {
 	case err != nil:
 		return "", err
+	case s.ambiguous != nil:
+		return "", fmt.Errorf("fhirspec: %v: %w", s.ambiguous, ErrAmbiguousResource)
 	case s.bad:
 		return "", fmt.Errorf("fhirspec: resource is not valid JSON: %w", ErrMalformedResource)
 	case !seen:
@@ -347,21 +351,9 @@ func (m *Matcher) walkValidating(resource []byte, w *walker) (string, error) {
 }
 
 // foldsTo reports whether key equals name (an ASCII element name) under
-// Unicode case folding, as strings.EqualFold decides. Most keys are ASCII
-// and of another length, which cannot fold to name: that answer skips
-// EqualFold's rune loop. (Non-ASCII letters such as U+017F, which folds to
-// "s", can, so a non-ASCII key always goes to EqualFold.)
-func foldsTo(key, name string) bool {
-	if len(key) != len(name) {
-		for i := 0; i < len(key); i++ {
-			if key[i] >= utf8.RuneSelf {
-				return strings.EqualFold(key, name)
-			}
-		}
-		return false
-	}
-	return strings.EqualFold(key, name)
-}
+// jsonsyntax's fold rule, the Unicode case folding encoding/json matches
+// names by (U+017F folds to "s", the Kelvin sign to "k").
+func foldsTo(key, name string) bool { return jsonsyntax.FoldEqual(key, name) }
 
 // escapedKey is the error for a member name written with escapes: no FHIR
 // element name needs one, and a reader that compares raw names would see

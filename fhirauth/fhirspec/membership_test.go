@@ -110,7 +110,8 @@ func membershipCases() []membershipCase {
 		{"case-variant resourceType", R4, `{"resourcetype":"Practitioner","resourceType":"Observation"}`, "123", false, ErrAmbiguousResource},
 		{"duplicate patient id", R4, `{"resourceType":"Patient","id":"123","id":"999"}`, "123", false, ErrAmbiguousResource},
 		{"duplicate in nested element", R4, `{"resourceType":"Appointment","participant":[{"actor":{"reference":"Patient/123"},"actor":{"reference":"Patient/9"}}]}`, "123", false, ErrAmbiguousResource},
-		{"duplicate non-deciding key is fine", R4, `{"resourceType":"Observation","status":"final","status":"amended","subject":{"reference":"Patient/123"}}`, "123", true, nil},
+		{"duplicate non-deciding key is refused too", R4, `{"resourceType":"Observation","status":"final","status":"amended","subject":{"reference":"Patient/123"}}`, "123", false, ErrAmbiguousResource},
+		{"case-variant non-deciding key", R4, `{"resourceType":"Observation","status":"final","ſtatus":"amended","subject":{"reference":"Patient/123"}}`, "123", false, ErrAmbiguousResource},
 
 		// Malformed.
 		{"empty", R4, ``, "123", false, ErrMalformedResource},

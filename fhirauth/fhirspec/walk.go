@@ -96,8 +96,8 @@ func (w *walker) str() (s string, escaped bool) {
 	if plain || bytes.IndexByte(raw, '\\') < 0 {
 		return bytesString(raw), false
 	}
-	b, ok := unescape(w.buf[:0], raw)
-	if !ok { // not reached: the string was validated
+	b, err := jsonsyntax.AppendUnquote(w.buf[:0], w.data[start:end])
+	if err != nil { // a string that is not UTF-8 once unquoted
 		w.bad = true
 		return "", false
 	}
@@ -206,6 +206,10 @@ func (w *walker) value(n *pathNode, inArray bool) {
 type rootState struct {
 	seenType, seenID bool
 	selfID           string
+	// names holds every root member name: two that a parser may take
+	// for one make the resource ambiguous, whichever element they name,
+	// as in every object jsonsyntax's reader reads.
+	names jsonsyntax.NameSet
 }
 
 // root walks the resource's root object: the compartment paths below n,
@@ -262,6 +266,9 @@ func (w *walker) members(n *pathNode, r *rootState) {
 	var seen uint64        // bit i: children[i] seen
 	const refBit = 1 << 63 // "reference" seen
 	lens := n.lensAt(r != nil)
+	if r != nil {
+		lens = ^uint64(0) // every root name goes to r.names
+	}
 	for {
 		// Members whose names cannot matter here (plain, and of no
 		// length that does: n.lensAt) are validated and stepped over
@@ -280,6 +287,7 @@ func (w *walker) members(n *pathNode, r *rootState) {
 		if w.err != nil || w.bad {
 			return
 		}
+		name := w.data[stop.At+1 : stop.End-1]
 		switch {
 		case r != nil && w.rootMember(r, key, plain):
 		case n.ref && key == "reference":
@@ -291,6 +299,9 @@ func (w *walker) members(n *pathNode, r *rootState) {
 			w.reference(n)
 		default:
 			w.member(n, key, plain, &seen)
+		}
+		if w.err == nil && r != nil && !r.names.Add(name, plain) {
+			w.err = fmt.Errorf("fhirspec: element %q repeats another, or one equal under case folding: %w", clip(key), ErrAmbiguousResource)
 		}
 		if w.err != nil || w.bad || !w.more('}') {
 			return
@@ -377,13 +388,12 @@ func (w *walker) reference(n *pathNode) {
 }
 
 // caseVariant reports whether key differs from name (an ASCII element
-// name) but equals it under Unicode case folding, as strings.EqualFold
-// decides. A plain key (ASCII, see walker.key) can only fold to a name
-// of its own length, which answers most keys with one comparison; other
-// keys go through foldsTo (U+017F folds to "s", the Kelvin sign to "k").
+// name) but equals it under jsonsyntax's fold rule. A plain key (ASCII,
+// see walker.key) can only fold to a name of its own length, which
+// answers most keys with one comparison.
 func caseVariant(key string, plain bool, name string) bool {
-	if plain {
-		return len(key) == len(name) && key != name && strings.EqualFold(key, name)
+	if plain && len(key) != len(name) {
+		return false
 	}
-	return key != name && foldsTo(key, name)
+	return key != name && jsonsyntax.FoldEqual(key, name)
 }

@@ -18,6 +18,34 @@
 // SkipSpace are its parts, for readers that walk a document themselves
 // and must accept the same documents (SkipMembers steps over the members
 // of an object whose names a reader has no use for, validating them, in
-// one call); Skip finds the end of a value in input already validated. Strings are not checked for UTF-8, as encoding/json.Valid
-// does not check it.
+// one call); Skip finds the end of a value in input already validated.
+// Valid does not check strings for UTF-8, as encoding/json.Valid does
+// not.
+//
+// ObjectReader is the member iterator the packages read objects with,
+// and ArrayReader its counterpart for arrays:
+//
+//	obj := jsonsyntax.ReadObject(doc, 0, 0)
+//	for obj.Next() {
+//		name, value := obj.Name(), obj.Value() // unquoted; validated
+//	}
+//	err := obj.Done(true) // ErrSyntax, ErrDuplicateName, ErrInvalidString, ErrTooDeep
+//
+// It holds the one rule for member names: two names that are equal once
+// unquoted ("\u0061" is "a") or under the Unicode simple case folding
+// encoding/json uses to match names to struct fields (FoldEqual: "ſ" is
+// "s", the Kelvin sign "k") are ErrDuplicateName, and a name that is not
+// valid UTF-8 once unquoted (a lone surrogate escape included) is
+// ErrInvalidString. Unquote applies the same UTF-8 rule to values. A
+// reader that walks objects itself, for speed or to rebuild them (the
+// middleware's Bundle rewriter, fhirspec's compartment walk), keeps the
+// names it reads (with ReadName, or refusing any not plain) in a
+// NameSet: the same rule.
+//
+// Where it differs from encoding/json, deliberately and failing closed:
+// v1 lets the last of duplicate names win and turns invalid UTF-8 into
+// U+FFFD; v2 refuses both, as these readers do, but accepts names that
+// differ only in case, which the readers refuse, because v1 (and many
+// other parsers) would read either into one field. FuzzFoldMatchesEncodingJSON
+// and FuzzObjectReaderMatchesV2 hold the readers to both.
 package jsonsyntax

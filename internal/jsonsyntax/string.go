@@ -70,7 +70,7 @@ func scanString(data []byte, i int) int {
 		switch data[i] {
 		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 		case 'u':
-			if !hex4(data, i+1) {
+			if _, ok := hex4(data, i+1); !ok {
 				return -1
 			}
 			i += 4
@@ -139,15 +139,24 @@ var plainStop = func() (t [256]bool) {
 	return t
 }()
 
-// hex4 reports whether data[at:at+4] are four hex digits.
-func hex4(data []byte, at int) bool {
+// hex4 decodes the four hex digits at data[at:at+4]; ok is false when
+// there are not four.
+func hex4(data []byte, at int) (r rune, ok bool) {
 	if at+4 > len(data) {
-		return false
+		return 0, false
 	}
 	for _, c := range data[at : at+4] {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
 		}
+		r = r<<4 | rune(c)
 	}
-	return true
+	return r, true
 }
