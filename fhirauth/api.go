@@ -18,7 +18,7 @@ import (
 // Sentinel errors. Classification errors wrap ErrInvalidRequest (answer 400,
 // issue code "invalid"), ErrUnsupported (400, "not-supported") or
 // ErrBodyTooLarge (413); response and stored-version checks wrap
-// ErrOutsideCompartment or ErrConstraint.
+// ErrOutsideCompartment, ErrConstraint or ErrNotJSON, or return ErrHidden.
 var (
 	// ErrInvalidRequest means the request is not a well-formed, unambiguous
 	// FHIR REST request (bad path, unknown or mis-cased type, dot segments,
@@ -40,6 +40,11 @@ var (
 	ErrConstraint = errors.New("fhirauth: resource not permitted by scope")
 	// ErrNotJSON means a body that must be checked is not FHIR JSON.
 	ErrNotJSON = errors.New("fhirauth: body is not FHIR JSON")
+	// ErrHidden means the server answered that a resource does not exist
+	// while the policy hides existence: answer exactly as for a resource
+	// the caller may not see (CheckStatus(), the same body), so that the
+	// two cannot be told apart.
+	ErrHidden = errors.New("fhirauth: resource not found")
 )
 
 // Interaction is a FHIR RESTful interaction (or one of the few

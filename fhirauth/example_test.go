@@ -3,6 +3,7 @@ package fhirauth_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth"
@@ -38,8 +39,9 @@ func Example() {
 	// 403 patient/Condition.s
 }
 
-// Reads by id under patient context are decided on the response.
-func ExampleDecision_CheckResource() {
+// Reads by id under patient context are decided on the response: the
+// server's answer passes CheckResponse, or is withheld with CheckStatus().
+func ExampleDecision_CheckResponse() {
 	policy, _ := fhirauth.NewPolicy()
 	scopes, _ := scope.ParseSet("patient/*.rs")
 	caller := &token.Principal{Scopes: scopes, Patient: "123"}
@@ -47,8 +49,10 @@ func ExampleDecision_CheckResource() {
 
 	mine := []byte(`{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/123"}}`)
 	theirs := []byte(`{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/456"}}`)
-	fmt.Println(d.NeedsResponseCheck(), d.CheckResource(mine) == nil)
-	fmt.Println(d.CheckResource(theirs), d.CheckStatus())
+	_, _, err := d.CheckResponse(http.StatusOK, mine)
+	fmt.Println(d.NeedsResponseCheck(), err == nil)
+	_, _, err = d.CheckResponse(http.StatusOK, theirs)
+	fmt.Println(err, d.CheckStatus())
 	// Output:
 	// true true
 	// fhirauth: resource outside the patient compartment: the Observation is not in the compartment of Patient/123 404
@@ -56,9 +60,9 @@ func ExampleDecision_CheckResource() {
 
 // A server that runs searches natively narrows them with Decision.Narrow
 // and checks each result before it adds it to the Bundle it builds, with
-// the rules FilterBundle would apply: here an included Patient must be the
-// token's patient.
-func ExampleDecision_CheckEntry() {
+// the rules CheckResponse would apply to the Bundle: here an included
+// Patient must be the token's patient.
+func ExampleDecision_CheckResult() {
 	policy, _ := fhirauth.NewPolicy()
 	scopes, _ := scope.ParseSet("patient/*.rs")
 	caller := &token.Principal{Scopes: scopes, Patient: "123"}
@@ -71,7 +75,7 @@ func ExampleDecision_CheckEntry() {
 		`{"resourceType":"Patient","id":"123"}`,
 		`{"resourceType":"Patient","id":"456"}`,
 	} {
-		fmt.Println(d.CheckEntry([]byte(res)) == nil)
+		fmt.Println(d.CheckResult([]byte(res)) == nil)
 	}
 	// Output:
 	// patient=Patient%2F123 true

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -168,11 +169,10 @@ func (m *Middleware) serveBundle(st *requestState, ctx context.Context, next htt
 	m.writeBundleFrom(st, b, &f, rtop, m.mergeEntries(len(entries), kept, rentries, withheld))
 }
 
-// checkEntry applies an entry decision's response check to one response
-// entry, which is rebuilt from the members FHIR defines for it (see
-// sanitize.go): a Bundle resource (a search in the batch) is filtered; any
-// other resource must pass CheckResource; an entry without a resource, or
-// with an OperationOutcome in an error response, passes. A failed check,
+// checkEntry applies an entry decision's response check
+// (Decision.CheckResponse, with the entry's response.status) to one
+// response entry, which is rebuilt from the members FHIR defines for it
+// (see sanitize.go); an entry without a resource passes. A failed check,
 // or an entry that cannot be read unambiguously, withholds the entry (the
 // returned outcome).
 func checkEntry(raw json.RawMessage, ed *fhirauth.Decision) (json.RawMessage, int, *entryOutcome) {
@@ -208,21 +208,15 @@ func checkEntry(raw json.RawMessage, ed *fhirauth.Decision) (json.RawMessage, in
 	if !ok || isNull(res) {
 		return rebuild(0)
 	}
-	if ed.ResponseIsBundle() {
-		filtered, removed, err := ed.FilterBundle(res)
-		if err != nil {
-			return nil, 0, &entryOutcome{status: ed.CheckStatus(), code: checkCode(ed), reason: "response withheld: " + err.Error()}
-		}
-		e["resource"] = filtered // FilterBundle's output is already allow-listed
-		return rebuild(removed)
-	}
-	if err := ed.CheckResource(res); err != nil {
-		if isOperationOutcome(res) && !entrySucceeded(e) {
-			return rebuild(0)
-		}
+	out, removed, err := ed.CheckResponse(entryStatus(e), res)
+	switch {
+	case errors.Is(err, fhirauth.ErrHidden):
+		return nil, 0, &entryOutcome{status: http.StatusNotFound, code: "not-found", reason: "resource not found"}
+	case err != nil:
 		return nil, 0, &entryOutcome{status: ed.CheckStatus(), code: checkCode(ed), reason: "response withheld: " + err.Error()}
 	}
-	return rebuild(0)
+	e["resource"] = out // as the server sent it, or a Bundle rebuilt from an allow-list
+	return rebuild(removed)
 }
 
 func checkCode(d *fhirauth.Decision) string {
@@ -232,16 +226,25 @@ func checkCode(d *fhirauth.Decision) string {
 	return "forbidden"
 }
 
-// entrySucceeded reports whether a response entry's response.status is
-// 2xx.
-func entrySucceeded(e map[string]json.RawMessage) bool {
+// entryStatus reads the HTTP status code of a response entry
+// (response.status, "200 OK"); 0 when it has none, which a response check
+// treats as an error answer.
+func entryStatus(e map[string]json.RawMessage) int {
 	var resp struct {
 		Status string `json:"status"`
 	}
 	if json.Unmarshal(e["response"], &resp) != nil {
-		return false
+		return 0
 	}
-	return strings.HasPrefix(strings.TrimSpace(resp.Status), "2")
+	s := strings.TrimSpace(resp.Status)
+	if len(s) < 3 {
+		return 0
+	}
+	n, err := strconv.Atoi(s[:3])
+	if err != nil || n < 100 {
+		return 0
+	}
+	return n
 }
 
 // mergeEntries puts the response entries (for the kept indexes) and the
