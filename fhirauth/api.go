@@ -166,13 +166,6 @@ type Request struct {
 	FullURL string
 	// Reaches lists every resource type the request can read.
 	Reaches []Reach
-
-	// reachBuf and valBuf are storage for the common single Reach and
-	// the values of a short query. Their sizes and Decision's refBuf are
-	// chosen so that the Request and Decision of Authorize, allocated
-	// together, take 640 bytes.
-	reachBuf [1]Reach
-	valBuf   [3]string
 }
 
 // OperationRule registers a FHIR operation ($name) that the policy allows,
@@ -263,11 +256,4 @@ type Decision struct {
 	response responseCheck
 	// stored describes the stored-version check; zero when none is needed.
 	stored storedCheck
-	// narrowVal holds the common one-value narrowing without allocating
-	// a slice for it.
-	narrowVal [1]string
-	// refBuf holds the bytes of the narrowing value "Patient/<id>" for
-	// ids of up to 48 characters (UUIDs fit); written once, then only read
-	// through the string that views it.
-	refBuf [56]byte
 }

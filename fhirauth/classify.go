@@ -30,8 +30,6 @@ import (
 // and so are repeated If-None-Exist or (when the body is read)
 // Content-Type headers.
 func (p *Policy) Classify(r *http.Request) (*Request, error) {
-	// Request stays under 512 bytes: larger objects take the runtime's
-	// slower allocation path.
 	req := &Request{}
 	if err := p.classifyInto(req, r); err != nil {
 		return nil, err
@@ -39,8 +37,7 @@ func (p *Policy) Classify(r *http.Request) (*Request, error) {
 	return req, nil
 }
 
-// classifyInto is Classify writing into req, a zero Request (Authorize
-// passes one that shares an allocation with the Decision).
+// classifyInto is Classify writing into req, a zero Request.
 func (p *Policy) classifyInto(req *Request, r *http.Request) error {
 	if r == nil || r.URL == nil {
 		return invalid("no request URL")
@@ -55,7 +52,7 @@ func (p *Policy) classifyInto(req *Request, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q, err := parseQueryInto(r.URL.RawQuery, req.valBuf[:0])
+	q, err := parseQuery(r.URL.RawQuery)
 	if err != nil {
 		return err
 	}
@@ -233,12 +230,6 @@ func checkSegment(seg string, star bool) error {
 // map sized up front, unescaping only what is escaped): it runs on every
 // request.
 func parseQuery(raw string) (url.Values, error) {
-	return parseQueryInto(raw, nil)
-}
-
-// parseQueryInto is parseQuery with caller-provided storage for the values
-// (used when it is large enough).
-func parseQueryInto(raw string, backing []string) (url.Values, error) {
 	if raw == "" {
 		return nil, nil
 	}
@@ -247,9 +238,7 @@ func parseQueryInto(raw string, backing []string) (url.Values, error) {
 	}
 	n := strings.Count(raw, "&") + 1
 	q := make(url.Values, n)
-	if cap(backing) < n {
-		backing = make([]string, 0, n)
-	}
+	backing := make([]string, 0, n)
 	// The names of a short query are remembered here, so a repeated name
 	// is found without a second map lookup per parameter.
 	var seen [8]string

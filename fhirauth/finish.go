@@ -21,8 +21,7 @@ func (p *Policy) finish(req *Request, in *rawRequest) error {
 		if err := allowOnly(in.query, "_format", "_pretty", "_summary", "_elements"); err != nil {
 			return err
 		}
-		req.reachBuf[0] = Reach{Type: req.ResourceType, Kind: ReachTarget}
-		req.Reaches = req.reachBuf[:1]
+		req.Reaches = []Reach{{Type: req.ResourceType, Kind: ReachTarget}}
 		return nil
 	case HistoryInstance, HistoryType, HistorySystem:
 		if err := allowOnly(in.query, "_count", "_since", "_at", "_format", "_pretty", "_offset", "_page", "_sort", "_summary", "_elements"); err != nil {

@@ -32,7 +32,7 @@ import (
 // interpret them to return resources the decision never saw.
 func (p *Policy) analyzeSearch(req *Request, q url.Values) error {
 	target := req.ResourceType
-	reaches := req.reachBuf[:0]
+	var reaches []Reach
 	switch {
 	case req.Interaction == SearchSystem:
 		// filled from _type below

@@ -38,18 +38,18 @@ func (e *evaluation) patientSearch(d *Decision, t string, params url.Values) den
 	case compartmentSearch && t == "Patient":
 		// Patient/X/Patient would also return the Patients that link to
 		// X; patient/ scopes reach only X itself.
-		d.Narrow = url.Values{"_id": d.oneValue(e.patient)}
+		d.Narrow = url.Values{"_id": []string{e.patient}}
 	case compartmentSearch:
 		// Patient/X/Type: the compartment itself is the narrowing.
 	case t == "":
 	case cls == classPatient:
-		d.Narrow = url.Values{"_id": d.oneValue(e.patient)}
+		d.Narrow = url.Values{"_id": []string{e.patient}}
 	case cls == classCompartment:
 		np := ci.narrow
 		if np == "" {
 			return e.deny(http.StatusForbidden, "%s cannot be narrowed to a patient compartment by a search parameter; not searchable with patient/ scopes", t)
 		}
-		d.Narrow = url.Values{np: d.oneValue(d.patientRef(e.patient))}
+		d.Narrow = url.Values{np: []string{"Patient/" + e.patient}}
 	case cls == classShared:
 	default:
 		return e.outsideCompartment(t, "search")

@@ -48,7 +48,7 @@ func (m *Middleware) serveBundle(st *requestState, ctx context.Context, next htt
 	transaction := req.Interaction == fhirauth.Transaction
 	top, entries, err := splitBundle(req.Body)
 	if err != nil || len(entries) != len(req.Entries) || len(d.Entries) != len(req.Entries) {
-		m.refuse(st, http.StatusInternalServerError, "exception", "the Bundle could not be taken apart for authorization", "", "")
+		m.refuse(st, http.StatusInternalServerError, "exception", "the Bundle could not be taken apart for authorization")
 		return
 	}
 	withheld := make(map[int]entryOutcome)
@@ -62,7 +62,7 @@ func (m *Middleware) serveBundle(st *requestState, ctx context.Context, next htt
 		}
 		if m.cfg.narrow && er.Interaction == fhirauth.Operation && len(er.Body) > 0 && ed.Narrow != nil {
 			if transaction {
-				m.refuse(st, http.StatusBadRequest, "not-supported", fmt.Sprintf("transaction refused: entry %d: %v", i, errBodyNotNarrowable), errInvalidRequest, "")
+				m.refuseChallenge(st, http.StatusBadRequest, "not-supported", fmt.Sprintf("transaction refused: entry %d: %v", i, errBodyNotNarrowable), errInvalidRequest)
 				return
 			}
 			withheld[i] = entryOutcome{status: http.StatusBadRequest, code: "not-supported", reason: errBodyNotNarrowable.Error()}
@@ -77,7 +77,7 @@ func (m *Middleware) serveBundle(st *requestState, ctx context.Context, next htt
 					if status == http.StatusNotFound {
 						status = http.StatusForbidden // the transaction is refused, not "not found"
 					}
-					m.refuse(st, status, "forbidden", fmt.Sprintf("transaction refused: entry %d: %s", i, reason), errInsufficientScope, "")
+					m.refuseChallenge(st, status, "forbidden", fmt.Sprintf("transaction refused: entry %d: %s", i, reason), errInsufficientScope)
 					return
 				}
 				code := "forbidden"
@@ -92,7 +92,7 @@ func (m *Middleware) serveBundle(st *requestState, ctx context.Context, next htt
 			pin, ok := pinVersion(entryIfMatch(raw), etag, er.Method)
 			if !ok {
 				if transaction {
-					m.refuse(st, http.StatusPreconditionFailed, "conflict", fmt.Sprintf("transaction refused: entry %d: %s", i, errIfMatch), "", "")
+					m.refuse(st, http.StatusPreconditionFailed, "conflict", fmt.Sprintf("transaction refused: entry %d: %s", i, errIfMatch))
 					return
 				}
 				withheld[i] = entryOutcome{status: http.StatusPreconditionFailed, code: "conflict", reason: errIfMatch}
@@ -106,7 +106,7 @@ func (m *Middleware) serveBundle(st *requestState, ctx context.Context, next htt
 		if (m.cfg.narrow && (ed.Narrow != nil || ed.NeedsResponseCheck())) || checkedIfMatch {
 			raw, err = rewriteEntry(raw, er, ed, m.cfg.narrow, ifMatch)
 			if err != nil {
-				m.refuse(st, http.StatusInternalServerError, "exception", fmt.Sprintf("entry %d could not be narrowed: %v", i, err), "", "")
+				m.refuse(st, http.StatusInternalServerError, "exception", fmt.Sprintf("entry %d could not be narrowed: %v", i, err))
 				return
 			}
 		}
@@ -119,7 +119,7 @@ func (m *Middleware) serveBundle(st *requestState, ctx context.Context, next htt
 	}
 	body, err := joinBundle(top, out)
 	if err != nil {
-		m.refuse(st, http.StatusInternalServerError, "exception", "the Bundle could not be rebuilt: "+err.Error(), "", "")
+		m.refuse(st, http.StatusInternalServerError, "exception", "the Bundle could not be rebuilt: "+err.Error())
 		return
 	}
 	setBody(r, body)
@@ -138,11 +138,11 @@ func (m *Middleware) serveBundle(st *requestState, ctx context.Context, next htt
 	}
 	rtop, rentries, err := splitResponseBundle(resBody)
 	if err != nil {
-		m.refuse(st, http.StatusBadGateway, "exception", "the server's answer to the Bundle is not an unambiguous FHIR JSON Bundle", "", "")
+		m.refuse(st, http.StatusBadGateway, "exception", "the server's answer to the Bundle is not an unambiguous FHIR JSON Bundle")
 		return
 	}
 	if len(rentries) != len(kept) {
-		m.refuse(st, http.StatusBadGateway, "exception", fmt.Sprintf("the server answered %d entries for the %d it was sent", len(rentries), len(kept)), "", "")
+		m.refuse(st, http.StatusBadGateway, "exception", fmt.Sprintf("the server answered %d entries for the %d it was sent", len(rentries), len(kept)))
 		return
 	}
 	for k, i := range kept {
@@ -291,7 +291,7 @@ func (m *Middleware) errorEntry(oc entryOutcome) json.RawMessage {
 func (m *Middleware) writeBundle(st *requestState, top map[string]json.RawMessage, entries []json.RawMessage, head bool) {
 	body, err := joinBundle(top, entries)
 	if err != nil {
-		m.refuse(st, http.StatusInternalServerError, "exception", "building the Bundle response failed", "", "")
+		m.refuse(st, http.StatusInternalServerError, "exception", "building the Bundle response failed")
 		return
 	}
 	h := st.rec.Header()
@@ -308,7 +308,7 @@ func (m *Middleware) writeBundle(st *requestState, top map[string]json.RawMessag
 func (m *Middleware) writeBundleFrom(st *requestState, b *buffer, f *headerFacts, top map[string]json.RawMessage, entries []json.RawMessage) {
 	body, err := joinBundle(top, entries)
 	if err != nil {
-		m.refuse(st, http.StatusInternalServerError, "exception", "building the Bundle response failed", "", "")
+		m.refuse(st, http.StatusInternalServerError, "exception", "building the Bundle response failed")
 		return
 	}
 	m.pass(st, b, f, body, false)

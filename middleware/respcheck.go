@@ -145,7 +145,7 @@ func readForCheck(h http.Header) (accept string, drop bool) {
 func (m *Middleware) checkedBody(st *requestState, b *buffer, f *headerFacts) ([]byte, bool) {
 	if b.over {
 		m.refuse(st, http.StatusBadGateway, "too-costly",
-			fmt.Sprintf("the response is larger than the %d bytes that can be checked for authorization; ask for less (e.g. a smaller _count)", m.cfg.maxResponse), "", "")
+			fmt.Sprintf("the response is larger than the %d bytes that can be checked for authorization; ask for less (e.g. a smaller _count)", m.cfg.maxResponse))
 		return nil, false
 	}
 	body := b.bytes()
@@ -153,15 +153,15 @@ func (m *Middleware) checkedBody(st *requestState, b *buffer, f *headerFacts) ([
 		return body, true
 	}
 	if ce := encodedValues(f.contentEncoding); ce != "" {
-		m.refuse(st, http.StatusBadGateway, "exception", "the response is compressed ("+clipText(ce)+") and cannot be checked for authorization", "", "")
+		m.refuse(st, http.StatusBadGateway, "exception", "the response is compressed ("+clipText(ce)+") and cannot be checked for authorization")
 		return nil, false
 	}
 	if cts := f.contentType; len(cts) > 1 || (len(cts) == 1 && !isJSONType(cts[0])) {
-		m.refuse(st, http.StatusBadGateway, "exception", "the response is not FHIR JSON ("+clipText(strings.Join(cts, ", "))+") and cannot be checked for authorization", "", "")
+		m.refuse(st, http.StatusBadGateway, "exception", "the response is not FHIR JSON ("+clipText(strings.Join(cts, ", "))+") and cannot be checked for authorization")
 		return nil, false
 	}
 	if !success(b.finalStatus()) && !isOperationOutcome(body) {
-		m.refuse(st, http.StatusBadGateway, "exception", fmt.Sprintf("the server's %d response is not an OperationOutcome and cannot be checked for authorization", b.finalStatus()), "", "")
+		m.refuse(st, http.StatusBadGateway, "exception", fmt.Sprintf("the server's %d response is not an OperationOutcome and cannot be checked for authorization", b.finalStatus()))
 		return nil, false
 	}
 	return body, true
@@ -173,7 +173,7 @@ func (m *Middleware) checkedBody(st *requestState, b *buffer, f *headerFacts) ([
 // "not found" would.
 func (m *Middleware) refuseCheck(st *requestState, d *fhirauth.Decision, err error) {
 	if errors.Is(err, fhirauth.ErrNotJSON) {
-		m.refuse(st, http.StatusBadGateway, "exception", "the response cannot be checked for authorization: "+err.Error(), "", "")
+		m.refuse(st, http.StatusBadGateway, "exception", "the response cannot be checked for authorization: "+err.Error())
 		return
 	}
 	status := d.CheckStatus()
@@ -183,7 +183,7 @@ func (m *Middleware) refuseCheck(st *requestState, d *fhirauth.Decision, err err
 		st.reason = "response withheld: " + err.Error()
 		return
 	}
-	m.refuse(st, status, "forbidden", "response withheld: "+err.Error(), errInsufficientScope, "")
+	m.refuseChallenge(st, status, "forbidden", "response withheld: "+err.Error(), errInsufficientScope)
 }
 
 // notFound answers 404 with the one body used both for resources that do
