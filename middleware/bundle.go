@@ -55,63 +55,16 @@ func (m *Middleware) serveBundle(st *requestState, ctx context.Context, next htt
 	kept := make([]int, 0, len(entries))
 	out := make([]json.RawMessage, 0, len(entries))
 	for i, raw := range entries {
-		ed, er := d.Entries[i], req.Entries[i]
-		if !ed.Allowed {
-			withheld[i] = entryOutcome{status: ed.Status, code: ed.IssueCode, reason: ed.Reason}
-			continue
+		fwd, oc, ok := m.prepareEntry(st, ctx, next, r, i, raw, req.Entries[i], d.Entries[i], transaction)
+		switch {
+		case !ok:
+			return
+		case oc != nil:
+			withheld[i] = *oc
+		default:
+			kept = append(kept, i)
+			out = append(out, fwd)
 		}
-		if m.cfg.narrow && er.Interaction == fhirauth.Operation && len(er.Body) > 0 && ed.Narrow != nil {
-			if transaction {
-				m.refuseChallenge(st, http.StatusBadRequest, "not-supported", fmt.Sprintf("transaction refused: entry %d: %v", i, errBodyNotNarrowable), errInvalidRequest)
-				return
-			}
-			withheld[i] = entryOutcome{status: http.StatusBadRequest, code: "not-supported", reason: errBodyNotNarrowable.Error()}
-			continue
-		}
-		var ifMatch string
-		checkedIfMatch := false
-		if m.cfg.stored && ed.NeedsStoredCheck() {
-			etag, status, reason := m.storedVersion(ctx, next, r, ed, er.Method, er.ResourceType, er.ID)
-			if status != 0 {
-				if transaction {
-					if status == http.StatusNotFound {
-						status = http.StatusForbidden // the transaction is refused, not "not found"
-					}
-					m.refuseChallenge(st, status, "forbidden", fmt.Sprintf("transaction refused: entry %d: %s", i, reason), errInsufficientScope)
-					return
-				}
-				code := "forbidden"
-				if status == http.StatusNotFound {
-					code = "not-found"
-				} else if status >= 500 {
-					code = "exception"
-				}
-				withheld[i] = entryOutcome{status: status, code: code, reason: reason}
-				continue
-			}
-			pin, ok := pinVersion(entryIfMatch(raw), etag, er.Method)
-			if !ok {
-				if transaction {
-					m.refuse(st, http.StatusPreconditionFailed, "conflict", fmt.Sprintf("transaction refused: entry %d: %s", i, errIfMatch))
-					return
-				}
-				withheld[i] = entryOutcome{status: http.StatusPreconditionFailed, code: "conflict", reason: errIfMatch}
-				continue
-			}
-			ifMatch, checkedIfMatch = pin, true
-		}
-		// An entry whose stored version was checked is rewritten even
-		// without a pin, so that what is forwarded has one request.ifMatch
-		// (the one compared) however the client wrote it.
-		if (m.cfg.narrow && (ed.Narrow != nil || ed.NeedsResponseCheck())) || checkedIfMatch {
-			raw, err = rewriteEntry(raw, er, ed, m.cfg.narrow, ifMatch)
-			if err != nil {
-				m.refuse(st, http.StatusInternalServerError, "exception", fmt.Sprintf("entry %d could not be narrowed: %v", i, err))
-				return
-			}
-		}
-		kept = append(kept, i)
-		out = append(out, raw)
 	}
 	if len(kept) == 0 {
 		m.writeBundle(st, responseTop(transaction), m.mergeEntries(len(entries), kept, nil, withheld), false)
@@ -145,20 +98,7 @@ func (m *Middleware) serveBundle(st *requestState, ctx context.Context, next htt
 		m.refuse(st, http.StatusBadGateway, "exception", fmt.Sprintf("the server answered %d entries for the %d it was sent", len(rentries), len(kept)))
 		return
 	}
-	for k, i := range kept {
-		ed := d.Entries[i]
-		if !ed.NeedsResponseCheck() {
-			continue
-		}
-		checked, removed, oc := checkEntry(rentries[k], ed)
-		if oc != nil {
-			withheld[i] = *oc
-			st.withheld++
-			continue
-		}
-		rentries[k] = checked
-		st.withheld += int32(removed)
-	}
+	st.withheld += checkResponseEntries(d, kept, rentries, withheld)
 	if st.withheld > 0 {
 		m.cfg.logger.LogAttrs(r.Context(), slog.LevelInfo, "fhirwarden: resources removed from a Bundle response",
 			slog.Int("removed", int(st.withheld)), slog.String("client_id", clientID(st)))
@@ -167,6 +107,96 @@ func (m *Middleware) serveBundle(st *requestState, ctx context.Context, next htt
 		st.reason = fmt.Sprintf("%d of %d entries withheld", len(withheld), len(entries))
 	}
 	m.writeBundleFrom(st, b, &f, rtop, m.mergeEntries(len(entries), kept, rentries, withheld))
+}
+
+// prepareEntry readies entry i of a batch or transaction (raw, classified
+// as er, decided as ed) for the server: a denied entry, or one whose
+// stored version fails its check, is withheld (the returned outcome);
+// an allowed one is narrowed and pinned to the stored version checked,
+// and returned. In a transaction a withheld entry refuses the whole
+// request instead: it is answered here and ok is false.
+func (m *Middleware) prepareEntry(st *requestState, ctx context.Context, next http.Handler, r *http.Request, i int, raw json.RawMessage, er *fhirauth.Request, ed *fhirauth.Decision, transaction bool) (fwd json.RawMessage, withheld *entryOutcome, ok bool) {
+	if !ed.Allowed {
+		return nil, &entryOutcome{status: ed.Status, code: ed.IssueCode, reason: ed.Reason}, true
+	}
+	if m.cfg.narrow && er.Interaction == fhirauth.Operation && len(er.Body) > 0 && ed.Narrow != nil {
+		if transaction {
+			m.refuseChallenge(st, http.StatusBadRequest, "not-supported", fmt.Sprintf("transaction refused: entry %d: %v", i, errBodyNotNarrowable), errInvalidRequest)
+			return nil, nil, false
+		}
+		return nil, &entryOutcome{status: http.StatusBadRequest, code: "not-supported", reason: errBodyNotNarrowable.Error()}, true
+	}
+	var ifMatch string
+	checkedIfMatch := false
+	if m.cfg.stored && ed.NeedsStoredCheck() {
+		etag, status, reason := m.storedVersion(ctx, next, r, ed, er.Method, er.ResourceType, er.ID)
+		if status != 0 {
+			if transaction {
+				if status == http.StatusNotFound {
+					status = http.StatusForbidden // the transaction is refused, not "not found"
+				}
+				m.refuseChallenge(st, status, "forbidden", fmt.Sprintf("transaction refused: entry %d: %s", i, reason), errInsufficientScope)
+				return nil, nil, false
+			}
+			return nil, &entryOutcome{status: status, code: storedIssueCode(status), reason: reason}, true
+		}
+		pin, ok := pinVersion(entryIfMatch(raw), etag, er.Method)
+		if !ok {
+			if transaction {
+				m.refuse(st, http.StatusPreconditionFailed, "conflict", fmt.Sprintf("transaction refused: entry %d: %s", i, errIfMatch))
+				return nil, nil, false
+			}
+			return nil, &entryOutcome{status: http.StatusPreconditionFailed, code: "conflict", reason: errIfMatch}, true
+		}
+		ifMatch, checkedIfMatch = pin, true
+	}
+	// An entry whose stored version was checked is rewritten even
+	// without a pin, so that what is forwarded has one request.ifMatch
+	// (the one compared) however the client wrote it.
+	if (m.cfg.narrow && (ed.Narrow != nil || ed.NeedsResponseCheck())) || checkedIfMatch {
+		rewritten, err := rewriteEntry(raw, er, ed, m.cfg.narrow, ifMatch)
+		if err != nil {
+			m.refuse(st, http.StatusInternalServerError, "exception", fmt.Sprintf("entry %d could not be narrowed: %v", i, err))
+			return nil, nil, false
+		}
+		raw = rewritten
+	}
+	return raw, nil, true
+}
+
+// storedIssueCode is the issue code of an entry withheld by its
+// stored-version check with the given status.
+func storedIssueCode(status int) string {
+	switch {
+	case status == http.StatusNotFound:
+		return "not-found"
+	case status >= 500:
+		return "exception"
+	}
+	return "forbidden"
+}
+
+// checkResponseEntries applies each kept entry's response check to its
+// response entry (rentries[k] answers entry kept[k]), in place; a failed
+// check adds the entry to withheld. It returns the number of resources
+// withheld or removed.
+func checkResponseEntries(d *fhirauth.Decision, kept []int, rentries []json.RawMessage, withheld map[int]entryOutcome) int32 {
+	var n int32
+	for k, i := range kept {
+		ed := d.Entries[i]
+		if !ed.NeedsResponseCheck() {
+			continue
+		}
+		checked, removed, oc := checkEntry(rentries[k], ed)
+		if oc != nil {
+			withheld[i] = *oc
+			n++
+			continue
+		}
+		rentries[k] = checked
+		n += int32(removed)
+	}
+	return n
 }
 
 // checkEntry applies an entry decision's response check
