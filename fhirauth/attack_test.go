@@ -264,7 +264,7 @@ func TestAttackMethods(t *testing.T) {
 // Bundles: batch/transaction tricks.
 func TestAttackBundles(t *testing.T) {
 	const A = "123"
-	big := make([]string, MaxBundleEntries+1)
+	big := make([]string, maxBundleEntries+1)
 	for i := range big {
 		big[i] = `{"request":{"method":"GET","url":"metadata"}}`
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth"
 	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
@@ -85,14 +86,15 @@ func ExampleDecision_CheckResult() {
 }
 
 // A batch is decided entry by entry; a transaction all or nothing.
-func ExamplePolicy_Decide_batch() {
+func ExamplePolicy_Authorize_batch() {
 	policy, _ := fhirauth.NewPolicy()
 	scopes, _ := scope.ParseSet("user/Observation.rs")
 	caller := &token.Principal{Scopes: scopes}
-	req, _ := policy.ParseBundleEntries([]byte(`{"resourceType":"Bundle","type":"batch","entry":[
+	r := httptest.NewRequest("POST", "/fhir", strings.NewReader(`{"resourceType":"Bundle","type":"batch","entry":[
 		{"request":{"method":"GET","url":"Observation?code=x"}},
 		{"request":{"method":"DELETE","url":"Observation/1"}}]}`))
-	d := policy.Decide(context.Background(), caller, req)
+	r.Header.Set("Content-Type", "application/fhir+json")
+	_, d := policy.Authorize(context.Background(), caller, r)
 	for i, e := range d.Entries {
 		fmt.Printf("%d %v %d %q\n", i, e.Allowed, e.Status, e.Needed)
 	}

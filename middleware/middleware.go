@@ -69,7 +69,7 @@ func New(auth token.Authenticator, policy *fhirauth.Policy, opts ...Option) (*Mi
 		stored:        true,
 		maxToken:      DefaultMaxTokenSize,
 		maxResponse:   DefaultMaxResponseSize,
-		maxBody:       DefaultMaxBodySize,
+		maxBody:       policy.MaxBodySize(), // the form bodies read here (tokens, POST _search) keep to the policy's limit
 		retryAfter:    DefaultRetryAfter,
 	}
 	for _, o := range opts {

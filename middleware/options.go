@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/fhirwarden/fhirwarden/fhirauth"
 )
 
 // Defaults, each overridable by an option.
@@ -25,9 +23,6 @@ const (
 	// entries). A larger response is refused with 502: it is never passed
 	// on unchecked.
 	DefaultMaxResponseSize = 16 << 20
-	// DefaultMaxBodySize limits the form bodies the middleware itself reads
-	// (form-body tokens, POST _search narrowing).
-	DefaultMaxBodySize = fhirauth.DefaultMaxBody
 	// DefaultRetryAfter is the Retry-After of 503 answers when the
 	// authenticator's infrastructure (JWKS, introspection) is unavailable.
 	DefaultRetryAfter = 5 * time.Second
@@ -182,19 +177,6 @@ func WithMaxResponseSize(n int64) Option {
 			return fmt.Errorf("middleware: max response size %d must be positive", n)
 		}
 		c.maxResponse = n
-		return nil
-	}
-}
-
-// WithMaxBodySize limits the form bodies the middleware reads itself
-// (default DefaultMaxBodySize). The policy has its own limit
-// (fhirauth.WithMaxBodySize) for the bodies it classifies.
-func WithMaxBodySize(n int64) Option {
-	return func(c *config) error {
-		if n <= 0 {
-			return fmt.Errorf("middleware: max body size %d must be positive", n)
-		}
-		c.maxBody = n
 		return nil
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/fhirwarden/fhirwarden/client"
+	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
 )
 
 // Exit statuses.
@@ -26,7 +27,7 @@ type config struct {
 	scopes           []string
 	maxPages         int
 	insecureHTTP     bool
-	version          client.Version
+	version          fhirspec.Version
 	command          string
 	args             []string
 }
@@ -92,14 +93,11 @@ func parseArgs(args []string, stderr io.Writer, getenv func(string) string) (*co
 	default:
 		return nil, usagef("-client-auth %q: want basic or post", auth)
 	}
-	switch strings.ToUpper(version) {
-	case "STU3", "R3":
-		cfg.version = client.STU3
-	case "R4":
-		cfg.version = client.R4
-	default:
+	v, err := fhirspec.ParseVersion(version)
+	if err != nil {
 		return nil, usagef("-fhir-version %q: want STU3 or R4", version)
 	}
+	cfg.version = v
 	if cfg.maxPages <= 0 {
 		return nil, usagef("-max-pages must be positive")
 	}
