@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fhirwarden/fhirwarden/token"
 )
 
 // Defaults, each overridable by an option.
@@ -16,8 +18,8 @@ const (
 	DefaultRealm = "fhir"
 	// DefaultMaxTokenSize limits the bearer token (the Authorization header
 	// may be this plus the "Bearer " prefix); larger headers are refused
-	// before they are parsed. It matches token.DefaultMaxTokenSize.
-	DefaultMaxTokenSize = 16 << 10
+	// before they are parsed: the token package's limit.
+	DefaultMaxTokenSize = token.DefaultMaxTokenSize
 	// DefaultMaxResponseSize limits the responses the middleware buffers to
 	// check (patient-context reads and searches, batches with denied
 	// entries). A larger response is refused with 502: it is never passed
