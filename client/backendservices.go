@@ -23,8 +23,8 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// ClientAssertionType is the client_assertion_type of private_key_jwt.
-const ClientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+// clientAssertionType is the client_assertion_type of private_key_jwt.
+const clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 // maxTokenResponse bounds a token endpoint answer.
 const maxTokenResponse = 1 << 20
@@ -173,7 +173,7 @@ func (b *backendServices) assertion() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	now := b.cfg.clock.Now().Unix() // whole seconds, rounded down
+	now := b.cfg.now().Unix() // whole seconds, rounded down
 	claims, err := json.Marshal(assertionClaims{
 		Issuer:    b.clientID,
 		Subject:   b.clientID,
@@ -206,7 +206,7 @@ func (b *backendServices) fetch(ctx context.Context) (*oauth2.Token, error) {
 	if len(b.cfg.scopes) > 0 {
 		form.Set("scope", strings.Join(b.cfg.scopes, " "))
 	}
-	form.Set("client_assertion_type", ClientAssertionType)
+	form.Set("client_assertion_type", clientAssertionType)
 	form.Set("client_assertion", assertion)
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.tokenURL, strings.NewReader(form.Encode()))

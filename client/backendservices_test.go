@@ -66,7 +66,7 @@ func TestBackendServicesAssertion(t *testing.T) {
 				assert.Empty(t, r.Header.Get("Authorization"))
 				assert.Equal(t, "client_credentials", r.Form.Get("grant_type"))
 				assert.Equal(t, "system/Observation.rs system/Patient.rs", r.Form.Get("scope"))
-				assert.Equal(t, ClientAssertionType, r.Form.Get("client_assertion_type"))
+				assert.Equal(t, clientAssertionType, r.Form.Get("client_assertion_type"))
 				assert.Empty(t, r.Form.Get("client_secret"))
 
 				assertion := r.Form.Get("client_assertion")
@@ -110,7 +110,7 @@ func TestBackendServicesLifetime(t *testing.T) {
 	clk := newFakeClock()
 	key := testKey(t, "p384", "k", "ES384")
 	srv := newFakeTokenServer(t)
-	ts, err := BackendServices(srv.URL, "c", key, WithClock(clk), WithAssertionLifetime(90*time.Second))
+	ts, err := BackendServices(srv.URL, "c", key, WithClock(clk.Now), WithAssertionLifetime(90*time.Second))
 	require.NoError(t, err)
 	mustToken(t, ts)
 	msg, err := jws.Parse([]byte(srv.Requests()[0].Form.Get("client_assertion")))

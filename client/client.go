@@ -10,25 +10,18 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
-)
 
-// Version is a FHIR release the client speaks.
-type Version string
-
-// Supported FHIR versions.
-const (
-	STU3 Version = "STU3"
-	R4   Version = "R4"
+	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
 )
 
 // Defaults of the FHIR client.
 const (
-	// DefaultMaxResponseBytes is the default response size limit (16 MiB).
-	DefaultMaxResponseBytes = 16 << 20
-	// DefaultMaxPages is the default page limit of Search.
-	DefaultMaxPages = 100
-	// DefaultTimeout is the timeout of the default HTTP client.
-	DefaultTimeout = 60 * time.Second
+	// defaultMaxResponseBytes is the default response size limit (16 MiB).
+	defaultMaxResponseBytes = 16 << 20
+	// defaultMaxPages is the default page limit of Search.
+	defaultMaxPages = 100
+	// defaultTimeout is the timeout of the default HTTP client.
+	defaultTimeout = 60 * time.Second
 )
 
 // FHIRMediaType is the FHIR JSON media type sent in Accept and Content-Type.
@@ -41,14 +34,14 @@ type Client struct {
 	base        *url.URL
 	ts          oauth2.TokenSource
 	hc          *http.Client
-	version     Version
+	version     fhirspec.Version
 	maxBody     int64
 	maxPages    int
 	retry       RetryPolicy
 	retryUnsafe bool
 	userAgent   string
 	insecure    bool
-	clock       Clock
+	now         func() time.Time
 	sleep       func(context.Context, time.Duration) error
 	dpop        *DPoPKey  // the token source's DPoP key (WithDPoP), nil for bearer tokens
 	dpopNonce   dpopNonce // the FHIR server's latest DPoP-Nonce
@@ -73,11 +66,11 @@ func New(baseURL string, ts oauth2.TokenSource, opts ...Option) (*Client, error)
 	c := &Client{
 		base:     base,
 		ts:       ts,
-		version:  R4,
-		maxBody:  DefaultMaxResponseBytes,
-		maxPages: DefaultMaxPages,
+		version:  fhirspec.R4,
+		maxBody:  defaultMaxResponseBytes,
+		maxPages: defaultMaxPages,
 		retry:    DefaultRetryPolicy(),
-		clock:    systemClock{},
+		now:      time.Now,
 		sleep:    sleepContext,
 	}
 	for _, o := range opts {
@@ -91,7 +84,7 @@ func New(baseURL string, ts oauth2.TokenSource, opts ...Option) (*Client, error)
 	if ts != nil && base.Scheme == "http" && !c.insecure && !isLoopback(base.Hostname()) {
 		return nil, fmt.Errorf("%w: base URL %q is plain http on a non-loopback host: tokens would travel in clear (see WithInsecureHTTP)", ErrConfig, baseURL)
 	}
-	hc := &http.Client{Timeout: DefaultTimeout}
+	hc := &http.Client{Timeout: defaultTimeout}
 	if c.hc != nil {
 		copied := *c.hc
 		hc = &copied
@@ -117,14 +110,14 @@ func WithHTTPClient(hc *http.Client) Option {
 
 // WithFHIRVersion sets the FHIR release (R4 by default); it selects the
 // google/fhir/go messages the typed API of package client/typed uses.
-func WithFHIRVersion(v Version) Option {
+func WithFHIRVersion(v fhirspec.Version) Option {
 	return func(c *Client) error {
 		switch v {
-		case STU3, R4:
+		case fhirspec.STU3, fhirspec.R4:
 			c.version = v
 			return nil
 		}
-		return fmt.Errorf("%w: unsupported FHIR version %q (want STU3 or R4)", ErrConfig, v)
+		return fmt.Errorf("%w: unsupported FHIR version %v (want STU3 or R4)", ErrConfig, v)
 	}
 }
 
@@ -192,12 +185,12 @@ func WithUserAgent(ua string) Option {
 
 // WithRetryClock sets the clock used to turn a Retry-After HTTP-date into
 // a delay, and the function that waits between attempts (tests).
-func WithRetryClock(clk Clock, sleep func(ctx context.Context, d time.Duration) error) Option {
+func WithRetryClock(now func() time.Time, sleep func(ctx context.Context, d time.Duration) error) Option {
 	return func(c *Client) error {
-		if clk == nil || sleep == nil {
+		if now == nil || sleep == nil {
 			return fmt.Errorf("%w: nil retry clock or sleep", ErrConfig)
 		}
-		c.clock, c.sleep = clk, sleep
+		c.now, c.sleep = now, sleep
 		return nil
 	}
 }
@@ -206,7 +199,7 @@ func WithRetryClock(clk Clock, sleep func(ctx context.Context, d time.Duration) 
 func (c *Client) BaseURL() string { return c.base.String() }
 
 // Version returns the configured FHIR version.
-func (c *Client) Version() Version { return c.version }
+func (c *Client) Version() fhirspec.Version { return c.version }
 
 // parseBase validates a FHIR base URL and strips trailing slashes.
 func parseBase(raw string) (*url.URL, error) {

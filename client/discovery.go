@@ -34,7 +34,7 @@ const maxDiscoveryDocument = 1 << 20
 // absolute http(s) URL, and not plain http when base is https.
 func Discover(ctx context.Context, hc *http.Client, base string) (*SMARTConfiguration, error) {
 	if hc == nil {
-		hc = &http.Client{Timeout: DefaultFetchTimeout}
+		hc = &http.Client{Timeout: defaultFetchTimeout}
 	}
 	bu, err := parseBase(base)
 	if err != nil {

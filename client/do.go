@@ -174,7 +174,7 @@ const maxErrorBody = 4 << 10
 // newError builds the *Error for a non-2xx result.
 func (c *Client) newError(r *request, res *Result) *Error {
 	e := &Error{Method: r.method, URL: redactURL(r.url), StatusCode: res.StatusCode}
-	if d, ok := parseRetryAfter(res.Header.Get("Retry-After"), c.clock.Now()); ok {
+	if d, ok := parseRetryAfter(res.Header.Get("Retry-After"), c.now()); ok {
 		e.RetryAfter = d
 	}
 	if res.StatusCode == http.StatusUnauthorized || res.StatusCode == http.StatusForbidden {

@@ -6,7 +6,7 @@
 //	if err != nil {
 //		return err
 //	}
-//	c, err := client.New("https://fhir.example/fhir", ts, client.WithFHIRVersion(client.STU3))
+//	c, err := client.New("https://fhir.example/fhir", ts, client.WithFHIRVersion(fhirspec.STU3))
 //	if err != nil {
 //		return err
 //	}

@@ -13,7 +13,7 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// fakeClock is a Clock tests move by hand.
+// fakeClock is a clock tests move by hand (its Now goes to WithClock).
 type fakeClock struct {
 	mu sync.Mutex
 	t  time.Time

@@ -93,8 +93,8 @@ func (c *Client) Update(ctx context.Context, typ, id string, resource []byte, op
 	return c.do(ctx, r)
 }
 
-// JSONPatchMediaType is the Content-Type of a JSON Patch (RFC 6902).
-const JSONPatchMediaType = "application/json-patch+json"
+// jsonPatchMediaType is the Content-Type of a JSON Patch (RFC 6902).
+const jsonPatchMediaType = "application/json-patch+json"
 
 // Patch applies a JSON Patch (RFC 6902: a JSON array of operations) to
 // Type/id (FHIR patch). It is not retried on 429/503 unless
@@ -119,7 +119,7 @@ func (c *Client) Patch(ctx context.Context, typ, id string, patch []byte, opts .
 	if err != nil {
 		return nil, err
 	}
-	r.contentType = JSONPatchMediaType
+	r.contentType = jsonPatchMediaType
 	return c.do(ctx, r)
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -40,7 +41,7 @@ func TestInteractions(t *testing.T) {
 		}, method: "PUT", path: "/fhir/Patient/1", headers: map[string]string{"If-Match": `W/"7"`, "Prefer": "return=representation"}},
 		{name: "patch", call: func(c *Client) (*Result, error) {
 			return c.Patch(ctx, "Patient", "1", []byte(`[{"op":"replace","path":"/active","value":false}]`), IfMatch("3"))
-		}, method: "PATCH", path: "/fhir/Patient/1", ctype: JSONPatchMediaType, headers: map[string]string{"If-Match": `W/"3"`}},
+		}, method: "PATCH", path: "/fhir/Patient/1", ctype: jsonPatchMediaType, headers: map[string]string{"If-Match": `W/"3"`}},
 		{name: "delete", call: func(c *Client) (*Result, error) { return c.Delete(ctx, "Patient", "1") },
 			method: "DELETE", path: "/fhir/Patient/1"},
 		{name: "batch", call: func(c *Client) (*Result, error) {
@@ -186,7 +187,7 @@ func TestNewValidatesConfiguration(t *testing.T) {
 		_, err := New(base, nil)
 		assert.ErrorIs(t, err, ErrConfig, "base %q", base)
 	}
-	bad := []Option{WithHTTPClient(nil), WithFHIRVersion("DSTU2"), WithMaxResponseBytes(0), WithMaxPages(0),
+	bad := []Option{WithHTTPClient(nil), WithFHIRVersion(fhirspec.Version(0)), WithMaxResponseBytes(0), WithMaxPages(0),
 		WithRetry(RetryPolicy{MaxRetries: 1}), WithRetry(RetryPolicy{MaxRetries: -1}), WithRetryClock(nil, nil)}
 	for i, o := range bad {
 		_, err := New("https://x/fhir", nil, o)
@@ -200,10 +201,10 @@ func TestNewValidatesConfiguration(t *testing.T) {
 	assert.NoError(t, err, "no token, nothing to leak")
 	_, err = New("http://localhost:8080/fhir", StaticToken("t"))
 	assert.NoError(t, err, "loopback")
-	c, err := New("https://X.example/fhir/", nil, WithFHIRVersion(STU3))
+	c, err := New("https://X.example/fhir/", nil, WithFHIRVersion(fhirspec.STU3))
 	require.NoError(t, err)
 	assert.Equal(t, "https://x.example/fhir", c.BaseURL())
-	assert.Equal(t, STU3, c.Version())
+	assert.Equal(t, fhirspec.STU3, c.Version())
 }
 
 func TestNoTokenSourceSendsNoAuthorization(t *testing.T) {

@@ -23,7 +23,7 @@ type FetchFunc func(ctx context.Context) (*oauth2.Token, error)
 // retries once with a fresh token.
 type TokenCache struct {
 	fetch        FetchFunc
-	clock        Clock
+	now          func() time.Time
 	skew         time.Duration
 	fetchTimeout time.Duration
 	dpop         *DPoPKey // WithDPoP: the key tokens are bound to
@@ -55,7 +55,7 @@ func NewTokenCache(fetch FetchFunc, opts ...TokenOption) (*TokenCache, error) {
 }
 
 func newTokenCache(fetch FetchFunc, cfg *tokenConfig) *TokenCache {
-	return &TokenCache{fetch: fetch, clock: cfg.clock, skew: cfg.skew, fetchTimeout: cfg.fetchTimeout, dpop: cfg.dpop}
+	return &TokenCache{fetch: fetch, now: cfg.now, skew: cfg.skew, fetchTimeout: cfg.fetchTimeout, dpop: cfg.dpop}
 }
 
 // Token returns the cached token, or fetches a new one. It implements
@@ -70,7 +70,7 @@ func (c *TokenCache) Token() (*oauth2.Token, error) {
 // timeout) and its token is cached for the next caller.
 func (c *TokenCache) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 	c.mu.Lock()
-	if c.tok != nil && (c.refresh.IsZero() || c.clock.Now().Before(c.refresh)) {
+	if c.tok != nil && (c.refresh.IsZero() || c.now().Before(c.refresh)) {
 		tok := c.tok
 		c.mu.Unlock()
 		return tok, nil
@@ -95,7 +95,7 @@ func (c *TokenCache) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 func (c *TokenCache) run(ctx context.Context, f *tokenFetch) {
 	ctx, cancel := context.WithTimeout(ctx, c.fetchTimeout)
 	defer cancel()
-	start := c.clock.Now()
+	start := c.now()
 	tok, err := c.fetch(ctx)
 	if err == nil && (tok == nil || tok.AccessToken == "") {
 		err = &OAuthError{Err: errors.New("token endpoint returned no access_token")}

@@ -26,7 +26,7 @@ func TestTokenCacheRefreshBeforeExpiry(t *testing.T) {
 	clk := newFakeClock()
 	var calls atomic.Int64
 	// Care Connect tokens last 90 minutes; refresh 2 minutes early.
-	tc, err := NewTokenCache(countingFetch(90*time.Minute, &calls), WithClock(clk), WithRefreshSkew(2*time.Minute))
+	tc, err := NewTokenCache(countingFetch(90*time.Minute, &calls), WithClock(clk.Now), WithRefreshSkew(2*time.Minute))
 	require.NoError(t, err)
 
 	assert.Equal(t, "t1", mustToken(t, tc).AccessToken)
@@ -44,7 +44,7 @@ func TestTokenCacheRefreshBeforeExpiry(t *testing.T) {
 func TestTokenCacheSkewAtMostHalfLifetime(t *testing.T) {
 	clk := newFakeClock()
 	var calls atomic.Int64
-	tc, err := NewTokenCache(countingFetch(60*time.Second, &calls), WithClock(clk), WithRefreshSkew(5*time.Minute))
+	tc, err := NewTokenCache(countingFetch(60*time.Second, &calls), WithClock(clk.Now), WithRefreshSkew(5*time.Minute))
 	require.NoError(t, err)
 	mustToken(t, tc)
 	clk.Advance(29 * time.Second)
@@ -58,7 +58,7 @@ func TestTokenCacheSkewAtMostHalfLifetime(t *testing.T) {
 func TestTokenCacheNoExpiryKeptUntilInvalidated(t *testing.T) {
 	clk := newFakeClock()
 	var calls atomic.Int64
-	tc, err := NewTokenCache(countingFetch(0, &calls), WithClock(clk))
+	tc, err := NewTokenCache(countingFetch(0, &calls), WithClock(clk.Now))
 	require.NoError(t, err)
 	tok := mustToken(t, tc)
 	clk.Advance(1000 * time.Hour)
@@ -85,7 +85,7 @@ func TestTokenCacheConcurrentCallersShareOneFetch(t *testing.T) {
 	srv := newFakeTokenServer(t)
 	srv.delay = 50 * time.Millisecond
 	clk := newFakeClock()
-	ts, err := ClientCredentials(srv.URL, "id", "secret", WithClock(clk))
+	ts, err := ClientCredentials(srv.URL, "id", "secret", WithClock(clk.Now))
 	require.NoError(t, err)
 
 	const callers = 64

@@ -28,13 +28,13 @@ const (
 
 // Defaults of the token sources.
 const (
-	// DefaultRefreshSkew is how long before expiry a cached token is replaced.
-	DefaultRefreshSkew = time.Minute
-	// DefaultFetchTimeout bounds one token request.
-	DefaultFetchTimeout = 30 * time.Second
-	// MaxAssertionLifetime is the longest client assertion SMART Backend
+	// defaultRefreshSkew is how long before expiry a cached token is replaced.
+	defaultRefreshSkew = time.Minute
+	// defaultFetchTimeout bounds one token request.
+	defaultFetchTimeout = 30 * time.Second
+	// maxAssertionLifetime is the longest client assertion SMART Backend
 	// Services allows (and the default lifetime).
-	MaxAssertionLifetime = 5 * time.Minute
+	maxAssertionLifetime = 5 * time.Minute
 )
 
 // TokenOption configures a token source.
@@ -44,7 +44,7 @@ type tokenConfig struct {
 	scopes            []string
 	clientAuth        ClientAuth
 	httpClient        *http.Client
-	clock             Clock
+	now               func() time.Time
 	skew              time.Duration
 	fetchTimeout      time.Duration
 	assertionLifetime time.Duration
@@ -55,10 +55,10 @@ type tokenConfig struct {
 
 func newTokenConfig(opts []TokenOption) (*tokenConfig, error) {
 	cfg := &tokenConfig{
-		clock:             systemClock{},
-		skew:              DefaultRefreshSkew,
-		fetchTimeout:      DefaultFetchTimeout,
-		assertionLifetime: MaxAssertionLifetime,
+		now:               time.Now,
+		skew:              defaultRefreshSkew,
+		fetchTimeout:      defaultFetchTimeout,
+		assertionLifetime: maxAssertionLifetime,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -116,13 +116,15 @@ func WithTokenHTTPClient(hc *http.Client) TokenOption {
 	}
 }
 
-// WithClock sets the clock used for expiry and assertion times (tests).
-func WithClock(clk Clock) TokenOption {
+// WithClock sets the clock used for expiry and assertion times (default
+// time.Now), so that tests can move token expiry forward without
+// sleeping.
+func WithClock(now func() time.Time) TokenOption {
 	return func(c *tokenConfig) error {
-		if clk == nil {
+		if now == nil {
 			return fmt.Errorf("%w: nil clock", ErrConfig)
 		}
-		c.clock = clk
+		c.now = now
 		return nil
 	}
 }
@@ -154,8 +156,8 @@ func WithFetchTimeout(d time.Duration) TokenOption {
 // assertion expires: more than 0, at most 5 minutes (the default).
 func WithAssertionLifetime(d time.Duration) TokenOption {
 	return func(c *tokenConfig) error {
-		if d <= 0 || d > MaxAssertionLifetime {
-			return fmt.Errorf("%w: assertion lifetime %v not in (0, %v]", ErrConfig, d, MaxAssertionLifetime)
+		if d <= 0 || d > maxAssertionLifetime {
+			return fmt.Errorf("%w: assertion lifetime %v not in (0, %v]", ErrConfig, d, maxAssertionLifetime)
 		}
 		c.assertionLifetime = d
 		return nil

@@ -108,7 +108,7 @@ func TestTokentestBackendServices(t *testing.T) {
 			jtis := map[string]bool{}
 			for _, r := range reqs {
 				assert.Empty(t, r.Header.Get("Authorization"))
-				assert.Equal(t, ClientAssertionType, r.Form.Get("client_assertion_type"))
+				assert.Equal(t, clientAssertionType, r.Form.Get("client_assertion_type"))
 				jtis[r.Form.Get("client_assertion")] = true
 			}
 			assert.Len(t, jtis, 3, "a fresh assertion each time")
@@ -146,7 +146,7 @@ func TestTokentestRefreshBeforeExpiry(t *testing.T) {
 	iss := tokentest.NewIssuer(tokentest.WithClient("app", "s", "user/Patient.read"), tokentest.WithTokenLifetime(10*time.Minute))
 	defer iss.Close()
 	clk := newFakeClock()
-	ts, err := ClientCredentials(iss.TokenURL(), "app", "s", WithClock(clk), WithRefreshSkew(30*time.Second))
+	ts, err := ClientCredentials(iss.TokenURL(), "app", "s", WithClock(clk.Now), WithRefreshSkew(30*time.Second))
 	require.NoError(t, err)
 	first := mustToken(t, ts)
 	clk.Advance(9*time.Minute + 29*time.Second)

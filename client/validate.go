@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
 )
 
 // validType reports whether s looks like a FHIR resource type name.
@@ -21,19 +23,10 @@ func validType(s string) bool {
 	return true
 }
 
-// validID reports whether s is a FHIR id: [A-Za-z0-9\-\.]{1,64}, and not a
-// dot segment.
+// validID reports whether s is a FHIR id (fhirspec.IsID) and not a dot
+// segment, which would name a path rather than a resource.
 func validID(s string) bool {
-	if len(s) == 0 || len(s) > 64 || s == "." || s == ".." {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.') {
-			return false
-		}
-	}
-	return true
+	return fhirspec.IsID(s) && s != "." && s != ".."
 }
 
 // operationName normalises "$name" or "name" to "$name".

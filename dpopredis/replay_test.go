@@ -20,8 +20,8 @@ import (
 	"github.com/fhirwarden/fhirwarden/client"
 	"github.com/fhirwarden/fhirwarden/dpopredis"
 	"github.com/fhirwarden/fhirwarden/fhirauth"
-	"github.com/fhirwarden/fhirwarden/middleware"
 	"github.com/fhirwarden/fhirwarden/internal/naivefhir"
+	"github.com/fhirwarden/fhirwarden/middleware"
 	"github.com/fhirwarden/fhirwarden/token"
 	"github.com/fhirwarden/fhirwarden/token/tokentest"
 )

@@ -6,16 +6,17 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// The hot path's allocation counts (the time target is checked by
-// BenchmarkDecide): a read allocates the Request and the Decision, together;
-// a narrowed search also the query map (and its group) and the narrowing
-// map (and its group). The "Patient/<id>" value lives in the Decision.
+// The hot path's allocations, as ceilings with room for a change of Go
+// version (the time target is checked by BenchmarkDecide). A read
+// allocates 3 times (the Request, its Reaches and the Decision); a
+// narrowed search 10 (also the query map and its values, the narrowing
+// map, its value and "Patient/<id>"). A change that adds more than two
+// fails here.
 func TestDecideAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector adds allocations")
@@ -24,8 +25,8 @@ func TestDecideAllocations(t *testing.T) {
 	pr := principal(t, benchScopes, "123")
 	ctx := context.Background()
 	for target, max := range map[string]float64{
-		"/fhir/Observation/obs-1":                 1,
-		"/fhir/Observation?patient=123&_count=50": 5,
+		"/fhir/Observation/obs-1":                 3 + 2,
+		"/fhir/Observation?patient=123&_count=50": 10 + 2,
 	} {
 		r := httptest.NewRequest("GET", target, nil)
 		got := testing.AllocsPerRun(200, func() {
@@ -37,15 +38,8 @@ func TestDecideAllocations(t *testing.T) {
 	}
 }
 
-// Authorize allocates its Request and Decision as one object; past 632
-// bytes it would take the next size class (704 bytes with the malloc
-// header) on every request.
-func TestAuthorizeAllocationSize(t *testing.T) {
-	assert.LessOrEqual(t, unsafe.Sizeof(authorized{}), uintptr(632))
-}
-
-// A long patient id does not fit the Decision's buffer and is still
-// narrowed correctly; a short one is, without allocating.
+// Patient ids of any length are narrowed correctly, and deciding again
+// does not change an earlier decision's narrowing.
 func TestNarrowPatientReference(t *testing.T) {
 	p := testPolicy(t)
 	for _, id := range []string{"1", "123", strings.Repeat("a", 48), strings.Repeat("b", 49), strings.Repeat("c", 64)} {

@@ -18,7 +18,7 @@ import (
 // Sentinel errors. Classification errors wrap ErrInvalidRequest (answer 400,
 // issue code "invalid"), ErrUnsupported (400, "not-supported") or
 // ErrBodyTooLarge (413); response and stored-version checks wrap
-// ErrOutsideCompartment or ErrConstraint.
+// ErrOutsideCompartment, ErrConstraint or ErrNotJSON, or return ErrHidden.
 var (
 	// ErrInvalidRequest means the request is not a well-formed, unambiguous
 	// FHIR REST request (bad path, unknown or mis-cased type, dot segments,
@@ -40,6 +40,11 @@ var (
 	ErrConstraint = errors.New("fhirauth: resource not permitted by scope")
 	// ErrNotJSON means a body that must be checked is not FHIR JSON.
 	ErrNotJSON = errors.New("fhirauth: body is not FHIR JSON")
+	// ErrHidden means the server answered that a resource does not exist
+	// while the policy hides existence: answer exactly as for a resource
+	// the caller may not see (CheckStatus(), the same body), so that the
+	// two cannot be told apart.
+	ErrHidden = errors.New("fhirauth: resource not found")
 )
 
 // Interaction is a FHIR RESTful interaction (or one of the few
@@ -161,13 +166,6 @@ type Request struct {
 	FullURL string
 	// Reaches lists every resource type the request can read.
 	Reaches []Reach
-
-	// reachBuf and valBuf are storage for the common single Reach and
-	// the values of a short query. Their sizes and Decision's refBuf are
-	// chosen so that the Request and Decision of Authorize, allocated
-	// together, take 640 bytes.
-	reachBuf [1]Reach
-	valBuf   [3]string
 }
 
 // OperationRule registers a FHIR operation ($name) that the policy allows,
@@ -258,11 +256,4 @@ type Decision struct {
 	response responseCheck
 	// stored describes the stored-version check; zero when none is needed.
 	stored storedCheck
-	// narrowVal holds the common one-value narrowing without allocating
-	// a slice for it.
-	narrowVal [1]string
-	// refBuf holds the bytes of the narrowing value "Patient/<id>" for
-	// ids of up to 48 characters (UUIDs fit); written once, then only read
-	// through the string that views it.
-	refBuf [56]byte
 }

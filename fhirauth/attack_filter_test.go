@@ -1,6 +1,6 @@
 package fhirauth
 
-// Attacks on FilterBundle by a naive or hostile server that hides B's
+// Attacks on filterBundle by a naive or hostile server that hides B's
 // (Patient/456's) data outside entry[].resource, where the check does not
 // look: Bundle-level members, entry members other than resource,
 // OperationOutcomes carrying resources, fullUrls and links naming B. The
@@ -27,8 +27,8 @@ const (
 	plainOO = `{"resourceType":"OperationOutcome","issue":[{"severity":"warning","code":"informational","diagnostics":"fine"}]}`
 )
 
-// filteredShape returns an error when out (a FilterBundle result) holds
-// anything outside FilterBundle's allow-list, or a resource the decision
+// filteredShape returns an error when out (a filterBundle result) holds
+// anything outside filterBundle's allow-list, or a resource the decision
 // refuses. It reads out with its own strictness: any two keys of an
 // object that are equal under case folding are an error.
 func filteredShape(d *Decision, out []byte, history bool) error {
@@ -234,7 +234,7 @@ func TestAttackFilterBundleLeaks(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			require.True(t, json.Valid([]byte(tc.body)), "test input is JSON: %s", tc.body)
-			out, removed, err := tc.d.FilterBundle([]byte(tc.body))
+			out, removed, err := tc.d.filterBundle([]byte(tc.body))
 			require.NoError(t, err)
 			assert.Equal(t, tc.removed, removed)
 			assert.NoError(t, filteredShape(tc.d, out, strings.Contains(tc.body, `"type":"history"`)), "%s", out)
@@ -260,7 +260,7 @@ func TestFilterBundleKeepsFullURLUnderNumericBase(t *testing.T) {
 	for _, base := range []string{"http://0/456/", "https://456:8443/fhir/", "http://x/Patient/123/"} {
 		full := base + "Observation/1"
 		body := `{"resourceType":"Bundle","entry":[{"fullUrl":"` + full + `","resource":` + obsOf123 + `}]}`
-		out, removed, err := everything.FilterBundle([]byte(body))
+		out, removed, err := everything.filterBundle([]byte(body))
 		require.NoError(t, err)
 		assert.Zero(t, removed)
 		assert.Contains(t, string(out), `"fullUrl":"`+full+`"`)
@@ -320,7 +320,7 @@ func TestAttackFilterBundleAmbiguousBundle(t *testing.T) {
 		"resourceType number": `{"resourceType":1,"entry":[]}`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			out, _, err := d.FilterBundle([]byte(body))
+			out, _, err := d.filterBundle([]byte(body))
 			assert.ErrorIs(t, err, ErrNotJSON)
 			assert.Nil(t, out)
 		})
@@ -328,14 +328,14 @@ func TestAttackFilterBundleAmbiguousBundle(t *testing.T) {
 }
 
 // CheckEntry applies the OperationOutcome and ambiguous-key rules too, so
-// servers filtering natively agree with FilterBundle.
+// servers filtering natively agree with filterBundle.
 func TestCheckEntryOperationOutcomeAndKeys(t *testing.T) {
 	d := decisionFor(t, "/fhir/Patient/123/$everything", patientAll)
-	assert.NoError(t, d.CheckEntry([]byte(plainOO)))
-	assert.ErrorIs(t, d.CheckEntry([]byte(ooB)), ErrConstraint)
-	assert.ErrorIs(t, d.CheckEntry([]byte(`{"resourceType":"OperationOutcome","issue":[],"x":1}`)), ErrConstraint)
-	assert.ErrorIs(t, d.CheckEntry([]byte(`{"resourceType":"Observation","id":"1","subject":{"reference":"Patient/123"},"code":{},"Code":{}}`)), ErrNotJSON)
-	assert.NoError(t, d.CheckEntry([]byte(obsOf123)))
+	assert.NoError(t, d.checkEntry([]byte(plainOO)))
+	assert.ErrorIs(t, d.checkEntry([]byte(ooB)), ErrConstraint)
+	assert.ErrorIs(t, d.checkEntry([]byte(`{"resourceType":"OperationOutcome","issue":[],"x":1}`)), ErrConstraint)
+	assert.ErrorIs(t, d.checkEntry([]byte(`{"resourceType":"Observation","id":"1","subject":{"reference":"Patient/123"},"code":{},"Code":{}}`)), ErrNotJSON)
+	assert.NoError(t, d.checkEntry([]byte(obsOf123)))
 }
 
 // Many top-level keys outgrow the name set's array; duplicates are still
@@ -348,10 +348,10 @@ func TestFoldedKeysBeyondTheArray(t *testing.T) {
 	}
 	wide := b.String()
 	d := decisionFor(t, "/fhir/Patient/123/$everything", patientAll)
-	assert.NoError(t, d.CheckEntry([]byte(wide+`}`)))
-	assert.ErrorIs(t, d.CheckEntry([]byte(wide+`,"X59":0}`)), ErrNotJSON)
-	assert.ErrorIs(t, d.CheckEntry([]byte(wide+`,"x1":0}`)), ErrNotJSON)
-	assert.Error(t, d.CheckEntry([]byte(wide+`,"SUBJECT":0}`)))
-	assert.ErrorIs(t, d.CheckEntry([]byte(wide+`,"x5\u0039":0}`)), ErrNotJSON)
-	assert.ErrorIs(t, d.CheckEntry([]byte(wide+`,"ſubject":0}`)), ErrNotJSON)
+	assert.NoError(t, d.checkEntry([]byte(wide+`}`)))
+	assert.ErrorIs(t, d.checkEntry([]byte(wide+`,"X59":0}`)), ErrNotJSON)
+	assert.ErrorIs(t, d.checkEntry([]byte(wide+`,"x1":0}`)), ErrNotJSON)
+	assert.Error(t, d.checkEntry([]byte(wide+`,"SUBJECT":0}`)))
+	assert.ErrorIs(t, d.checkEntry([]byte(wide+`,"x5\u0039":0}`)), ErrNotJSON)
+	assert.ErrorIs(t, d.checkEntry([]byte(wide+`,"ſubject":0}`)), ErrNotJSON)
 }

@@ -1,7 +1,7 @@
 package fhirauth
 
-// Attacks on the response and stored-version checks (CheckResource,
-// FilterBundle, CheckStored) and on the denial text (OperationOutcome,
+// Attacks on the response and stored-version checks (checkRead,
+// filterBundle, CheckStored) and on the denial text (OperationOutcome,
 // reasons in logs and headers). The server behind the check is assumed to
 // be naive or hostile: it returns whatever was asked, in any JSON shape.
 
@@ -57,13 +57,13 @@ func TestAttackCheckResource(t *testing.T) {
 		"huge number":                       {`{"resourceType":"Observation","valueQuantity":{"value":1e999999},"subject":{"reference":"Patient/456"}}`, ErrOutsideCompartment},
 	} {
 		t.Run(name, func(t *testing.T) {
-			err := d.CheckResource([]byte(tc.body))
+			err := d.checkRead([]byte(tc.body))
 			require.Error(t, err, "the check must refuse it")
 			assert.ErrorIs(t, err, tc.err)
 		})
 	}
-	assert.NoError(t, d.CheckResource([]byte(obsOf123)))
-	assert.NoError(t, d.CheckResource([]byte(obsBoth)), "A's Observation performed by B is in A's compartment")
+	assert.NoError(t, d.checkRead([]byte(obsOf123)))
+	assert.NoError(t, d.checkRead([]byte(obsBoth)), "A's Observation performed by B is in A's compartment")
 }
 
 // Deeply nested documents must not blow the stack, in the compartment
@@ -76,12 +76,12 @@ func TestAttackDeepNesting(t *testing.T) {
 	arrays := `{"resourceType":"Observation","subject":` + strings.Repeat("[", depth) + strings.Repeat("]", depth) + `}`
 
 	d := decisionFor(t, "/fhir/Observation/1", labOnly)
-	require.NotPanics(t, func() { _ = d.CheckResource([]byte(body)) })
-	require.NotPanics(t, func() { _ = d.CheckResource([]byte(arrays)) })
-	assert.Error(t, d.CheckResource([]byte(arrays)))
+	require.NotPanics(t, func() { _ = d.checkRead([]byte(body)) })
+	require.NotPanics(t, func() { _ = d.checkRead([]byte(arrays)) })
+	assert.Error(t, d.checkRead([]byte(arrays)))
 	b := decisionFor(t, "/fhir/Observation?_include=*", patientAll)
 	require.NotPanics(t, func() {
-		_, _, _ = b.FilterBundle([]byte(`{"resourceType":"Bundle","entry":[{"resource":` + body + `},{"resource":` + arrays + `}]}`))
+		_, _, _ = b.filterBundle([]byte(`{"resourceType":"Bundle","entry":[{"resource":` + body + `},{"resource":` + arrays + `}]}`))
 	})
 }
 
@@ -114,7 +114,7 @@ func TestAttackFilterBundle(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			in := `{"resourceType":"Bundle","type":"searchset","total":99,"link":[{"relation":"self","url":"x"}],"entry":[` + strings.Join(tc.entries, ",") + `]}`
-			out, removed, err := d.FilterBundle([]byte(in))
+			out, removed, err := d.filterBundle([]byte(in))
 			require.NoError(t, err)
 			assert.Equal(t, tc.removed, removed)
 			assert.True(t, json.Valid(out), "output is JSON: %s", out)
@@ -135,7 +135,7 @@ func TestAttackFilterBundle(t *testing.T) {
 		"empty":                  ``,
 	} {
 		t.Run(name, func(t *testing.T) {
-			out, _, err := d.FilterBundle([]byte(body))
+			out, _, err := d.filterBundle([]byte(body))
 			require.Error(t, err)
 			assert.ErrorIs(t, err, ErrNotJSON)
 			assert.Nil(t, out)
@@ -147,13 +147,13 @@ func TestAttackFilterBundle(t *testing.T) {
 func TestAttackFilterBundleUserScopes(t *testing.T) {
 	d := decisionFor(t, "/fhir/Observation?_include=*", "user/Observation.rs user/Patient.rs user/*.s")
 	require.True(t, d.NeedsResponseCheck())
-	out, removed, err := d.FilterBundle([]byte(`{"resourceType":"Bundle","entry":[{"resource":` + obsOf456 + `},{"resource":` + orgBody + `,"search":{"mode":"include"}}]}`))
+	out, removed, err := d.filterBundle([]byte(`{"resourceType":"Bundle","entry":[{"resource":` + obsOf456 + `},{"resource":` + orgBody + `,"search":{"mode":"include"}}]}`))
 	require.NoError(t, err)
 	assert.Equal(t, 0, removed, "user/*.s covers search")
 	assert.Contains(t, string(out), "Organization")
 
 	c := decisionFor(t, "/fhir/Observation?_include=Observation:has-member:Observation&category=laboratory", "user/Observation.rs?category=laboratory")
-	out, removed, err = c.FilterBundle([]byte(`{"resourceType":"Bundle","entry":[{"resource":` + vitalOf123 + `},{"resource":` + patient456 + `},{"resource":` + obsOf456 + `}]}`))
+	out, removed, err = c.filterBundle([]byte(`{"resourceType":"Bundle","entry":[{"resource":` + vitalOf123 + `},{"resource":` + patient456 + `},{"resource":` + obsOf456 + `}]}`))
 	require.NoError(t, err)
 	assert.Equal(t, 2, removed, "vital-signs and the unpermitted Patient go")
 	assert.NotContains(t, string(out), "vital-signs")
@@ -238,7 +238,7 @@ type errorString string
 func (e errorString) Error() string { return string(e) }
 
 // FuzzResponseCheck: the response checks never panic, the filtered Bundle
-// is JSON, holds nothing outside FilterBundle's allow-list, and every
+// is JSON, holds nothing outside filterBundle's allow-list, and every
 // resource it keeps passes the single-resource check (filteredShape).
 func FuzzResponseCheck(f *testing.F) {
 	f.Add([]byte(`{"resourceType":"Bundle","type":"searchset","total":3,"entry":[{"resource":` + obsOf123 + `},{"resource":` + obsOf456 + `},{"resource":` + patient456 + `}]}`))
@@ -252,9 +252,9 @@ func FuzzResponseCheck(f *testing.F) {
 	history := p.Decide(context.Background(), principal(f, patientAll, "123"), mustClassify(f, p, "/fhir/Observation/1/_history"))
 	lab := p.Decide(context.Background(), principal(f, labOnly, "123"), mustClassify(f, p, "/fhir/Observation/1"))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		_ = lab.CheckResource(body)
+		_ = lab.checkRead(body)
 		for _, d := range []*Decision{everything, history} {
-			out, _, err := d.FilterBundle(body)
+			out, _, err := d.filterBundle(body)
 			if err != nil {
 				continue
 			}
@@ -265,7 +265,7 @@ func FuzzResponseCheck(f *testing.F) {
 				t.Fatalf("%v: %s", err, out)
 			}
 			// Filtering is idempotent: the output is its own filtered form.
-			again, removed, err := d.FilterBundle(out)
+			again, removed, err := d.filterBundle(out)
 			if err != nil || removed != 0 || string(again) != string(out) {
 				t.Fatalf("filtering the output again changes it (%v, %d removed):\n%s\n%s", err, removed, out, again)
 			}

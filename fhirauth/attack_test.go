@@ -36,7 +36,7 @@ func narrowedToA(t *testing.T, d *Decision) {
 func filtersB(t *testing.T, d *Decision) {
 	t.Helper()
 	require.True(t, d.NeedsResponseCheck(), "a response check is needed")
-	out, removed, err := d.FilterBundle([]byte(`{"resourceType":"Bundle","type":"searchset","total":3,"entry":[{"resource":` + obsOf123 + `},{"resource":` + obsOf456 + `},{"resource":` + patient456 + `}]}`))
+	out, removed, err := d.filterBundle([]byte(`{"resourceType":"Bundle","type":"searchset","total":3,"entry":[{"resource":` + obsOf123 + `},{"resource":` + obsOf456 + `},{"resource":` + patient456 + `}]}`))
 	require.NoError(t, err)
 	assert.Equal(t, 2, removed)
 	assert.NotContains(t, string(out), "456")
@@ -264,7 +264,7 @@ func TestAttackMethods(t *testing.T) {
 // Bundles: batch/transaction tricks.
 func TestAttackBundles(t *testing.T) {
 	const A = "123"
-	big := make([]string, MaxBundleEntries+1)
+	big := make([]string, maxBundleEntries+1)
 	for i := range big {
 		big[i] = `{"request":{"method":"GET","url":"metadata"}}`
 	}
@@ -303,7 +303,7 @@ func TestAttackBundles(t *testing.T) {
 		}},
 		{name: "entries are response-checked", method: "POST", url: "/fhir", scopes: patientAll, patient: A, body: bundle("batch", entry("GET", "Observation/obs-of-456", "")), allow: true, check: func(t *testing.T, d *Decision) {
 			require.Len(t, d.Entries, 1)
-			assert.ErrorIs(t, d.Entries[0].CheckResource([]byte(obsOf456)), ErrOutsideCompartment)
+			assert.ErrorIs(t, d.Entries[0].checkRead([]byte(obsOf456)), ErrOutsideCompartment)
 		}},
 		{name: "conditional update of a Patient in a transaction is narrowed to A", method: "POST", url: "/fhir", scopes: patientAll, patient: A, allow: true,
 			body: bundle("transaction", `{"fullUrl":"Patient/123","request":{"method":"PUT","url":"Patient?identifier=nhs|456"},"resource":{"resourceType":"Patient","id":"123"}}`), check: func(t *testing.T, d *Decision) {
@@ -420,13 +420,13 @@ func TestAttackCountsAndExistence(t *testing.T) {
 		{name: "system history", method: "GET", url: "/fhir/_history?_summary=count", scopes: patientAll, patient: A, status: 403},
 		{name: "history of one resource is response-checked", method: "GET", url: "/fhir/Observation/1/_history", scopes: patientAll, patient: A, allow: true, check: func(t *testing.T, d *Decision) {
 			require.True(t, d.ResponseIsBundle())
-			out, removed, err := d.FilterBundle([]byte(`{"resourceType":"Bundle","type":"history","total":3,"entry":[{"resource":` + obsOf123 + `},{"resource":` + obsOf456 + `},{"request":{"method":"DELETE","url":"Observation/1"}}]}`))
+			out, removed, err := d.filterBundle([]byte(`{"resourceType":"Bundle","type":"history","total":3,"entry":[{"resource":` + obsOf123 + `},{"resource":` + obsOf456 + `},{"request":{"method":"DELETE","url":"Observation/1"}}]}`))
 			require.NoError(t, err)
 			assert.Equal(t, 2, removed)
 			assert.NotContains(t, string(out), "456")
 		}},
 		{name: "vread of B's version is response-checked", method: "GET", url: "/fhir/Observation/1/_history/1", scopes: patientAll, patient: A, allow: true, check: func(t *testing.T, d *Decision) {
-			assert.ErrorIs(t, d.CheckResource([]byte(obsOf456)), ErrOutsideCompartment)
+			assert.ErrorIs(t, d.checkRead([]byte(obsOf456)), ErrOutsideCompartment)
 			assert.Equal(t, http.StatusNotFound, d.CheckStatus())
 		}},
 		{name: "existence of B is hidden like a missing Patient", method: "GET", url: "/fhir/Patient/456", scopes: patientAll, patient: A, status: 404},
@@ -468,14 +468,14 @@ func TestAttackV2Constraints(t *testing.T) {
 		{name: "constraint in a POST _search form is honoured", method: "POST", url: "/fhir/Observation/_search", body: "category=" + url.QueryEscape(lab), scopes: labOnly, patient: A, allow: true, check: narrowedToA},
 		{name: "constraint missing is added", method: "GET", url: "/fhir/Observation?code=x", scopes: labOnly, patient: A, allow: true, check: wantLab},
 		{name: "read of a vital-signs Observation", method: "GET", url: "/fhir/Observation/2", scopes: labOnly, patient: A, allow: true, check: func(t *testing.T, d *Decision) {
-			assert.ErrorIs(t, d.CheckResource([]byte(vitalOf123)), ErrConstraint)
-			assert.ErrorIs(t, d.CheckResource([]byte(`{"resourceType":"Observation","subject":{"reference":"Patient/123"},"category":[{"coding":[{"code":"laboratory"}]}],"Category":[]}`)), ErrNotJSON)
-			assert.NoError(t, d.CheckResource([]byte(obsOf123)))
+			assert.ErrorIs(t, d.checkRead([]byte(vitalOf123)), ErrConstraint)
+			assert.ErrorIs(t, d.checkRead([]byte(`{"resourceType":"Observation","subject":{"reference":"Patient/123"},"category":[{"coding":[{"code":"laboratory"}]}],"Category":[]}`)), ErrNotJSON)
+			assert.NoError(t, d.checkRead([]byte(obsOf123)))
 		}},
 		{name: "_has through a constrained type", method: "GET", url: "/fhir/Patient?_has:Observation:subject:code=x", scopes: labOnly + " patient/Patient.rs", patient: A, status: 403},
 		{name: "chain through a constrained type", method: "GET", url: "/fhir/DiagnosticReport?result:Observation.code=x", scopes: labOnly + " patient/DiagnosticReport.rs", patient: A, status: 403},
 		{name: "revinclude of a constrained type is filtered", method: "GET", url: "/fhir/Patient?_revinclude=Observation:subject", scopes: labOnly + " patient/Patient.rs", patient: A, allow: true, check: func(t *testing.T, d *Decision) {
-			out, removed, err := d.FilterBundle([]byte(`{"resourceType":"Bundle","type":"searchset","entry":[{"resource":` + patient123 + `},{"resource":` + vitalOf123 + `},{"resource":` + obsOf123 + `}]}`))
+			out, removed, err := d.filterBundle([]byte(`{"resourceType":"Bundle","type":"searchset","entry":[{"resource":` + patient123 + `},{"resource":` + vitalOf123 + `},{"resource":` + obsOf123 + `}]}`))
 			require.NoError(t, err)
 			assert.Equal(t, 1, removed)
 			assert.NotContains(t, string(out), "vital-signs")

@@ -126,8 +126,8 @@ const observation1800 = `{
 }`
 
 // BenchmarkCheckResponse measures the response checks the middleware runs
-// for patient-context reads (CheckResource on a ~1.8 KB Observation) and
-// searches with includes (FilterBundle on a 10-entry Bundle), with
+// for patient-context reads (checkRead on a ~1.8 KB Observation) and
+// searches with includes (filterBundle on a 10-entry Bundle), with
 // encoding/json.Valid on the same bytes as a baseline in the same run.
 func BenchmarkCheckResponse(b *testing.B) {
 	p := testPolicy(b)
@@ -143,7 +143,7 @@ func BenchmarkCheckResponse(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(obs)))
 		for b.Loop() {
-			if err := read.CheckResource(obs); err != nil {
+			if err := read.checkRead(obs); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -171,7 +171,7 @@ func BenchmarkCheckResponse(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(page)))
 		for b.Loop() {
-			if _, removed, err := search.FilterBundle(page); err != nil || removed != 0 {
+			if _, removed, err := search.filterBundle(page); err != nil || removed != 0 {
 				b.Fatal(removed, err)
 			}
 		}

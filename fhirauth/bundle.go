@@ -9,8 +9,8 @@ import (
 	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
 )
 
-// MaxBundleEntries limits the entries of a batch or transaction Bundle.
-const MaxBundleEntries = 10000
+// maxBundleEntries limits the entries of a batch or transaction Bundle.
+const maxBundleEntries = 10000
 
 // bundleEntry is the part of a Bundle entry a decision needs.
 type bundleEntry struct {
@@ -95,11 +95,10 @@ func itoa(i int) string {
 	return string(b[n:])
 }
 
-// ParseBundleEntries decodes the entries of a batch or transaction Bundle
-// (FHIR JSON) and classifies each like a top-level request. It is what
-// Classify does for POST [base]; exposed for servers that receive Bundles
-// by other routes.
-func (p *Policy) ParseBundleEntries(body []byte) (*Request, error) {
+// parseBundleEntries decodes the entries of a batch or transaction Bundle
+// (FHIR JSON) and classifies each like a top-level request: what Classify
+// does for POST [base].
+func (p *Policy) parseBundleEntries(body []byte) (*Request, error) {
 	req := &Request{Method: http.MethodPost, Interaction: Batch}
 	in := rawRequest{method: http.MethodPost, body: body}
 	if err := p.finishBundle(req, &in); err != nil {
@@ -137,7 +136,7 @@ func parseBundle(body []byte) (string, []bundleEntry, error) {
 			}
 		case 2:
 			return eachElement(val, func(n int, el []byte) error {
-				if n >= MaxBundleEntries {
+				if n >= maxBundleEntries {
 					return errors.New("too many entries")
 				}
 				e, err := parseEntry(el)

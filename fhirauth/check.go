@@ -89,15 +89,15 @@ func narrowPresent(have []string, k, v string) bool {
 }
 
 // NeedsResponseCheck reports whether the response body must pass
-// CheckResource (a single resource) or FilterBundle (a Bundle) before it
-// reaches the caller. Responses of decisions without checks can stream.
-// HEAD requests are refused (400) when a check would be needed: a HEAD's
-// bare status would otherwise tell whether another patient's resource
-// exists.
+// CheckResponse before it reaches the caller. Responses of decisions
+// without checks can stream. HEAD requests are refused (400) when a check
+// would be needed: a HEAD's bare status would otherwise tell whether
+// another patient's resource exists.
 func (d *Decision) NeedsResponseCheck() bool { return d.response.on }
 
 // ResponseIsBundle reports whether the checked response is a Bundle
-// (search, history, $everything, paging), to be passed to FilterBundle.
+// (search, history, $everything, paging), which CheckResponse filters
+// entry by entry rather than accepts or refuses whole.
 func (d *Decision) ResponseIsBundle() bool { return d.response.on && d.response.bundle }
 
 // NeedsStoredCheck reports whether the server (or gateway) must pass the
@@ -114,29 +114,24 @@ func (d *Decision) CheckStatus() int {
 	return http.StatusForbidden
 }
 
-// CheckResource checks a single-resource response (read, vread): the
-// resource must be of the requested type, of a type the caller may read,
-// in the patient's compartment under patient context (for a Patient: the
-// context patient itself, not a Patient that links to it), and satisfy
-// the v2 constraints of the granting scopes. Errors wrap ErrOutsideCompartment,
-// ErrConstraint or ErrNotJSON; on error answer CheckStatus(). It returns
-// nil when the decision needs no response check.
-func (d *Decision) CheckResource(body []byte) error {
+// checkRead checks a single-resource response (read, vread): see
+// CheckResult. It returns nil when the decision needs no response check.
+func (d *Decision) checkRead(body []byte) error {
 	if !d.response.on {
 		return nil
 	}
 	if d.response.bundle {
-		return fmt.Errorf("%w: this decision's response is a Bundle; use FilterBundle", ErrConstraint)
+		return fmt.Errorf("%w: this decision's response is a Bundle", ErrConstraint)
 	}
 	if d.acceptsInOnePass(body) {
 		return nil
 	}
-	return d.checkResource(body)
+	return d.checkReadFully(body)
 }
 
-// checkResource is CheckResource without its one-pass shortcut: every
+// checkReadFully is checkRead without its one-pass shortcut: every
 // check in order, the first failure worded as the error.
-func (d *Decision) checkResource(body []byte) error {
+func (d *Decision) checkReadFully(body []byte) error {
 	rt, err := checkedType(body)
 	if err != nil {
 		return err
@@ -147,21 +142,11 @@ func (d *Decision) checkResource(body []byte) error {
 	return d.allowResource(rt, body, d.response.letters)
 }
 
-// CheckEntry checks one resource as if it were an entry of a search result
-// of this decision: it returns nil exactly when FilterBundle would keep an
-// entry holding this resource, for servers that filter result sets
-// natively and would otherwise wrap each resource in a one-entry Bundle.
-// The rules are those of CheckResource without the requested-type check
-// (a search returns included resources of other types too), plus two that
-// FilterBundle needs because it copies resources as they are: the
-// resource's top-level keys must be distinct, also under Unicode case
-// folding (ErrNotJSON), and an OperationOutcome, which is kept whatever
-// the scopes, may hold only the elements FHIR defines for it, without
-// contained resources (ErrConstraint). resource must be one FHIR JSON
-// resource (an object with a resourceType); errors wrap ErrNotJSON,
-// ErrOutsideCompartment or ErrConstraint. Without a response check it
-// returns nil, as FilterBundle then keeps everything.
-func (d *Decision) CheckEntry(resource []byte) error {
+// checkEntry checks one resource as an entry of a search result of this
+// decision: it returns nil exactly when filterBundle would keep an entry
+// holding this resource (see CheckResult). Without a response check it
+// returns nil, as filterBundle then keeps everything.
+func (d *Decision) checkEntry(resource []byte) error {
 	if !d.response.on {
 		return nil
 	}
@@ -172,13 +157,13 @@ func (d *Decision) CheckEntry(resource []byte) error {
 }
 
 // checkEntryResource decides the resource of one search-result entry
-// (valid JSON): the rule FilterBundle and CheckEntry share.
+// (valid JSON): the rule filterBundle and checkEntry share.
 func (d *Decision) checkEntryResource(res []byte) error {
 	_, _, err := d.entryResource(res)
 	return err
 }
 
-// acceptsInOnePass reports whether body passes CheckResource, validating
+// acceptsInOnePass reports whether body passes checkRead, validating
 // it only once, in the common case of a compartment type under patient
 // context (a patient-context read): the compartment matcher validates the
 // document (syntax and UTF-8) before it walks it, so the separate

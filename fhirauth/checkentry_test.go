@@ -69,37 +69,37 @@ func entryResources() map[string]string {
 	}
 }
 
-// keptByFilterBundle reports whether FilterBundle keeps a one-entry
+// keptByFilterBundle reports whether filterBundle keeps a one-entry
 // Bundle's entry holding res.
 func keptByFilterBundle(t testing.TB, d *Decision, res string) bool {
 	t.Helper()
 	in := []byte(`{"resourceType":"Bundle","type":"searchset","entry":[{"fullUrl":"x","resource":` + res + `,"search":{"mode":"match"}}]}`)
 	if !d.NeedsResponseCheck() {
-		out, _, err := d.FilterBundle(in)
+		out, _, err := d.filterBundle(in)
 		return err == nil && string(out) == string(in)
 	}
 	if !json.Valid([]byte(res)) {
 		// Bytes that are not one JSON value can close the entry they are
 		// spliced into and open members of their own (`{...}}],"x":[{`),
 		// so the Bundle would say nothing about them; no entry of a
-		// Bundle FilterBundle reads is such bytes, and CheckEntry refuses
+		// Bundle filterBundle reads is such bytes, and CheckEntry refuses
 		// them.
 		return false
 	}
-	out, removed, err := d.FilterBundle(in)
+	out, removed, err := d.filterBundle(in)
 	if err != nil {
 		return false // a Bundle that cannot be read keeps nothing
 	}
 	return removed == 0 && strings.Contains(string(out), `"entry":[{`)
 }
 
-// CheckEntry(resource) is nil exactly when FilterBundle keeps the entry
+// checkEntry(resource) is nil exactly when filterBundle keeps the entry
 // holding that resource, for every decision and resource above.
 func TestCheckEntryAgreesWithFilterBundle(t *testing.T) {
 	kept := 0
 	for dn, d := range entryDecisions(t) {
 		for rn, res := range entryResources() {
-			err := d.CheckEntry([]byte(res))
+			err := d.checkEntry([]byte(res))
 			want := keptByFilterBundle(t, d, res)
 			if want {
 				kept++
@@ -114,7 +114,7 @@ func TestCheckEntryAgreesWithFilterBundle(t *testing.T) {
 }
 
 // Spot checks of what CheckEntry answers (the property above says that it
-// agrees with FilterBundle; these say that both are right).
+// agrees with filterBundle; these say that both are right).
 func TestCheckEntry(t *testing.T) {
 	ds := entryDecisions(t)
 	for _, tc := range []struct {
@@ -147,7 +147,7 @@ func TestCheckEntry(t *testing.T) {
 		t.Run(tc.decision+"/"+tc.resource, func(t *testing.T) {
 			res, ok := entryResources()[tc.resource]
 			require.True(t, ok)
-			err := ds[tc.decision].CheckEntry([]byte(res))
+			err := ds[tc.decision].checkEntry([]byte(res))
 			if tc.err == nil {
 				assert.NoError(t, err)
 				return
@@ -155,12 +155,12 @@ func TestCheckEntry(t *testing.T) {
 			assert.ErrorIs(t, err, tc.err)
 		})
 	}
-	assert.ErrorIs(t, ds["$everything"].CheckEntry(nil), ErrNotJSON)
-	assert.ErrorIs(t, ds["$everything"].CheckEntry([]byte(obsOf123+"{}")), ErrNotJSON)
+	assert.ErrorIs(t, ds["$everything"].checkEntry(nil), ErrNotJSON)
+	assert.ErrorIs(t, ds["$everything"].checkEntry([]byte(obsOf123+"{}")), ErrNotJSON)
 }
 
 // FuzzCheckEntry: for any resource bytes, CheckEntry agrees with
-// FilterBundle on a one-entry Bundle, and CheckResource's one-pass
+// filterBundle on a one-entry Bundle, and checkRead's one-pass
 // shortcut never accepts what the full check refuses.
 func FuzzCheckEntry(f *testing.F) {
 	for _, res := range entryResources() {
@@ -175,11 +175,11 @@ func FuzzCheckEntry(f *testing.F) {
 	f.Fuzz(func(t *testing.T, res []byte) {
 		for _, n := range names {
 			d := ds[n]
-			if got, want := d.CheckEntry(res) == nil, keptByFilterBundle(t, d, string(res)); got != want {
-				t.Fatalf("%s: CheckEntry kept %v, FilterBundle kept %v: %q", n, got, want, res)
+			if got, want := d.checkEntry(res) == nil, keptByFilterBundle(t, d, string(res)); got != want {
+				t.Fatalf("%s: CheckEntry kept %v, filterBundle kept %v: %q", n, got, want, res)
 			}
 			if d.NeedsResponseCheck() && !d.ResponseIsBundle() && d.acceptsInOnePass(res) {
-				if err := d.checkResource(res); err != nil {
+				if err := d.checkReadFully(res); err != nil {
 					t.Fatalf("%s: one-pass check accepted what the full check refuses (%v): %q", n, err, res)
 				}
 			}

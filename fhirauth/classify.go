@@ -30,8 +30,6 @@ import (
 // and so are repeated If-None-Exist or (when the body is read)
 // Content-Type headers.
 func (p *Policy) Classify(r *http.Request) (*Request, error) {
-	// Request stays under 512 bytes: larger objects take the runtime's
-	// slower allocation path.
 	req := &Request{}
 	if err := p.classifyInto(req, r); err != nil {
 		return nil, err
@@ -39,8 +37,7 @@ func (p *Policy) Classify(r *http.Request) (*Request, error) {
 	return req, nil
 }
 
-// classifyInto is Classify writing into req, a zero Request (Authorize
-// passes one that shares an allocation with the Decision).
+// classifyInto is Classify writing into req, a zero Request.
 func (p *Policy) classifyInto(req *Request, r *http.Request) error {
 	if r == nil || r.URL == nil {
 		return invalid("no request URL")
@@ -55,7 +52,7 @@ func (p *Policy) classifyInto(req *Request, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q, err := parseQueryInto(r.URL.RawQuery, req.valBuf[:0])
+	q, err := parseQuery(r.URL.RawQuery)
 	if err != nil {
 		return err
 	}
@@ -233,12 +230,6 @@ func checkSegment(seg string, star bool) error {
 // map sized up front, unescaping only what is escaped): it runs on every
 // request.
 func parseQuery(raw string) (url.Values, error) {
-	return parseQueryInto(raw, nil)
-}
-
-// parseQueryInto is parseQuery with caller-provided storage for the values
-// (used when it is large enough).
-func parseQueryInto(raw string, backing []string) (url.Values, error) {
 	if raw == "" {
 		return nil, nil
 	}
@@ -247,9 +238,7 @@ func parseQueryInto(raw string, backing []string) (url.Values, error) {
 	}
 	n := strings.Count(raw, "&") + 1
 	q := make(url.Values, n)
-	if cap(backing) < n {
-		backing = make([]string, 0, n)
-	}
+	backing := make([]string, 0, n)
 	// The names of a short query are remembered here, so a repeated name
 	// is found without a second map lookup per parameter.
 	var seen [8]string
@@ -383,7 +372,12 @@ func (p *Policy) readBody(r *http.Request) ([]byte, error) {
 	return b, nil
 }
 
-// route sets the interaction and path fields of req from method and path.
+// route sets the interaction and path fields of req from method and path,
+// by the number of path segments, following the levels of the FHIR REST
+// grammar: the base (system level), [type], [type]/[id] (and
+// [type]/_search, [type]/_history, [type]/$op), and the longer instance
+// paths ([type]/[id]/_history[/vid], [type]/[id]/$op and compartment
+// searches).
 func (p *Policy) route(req *Request, in *rawRequest) error {
 	m := in.method
 	if m == http.MethodHead {
@@ -410,171 +404,198 @@ func (p *Policy) route(req *Request, in *rawRequest) error {
 		}
 	}
 	s := segs[:n]
-	bad := func() error {
-		return invalid("%s %s is not a FHIR REST interaction", in.method, "/"+clip(in.path))
-	}
 	switch n {
 	case 0:
-		switch m {
-		case http.MethodGet:
-			if _, ok := in.query["_getpages"]; ok {
-				req.Interaction = PageContinuation
-				return nil
-			}
-			req.Interaction = SearchSystem
-			return nil
-		case http.MethodPost:
-			if in.entry {
-				return invalid("a Bundle entry cannot POST to the base (nested batch or transaction)")
-			}
-			in.needBody = true
-			req.Interaction = Batch // refined to Transaction by finish
-			return nil
-		}
-		return bad()
+		return routeBase(req, in, m)
 	case 1:
-		switch {
-		case s[0] == "metadata":
-			if m != http.MethodGet {
-				return bad()
-			}
-			req.Interaction = Capabilities
-			return nil
-		case s[0] == "_search":
-			if m != http.MethodPost {
-				return bad()
-			}
-			in.needBody = true
-			req.Interaction = SearchSystem
-			return nil
-		case s[0] == "_history":
-			if m != http.MethodGet {
-				return bad()
-			}
-			req.Interaction = HistorySystem
-			return nil
-		case strings.HasPrefix(s[0], "$"):
-			return p.routeOperation(req, in, m, s[0], SystemLevel)
-		}
-		if err := p.checkType(s[0]); err != nil {
-			return err
-		}
-		req.ResourceType = s[0]
-		switch m {
-		case http.MethodGet:
-			req.Interaction = SearchType
-		case http.MethodPost:
-			req.Interaction = Create
-			in.needBody = true
-			req.Conditional = in.hasIfNoneExist
-		case http.MethodPut, http.MethodPatch, http.MethodDelete:
-			if len(in.query) == 0 {
-				return invalid("%s on a resource type needs search parameters (a conditional %s) or an id", in.method, strings.ToLower(in.method))
-			}
-			req.Conditional = true
-			req.Interaction = map[string]Interaction{http.MethodPut: Update, http.MethodPatch: Patch, http.MethodDelete: Delete}[m]
-			in.needBody = m != http.MethodDelete
-		default:
-			return bad()
-		}
-		return nil
+		return p.routeOne(req, in, m, s[0])
 	case 2:
-		if s[0] == ".well-known" && s[1] == "smart-configuration" {
-			if m != http.MethodGet {
-				return bad()
-			}
-			req.Interaction = SMARTConfiguration
-			return nil
-		}
-		if err := p.checkType(s[0]); err != nil {
-			return err
-		}
-		req.ResourceType = s[0]
-		switch {
-		case s[1] == "_search":
-			if m != http.MethodPost {
-				return bad()
-			}
-			in.needBody = true
-			req.Interaction = SearchType
-			return nil
-		case s[1] == "_history":
-			if m != http.MethodGet {
-				return bad()
-			}
-			req.Interaction = HistoryType
-			return nil
-		case strings.HasPrefix(s[1], "$"):
-			return p.routeOperation(req, in, m, s[1], TypeLevel)
-		}
-		if err := checkID(s[1]); err != nil {
-			return err
-		}
-		req.ID = s[1]
-		switch m {
-		case http.MethodGet:
-			req.Interaction = Read
-		case http.MethodPut:
-			req.Interaction = Update
-			in.needBody = true
-		case http.MethodPatch:
-			req.Interaction = Patch
-			in.needBody = true
-		case http.MethodDelete:
-			req.Interaction = Delete
-		default:
-			return bad()
-		}
-		return nil
+		return p.routeTwo(req, in, m, s[0], s[1])
 	case 3, 4:
-		if err := p.checkType(s[0]); err != nil {
-			return err
-		}
-		if err := checkID(s[1]); err != nil {
-			return err
-		}
-		req.ResourceType, req.ID = s[0], s[1]
-		switch {
-		case s[2] == "_history":
-			if m != http.MethodGet {
-				return bad()
-			}
-			if n == 3 {
-				req.Interaction = HistoryInstance
-				return nil
-			}
-			if err := checkID(s[3]); err != nil {
-				return err
-			}
-			req.VersionID = s[3]
-			req.Interaction = VRead
+		return p.routeInstance(req, in, m, s)
+	}
+	return in.notREST()
+}
+
+// notREST is the error for a method and path that name no FHIR REST
+// interaction.
+func (in *rawRequest) notREST() error {
+	return invalid("%s %s is not a FHIR REST interaction", in.method, "/"+clip(in.path))
+}
+
+// routeBase routes a request to the base: a system search or paging
+// continuation (GET), a batch or transaction (POST).
+func routeBase(req *Request, in *rawRequest, m string) error {
+	switch m {
+	case http.MethodGet:
+		if _, ok := in.query["_getpages"]; ok {
+			req.Interaction = PageContinuation
 			return nil
-		case strings.HasPrefix(s[2], "$") && n == 3:
-			return p.routeOperation(req, in, m, s[2], InstanceLevel)
 		}
-		// Compartment search: [base]/Patient/123/Observation (or /*), with
-		// an optional /_search for POST.
-		if n == 4 && s[3] != "_search" {
-			return bad()
+		req.Interaction = SearchSystem
+		return nil
+	case http.MethodPost:
+		if in.entry {
+			return invalid("a Bundle entry cannot POST to the base (nested batch or transaction)")
 		}
-		if (n == 4) != (m == http.MethodPost) || (m != http.MethodGet && m != http.MethodPost) {
-			return bad()
-		}
-		if !compartmentOwners[s[0]] {
-			return invalid("%s is not a compartment type (Patient, Encounter, RelatedPerson, Practitioner, Device)", s[0])
-		}
-		if s[2] != "*" {
-			if err := p.checkType(s[2]); err != nil {
-				return err
-			}
-		}
-		req.CompartmentType, req.CompartmentID = s[0], s[1]
-		req.ResourceType, req.ID = s[2], ""
-		req.Interaction = SearchCompartment
-		in.needBody = n == 4
+		in.needBody = true
+		req.Interaction = Batch // refined to Transaction by finish
 		return nil
 	}
-	return bad()
+	return in.notREST()
+}
+
+// routeOne routes a path of one segment: a system-level endpoint
+// (metadata, _search, _history, $op) or a resource type (type-level
+// search, create, conditional update, patch or delete).
+func (p *Policy) routeOne(req *Request, in *rawRequest, m, seg string) error {
+	switch {
+	case seg == "metadata":
+		return in.only(m, http.MethodGet, req, Capabilities)
+	case seg == "_search":
+		in.needBody = true
+		return in.only(m, http.MethodPost, req, SearchSystem)
+	case seg == "_history":
+		return in.only(m, http.MethodGet, req, HistorySystem)
+	case strings.HasPrefix(seg, "$"):
+		return p.routeOperation(req, in, m, seg, SystemLevel)
+	}
+	if err := p.checkType(seg); err != nil {
+		return err
+	}
+	req.ResourceType = seg
+	switch m {
+	case http.MethodGet:
+		req.Interaction = SearchType
+	case http.MethodPost:
+		req.Interaction = Create
+		in.needBody = true
+		req.Conditional = in.hasIfNoneExist
+	case http.MethodPut, http.MethodPatch, http.MethodDelete:
+		if len(in.query) == 0 {
+			return invalid("%s on a resource type needs search parameters (a conditional %s) or an id", in.method, strings.ToLower(in.method))
+		}
+		req.Conditional = true
+		req.Interaction = writeInteraction(m)
+		in.needBody = m != http.MethodDelete
+	default:
+		return in.notREST()
+	}
+	return nil
+}
+
+// writeInteraction is the interaction of a PUT, PATCH or DELETE.
+func writeInteraction(m string) Interaction {
+	switch m {
+	case http.MethodPut:
+		return Update
+	case http.MethodPatch:
+		return Patch
+	}
+	return Delete
+}
+
+// only sets req's interaction to i when the method m is want, and is the
+// not-REST error otherwise.
+func (in *rawRequest) only(m, want string, req *Request, i Interaction) error {
+	if m != want {
+		return in.notREST()
+	}
+	req.Interaction = i
+	return nil
+}
+
+// routeTwo routes a path of two segments: the SMART configuration, a
+// type-level endpoint ([type]/_search, [type]/_history, [type]/$op) or an
+// instance ([type]/[id]: read, update, patch, delete).
+func (p *Policy) routeTwo(req *Request, in *rawRequest, m, typ, seg string) error {
+	if typ == ".well-known" && seg == "smart-configuration" {
+		return in.only(m, http.MethodGet, req, SMARTConfiguration)
+	}
+	if err := p.checkType(typ); err != nil {
+		return err
+	}
+	req.ResourceType = typ
+	switch {
+	case seg == "_search":
+		in.needBody = true
+		return in.only(m, http.MethodPost, req, SearchType)
+	case seg == "_history":
+		return in.only(m, http.MethodGet, req, HistoryType)
+	case strings.HasPrefix(seg, "$"):
+		return p.routeOperation(req, in, m, seg, TypeLevel)
+	}
+	if err := checkID(seg); err != nil {
+		return err
+	}
+	req.ID = seg
+	switch m {
+	case http.MethodGet:
+		req.Interaction = Read
+	case http.MethodPut:
+		req.Interaction = Update
+		in.needBody = true
+	case http.MethodPatch:
+		req.Interaction = Patch
+		in.needBody = true
+	case http.MethodDelete:
+		req.Interaction = Delete
+	default:
+		return in.notREST()
+	}
+	return nil
+}
+
+// routeInstance routes a path of three or four segments under
+// [type]/[id]: its history (_history, _history/[vid]), an instance
+// operation ($op) or a compartment search ([type]/[id]/[type or *], with
+// /_search for POST).
+func (p *Policy) routeInstance(req *Request, in *rawRequest, m string, s []string) error {
+	if err := p.checkType(s[0]); err != nil {
+		return err
+	}
+	if err := checkID(s[1]); err != nil {
+		return err
+	}
+	req.ResourceType, req.ID = s[0], s[1]
+	n := len(s)
+	switch {
+	case s[2] == "_history":
+		if m != http.MethodGet {
+			return in.notREST()
+		}
+		if n == 3 {
+			req.Interaction = HistoryInstance
+			return nil
+		}
+		if err := checkID(s[3]); err != nil {
+			return err
+		}
+		req.VersionID = s[3]
+		req.Interaction = VRead
+		return nil
+	case strings.HasPrefix(s[2], "$") && n == 3:
+		return p.routeOperation(req, in, m, s[2], InstanceLevel)
+	}
+	if n == 4 && s[3] != "_search" {
+		return in.notREST()
+	}
+	if (n == 4) != (m == http.MethodPost) || (m != http.MethodGet && m != http.MethodPost) {
+		return in.notREST()
+	}
+	if !compartmentOwners[s[0]] {
+		return invalid("%s is not a compartment type (Patient, Encounter, RelatedPerson, Practitioner, Device)", s[0])
+	}
+	if s[2] != "*" {
+		if err := p.checkType(s[2]); err != nil {
+			return err
+		}
+	}
+	req.CompartmentType, req.CompartmentID = s[0], s[1]
+	req.ResourceType, req.ID = s[2], ""
+	req.Interaction = SearchCompartment
+	in.needBody = n == 4
+	return nil
 }
 
 // compartmentOwners are the types that define compartments.

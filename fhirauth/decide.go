@@ -17,31 +17,18 @@ import (
 // Request. A nil principal is denied with 401 unless the request is public
 // (capabilities, SMART configuration).
 func (p *Policy) Authorize(ctx context.Context, pr *token.Principal, r *http.Request) (*Request, *Decision) {
-	// The Request and the Decision share one allocation: they are made
-	// and dropped together on every request.
-	a := &authorized{}
-	if err := p.classifyInto(&a.req, r); err != nil {
-		return nil, p.classifyError(err, &a.dec)
+	req, err := p.Classify(r)
+	if err != nil {
+		return nil, p.ClassifyError(err)
 	}
-	return &a.req, p.decide(ctx, pr, &a.req, &a.dec)
-}
-
-// authorized holds what Authorize returns.
-type authorized struct {
-	req Request
-	dec Decision
+	return req, p.Decide(ctx, pr, req)
 }
 
 // ClassifyError turns a Classify error into a denying Decision: 413 for
 // ErrBodyTooLarge, 400 otherwise (issue code "not-supported" for
 // ErrUnsupported, "invalid" for the rest), with the error text as reason.
 func (p *Policy) ClassifyError(err error) *Decision {
-	return p.classifyError(err, nil)
-}
-
-// classifyError is ClassifyError writing into spare when it is not nil.
-func (p *Policy) classifyError(err error, spare *Decision) *Decision {
-	d := use(spare, Decision{Status: http.StatusBadRequest, IssueCode: "invalid", Reason: oneLine(err.Error()), policy: p})
+	d := &Decision{Status: http.StatusBadRequest, IssueCode: "invalid", Reason: oneLine(err.Error()), policy: p}
 	switch {
 	case errors.Is(err, ErrBodyTooLarge):
 		d.Status, d.IssueCode = http.StatusRequestEntityTooLarge, "too-costly"
@@ -67,45 +54,29 @@ func (p *Policy) classifyError(err error, spare *Decision) *Decision {
 // compartment, ...) over a missing permission over a context the token has
 // no scopes in.
 func (p *Policy) Decide(ctx context.Context, pr *token.Principal, req *Request) *Decision {
-	return p.decide(ctx, pr, req, nil)
-}
-
-// decide is Decide; the Decision returned is spare (when not nil and not
-// used up by a grant that a later check withdrew) or a new one.
-func (p *Policy) decide(ctx context.Context, pr *token.Principal, req *Request, spare *Decision) *Decision {
 	if req == nil {
-		return use(spare, Decision{Status: http.StatusBadRequest, IssueCode: "invalid", Reason: "no request to decide", policy: p})
+		return &Decision{Status: http.StatusBadRequest, IssueCode: "invalid", Reason: "no request to decide", policy: p}
 	}
 	switch req.Interaction {
 	case Capabilities, SMARTConfiguration:
-		return use(spare, Decision{Allowed: true, Status: http.StatusOK, Reason: "public endpoint", policy: p, request: req})
+		return &Decision{Allowed: true, Status: http.StatusOK, Reason: "public endpoint", policy: p, request: req}
 	case Unknown:
-		return use(spare, Decision{Status: http.StatusBadRequest, IssueCode: "invalid", Reason: "unclassified request", policy: p, request: req})
+		return &Decision{Status: http.StatusBadRequest, IssueCode: "invalid", Reason: "unclassified request", policy: p, request: req}
 	}
 	if pr == nil {
-		return use(spare, Decision{Status: http.StatusUnauthorized, IssueCode: "login", Reason: "an access token is required", policy: p, request: req})
+		return &Decision{Status: http.StatusUnauthorized, IssueCode: "login", Reason: "an access token is required", policy: p, request: req}
 	}
 	if req.Interaction == Batch || req.Interaction == Transaction {
 		return p.decideBundle(ctx, pr, req)
 	}
-	return p.decideOne(ctx, pr, req, spare)
+	return p.decideOne(ctx, pr, req)
 }
 
-// use returns v stored in spare, or in a new Decision when spare is nil.
-func use(spare *Decision, v Decision) *Decision {
-	if spare == nil {
-		return &v
-	}
-	*spare = v
-	return spare
-}
-
-// decideOne decides a single (non-Bundle) request; spare, when not nil, is
-// storage for the Decision.
-func (p *Policy) decideOne(ctx context.Context, pr *token.Principal, req *Request, spare *Decision) *Decision {
+// decideOne decides a single (non-Bundle) request.
+func (p *Policy) decideOne(ctx context.Context, pr *token.Principal, req *Request) *Decision {
 	var denials [scope.System + 1]denial
 	if req == nil {
-		return use(spare, Decision{Status: http.StatusBadRequest, IssueCode: "invalid", Reason: "no request to decide", policy: p})
+		return &Decision{Status: http.StatusBadRequest, IssueCode: "invalid", Reason: "no request to decide", policy: p}
 	}
 	set := pr.Scopes
 	// A context the token has no scopes in grants nothing (Permits denies
@@ -121,12 +92,11 @@ func (p *Policy) decideOne(ctx context.Context, pr *token.Principal, req *Reques
 			denials[c] = denial{status: http.StatusForbidden, noContext: true}
 			continue
 		}
-		e := evaluation{p: p, c: c, pr: pr, req: req, set: set, spare: spare}
+		e := evaluation{p: p, c: c, pr: pr, req: req, set: set}
 		if c == scope.Patient {
 			e.patient = pr.Patient
 		}
 		d, den := e.evaluate()
-		spare = e.spare // nil once a grant took it, even one withdrawn later
 		if d != nil && d.response.on && req.Method == http.MethodHead {
 			// A HEAD response has no body to check, yet its status (200
 			// or 404) would reveal whether the resource exists.
@@ -158,7 +128,7 @@ func (p *Policy) decideBundle(ctx context.Context, pr *token.Principal, req *Req
 			ed = &Decision{Status: http.StatusBadRequest, IssueCode: "invalid", policy: p, request: e,
 				Reason: "entry " + itoa(i) + " is not a single FHIR request (missing or a nested Bundle)"}
 		} else {
-			ed = p.decideOne(ctx, pr, e, nil)
+			ed = p.decideOne(ctx, pr, e)
 		}
 		d.Entries[i] = ed
 		if ed.Allowed {

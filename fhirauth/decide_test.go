@@ -126,7 +126,7 @@ func decisionCases(t *testing.T) []decisionCase {
 		}},
 		{name: "include leak: revinclude from a shared type under patient scopes", method: "GET", url: "/fhir/Practitioner?_revinclude=Observation:performer", scopes: patientAll, patient: "123", allow: true, check: func(t *testing.T, d *Decision) {
 			wantResponseCheck(t, d)
-			out, removed, err := d.FilterBundle([]byte(`{"resourceType":"Bundle","type":"searchset","total":2,"entry":[{"resource":` + practBody + `},{"resource":` + obsOf456 + `},{"resource":` + obsOf123 + `}]}`))
+			out, removed, err := d.filterBundle([]byte(`{"resourceType":"Bundle","type":"searchset","total":2,"entry":[{"resource":` + practBody + `},{"resource":` + obsOf456 + `},{"resource":` + obsOf123 + `}]}`))
 			require.NoError(t, err)
 			assert.Equal(t, 1, removed)
 			assert.NotContains(t, string(out), "Patient/456")
@@ -260,7 +260,7 @@ func decisionCases(t *testing.T) []decisionCase {
 		{name: "count leak: system search count", method: "GET", url: "/fhir?_type=Observation&_summary=count", scopes: patientAll, patient: "123", status: 403, reason: "system-wide"},
 		{name: "count leak: count of an unpermitted type", method: "GET", url: "/fhir/Observation?_summary=count", scopes: "user/Patient.rs", status: 403, needed: "user/Observation.s"},
 		{name: "count leak: _total with a response-checked include", method: "GET", url: "/fhir/Observation?_total=accurate&_include=Observation:patient", scopes: patientAll, patient: "123", allow: true, check: func(t *testing.T, d *Decision) {
-			out, _, err := d.FilterBundle([]byte(`{"resourceType":"Bundle","type":"searchset","total":99,"entry":[]}`))
+			out, _, err := d.filterBundle([]byte(`{"resourceType":"Bundle","type":"searchset","total":99,"entry":[]}`))
 			require.NoError(t, err)
 			assert.NotContains(t, string(out), "99")
 		}},
@@ -270,7 +270,7 @@ func decisionCases(t *testing.T) []decisionCase {
 		{name: "paging replay: another patient's next link", method: "GET", url: "/fhir/Observation?patient=456&_count=20&_offset=40", scopes: patientAll, patient: "123", status: 403, reason: "another patient"},
 		{name: "paging replay: own next link", method: "GET", url: "/fhir/Observation?patient=123&_count=20&_offset=40", scopes: patientAll, patient: "123", allow: true},
 		{name: "paging replay: opaque continuation is filtered", method: "GET", url: "/fhir?_getpages=abc&_getpagesoffset=20", scopes: patientAll, patient: "123", allow: true, check: func(t *testing.T, d *Decision) {
-			out, removed, err := d.FilterBundle([]byte(`{"resourceType":"Bundle","type":"searchset","total":3,"entry":[{"resource":` + obsOf123 + `},{"resource":` + obsOf456 + `},{"request":{"method":"DELETE","url":"Observation/5"}}]}`))
+			out, removed, err := d.filterBundle([]byte(`{"resourceType":"Bundle","type":"searchset","total":3,"entry":[{"resource":` + obsOf123 + `},{"resource":` + obsOf456 + `},{"request":{"method":"DELETE","url":"Observation/5"}}]}`))
 			require.NoError(t, err)
 			assert.Equal(t, 2, removed)
 			assert.Contains(t, string(out), "Patient/123")
@@ -282,10 +282,10 @@ func decisionCases(t *testing.T) []decisionCase {
 		{name: "patient scopes without patient claim grant nothing", method: "GET", url: "/fhir/Observation?code=1", scopes: patientAll, status: 403, reason: "patient launch context"},
 		{name: "read by id gets a response check", method: "GET", url: "/fhir/Observation/1", scopes: patientAll, patient: "123", allow: true, check: func(t *testing.T, d *Decision) {
 			wantResponseCheck(t, d)
-			assert.NoError(t, d.CheckResource([]byte(obsOf123)))
-			assert.ErrorIs(t, d.CheckResource([]byte(obsOf456)), ErrOutsideCompartment)
-			assert.ErrorIs(t, d.CheckResource([]byte(patient123)), ErrConstraint, "wrong type")
-			assert.ErrorIs(t, d.CheckResource([]byte(`<Observation/>`)), ErrNotJSON)
+			assert.NoError(t, d.checkRead([]byte(obsOf123)))
+			assert.ErrorIs(t, d.checkRead([]byte(obsOf456)), ErrOutsideCompartment)
+			assert.ErrorIs(t, d.checkRead([]byte(patient123)), ErrConstraint, "wrong type")
+			assert.ErrorIs(t, d.checkRead([]byte(`<Observation/>`)), ErrNotJSON)
 			assert.Equal(t, http.StatusNotFound, d.CheckStatus())
 		}},
 		{name: "another Patient is hidden", method: "GET", url: "/fhir/Patient/456", scopes: patientAll, patient: "123", status: 404},
@@ -312,8 +312,8 @@ func decisionCases(t *testing.T) []decisionCase {
 			narrowIs("patient", "Patient/123")(t, d)
 		}},
 		{name: "constraint on a read is a response check", method: "GET", url: "/fhir/Observation/1", scopes: labOnly, patient: "123", allow: true, check: func(t *testing.T, d *Decision) {
-			assert.NoError(t, d.CheckResource([]byte(obsOf123)))
-			assert.ErrorIs(t, d.CheckResource([]byte(vitalOf123)), ErrConstraint)
+			assert.NoError(t, d.checkRead([]byte(obsOf123)))
+			assert.ErrorIs(t, d.checkRead([]byte(vitalOf123)), ErrConstraint)
 		}},
 		{name: "alternatives on one parameter become an OR-list", method: "GET", url: "/fhir/Observation?code=x", scopes: labOnly + " " + vitalOnly, patient: "123", allow: true, check: func(t *testing.T, d *Decision) {
 			require.Len(t, d.Narrow["category"], 1)
@@ -328,7 +328,7 @@ func decisionCases(t *testing.T) []decisionCase {
 		{name: "constrained create with a matching body", method: "POST", url: "/fhir/Observation", body: obsOf123, scopes: "user/Observation.c?category=laboratory", allow: true},
 		{name: "constrained create with another body", method: "POST", url: "/fhir/Observation", body: vitalOf123, scopes: "user/Observation.c?category=laboratory", status: 403, reason: "does not satisfy"},
 		{name: "constrained include is filtered", method: "GET", url: "/fhir/Observation?_include=Observation:has-member:Observation&category=laboratory", scopes: "user/Observation.rs?category=laboratory", allow: true, check: func(t *testing.T, d *Decision) {
-			out, removed, err := d.FilterBundle([]byte(`{"resourceType":"Bundle","type":"searchset","entry":[{"resource":` + obsOf123 + `},{"resource":` + vitalOf123 + `}]}`))
+			out, removed, err := d.filterBundle([]byte(`{"resourceType":"Bundle","type":"searchset","entry":[{"resource":` + obsOf123 + `},{"resource":` + vitalOf123 + `}]}`))
 			require.NoError(t, err)
 			assert.Equal(t, 1, removed)
 			assert.NotContains(t, string(out), "vital-signs")

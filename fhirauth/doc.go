@@ -38,9 +38,9 @@
 // searches are narrowed (Decision.Narrow, Decision.ApplyTo) and may not
 // name other patients, nor chain through resources that may belong to
 // someone else; reads by id get a response check
-// (Decision.CheckResource, Decision.FilterBundle, which rebuilds the
-// Bundle from an allow-list so nothing unchecked rides along, or
-// Decision.CheckEntry per result for servers that search natively; a
+// (Decision.CheckResponse, which rebuilds a Bundle from an allow-list
+// so nothing unchecked rides along, or Decision.CheckResult per result
+// for servers that search natively; a
 // HEAD, which has no body to check, is then refused); writes must stay in
 // the compartment, with no reference a server could resolve to another
 // patient (conditional, absolute), and the stored version is checked

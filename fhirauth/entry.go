@@ -13,7 +13,7 @@ var operationOutcomeElements = []string{"resourceType", "id", "meta", "implicitR
 
 // entryResource decides the resource of one search-result entry (valid
 // JSON) and returns its type and id, which may view res: the rule
-// FilterBundle and CheckEntry share. See CheckEntry.
+// filterBundle and checkEntry share. See CheckResult.
 func (d *Decision) entryResource(res []byte) (rt, id string, err error) {
 	top, err := scanTopLevel(res)
 	if err != nil {

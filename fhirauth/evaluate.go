@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"unsafe"
 
 	"github.com/fhirwarden/fhirwarden/scope"
 	"github.com/fhirwarden/fhirwarden/token"
@@ -18,9 +17,6 @@ type evaluation struct {
 	req     *Request
 	set     scope.Set
 	patient string // the compartment patient (patient context only)
-	// spare is storage for the granting Decision (see Policy.decide);
-	// grant takes it, once.
-	spare *Decision
 }
 
 // denial is why a context does not grant a request. A zero reason means a
@@ -88,31 +84,7 @@ func (e *evaluation) permit(t string, letters scope.Permission) scope.Match {
 }
 
 func (e *evaluation) grant() *Decision {
-	d := e.spare
-	if d == nil {
-		d = new(Decision)
-	}
-	e.spare = nil
-	*d = Decision{Allowed: true, Status: http.StatusOK, Context: e.c, Patient: e.patient, policy: e.p, request: e.req, set: e.set}
-	return d
-}
-
-// oneValue returns [v] in d's own storage.
-func (d *Decision) oneValue(v string) []string {
-	d.narrowVal[0] = v
-	return d.narrowVal[:1:1]
-}
-
-// patientRef returns "Patient/<id>", in d's own storage when it fits. Each
-// Decision writes it at most once, so the string never changes.
-func (d *Decision) patientRef(id string) string {
-	const prefix = "Patient/"
-	if len(prefix)+len(id) > len(d.refBuf) || d.refBuf[0] != 0 {
-		return prefix + id
-	}
-	n := copy(d.refBuf[:], prefix)
-	n += copy(d.refBuf[n:], id)
-	return unsafe.String(&d.refBuf[0], n)
+	return &Decision{Allowed: true, Status: http.StatusOK, Context: e.c, Patient: e.patient, policy: e.p, request: e.req, set: e.set}
 }
 
 func (e *evaluation) missing(t string, letters scope.Permission, via string) denial {

@@ -108,16 +108,7 @@ func (e *evaluation) update() (*Decision, denial) {
 	if req.Interaction == Update && !sc.createAllowed {
 		sc.on = true
 	}
-	d := e.grant()
-	if sc.on {
-		d.stored = sc
-	}
-	if req.Conditional {
-		if den := e.searchPart(d, t, req.Params, letters, m); den.status != 0 {
-			return nil, den
-		}
-	}
-	return d, denial{}
+	return e.grantWrite(sc, letters, m)
 }
 
 // writeBody checks an update body or a patch under patient context.
@@ -165,16 +156,7 @@ func (e *evaluation) delete() (*Decision, denial) {
 		}
 		sc.on = true
 	}
-	d := e.grant()
-	if sc.on {
-		d.stored = sc
-	}
-	if req.Conditional {
-		if den := e.searchPart(d, t, req.Params, letters, m); den.status != 0 {
-			return nil, den
-		}
-	}
-	return d, denial{}
+	return e.grantWrite(sc, letters, m)
 }
 
 // bodyInCompartment requires the resource to be in exactly the context
@@ -211,4 +193,20 @@ func (e *evaluation) writeLetters(base scope.Permission) scope.Permission {
 		return base | scope.Search
 	}
 	return base
+}
+
+// grantWrite grants an update, patch or delete: with its stored-version
+// check when sc is on, and for a conditional write with the checks of
+// its search part (the query selects the resource written).
+func (e *evaluation) grantWrite(sc storedCheck, letters scope.Permission, m scope.Match) (*Decision, denial) {
+	d := e.grant()
+	if sc.on {
+		d.stored = sc
+	}
+	if e.req.Conditional {
+		if den := e.searchPart(d, e.req.ResourceType, e.req.Params, letters, m); den.status != 0 {
+			return nil, den
+		}
+	}
+	return d, denial{}
 }

@@ -3,7 +3,9 @@ package fhirauth_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
+	"strings"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth"
 	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
@@ -38,8 +40,9 @@ func Example() {
 	// 403 patient/Condition.s
 }
 
-// Reads by id under patient context are decided on the response.
-func ExampleDecision_CheckResource() {
+// Reads by id under patient context are decided on the response: the
+// server's answer passes CheckResponse, or is withheld with CheckStatus().
+func ExampleDecision_CheckResponse() {
 	policy, _ := fhirauth.NewPolicy()
 	scopes, _ := scope.ParseSet("patient/*.rs")
 	caller := &token.Principal{Scopes: scopes, Patient: "123"}
@@ -47,8 +50,10 @@ func ExampleDecision_CheckResource() {
 
 	mine := []byte(`{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/123"}}`)
 	theirs := []byte(`{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/456"}}`)
-	fmt.Println(d.NeedsResponseCheck(), d.CheckResource(mine) == nil)
-	fmt.Println(d.CheckResource(theirs), d.CheckStatus())
+	_, _, err := d.CheckResponse(http.StatusOK, mine)
+	fmt.Println(d.NeedsResponseCheck(), err == nil)
+	_, _, err = d.CheckResponse(http.StatusOK, theirs)
+	fmt.Println(err, d.CheckStatus())
 	// Output:
 	// true true
 	// fhirauth: resource outside the patient compartment: the Observation is not in the compartment of Patient/123 404
@@ -56,9 +61,9 @@ func ExampleDecision_CheckResource() {
 
 // A server that runs searches natively narrows them with Decision.Narrow
 // and checks each result before it adds it to the Bundle it builds, with
-// the rules FilterBundle would apply: here an included Patient must be the
-// token's patient.
-func ExampleDecision_CheckEntry() {
+// the rules CheckResponse would apply to the Bundle: here an included
+// Patient must be the token's patient.
+func ExampleDecision_CheckResult() {
 	policy, _ := fhirauth.NewPolicy()
 	scopes, _ := scope.ParseSet("patient/*.rs")
 	caller := &token.Principal{Scopes: scopes, Patient: "123"}
@@ -71,7 +76,7 @@ func ExampleDecision_CheckEntry() {
 		`{"resourceType":"Patient","id":"123"}`,
 		`{"resourceType":"Patient","id":"456"}`,
 	} {
-		fmt.Println(d.CheckEntry([]byte(res)) == nil)
+		fmt.Println(d.CheckResult([]byte(res)) == nil)
 	}
 	// Output:
 	// patient=Patient%2F123 true
@@ -81,14 +86,15 @@ func ExampleDecision_CheckEntry() {
 }
 
 // A batch is decided entry by entry; a transaction all or nothing.
-func ExamplePolicy_Decide_batch() {
+func ExamplePolicy_Authorize_batch() {
 	policy, _ := fhirauth.NewPolicy()
 	scopes, _ := scope.ParseSet("user/Observation.rs")
 	caller := &token.Principal{Scopes: scopes}
-	req, _ := policy.ParseBundleEntries([]byte(`{"resourceType":"Bundle","type":"batch","entry":[
+	r := httptest.NewRequest("POST", "/fhir", strings.NewReader(`{"resourceType":"Bundle","type":"batch","entry":[
 		{"request":{"method":"GET","url":"Observation?code=x"}},
 		{"request":{"method":"DELETE","url":"Observation/1"}}]}`))
-	d := policy.Decide(context.Background(), caller, req)
+	r.Header.Set("Content-Type", "application/fhir+json")
+	_, d := policy.Authorize(context.Background(), caller, r)
 	for i, e := range d.Entries {
 		fmt.Printf("%d %v %d %q\n", i, e.Allowed, e.Status, e.Needed)
 	}

@@ -9,13 +9,13 @@ import (
 	"github.com/fhirwarden/fhirwarden/scope"
 )
 
-// A response check reads entry[].resource, nothing else. FilterBundle
+// A response check reads entry[].resource, nothing else. filterBundle
 // therefore rebuilds the Bundle from an allow-list instead of copying it:
 // whatever a naive or hostile server put elsewhere (a Bundle-level
 // "issues" or "signature", an entry's response.outcome, unknown members,
 // a fullUrl naming someone else) never reaches the caller unchecked.
 
-// The Bundle members FilterBundle reads, in output order. "total" is
+// The Bundle members filterBundle reads, in output order. "total" is
 // read only so that an ambiguous spelling of it is an error; it is
 // dropped because it may count what was removed.
 var filterBundleNames = []string{"resourceType", "id", "meta", "type", "link", "entry", "total"}
@@ -31,7 +31,7 @@ const (
 	fbCount
 )
 
-// The entry members FilterBundle reads; request and response only for
+// The entry members filterBundle reads; request and response only for
 // history Bundles.
 var filterEntryNames = []string{"fullUrl", "resource", "search", "request", "response"}
 
@@ -52,13 +52,13 @@ var (
 	responseKept = []string{"status", "etag", "lastModified"}
 )
 
-// FilterBundle applies the response check to a Bundle (searchset, history,
+// filterBundle applies the response check to a Bundle (searchset, history,
 // $everything, a paging continuation). It returns the filtered Bundle and
 // the number of entries removed; without a response check it returns body
 // unchanged.
 //
-// An entry is kept when its resource passes CheckEntry (the rules of
-// CheckResource, OperationOutcomes kept); entries without a resource
+// An entry is kept when its resource passes checkEntry (the rules of
+// checkRead, OperationOutcomes kept); entries without a resource
 // (deleted versions in a history) and entries that cannot be read
 // unambiguously (duplicate, case-variant or escaped keys, not an object)
 // are removed. The output is rebuilt from what FHIR needs, never copied
@@ -76,9 +76,9 @@ var (
 //
 // The error (wrapping ErrNotJSON) is for bodies that are not one
 // unambiguous JSON Bundle (duplicate or case-variant Bundle members, entry
-// not an array); answer CheckStatus() then. Servers that build the Bundle
-// themselves can check each resource with CheckEntry instead.
-func (d *Decision) FilterBundle(body []byte) (out []byte, removed int, err error) {
+// not an array). Servers that build the Bundle
+// themselves can check each resource with CheckResult instead.
+func (d *Decision) filterBundle(body []byte) (out []byte, removed int, err error) {
 	if !d.response.on {
 		return body, 0, nil
 	}

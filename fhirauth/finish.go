@@ -21,8 +21,7 @@ func (p *Policy) finish(req *Request, in *rawRequest) error {
 		if err := allowOnly(in.query, "_format", "_pretty", "_summary", "_elements"); err != nil {
 			return err
 		}
-		req.reachBuf[0] = Reach{Type: req.ResourceType, Kind: ReachTarget}
-		req.Reaches = req.reachBuf[:1]
+		req.Reaches = []Reach{{Type: req.ResourceType, Kind: ReachTarget}}
 		return nil
 	case HistoryInstance, HistoryType, HistorySystem:
 		if err := allowOnly(in.query, "_count", "_since", "_at", "_format", "_pretty", "_offset", "_page", "_sort", "_summary", "_elements"); err != nil {
@@ -51,47 +50,45 @@ func (p *Policy) finish(req *Request, in *rawRequest) error {
 			req.Body = in.body // the form, as read (Params holds it parsed)
 		}
 		return p.analyzeSearch(req, req.Params)
-	case Create:
-		if err := p.checkResourceBody(req, in); err != nil {
-			return err
-		}
-		if in.hasIfNoneExist {
-			ine, err := parseIfNoneExist(in.ifNoneExist, req.ResourceType)
-			if err != nil {
-				return err
-			}
-			req.IfNoneExist = ine
-			req.Conditional = true
-			if err := allowOnly(in.query, "_format", "_pretty"); err != nil {
-				return err
-			}
-			return p.analyzeSearch(req, ine)
-		}
-		req.Reaches = []Reach{{Type: req.ResourceType, Kind: ReachTarget}}
-		return allowOnly(in.query, "_format", "_pretty")
-	case Update, Patch:
-		if req.Interaction == Update {
-			if err := p.checkResourceBody(req, in); err != nil {
-				return err
-			}
-		} else if err := checkPatchBody(req, in); err != nil {
-			return err
-		}
-		if req.Conditional {
-			return p.analyzeSearch(req, req.Params)
-		}
-		req.Reaches = []Reach{{Type: req.ResourceType, Kind: ReachTarget}}
-		return allowOnly(in.query, "_format", "_pretty")
-	case Delete:
-		if req.Conditional {
-			return p.analyzeSearch(req, req.Params)
-		}
-		req.Reaches = []Reach{{Type: req.ResourceType, Kind: ReachTarget}}
-		return allowOnly(in.query, "_format", "_pretty")
+	case Create, Update, Patch, Delete:
+		return p.finishWrite(req, in)
 	case Operation:
 		return p.finishOperation(req, in)
 	}
 	return invalid("cannot classify %s /%s", in.method, clip(in.path))
+}
+
+// finishWrite validates the body of a create, update or patch, and the
+// search part of a conditional write (If-None-Exist for a create, the
+// query for the others).
+func (p *Policy) finishWrite(req *Request, in *rawRequest) error {
+	switch req.Interaction {
+	case Create, Update:
+		if err := p.checkResourceBody(req, in); err != nil {
+			return err
+		}
+	case Patch:
+		if err := checkPatchBody(req, in); err != nil {
+			return err
+		}
+	}
+	if req.Interaction == Create && in.hasIfNoneExist {
+		ine, err := parseIfNoneExist(in.ifNoneExist, req.ResourceType)
+		if err != nil {
+			return err
+		}
+		req.IfNoneExist = ine
+		req.Conditional = true
+		if err := allowOnly(in.query, "_format", "_pretty"); err != nil {
+			return err
+		}
+		return p.analyzeSearch(req, ine)
+	}
+	if req.Conditional && req.Interaction != Create {
+		return p.analyzeSearch(req, req.Params)
+	}
+	req.Reaches = []Reach{{Type: req.ResourceType, Kind: ReachTarget}}
+	return allowOnly(in.query, "_format", "_pretty")
 }
 
 // allowOnly rejects parameters outside names.

@@ -119,7 +119,7 @@ func FuzzBundleEntries(f *testing.F) {
 	p := testPolicy(f)
 	pr := principal(f, "patient/*.cruds", "123")
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req, err := p.ParseBundleEntries(body)
+		req, err := p.parseBundleEntries(body)
 		if err != nil {
 			return
 		}

@@ -31,122 +31,61 @@ import (
 // unknown "_" parameters are refused as unsupported, because a server could
 // interpret them to return resources the decision never saw.
 func (p *Policy) analyzeSearch(req *Request, q url.Values) error {
-	target := req.ResourceType
-	reaches := req.reachBuf[:0]
-	switch {
-	case req.Interaction == SearchSystem:
-		// filled from _type below
-	case target == "*":
-		for _, t := range p.compartmentTypesOf(req.CompartmentType) {
-			reaches = append(reaches, Reach{Type: t, Kind: ReachCompartment, Param: "*"})
-		}
-		if len(reaches) == 0 {
-			return unsupported("%s/%s/* reaches types fhirauth cannot list; search one type at a time", req.CompartmentType, req.CompartmentID)
-		}
-	default:
-		reaches = append(reaches, Reach{Type: target, Kind: ReachTarget})
+	reaches, err := p.searchTargets(req)
+	if err != nil {
+		return err
 	}
 	sawType := false
 	for key, vals := range q {
-		if strings.HasPrefix(key, "_") {
-			base, mod, hasMod := strings.Cut(key, ":")
-			switch base {
-			case "_include", "_revinclude":
-				if hasMod && mod != "iterate" && mod != "recurse" {
-					return invalid("%s:%s is not a valid modifier", base, clip(mod))
-				}
-				for _, v := range vals {
-					r, err := p.parseInclude(base == "_revinclude", key, v)
-					if err != nil {
-						return err
-					}
-					reaches = append(reaches, r)
-				}
-				continue
-			case "_has":
-				if err := p.parseHas(key, &reaches); err != nil {
-					return err
-				}
-				continue
+		switch {
+		case strings.HasPrefix(key, "_"):
+			if reaches, err = p.controlParam(req, q, key, vals, reaches); err != nil {
+				return err
 			}
-			if hasMod && base != "_id" && base != "_lastUpdated" && base != "_tag" && base != "_profile" && base != "_security" && base != "_source" && base != "_text" && base != "_content" && base != "_list" {
-				return invalid("%q takes no modifier", clip(key))
-			}
-			switch base {
-			case "_type":
-				if req.Interaction != SearchSystem {
-					return invalid("_type applies to system-level searches only")
-				}
-				sawType = true
-				for _, v := range vals {
-					for _, t := range splitList(v) {
-						if err := p.checkType(t); err != nil {
-							return err
-						}
-						reaches = append(reaches, Reach{Type: t, Kind: ReachType, Param: "_type"})
-					}
-				}
-			case "_list":
-				reaches = append(reaches, Reach{Type: "List", Kind: ReachList, Param: key})
-			case "_summary":
-				if err := checkSummary(q); err != nil {
-					return err
-				}
-			case "_total":
-				for _, v := range vals {
-					if v != "none" && v != "estimate" && v != "accurate" {
-						return invalid("_total=%q is not valid", clip(v))
-					}
-				}
-			case "_count", "_offset":
-				for _, v := range vals {
-					if n, err := strconv.Atoi(v); err != nil || n < 0 {
-						return invalid("%s=%q is not a non-negative integer", base, clip(v))
-					}
-				}
-			case "_contained":
-				for _, v := range vals {
-					if v != "false" {
-						return unsupported("_contained=%q could return contained resources of any container; not supported", clip(v))
-					}
-				}
-			case "_containedType":
-				for _, v := range vals {
-					if v != "container" {
-						return unsupported("_containedType=%q is not supported", clip(v))
-					}
-				}
-			case "_filter", "_query":
-				return unsupported("%s cannot be authorized: its meaning is server-defined", base)
-			case "_sort":
-				for _, v := range vals {
-					if strings.Contains(v, ".") {
-						return unsupported("_sort=%q sorts by a chained parameter, which orders results by other resources' content; not supported", clip(v))
-					}
-				}
-			case "_id", "_lastUpdated", "_tag", "_profile", "_security", "_source", "_text", "_content",
-				"_elements", "_format", "_pretty", "_page":
-			default:
-				return unsupported("unknown control parameter %q", clip(key))
-			}
-			continue
-		}
-		if strings.Contains(key, ".") {
+			sawType = sawType || key == "_type" // with a modifier it is refused
+		case strings.Contains(key, "."):
 			if err := p.parseChain(req.ResourceType, key, &reaches); err != nil {
 				return err
 			}
-			continue
-		}
-		name, mod, hasMod := strings.Cut(key, ":")
-		if name == "" || (hasMod && (mod == "" || strings.Contains(mod, ":"))) {
-			return invalid("malformed parameter name %q", clip(key))
+		default:
+			name, mod, hasMod := strings.Cut(key, ":")
+			if name == "" || (hasMod && (mod == "" || strings.Contains(mod, ":"))) {
+				return invalid("malformed parameter name %q", clip(key))
+			}
 		}
 	}
 	if req.Interaction == SearchSystem && !sawType {
 		reaches = append(reaches, Reach{Type: "*", Kind: ReachType, Param: "_type"})
 	}
-	// Map iteration order is random: sort what the parameters added so the
-	// same request always yields the same Reaches (and the same reason).
+	sortReaches(reaches)
+	req.Reaches = reaches
+	return nil
+}
+
+// searchTargets returns what a search reaches by its path: the searched
+// type, every type of a compartment for [type]/[id]/*, nothing yet for a
+// system search (its _type parameter says).
+func (p *Policy) searchTargets(req *Request) ([]Reach, error) {
+	switch {
+	case req.Interaction == SearchSystem:
+		return nil, nil
+	case req.ResourceType == "*":
+		var reaches []Reach
+		for _, t := range p.compartmentTypesOf(req.CompartmentType) {
+			reaches = append(reaches, Reach{Type: t, Kind: ReachCompartment, Param: "*"})
+		}
+		if len(reaches) == 0 {
+			return nil, unsupported("%s/%s/* reaches types fhirauth cannot list; search one type at a time", req.CompartmentType, req.CompartmentID)
+		}
+		return reaches, nil
+	}
+	return []Reach{{Type: req.ResourceType, Kind: ReachTarget}}, nil
+}
+
+// sortReaches puts what the parameters added (after the target, which
+// stays first) in one order: map iteration order is random, and the same
+// request must always yield the same Reaches (and the same reason).
+func sortReaches(reaches []Reach) {
 	from := 0
 	if len(reaches) > 0 && reaches[0].Kind == ReachTarget {
 		from = 1
@@ -160,7 +99,108 @@ func (p *Policy) analyzeSearch(req *Request, q url.Values) error {
 		}
 		return cmp.Compare(a.Type, b.Type)
 	})
-	req.Reaches = reaches
+}
+
+// controlParam checks one control parameter ("_" name) of a search and
+// appends the resources it reaches: _include and _revinclude, _has,
+// _type, _list. The others must have values fhirauth can vouch for
+// (checkControlValues).
+func (p *Policy) controlParam(req *Request, q url.Values, key string, vals []string, reaches []Reach) ([]Reach, error) {
+	base, mod, hasMod := strings.Cut(key, ":")
+	switch base {
+	case "_include", "_revinclude":
+		if hasMod && mod != "iterate" && mod != "recurse" {
+			return nil, invalid("%s:%s is not a valid modifier", base, clip(mod))
+		}
+		for _, v := range vals {
+			r, err := p.parseInclude(base == "_revinclude", key, v)
+			if err != nil {
+				return nil, err
+			}
+			reaches = append(reaches, r)
+		}
+		return reaches, nil
+	case "_has":
+		err := p.parseHas(key, &reaches)
+		return reaches, err
+	}
+	if hasMod && !takesModifier(base) {
+		return nil, invalid("%q takes no modifier", clip(key))
+	}
+	switch base {
+	case "_type":
+		if req.Interaction != SearchSystem {
+			return nil, invalid("_type applies to system-level searches only")
+		}
+		for _, v := range vals {
+			for _, t := range splitList(v) {
+				if err := p.checkType(t); err != nil {
+					return nil, err
+				}
+				reaches = append(reaches, Reach{Type: t, Kind: ReachType, Param: "_type"})
+			}
+		}
+		return reaches, nil
+	case "_list":
+		return append(reaches, Reach{Type: "List", Kind: ReachList, Param: key}), nil
+	}
+	return reaches, checkControlValues(base, q, vals)
+}
+
+// takesModifier reports whether a control parameter may carry a modifier
+// (the search parameters common to all resources).
+func takesModifier(base string) bool {
+	switch base {
+	case "_id", "_lastUpdated", "_tag", "_profile", "_security", "_source", "_text", "_content", "_list":
+		return true
+	}
+	return false
+}
+
+// checkControlValues checks the values of a control parameter that
+// reaches no other resources: known ones must have values whose effect is
+// known, _filter and _query (server-defined) and unknown ones are refused.
+func checkControlValues(base string, q url.Values, vals []string) error {
+	switch base {
+	case "_summary":
+		return checkSummary(q)
+	case "_total":
+		for _, v := range vals {
+			if v != "none" && v != "estimate" && v != "accurate" {
+				return invalid("_total=%q is not valid", clip(v))
+			}
+		}
+	case "_count", "_offset":
+		for _, v := range vals {
+			if n, err := strconv.Atoi(v); err != nil || n < 0 {
+				return invalid("%s=%q is not a non-negative integer", base, clip(v))
+			}
+		}
+	case "_contained":
+		for _, v := range vals {
+			if v != "false" {
+				return unsupported("_contained=%q could return contained resources of any container; not supported", clip(v))
+			}
+		}
+	case "_containedType":
+		for _, v := range vals {
+			if v != "container" {
+				return unsupported("_containedType=%q is not supported", clip(v))
+			}
+		}
+	case "_filter", "_query":
+		return unsupported("%s cannot be authorized: its meaning is server-defined", base)
+	case "_sort":
+		for _, v := range vals {
+			if strings.Contains(v, ".") {
+				return unsupported("_sort=%q sorts by a chained parameter, which orders results by other resources' content; not supported", clip(v))
+			}
+		}
+	case "_id", "_lastUpdated", "_tag", "_profile", "_security", "_source", "_text", "_content",
+		"_elements", "_format", "_pretty", "_page":
+	default:
+		return unsupported("unknown control parameter %q", clip(base))
+	}
 	return nil
 }
 

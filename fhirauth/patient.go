@@ -25,34 +25,8 @@ func (e *evaluation) patientSearch(d *Decision, t string, params url.Values) den
 	req := e.req
 	compartmentSearch := req.Interaction == SearchCompartment && req.CompartmentType == "Patient"
 	ci := e.p.compartment[t]
-	cls := classOther
-	switch {
-	case t == "Patient":
-		cls = classPatient
-	case ci != nil:
-		cls = classCompartment
-	case e.p.shared[t]:
-		cls = classShared
-	}
-	switch {
-	case compartmentSearch && t == "Patient":
-		// Patient/X/Patient would also return the Patients that link to
-		// X; patient/ scopes reach only X itself.
-		d.Narrow = url.Values{"_id": d.oneValue(e.patient)}
-	case compartmentSearch:
-		// Patient/X/Type: the compartment itself is the narrowing.
-	case t == "":
-	case cls == classPatient:
-		d.Narrow = url.Values{"_id": d.oneValue(e.patient)}
-	case cls == classCompartment:
-		np := ci.narrow
-		if np == "" {
-			return e.deny(http.StatusForbidden, "%s cannot be narrowed to a patient compartment by a search parameter; not searchable with patient/ scopes", t)
-		}
-		d.Narrow = url.Values{np: d.oneValue(d.patientRef(e.patient))}
-	case cls == classShared:
-	default:
-		return e.outsideCompartment(t, "search")
+	if den := e.narrowToPatient(d, t, compartmentSearch); den.status != 0 {
+		return den
 	}
 	for key, vals := range params {
 		if strings.HasPrefix(key, "_has:") || strings.HasPrefix(key, "_include") || strings.HasPrefix(key, "_revinclude") {
@@ -73,23 +47,8 @@ func (e *evaluation) patientSearch(d *Decision, t string, params url.Values) den
 			if mod != "" && mod != "Patient" {
 				return e.deny(http.StatusForbidden, "modifier :%s on patient parameter %s cannot be verified against the token's patient; use %s=Patient/%s", clip(mod), name, name, e.patient)
 			}
-			for _, v := range vals {
-				items := []string{v}
-				if strings.Contains(v, ",") {
-					items = splitList(v)
-				}
-				for _, item := range items {
-					if e.isContextPatient(item, name == "_id") {
-						continue
-					}
-					if len(items) > 1 {
-						return e.deny(http.StatusForbidden, "%s=%s is an OR-list that names patients other than the token's patient (Patient/%s)", name, clip(v), e.patient)
-					}
-					if strings.Contains(item, "/") && !strings.HasPrefix(item, "Patient/") {
-						return e.deny(http.StatusForbidden, "%s=%s names another reference type; under patient/ scopes this parameter may only name Patient/%s", name, clip(item), e.patient)
-					}
-					return e.deny(http.StatusForbidden, "%s=%s names another patient; patient/ scopes reach only Patient/%s", name, clip(item), e.patient)
-				}
+			if den := e.onlyContextPatient(name, vals); den.status != 0 {
+				return den
 			}
 			continue
 		}
@@ -104,6 +63,58 @@ func (e *evaluation) patientSearch(d *Decision, t string, params url.Values) den
 			if _, ok := otherPatientIn(v, e.patient); ok {
 				return e.deny(http.StatusForbidden, "%s=%s names another patient; patient/ scopes reach only Patient/%s", clip(key), clip(v), e.patient)
 			}
+		}
+	}
+	return denial{}
+}
+
+// narrowToPatient sets the narrowing of a search of type t under patient
+// context: the Patient itself by _id, a compartment type by its patient
+// search parameter, nothing for a shared type or a Patient compartment
+// search (the compartment is the narrowing); other types are refused.
+func (e *evaluation) narrowToPatient(d *Decision, t string, compartmentSearch bool) denial {
+	switch cls := e.class(t); {
+	case compartmentSearch && t == "Patient":
+		// Patient/X/Patient would also return the Patients that link to
+		// X; patient/ scopes reach only X itself.
+		d.Narrow = url.Values{"_id": []string{e.patient}}
+	case compartmentSearch:
+		// Patient/X/Type: the compartment itself is the narrowing.
+	case t == "":
+	case cls == classPatient:
+		d.Narrow = url.Values{"_id": []string{e.patient}}
+	case cls == classCompartment:
+		np := e.p.compartment[t].narrow
+		if np == "" {
+			return e.deny(http.StatusForbidden, "%s cannot be narrowed to a patient compartment by a search parameter; not searchable with patient/ scopes", t)
+		}
+		d.Narrow = url.Values{np: []string{"Patient/" + e.patient}}
+	case cls == classShared:
+	default:
+		return e.outsideCompartment(t, "search")
+	}
+	return denial{}
+}
+
+// onlyContextPatient requires every value of the patient parameter name
+// (each item of an OR-list) to name the token's patient.
+func (e *evaluation) onlyContextPatient(name string, vals []string) denial {
+	for _, v := range vals {
+		items := []string{v}
+		if strings.Contains(v, ",") {
+			items = splitList(v)
+		}
+		for _, item := range items {
+			if e.isContextPatient(item, name == "_id") {
+				continue
+			}
+			if len(items) > 1 {
+				return e.deny(http.StatusForbidden, "%s=%s is an OR-list that names patients other than the token's patient (Patient/%s)", name, clip(v), e.patient)
+			}
+			if strings.Contains(item, "/") && !strings.HasPrefix(item, "Patient/") {
+				return e.deny(http.StatusForbidden, "%s=%s names another reference type; under patient/ scopes this parameter may only name Patient/%s", name, clip(item), e.patient)
+			}
+			return e.deny(http.StatusForbidden, "%s=%s names another patient; patient/ scopes reach only Patient/%s", name, clip(item), e.patient)
 		}
 	}
 	return denial{}

@@ -180,6 +180,10 @@ func (p *Policy) Version() fhirspec.Version { return p.version }
 // BasePath returns the FHIR base path ("" for a server at the root).
 func (p *Policy) BasePath() string { return p.base }
 
+// MaxBodySize returns the limit on the request bodies the policy reads
+// (WithMaxBodySize); a middleware that reads a body itself keeps to it.
+func (p *Policy) MaxBodySize() int64 { return p.maxBody }
+
 // isPathText reports whether s has only letters, digits and "-_.$".
 func isPathText(s string) bool {
 	for i := 0; i < len(s); i++ {

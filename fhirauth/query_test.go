@@ -85,9 +85,10 @@ func TestParseQueryAgreesWithNetURL(t *testing.T) {
 	}
 }
 
-func TestParseQueryInBacking(t *testing.T) {
-	var buf [4]string
-	q, err := parseQueryInto("a=1&b=2&a=3", buf[:0])
+// The values of all names share one backing array: appending to one name's
+// values must not overwrite another's.
+func TestParseQuerySharedBacking(t *testing.T) {
+	q, err := parseQuery("a=1&b=2&a=3")
 	require.NoError(t, err)
 	assert.Equal(t, url.Values{"a": {"1", "3"}, "b": {"2"}}, q)
 	q["b"] = append(q["b"], "x") // must not overwrite a's values

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -48,70 +49,23 @@ func (m *Middleware) serveBundle(st *requestState, ctx context.Context, next htt
 	transaction := req.Interaction == fhirauth.Transaction
 	top, entries, err := splitBundle(req.Body)
 	if err != nil || len(entries) != len(req.Entries) || len(d.Entries) != len(req.Entries) {
-		m.refuse(st, http.StatusInternalServerError, "exception", "the Bundle could not be taken apart for authorization", "", "")
+		m.refuse(st, http.StatusInternalServerError, "exception", "the Bundle could not be taken apart for authorization")
 		return
 	}
 	withheld := make(map[int]entryOutcome)
 	kept := make([]int, 0, len(entries))
 	out := make([]json.RawMessage, 0, len(entries))
 	for i, raw := range entries {
-		ed, er := d.Entries[i], req.Entries[i]
-		if !ed.Allowed {
-			withheld[i] = entryOutcome{status: ed.Status, code: ed.IssueCode, reason: ed.Reason}
-			continue
+		fwd, oc, ok := m.prepareEntry(st, ctx, next, r, i, raw, req.Entries[i], d.Entries[i], transaction)
+		switch {
+		case !ok:
+			return
+		case oc != nil:
+			withheld[i] = *oc
+		default:
+			kept = append(kept, i)
+			out = append(out, fwd)
 		}
-		if m.cfg.narrow && er.Interaction == fhirauth.Operation && len(er.Body) > 0 && ed.Narrow != nil {
-			if transaction {
-				m.refuse(st, http.StatusBadRequest, "not-supported", fmt.Sprintf("transaction refused: entry %d: %v", i, errBodyNotNarrowable), errInvalidRequest, "")
-				return
-			}
-			withheld[i] = entryOutcome{status: http.StatusBadRequest, code: "not-supported", reason: errBodyNotNarrowable.Error()}
-			continue
-		}
-		var ifMatch string
-		checkedIfMatch := false
-		if m.cfg.stored && ed.NeedsStoredCheck() {
-			etag, status, reason := m.storedVersion(ctx, next, r, ed, er.Method, er.ResourceType, er.ID)
-			if status != 0 {
-				if transaction {
-					if status == http.StatusNotFound {
-						status = http.StatusForbidden // the transaction is refused, not "not found"
-					}
-					m.refuse(st, status, "forbidden", fmt.Sprintf("transaction refused: entry %d: %s", i, reason), errInsufficientScope, "")
-					return
-				}
-				code := "forbidden"
-				if status == http.StatusNotFound {
-					code = "not-found"
-				} else if status >= 500 {
-					code = "exception"
-				}
-				withheld[i] = entryOutcome{status: status, code: code, reason: reason}
-				continue
-			}
-			pin, ok := pinVersion(entryIfMatch(raw), etag, er.Method)
-			if !ok {
-				if transaction {
-					m.refuse(st, http.StatusPreconditionFailed, "conflict", fmt.Sprintf("transaction refused: entry %d: %s", i, errIfMatch), "", "")
-					return
-				}
-				withheld[i] = entryOutcome{status: http.StatusPreconditionFailed, code: "conflict", reason: errIfMatch}
-				continue
-			}
-			ifMatch, checkedIfMatch = pin, true
-		}
-		// An entry whose stored version was checked is rewritten even
-		// without a pin, so that what is forwarded has one request.ifMatch
-		// (the one compared) however the client wrote it.
-		if (m.cfg.narrow && (ed.Narrow != nil || ed.NeedsResponseCheck())) || checkedIfMatch {
-			raw, err = rewriteEntry(raw, er, ed, m.cfg.narrow, ifMatch)
-			if err != nil {
-				m.refuse(st, http.StatusInternalServerError, "exception", fmt.Sprintf("entry %d could not be narrowed: %v", i, err), "", "")
-				return
-			}
-		}
-		kept = append(kept, i)
-		out = append(out, raw)
 	}
 	if len(kept) == 0 {
 		m.writeBundle(st, responseTop(transaction), m.mergeEntries(len(entries), kept, nil, withheld), false)
@@ -119,7 +73,7 @@ func (m *Middleware) serveBundle(st *requestState, ctx context.Context, next htt
 	}
 	body, err := joinBundle(top, out)
 	if err != nil {
-		m.refuse(st, http.StatusInternalServerError, "exception", "the Bundle could not be rebuilt: "+err.Error(), "", "")
+		m.refuse(st, http.StatusInternalServerError, "exception", "the Bundle could not be rebuilt: "+err.Error())
 		return
 	}
 	setBody(r, body)
@@ -138,27 +92,14 @@ func (m *Middleware) serveBundle(st *requestState, ctx context.Context, next htt
 	}
 	rtop, rentries, err := splitResponseBundle(resBody)
 	if err != nil {
-		m.refuse(st, http.StatusBadGateway, "exception", "the server's answer to the Bundle is not an unambiguous FHIR JSON Bundle", "", "")
+		m.refuse(st, http.StatusBadGateway, "exception", "the server's answer to the Bundle is not an unambiguous FHIR JSON Bundle")
 		return
 	}
 	if len(rentries) != len(kept) {
-		m.refuse(st, http.StatusBadGateway, "exception", fmt.Sprintf("the server answered %d entries for the %d it was sent", len(rentries), len(kept)), "", "")
+		m.refuse(st, http.StatusBadGateway, "exception", fmt.Sprintf("the server answered %d entries for the %d it was sent", len(rentries), len(kept)))
 		return
 	}
-	for k, i := range kept {
-		ed := d.Entries[i]
-		if !ed.NeedsResponseCheck() {
-			continue
-		}
-		checked, removed, oc := checkEntry(rentries[k], ed)
-		if oc != nil {
-			withheld[i] = *oc
-			st.withheld++
-			continue
-		}
-		rentries[k] = checked
-		st.withheld += int32(removed)
-	}
+	st.withheld += checkResponseEntries(d, kept, rentries, withheld)
 	if st.withheld > 0 {
 		m.cfg.logger.LogAttrs(r.Context(), slog.LevelInfo, "fhirwarden: resources removed from a Bundle response",
 			slog.Int("removed", int(st.withheld)), slog.String("client_id", clientID(st)))
@@ -169,11 +110,100 @@ func (m *Middleware) serveBundle(st *requestState, ctx context.Context, next htt
 	m.writeBundleFrom(st, b, &f, rtop, m.mergeEntries(len(entries), kept, rentries, withheld))
 }
 
-// checkEntry applies an entry decision's response check to one response
-// entry, which is rebuilt from the members FHIR defines for it (see
-// sanitize.go): a Bundle resource (a search in the batch) is filtered; any
-// other resource must pass CheckResource; an entry without a resource, or
-// with an OperationOutcome in an error response, passes. A failed check,
+// prepareEntry readies entry i of a batch or transaction (raw, classified
+// as er, decided as ed) for the server: a denied entry, or one whose
+// stored version fails its check, is withheld (the returned outcome);
+// an allowed one is narrowed and pinned to the stored version checked,
+// and returned. In a transaction a withheld entry refuses the whole
+// request instead: it is answered here and ok is false.
+func (m *Middleware) prepareEntry(st *requestState, ctx context.Context, next http.Handler, r *http.Request, i int, raw json.RawMessage, er *fhirauth.Request, ed *fhirauth.Decision, transaction bool) (fwd json.RawMessage, withheld *entryOutcome, ok bool) {
+	if !ed.Allowed {
+		return nil, &entryOutcome{status: ed.Status, code: ed.IssueCode, reason: ed.Reason}, true
+	}
+	if m.cfg.narrow && er.Interaction == fhirauth.Operation && len(er.Body) > 0 && ed.Narrow != nil {
+		if transaction {
+			m.refuseChallenge(st, http.StatusBadRequest, "not-supported", fmt.Sprintf("transaction refused: entry %d: %v", i, errBodyNotNarrowable), errInvalidRequest)
+			return nil, nil, false
+		}
+		return nil, &entryOutcome{status: http.StatusBadRequest, code: "not-supported", reason: errBodyNotNarrowable.Error()}, true
+	}
+	var ifMatch string
+	checkedIfMatch := false
+	if m.cfg.stored && ed.NeedsStoredCheck() {
+		etag, status, reason := m.storedVersion(ctx, next, r, ed, er.Method, er.ResourceType, er.ID)
+		if status != 0 {
+			if transaction {
+				if status == http.StatusNotFound {
+					status = http.StatusForbidden // the transaction is refused, not "not found"
+				}
+				m.refuseChallenge(st, status, "forbidden", fmt.Sprintf("transaction refused: entry %d: %s", i, reason), errInsufficientScope)
+				return nil, nil, false
+			}
+			return nil, &entryOutcome{status: status, code: storedIssueCode(status), reason: reason}, true
+		}
+		pin, ok := pinVersion(entryIfMatch(raw), etag, er.Method)
+		if !ok {
+			if transaction {
+				m.refuse(st, http.StatusPreconditionFailed, "conflict", fmt.Sprintf("transaction refused: entry %d: %s", i, errIfMatch))
+				return nil, nil, false
+			}
+			return nil, &entryOutcome{status: http.StatusPreconditionFailed, code: "conflict", reason: errIfMatch}, true
+		}
+		ifMatch, checkedIfMatch = pin, true
+	}
+	// An entry whose stored version was checked is rewritten even
+	// without a pin, so that what is forwarded has one request.ifMatch
+	// (the one compared) however the client wrote it.
+	if (m.cfg.narrow && (ed.Narrow != nil || ed.NeedsResponseCheck())) || checkedIfMatch {
+		rewritten, err := rewriteEntry(raw, er, ed, m.cfg.narrow, ifMatch)
+		if err != nil {
+			m.refuse(st, http.StatusInternalServerError, "exception", fmt.Sprintf("entry %d could not be narrowed: %v", i, err))
+			return nil, nil, false
+		}
+		raw = rewritten
+	}
+	return raw, nil, true
+}
+
+// storedIssueCode is the issue code of an entry withheld by its
+// stored-version check with the given status.
+func storedIssueCode(status int) string {
+	switch {
+	case status == http.StatusNotFound:
+		return "not-found"
+	case status >= 500:
+		return "exception"
+	}
+	return "forbidden"
+}
+
+// checkResponseEntries applies each kept entry's response check to its
+// response entry (rentries[k] answers entry kept[k]), in place; a failed
+// check adds the entry to withheld. It returns the number of resources
+// withheld or removed.
+func checkResponseEntries(d *fhirauth.Decision, kept []int, rentries []json.RawMessage, withheld map[int]entryOutcome) int32 {
+	var n int32
+	for k, i := range kept {
+		ed := d.Entries[i]
+		if !ed.NeedsResponseCheck() {
+			continue
+		}
+		checked, removed, oc := checkEntry(rentries[k], ed)
+		if oc != nil {
+			withheld[i] = *oc
+			n++
+			continue
+		}
+		rentries[k] = checked
+		n += int32(removed)
+	}
+	return n
+}
+
+// checkEntry applies an entry decision's response check
+// (Decision.CheckResponse, with the entry's response.status) to one
+// response entry, which is rebuilt from the members FHIR defines for it
+// (see sanitize.go); an entry without a resource passes. A failed check,
 // or an entry that cannot be read unambiguously, withholds the entry (the
 // returned outcome).
 func checkEntry(raw json.RawMessage, ed *fhirauth.Decision) (json.RawMessage, int, *entryOutcome) {
@@ -209,21 +239,15 @@ func checkEntry(raw json.RawMessage, ed *fhirauth.Decision) (json.RawMessage, in
 	if !ok || isNull(res) {
 		return rebuild(0)
 	}
-	if ed.ResponseIsBundle() {
-		filtered, removed, err := ed.FilterBundle(res)
-		if err != nil {
-			return nil, 0, &entryOutcome{status: ed.CheckStatus(), code: checkCode(ed), reason: "response withheld: " + err.Error()}
-		}
-		e["resource"] = filtered // FilterBundle's output is already allow-listed
-		return rebuild(removed)
-	}
-	if err := ed.CheckResource(res); err != nil {
-		if isOperationOutcome(res) && !entrySucceeded(e) {
-			return rebuild(0)
-		}
+	out, removed, err := ed.CheckResponse(entryStatus(e), res)
+	switch {
+	case errors.Is(err, fhirauth.ErrHidden):
+		return nil, 0, &entryOutcome{status: http.StatusNotFound, code: "not-found", reason: "resource not found"}
+	case err != nil:
 		return nil, 0, &entryOutcome{status: ed.CheckStatus(), code: checkCode(ed), reason: "response withheld: " + err.Error()}
 	}
-	return rebuild(0)
+	e["resource"] = out // as the server sent it, or a Bundle rebuilt from an allow-list
+	return rebuild(removed)
 }
 
 func checkCode(d *fhirauth.Decision) string {
@@ -233,16 +257,25 @@ func checkCode(d *fhirauth.Decision) string {
 	return "forbidden"
 }
 
-// entrySucceeded reports whether a response entry's response.status is
-// 2xx.
-func entrySucceeded(e map[string]json.RawMessage) bool {
+// entryStatus reads the HTTP status code of a response entry
+// (response.status, "200 OK"); 0 when it has none, which a response check
+// treats as an error answer.
+func entryStatus(e map[string]json.RawMessage) int {
 	var resp struct {
 		Status string `json:"status"`
 	}
 	if json.Unmarshal(e["response"], &resp) != nil {
-		return false
+		return 0
 	}
-	return strings.HasPrefix(strings.TrimSpace(resp.Status), "2")
+	s := strings.TrimSpace(resp.Status)
+	if len(s) < 3 {
+		return 0
+	}
+	n, err := strconv.Atoi(s[:3])
+	if err != nil || n < 100 {
+		return 0
+	}
+	return n
 }
 
 // mergeEntries puts the response entries (for the kept indexes) and the
@@ -289,7 +322,7 @@ func (m *Middleware) errorEntry(oc entryOutcome) json.RawMessage {
 func (m *Middleware) writeBundle(st *requestState, top map[string]json.RawMessage, entries []json.RawMessage, head bool) {
 	body, err := joinBundle(top, entries)
 	if err != nil {
-		m.refuse(st, http.StatusInternalServerError, "exception", "building the Bundle response failed", "", "")
+		m.refuse(st, http.StatusInternalServerError, "exception", "building the Bundle response failed")
 		return
 	}
 	h := st.rec.Header()
@@ -306,7 +339,7 @@ func (m *Middleware) writeBundle(st *requestState, top map[string]json.RawMessag
 func (m *Middleware) writeBundleFrom(st *requestState, b *buffer, f *headerFacts, top map[string]json.RawMessage, entries []json.RawMessage) {
 	body, err := joinBundle(top, entries)
 	if err != nil {
-		m.refuse(st, http.StatusInternalServerError, "exception", "building the Bundle response failed", "", "")
+		m.refuse(st, http.StatusInternalServerError, "exception", "building the Bundle response failed")
 		return
 	}
 	m.pass(st, b, f, body, false)

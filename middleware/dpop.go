@@ -144,7 +144,7 @@ func (m *Middleware) refuseDPoPError(st *requestState, err error, raw string) {
 		m.refuseToken(st, err, raw)
 	case errors.Is(err, token.ErrReplayUnavailable):
 		m.refuse(st, http.StatusServiceUnavailable, "transient",
-			"the DPoP proof cannot be checked now: the replay cache is unavailable; try again later", "", "")
+			"the DPoP proof cannot be checked now: the replay cache is unavailable; try again later")
 	case errors.Is(err, token.ErrDPoPNonce):
 		m.refuseDPoP(st, http.StatusUnauthorized, errUseDPoPNonce, "the DPoP proof must carry the nonce of the DPoP-Nonce header")
 	case errors.Is(err, token.ErrDPoPProof):

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"net/url"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -218,21 +217,4 @@ func TestStrictAgainstReference(t *testing.T) {
 	} {
 		checkStrictAgainstReference(t, []byte(body))
 	}
-}
-
-// FuzzEncodeQuery: encodeQuery writes exactly what url.Values.Encode does.
-func FuzzEncodeQuery(f *testing.F) {
-	for _, q := range []string{"", "a=1", "patient=Patient%2F1&_count=50&code=8867-4", "b=2&a=1&a=0", "x=%20+%7E~&%C3%A9=%00", "k", "=v", "a=&b"} {
-		f.Add(q)
-	}
-	f.Fuzz(func(t *testing.T, raw string) {
-		v, err := url.ParseQuery(raw)
-		if err != nil {
-			return
-		}
-		v["extra "+raw] = []string{raw, ""}
-		if got, want := encodeQuery(v), v.Encode(); got != want {
-			t.Fatalf("encodeQuery %q, Encode %q", got, want)
-		}
-	})
 }

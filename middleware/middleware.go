@@ -69,7 +69,7 @@ func New(auth token.Authenticator, policy *fhirauth.Policy, opts ...Option) (*Mi
 		stored:        true,
 		maxToken:      DefaultMaxTokenSize,
 		maxResponse:   DefaultMaxResponseSize,
-		maxBody:       DefaultMaxBodySize,
+		maxBody:       policy.MaxBodySize(), // the form bodies read here (tokens, POST _search) keep to the policy's limit
 		retryAfter:    DefaultRetryAfter,
 	}
 	for _, o := range opts {
@@ -154,27 +154,19 @@ type handler struct {
 	next http.Handler
 }
 
-// requestState is everything the middleware knows about one request. It
-// is the value behind PrincipalFrom and DecisionFrom, and one allocation
-// holds it all: the copy of the request handed on and the audit slices of
-// a simple request included (a checked request adds its response buffer,
-// a rewritten one its new URL).
+// requestState is everything the middleware knows about one request: the
+// value behind PrincipalFrom and DecisionFrom in the context of the
+// request handed on.
 type requestState struct {
-	// The request's context, extended: requestState is itself the
-	// context handed to the next handler (Value answers stateKey), which
-	// saves context.WithValue an allocation per request.
-	context.Context
-
 	start     time.Time
 	rec       recorder
-	req       http.Request // the request handed on, with this state as its context
-	buf       *buffer      // the response buffer of a checked request (nil until one is needed)
+	buf       *buffer // the response buffer of a checked request (nil until one is needed)
 	principal *token.Principal
 	request   *fhirauth.Request
 	decision  *fhirauth.Decision
 	public    bool
 	denied    bool   // the client was refused (by the decision or a response check)
-	withheld  int32  // resources removed by response checks (beside the bools: the state fits 512 bytes)
+	withheld  int32  // resources removed by response checks
 	reason    string // why, for the audit record
 
 	interactions [1]string
@@ -193,23 +185,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// Value returns the state for stateKey and defers to the request's own
-// context otherwise.
-func (st *requestState) Value(key any) any {
-	if key == (stateKey{}) {
-		return st
-	}
-	return st.Context.Value(key)
-}
-
 // serve runs the whole pipeline for one request.
 func (m *Middleware) serve(st *requestState, next http.Handler, r *http.Request) {
 	if m.isPublic(r) {
 		// fhirauth refuses method-override headers on every request it
 		// classifies; a public endpoint is not classified.
 		if h := fhirauth.MethodOverride(r.Header); h != "" {
-			m.refuse(st, http.StatusBadRequest, "not-supported",
-				h+" is not accepted: the request would be authorized as "+r.Method+" and might run as another method", errInvalidRequest, "")
+			m.refuseChallenge(st, http.StatusBadRequest, "not-supported",
+				h+" is not accepted: the request would be authorized as "+r.Method+" and might run as another method", errInvalidRequest)
 			return
 		}
 		st.public = true
@@ -234,7 +217,7 @@ func (m *Middleware) serve(st *requestState, next http.Handler, r *http.Request)
 	req, d := m.policy.Authorize(r.Context(), p, r)
 	st.request, st.decision = req, d
 	if d == nil {
-		m.refuse(st, http.StatusInternalServerError, "exception", "the policy returned no decision", "", "")
+		m.refuse(st, http.StatusInternalServerError, "exception", "the policy returned no decision")
 		return
 	}
 	if carriesToken(req) {
@@ -248,11 +231,7 @@ func (m *Middleware) serve(st *requestState, next http.Handler, r *http.Request)
 		return
 	}
 	ctx := r.Context()
-	st.Context = ctx
-	// The request handed on is a copy (WithContext's) kept in st: one
-	// allocation holds both.
-	st.req = *r.WithContext(st)
-	r = &st.req
+	r = r.WithContext(context.WithValue(ctx, stateKey{}, st))
 	if isBundle(req) {
 		if needsBundleWork(d, m.cfg.narrow, m.cfg.stored) {
 			m.serveBundle(st, ctx, next, r, req, d)
@@ -264,10 +243,10 @@ func (m *Middleware) serve(st *requestState, next http.Handler, r *http.Request)
 	if m.cfg.narrow {
 		if err := narrowRequest(r, req, d, m.cfg.maxBody); err != nil {
 			if errors.Is(err, errBodyNotNarrowable) {
-				m.refuse(st, http.StatusBadRequest, "not-supported", err.Error(), errInvalidRequest, "")
+				m.refuseChallenge(st, http.StatusBadRequest, "not-supported", err.Error(), errInvalidRequest)
 				return
 			}
-			m.refuse(st, http.StatusInternalServerError, "exception", "narrowing the request failed: "+err.Error(), "", "")
+			m.refuse(st, http.StatusInternalServerError, "exception", "narrowing the request failed: "+err.Error())
 			return
 		}
 	}

@@ -49,7 +49,6 @@ func TestNewValidatesConfiguration(t *testing.T) {
 		"no method":          middleware.WithPublicEndpoint("", "/fhir/metadata"),
 		"zero token size":    middleware.WithMaxTokenSize(0),
 		"zero response size": middleware.WithMaxResponseSize(0),
-		"zero body size":     middleware.WithMaxBodySize(-1),
 		"zero retry":         middleware.WithRetryAfter(0),
 		"nil audit":          middleware.WithAudit(nil),
 		"nil logger":         middleware.WithLogger(nil),

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth"
@@ -72,9 +71,7 @@ func narrowIfNoneExist(r *http.Request, d *fhirauth.Decision) error {
 }
 
 // rewriteQuery is narrowRequest's rewrite of the query (and of a POST
-// search's form body). It is a function of its own for its stack frame:
-// the maps it builds live there, and narrowRequest, which runs on every
-// request, then needs little stack for the requests it lets through.
+// search's form body).
 func rewriteQuery(r *http.Request, req *fhirauth.Request, d *fhirauth.Decision, maxBody int64) error {
 	var q url.Values
 	if r.Method == http.MethodGet {
@@ -94,7 +91,7 @@ func rewriteQuery(r *http.Request, req *fhirauth.Request, d *fhirauth.Decision, 
 	}
 	u := new(url.URL)
 	*u = *r.URL
-	u.RawQuery = encodeQuery(d.ApplyTo(q))
+	u.RawQuery = d.ApplyTo(q).Encode()
 	r.URL = u
 	r.RequestURI = u.RequestURI()
 	if r.Method == http.MethodPost && req.Interaction.IsSearch() && isFormPost(r) {
@@ -109,38 +106,6 @@ func rewriteQuery(r *http.Request, req *fhirauth.Request, d *fhirauth.Decision, 
 		setBody(r, []byte(d.ApplyTo(form).Encode()))
 	}
 	return nil
-}
-
-// encodeQuery is url.Values.Encode (keys sorted, names and values
-// escaped with url.QueryEscape, pairs joined by "&") building the string
-// in one allocation.
-func encodeQuery(v url.Values) string {
-	if len(v) == 0 {
-		return ""
-	}
-	var small [16]string
-	keys := small[:0]
-	n := 0
-	for k, vs := range v {
-		keys = append(keys, k)
-		for _, x := range vs {
-			n += 3*len(k) + 3*len(x) + 2
-		}
-	}
-	slices.Sort(keys)
-	var b strings.Builder
-	b.Grow(n)
-	for _, k := range keys {
-		for _, x := range v[k] {
-			if b.Len() > 0 {
-				b.WriteByte('&')
-			}
-			writeQueryEscaped(&b, k)
-			b.WriteByte('=')
-			writeQueryEscaped(&b, x)
-		}
-	}
-	return b.String()
 }
 
 // plainQuery reports whether raw is written so plainly that every query
@@ -179,30 +144,6 @@ var plainQueryByte = func() (t [256]bool) {
 	}
 	return t
 }()
-
-// writeQueryEscaped writes s escaped as url.QueryEscape does: letters,
-// digits and "-_.~" as they are, space as "+", every other byte as %XX.
-// Runs of bytes that need no escaping are copied at once.
-func writeQueryEscaped(b *strings.Builder, s string) {
-	const hex = "0123456789ABCDEF"
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if queryUnreserved[c] {
-			continue
-		}
-		b.WriteString(s[start:i])
-		start = i + 1
-		if c == ' ' {
-			b.WriteByte('+')
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	b.WriteString(s[start:])
-}
 
 // queryUnreserved marks the bytes url.QueryEscape leaves as they are.
 var queryUnreserved = func() (t [256]bool) {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fhirwarden/fhirwarden/fhirauth"
+	"github.com/fhirwarden/fhirwarden/token"
 )
 
 // Defaults, each overridable by an option.
@@ -18,16 +18,13 @@ const (
 	DefaultRealm = "fhir"
 	// DefaultMaxTokenSize limits the bearer token (the Authorization header
 	// may be this plus the "Bearer " prefix); larger headers are refused
-	// before they are parsed. It matches token.DefaultMaxTokenSize.
-	DefaultMaxTokenSize = 16 << 10
+	// before they are parsed: the token package's limit.
+	DefaultMaxTokenSize = token.DefaultMaxTokenSize
 	// DefaultMaxResponseSize limits the responses the middleware buffers to
 	// check (patient-context reads and searches, batches with denied
 	// entries). A larger response is refused with 502: it is never passed
 	// on unchecked.
 	DefaultMaxResponseSize = 16 << 20
-	// DefaultMaxBodySize limits the form bodies the middleware itself reads
-	// (form-body tokens, POST _search narrowing).
-	DefaultMaxBodySize = fhirauth.DefaultMaxBody
 	// DefaultRetryAfter is the Retry-After of 503 answers when the
 	// authenticator's infrastructure (JWKS, introspection) is unavailable.
 	DefaultRetryAfter = 5 * time.Second
@@ -184,19 +181,6 @@ func WithMaxResponseSize(n int64) Option {
 			return fmt.Errorf("middleware: max response size %d must be positive", n)
 		}
 		c.maxResponse = n
-		return nil
-	}
-}
-
-// WithMaxBodySize limits the form bodies the middleware reads itself
-// (default DefaultMaxBodySize). The policy has its own limit
-// (fhirauth.WithMaxBodySize) for the bodies it classifies.
-func WithMaxBodySize(n int64) Option {
-	return func(c *config) error {
-		if n <= 0 {
-			return fmt.Errorf("middleware: max body size %d must be positive", n)
-		}
-		c.maxBody = n
 		return nil
 	}
 }

@@ -14,11 +14,18 @@ import (
 const fhirJSON = "application/fhir+json"
 
 // refuse answers the request itself with an OperationOutcome (issue code,
-// diagnostics) and, when authErr is set or the status is 401, an RFC 6750
-// challenge.
-func (m *Middleware) refuse(st *requestState, status int, issueCode, diagnostics, authErr, scope string) {
+// diagnostics); a 401 also gets an RFC 6750 challenge without an error
+// code.
+func (m *Middleware) refuse(st *requestState, status int, issueCode, diagnostics string) {
+	m.refuseChallenge(st, status, issueCode, diagnostics, "")
+}
+
+// refuseChallenge is refuse with an RFC 6750 challenge carrying authErr
+// (invalid_request, invalid_token, insufficient_scope) and the
+// diagnostics as its error_description.
+func (m *Middleware) refuseChallenge(st *requestState, status int, issueCode, diagnostics, authErr string) {
 	st.dropHandlerHeaders()
-	m.writeOutcome(&st.rec, status, fhirauth.OperationOutcome(m.version, issueCode, diagnostics), authErr, authDescription(authErr, diagnostics), scope)
+	m.writeOutcome(&st.rec, status, fhirauth.OperationOutcome(m.version, issueCode, diagnostics), authErr, authDescription(authErr, diagnostics), "")
 	st.denied = true
 	st.reason = diagnostics
 }
@@ -71,11 +78,11 @@ func (m *Middleware) refuseBearer(st *requestState, p bearerProblem) {
 	switch p {
 	case bearerMissing:
 		// RFC 6750 section 3.1: no error code when no credentials were sent.
-		m.refuse(st, http.StatusUnauthorized, "login", p.description(), "", "")
+		m.refuse(st, http.StatusUnauthorized, "login", p.description())
 	case bearerMultiple, bearerInQuery, bearerInForm:
-		m.refuse(st, http.StatusBadRequest, "invalid", p.description(), errInvalidRequest, "")
+		m.refuseChallenge(st, http.StatusBadRequest, "invalid", p.description(), errInvalidRequest)
 	default:
-		m.refuse(st, http.StatusUnauthorized, "login", p.description(), errInvalidToken, "")
+		m.refuseChallenge(st, http.StatusUnauthorized, "login", p.description(), errInvalidToken)
 	}
 }
 
@@ -86,14 +93,14 @@ func (m *Middleware) refuseBearer(st *requestState, p bearerProblem) {
 func (m *Middleware) refuseToken(st *requestState, err error, raw string) {
 	if err != nil && errors.Is(err, token.ErrIssuerUnavailable) {
 		m.refuse(st, http.StatusServiceUnavailable, "transient",
-			"the access token cannot be checked now: the token issuer is unavailable; try again later", "", "")
+			"the access token cannot be checked now: the token issuer is unavailable; try again later")
 		return
 	}
 	diag := tokenDescription(err)
 	if err != nil {
 		diag += " (" + scrub(err.Error(), raw) + ")"
 	}
-	m.refuse(st, http.StatusUnauthorized, "login", diag, errInvalidToken, "")
+	m.refuseChallenge(st, http.StatusUnauthorized, "login", diag, errInvalidToken)
 }
 
 // tokenDescription says in words what was wrong with a token.

@@ -13,8 +13,8 @@ import (
 )
 
 // serveChecked runs next with a buffer and lets the response through only
-// after the decision's response check: a single resource must pass
-// CheckResource, a Bundle goes through FilterBundle. Everything that
+// after the decision's response check (Decision.CheckResponse: a single
+// resource passes or is withheld, a Bundle is filtered). Everything that
 // cannot be checked (too large, compressed, not JSON) is refused with 502:
 // fail closed.
 func (m *Middleware) serveChecked(st *requestState, next http.Handler, r *http.Request, d *fhirauth.Decision) {
@@ -31,23 +31,25 @@ func (m *Middleware) serveChecked(st *requestState, next http.Handler, r *http.R
 		return
 	}
 	status := b.finalStatus()
-	if !d.ResponseIsBundle() && (status == http.StatusNotFound || status == http.StatusGone) && d.CheckStatus() == http.StatusNotFound {
+	out, removed, err := d.CheckResponse(status, body)
+	switch {
+	case errors.Is(err, fhirauth.ErrHidden):
 		// Existence hiding: a missing resource and a withheld one must
 		// look the same, down to the body.
 		m.notFound(st)
 		return
-	}
-	if len(body) == 0 || !success(status) {
+	case err != nil:
+		if !d.ResponseIsBundle() {
+			st.withheld = 1
+		}
+		m.refuseCheck(st, d, err)
+		return
+	case len(body) == 0 || !success(status):
 		m.pass(st, b, &f, body, head)
 		return
 	}
 	if d.ResponseIsBundle() {
-		out, removed, err := d.FilterBundle(body)
-		if err != nil {
-			m.refuseCheck(st, d, err)
-			return
-		}
-		// FilterBundle rebuilds the Bundle from an allow-list (strictly read,
+		// The Bundle was rebuilt from an allow-list (strictly read,
 		// unknown members dropped): nothing is left to sanitize here.
 		if f.location || f.contentLocation {
 			delete(b.header, "Location")
@@ -61,11 +63,6 @@ func (m *Middleware) serveChecked(st *requestState, next http.Handler, r *http.R
 			st.reason = fmt.Sprintf("%s; %d entries outside the caller's access removed from the response", d.Reason, removed)
 		}
 		m.pass(st, b, &f, out, head)
-		return
-	}
-	if err := d.CheckResource(body); err != nil {
-		st.withheld = 1
-		m.refuseCheck(st, d, err)
 		return
 	}
 	// The resource passed as the server wrote it; only a Content-Location
@@ -148,7 +145,7 @@ func readForCheck(h http.Header) (accept string, drop bool) {
 func (m *Middleware) checkedBody(st *requestState, b *buffer, f *headerFacts) ([]byte, bool) {
 	if b.over {
 		m.refuse(st, http.StatusBadGateway, "too-costly",
-			fmt.Sprintf("the response is larger than the %d bytes that can be checked for authorization; ask for less (e.g. a smaller _count)", m.cfg.maxResponse), "", "")
+			fmt.Sprintf("the response is larger than the %d bytes that can be checked for authorization; ask for less (e.g. a smaller _count)", m.cfg.maxResponse))
 		return nil, false
 	}
 	body := b.bytes()
@@ -156,15 +153,15 @@ func (m *Middleware) checkedBody(st *requestState, b *buffer, f *headerFacts) ([
 		return body, true
 	}
 	if ce := encodedValues(f.contentEncoding); ce != "" {
-		m.refuse(st, http.StatusBadGateway, "exception", "the response is compressed ("+clipText(ce)+") and cannot be checked for authorization", "", "")
+		m.refuse(st, http.StatusBadGateway, "exception", "the response is compressed ("+clipText(ce)+") and cannot be checked for authorization")
 		return nil, false
 	}
 	if cts := f.contentType; len(cts) > 1 || (len(cts) == 1 && !isJSONType(cts[0])) {
-		m.refuse(st, http.StatusBadGateway, "exception", "the response is not FHIR JSON ("+clipText(strings.Join(cts, ", "))+") and cannot be checked for authorization", "", "")
+		m.refuse(st, http.StatusBadGateway, "exception", "the response is not FHIR JSON ("+clipText(strings.Join(cts, ", "))+") and cannot be checked for authorization")
 		return nil, false
 	}
 	if !success(b.finalStatus()) && !isOperationOutcome(body) {
-		m.refuse(st, http.StatusBadGateway, "exception", fmt.Sprintf("the server's %d response is not an OperationOutcome and cannot be checked for authorization", b.finalStatus()), "", "")
+		m.refuse(st, http.StatusBadGateway, "exception", fmt.Sprintf("the server's %d response is not an OperationOutcome and cannot be checked for authorization", b.finalStatus()))
 		return nil, false
 	}
 	return body, true
@@ -176,7 +173,7 @@ func (m *Middleware) checkedBody(st *requestState, b *buffer, f *headerFacts) ([
 // "not found" would.
 func (m *Middleware) refuseCheck(st *requestState, d *fhirauth.Decision, err error) {
 	if errors.Is(err, fhirauth.ErrNotJSON) {
-		m.refuse(st, http.StatusBadGateway, "exception", "the response cannot be checked for authorization: "+err.Error(), "", "")
+		m.refuse(st, http.StatusBadGateway, "exception", "the response cannot be checked for authorization: "+err.Error())
 		return
 	}
 	status := d.CheckStatus()
@@ -186,7 +183,7 @@ func (m *Middleware) refuseCheck(st *requestState, d *fhirauth.Decision, err err
 		st.reason = "response withheld: " + err.Error()
 		return
 	}
-	m.refuse(st, status, "forbidden", "response withheld: "+err.Error(), errInsufficientScope, "")
+	m.refuseChallenge(st, status, "forbidden", "response withheld: "+err.Error(), errInsufficientScope)
 }
 
 // notFound answers 404 with the one body used both for resources that do

@@ -9,8 +9,8 @@ import (
 )
 
 // Search Bundles are rebuilt from an allow-list by fhirauth's
-// Decision.FilterBundle. What is left here is the entries of a batch or
-// transaction response, which never pass through FilterBundle: each is
+// Decision.CheckResponse. What is left here is the entries of a batch or
+// transaction response, which are never rebuilt as a whole: each is
 // rebuilt from the members FHIR defines for it and everything else is
 // dropped, so data hidden elsewhere (a response.outcome that is not an
 // OperationOutcome, unknown or case-variant members a client might read

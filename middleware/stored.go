@@ -80,7 +80,7 @@ func (m *Middleware) checkStored(st *requestState, ctx context.Context, next htt
 	}
 	pin, ok := pinVersion(r.Header.Values("If-Match"), etag, r.Method)
 	if !ok {
-		m.refuse(st, http.StatusPreconditionFailed, "conflict", errIfMatch, "", "")
+		m.refuse(st, http.StatusPreconditionFailed, "conflict", errIfMatch)
 		return false
 	}
 	if pin != "" {
@@ -137,8 +137,8 @@ func (m *Middleware) refuseStored(st *requestState, status int, reason string) {
 		st.denied = true
 		st.reason = reason
 	case http.StatusForbidden:
-		m.refuse(st, status, "forbidden", reason, errInsufficientScope, "")
+		m.refuseChallenge(st, status, "forbidden", reason, errInsufficientScope)
 	default:
-		m.refuse(st, status, "exception", reason, "", "")
+		m.refuse(st, status, "exception", reason)
 	}
 }

@@ -2,7 +2,7 @@
 // (e.g. *patient_go_proto.Patient) with a client.Client, and converts FHIR
 // JSON to and from those protos.
 //
-//	c, err := client.New("https://fhir.example/fhir", ts, client.WithFHIRVersion(client.R4))
+//	c, err := client.New("https://fhir.example/fhir", ts, client.WithFHIRVersion(fhirspec.R4))
 //	if err != nil {
 //		return err
 //	}
@@ -15,7 +15,7 @@
 //
 //	res, err := typed.Create(ctx, c, p, client.IfNoneExist("identifier=https://fhir.nhs.uk/Id/nhs-number|9000000009"))
 //
-// Read and Create use the FHIR version of the client (client.Version) and
+// Read and Create use the FHIR version of the client (fhirspec.Version) and
 // share one Codec per version, built on first use and safe for concurrent
 // use. NewCodec builds a Codec for converting without a client.
 //

@@ -11,6 +11,7 @@ import (
 
 	"github.com/fhirwarden/fhirwarden/client"
 	"github.com/fhirwarden/fhirwarden/client/typed"
+	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
 	"github.com/google/fhir/go/proto/google/fhir/proto/r4/core/resources/patient_go_proto"
 )
 
@@ -57,7 +58,7 @@ func Example() {
 // A Codec converts without a client: here an STU3 resource the model
 // refuses.
 func ExampleCodec_Unmarshal() {
-	codec, err := typed.NewCodec(client.STU3)
+	codec, err := typed.NewCodec(fhirspec.STU3)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/fhirwarden/fhirwarden/client"
+	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
 	"github.com/google/fhir/go/fhirversion"
 	"github.com/google/fhir/go/jsonformat"
 	"google.golang.org/protobuf/proto"
@@ -18,20 +19,20 @@ import (
 // build it once and reuse it. Read and Create share one cached Codec per
 // version.
 type Codec struct {
-	version client.Version
+	version fhirspec.Version
 	um      *jsonformat.Unmarshaller
 	m       *jsonformat.Marshaller
 }
 
-// NewCodec returns a Codec for FHIR version v (client.STU3 or client.R4).
+// NewCodec returns a Codec for FHIR version v (fhirspec.STU3 or fhirspec.R4).
 // Any other version is an error wrapping client.ErrConfig, as with
 // client.WithFHIRVersion.
-func NewCodec(v client.Version) (*Codec, error) {
+func NewCodec(v fhirspec.Version) (*Codec, error) {
 	var ver fhirversion.Version
 	switch v {
-	case client.STU3:
+	case fhirspec.STU3:
 		ver = fhirversion.STU3
-	case client.R4:
+	case fhirspec.R4:
 		ver = fhirversion.R4
 	default:
 		return nil, fmt.Errorf("%w: unsupported FHIR version %q (want STU3 or R4)", client.ErrConfig, v)
@@ -48,7 +49,7 @@ func NewCodec(v client.Version) (*Codec, error) {
 }
 
 // Version returns the FHIR version the Codec converts.
-func (c *Codec) Version() client.Version { return c.version }
+func (c *Codec) Version() fhirspec.Version { return c.version }
 
 // Unmarshal parses FHIR JSON into the google/fhir/go resource message of
 // the Codec's version (e.g. *patient_go_proto.Patient for R4), not wrapped
@@ -117,13 +118,13 @@ type lazyCodec struct {
 }
 
 // codecs are the cached Codecs of Read and Create, one per version.
-var codecs = map[client.Version]*lazyCodec{
-	client.STU3: {},
-	client.R4:   {},
+var codecs = map[fhirspec.Version]*lazyCodec{
+	fhirspec.STU3: {},
+	fhirspec.R4:   {},
 }
 
 // codecFor returns the cached Codec for v, building it on first use.
-func codecFor(v client.Version) (*Codec, error) {
+func codecFor(v fhirspec.Version) (*Codec, error) {
 	l, ok := codecs[v]
 	if !ok {
 		return NewCodec(v) // an unsupported version: the error

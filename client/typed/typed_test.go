@@ -9,6 +9,7 @@ import (
 	"github.com/fhirwarden/fhirwarden/client"
 	"github.com/fhirwarden/fhirwarden/client/internal/fakefhir"
 	"github.com/fhirwarden/fhirwarden/client/typed"
+	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
 	r4patient "github.com/google/fhir/go/proto/google/fhir/proto/r4/core/resources/patient_go_proto"
 	stu3 "github.com/google/fhir/go/proto/google/fhir/proto/stu3/resources_go_proto"
 	"github.com/stretchr/testify/assert"
@@ -54,7 +55,7 @@ func TestRead(t *testing.T) {
 	assert.Equal(t, "Smith", p.GetName()[0].GetFamily().GetValue())
 	assert.True(t, p.GetActive().GetValue())
 
-	stu3c := newClient(t, f.URL, client.WithFHIRVersion(client.STU3))
+	stu3c := newClient(t, f.URL, client.WithFHIRVersion(fhirspec.STU3))
 	msg, err = typed.Read(ctx, stu3c, "Patient", "9000000009")
 	require.NoError(t, err)
 	sp, ok := msg.(*stu3.Patient)
@@ -100,7 +101,7 @@ func TestCreate(t *testing.T) {
 }
 
 func TestCodec(t *testing.T) {
-	for _, v := range []client.Version{client.R4, client.STU3} {
+	for _, v := range []fhirspec.Version{fhirspec.R4, fhirspec.STU3} {
 		t.Run(string(v), func(t *testing.T) {
 			codec, err := typed.NewCodec(v)
 			require.NoError(t, err)
@@ -121,7 +122,7 @@ func TestCodec(t *testing.T) {
 		})
 	}
 
-	_, err := typed.NewCodec("R5")
+	_, err := typed.NewCodec(fhirspec.Version(9))
 	assert.ErrorIs(t, err, client.ErrConfig)
 }
 
@@ -136,7 +137,7 @@ func TestConcurrentUse(t *testing.T) {
 		}
 		fakefhir.Write(w, 200, typedPatient)
 	})
-	clients := []*client.Client{newClient(t, f.URL), newClient(t, f.URL, client.WithFHIRVersion(client.STU3))}
+	clients := []*client.Client{newClient(t, f.URL), newClient(t, f.URL, client.WithFHIRVersion(fhirspec.STU3))}
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	for i := range 16 {
@@ -148,9 +149,9 @@ func TestConcurrentUse(t *testing.T) {
 					return
 				}
 				switch c.Version() {
-				case client.R4:
+				case fhirspec.R4:
 					assert.IsType(t, &r4patient.Patient{}, msg)
-				case client.STU3:
+				case fhirspec.STU3:
 					assert.IsType(t, &stu3.Patient{}, msg)
 				}
 				res, err := typed.Create(ctx, c, msg)

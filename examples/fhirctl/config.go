@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fhirwarden/fhirwarden/client"
+	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
 )
 
 // Exit statuses, listed in -h so that scripts can tell failures apart.
@@ -35,12 +36,12 @@ type config struct {
 	token            string
 	maxPages         int
 	insecureHTTP     bool
-	version          client.Version // "" when -fhir-version is not given
-	output           string         // search output: json, ndjson or table
-	jsonOut          bool           // explain: JSON instead of words
-	dir, since       string         // export
-	types            []string       // export -type
-	status           string         // export -status URL of a running job
+	version          fhirspec.Version // 0 when -fhir-version is not given
+	output           string           // search output: json, ndjson or table
+	jsonOut          bool             // explain: JSON instead of words
+	dir, since       string           // export
+	types            []string         // export -type
+	status           string           // export -status URL of a running job
 	command          string
 	args             []string
 }
@@ -181,14 +182,12 @@ func (v *flagValues) apply(cfg *config) error {
 	default:
 		return usagef("-client-auth %q: want basic or post", v.auth)
 	}
-	switch strings.ToUpper(v.version) {
-	case "":
-	case "STU3", "R3":
-		cfg.version = client.STU3
-	case "R4":
-		cfg.version = client.R4
-	default:
-		return usagef("-fhir-version %q: want STU3 or R4", v.version)
+	if v.version != "" {
+		ver, err := fhirspec.ParseVersion(v.version)
+		if err != nil {
+			return usagef("-fhir-version %q: want STU3 or R4", v.version)
+		}
+		cfg.version = ver
 	}
 	switch cfg.output {
 	case "json", "ndjson", "table":

@@ -105,8 +105,8 @@ func (a *app) policy(ctx context.Context) (*fhirauth.Policy, error) {
 
 // fhirVersion returns the version to judge with.
 func (a *app) fhirVersion(ctx context.Context) (fhirspec.Version, error) {
-	if a.cfg.version != "" {
-		return fhirspec.ParseVersion(string(a.cfg.version))
+	if a.cfg.version != 0 {
+		return a.cfg.version, nil
 	}
 	res, err := a.fhir.Capabilities(ctx)
 	if err != nil {

@@ -133,7 +133,7 @@ func (a *app) setup(ctx context.Context) error {
 		}
 	}
 	copts := []client.Option{client.WithHTTPClient(hc), client.WithMaxPages(cfg.maxPages), client.WithUserAgent("fhirctl")}
-	if cfg.version != "" {
+	if cfg.version != 0 {
 		copts = append(copts, client.WithFHIRVersion(cfg.version))
 	}
 	if cfg.insecureHTTP {

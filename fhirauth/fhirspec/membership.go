@@ -130,14 +130,7 @@ func (m *Matcher) PatientMembership(resource []byte, patientID string) (resource
 // resource name other patients can require ids to be exactly the context
 // patient.
 func (m *Matcher) PatientCompartments(resource []byte) (resourceType string, ids []string, err error) {
-	w := walker{bases: m.bases, collect: true}
-	rt, err := m.walk(resource, &w)
-	if err != nil {
-		return "", nil, err
-	}
-	ids = w.ids
-	slices.Sort(ids)
-	return rt, ids, nil
+	return m.compartments(resource, false)
 }
 
 // PatientCompartmentsStrict is PatientCompartments for checking a resource
@@ -155,14 +148,20 @@ func (m *Matcher) PatientCompartments(resource []byte) (resourceType string, ids
 // (other types, "urn:uuid:" and "urn:oid:" placeholders of a Bundle,
 // contained "#id") are accepted as in PatientCompartments.
 func (m *Matcher) PatientCompartmentsStrict(resource []byte) (resourceType string, ids []string, err error) {
-	w := walker{bases: m.bases, collect: true, strict: true}
+	return m.compartments(resource, true)
+}
+
+// compartments walks resource collecting the sorted patient ids of its
+// compartments; strict refuses the references a server could resolve to
+// a patient fhirspec cannot see (PatientCompartmentsStrict).
+func (m *Matcher) compartments(resource []byte, strict bool) (string, []string, error) {
+	w := walker{bases: m.bases, collect: true, strict: strict}
 	rt, err := m.walk(resource, &w)
 	if err != nil {
 		return "", nil, err
 	}
-	ids = w.ids
-	slices.Sort(ids)
-	return rt, ids, nil
+	slices.Sort(w.ids)
+	return rt, w.ids, nil
 }
 
 // ResourceTypeOf returns the "resourceType" of a FHIR JSON resource,

@@ -19,21 +19,12 @@ import (
 // resource out of the caller's compartment).
 type decisionAccess struct{ d *fhirauth.Decision }
 
-// Readable implements fhirapi.Access.
+// Readable implements fhirapi.Access: the store asks about each resource
+// it would return (a read's resource, or each search result before
+// counting and paging), which is the decision's CheckResult.
 func (a decisionAccess) Readable(r *store.Resource) error {
-	d := a.d
-	if !d.NeedsResponseCheck() {
-		return nil
-	}
-	var err error
-	if d.ResponseIsBundle() {
-		// A search, history or $everything decision checks the entries of
-		// a Bundle; CheckEntry is that rule for one resource.
-		err = d.CheckEntry(r.JSON)
-	} else {
-		err = d.CheckResource(r.JSON)
-	}
-	if err != nil && d.CheckStatus() == http.StatusNotFound {
+	err := a.d.CheckResult(r.JSON)
+	if err != nil && a.d.CheckStatus() == http.StatusNotFound {
 		return fmt.Errorf("%w: %v", store.ErrNotFound, err)
 	}
 	return err

@@ -1,0 +1,89 @@
+package fhirauth
+
+import (
+	"fmt"
+	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
+	"net/http"
+)
+
+// CheckResponse applies the decision's response check to what the server
+// answered for this request (status and body, FHIR JSON), and returns the
+// body to pass on: the body itself, or for a search, history or
+// $everything the filtered Bundle, with the number of entries removed.
+// It is the one sequence every server and gateway needs:
+//
+//   - a decision without a response check passes everything;
+//   - under existence hiding, a 404 or 410 for a single resource returns
+//     ErrHidden: answer exactly as for a withheld resource, so that a
+//     missing resource and another patient's look the same;
+//   - an empty body passes, and so does a non-2xx answer that is an
+//     OperationOutcome with only its own elements (anything else in an
+//     error answer is refused, wrapping ErrNotJSON);
+//   - a Bundle response goes through the Bundle filter (see ResponseIsBundle),
+//     a single resource must pass the read check (see CheckResult).
+//
+// Any other error wraps ErrOutsideCompartment, ErrConstraint or ErrNotJSON:
+// withhold the response and answer CheckStatus() (a gateway may answer 502
+// for ErrNotJSON: the server's answer could not be checked).
+func (d *Decision) CheckResponse(status int, body []byte) (out []byte, removed int, err error) {
+	if !d.response.on {
+		return body, 0, nil
+	}
+	if !d.response.bundle && (status == http.StatusNotFound || status == http.StatusGone) && d.CheckStatus() == http.StatusNotFound {
+		return nil, 0, ErrHidden
+	}
+	if len(body) == 0 {
+		return body, 0, nil
+	}
+	if status < 200 || status > 299 {
+		if !isPlainOutcome(body) {
+			return nil, 0, fmt.Errorf("%w: the server's %d answer is not an OperationOutcome", ErrNotJSON, status)
+		}
+		return body, 0, nil
+	}
+	if d.response.bundle {
+		return d.filterBundle(body)
+	}
+	if err := d.checkRead(body); err != nil {
+		return nil, 0, err
+	}
+	return body, 0, nil
+}
+
+// CheckResult checks one resource the response of this decision holds,
+// for servers that build their answers natively rather than check them
+// afterwards: the resource of a read, or one resource of a search,
+// history or $everything result, which it accepts exactly when the Bundle
+// filter of CheckResponse would keep an entry holding it. Under existence
+// hiding answer a refused read as not found (CheckStatus()). It returns
+// nil when the decision needs no response check.
+//
+// A read's resource must be of the requested type, of a type the caller
+// may read, in the patient's compartment under patient context (for a
+// Patient: the context patient itself, not a Patient that links to it),
+// and satisfy the v2 constraints of the granting scopes. A search result
+// follows the same rules without the requested-type check (a search
+// returns included resources of other types too), plus two that the
+// filter needs because it copies resources as they are: the resource's
+// top-level keys must be distinct, also under Unicode case folding
+// (ErrNotJSON), and an OperationOutcome, which is kept whatever the
+// scopes, may hold only the elements FHIR defines for it, without
+// contained resources (ErrConstraint). Errors wrap ErrNotJSON,
+// ErrOutsideCompartment or ErrConstraint.
+func (d *Decision) CheckResult(resource []byte) error {
+	if d.response.bundle {
+		return d.checkEntry(resource)
+	}
+	return d.checkRead(resource)
+}
+
+// isPlainOutcome reports whether body is an OperationOutcome with only the
+// elements FHIR defines for it (no contained resources), read strictly:
+// what an error answer may carry past a response check.
+func isPlainOutcome(body []byte) bool {
+	if !jsonsyntax.Valid(body) {
+		return false
+	}
+	top, err := scanTopLevel(body)
+	return err == nil && top.rt == "OperationOutcome" && !top.hasExtra
+}
