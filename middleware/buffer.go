@@ -44,6 +44,7 @@ type buffer struct {
 	// starved: the write was refused because the budget was spent,
 	// not because the response is too large.
 	starved bool
+	cut     bool         // the handler aborted: the body is incomplete
 	budget  *checkBudget // holds cap(body) bytes of it
 }
 
@@ -114,7 +115,7 @@ func (b *buffer) reset(limit int64, real http.Header, budget *checkBudget) {
 	}
 	b.status = 0
 	b.limit = limit
-	b.over, b.starved = false, false
+	b.over, b.starved, b.cut = false, false, false
 	b.budget = budget
 }
 
@@ -312,16 +313,18 @@ func scannedName(k string) string {
 	return ""
 }
 
-// serveBuffered runs next with b. A handler that aborts because b refused
-// a write (httputil.ReverseProxy panics with http.ErrAbortHandler when
-// its copy to the client fails) is taken as having finished: b is over,
-// and the caller answers in its place. Other panics go on up.
+// serveBuffered runs next with b. A handler that aborts with
+// http.ErrAbortHandler (as httputil.ReverseProxy does when its copy fails:
+// b refused a write, or the upstream's body broke off) is taken as having
+// finished with an incomplete response: b is marked cut, and the caller
+// answers in its place. Other panics go on up.
 func serveBuffered(next http.Handler, b *buffer, r *http.Request) {
 	defer func() {
-		if b.over {
-			if v := recover(); v != nil && v != http.ErrAbortHandler {
+		if v := recover(); v != nil {
+			if v != http.ErrAbortHandler {
 				panic(v)
 			}
+			b.cut = true
 		}
 	}()
 	next.ServeHTTP(b, r)

@@ -117,3 +117,20 @@ func TestCheckMemoryBudgetOption(t *testing.T) {
 	_, err := middleware.New(nil, nil, middleware.WithCheckMemoryBudget(10))
 	require.Error(t, err)
 }
+
+// A handler that aborts mid-response (httputil.ReverseProxy does when the
+// upstream's body breaks off) leaves an incomplete response: 502, never
+// the part written, and the refusal is audited. Other panics are not
+// swallowed.
+func TestCheckedHandlerAborts(t *testing.T) {
+	aborting := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/fhir+json")
+		_, _ = io.WriteString(w, `{"resourceType":"Observation","id":"o1","subject":{"reference":"Patient/`+naivefhir.Alice+`"},"note":[{"text":"partial`)
+		panic(http.ErrAbortHandler)
+	})
+	e := newEnv(t, withInner(aborting))
+	res, out := e.get(t, "/fhir/Observation/o1", e.token("patient/*.rs", naivefhir.Alice))
+	require.Equal(t, http.StatusBadGateway, res.StatusCode, "%s", out)
+	assert.NotContains(t, string(out), "partial")
+	assert.Equal(t, http.StatusBadGateway, e.lastAudit(t).Status)
+}

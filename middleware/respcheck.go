@@ -155,6 +155,10 @@ func (m *Middleware) checkedBody(st *requestState, b *buffer, f *headerFacts) ([
 			fmt.Sprintf("the response is larger than the %d bytes that can be checked for authorization; ask for less (e.g. a smaller _count)", m.cfg.maxResponse), "", "")
 		return nil, false
 	}
+	if b.cut {
+		m.refuse(st, http.StatusBadGateway, "exception", "the server's response broke off and cannot be checked for authorization", "", "")
+		return nil, false
+	}
 	body := b.bytes()
 	if len(body) == 0 {
 		return body, true

@@ -44,6 +44,8 @@ func (m *Middleware) storedVersion(ctx context.Context, next http.Handler, orig 
 		return "", http.StatusServiceUnavailable, "the server is checking too many large responses at once; retry later"
 	case b.over:
 		return "", http.StatusBadGateway, "the stored version is too large to check"
+	case b.cut:
+		return "", http.StatusBadGateway, "the server's answer broke off"
 	case st == http.StatusNotFound || st == http.StatusGone:
 		// No stored version: CheckStored(nil) decides update-as-create.
 		// A delete of nothing would be passed on, and the server's answer
