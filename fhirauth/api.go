@@ -211,6 +211,7 @@ type Policy struct {
 	userRule    UserRule
 	hide        bool
 	maxBody     int64
+	maxEntries  int // of a batch or transaction; 0: MaxBundleEntries
 	matcher     *fhirspec.Matcher
 	compartment map[string]*compartmentInfo
 	allTypes    []string
