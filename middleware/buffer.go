@@ -361,22 +361,28 @@ const budgetWait = 100 * time.Millisecond
 // take reserves n bytes, waiting up to budgetWait for them; false if
 // there was no room. A nil budget has room for everything.
 func (c *checkBudget) take(n int64) bool {
-	if c == nil || n <= 0 {
+	if c == nil || n <= 0 || c.tryTake(n) {
 		return true
 	}
-	deadline := time.Now().Add(budgetWait)
+	for deadline := time.Now().Add(budgetWait); time.Now().Before(deadline); {
+		time.Sleep(2 * time.Millisecond)
+		if c.tryTake(n) {
+			return true
+		}
+	}
+	return false
+}
+
+// tryTake reserves n bytes if there is room now.
+func (c *checkBudget) tryTake(n int64) bool {
 	for {
 		used := c.used.Load()
-		if used+n <= c.max {
-			if c.used.CompareAndSwap(used, used+n) {
-				return true
-			}
-			continue
-		}
-		if time.Now().After(deadline) {
+		if used+n > c.max {
 			return false
 		}
-		time.Sleep(2 * time.Millisecond)
+		if c.used.CompareAndSwap(used, used+n) {
+			return true
+		}
 	}
 }
 
