@@ -209,6 +209,7 @@ type Policy struct {
 	userRule    UserRule
 	hide        bool
 	maxBody     int64
+	maxEntries  int // of a batch or transaction; 0: maxBundleEntries
 	matcher     *fhirspec.Matcher
 	compartment map[string]*compartmentInfo
 	allTypes    []string

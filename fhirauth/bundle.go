@@ -3,6 +3,7 @@ package fhirauth
 import (
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -11,6 +12,30 @@ import (
 
 // maxBundleEntries limits the entries of a batch or transaction Bundle.
 const maxBundleEntries = 10000
+
+// WithMaxBundleEntries limits the entries of a batch or transaction Bundle
+// (default 10,000). A larger Bundle is refused (400) at entry
+// n+1, with a message naming the limit, before any later entry is read.
+func WithMaxBundleEntries(n int) Option {
+	return func(p *Policy) error {
+		if n <= 0 || n > 1_000_000 {
+			return fmt.Errorf("fhirauth: max Bundle entries %d is outside [1, 1000000]", n)
+		}
+		p.maxEntries = n
+		return nil
+	}
+}
+
+// bundleLimit is the entry limit in force.
+func (p *Policy) bundleLimit() int {
+	if p.maxEntries > 0 {
+		return p.maxEntries
+	}
+	return maxBundleEntries
+}
+
+// errTooManyEntries stops the scan of a Bundle at the entry over the limit.
+var errTooManyEntries = errors.New("too many entries")
 
 // bundleEntry is the part of a Bundle entry a decision needs.
 type bundleEntry struct {
@@ -38,7 +63,7 @@ func (p *Policy) finishBundle(req *Request, in *rawRequest) error {
 	if mt := mediaType(in.contentType); mt != "" && !isJSONMedia(mt) {
 		return unsupported("only FHIR JSON Bundles can be authorized, not %q", clip(in.contentType))
 	}
-	typ, entries, err := parseBundle(in.body)
+	typ, entries, err := parseBundle(in.body, p.bundleLimit())
 	if err != nil {
 		return err
 	}
@@ -107,8 +132,9 @@ func (p *Policy) parseBundleEntries(body []byte) (*Request, error) {
 	return req, nil
 }
 
-// parseBundle reads the Bundle type and entries.
-func parseBundle(body []byte) (string, []bundleEntry, error) {
+// parseBundle reads the Bundle type and at most limit entries: it stops
+// at entry limit+1.
+func parseBundle(body []byte, limit int) (string, []bundleEntry, error) {
 	if len(body) == 0 {
 		return "", nil, invalid("POST to the base needs a Bundle body")
 	}
@@ -117,6 +143,7 @@ func parseBundle(body []byte) (string, []bundleEntry, error) {
 	}
 	var typ, rt string
 	var entries []bundleEntry
+	tooMany := false
 	root := memberSet{names: []string{"resourceType", "type", "entry"}}
 	err := eachMember(body, func(key string, val []byte) error {
 		i, err := root.index(key)
@@ -136,8 +163,9 @@ func parseBundle(body []byte) (string, []bundleEntry, error) {
 			}
 		case 2:
 			return eachElement(val, func(n int, el []byte) error {
-				if n >= maxBundleEntries {
-					return errors.New("too many entries")
+				if n >= limit {
+					tooMany = true
+					return errTooManyEntries
 				}
 				e, err := parseEntry(el)
 				if err != nil {
@@ -149,6 +177,9 @@ func parseBundle(body []byte) (string, []bundleEntry, error) {
 		}
 		return nil
 	})
+	if tooMany {
+		return "", nil, invalid("too many entries: the Bundle has more than %d, the most this server authorizes in one request; send it in parts", limit)
+	}
 	if err != nil {
 		return "", nil, invalid("malformed Bundle: %v", err)
 	}

@@ -2,9 +2,14 @@ package middleware
 
 import (
 	"errors"
+	"fmt"
+	"math/bits"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // errResponseTooLarge is what a buffered handler's Write returns once its
@@ -18,7 +23,7 @@ var errResponseTooLarge = errors.New("middleware: response too large to check")
 // must not reach the real connection: no hijacking or flushing past the
 // check); Flush is accepted and does nothing.
 //
-// The body's memory comes from a pool: release gives it back once the
+// The body's memory comes from pools: release gives it back once the
 // response has been sent, and the buffer refuses writes from then on (a
 // handler must not write after ServeHTTP returned; one that does gets an
 // error, never another request's memory).
@@ -32,51 +37,77 @@ type buffer struct {
 	// empty as the handler found it.
 	shared bool
 	status int
-	body   []byte
-	pooled *[]byte // where body came from
+	body   []byte  // from bodyPools
+	pooled *[]byte // the pool handle body came in
 	limit  int64
-	over   bool
+	over   bool // a write was refused: the response cannot be checked
+	// starved: the write was refused because the budget was spent,
+	// not because the response is too large.
+	starved bool
+	cut     bool         // the handler aborted: the body is incomplete
+	budget  *checkBudget // holds cap(body) bytes of it
 }
 
-// Pooled bodies start at bufferInitial bytes (a resource or a small
-// Bundle fits) and grow as needed; bodies that grew beyond bufferMaxPooled
-// are left to the garbage collector rather than kept in the pool.
+// Bodies come from pools of power-of-two sizes, from bufferInitial up:
+// a body grows by taking the next size that fits and giving the old one
+// back, so a response of n bytes is held in less than 2n and, once the
+// pools are warm, allocates nothing. When the handler declares its
+// Content-Length, the body is sized for it at the first write.
 const (
-	bufferInitial   = 4 << 10
-	bufferMaxPooled = 256 << 10
+	bufferInitial = 4 << 10
+	bufferClasses = 16 // up to 4 KiB << 15 = 128 MiB
 )
 
-var bodyPool = sync.Pool{New: func() any {
-	b := make([]byte, 0, bufferInitial)
-	return &b
-}}
+var bodyPools [bufferClasses]sync.Pool
 
-// getBytes returns an empty slice from the pool, and its pool handle.
-func getBytes() (*[]byte, []byte) {
-	p := bodyPool.Get().(*[]byte)
-	return p, (*p)[:0]
+// sizeClass is the index of the smallest pool size of at least n bytes
+// (bufferClasses when n is larger than every pool size).
+func sizeClass(n int) int {
+	if n <= bufferInitial {
+		return 0
+	}
+	return bits.Len(uint((n - 1) >> 12)) // 4 KiB << class >= n
 }
 
-// putBytes gives b (obtained through p) back to the pool.
+// getBytes returns an empty slice of capacity at least n, and the pool
+// handle it came in (nil for a new slice).
+func getBytes(n int) (*[]byte, []byte) {
+	c := sizeClass(n)
+	if c >= bufferClasses {
+		return nil, make([]byte, 0, n)
+	}
+	if p, ok := bodyPools[c].Get().(*[]byte); ok {
+		return p, (*p)[:0]
+	}
+	return nil, make([]byte, 0, bufferInitial<<c)
+}
+
+// putBytes gives b back to the pool of its size, in handle p if it came
+// with one (so that giving back allocates nothing).
 func putBytes(p *[]byte, b []byte) {
-	if p == nil || cap(b) > bufferMaxPooled {
+	c := sizeClass(cap(b))
+	if c >= bufferClasses || cap(b) != bufferInitial<<c {
 		return
 	}
+	if p == nil {
+		p = new([]byte)
+	}
 	*p = b[:0]
-	bodyPool.Put(p)
+	bodyPools[c].Put(p)
 }
 
-func newBuffer(limit int64) *buffer {
+func newBuffer(limit int64, budget *checkBudget) *buffer {
 	b := &buffer{}
-	b.reset(limit, nil)
+	b.reset(limit, nil, budget)
 	return b
 }
 
 // reset readies b for a response of at most limit bytes. When real (the
 // header map of the response b stands in for) is empty, the handler
 // writes its headers there (see shared); otherwise into a map of b's own.
-func (b *buffer) reset(limit int64, real http.Header) {
-	b.pooled, b.body = getBytes()
+// The body's memory is counted in budget (nil: not counted).
+func (b *buffer) reset(limit int64, real http.Header, budget *checkBudget) {
+	b.body, b.pooled = nil, nil
 	if real != nil && len(real) == 0 {
 		b.header, b.shared = real, true
 	} else {
@@ -84,15 +115,67 @@ func (b *buffer) reset(limit int64, real http.Header) {
 	}
 	b.status = 0
 	b.limit = limit
-	b.over = false
+	b.over, b.starved, b.cut = false, false, false
+	b.budget = budget
 }
 
-// release gives the body's memory back to the pool; b and every slice of
-// its body must not be used afterwards.
+// release gives the body's memory back to the pool and to the budget; b
+// and every slice of its body must not be used afterwards.
 func (b *buffer) release() {
-	putBytes(b.pooled, b.body)
-	b.pooled, b.body = nil, nil
+	if b.body != nil {
+		putBytes(b.pooled, b.body)
+	}
+	b.budget.give(int64(cap(b.body)))
+	b.body, b.pooled = nil, nil
 	b.over = true // late writes fail
+}
+
+// grow makes room for n more bytes, reporting false (and marking b over
+// or starved) when they would pass the limit or the budget.
+func (b *buffer) grow(n int) bool {
+	need := int64(len(b.body)) + int64(n)
+	if need > b.limit {
+		b.over = true
+		return false
+	}
+	if need <= int64(cap(b.body)) {
+		return true
+	}
+	size := need
+	if len(b.body) == 0 {
+		size = max(size, declaredLength(b.header, b.limit)) // whole at once
+	}
+	c := sizeClass(int(size))
+	if c < bufferClasses {
+		size = max(size, bufferInitial<<c)
+	}
+	if !b.budget.take(size - int64(cap(b.body))) {
+		b.over, b.starved = true, true
+		return false
+	}
+	p, nb := getBytes(int(size))
+	nb = append(nb, b.body...)
+	if b.body != nil {
+		putBytes(b.pooled, b.body)
+	}
+	b.pooled = p
+	b.budget.give(int64(cap(nb)) - size) // a pool may hand out more than asked
+	b.body = nb
+	return true
+}
+
+// declaredLength is the Content-Length the handler set, if it is within
+// limit (0 otherwise).
+func declaredLength(h http.Header, limit int64) int64 {
+	v := h["Content-Length"]
+	if len(v) != 1 {
+		return 0
+	}
+	n, err := strconv.ParseInt(v[0], 10, 64)
+	if err != nil || n <= 0 || n > limit {
+		return 0
+	}
+	return n
 }
 
 // bytes is the body written so far.
@@ -130,11 +213,7 @@ func (b *buffer) room(n int) bool {
 	if b.status == 0 {
 		b.status = http.StatusOK
 	}
-	if b.over || int64(len(b.body))+int64(n) > b.limit {
-		b.over = true
-		return false
-	}
-	return true
+	return !b.over && b.grow(n)
 }
 
 // Flush does nothing: a checked response is sent only when complete.
@@ -232,4 +311,84 @@ func scannedName(k string) string {
 		}
 	}
 	return ""
+}
+
+// serveBuffered runs next with b. A handler that aborts with
+// http.ErrAbortHandler (as httputil.ReverseProxy does when its copy fails:
+// b refused a write, or the upstream's body broke off) is taken as having
+// finished with an incomplete response: b is marked cut, and the caller
+// answers in its place. Other panics go on up.
+func serveBuffered(next http.Handler, b *buffer, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v != http.ErrAbortHandler {
+				panic(v)
+			}
+			b.cut = true
+		}
+	}()
+	next.ServeHTTP(b, r)
+}
+
+// DefaultCheckMemoryBudget bounds the bytes a Middleware holds at once in
+// the buffers of responses being checked (see WithCheckMemoryBudget).
+const DefaultCheckMemoryBudget = 256 << 20
+
+// WithCheckMemoryBudget bounds the memory held by responses buffered for
+// checking, all requests together (default DefaultCheckMemoryBudget): N
+// concurrent large responses cannot exhaust memory. When it is spent, a
+// checked request waits briefly for room and is then answered 503 with
+// Retry-After (an OperationOutcome), and its audit record says why.
+func WithCheckMemoryBudget(n int64) Option {
+	return func(c *config) error {
+		if n < bufferInitial {
+			return fmt.Errorf("middleware: check memory budget %d is below %d bytes", n, bufferInitial)
+		}
+		c.budget = &checkBudget{max: n}
+		return nil
+	}
+}
+
+// checkBudget counts the bytes held by checks against a maximum.
+type checkBudget struct {
+	max  int64
+	used atomic.Int64
+}
+
+// budgetWait is how long a check waits for room in the budget.
+const budgetWait = 100 * time.Millisecond
+
+// take reserves n bytes, waiting up to budgetWait for them; false if
+// there was no room. A nil budget has room for everything.
+func (c *checkBudget) take(n int64) bool {
+	if c == nil || n <= 0 || c.tryTake(n) {
+		return true
+	}
+	for deadline := time.Now().Add(budgetWait); time.Now().Before(deadline); {
+		time.Sleep(2 * time.Millisecond)
+		if c.tryTake(n) {
+			return true
+		}
+	}
+	return false
+}
+
+// tryTake reserves n bytes if there is room now.
+func (c *checkBudget) tryTake(n int64) bool {
+	for {
+		used := c.used.Load()
+		if used+n > c.max {
+			return false
+		}
+		if c.used.CompareAndSwap(used, used+n) {
+			return true
+		}
+	}
+}
+
+// give returns n bytes.
+func (c *checkBudget) give(n int64) {
+	if c != nil && n != 0 {
+		c.used.Add(-n)
+	}
 }

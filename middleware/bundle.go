@@ -78,9 +78,9 @@ func (m *Middleware) serveBundle(st *requestState, ctx context.Context, next htt
 	}
 	setBody(r, body)
 	forCheck(r)
-	b := newBuffer(m.cfg.maxResponse)
+	b := newBuffer(m.cfg.maxResponse, m.cfg.budget)
 	defer b.release()
-	next.ServeHTTP(b, r)
+	serveBuffered(next, b, r)
 	f := b.scan()
 	resBody, ok := m.checkedBody(st, b, &f)
 	if !ok {

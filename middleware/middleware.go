@@ -69,6 +69,7 @@ func New(auth token.Authenticator, policy *fhirauth.Policy, opts ...Option) (*Mi
 		stored:        true,
 		maxToken:      DefaultMaxTokenSize,
 		maxResponse:   DefaultMaxResponseSize,
+		budget:        &checkBudget{max: DefaultCheckMemoryBudget},
 		maxBody:       policy.MaxBodySize(), // the form bodies read here (tokens, POST _search) keep to the policy's limit
 		retryAfter:    DefaultRetryAfter,
 	}

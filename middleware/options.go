@@ -42,6 +42,7 @@ type config struct {
 	formTokens    bool
 	maxToken      int
 	maxResponse   int64
+	budget        *checkBudget // bytes held by checks, all requests together
 	maxBody       int64
 	retryAfter    time.Duration
 	audit         func(context.Context, AuditRecord)

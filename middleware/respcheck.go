@@ -22,9 +22,9 @@ func (m *Middleware) serveChecked(st *requestState, next http.Handler, r *http.R
 	forCheck(r)
 	b := new(buffer)
 	st.buf = b
-	b.reset(m.cfg.maxResponse, st.rec.Header())
+	b.reset(m.cfg.maxResponse, st.rec.Header(), m.cfg.budget)
 	defer b.release()
-	next.ServeHTTP(b, r)
+	serveBuffered(next, b, r)
 	f := b.scan()
 	body, ok := m.checkedBody(st, b, &f)
 	if !ok {
@@ -143,9 +143,17 @@ func readForCheck(h http.Header) (accept string, drop bool) {
 // Error statuses (and empty bodies) are acceptable only as
 // OperationOutcomes or without a body.
 func (m *Middleware) checkedBody(st *requestState, b *buffer, f *headerFacts) ([]byte, bool) {
+	if b.starved {
+		m.refuse(st, http.StatusServiceUnavailable, "transient", "the server is checking too many large responses at once; retry later")
+		return nil, false
+	}
 	if b.over {
 		m.refuse(st, http.StatusBadGateway, "too-costly",
 			fmt.Sprintf("the response is larger than the %d bytes that can be checked for authorization; ask for less (e.g. a smaller _count)", m.cfg.maxResponse))
+		return nil, false
+	}
+	if b.cut {
+		m.refuse(st, http.StatusBadGateway, "exception", "the server's response broke off and cannot be checked for authorization")
 		return nil, false
 	}
 	body := b.bytes()

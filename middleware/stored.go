@@ -35,13 +35,17 @@ func (m *Middleware) storedVersion(ctx context.Context, next http.Handler, orig 
 	if a := orig.Header.Values("Authorization"); len(a) == 1 {
 		g.Header.Set("Authorization", a[0])
 	}
-	b := newBuffer(m.cfg.maxResponse)
+	b := newBuffer(m.cfg.maxResponse, m.cfg.budget)
 	defer b.release()
-	next.ServeHTTP(b, g)
+	serveBuffered(next, b, g)
 	var body []byte
 	switch st := b.finalStatus(); {
+	case b.starved:
+		return "", http.StatusServiceUnavailable, "the server is checking too many large responses at once; retry later"
 	case b.over:
 		return "", http.StatusBadGateway, "the stored version is too large to check"
+	case b.cut:
+		return "", http.StatusBadGateway, "the server's answer broke off"
 	case st == http.StatusNotFound || st == http.StatusGone:
 		// No stored version: CheckStored(nil) decides update-as-create.
 		// A delete of nothing would be passed on, and the server's answer

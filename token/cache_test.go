@@ -58,11 +58,11 @@ func TestVerifiedTokenCache(t *testing.T) {
 		require.Equal(t, uint64(0), v.Stats().CacheHits)
 	})
 
-	t.Run("bounded, least recently used evicted", func(t *testing.T) {
+	t.Run("bounded, the less frequently used evicted", func(t *testing.T) {
 		iss, clk := newIssuer(t)
 		v := newVerifier(t, iss, clk, token.WithTokenCache(2, time.Minute))
 		a, b, c := iss.Mint(map[string]any{"sub": "a"}), iss.Mint(map[string]any{"sub": "b"}), iss.Mint(map[string]any{"sub": "c"})
-		for _, raw := range []string{a, b, a, c} { // b is least recently used when c arrives
+		for _, raw := range []string{a, b, a, c} { // b, used once, loses to a, used twice
 			_, err := v.Authenticate(ctx, raw)
 			require.NoError(t, err)
 		}

@@ -153,7 +153,9 @@
 // # Verified-token cache
 //
 // Successful verifications are cached by the exact token string: bounded
-// (default 10,000 tokens, LRU), each entry valid at most 5 min and never
+// by memory (default 64 MB, about 25,000 typical tokens; WithTokenCacheBytes)
+// and by count (WithTokenCache), evicted by W-TinyLFU so that a working set
+// larger than the cache still mostly hits, each entry valid at most 5 min and never
 // past exp plus leeway, re-checked on every hit (WithTokenCache). Entries
 // whose signing key has left the key set are dropped. Failures are never
 // cached. A hit returns the same *Principal: Principals are shared and

@@ -90,7 +90,7 @@ func NewIntrospector(cfg IntrospectorConfig, opts ...IntrospectorOption) (*Intro
 		},
 		maxSize: c.maxTokenSize,
 		now:     c.clock,
-		cache:   newTokenCache(c.cacheSize, c.cacheTTL),
+		cache:   newTokenCache(c.cacheSize, c.cacheBytes, c.cacheTTL),
 	}, nil
 }
 

@@ -15,7 +15,7 @@ const (
 	DefaultRefetchInterval = 10 * time.Second
 	DefaultMinRefresh      = 5 * time.Minute
 	DefaultMaxRefresh      = 24 * time.Hour
-	DefaultCacheSize       = 10000
+	DefaultCacheSize       = 250_000 // a count bound; DefaultCacheBytes is reached first
 	DefaultCacheTTL        = 5 * time.Minute
 	DefaultHTTPTimeout     = 10 * time.Second
 )
@@ -35,6 +35,7 @@ type commonConfig struct {
 	clock        func() time.Time
 	maxTokenSize int
 	cacheSize    int
+	cacheBytes   int64 // 0: DefaultCacheBytes
 	cacheTTL     time.Duration
 	cacheSet     bool
 }
@@ -237,8 +238,10 @@ func WithMaxTokenSize(n int) CommonOption {
 }
 
 // WithTokenCache sizes the cache of successful answers: at most size tokens
-// (least recently used evicted), each for at most ttl and never past its
-// exp. size 0 disables the cache. Verifier default: 10,000 tokens, 5 min.
+// (and at most WithTokenCacheBytes of memory; the less frequently used are
+// evicted), each for at most ttl and never past its exp. size 0 disables
+// the cache. Verifier default: DefaultCacheSize tokens in DefaultCacheBytes,
+// 5 min.
 // Introspector default: disabled (a cached answer hides revocation for up
 // to ttl; keep it short).
 func WithTokenCache(size int, ttl time.Duration) CommonOption {

@@ -1,25 +1,77 @@
 package token
 
 import (
+	"fmt"
+	"hash/maphash"
+	"math/bits"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
+// DefaultCacheBytes bounds the memory of the verified-token cache: the
+// estimated size of the cached tokens and their Principals (see
+// WithTokenCacheBytes).
+const DefaultCacheBytes = 64 << 20
+
+// WithTokenCacheBytes bounds the verified-token cache by memory: the
+// estimated bytes of the cached token strings and their Principals
+// (claims included) stay under n. Both this bound and WithTokenCache's
+// count apply; whichever is reached first evicts. Default
+// DefaultCacheBytes, which holds about 25,000 typical SMART access tokens
+// of ~1 KB with a dozen claims (an entry costs about 2.6 KB in all).
+func WithTokenCacheBytes(n int64) CommonOption {
+	return commonOption(func(c *commonConfig) error {
+		if n < 4<<10 || n > 64<<30 {
+			return fmt.Errorf("WithTokenCacheBytes: %d is outside [4 KiB, 64 GiB]", n)
+		}
+		c.cacheBytes = n
+		return nil
+	})
+}
+
 // tokenCache remembers successful verifications, keyed by the exact token
-// string: a hit needs the very same bytes that were verified. It is a
-// bounded LRU; each entry expires at min(verified + ttl, exp + leeway), so
-// expiry is re-checked on every hit. Only successes are ever stored.
+// string: a hit needs the very same bytes that were verified. Each entry
+// expires at min(verified + ttl, exp + leeway), re-checked on every hit.
+// Only successes are ever stored.
+//
+// The policy is W-TinyLFU: new entries enter a small FIFO window (1% of
+// the bytes); leaving it, an entry enters the main region only if it was
+// used more often than the entry it would evict, as counted by a
+// frequency sketch. Unlike LRU, a working set larger than the cache does
+// not evict everything in turn (round-robin over 1.1x the capacity keeps
+// ~90% hits instead of none): the main region holds on to what it has
+// until something more frequent turns up. S3-FIFO was the alternative; its
+// ghost queue forgets a key before a loop that large comes back to it.
+//
+// The cache is split into shards by a seeded hash of the token. A hit
+// takes its shard's read lock, then marks the entry and counts it in the
+// sketch with atomic operations: hits never wait for each other.
 type tokenCache struct {
-	ttl time.Duration
-	cap int
+	ttl    time.Duration
+	seed   maphash.Seed
+	shards []cacheShard
+	mask   uint64
 
-	mu   sync.Mutex
-	m    map[string]*cacheEntry
-	head cacheEntry // sentinel of a circular list, most recent first
+	// Expired entries are swept out of every shard every sweepEvery.
+	nextSweep  atomic.Int64 // UnixNano
+	sweepEvery time.Duration
 
-	hits   atomic.Uint64
-	misses atomic.Uint64
+	hits, misses stripedCount
+}
+
+// cacheShard is one independently locked part of the cache.
+type cacheShard struct {
+	mu         sync.RWMutex
+	m          map[string]*cacheEntry
+	window     entryList // newest entries, FIFO
+	main       entryList // admitted entries, CLOCK order (victim at the front)
+	windowMax  int64     // bytes
+	windowMaxN int       // entries
+	maxBytes   int64     // window and main together
+	maxEntries int
+	sketch     sketch
+	_          [64]byte // keeps neighbouring shards' locks off one cache line
 }
 
 type cacheEntry struct {
@@ -28,40 +80,80 @@ type cacheEntry struct {
 	key        *verificationKey // key that verified it (nil for introspection)
 	set        *keySet          // the key set key was taken from (nil for a shared secret or introspection)
 	deadline   time.Time        // not valid at or after this instant
+	hash       uint64
+	size       int64
+	inMain     bool
+	referenced atomic.Bool // hit since the CLOCK hand last passed
 	prev, next *cacheEntry
 }
 
-func newTokenCache(size int, ttl time.Duration) *tokenCache {
+// newTokenCache returns a cache of at most size entries and maxBytes
+// estimated bytes (0: DefaultCacheBytes), or nil when size is 0.
+func newTokenCache(size int, maxBytes int64, ttl time.Duration) *tokenCache {
 	if size <= 0 {
 		return nil
 	}
-	c := &tokenCache{ttl: ttl, cap: size, m: make(map[string]*cacheEntry, min(size, 1024))}
-	c.head.prev, c.head.next = &c.head, &c.head
+	if maxBytes <= 0 {
+		maxBytes = DefaultCacheBytes
+	}
+	// Small caches keep one shard, so that their bound is exact; large
+	// ones get up to 16, each with room for at least 256 entries.
+	n := 1
+	for n < 16 && size/(n*2) >= 256 && maxBytes/int64(n*2) >= 256*typicalEntryBytes {
+		n *= 2
+	}
+	c := &tokenCache{ttl: ttl, seed: maphash.MakeSeed(), shards: make([]cacheShard, n), mask: uint64(n - 1), sweepEvery: max(ttl/4, time.Second)}
+	for i := range c.shards {
+		c.shards[i].init((size+n-1)/n, maxBytes/int64(n), ttl)
+	}
 	return c
 }
 
-// get returns the live entry for token, or nil. Expired entries are removed.
+// typicalEntryBytes sizes the frequency sketch and the shards: about what
+// a SMART access token with a dozen claims costs.
+const typicalEntryBytes = 2 << 10
+
+func (s *cacheShard) init(maxEntries int, maxBytes int64, ttl time.Duration) {
+	s.m = make(map[string]*cacheEntry)
+	s.window.init()
+	s.main.init()
+	s.maxEntries, s.maxBytes = maxEntries, maxBytes
+	s.windowMax, s.windowMaxN = maxBytes/100, max(maxEntries/100, 1)
+	s.sketch.init(min(int64(maxEntries), maxBytes/typicalEntryBytes+1))
+}
+
+// hash picks a token's shard and its counters in the sketch. It reads
+// only the token's last 64 bytes, which for a JWS are signature bytes and
+// differ between any two tokens; the map compares whole tokens.
+func (c *tokenCache) hash(token string) uint64 {
+	return maphash.String(c.seed, token[max(len(token)-64, 0):])
+}
+
+// get returns the live entry for token, or nil. An expired entry is removed.
 func (c *tokenCache) get(token string, now time.Time) *cacheEntry {
-	c.mu.Lock()
-	e := c.m[token]
+	h := c.hash(token)
+	s := &c.shards[h&c.mask]
+	s.mu.RLock()
+	e := s.m[token]
+	s.mu.RUnlock()
 	if e == nil {
-		c.mu.Unlock()
-		c.misses.Add(1)
+		c.misses.add(h)
 		return nil
 	}
 	if !now.Before(e.deadline) {
-		c.unlink(e)
-		delete(c.m, token)
-		c.mu.Unlock()
-		c.misses.Add(1)
+		s.mu.Lock()
+		if s.m[token] == e {
+			s.drop(e)
+		}
+		s.mu.Unlock()
+		c.misses.add(h)
 		return nil
 	}
-	if c.head.next != e { // move to front
-		c.unlink(e)
-		c.pushFront(e)
+	if !e.referenced.Load() {
+		e.referenced.Store(true)
 	}
-	c.mu.Unlock()
-	c.hits.Add(1)
+	s.sketch.add(h)
+	c.hits.add(h)
 	return e
 }
 
@@ -73,57 +165,291 @@ func (c *tokenCache) put(token string, p *Principal, key *verificationKey, set *
 			deadline = exp
 		}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if old := c.m[token]; old != nil {
-		c.unlink(old)
+	h := c.hash(token)
+	e := &cacheEntry{token: token, principal: p, key: key, set: set, deadline: deadline, hash: h, size: entrySize(token, p)}
+	s := &c.shards[h&c.mask]
+	s.sketch.add(h) // a verification counts as a use; failures never reach the sketch
+	if next := c.nextSweep.Load(); now.UnixNano() >= next && c.nextSweep.CompareAndSwap(next, now.Add(c.sweepEvery).UnixNano()) {
+		c.sweep(now)
 	}
-	e := &cacheEntry{token: token, principal: p, key: key, set: set, deadline: deadline}
-	c.m[token] = e
-	c.pushFront(e)
-	for len(c.m) > c.cap {
-		last := c.head.prev
-		c.unlink(last)
-		delete(c.m, last.token)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old := s.m[token]; old != nil {
+		s.drop(old)
+	}
+	s.m[token] = e
+	s.window.pushBack(e)
+	s.evict(now)
+}
+
+// evict restores the shard's bounds: the window's oldest entries leave it
+// and enter the main region if they win admission.
+func (s *cacheShard) evict(now time.Time) {
+	for s.window.bytes > s.windowMax || s.window.n > s.windowMaxN || s.window.bytes+s.main.bytes > s.maxBytes || len(s.m) > s.maxEntries {
+		cand := s.window.front()
+		if cand == nil {
+			return
+		}
+		s.window.remove(cand)
+		s.admit(cand, now)
+	}
+}
+
+// admit moves cand into the main region, evicting entries used less often
+// than cand; if a victim was used at least as often, cand is dropped.
+// Expired victims always go.
+func (s *cacheShard) admit(cand *cacheEntry, now time.Time) {
+	mainMax := s.maxBytes - s.windowMax
+	if cand.size > mainMax {
+		delete(s.m, cand.token)
+		return
+	}
+	for s.main.bytes+cand.size > mainMax || len(s.m) > s.maxEntries {
+		victim := s.victim()
+		if victim == nil {
+			break
+		}
+		if !now.Before(victim.deadline) || s.sketch.estimate(cand.hash) > s.sketch.estimate(victim.hash) {
+			s.drop(victim)
+			continue
+		}
+		s.main.remove(victim) // it stays; the hand moves past it
+		s.main.pushBack(victim)
+		delete(s.m, cand.token)
+		return
+	}
+	cand.inMain = true
+	s.main.pushBack(cand)
+}
+
+// victim is the main region's next candidate for eviction: the CLOCK hand
+// gives entries hit since it last passed a second chance.
+func (s *cacheShard) victim() *cacheEntry {
+	for range s.main.n + 1 {
+		e := s.main.front()
+		if e == nil || !e.referenced.Load() {
+			return e
+		}
+		e.referenced.Store(false)
+		s.main.remove(e)
+		s.main.pushBack(e)
+	}
+	return s.main.front()
+}
+
+// drop removes e from the shard.
+func (s *cacheShard) drop(e *cacheEntry) {
+	if e.inMain {
+		s.main.remove(e)
+	} else {
+		s.window.remove(e)
+	}
+	delete(s.m, e.token)
+}
+
+// sweep drops every expired entry, so that tokens no longer presented do
+// not hold memory until the CLOCK hand reaches them.
+func (c *tokenCache) sweep(now time.Time) {
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		for _, e := range s.m {
+			if !now.Before(e.deadline) {
+				s.drop(e)
+			}
+		}
+		s.mu.Unlock()
 	}
 }
 
 // remove drops token (used when its signing key left the key set).
 func (c *tokenCache) remove(token string) {
-	c.mu.Lock()
-	if e := c.m[token]; e != nil {
-		c.unlink(e)
-		delete(c.m, token)
+	s := &c.shards[c.hash(token)&c.mask]
+	s.mu.Lock()
+	if e := s.m[token]; e != nil {
+		s.drop(e)
 	}
-	c.mu.Unlock()
+	s.mu.Unlock()
 }
 
 // dropKeysNotIn removes every entry whose key is not in set (called after a
 // key set reload; entries with no key are kept).
 func (c *tokenCache) dropKeysNotIn(set *keySet, keep *verificationKey) {
-	c.mu.Lock()
-	for tok, e := range c.m {
-		if e.key != nil && e.key != keep && !set.contains(e.key) {
-			c.unlink(e)
-			delete(c.m, tok)
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		for _, e := range s.m {
+			if e.key != nil && e.key != keep && !set.contains(e.key) {
+				s.drop(e)
+			}
 		}
+		s.mu.Unlock()
 	}
-	c.mu.Unlock()
 }
 
 func (c *tokenCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.m)
+	n := 0
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.RLock()
+		n += len(s.m)
+		s.mu.RUnlock()
+	}
+	return n
 }
 
-func (c *tokenCache) unlink(e *cacheEntry) {
+// bytes is the estimated memory the cached entries hold.
+func (c *tokenCache) bytes() int64 {
+	var n int64
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.RLock()
+		n += s.window.bytes + s.main.bytes
+		s.mu.RUnlock()
+	}
+	return n
+}
+
+// entryList is a circular doubly linked list with a sentinel.
+type entryList struct {
+	head  cacheEntry
+	n     int
+	bytes int64
+}
+
+func (l *entryList) init() { l.head.prev, l.head.next = &l.head, &l.head }
+
+func (l *entryList) front() *cacheEntry {
+	if l.head.next == &l.head {
+		return nil
+	}
+	return l.head.next
+}
+
+func (l *entryList) pushBack(e *cacheEntry) {
+	e.next, e.prev = &l.head, l.head.prev
+	l.head.prev.next = e
+	l.head.prev = e
+	l.n++
+	l.bytes += e.size
+}
+
+func (l *entryList) remove(e *cacheEntry) {
 	e.prev.next, e.next.prev = e.next, e.prev
 	e.prev, e.next = nil, nil
+	l.n--
+	l.bytes -= e.size
 }
 
-func (c *tokenCache) pushFront(e *cacheEntry) {
-	e.prev, e.next = &c.head, c.head.next
-	c.head.next.prev = e
-	c.head.next = e
+// sketch is a count-min sketch of 4-bit counters, four per key, packed
+// sixteen to a word and updated with atomic operations. After 10 x width
+// additions every counter is halved, so that past popularity fades.
+type sketch struct {
+	table   []atomic.Uint64
+	mask    uint64
+	added   atomic.Int64
+	resetAt int64
+}
+
+func (k *sketch) init(entries int64) {
+	words := 1 << bits.Len64(uint64(max(entries, 64)-1)) // 16 counters per entry
+	k.table = make([]atomic.Uint64, words)
+	k.mask = uint64(words - 1)
+	k.resetAt = 10 * max(entries, 64)
+}
+
+// sketchSeeds spread one hash over the four counters of a key.
+var sketchSeeds = [4]uint64{0x9e3779b97f4a7c15, 0xbf58476d1ce4e5b9, 0x94d049bb133111eb, 0xd6e8feb86659fd93}
+
+func (k *sketch) slot(h uint64, i int) (word uint64, shift uint) {
+	x := h * sketchSeeds[i]
+	x ^= x >> 29
+	return (x >> 8) & k.mask, uint(x&15) * 4
+}
+
+func (k *sketch) add(h uint64) {
+	for i := range sketchSeeds {
+		w, sh := k.slot(h, i)
+		for {
+			old := k.table[w].Load()
+			if (old>>sh)&15 == 15 || k.table[w].CompareAndSwap(old, old+1<<sh) {
+				break
+			}
+		}
+	}
+	if k.added.Add(1) == k.resetAt {
+		k.halve()
+		k.added.Add(-k.resetAt / 2)
+	}
+}
+
+func (k *sketch) estimate(h uint64) uint64 {
+	n := uint64(15)
+	for i := range sketchSeeds {
+		w, sh := k.slot(h, i)
+		n = min(n, (k.table[w].Load()>>sh)&15)
+	}
+	return n
+}
+
+func (k *sketch) halve() {
+	for i := range k.table {
+		for {
+			old := k.table[i].Load()
+			if k.table[i].CompareAndSwap(old, (old>>1)&0x7777777777777777) {
+				break
+			}
+		}
+	}
+}
+
+// stripedCount is a counter updated by many goroutines at once: each adds
+// to one of several cells (chosen by a hash it already has), so that they
+// do not contend for one cache line.
+type stripedCount struct {
+	cells [8]struct {
+		n atomic.Uint64
+		_ [56]byte
+	}
+}
+
+func (s *stripedCount) add(h uint64) { s.cells[(h>>32)&7].n.Add(1) }
+
+// Load is the sum of the cells.
+func (s *stripedCount) Load() uint64 {
+	var n uint64
+	for i := range s.cells {
+		n += s.cells[i].n.Load()
+	}
+	return n
+}
+
+// entrySize estimates the memory a cache entry holds: the token string,
+// the entry and its map slot, the Principal and its claims as the JSON
+// decoder builds them (a map slot and an interface box per member).
+// Scope sets are shared through the scope memo and counted there.
+func entrySize(token string, p *Principal) int64 {
+	const entryOverhead = 160 + 280 // cacheEntry + map slot; Principal
+	return int64(len(token)) + entryOverhead + valueSize(p.Claims)
+}
+
+func valueSize(v any) int64 {
+	switch v := v.(type) {
+	case string:
+		return 16 + int64(len(v))
+	case map[string]any:
+		n := int64(48)
+		for k, x := range v {
+			n += 48 + int64(len(k)) + valueSize(x)
+		}
+		return n
+	case []any:
+		n := int64(24)
+		for _, x := range v {
+			n += 16 + valueSize(x)
+		}
+		return n
+	default:
+		return 8
+	}
 }

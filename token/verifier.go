@@ -96,7 +96,7 @@ func NewVerifier(ctx context.Context, cfg Config, opts ...VerifierOption) (*Veri
 		requireATJWT: c.requireATJWT,
 		maxSize:      c.maxTokenSize,
 		now:          c.clock,
-		cache:        newTokenCache(c.cacheSize, c.cacheTTL),
+		cache:        newTokenCache(c.cacheSize, c.cacheBytes, c.cacheTTL),
 		revocation:   c.revocation,
 	}
 	if len(c.secret) > 0 {

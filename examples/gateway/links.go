@@ -3,117 +3,169 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"slices"
+	"io"
+
+	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
 )
 
-// rewriteBundle applies fn to the URLs of a Bundle that name the server:
-// link[].url, entry[].fullUrl, entry[].response.location, recursively for
-// Bundles inside entries (search results inside a batch response). Other
-// JSON is returned untouched. It reports whether anything changed; a body
-// that is not a JSON Bundle is never changed.
-func rewriteBundle(body []byte, fn func(string) string) ([]byte, bool) {
-	var top map[string]json.RawMessage
-	if json.Unmarshal(body, &top) != nil || !isBundle(top) {
-		return body, false
-	}
-	changed := false
-	if raw, ok := top["link"]; ok {
-		var links []map[string]json.RawMessage
-		if json.Unmarshal(raw, &links) == nil {
-			c := false
-			for _, l := range links {
-				c = rewriteString(l, "url", fn) || c
-			}
-			if c {
-				top["link"], changed = mustMarshal(links), true
-			}
-		}
-	}
-	if raw, ok := top["entry"]; ok {
-		var entries []map[string]json.RawMessage
-		if json.Unmarshal(raw, &entries) == nil {
-			c := false
-			for _, e := range entries {
-				c = rewriteString(e, "fullUrl", fn) || c
-				if res, ok := e["resource"]; ok {
-					if out, ch := rewriteBundle(res, fn); ch {
-						e["resource"], c = out, true
-					}
-				}
-				if raw, ok := e["response"]; ok {
-					var resp map[string]json.RawMessage
-					if json.Unmarshal(raw, &resp) == nil && rewriteString(resp, "location", fn) {
-						e["response"], c = encodeObject(resp), true
-					}
-				}
-			}
-			if c {
-				top["entry"], changed = mustMarshal(entries), true
-			}
-		}
-	}
-	if !changed {
-		return body, false
-	}
-	return encodeObject(top), true
+// linkStream rewrites, while streaming, every JSON string value that
+// names the upstream server: the upstream base alone or followed by '/',
+// '?' or '#' (Bundle link URLs, entry fullUrls, response locations,
+// absolute references) gets the gateway's base instead. Member names,
+// numbers and everything else pass through byte for byte, so the output
+// differs from the input only in those strings.
+//
+// It reads the input a window at a time and never holds more than the
+// window and the longest string in it (up to maxLinkString; past that the
+// rest of the body passes through unchanged), whatever the body's size. A
+// string whose upstream base itself is written with escapes
+// ("http:\/\/...") is left as it is: an upstream that writes its URLs so
+// only leaves them showing.
+type linkStream struct {
+	src      io.ReadCloser
+	upstream []byte // "http://hapi:8080/fhir"
+	gateway  []byte // the gateway's base, JSON-escaped
+
+	in       []byte // input read but not yet rewritten
+	out      []byte // rewritten output not yet read
+	off      int    // out[off:] is pending
+	arrays   []bool // the open containers, true for an array
+	last     byte   // the last structural byte outside strings (0 at the start)
+	eof      bool
+	verbatim bool // past a string too long to hold: copy the rest
+	err      error
 }
 
-func isBundle(top map[string]json.RawMessage) bool {
-	var rt string
-	return json.Unmarshal(top["resourceType"], &rt) == nil && rt == "Bundle"
+const (
+	linkWindow    = 32 << 10
+	maxLinkString = 8 << 20
+	maxLinkDepth  = 1 << 12
+)
+
+func newLinkStream(src io.ReadCloser, upstream, gateway string) *linkStream {
+	gw, _ := json.Marshal(gateway) // a string always encodes
+	return &linkStream{src: src, upstream: []byte(upstream), gateway: gw[1 : len(gw)-1], in: make([]byte, 0, linkWindow)}
 }
 
-// rewriteString applies fn to the string member key of m.
-func rewriteString(m map[string]json.RawMessage, key string, fn func(string) string) bool {
-	raw, ok := m[key]
-	if !ok {
+func (s *linkStream) Close() error { return s.src.Close() }
+
+func (s *linkStream) Read(p []byte) (int, error) {
+	for s.off == len(s.out) {
+		if s.err != nil {
+			return 0, s.err
+		}
+		s.out, s.off = s.out[:0], 0
+		if s.verbatim {
+			return s.src.Read(p)
+		}
+		if s.fill() {
+			s.rewrite()
+		}
+	}
+	n := copy(p, s.out[s.off:])
+	s.off += n
+	return n, nil
+}
+
+// fill reads more input after what is left of the window; false when
+// the window holds one string too long to keep, which has been passed on.
+func (s *linkStream) fill() bool {
+	if len(s.in) >= maxLinkString { // all of it one string, unfinished
+		s.out = append(s.out, s.in...)
+		s.in, s.verbatim = s.in[:0], true
 		return false
 	}
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return false
+	if len(s.in) == cap(s.in) {
+		grown := make([]byte, len(s.in), min(2*cap(s.in), maxLinkString))
+		s.in = grown[:copy(grown, s.in)]
 	}
-	n := fn(s)
-	if n == s {
-		return false
+	n, err := s.src.Read(s.in[len(s.in):cap(s.in)])
+	s.in = s.in[:len(s.in)+n]
+	if err != nil {
+		s.eof, s.err = true, err
 	}
-	m[key] = mustMarshal(n)
 	return true
 }
 
-// mustMarshal encodes values that always encode (strings, maps of raw
-// JSON that was valid when decoded).
-func mustMarshal(v any) json.RawMessage {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic("gateway: " + err.Error())
+// rewrite moves what it can of the window to the output: everything up to
+// a string whose end has not been read yet (all of it at the end of input).
+func (s *linkStream) rewrite() {
+	in, i := s.in, 0
+	for i < len(in) {
+		q := bytes.IndexByte(in[i:], '"')
+		if q < 0 {
+			q = len(in) - i
+		}
+		s.structure(in[i : i+q])
+		s.out = append(s.out, in[i:i+q]...)
+		i += q
+		if i == len(in) {
+			break
+		}
+		end := jsonsyntax.SkipString(in, i)
+		if end < 0 {
+			if s.eof { // never closed: not JSON, passed on as it is
+				s.out = append(s.out, in[i:]...)
+				i = len(in)
+			}
+			break // else read on to the string's end
+		}
+		s.value(in[i:end])
+		i = end
 	}
-	return b
+	s.in = append(s.in[:0], in[i:]...)
+	if len(s.arrays) > maxLinkDepth { // nothing FHIR nests so deep
+		s.out = append(s.out, s.in...)
+		s.in, s.verbatim = s.in[:0], true
+	}
 }
 
-// encodeObject writes an object with resourceType first, the other members
-// sorted (encoding/json would sort resourceType in among them).
-func encodeObject(m map[string]json.RawMessage) json.RawMessage {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		if k != "resourceType" {
-			keys = append(keys, k)
+// structure follows the containers in b, which holds no string, so that a
+// string can be told from a member name.
+func (s *linkStream) structure(b []byte) {
+	for _, c := range b {
+		switch c {
+		case '{', '[':
+			s.arrays = append(s.arrays, c == '[')
+			s.last = c
+		case '}', ']':
+			if len(s.arrays) > 0 {
+				s.arrays = s.arrays[:len(s.arrays)-1]
+			}
+			s.last = c
+		case ':', ',':
+			s.last = c
 		}
 	}
-	slices.Sort(keys)
-	if _, ok := m["resourceType"]; ok {
-		keys = append([]string{"resourceType"}, keys...)
-	}
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteByte(',')
+}
+
+// value writes the string tok (quotes included), rewritten if it is a
+// value naming the upstream.
+func (s *linkStream) value(tok []byte) {
+	isValue := s.last == ':' || s.last == '[' || s.last == 0 ||
+		(s.last == ',' && len(s.arrays) > 0 && s.arrays[len(s.arrays)-1])
+	s.last = '"'
+	if isValue && len(tok) >= 2 {
+		if rest, ok := s.cut(tok[1 : len(tok)-1]); ok {
+			s.out = append(s.out, '"')
+			s.out = append(s.out, s.gateway...)
+			s.out = append(s.out, rest...)
+			s.out = append(s.out, '"')
+			return
 		}
-		b.Write(mustMarshal(k))
-		b.WriteByte(':')
-		b.Write(m[k])
 	}
-	b.WriteByte('}')
-	return b.Bytes()
+	s.out = append(s.out, tok...)
+}
+
+// cut returns what follows the upstream base in the string content v (as
+// written, escapes and all), if v names the upstream. The base has no
+// characters JSON escapes, so a string whose written form starts with it
+// starts with it when decoded too; what follows is kept as written
+// (encoding/json writes '&' as \u0026).
+func (s *linkStream) cut(v []byte) ([]byte, bool) {
+	rest, ok := bytes.CutPrefix(v, s.upstream)
+	if !ok || (len(rest) > 0 && rest[0] != '/' && rest[0] != '?' && rest[0] != '#') {
+		return nil, false
+	}
+	return rest, true
 }

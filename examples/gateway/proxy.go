@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
@@ -21,7 +19,7 @@ func newProxy(c *config, policy *fhirauth.Policy, logger *slog.Logger) http.Hand
 	timeouts := currentTimeouts()
 	base := policy.BasePath()
 	upstream := c.upstream
-	links := &linkRewriter{upstreamBase: upstream.String(), gatewayBase: base, limit: c.maxResponse}
+	links := &linkRewriter{upstreamBase: upstream.String(), gatewayBase: base}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.ResponseHeaderTimeout = timeouts.upstreamHeader
 	proxy := &httputil.ReverseProxy{
@@ -100,13 +98,14 @@ func bodyless(method string) bool {
 }
 
 // linkRewriter makes the upstream's absolute URLs point at the gateway:
-// Bundle link URLs (self, next, previous, ...), entry fullUrls, and the
-// Location and Content-Location headers. Following a rewritten next link
+// the Location and Content-Location headers, and in JSON bodies every
+// string value naming the upstream (Bundle link URLs, entry fullUrls,
+// response locations, absolute references), rewritten as the body
+// streams (linkStream). Following a rewritten next link
 // is a new request to the gateway, authorized and narrowed like any other.
 type linkRewriter struct {
 	upstreamBase string // "http://hapi:8080/fhir", no trailing slash
 	gatewayBase  string // "/fhir": the gateway's base path
-	limit        int64
 }
 
 // gatewayURL is the gateway's absolute base URL as the client addressed
@@ -129,24 +128,12 @@ func (l *linkRewriter) modify(res *http.Response) error {
 	if !isJSON(res.Header.Get("Content-Type")) || res.Header.Get("Content-Encoding") != "" || res.Body == nil || res.Body == http.NoBody {
 		return nil
 	}
-	// Read up to the limit; a larger body streams on unchanged (the
-	// middleware refuses it if it had to be checked).
-	head, err := io.ReadAll(io.LimitReader(res.Body, l.limit+1))
-	if err != nil {
-		return err
-	}
-	if int64(len(head)) > l.limit {
-		res.Body = readCloser{io.MultiReader(bytes.NewReader(head), res.Body), res.Body}
-		return nil
-	}
-	_ = res.Body.Close()
-	body := head
-	if out, changed := rewriteBundle(head, func(u string) string { return l.rewrite(u, gw) }); changed {
-		body = out
-	}
-	res.Body = io.NopCloser(bytes.NewReader(body))
-	res.ContentLength = int64(len(body))
-	res.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	// The body is rewritten as it streams, whatever its size: its length
+	// changes, so it goes out chunked (or is buffered by the middleware
+	// when it must be checked).
+	res.Body = newLinkStream(res.Body, l.upstreamBase, gw)
+	res.ContentLength = -1
+	res.Header.Del("Content-Length")
 	return nil
 }
 
@@ -162,9 +149,4 @@ func isJSON(ct string) bool {
 	mt, _, _ := strings.Cut(ct, ";")
 	mt = strings.TrimSpace(strings.ToLower(mt))
 	return mt == "application/json" || mt == "application/fhir+json" || mt == "application/json+fhir"
-}
-
-type readCloser struct {
-	io.Reader
-	io.Closer
 }

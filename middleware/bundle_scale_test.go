@@ -1,0 +1,166 @@
+package middleware_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/fhirwarden/fhirwarden/middleware"
+)
+
+// transactionBody is a transaction of n entries in thirds: PUT (a
+// stored-version check each), POST and GET of the patient's Observations.
+func transactionBody(n int) []byte {
+	var b strings.Builder
+	b.WriteString(`{"resourceType":"Bundle","type":"transaction","entry":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		obs := `{"resourceType":"Observation","id":"o` + strconv.Itoa(i) + `","status":"final","code":{"text":"hr"},"subject":{"reference":"Patient/123"}}`
+		switch i % 3 {
+		case 0:
+			fmt.Fprintf(&b, `{"fullUrl":"Observation/o%d","resource":%s,"request":{"method":"PUT","url":"Observation/o%d"}}`, i, obs, i)
+		case 1:
+			fmt.Fprintf(&b, `{"fullUrl":"urn:uuid:%08d-0000-4000-8000-000000000000","resource":%s,"request":{"method":"POST","url":"Observation"}}`, i, strings.Replace(obs, `"id":"o`+strconv.Itoa(i)+`",`, "", 1))
+		default:
+			fmt.Fprintf(&b, `{"request":{"method":"GET","url":"Observation/o%d"}}`, i)
+		}
+	}
+	b.WriteString(`]}`)
+	return []byte(b.String())
+}
+
+// transactionServer answers stored-version reads with the patient's
+// Observation and a transaction with a response per entry.
+type transactionServer struct{ reads atomic.Int64 }
+
+func (s *transactionServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/fhir+json")
+	if r.Method == http.MethodGet {
+		s.reads.Add(1)
+		id := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
+		_, _ = io.WriteString(w, `{"resourceType":"Observation","id":"`+id+`","meta":{"versionId":"1"},"status":"final","code":{"text":"hr"},"subject":{"reference":"Patient/123"}}`)
+		return
+	}
+	body, _ := io.ReadAll(r.Body)
+	n := bytes.Count(body, []byte(`"request":`))
+	var b strings.Builder
+	b.WriteString(`{"resourceType":"Bundle","type":"transaction-response","entry":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"response":{"status":"200 OK"}}`)
+	}
+	b.WriteString(`]}`)
+	_, _ = io.WriteString(w, b.String())
+}
+
+// BenchmarkBundleScale compares a transaction through the middleware with
+// fhirauth's Authorize alone on the same Bundle (target: within 2x), and
+// reports the stored-version reads the middleware made per Bundle.
+func BenchmarkBundleScale(b *testing.B) {
+	iss, ver, policy := hotPathSetup(b)
+	mw, err := middleware.New(ver, policy, middleware.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok := iss.Mint(map[string]any{"sub": "u1", "client_id": "c1", "scope": "launch/patient patient/*.cruds", "patient": "123"})
+	for _, n := range []int{20, 1000, 10000} {
+		body := transactionBody(n)
+		request := func() *http.Request {
+			r, _ := http.NewRequest(http.MethodPost, "http://fhir.example/fhir", bytes.NewReader(body))
+			r.Header.Set("Authorization", "Bearer "+tok)
+			r.Header.Set("Content-Type", "application/fhir+json")
+			return r
+		}
+		b.Run(fmt.Sprintf("entries=%d/authorize", n), func(b *testing.B) {
+			p, err := ver.Authenticate(context.Background(), tok)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				r := request()
+				if _, d := policy.Authorize(r.Context(), p, r); !d.Allowed {
+					b.Fatal(d.Reason)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("entries=%d/middleware", n), func(b *testing.B) {
+			srv := &transactionServer{}
+			h := mw.Wrap(srv)
+			b.ReportAllocs()
+			for b.Loop() {
+				w := &discardWriter{h: http.Header{}}
+				h.ServeHTTP(w, request())
+				if w.status != http.StatusOK {
+					b.Fatalf("status %d", w.status)
+				}
+			}
+			b.ReportMetric(float64(srv.reads.Load())/float64(b.N), "stored-reads/op")
+		})
+	}
+}
+
+// BenchmarkCheckedResponseSize is a checked search-set (an _include in
+// patient context: every entry is checked) of growing size through the
+// middleware, with its inner handler alone as the baseline; alloc-ratio
+// is the bytes allocated per response over the response's size (target
+// <= 1.5).
+func BenchmarkCheckedResponseSize(b *testing.B) {
+	iss, ver, policy := hotPathSetup(b)
+	mw, err := middleware.New(ver, policy, middleware.WithLogger(slog.New(slog.DiscardHandler)), middleware.WithMaxResponseSize(32<<20))
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok := iss.Mint(map[string]any{"sub": "u1", "client_id": "c1", "scope": "launch/patient patient/*.rs", "patient": "123"})
+	for _, size := range []int{10 << 10, 100 << 10, 1 << 20, 10 << 20} {
+		var body strings.Builder
+		body.WriteString(`{"resourceType":"Bundle","type":"searchset","entry":[`)
+		for i := 0; body.Len() < size; i++ {
+			if i > 0 {
+				body.WriteByte(',')
+			}
+			fmt.Fprintf(&body, `{"fullUrl":"http://fhir.example/fhir/Observation/o%d","resource":{"resourceType":"Observation","id":"o%d","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]},"subject":{"reference":"Patient/123"},"valueQuantity":{"value":72.5,"unit":"/min"}},"search":{"mode":"match"}}`, i, i)
+		}
+		body.WriteString(`]}`)
+		inner := fixedInner([]byte(body.String()))
+		r, _ := http.NewRequest(http.MethodGet, "http://fhir.example/fhir/Observation?_include=Observation:subject", nil)
+		r.Header.Set("Authorization", "Bearer "+tok)
+		h := mw.Wrap(inner)
+		b.Run(fmt.Sprintf("size=%dKB", size>>10), func(b *testing.B) {
+			b.SetBytes(int64(body.Len()))
+			b.ReportAllocs()
+			var before, after runtimeMem
+			before.read()
+			for b.Loop() {
+				w := &discardWriter{h: http.Header{}}
+				h.ServeHTTP(w, r)
+				if w.status != http.StatusOK {
+					b.Fatalf("status %d", w.status)
+				}
+			}
+			after.read()
+			b.ReportMetric(float64(after.total-before.total)/float64(b.N)/float64(body.Len()), "alloc-ratio")
+		})
+	}
+}
+
+// runtimeMem reads the bytes allocated so far.
+type runtimeMem struct{ total uint64 }
+
+func (m *runtimeMem) read() {
+	var s runtime.MemStats
+	runtime.ReadMemStats(&s)
+	m.total = s.TotalAlloc
+}
