@@ -31,7 +31,8 @@ func (m *Middleware) serveChecked(st *requestState, next http.Handler, r *http.R
 		return
 	}
 	status := b.finalStatus()
-	if !d.ResponseIsBundle() && (status == http.StatusNotFound || status == http.StatusGone) && d.CheckStatus() == http.StatusNotFound {
+	single := !d.ResponseIsBundle() || instanceHistory(st)
+	if single && (status == http.StatusNotFound || status == http.StatusGone) && d.CheckStatus() == http.StatusNotFound {
 		// Existence hiding: a missing resource and a withheld one must
 		// look the same, down to the body.
 		m.notFound(st)
@@ -45,6 +46,14 @@ func (m *Middleware) serveChecked(st *requestState, next http.Handler, r *http.R
 		out, removed, err := d.FilterBundle(body)
 		if err != nil {
 			m.refuseCheck(st, d, err)
+			return
+		}
+		if removed > 0 && single {
+			// An instance's history is one resource's: a version withheld
+			// means the resource is, and an emptied history Bundle would
+			// tell it from a missing one.
+			st.withheld = int32(removed)
+			m.refuseCheck(st, d, fmt.Errorf("%d versions of the resource are outside the caller's access", removed))
 			return
 		}
 		// FilterBundle rebuilds the Bundle from an allow-list (strictly read,
@@ -77,6 +86,13 @@ func (m *Middleware) serveChecked(st *requestState, next http.Handler, r *http.R
 		delete(b.header, "Location")
 	}
 	m.pass(st, b, &f, body, head)
+}
+
+// instanceHistory reports whether the request is an instance's history
+// (GET [type]/[id]/_history): a Bundle, but of one resource, whose
+// existence is hidden like a read's.
+func instanceHistory(st *requestState) bool {
+	return st.request != nil && st.request.Interaction == fhirauth.HistoryInstance
 }
 
 // checkedHeaders are the request headers a checked request goes without:
