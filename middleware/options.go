@@ -48,6 +48,8 @@ type config struct {
 	maxBody       int64
 	retryAfter    time.Duration
 	audit         func(context.Context, AuditRecord)
+	metrics       func(DecisionMetric)
+	onError       ErrorHandler
 	logger        *slog.Logger
 	loggerSet     bool
 }
