@@ -14,13 +14,28 @@
 // the gateway, and so is authorized again. The caller's Authorization
 // header is not forwarded upstream unless -forward-authorization is given.
 //
+// The gateway starts even when the issuer or the upstream is not reachable
+// yet: it retries in the background (backoff up to 30 s) and answers FHIR
+// requests 503 with Retry-After and an OperationOutcome until the issuer's
+// keys (and, without -fhir-version, the upstream's FHIR version) arrive.
+// Outside the FHIR base it serves, without a token:
+//
+//	GET /healthz   200 while the process runs (liveness)
+//	GET /readyz    200 when the issuer's keys are loaded and the upstream answers GET metadata; 503 and the reason otherwise
+//	GET /metrics   Prometheus text format: fhirwarden_decisions_total{interaction,resource_type,outcome,status,reason},
+//	               fhirwarden_request_duration_seconds, and the token verifier's cache and JWKS counters
+//
+// On SIGINT or SIGTERM it stops accepting connections and waits up to 30 s
+// for the requests in flight. CLIENTS.md lists what the common FHIR client
+// libraries send and how the gateway answers each shape.
+//
 // Flags:
 //
 //	-upstream URL            FHIR base URL of the server to protect (required)
 //	-issuer URL              OAuth2/OpenID issuer (discovery at {issuer}/.well-known/openid-configuration; required)
 //	-audience URL            required "aud" of access tokens (required; usually the gateway's FHIR base URL)
 //	-addr host:port          listen address (default 127.0.0.1:8081)
-//	-fhir-version STU3|R4    FHIR version of the upstream (default R4)
+//	-fhir-version STU3|R4    FHIR version of the upstream (default: read from its CapabilityStatement; a flag that contradicts it is an error)
 //	-base /fhir              the gateway's FHIR base path (default /fhir)
 //	-shared-types T1,T2      non-patient types patient/ scopes may read (e.g. Practitioner,Organization)
 //	-forward-authorization   also send the caller's Authorization header upstream

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth"
 	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
@@ -40,7 +39,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	issuer := fs.String("issuer", "", "OAuth2/OpenID issuer whose tokens are accepted (required)")
 	audience := fs.String("audience", "", "required aud of access tokens (required)")
 	addr := fs.String("addr", "127.0.0.1:8081", "listen address")
-	version := fs.String("fhir-version", "R4", "FHIR version of the upstream: STU3 or R4")
+	version := fs.String("fhir-version", "", "FHIR version of the upstream: STU3 or R4 (default: read from the upstream's CapabilityStatement)")
 	base := fs.String("base", "/fhir", "the gateway's FHIR base path")
 	shared := fs.String("shared-types", "", "comma-separated non-patient resource types patient/ scopes may read")
 	forward := fs.Bool("forward-authorization", false, "forward the caller's Authorization header upstream")
@@ -66,9 +65,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawPath = ""
-	v, err := fhirspec.ParseVersion(*version)
-	if err != nil {
-		return fail("-fhir-version: %v", err)
+	var v fhirspec.Version
+	if *version != "" {
+		if v, err = fhirspec.ParseVersion(*version); err != nil {
+			return fail("-fhir-version: %v", err)
+		}
 	}
 	if *maxResponse <= 0 {
 		return fail("-max-response must be positive")
@@ -85,51 +86,42 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	return c, nil
 }
 
-// run is the whole program: parse flags, discover the issuer, build the
-// verifier, policy, proxy and middleware, serve until ctx is done.
+// run is the whole program: parse flags, connect to the issuer and the
+// upstream (in the background when they are not reachable yet), serve
+// until ctx is done, then drain in-flight requests.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
-
-	policy, err := fhirauth.NewPolicy(fhirauth.WithVersion(c.version), fhirauth.WithBasePath(c.base), fhirauth.WithSharedTypes(c.shared...))
-	if err != nil {
+	if _, err := fhirauth.NewPolicy(fhirauth.WithBasePath(c.base), fhirauth.WithSharedTypes(c.shared...)); err != nil {
 		return usageError{err}
 	}
-	discoverCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	md, err := token.Discover(discoverCtx, c.issuer)
-	if err != nil {
-		return fmt.Errorf("discovering the issuer: %w", err)
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	g := newGateway(c, logger)
+	defer g.close()
+	connectErr := g.connect(ctx)
+	if errors.Is(connectErr, errVersionMismatch) {
+		return connectErr
 	}
-	verifier, err := token.NewVerifier(discoverCtx, token.Config{Issuer: c.issuer, Audience: c.audience, JWKSURL: md.JWKSURI},
-		token.WithLogger(logger))
-	if err != nil {
-		return err
-	}
-	defer verifier.Close()
-	smart, err := smartConfiguration(discoverCtx, c.issuer, md)
-	if err != nil {
-		return err
-	}
-
-	mw, err := middleware.New(verifier, policy, middleware.WithLogger(logger), middleware.WithMaxResponseSize(c.maxResponse))
-	if err != nil {
-		return err
-	}
-	router := http.NewServeMux()
-	router.Handle("GET "+policy.BasePath()+"/.well-known/smart-configuration", smart)
-	router.Handle("/", newProxy(c, policy, logger))
-
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return err
 	}
-	srv := newServer(mw.Wrap(router), logger)
-	fmt.Fprintf(stdout, "fhirwarden gateway listening on http://%s%s -> %s (FHIR %v, issuer %s)\n",
-		ln.Addr(), policy.BasePath(), c.upstream.Redacted(), c.version, c.issuer)
+	srv := newServer(g, logger)
+	version := "version from the upstream, pending"
+	if v := fhirspec.Version(g.version.Load()); v.Valid() {
+		version = v.String()
+	}
+	fmt.Fprintf(stdout, "fhirwarden gateway listening on http://%s%s -> %s (FHIR %s, issuer %s)\n",
+		ln.Addr(), c.base, c.upstream.Redacted(), version, c.issuer)
+	bg, stopBackground := context.WithCancel(ctx)
+	defer stopBackground()
+	if connectErr != nil {
+		go g.connectLoop(bg, connectErr)
+	} else if !g.upstreamChecked.Load() {
+		go g.watchUpstream(bg)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -137,7 +129,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancelShutdown := context.WithTimeout(context.Background(), 10*time.Second)
+	stopBackground()
+	// Shutdown stops accepting, then waits for in-flight requests to end.
+	shutdownCtx, cancelShutdown := context.WithTimeout(context.Background(), currentTimeouts().drain)
 	defer cancelShutdown()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return err
