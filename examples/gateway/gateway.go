@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/fhirwarden/fhirwarden/examples/internal/fhirmetrics"
 	"github.com/fhirwarden/fhirwarden/fhirauth"
 	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
 	"github.com/fhirwarden/fhirwarden/middleware"
@@ -24,7 +25,7 @@ import (
 type gateway struct {
 	c       *config
 	logger  *slog.Logger
-	metrics *gatewayMetrics
+	metrics *fhirmetrics.Metrics
 	client  *http.Client // for the upstream's metadata
 
 	fhir     atomic.Pointer[http.Handler]
@@ -47,7 +48,7 @@ var retry = struct{ first, max, attempt time.Duration }{first: time.Second, max:
 
 func newGateway(c *config, logger *slog.Logger) *gateway {
 	t := currentTimeouts()
-	return &gateway{c: c, logger: logger, metrics: newGatewayMetrics(),
+	return &gateway{c: c, logger: logger, metrics: fhirmetrics.New(),
 		client: &http.Client{Timeout: t.upstreamHeader}}
 }
 
@@ -67,7 +68,7 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case "/metrics":
 		if r.Method == http.MethodGet {
-			g.metrics.handler().ServeHTTP(w, r)
+			g.metrics.Handler().ServeHTTP(w, r)
 			return
 		}
 	}
@@ -154,7 +155,7 @@ func (g *gateway) connect(ctx context.Context) error {
 		return err
 	}
 	mw, err := middleware.New(verifier, policy, middleware.WithLogger(g.logger), middleware.WithMaxResponseSize(g.c.maxResponse),
-		middleware.WithMetrics(g.metrics.observe))
+		middleware.WithMetrics(g.metrics.Observe))
 	if err != nil {
 		_ = verifier.Close()
 		return err
@@ -164,7 +165,7 @@ func (g *gateway) connect(ctx context.Context) error {
 	router.Handle("/", newProxy(g.c, policy, g.logger))
 	var h http.Handler = mw.Wrap(router)
 	g.verifier.Store(verifier)
-	g.metrics.verifier.Store(verifier)
+	g.metrics.SetVerifier(verifier)
 	g.fhir.Store(&h)
 	return nil
 }

@@ -281,8 +281,11 @@ func build(ctx context.Context, cfg Config, addr net.Addr) (*Server, http.Handle
 	if err != nil {
 		return nil, nil, err
 	}
+	ops := newOps(s.verifier)
+	ops.register(mux)
 	mw, err := middleware.New(auth, policy,
 		middleware.WithLogger(cfg.Logger),
+		middleware.WithMetrics(ops.metrics.Observe),
 		// The store checks stored versions itself, inside its write lock.
 		middleware.WithStoredChecks(false))
 	if err != nil {

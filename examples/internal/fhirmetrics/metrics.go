@@ -1,4 +1,4 @@
-package main
+package fhirmetrics
 
 import (
 	"net/http"
@@ -12,18 +12,19 @@ import (
 	"github.com/fhirwarden/fhirwarden/token"
 )
 
-// gatewayMetrics are the gateway's Prometheus metrics: one counter and
-// one latency histogram for the middleware's decisions, and the token
-// verifier's counters read when scraped.
-type gatewayMetrics struct {
+// Metrics are a server's Prometheus metrics: one counter and one latency
+// histogram for the middleware's decisions, and the token verifier's
+// counters, read when scraped. Build them with New.
+type Metrics struct {
 	registry  *prometheus.Registry
 	decisions *prometheus.CounterVec
 	latency   *prometheus.HistogramVec
 	verifier  atomic.Pointer[token.Verifier]
 }
 
-func newGatewayMetrics() *gatewayMetrics {
-	m := &gatewayMetrics{
+// New builds the metrics in a registry of their own.
+func New() *Metrics {
+	m := &Metrics{
 		registry: prometheus.NewRegistry(),
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fhirwarden_decisions_total",
@@ -39,20 +40,23 @@ func newGatewayMetrics() *gatewayMetrics {
 	return m
 }
 
-// observe is the middleware's metrics hook.
-func (m *gatewayMetrics) observe(d middleware.DecisionMetric) {
+// Observe is the middleware's metrics hook (middleware.WithMetrics).
+func (m *Metrics) Observe(d middleware.DecisionMetric) {
 	m.decisions.WithLabelValues(d.Interaction, d.ResourceType, d.Outcome, strconv.Itoa(d.Status), d.ReasonKind).Inc()
 	m.latency.WithLabelValues(d.Interaction, d.Outcome).Observe(d.Latency.Seconds())
 }
 
-// handler serves the metrics in the Prometheus text format.
-func (m *gatewayMetrics) handler() http.Handler {
+// SetVerifier makes the metrics report v's Stats (none until it is set).
+func (m *Metrics) SetVerifier(v *token.Verifier) { m.verifier.Store(v) }
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 }
 
 // verifierCollector reports token.Verifier.Stats at each scrape (nothing
 // while no verifier is built yet).
-type verifierCollector struct{ m *gatewayMetrics }
+type verifierCollector struct{ m *Metrics }
 
 var verifierDescs = struct {
 	verified, rejected, cacheHits, cacheMisses, cacheEntries, keys, fetches, fetchFailures, rateLimited, lastSuccess *prometheus.Desc
