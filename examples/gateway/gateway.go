@@ -162,6 +162,8 @@ func (g *gateway) connect(ctx context.Context) error {
 	}
 	router := http.NewServeMux()
 	router.Handle("GET "+policy.BasePath()+"/.well-known/smart-configuration", smart)
+	router.Handle("GET "+policy.BasePath()+"/metadata", &capabilityHandler{client: g.client, upstream: g.c.upstream.String(),
+		base: policy.BasePath(), version: version, oauth: *md, logger: g.logger})
 	router.Handle("/", newProxy(g.c, policy, g.logger))
 	var h http.Handler = mw.Wrap(router)
 	g.verifier.Store(verifier)
