@@ -40,4 +40,30 @@
 //	-shared-types T1,T2      non-patient types patient/ scopes may read (e.g. Practitioner,Organization)
 //	-forward-authorization   also send the caller's Authorization header upstream
 //	-max-response BYTES      largest upstream response that can be checked (default 16 MiB)
+//	-config FILE             YAML configuration file (flags override it)
+//	-check-config FILE       validate FILE, print what the gateway would enforce, exit
+//
+// The configuration file is YAML (go.yaml.in/yaml/v3, read strictly:
+// unknown keys, duplicate keys, anchors and aliases, and a second
+// document are errors, each reported as FILE:LINE: reason):
+//
+//	listen: 0.0.0.0:8443
+//	upstream: http://hapi:8080/fhir
+//	base: /fhir
+//	fhir_version: R4                 # omit to read it from the upstream
+//	issuers:
+//	  - issuer: https://login.example/tenant
+//	    profile: smart               # claim-mapping profile name
+//	    algorithms: [RS256]
+//	    jwks_url: https://login.example/keys   # optional: instead of discovery's
+//	audiences: [https://gw.example/fhir]
+//	shared_types: [Practitioner, Organization]
+//	operations:
+//	  - {name: lastn, levels: [type], types: [Observation], permission: s, search: true}
+//	limits: {max_response: 16777216}
+//	tls: {cert: /etc/gw/cert.pem, key: /etc/gw/key.pem}
+//	forward_authorization: false
+//
+// This build enforces the first issuer and the first audience; further
+// ones are listed as not enforced by -check-config and logged at start.
 package main

@@ -145,12 +145,19 @@ func (g *gateway) connect(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	policy, err := fhirauth.NewPolicy(fhirauth.WithVersion(version), fhirauth.WithBasePath(g.c.base), fhirauth.WithSharedTypes(g.c.shared...))
+	policy, err := fhirauth.NewPolicy(g.c.policyOptions(version)...)
 	if err != nil {
 		return err
 	}
-	verifier, err := token.NewVerifier(ctx, token.Config{Issuer: g.c.issuer, Audience: g.c.audience, JWKSURL: md.JWKSURI},
-		token.WithLogger(g.logger))
+	jwks := md.JWKSURI
+	if g.c.jwksURL != "" {
+		jwks = g.c.jwksURL
+	}
+	vopts := []token.VerifierOption{token.WithLogger(g.logger)}
+	if len(g.c.algorithms) > 0 {
+		vopts = append(vopts, token.WithAlgorithms(g.c.algorithms...))
+	}
+	verifier, err := token.NewVerifier(ctx, token.Config{Issuer: g.c.issuer, Audience: g.c.audience, JWKSURL: jwks}, vopts...)
 	if err != nil {
 		return err
 	}

@@ -3,88 +3,16 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
-	"strings"
 
-	"github.com/fhirwarden/fhirwarden/fhirauth"
 	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
 	"github.com/fhirwarden/fhirwarden/middleware"
 	"github.com/fhirwarden/fhirwarden/token"
 )
-
-// config is the parsed command line.
-type config struct {
-	upstream    *url.URL
-	issuer      string
-	audience    string
-	addr        string
-	version     fhirspec.Version
-	base        string
-	shared      []string
-	forwardAuth bool
-	maxResponse int64
-}
-
-// parseFlags reads the command line; errors are usageErrors.
-func parseFlags(args []string, stderr io.Writer) (*config, error) {
-	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	upstream := fs.String("upstream", "", "FHIR base URL of the server to protect (required)")
-	issuer := fs.String("issuer", "", "OAuth2/OpenID issuer whose tokens are accepted (required)")
-	audience := fs.String("audience", "", "required aud of access tokens (required)")
-	addr := fs.String("addr", "127.0.0.1:8081", "listen address")
-	version := fs.String("fhir-version", "", "FHIR version of the upstream: STU3 or R4 (default: read from the upstream's CapabilityStatement)")
-	base := fs.String("base", "/fhir", "the gateway's FHIR base path")
-	shared := fs.String("shared-types", "", "comma-separated non-patient resource types patient/ scopes may read")
-	forward := fs.Bool("forward-authorization", false, "forward the caller's Authorization header upstream")
-	maxResponse := fs.Int64("max-response", middleware.DefaultMaxResponseSize, "largest upstream response that can be checked, in bytes")
-	if err := fs.Parse(args); err != nil {
-		return nil, usageError{err}
-	}
-	fail := func(format string, a ...any) (*config, error) {
-		err := fmt.Errorf(format, a...)
-		fmt.Fprintln(stderr, "gateway:", err)
-		fs.Usage()
-		return nil, usageError{err}
-	}
-	if fs.NArg() > 0 {
-		return fail("unexpected arguments: %q", fs.Args())
-	}
-	if *upstream == "" || *issuer == "" || *audience == "" {
-		return fail("-upstream, -issuer and -audience are required")
-	}
-	u, err := url.Parse(*upstream)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return fail("-upstream %q must be an absolute http(s) URL without query, fragment or user info", *upstream)
-	}
-	u.Path = strings.TrimSuffix(u.Path, "/")
-	u.RawPath = ""
-	var v fhirspec.Version
-	if *version != "" {
-		if v, err = fhirspec.ParseVersion(*version); err != nil {
-			return fail("-fhir-version: %v", err)
-		}
-	}
-	if *maxResponse <= 0 {
-		return fail("-max-response must be positive")
-	}
-	c := &config{
-		upstream: u, issuer: *issuer, audience: *audience, addr: *addr, version: v,
-		base: *base, forwardAuth: *forward, maxResponse: *maxResponse,
-	}
-	for t := range strings.SplitSeq(*shared, ",") {
-		if t = strings.TrimSpace(t); t != "" {
-			c.shared = append(c.shared, t)
-		}
-	}
-	return c, nil
-}
 
 // run is the whole program: parse flags, connect to the issuer and the
 // upstream (in the background when they are not reachable yet), serve
@@ -94,10 +22,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if _, err := fhirauth.NewPolicy(fhirauth.WithBasePath(c.base), fhirauth.WithSharedTypes(c.shared...)); err != nil {
-		return usageError{err}
+	if c.check {
+		c.describe(stdout)
+		return nil
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	for _, s := range c.ignored {
+		logger.Warn("gateway: configuration not enforced by this build", "setting", s)
+	}
 	g := newGateway(c, logger)
 	defer g.close()
 	connectErr := g.connect(ctx)
@@ -113,8 +45,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if v := fhirspec.Version(g.version.Load()); v.Valid() {
 		version = v.String()
 	}
-	fmt.Fprintf(stdout, "fhirwarden gateway listening on http://%s%s -> %s (FHIR %s, issuer %s)\n",
-		ln.Addr(), c.base, c.upstream.Redacted(), version, c.issuer)
+	scheme := "http"
+	if c.tlsCert != "" {
+		scheme = "https"
+	}
+	fmt.Fprintf(stdout, "fhirwarden gateway listening on %s://%s%s -> %s (FHIR %s, issuer %s)\n",
+		scheme, ln.Addr(), c.base, c.upstream.Redacted(), version, c.issuer)
 	bg, stopBackground := context.WithCancel(ctx)
 	defer stopBackground()
 	if connectErr != nil {
@@ -123,7 +59,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		go g.watchUpstream(bg)
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if c.tlsCert != "" {
+			errc <- srv.ServeTLS(ln, c.tlsCert, c.tlsKey)
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err
