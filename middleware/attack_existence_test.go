@@ -44,7 +44,7 @@ func withHistory(fhir *naivefhir.Server) http.Handler {
 func answer(res *http.Response, body []byte, id string) string {
 	var keys []string
 	for k := range res.Header {
-		if k != "Date" {
+		if k != "Date" && k != "X-Request-Id" {
 			keys = append(keys, k)
 		}
 	}

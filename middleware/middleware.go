@@ -187,6 +187,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if auditing || h.m.cfg.metrics != nil {
 		st.start = time.Now()
 	}
+	if auditing {
+		// The request id goes back to the client before anything is
+		// written, and into the audit record.
+		setRequestID(w, r, h.m.cfg.requestIDs)
+	}
 	h.m.serve(st, h.next, r)
 	if auditing {
 		h.m.emitAudit(st, r)

@@ -50,6 +50,7 @@ type config struct {
 	audit         func(context.Context, AuditRecord)
 	metrics       func(DecisionMetric)
 	onError       ErrorHandler
+	requestIDs    bool
 	logger        *slog.Logger
 	loggerSet     bool
 }

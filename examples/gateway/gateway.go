@@ -162,7 +162,7 @@ func (g *gateway) connect(ctx context.Context) error {
 		return err
 	}
 	mw, err := middleware.New(verifier, policy, middleware.WithLogger(g.logger), middleware.WithMaxResponseSize(g.c.maxResponse),
-		middleware.WithMetrics(g.metrics.Observe))
+		middleware.WithMetrics(g.metrics.Observe), middleware.WithRequestIDs())
 	if err != nil {
 		_ = verifier.Close()
 		return err

@@ -286,6 +286,7 @@ func build(ctx context.Context, cfg Config, addr net.Addr) (*Server, http.Handle
 	mw, err := middleware.New(auth, policy,
 		middleware.WithLogger(cfg.Logger),
 		middleware.WithMetrics(ops.metrics.Observe),
+		middleware.WithRequestIDs(),
 		// The store checks stored versions itself, inside its write lock.
 		middleware.WithStoredChecks(false))
 	if err != nil {
