@@ -48,7 +48,7 @@ func (p *Policy) classifyInto(req *Request, r *http.Request) error {
 	if r.URL.Opaque != "" || strings.Contains(r.URL.RawPath, "%") || (r.URL.RawPath != "" && r.URL.RawPath != r.URL.Path) {
 		return invalid("the path must not be percent-encoded")
 	}
-	rel, err := p.relPath(r.URL.Path)
+	rel, err := p.relPath(r.Method, r.URL.Path)
 	if err != nil {
 		return err
 	}
@@ -156,10 +156,18 @@ func unsupported(format string, args ...any) error {
 
 // relPath returns the path relative to the base, without a leading slash,
 // after checking every segment.
-func (p *Policy) relPath(path string) (string, error) {
+//
+// "[base]/" is the base itself for POST (batch and transaction) and GET
+// (system search, paging): that is what common clients send (fhir-kit-client
+// and fhir.js join the base and an empty path with a slash). For any other
+// method, and for "[base]//" and the like, an empty segment stays an error.
+func (p *Policy) relPath(method, path string) (string, error) {
 	var rel string
 	switch {
 	case path == p.base:
+		return "", nil
+	case len(path) == len(p.base)+1 && path[len(p.base)] == '/' && path[:len(p.base)] == p.base &&
+		(method == http.MethodPost || method == http.MethodGet || method == http.MethodHead):
 		return "", nil
 	case len(path) > len(p.base) && path[len(p.base)] == '/' && path[:len(p.base)] == p.base:
 		rel = path[len(p.base)+1:]
@@ -453,6 +461,11 @@ func (p *Policy) routeOne(req *Request, in *rawRequest, m, seg string) error {
 	case seg == "metadata":
 		return in.only(m, http.MethodGet, req, Capabilities)
 	case seg == "_search":
+		if m == http.MethodGet && !in.entry {
+			// fhir-kit-client's systemSearch sends GET [base]/_search?...:
+			// a system search with its parameters in the query.
+			return in.only(m, http.MethodGet, req, SearchSystem)
+		}
 		in.needBody = true
 		return in.only(m, http.MethodPost, req, SearchSystem)
 	case seg == "_history":

@@ -37,8 +37,11 @@ func (d denial) specific() bool { return d.reason != "" }
 
 // responseCheck describes the check of a response body.
 type responseCheck struct {
-	on          bool
-	bundle      bool             // the response is a Bundle whose entries are filtered
+	on     bool
+	bundle bool // the response is a Bundle whose entries are filtered
+	// history: the Bundle is one resource's history, hidden as a read is
+	// (a withheld version means the resource is withheld).
+	history     bool
 	expectType  string           // single resource: must be of this type
 	letters     scope.Permission // each returned resource's type needs these letters
 	compartment bool             // compartment types must be in Patient/<patient>
@@ -143,7 +146,8 @@ func (e *evaluation) read() (*Decision, denial) {
 	if m == scope.Denied {
 		return nil, e.missing(t, scope.Read, "")
 	}
-	rc := responseCheck{letters: scope.Read, expectType: t, bundle: e.req.Interaction == HistoryInstance}
+	history := e.req.Interaction == HistoryInstance
+	rc := responseCheck{letters: scope.Read, expectType: t, bundle: history, history: history}
 	if e.inPatient() {
 		switch e.class(t) {
 		case classPatient:

@@ -2,8 +2,9 @@ package fhirauth
 
 import (
 	"fmt"
-	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
 	"net/http"
+
+	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
 )
 
 // CheckResponse applies the decision's response check to what the server
@@ -13,9 +14,12 @@ import (
 // It is the one sequence every server and gateway needs:
 //
 //   - a decision without a response check passes everything;
-//   - under existence hiding, a 404 or 410 for a single resource returns
-//     ErrHidden: answer exactly as for a withheld resource, so that a
-//     missing resource and another patient's look the same;
+//   - under existence hiding, a 404 or 410 for a single resource (a read,
+//     or an instance's history) returns ErrHidden: answer exactly as for a
+//     missing resource, so that a missing resource and another patient's
+//     look the same; so does an instance history with a version withheld,
+//     which an emptied history Bundle would otherwise tell from a missing
+//     resource;
 //   - an empty body passes, and so does a non-2xx answer that is an
 //     OperationOutcome with only its own elements (anything else in an
 //     error answer is refused, wrapping ErrNotJSON);
@@ -29,7 +33,8 @@ func (d *Decision) CheckResponse(status int, body []byte) (out []byte, removed i
 	if !d.response.on {
 		return body, 0, nil
 	}
-	if !d.response.bundle && (status == http.StatusNotFound || status == http.StatusGone) && d.CheckStatus() == http.StatusNotFound {
+	single := !d.response.bundle || d.response.history
+	if single && (status == http.StatusNotFound || status == http.StatusGone) && d.CheckStatus() == http.StatusNotFound {
 		return nil, 0, ErrHidden
 	}
 	if len(body) == 0 {
@@ -42,12 +47,25 @@ func (d *Decision) CheckResponse(status int, body []byte) (out []byte, removed i
 		return body, 0, nil
 	}
 	if d.response.bundle {
-		return d.filterBundle(body)
+		out, removed, err := d.filterBundle(body)
+		if err == nil && removed > 0 && d.response.history {
+			return nil, removed, d.historyWithheld(removed)
+		}
+		return out, removed, err
 	}
 	if err := d.checkRead(body); err != nil {
 		return nil, 0, err
 	}
 	return body, 0, nil
+}
+
+// historyWithheld is the error for an instance history with versions the
+// caller may not see: the resource is withheld as a whole.
+func (d *Decision) historyWithheld(removed int) error {
+	if d.CheckStatus() == http.StatusNotFound {
+		return ErrHidden
+	}
+	return fmt.Errorf("%w: %d versions of the resource are outside the caller's access", ErrOutsideCompartment, removed)
 }
 
 // CheckResult checks one resource the response of this decision holds,

@@ -34,6 +34,24 @@ type AuditRecord struct {
 	Status        int           // HTTP status sent to the client
 	Withheld      int           // resources removed from the response by response checks
 	Latency       time.Duration // from arrival until the response was written
+
+	Issuer  string // iss of the token
+	TokenID string // jti of the token
+	// ErrorKind is the kind of a refusal (a Reason* constant such as
+	// ReasonScope or ReasonInvalidToken); "" when allowed.
+	ErrorKind string
+	// Narrowing is the search narrowing the decision applied, as query
+	// parameters (patient=Patient/123); nil when none. It is the
+	// Decision's own map: read it, do not change it.
+	Narrowing  url.Values
+	RemoteAddr string // the client's address (the connection's, as net/http reports it)
+	// RequestID identifies the request: the client's X-Request-ID when
+	// it sent a usable one, else one generated when WithRequestIDs is
+	// set (else ""); sent back in X-Request-ID.
+	RequestID string
+	// TraceID is the trace-id of a W3C traceparent header, when the
+	// request has a valid one.
+	TraceID string
 }
 
 // Decision values of AuditRecord.
@@ -58,6 +76,13 @@ func slogAudit(ctx context.Context, l *slog.Logger, r *AuditRecord) {
 		slog.Int("status", r.Status),
 		slog.Int("withheld", r.Withheld),
 		slog.Duration("latency", r.Latency),
+		slog.String("iss", r.Issuer),
+		slog.String("jti", r.TokenID),
+		slog.String("error_kind", r.ErrorKind),
+		slog.String("narrowing", r.Narrowing.Encode()),
+		slog.String("remote_addr", r.RemoteAddr),
+		slog.String("request_id", r.RequestID),
+		slog.String("trace_id", r.TraceID),
 	)
 }
 
@@ -84,9 +109,17 @@ func (m *Middleware) emitAudit(st *requestState, r *http.Request) {
 	}
 	if p := st.principal; p != nil {
 		rec.ClientID, rec.Subject, rec.Patient = p.ClientID, p.Subject, p.Patient
+		rec.Issuer, rec.TokenID = p.Issuer, p.TokenID
 	}
+	rec.RemoteAddr = r.RemoteAddr
+	rec.RequestID = st.rec.Header().Get(requestIDHeader)
+	rec.TraceID = traceID(r.Header)
 	if st.denied {
 		rec.Decision = AuditDeny
+		rec.ErrorKind = reasonKind(rec.Status)
+	}
+	if d := st.decision; d != nil && len(d.Narrow) > 0 {
+		rec.Narrowing = d.Narrow
 	}
 	if rec.Reason == "" && st.decision != nil {
 		rec.Reason = st.decision.Reason

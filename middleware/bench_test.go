@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"testing"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth"
@@ -95,6 +96,11 @@ func BenchmarkMiddleware(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	var decided atomic.Uint64
+	metered, err := middleware.New(ver, policy, quiet, middleware.WithMetrics(func(middleware.DecisionMetric) { decided.Add(1) }))
+	if err != nil {
+		b.Fatal(err)
+	}
 	userScopes := "openid fhirUser user/Patient.rs user/Observation.rs user/Encounter.rs user/Condition.rs " +
 		"user/Procedure.rs user/AllergyIntolerance.rs user/MedicationRequest.rs user/Immunization.rs"
 	userTok := iss.Mint(map[string]any{"sub": "u1", "client_id": "c1", "scope": userScopes})
@@ -142,6 +148,7 @@ func BenchmarkMiddleware(b *testing.B) {
 	})
 	run("cached-token", plain.Wrap(bare), request(userTok, search))
 	run("cached-token-audit", audited.Wrap(bare), request(userTok, search))
+	run("cached-token-metrics", metered.Wrap(bare), request(userTok, search))
 	run("cached-token-patient-narrowed", plain.Wrap(bare), request(patientTok, "/fhir/Observation?code=8867-4&_count=50"))
 	// The same app naming its own patient: the query already narrows and
 	// is plain, so it is checked and passed on as sent.

@@ -176,13 +176,24 @@ type requestState struct {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st := &requestState{rec: recorder{w: w}}
+	if h.m.cfg.onError != nil {
+		st.rec.w = &requestWriter{ResponseWriter: w, r: r}
+	}
 	auditing := h.m.auditing(r.Context())
-	if auditing {
+	if auditing || h.m.cfg.metrics != nil {
 		st.start = time.Now()
+	}
+	if auditing {
+		// The request id goes back to the client before anything is
+		// written, and into the audit record.
+		setRequestID(w, r, h.m.cfg.requestIDs)
 	}
 	h.m.serve(st, h.next, r)
 	if auditing {
 		h.m.emitAudit(st, r)
+	}
+	if h.m.cfg.metrics != nil {
+		h.m.emitMetric(st)
 	}
 }
 

@@ -46,6 +46,9 @@ type config struct {
 	maxBody       int64
 	retryAfter    time.Duration
 	audit         func(context.Context, AuditRecord)
+	metrics       func(DecisionMetric)
+	onError       ErrorHandler
+	requestIDs    bool
 	logger        *slog.Logger
 	loggerSet     bool
 	dpop          *dpopSetup // nil: the Bearer scheme only

@@ -44,10 +44,7 @@ func (st *requestState) dropHandlerHeaders() {
 // writeOutcome writes a complete error response: headers, status, body.
 func (m *Middleware) writeOutcome(w http.ResponseWriter, status int, body []byte, authErr, authDesc, scope string) {
 	h := w.Header()
-	h.Set("Content-Type", fhirJSON)
-	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
 	if status == http.StatusUnauthorized || authErr != "" {
 		h.Set("WWW-Authenticate", challenge(m.cfg.realm, authErr, authDesc, scope))
 		m.addDPoPChallenge(h, status)
@@ -55,6 +52,12 @@ func (m *Middleware) writeOutcome(w http.ResponseWriter, status int, body []byte
 	if status == http.StatusServiceUnavailable {
 		h.Set("Retry-After", m.retryAfter)
 	}
+	if m.renderRefusal(w, Refusal{Status: status, Outcome: body, AuthError: authErr}) {
+		return
+	}
+	h.Set("Content-Type", fhirJSON)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }

@@ -36,11 +36,12 @@ func (m *Middleware) serveChecked(st *requestState, next http.Handler, r *http.R
 	case errors.Is(err, fhirauth.ErrHidden):
 		// Existence hiding: a missing resource and a withheld one must
 		// look the same, down to the body.
+		st.withheld = int32(removed)
 		m.notFound(st)
 		return
 	case err != nil:
-		if !d.ResponseIsBundle() {
-			st.withheld = 1
+		if !d.ResponseIsBundle() || removed > 0 {
+			st.withheld = int32(max(removed, 1))
 		}
 		m.refuseCheck(st, d, err)
 		return

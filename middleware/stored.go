@@ -48,10 +48,12 @@ func (m *Middleware) storedVersion(ctx context.Context, next http.Handler, orig 
 		return "", http.StatusBadGateway, "the server's answer broke off"
 	case st == http.StatusNotFound || st == http.StatusGone:
 		// No stored version: CheckStored(nil) decides update-as-create.
-		// A delete of nothing would be passed on, and the server's answer
-		// to it (often 200 or 204) would tell a missing resource from a
-		// hidden one; with existence hiding it gets the hidden answer.
-		if method == http.MethodDelete && d.CheckStatus() == http.StatusNotFound {
+		// A write that needs one (a delete, a patch, a version-aware
+		// update with If-Match) would be passed on, and the server's
+		// answer to it (200 or 204 for a delete, 412 for If-Match) would
+		// tell a missing resource from a hidden one; with existence
+		// hiding it gets the hidden answer.
+		if needsExisting(method, orig.Header) && d.CheckStatus() == http.StatusNotFound {
 			return "", http.StatusNotFound, "resource not found"
 		}
 	case st == http.StatusOK:
@@ -70,6 +72,18 @@ func (m *Middleware) storedVersion(ctx context.Context, next http.Handler, orig 
 		return "", d.CheckStatus(), "the stored version does not permit this write: " + err.Error()
 	}
 	return etag, 0, ""
+}
+
+// needsExisting reports whether a write by id can only act on a resource
+// that exists: a delete, a patch, or an update conditional on a version.
+func needsExisting(method string, h http.Header) bool {
+	switch method {
+	case http.MethodDelete, http.MethodPatch:
+		return true
+	case http.MethodPut:
+		return len(h.Values("If-Match")) > 0
+	}
+	return false
 }
 
 // checkStored runs the stored-version check of a single write and, for

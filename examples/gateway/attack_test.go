@@ -319,7 +319,7 @@ func TestGatewayAttackSlowClientsAndUpstreams(t *testing.T) {
 	timeoutsMu.Lock()
 	saved := timeouts
 	timeouts = serverTimeouts{readHeader: 300 * time.Millisecond, read: 600 * time.Millisecond, write: 2 * time.Second,
-		idle: time.Second, upstream: 700 * time.Millisecond, upstreamHeader: 500 * time.Millisecond}
+		idle: time.Second, upstream: 700 * time.Millisecond, upstreamHeader: 500 * time.Millisecond, drain: 2 * time.Second}
 	timeoutsMu.Unlock()
 	t.Cleanup(func() {
 		timeoutsMu.Lock()

@@ -14,6 +14,21 @@
 // the gateway, and so is authorized again. The caller's Authorization
 // header is not forwarded upstream unless -forward-authorization is given.
 //
+// The gateway starts even when the issuer or the upstream is not reachable
+// yet: it retries in the background (backoff up to 30 s) and answers FHIR
+// requests 503 with Retry-After and an OperationOutcome until the issuer's
+// keys (and, without -fhir-version, the upstream's FHIR version) arrive.
+// Outside the FHIR base it serves, without a token:
+//
+//	GET /healthz   200 while the process runs (liveness)
+//	GET /readyz    200 when the issuer's keys are loaded and the upstream answers GET metadata; 503 and the reason otherwise
+//	GET /metrics   Prometheus text format: fhirwarden_decisions_total{interaction,resource_type,outcome,status,reason},
+//	               fhirwarden_request_duration_seconds, and the token verifier's cache and JWKS counters
+//
+// On SIGINT or SIGTERM it stops accepting connections and waits up to 30 s
+// for the requests in flight. CLIENTS.md lists what the common FHIR client
+// libraries send and how the gateway answers each shape.
+//
 // Flags:
 //
 //	-upstream URL            FHIR base URL of the server to protect (required)
@@ -24,9 +39,38 @@
 //	-profile ISSUER=NAME     claim mapping of an -issuer: smart (default), entra, okta, keycloak,
 //	                         auth0, ping, or a JSON file (see token.ClaimMapping)
 //	-addr host:port          listen address (default 127.0.0.1:8081)
-//	-fhir-version STU3|R4    FHIR version of the upstream (default R4)
+//	-fhir-version STU3|R4    FHIR version of the upstream (default: read from its CapabilityStatement; a flag that contradicts it is an error)
 //	-base /fhir              the gateway's FHIR base path (default /fhir)
 //	-shared-types T1,T2      non-patient types patient/ scopes may read (e.g. Practitioner,Organization)
 //	-forward-authorization   also send the caller's Authorization header upstream
 //	-max-response BYTES      largest upstream response that can be checked (default 16 MiB)
+//	-config FILE             YAML configuration file (flags override it)
+//	-check-config FILE       validate FILE, print what the gateway would enforce, exit
+//
+// The configuration file is YAML (go.yaml.in/yaml/v3, read strictly:
+// unknown keys, duplicate keys, anchors and aliases, and a second
+// document are errors, each reported as FILE:LINE: reason):
+//
+//	listen: 0.0.0.0:8443
+//	upstream: http://hapi:8080/fhir
+//	base: /fhir
+//	fhir_version: R4                 # omit to read it from the upstream
+//	issuers:
+//	  - issuer: https://login.example/tenant
+//	    profile: smart               # smart, entra, okta, keycloak, auth0, ping, or a JSON file
+//	    algorithms: [RS256]
+//	    jwks_url: https://login.example/keys   # optional: instead of discovery's
+//	  - issuer: https://login.microsoftonline.com/TENANT/v2.0
+//	    profile: entra
+//	audiences: [https://gw.example/fhir, api://fhir]
+//	shared_types: [Practitioner, Organization]
+//	operations:
+//	  - {name: lastn, levels: [type], types: [Observation], permission: s, search: true}
+//	limits: {max_response: 16777216}
+//	tls: {cert: /etc/gw/cert.pem, key: /etc/gw/key.pem}
+//	forward_authorization: false
+//
+// A token's iss selects its issuer before any key is fetched; every listed
+// audience is accepted. -issuer flags (with -profile) replace the file's
+// issuers as a whole, -audience flags its audiences.
 package main

@@ -25,6 +25,11 @@ func newProxy(c *config, policy *fhirauth.Policy, logger *slog.Logger) http.Hand
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			rel := strings.TrimPrefix(pr.In.URL.Path, base) // "" or "/Type/..."
+			if rel == "/" {
+				// "[base]/" was authorized as the base: the upstream gets
+				// the base itself.
+				rel = ""
+			}
 			out := pr.Out
 			restoreEndToEnd(out.Header, pr.In.Header)
 			// No protocol switch: a FHIR REST API never upgrades, and an

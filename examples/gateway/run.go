@@ -3,139 +3,74 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
-	"strings"
-	"time"
 
-	"github.com/fhirwarden/fhirwarden/examples/internal/trust"
-	"github.com/fhirwarden/fhirwarden/fhirauth"
 	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
 	"github.com/fhirwarden/fhirwarden/middleware"
 	"github.com/fhirwarden/fhirwarden/token"
 )
 
-// config is the parsed command line.
-type config struct {
-	upstream    *url.URL
-	trust       trust.Flags // -issuer, -audience, -profile
-	addr        string
-	version     fhirspec.Version
-	base        string
-	shared      []string
-	forwardAuth bool
-	maxResponse int64
-}
-
-// parseFlags reads the command line; errors are usageErrors.
-func parseFlags(args []string, stderr io.Writer) (*config, error) {
-	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	upstream := fs.String("upstream", "", "FHIR base URL of the server to protect (required)")
-	var tf trust.Flags
-	tf.Register(fs)
-	addr := fs.String("addr", "127.0.0.1:8081", "listen address")
-	version := fs.String("fhir-version", "R4", "FHIR version of the upstream: STU3 or R4")
-	base := fs.String("base", "/fhir", "the gateway's FHIR base path")
-	shared := fs.String("shared-types", "", "comma-separated non-patient resource types patient/ scopes may read")
-	forward := fs.Bool("forward-authorization", false, "forward the caller's Authorization header upstream")
-	maxResponse := fs.Int64("max-response", middleware.DefaultMaxResponseSize, "largest upstream response that can be checked, in bytes")
-	if err := fs.Parse(args); err != nil {
-		return nil, usageError{err}
-	}
-	fail := func(format string, a ...any) (*config, error) {
-		err := fmt.Errorf(format, a...)
-		fmt.Fprintln(stderr, "gateway:", err)
-		fs.Usage()
-		return nil, usageError{err}
-	}
-	if fs.NArg() > 0 {
-		return fail("unexpected arguments: %q", fs.Args())
-	}
-	if *upstream == "" || len(tf.Issuers) == 0 || len(tf.Audiences) == 0 {
-		return fail("-upstream, -issuer and -audience are required")
-	}
-	if err := tf.Validate(); err != nil {
-		return fail("%v", err)
-	}
-	u, err := url.Parse(*upstream)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return fail("-upstream %q must be an absolute http(s) URL without query, fragment or user info", *upstream)
-	}
-	u.Path = strings.TrimSuffix(u.Path, "/")
-	u.RawPath = ""
-	v, err := fhirspec.ParseVersion(*version)
-	if err != nil {
-		return fail("-fhir-version: %v", err)
-	}
-	if *maxResponse <= 0 {
-		return fail("-max-response must be positive")
-	}
-	c := &config{
-		upstream: u, trust: tf, addr: *addr, version: v,
-		base: *base, forwardAuth: *forward, maxResponse: *maxResponse,
-	}
-	for t := range strings.SplitSeq(*shared, ",") {
-		if t = strings.TrimSpace(t); t != "" {
-			c.shared = append(c.shared, t)
-		}
-	}
-	return c, nil
-}
-
-// run is the whole program: parse flags, discover the issuer, build the
-// verifier, policy, proxy and middleware, serve until ctx is done.
+// run is the whole program: parse flags, connect to the issuer and the
+// upstream (in the background when they are not reachable yet), serve
+// until ctx is done, then drain in-flight requests.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
 	}
+	if c.check {
+		c.describe(stdout)
+		return nil
+	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-
-	policy, err := fhirauth.NewPolicy(fhirauth.WithVersion(c.version), fhirauth.WithBasePath(c.base), fhirauth.WithSharedTypes(c.shared...))
-	if err != nil {
-		return usageError{err}
+	g := newGateway(c, logger)
+	defer g.close()
+	connectErr := g.connect(ctx)
+	if errors.Is(connectErr, errVersionMismatch) {
+		return connectErr
 	}
-	discoverCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	verifier, mds, err := c.trust.Authenticator(discoverCtx, token.WithLogger(logger))
-	if err != nil {
-		return err
-	}
-	defer verifier.Close()
-	smart, err := smartConfiguration(discoverCtx, c.trust.Issuers[0], mds[0])
-	if err != nil {
-		return err
-	}
-
-	mw, err := middleware.New(verifier, policy, middleware.WithLogger(logger), middleware.WithMaxResponseSize(c.maxResponse))
-	if err != nil {
-		return err
-	}
-	router := http.NewServeMux()
-	router.Handle("GET "+policy.BasePath()+"/.well-known/smart-configuration", smart)
-	router.Handle("/", newProxy(c, policy, logger))
-
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return err
 	}
-	srv := newServer(mw.Wrap(router), logger)
-	fmt.Fprintf(stdout, "fhirwarden gateway listening on http://%s%s -> %s (FHIR %v, issuer %s)\n",
-		ln.Addr(), policy.BasePath(), c.upstream.Redacted(), c.version, strings.Join(c.trust.Issuers, ", "))
+	srv := newServer(g, logger)
+	version := "version from the upstream, pending"
+	if v := fhirspec.Version(g.version.Load()); v.Valid() {
+		version = v.String()
+	}
+	scheme := "http"
+	if c.tlsCert != "" {
+		scheme = "https"
+	}
+	fmt.Fprintf(stdout, "fhirwarden gateway listening on %s://%s%s -> %s (FHIR %s, issuer %s)\n",
+		scheme, ln.Addr(), c.base, c.upstream.Redacted(), version, c.issuerList())
+	bg, stopBackground := context.WithCancel(ctx)
+	defer stopBackground()
+	if connectErr != nil {
+		go g.connectLoop(bg, connectErr)
+	} else if !g.upstreamChecked.Load() {
+		go g.watchUpstream(bg)
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if c.tlsCert != "" {
+			errc <- srv.ServeTLS(ln, c.tlsCert, c.tlsKey)
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancelShutdown := context.WithTimeout(context.Background(), 10*time.Second)
+	stopBackground()
+	// Shutdown stops accepting, then waits for in-flight requests to end.
+	shutdownCtx, cancelShutdown := context.WithTimeout(context.Background(), currentTimeouts().drain)
 	defer cancelShutdown()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return err

@@ -17,6 +17,7 @@ type serverTimeouts struct {
 	idle           time.Duration // between requests on a keep-alive connection
 	upstream       time.Duration // the whole upstream exchange
 	upstreamHeader time.Duration // until the upstream's response headers
+	drain          time.Duration // how long shutdown waits for in-flight requests
 }
 
 // maxHeaderBytes bounds the request headers (a bearer token is at most 16
@@ -32,6 +33,7 @@ var (
 		idle:           2 * time.Minute,
 		upstream:       2 * time.Minute,
 		upstreamHeader: time.Minute,
+		drain:          30 * time.Second,
 	}
 )
 

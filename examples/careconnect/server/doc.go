@@ -20,4 +20,9 @@
 //
 // Run is the whole program (parse flags, start, serve until the context
 // is done, shut down gracefully); cmd main calls it.
+//
+// Outside the FHIR base, without a token: GET /healthz (alive), GET
+// /readyz (the issuer's keys are loaded) and GET /metrics (the
+// middleware's decisions and the token verifier's counters, Prometheus
+// text format).
 package server

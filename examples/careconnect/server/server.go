@@ -248,9 +248,13 @@ func build(ctx context.Context, cfg Config, addr net.Addr) (*Server, http.Handle
 		return nil, nil, err
 	}
 	s.policy = policy
+	ops := newOps(auth)
+	ops.register(mux)
 	mw, err := middleware.New(auth, policy,
 		middleware.WithLogger(cfg.Logger),
 		middleware.WithDPoP(middleware.DPoPConfig{ExternalURL: publicOrigin(cfg.PublicURL)}),
+		middleware.WithMetrics(ops.metrics.Observe),
+		middleware.WithRequestIDs(),
 		// The store checks stored versions itself, inside its write lock.
 		middleware.WithStoredChecks(false))
 	if err != nil {
