@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/fhirwarden/fhirwarden/middleware"
 	"github.com/fhirwarden/fhirwarden/internal/naivefhir"
+	"github.com/fhirwarden/fhirwarden/middleware"
 )
 
 func TestMetrics(t *testing.T) {
