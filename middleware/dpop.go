@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/fhirwarden/fhirwarden/fhirauth"
 	"github.com/fhirwarden/fhirwarden/token"
 )
 
@@ -157,26 +156,14 @@ func (m *Middleware) refuseDPoPError(st *requestState, err error, raw string) {
 // refuseDPoP answers 401 with an OperationOutcome and a DPoP challenge
 // (RFC 9449 section 7.1), with the current nonce when one is needed.
 func (m *Middleware) refuseDPoP(st *requestState, status int, code, diagnostics string) {
-	st.dropHandlerHeaders()
-	body := fhirauth.OperationOutcome(m.version, "login", diagnostics)
-	h := st.rec.Header()
-	h.Set("Content-Type", fhirJSON)
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("WWW-Authenticate", m.dpopChallenge(code, authDescription(code, diagnostics)))
-	if n := m.cfg.dpop.checker.Nonce(); n != "" {
-		h.Set("DPoP-Nonce", n)
-	}
-	st.rec.WriteHeader(status)
-	_, _ = st.rec.Write(body)
-	st.denied = true
-	st.reason = diagnostics
+	st.dpop = true
+	m.refuseChallenge(st, status, "login", diagnostics, code)
 }
 
 // dpopChallenge is a "DPoP" WWW-Authenticate value: realm, error and its
-// description when given, and the proof algorithms accepted.
-func (m *Middleware) dpopChallenge(code, description string) string {
+// description when given, the scope that would have been enough, and the
+// proof algorithms accepted.
+func (m *Middleware) dpopChallenge(code, description, scope string) string {
 	var b strings.Builder
 	b.WriteString("DPoP realm=")
 	writeQuoted(&b, m.cfg.realm)
@@ -188,6 +175,10 @@ func (m *Middleware) dpopChallenge(code, description string) string {
 			writeQuoted(&b, description)
 		}
 	}
+	if scope != "" {
+		b.WriteString(", scope=")
+		writeQuoted(&b, scope)
+	}
 	b.WriteString(", algs=")
 	writeQuoted(&b, m.cfg.dpop.checker.Algorithms())
 	return b.String()
@@ -198,7 +189,7 @@ func (m *Middleware) dpopChallenge(code, description string) string {
 // (RFC 9449 section 7.2).
 func (m *Middleware) addDPoPChallenge(h http.Header, status int) {
 	if m.cfg.dpop != nil && status == http.StatusUnauthorized {
-		h.Add("WWW-Authenticate", m.dpopChallenge("", ""))
+		h.Add("WWW-Authenticate", m.dpopChallenge("", "", ""))
 		if n := m.cfg.dpop.checker.Nonce(); n != "" {
 			h.Set("DPoP-Nonce", n)
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/fhirwarden/fhirwarden/client"
@@ -211,3 +212,27 @@ func (p plainAuth) Authenticate(ctx context.Context, raw string) (*token.Princip
 }
 
 func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// TestDPoPInsufficientScopeChallenge: a request made with the DPoP scheme
+// and refused for its scopes is answered in the DPoP scheme (RFC 9449
+// section 7.1), with the scope that would have been enough; a bearer
+// request refused alike keeps the Bearer scheme.
+func TestDPoPInsufficientScopeChallenge(t *testing.T) {
+	s := newDPoPServer(t, nil, middleware.DPoPConfig{ExternalURL: dpopOrigin})
+	key := newKey(t)
+	tok := s.boundToken(key) // user/Patient.rs only
+	url := dpopOrigin + "/fhir/Observation"
+	w := s.do("DPoP", tok, "/fhir/Observation", mustProof(t, key, "GET", url, tok, ""))
+	require.Equal(t, http.StatusForbidden, w.Code, w.Body.String())
+	ch := w.Header().Values("WWW-Authenticate")
+	require.Len(t, ch, 1, "one challenge, in the scheme the client used")
+	assert.True(t, strings.HasPrefix(ch[0], "DPoP "), ch[0])
+	assert.Contains(t, ch[0], `error="insufficient_scope"`)
+	assert.Contains(t, ch[0], `scope="user/Observation.s"`)
+	assert.Contains(t, ch[0], `algs="`)
+
+	plain := s.iss.Mint(map[string]any{"scope": "user/Patient.rs"})
+	w = s.do("Bearer", plain, "/fhir/Observation")
+	require.Equal(t, http.StatusForbidden, w.Code, w.Body.String())
+	assert.True(t, strings.HasPrefix(w.Header().Get("WWW-Authenticate"), "Bearer "), w.Header().Get("WWW-Authenticate"))
+}

@@ -169,6 +169,7 @@ type requestState struct {
 	denied    bool   // the client was refused (by the decision or a response check)
 	withheld  int32  // resources removed by response checks
 	reason    string // why, for the audit record
+	dpop      bool   // the request used the DPoP scheme: refusals challenge in it
 
 	interactions [1]string
 	types        [4]string
@@ -218,6 +219,7 @@ func (m *Middleware) serve(st *requestState, next http.Handler, r *http.Request)
 	}
 	var p *token.Principal
 	if m.cfg.dpop != nil && usesDPoP(r.Header) {
+		st.dpop = true
 		p = m.authenticateDPoP(st, r)
 	} else {
 		p = m.authenticateBearer(st, r)

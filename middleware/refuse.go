@@ -25,7 +25,8 @@ func (m *Middleware) refuse(st *requestState, status int, issueCode, diagnostics
 // diagnostics as its error_description.
 func (m *Middleware) refuseChallenge(st *requestState, status int, issueCode, diagnostics, authErr string) {
 	st.dropHandlerHeaders()
-	m.writeOutcome(&st.rec, status, fhirauth.OperationOutcome(m.version, issueCode, diagnostics), authErr, authDescription(authErr, diagnostics), "")
+	m.writeOutcome(&st.rec, status, fhirauth.OperationOutcome(m.version, issueCode, diagnostics),
+		authChallenge{err: authErr, description: authDescription(authErr, diagnostics), dpop: st.dpop})
 	st.denied = true
 	st.reason = diagnostics
 }
@@ -41,18 +42,32 @@ func (st *requestState) dropHandlerHeaders() {
 	}
 }
 
+// authChallenge is what a refusal's WWW-Authenticate says: an RFC 6750
+// (or, for a request made with the DPoP scheme, RFC 9449) error code, its
+// description, and the scope that would have been enough.
+type authChallenge struct {
+	err, description, scope string
+	dpop                    bool // the request used the DPoP scheme: answer in it
+}
+
 // writeOutcome writes a complete error response: headers, status, body.
-func (m *Middleware) writeOutcome(w http.ResponseWriter, status int, body []byte, authErr, authDesc, scope string) {
+func (m *Middleware) writeOutcome(w http.ResponseWriter, status int, body []byte, ch authChallenge) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
-	if status == http.StatusUnauthorized || authErr != "" {
-		h.Set("WWW-Authenticate", challenge(m.cfg.realm, authErr, authDesc, scope))
+	switch {
+	case ch.dpop && (status == http.StatusUnauthorized || ch.err != ""):
+		h.Set("WWW-Authenticate", m.dpopChallenge(ch.err, ch.description, ch.scope))
+		if n := m.cfg.dpop.checker.Nonce(); n != "" {
+			h.Set("DPoP-Nonce", n)
+		}
+	case status == http.StatusUnauthorized || ch.err != "":
+		h.Set("WWW-Authenticate", challenge(m.cfg.realm, ch.err, ch.description, ch.scope))
 		m.addDPoPChallenge(h, status)
 	}
 	if status == http.StatusServiceUnavailable {
 		h.Set("Retry-After", m.retryAfter)
 	}
-	if m.renderRefusal(w, Refusal{Status: status, Outcome: body, AuthError: authErr}) {
+	if m.renderRefusal(w, Refusal{Status: status, Outcome: body, AuthError: ch.err}) {
 		return
 	}
 	h.Set("Content-Type", fhirJSON)
@@ -155,7 +170,8 @@ func (m *Middleware) refuseDecision(st *requestState, d *fhirauth.Decision) {
 	case http.StatusBadRequest:
 		authErr = errInvalidRequest
 	}
-	m.writeOutcome(&st.rec, status, d.OperationOutcome(), authErr, authDescription(authErr, d.Reason), scope)
+	m.writeOutcome(&st.rec, status, d.OperationOutcome(),
+		authChallenge{err: authErr, description: authDescription(authErr, d.Reason), scope: scope, dpop: st.dpop})
 	st.denied = true
 	st.reason = d.Reason
 }

@@ -199,7 +199,7 @@ func (m *Middleware) refuseCheck(st *requestState, d *fhirauth.Decision, err err
 // not exist and for resources withheld by existence hiding.
 func (m *Middleware) notFound(st *requestState) {
 	st.dropHandlerHeaders()
-	m.writeOutcome(&st.rec, http.StatusNotFound, fhirauth.OperationOutcome(m.version, "not-found", "resource not found"), "", "", "")
+	m.writeOutcome(&st.rec, http.StatusNotFound, fhirauth.OperationOutcome(m.version, "not-found", "resource not found"), authChallenge{})
 	st.reason = "not found"
 }
 
