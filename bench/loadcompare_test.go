@@ -21,7 +21,7 @@ func TestLoadCompareSetup(t *testing.T) {
 	defer s.Close()
 	for _, sc := range Scenarios() {
 		t.Run(sc.Name, func(t *testing.T) {
-			before := s.AuditRecords()
+			before, measuredBefore := s.AuditRecords(), s.Measured()
 			c, err := s.Compare(ctx, sc, CompareConfig{Concurrency: 2, Duration: 100 * time.Millisecond, Rounds: 1, Warmup: -1})
 			require.NoError(t, err)
 			for _, r := range []*Result{c.Bare, c.Wrapped} {
@@ -31,6 +31,7 @@ func TestLoadCompareSetup(t *testing.T) {
 			}
 			// checkSetup's two wrapped requests are audited too.
 			assert.Equal(t, int64(c.Wrapped.Requests+2), s.AuditRecords()-before)
+			assert.Equal(t, int64(c.Wrapped.Requests+2), s.Measured()-measuredBefore, "the metrics hook sees every request")
 		})
 	}
 	st := s.Verifier.Stats()

@@ -31,8 +31,9 @@ type Stack struct {
 	BareURL    string // http://127.0.0.1:port, serving Handler unprotected
 	WrappedURL string // http://127.0.0.1:port, serving Handler behind the middleware
 
-	audits  atomic.Int64
-	servers []*http.Server
+	audits   atomic.Int64
+	measured atomic.Int64 // decisions reported to the metrics hook
+	servers  []*http.Server
 }
 
 // StackOptions tunes NewStack.
@@ -85,7 +86,11 @@ func NewStack(ctx context.Context, o StackOptions) (s *Stack, err error) {
 		s.audits.Add(1)
 		audit(ctx, r)
 	}
-	mw, err := middleware.New(s.Verifier, policy, middleware.WithAudit(counted), middleware.WithLogger(quiet))
+	// The wrapped server runs as a production one would: audited, and with
+	// a metrics hook (a counter, as a Prometheus exporter keeps).
+	metrics := func(middleware.DecisionMetric) { s.measured.Add(1) }
+	mw, err := middleware.New(s.Verifier, policy, middleware.WithAudit(counted), middleware.WithLogger(quiet),
+		middleware.WithMetrics(metrics))
 	if err != nil {
 		return nil, fmt.Errorf("middleware: %w", err)
 	}
@@ -130,6 +135,10 @@ func JSONAudit() func(context.Context, middleware.AuditRecord) {
 
 // AuditRecords is how many requests the middleware has audited.
 func (s *Stack) AuditRecords() int64 { return s.audits.Load() }
+
+// Measured is how many decisions the middleware has reported to its
+// metrics hook.
+func (s *Stack) Measured() int64 { return s.measured.Load() }
 
 // Close stops the servers, the verifier and the issuer.
 func (s *Stack) Close() {
