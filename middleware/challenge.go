@@ -13,27 +13,34 @@ const (
 
 // challenge builds a WWW-Authenticate value for the Bearer scheme (RFC 6750
 // section 3): realm, then error, error_description and scope when given.
+func challenge(realm, code, description, scope string) string {
+	var b strings.Builder
+	writeChallenge(&b, "Bearer", realm, code, description, scope)
+	return b.String()
+}
+
+// writeChallenge writes a challenge of scheme (Bearer, or DPoP: RFC 9449
+// section 7.1 takes the same parameters).
 // Every value is written as an RFC 9110 quoted-string: '"' and '\' are
 // backslash-escaped, and control and non-ASCII characters (which could
 // split or corrupt the header) become '?'.
-func challenge(realm, code, description, scope string) string {
-	var b strings.Builder
-	b.Grow(len("Bearer realm=\"\"") + len(realm) + len(code) + len(description) + len(scope) + 64)
-	b.WriteString("Bearer realm=")
-	writeQuoted(&b, realm)
+func writeChallenge(b *strings.Builder, scheme, realm, code, description, scope string) {
+	b.Grow(len(scheme) + len(realm) + len(code) + len(description) + len(scope) + 64)
+	b.WriteString(scheme)
+	b.WriteString(" realm=")
+	writeQuoted(b, realm)
 	if code != "" {
 		b.WriteString(", error=")
-		writeQuoted(&b, code)
+		writeQuoted(b, code)
 		if description != "" {
 			b.WriteString(", error_description=")
-			writeQuoted(&b, description)
+			writeQuoted(b, description)
 		}
 	}
 	if scope != "" {
 		b.WriteString(", scope=")
-		writeQuoted(&b, scope)
+		writeQuoted(b, scope)
 	}
-	return b.String()
 }
 
 func writeQuoted(b *strings.Builder, s string) {

@@ -165,20 +165,7 @@ func (m *Middleware) refuseDPoP(st *requestState, status int, code, diagnostics 
 // proof algorithms accepted.
 func (m *Middleware) dpopChallenge(code, description, scope string) string {
 	var b strings.Builder
-	b.WriteString("DPoP realm=")
-	writeQuoted(&b, m.cfg.realm)
-	if code != "" {
-		b.WriteString(", error=")
-		writeQuoted(&b, code)
-		if description != "" {
-			b.WriteString(", error_description=")
-			writeQuoted(&b, description)
-		}
-	}
-	if scope != "" {
-		b.WriteString(", scope=")
-		writeQuoted(&b, scope)
-	}
+	writeChallenge(&b, "DPoP", m.cfg.realm, code, description, scope)
 	b.WriteString(", algs=")
 	writeQuoted(&b, m.cfg.dpop.checker.Algorithms())
 	return b.String()

@@ -42,17 +42,26 @@ type Introspector struct {
 	cache    *tokenCache
 }
 
-// NewIntrospector validates the configuration. It does no I/O.
-func NewIntrospector(cfg IntrospectorConfig, opts ...IntrospectorOption) (*Introspector, error) {
-	var c introspectorConfig
+// newIntrospectorConfig applies opts over the defaults.
+func newIntrospectorConfig(opts []IntrospectorOption) (*introspectorConfig, error) {
+	c := new(introspectorConfig)
 	c.setDefaults()
 	for _, o := range opts {
 		if o == nil {
 			return nil, fmt.Errorf("%w: nil option", ErrConfig)
 		}
-		if err := o.applyIntrospector(&c); err != nil {
+		if err := o.applyIntrospector(c); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 		}
+	}
+	return c, nil
+}
+
+// NewIntrospector validates the configuration. It does no I/O.
+func NewIntrospector(cfg IntrospectorConfig, opts ...IntrospectorOption) (*Introspector, error) {
+	c, err := newIntrospectorConfig(opts)
+	if err != nil {
+		return nil, err
 	}
 	var errs []error
 	if cfg.Endpoint == "" {

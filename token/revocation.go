@@ -96,15 +96,9 @@ type revocationEntry struct {
 // NewRevocationIntrospector validates cfg. It does no I/O. Of the options,
 // those for HTTP, the clock and the logger apply.
 func NewRevocationIntrospector(cfg RevocationIntrospectorConfig, opts ...IntrospectorOption) (*RevocationIntrospector, error) {
-	var c introspectorConfig
-	c.setDefaults()
-	for _, o := range opts {
-		if o == nil {
-			return nil, fmt.Errorf("%w: nil option", ErrConfig)
-		}
-		if err := o.applyIntrospector(&c); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
-		}
+	c, err := newIntrospectorConfig(opts)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.CacheTTL == 0 {
 		cfg.CacheTTL = DefaultRevocationCacheTTL
