@@ -113,7 +113,7 @@ func TestOIDCProviderDPoP(t *testing.T) {
 		require.Equal(t, 0, code, "stderr: %s", stderr)
 		require.Contains(t, stdout, `"resourceType": "Bundle"`)
 		code, _, stderr = runFhirctl(t, fhirctl, append(args, "token")...)
-		require.Equal(t, 1, code, "a dpop_bound_access_tokens client without -dpop is refused")
+		require.Equal(t, 3, code, "a dpop_bound_access_tokens client without -dpop is refused (exit 3: authentication or authorization)")
 		require.Contains(t, stderr, "token request refused")
 	})
 }

@@ -304,7 +304,7 @@ func TestOIDCProviderInterop(t *testing.T) {
 		code, _, stderr := runFhirctl(t, fhirctl, "-base", srv.base, "-token-url", p.issuer+"/token",
 			"-client-id", "interop-basic", "-client-secret", "interop-secret",
 			"-scope", "system/Patient.read", "search", "Observation")
-		require.Equal(t, 1, code, "stderr: %s", stderr)
+		require.Equal(t, 3, code, "exit 3: authorization refused; stderr: %s", stderr)
 		require.Contains(t, stderr, "Observation")
 	})
 

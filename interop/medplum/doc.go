@@ -37,11 +37,10 @@
 //
 // medplum's MemoryRepository matches plain search parameters only;
 // server.mjs adds _include, _revinclude, chains, fullUrls and paging links
-// on top, as a production server has them. Subtests skipped with "known:"
-// name a gateway limitation (POST [base]/ and GET [base]/?_type= with a
-// trailing slash; the empty history Bundle answered for another patient's
-// resource where a missing one gets 404); they start checking by
-// themselves once the gateway answers otherwise.
+// on top, as a production server has them. fhir-kit-client's shapes (POST
+// [base]/ for batches and transactions, GET [base]/?_type= for a system
+// search) go through; another patient's resource, read, vread or history,
+// answers exactly as a missing one does.
 //
 // The package has no API: it is its tests and this documentation.
 package medplum

@@ -149,7 +149,7 @@ func send(ctx context.Context, t *testing.T, method, base, target, token, body s
 	case target == "":
 		u = base
 	case !strings.HasPrefix(target, "http"):
-		u = base + "/" + target
+		u = base + "/" + strings.TrimPrefix(target, "/") // "/" is [base]/
 	}
 	var rd io.Reader
 	if body != "" {
