@@ -42,7 +42,11 @@ func TestScaleGateway(t *testing.T) {
 	bin := os.Getenv("GATEWAY_BIN")
 	if bin == "" {
 		bin = filepath.Join(t.TempDir(), "gateway")
-		out, err := exec.Command("go", "build", "-o", bin, "../examples/gateway").CombinedOutput()
+		// Built in the main module, with its own go.sum: the gateway's
+		// dependencies (Prometheus) are not the bench module's.
+		build := exec.Command("go", "build", "-o", bin, "./examples/gateway")
+		build.Dir = ".."
+		out, err := build.CombinedOutput()
 		if err != nil {
 			t.Fatalf("building the gateway: %v\n%s", err, out)
 		}
@@ -55,6 +59,10 @@ func TestScaleGateway(t *testing.T) {
 			var body []byte
 			up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/fhir+json")
+				if r.URL.Path == "/fhir/metadata" { // the gateway reads the FHIR version here
+					_, _ = w.Write([]byte(capabilityR4))
+					return
+				}
 				w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 				_, _ = w.Write(body)
 			}))
@@ -68,6 +76,9 @@ func TestScaleGateway(t *testing.T) {
 				path = "/fhir/Observation?_include=Observation:performer"
 			}
 			per, n, status := load(t, gw.url+path, tok, 8, rounds)
+			if status != http.StatusOK {
+				t.Errorf("checked=%v size=%d: the gateway answered %d", checked, size, status)
+			}
 			rss := gw.peakRSS()
 			stop()
 			up.Close()
@@ -76,6 +87,10 @@ func TestScaleGateway(t *testing.T) {
 		}
 	}
 }
+
+// capabilityR4 is the upstream's CapabilityStatement: the gateway reads
+// its fhirVersion before it serves.
+const capabilityR4 = `{"resourceType":"CapabilityStatement","status":"active","date":"2026-01-01","kind":"instance","fhirVersion":"4.0.1","format":["json"],"rest":[{"mode":"server"}]}`
 
 // searchset is a search-set Bundle of Observations of patient p1 of
 // about size bytes, with absolute upstream URLs to rewrite.
@@ -128,13 +143,17 @@ func startGateway(t *testing.T, bin, upstream string, iss *tokentest.Issuer) (*g
 		t.Fatal(err)
 	}
 	g := &gatewayProc{cmd: cmd, url: "http://" + addr}
+	// Ready: the issuer's keys loaded and the upstream answering.
 	for i := 0; ; i++ {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
+		if res, err := http.Get(g.url + "/readyz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				break
+			}
 		}
-		if i > 200 {
-			t.Fatal("the gateway did not start")
+		if i > 400 {
+			_ = cmd.Process.Kill()
+			t.Fatal("the gateway did not become ready")
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
@@ -142,7 +161,8 @@ func startGateway(t *testing.T, bin, upstream string, iss *tokentest.Issuer) (*g
 }
 
 // load has clients each fetch url rounds times; it returns the mean wall
-// time per response, the number of responses and the last status.
+// time per response, the number of responses and the last status (the
+// first that was not 200, if any).
 func load(t *testing.T, url, tok string, clients, rounds int) (time.Duration, int, int) {
 	t.Helper()
 	var wg sync.WaitGroup
@@ -164,7 +184,10 @@ func load(t *testing.T, url, tok string, clients, rounds int) (time.Duration, in
 				_, _ = io.Copy(io.Discard, res.Body)
 				res.Body.Close()
 				mu.Lock()
-				status, n = res.StatusCode, n+1
+				if status == 0 || status == http.StatusOK {
+					status = res.StatusCode
+				}
+				n++
 				mu.Unlock()
 			}
 		}()
