@@ -24,6 +24,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/lestrrat-go/jwx/v3/jwt"
 
+	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
 	"github.com/fhirwarden/fhirwarden/token"
 )
 
@@ -158,6 +159,10 @@ func documentedRefusal(header, claims []byte, err error) string {
 	switch {
 	case hasDuplicateMember(header) || hasDuplicateMember(claims):
 		return "duplicate member names"
+	case errors.Is(err, jsonsyntax.ErrDuplicateName):
+		// Names equal under Unicode case folding ("sub" and "SuB"), which
+		// encoding/json's case-insensitive matching takes for one.
+		return "fold-equal member names"
 	case h["crit"] != nil || hasMember(header, "crit"):
 		return `"crit" header`
 	case hasMember(header, "b64"):
