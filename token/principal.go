@@ -37,8 +37,9 @@ type Principal struct {
 	// claims is the claim set as verified, decoded only when asked for
 	// (Claims, Claim): a JSON object (an introspection answer, SetClaims),
 	// or a JWT's payload segment, base64url as it is in the token, which
-	// the token cache keeps anyway. base64url never contains '{', JSON
-	// whitespace, so the first byte tells the two apart.
+	// the token cache keeps anyway. base64url has neither '{' nor JSON
+	// white space, so the first byte tells the two apart (a JSON text is
+	// kept from its '{').
 	claims string
 	// ownBytes is the size of the strings only this Principal holds (see
 	// ownStrings), for the token cache's estimate of its memory.

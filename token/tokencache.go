@@ -465,6 +465,8 @@ func entrySize(token string, p *Principal) int64 {
 }
 
 // entryOverhead is what every entry holds besides its strings: the
-// cacheEntry with its Principal, and a map slot (a string and a pointer in
-// a Swiss table between 7/16 and 7/8 full: ~30-60 bytes).
-const entryOverhead = int64(unsafe.Sizeof(cacheEntry{})) + 40
+// cacheEntry with its Principal, a map slot (a string and a pointer in a
+// Swiss table between 7/16 and 7/8 full: ~30-60 bytes), and the rounding
+// of the token string and the Principal's strings up to the allocator's
+// size classes (~60 bytes together for a token of ~1 KB).
+const entryOverhead = int64(unsafe.Sizeof(cacheEntry{})) + 40 + 64
