@@ -148,7 +148,7 @@ func (c *tokenCache) get(token string, now time.Time) *cacheEntry {
 		c.misses.add(h)
 		return nil
 	}
-	if !before(now, e.deadline) {
+	if !beforeDeadline(now, e.deadline) {
 		s.mu.Lock()
 		if s.m[token] == e {
 			s.drop(e)
@@ -205,8 +205,8 @@ func unixNano(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-// before reports whether now is before the deadline (UnixNano).
-func before(now time.Time, deadline int64) bool { return unixNano(now) < deadline }
+// beforeDeadline reports whether now is before deadline (UnixNano).
+func beforeDeadline(now time.Time, deadline int64) bool { return unixNano(now) < deadline }
 
 // evict restores the shard's bounds: the window's oldest entries leave it
 // and enter the main region if they win admission.
@@ -235,7 +235,7 @@ func (s *cacheShard) admit(cand *cacheEntry, now time.Time) {
 		if victim == nil {
 			break
 		}
-		if !before(now, victim.deadline) || s.sketch.estimate(cand.hash) > s.sketch.estimate(victim.hash) {
+		if !beforeDeadline(now, victim.deadline) || s.sketch.estimate(cand.hash) > s.sketch.estimate(victim.hash) {
 			s.drop(victim)
 			continue
 		}
@@ -280,7 +280,7 @@ func (c *tokenCache) sweep(now time.Time) {
 		s := &c.shards[i]
 		s.mu.Lock()
 		for _, e := range s.m {
-			if !before(now, e.deadline) {
+			if !beforeDeadline(now, e.deadline) {
 				s.drop(e)
 			}
 		}

@@ -125,6 +125,11 @@ func TestTokenCacheBounds(t *testing.T) {
 		require.Equal(t, entrySize(typicalToken(5000), typicalPrincipal(5000)), c.bytes())
 		require.NotNil(t, c.get(typicalToken(5000), later))
 	})
+	t.Run("a deadline past 2262 saturates", func(t *testing.T) {
+		c := newTokenCache(10, 0, 290*365*24*time.Hour)
+		c.put("far", typicalPrincipal(1), nil, nil, cacheEpoch, 0)
+		require.NotNil(t, c.get("far", cacheEpoch.Add(time.Hour)), "an int64 of nanoseconds that overflowed would have expired it")
+	})
 	t.Run("expired victims give way whatever their frequency", func(t *testing.T) {
 		c := newTokenCache(2, 0, time.Hour)
 		short := typicalPrincipal(1)
