@@ -170,7 +170,8 @@ func (p *Policy) explainScopeNotes(pr *token.Principal) ([]ScopeMeaning, []NotHo
 				Reason: "patient/ scopes need a patient in the token's launch context, and this token has none"})
 		}
 	}
-	if raw, ok := pr.Claims["scope"].(string); ok {
+	claim, _ := pr.Claim("scope")
+	if raw, ok := claim.(string); ok {
 		_, errs := scope.ParseSetLenient(raw)
 		for _, err := range errs {
 			not = append(not, NotHonoured{Scope: err.Scope, Reason: "not a valid scope: " + err.Reason})

@@ -64,7 +64,7 @@ func TestExplainGolden(t *testing.T) {
 func TestExplainText(t *testing.T) {
 	pol := testPolicy(t)
 	pr := principal(t, "patient/Observation.rs?category=laboratory patient/Patient.r openid offline_access user/Unicorn.read patient/Condition.rs?clinical-status=active&category=problem-list-item", "123")
-	pr.Claims = map[string]any{"scope": pr.Scopes.String() + " Patient/Observation.read"}
+	require.NoError(t, pr.SetClaims([]byte(`{"scope":"`+pr.Scopes.String()+` Patient/Observation.read"}`)))
 	e := pol.Explain(context.Background(), pr)
 	s := e.String()
 	for _, want := range []string{

@@ -3,6 +3,7 @@ package token
 import (
 	"log/slog"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,10 +30,11 @@ type claimRules struct {
 	optional bool
 }
 
-// principal builds the Principal. Errors name the claim, never its value
+// principal builds the Principal of the claim set claims, decoded from
+// text (see Principal.claims). Errors name the claim, never its value
 // unless the value is configuration-shaped (issuer, audience).
-func (r *claimRules) principal(claims map[string]any, now time.Time) (*Principal, error) {
-	p := &Principal{Claims: claims}
+func (r *claimRules) principal(claims map[string]any, text string, now time.Time) (*Principal, error) {
+	p := &Principal{claims: text}
 
 	// A sender-constrained token (RFC 8705 mTLS, RFC 9449 DPoP) is only as
 	// safe as the proof of possession checked with it: its binding is kept
@@ -71,24 +73,12 @@ func (r *claimRules) principal(claims map[string]any, now time.Time) (*Principal
 		if s != r.issuer {
 			return nil, fail(ErrIssuer, "iss claim is not the configured issuer %q", r.issuer)
 		}
-		p.Issuer = s
+		p.Issuer = r.issuer // shared by every Principal of this issuer
 	}
 
-	// aud: a string or an array of strings containing an accepted audience.
-	if aud, present := claims["aud"]; present {
-		list, err := audienceList(aud)
-		if err != nil {
-			return nil, err
-		}
-		if !r.acceptsAudience(list) {
-			if len(r.audiences) == 1 {
-				return nil, fail(ErrAudience, "aud claim does not contain the configured audience %q", r.audiences[0])
-			}
-			return nil, fail(ErrAudience, "aud claim contains none of the %d accepted audiences", len(r.audiences))
-		}
-		p.Audience = list
-	} else if !r.optional {
-		return nil, fail(ErrAudience, "aud claim missing")
+	audienceShared, err := r.audience(p, claims)
+	if err != nil {
+		return nil, err
 	}
 
 	// exp, nbf, iat with one leeway.
@@ -156,7 +146,42 @@ func (r *claimRules) principal(claims map[string]any, now time.Time) (*Principal
 		return nil, err
 	}
 	p.Scopes = set
+	p.ownStrings(audienceShared)
 	return p, nil
+}
+
+// audience checks aud, a string or an array of strings that must contain an
+// accepted audience, and sets p.Audience: the configured audiences (or one
+// of them) when aud is exactly that, shared by every Principal (shared is
+// then true), or else a list of its own.
+func (r *claimRules) audience(p *Principal, claims map[string]any) (shared bool, err error) {
+	aud, present := claims["aud"]
+	if !present {
+		if !r.optional {
+			return false, fail(ErrAudience, "aud claim missing")
+		}
+		return false, nil
+	}
+	list, err := audienceList(aud)
+	if err != nil {
+		return false, err
+	}
+	if !r.acceptsAudience(list) {
+		if len(r.audiences) == 1 {
+			return false, fail(ErrAudience, "aud claim does not contain the configured audience %q", r.audiences[0])
+		}
+		return false, fail(ErrAudience, "aud claim contains none of the %d accepted audiences", len(r.audiences))
+	}
+	switch k := slices.Index(r.audiences, list[0]); {
+	case slices.Equal(list, r.audiences):
+		p.Audience = r.audiences[:len(r.audiences):len(r.audiences)]
+	case len(list) == 1 && k >= 0:
+		p.Audience = r.audiences[k : k+1 : k+1]
+	default:
+		p.Audience = list
+		return false, nil
+	}
+	return true, nil
 }
 
 // scopes parses the first of the mapping's scope claims present in the
@@ -178,6 +203,9 @@ func (r *claimRules) scopes(claims map[string]any) (scope.Set, error) {
 	if set, ok := r.memo.get(claim); ok {
 		return set, nil
 	}
+	// A slice of the decoded claim set: the memo and the parsed Set keep
+	// only a copy of the claim, not the whole claim set.
+	claim = strings.Clone(claim)
 	smart, err := m.ScopeNames.rename(claim)
 	if err != nil {
 		return scope.Set{}, failWrap(ErrScope, err, "%s scope names rejected", m.Name)

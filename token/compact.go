@@ -15,6 +15,7 @@ type compactJWS struct {
 	signingInput []byte // "header.payload" as sent (what the signature covers)
 	header       jwsHeader
 	payload      string // decoded claims JSON
+	payloadB64   string // the payload segment of the token, as sent
 	signature    []byte
 }
 
@@ -101,6 +102,7 @@ func splitCompact(raw string) (*compactJWS, error) {
 		signingInput: src[:d2],
 		header:       hdr,
 		payload:      payload,
+		payloadB64:   raw[d1+1 : d2],
 		signature:    out[:sn],
 	}, nil
 }

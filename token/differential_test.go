@@ -101,7 +101,13 @@ func (d *differential) fhirwarden(raw string) verdict {
 	if err != nil {
 		return verdict{err: err}
 	}
-	return verdict{sub: p.Subject, iss: p.Issuer, aud: p.Audience, exp: p.ExpiresAt.Unix(), scope: p.Claims["scope"]}
+	return verdict{sub: p.Subject, iss: p.Issuer, aud: p.Audience, exp: p.ExpiresAt.Unix(), scope: claim(p, "scope")}
+}
+
+// claim is p's claim name, nil when absent.
+func claim(p *token.Principal, name string) any {
+	v, _ := p.Claim(name)
+	return v
 }
 
 func (d *differential) jwx(raw string) verdict {

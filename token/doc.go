@@ -70,8 +70,9 @@
 //     Claims the mapping does not name (roles, permissions, ...) are never
 //     read. The client id is the first present of its ClientIDClaims
 //     (SMART: client_id, then azp); patient, encounter and fhirUser (or the
-//     mapping's claims for them) become the launch context. Claims holds
-//     every claim.
+//     mapping's claims for them) become the launch context. Principal.Claims
+//     decodes every claim on demand from the verified bytes (the token's
+//     payload segment), which a Principal keeps instead of a decoded copy.
 //   - Header and claims are read more strictly than encoding/json reads
 //     them (v1 and v2): duplicate member names are rejected (no "last one
 //     wins"), and so are names that differ only by Unicode case folding
@@ -153,10 +154,11 @@
 // # Verified-token cache
 //
 // Successful verifications are cached by the exact token string: bounded
-// by memory (default 64 MB, about 25,000 typical tokens; WithTokenCacheBytes)
-// and by count (WithTokenCache), evicted by W-TinyLFU so that a working set
-// larger than the cache still mostly hits, each entry valid at most 5 min and never
-// past exp plus leeway, re-checked on every hit (WithTokenCache). Entries
+// by memory (default 64 MB, about 40,000 typical RS256 tokens of ~1.1 KB;
+// WithTokenCacheBytes) and by count (WithTokenCache), evicted by W-TinyLFU
+// so that a working set larger than the cache still mostly hits, each
+// entry valid at most 5 min and never past exp plus leeway, re-checked on
+// every hit (WithTokenCache). Entries
 // whose signing key has left the key set are dropped. Failures are never
 // cached. A hit returns the same *Principal: Principals are shared and
 // read-only.

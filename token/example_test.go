@@ -136,3 +136,32 @@ func ExampleDPoPChecker() {
 	// true true
 	// true
 }
+
+// Read claims the Principal has no field for: they are decoded on demand
+// from the verified token.
+func ExamplePrincipal_Claims() {
+	iss := tokentest.NewIssuer()
+	defer iss.Close()
+	ctx := context.Background()
+	v, err := token.NewVerifier(ctx, token.Config{Issuer: iss.URL, Audience: iss.Audience(), JWKSURL: iss.JWKSURL()})
+	if err != nil {
+		panic(err)
+	}
+	defer v.Close()
+
+	raw := iss.Mint(map[string]any{"sub": "alice", "tenant": "north", "roles": []string{"nurse", "triage"}})
+	p, err := v.Authenticate(ctx, raw)
+	if err != nil {
+		panic(err)
+	}
+	tenant, _ := p.Claim("tenant")
+	fmt.Println(tenant)
+	claims, err := p.Claims()
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(claims["roles"])
+	// Output:
+	// north
+	// [nurse triage]
+}

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
 )
 
 // IntrospectorConfig is what an Introspector must be told.
@@ -124,35 +126,36 @@ func (in *Introspector) authenticate(ctx context.Context, raw string) (*Principa
 	now := in.now()
 	if in.cache != nil {
 		if e := in.cache.get(raw, now); e != nil {
-			return e.principal, nil
+			return &e.principal, nil
 		}
 	}
-	claims, err := in.introspect(ctx, raw)
+	claims, answer, err := in.introspect(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
 	if active, _ := claims["active"].(bool); !active {
 		return nil, fail(ErrInactive, "introspection endpoint says the token is not active")
 	}
-	p, err := in.rules.principal(claims, now)
+	p, err := in.rules.principal(claims, answer, now)
 	if err != nil {
 		return nil, err
 	}
 	if in.cache != nil {
-		in.cache.put(raw, p, nil, nil, now, in.rules.leeway)
+		p = in.cache.put(raw, p, nil, nil, now, in.rules.leeway)
 	}
 	return p, nil
 }
 
-// introspect POSTs the token and decodes the answer.
-func (in *Introspector) introspect(ctx context.Context, raw string) (map[string]any, error) {
+// introspect POSTs the token and decodes the answer. It returns the answer
+// decoded and as text (without leading white space).
+func (in *Introspector) introspect(ctx context.Context, raw string) (map[string]any, string, error) {
 	// Bounded even with a caller's HTTP client that has no timeout.
 	ctx, cancel := context.WithTimeout(ctx, fetchDeadline)
 	defer cancel()
 	form := url.Values{"token": {raw}, "token_type_hint": {"access_token"}}.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, in.endpoint, strings.NewReader(form))
 	if err != nil {
-		return nil, failWrap(ErrIssuerUnavailable, err, "building introspection request")
+		return nil, "", failWrap(ErrIssuerUnavailable, err, "building introspection request")
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
@@ -160,22 +163,23 @@ func (in *Introspector) introspect(ctx context.Context, raw string) (map[string]
 	resp, err := in.client.Do(req)
 	if err != nil {
 		// The url.Error names the endpoint, not the token (which is in the body).
-		return nil, failWrap(ErrIssuerUnavailable, err, "introspection request failed")
+		return nil, "", failWrap(ErrIssuerUnavailable, err, "introspection request failed")
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-		return nil, fail(ErrIssuerUnavailable, "introspection endpoint answered HTTP %d", resp.StatusCode)
+		return nil, "", fail(ErrIssuerUnavailable, "introspection endpoint answered HTTP %d", resp.StatusCode)
 	}
 	body, err := readLimited(resp.Body, maxIntrospectionBytes)
 	if err != nil {
-		return nil, failWrap(ErrIssuerUnavailable, err, "reading introspection answer")
+		return nil, "", failWrap(ErrIssuerUnavailable, err, "reading introspection answer")
 	}
-	claims, err := decodeJSONObject(string(body))
+	answer := string(body)
+	claims, err := decodeJSONObject(answer)
 	if err != nil {
-		return nil, failWrap(ErrIssuerUnavailable, err, "introspection answer is not a JSON object")
+		return nil, "", failWrap(ErrIssuerUnavailable, err, "introspection answer is not a JSON object")
 	}
-	return claims, nil
+	return claims, answer[jsonsyntax.SkipSpace(answer, 0):], nil
 }
 
 // isB64Token reports whether s matches RFC 6750's b64token:

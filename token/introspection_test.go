@@ -49,7 +49,11 @@ func TestIntrospector(t *testing.T) {
 		require.Equal(t, "Patient/123", p.FHIRUser)
 		require.False(t, p.ExpiresAt.IsZero())
 		require.Equal(t, scope.Unconstrained, p.Scopes.Permits(scope.Patient, "Observation", scope.Search))
-		require.Equal(t, true, p.Claims["active"])
+		active, _ := p.Claim("active")
+		require.Equal(t, true, active)
+		claims, err := p.Claims()
+		require.NoError(t, err)
+		require.Equal(t, "patient/Observation.rs launch/patient", claims["scope"])
 
 		reqs := iss.IntrospectionRequests()
 		require.NotEmpty(t, reqs)

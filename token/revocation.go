@@ -148,7 +148,7 @@ func (r *RevocationIntrospector) Revoked(ctx context.Context, raw string, p *Pri
 	if known && (e.revoked || now.Sub(e.checked) < r.cfg.CacheTTL) {
 		return e.revoked, nil
 	}
-	claims, err := r.in.introspect(ctx, raw)
+	claims, _, err := r.in.introspect(ctx, raw)
 	if err != nil {
 		if known && now.Sub(e.checked) < r.cfg.CacheTTL+r.cfg.StaleWindow {
 			r.log.Warn("token: introspection endpoint unreachable; using a stale revocation answer", "endpoint", r.cfg.Endpoint, "age", now.Sub(e.checked), "error", err)

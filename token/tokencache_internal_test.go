@@ -20,14 +20,15 @@ var cacheEpoch = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 // typicalPrincipal has the claims of a SMART access token: a dozen
 // members, a ten-scope claim.
 func typicalPrincipal(i int) *Principal {
-	claims := map[string]any{
-		"iss": "https://auth.example.org/realms/fhir", "sub": fmt.Sprintf("f3b2c1d0-1234-4abc-9def-%012d", i),
-		"aud": []any{"https://fhir.example.org/fhir", "account"}, "exp": 1.9e9, "iat": 1.9e9, "nbf": 1.9e9,
-		"jti": fmt.Sprintf("a8f1c2e4-5b6d-4e7f-8a9b-%012d", i), "client_id": "my-smart-app",
-		"scope":   "launch/patient openid fhirUser patient/Observation.rs patient/Patient.r patient/Condition.rs user/Practitioner.read offline_access",
-		"patient": strconv.Itoa(i), "encounter": "enc-456", "fhirUser": "Practitioner/789",
+	p := &Principal{
+		Issuer: "https://auth.example.org/realms/fhir", Subject: fmt.Sprintf("f3b2c1d0-1234-4abc-9def-%012d", i),
+		Audience: []string{"https://fhir.example.org/fhir"},
+		TokenID:  fmt.Sprintf("a8f1c2e4-5b6d-4e7f-8a9b-%012d", i), ClientID: "my-smart-app",
+		Patient: strconv.Itoa(i), Encounter: "enc-456", FHIRUser: "Practitioner/789",
+		claims: "eyJpc3MiOiJodHRwczovL2F1dGguZXhhbXBsZS5vcmcvcmVhbG1zL2ZoaXIifQ", // in the token
 	}
-	return &Principal{Subject: claims["sub"].(string), Claims: claims}
+	p.ownStrings(true)
+	return p
 }
 
 // typicalToken is a token-sized string (an RS256 access token is ~1 KB).
@@ -124,6 +125,11 @@ func TestTokenCacheBounds(t *testing.T) {
 		require.Equal(t, entrySize(typicalToken(5000), typicalPrincipal(5000)), c.bytes())
 		require.NotNil(t, c.get(typicalToken(5000), later))
 	})
+	t.Run("a deadline past 2262 saturates", func(t *testing.T) {
+		c := newTokenCache(10, 0, 290*365*24*time.Hour)
+		c.put("far", typicalPrincipal(1), nil, nil, cacheEpoch, 0)
+		require.NotNil(t, c.get("far", cacheEpoch.Add(time.Hour)), "an int64 of nanoseconds that overflowed would have expired it")
+	})
 	t.Run("expired victims give way whatever their frequency", func(t *testing.T) {
 		c := newTokenCache(2, 0, time.Hour)
 		short := typicalPrincipal(1)
@@ -168,7 +174,7 @@ func TestTokenCacheMatchesModel(t *testing.T) {
 					continue
 				}
 				m.get(key, now)
-				p := &Principal{Claims: map[string]any{"pad": strings.Repeat("p", rng.IntN(600))}}
+				p := &Principal{claims: `{"pad":"` + strings.Repeat("p", rng.IntN(600)) + `"}`}
 				if rng.IntN(4) == 0 {
 					p.ExpiresAt = now.Add(time.Duration(rng.IntN(30)) * time.Second)
 				}

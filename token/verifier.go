@@ -224,7 +224,7 @@ func (v *Verifier) authenticate(ctx context.Context, raw string) (*Principal, er
 		return nil, err
 	}
 	if v.cache != nil {
-		v.cache.put(raw, p, key, set, now, v.rules.leeway)
+		p = v.cache.put(raw, p, key, set, now, v.rules.leeway)
 	}
 	if p, err = v.afterVerify(ctx, raw, p); err == nil {
 		v.verified.add()
@@ -244,7 +244,7 @@ func (v *Verifier) fromCache(raw string, now time.Time) *Principal {
 	// The key must still be in the current set: at once when the set is
 	// the one it was verified from (sets are immutable).
 	if cur := v.keys.current(); e.key == v.secretKey || (e.set != nil && e.set == cur) || cur.contains(e.key) {
-		return e.principal
+		return &e.principal
 	}
 	v.cache.remove(raw) // its key left the key set: verify afresh
 	return nil
@@ -307,7 +307,7 @@ func (v *Verifier) verify(ctx context.Context, raw string, now time.Time) (*Prin
 	if err != nil {
 		return nil, nil, nil, failWrap(ErrMalformed, err, "claims")
 	}
-	p, err := v.rules.principal(claims, now)
+	p, err := v.rules.principal(claims, jws.payloadB64, now)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -2,6 +2,8 @@ package token_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -41,8 +43,85 @@ func TestVerifierPrincipal(t *testing.T) {
 	require.Equal(t, scope.Unconstrained, p.Scopes.Permits(scope.Patient, "Observation", scope.Read|scope.Search))
 	require.Equal(t, scope.Denied, p.Scopes.Permits(scope.Patient, "Observation", scope.Create))
 	require.True(t, p.Scopes.Has("launch/patient"))
-	require.Equal(t, map[string]any{"a": []any{1.5, true, nil}}, p.Claims["custom"])
-	require.Equal(t, "alice", p.Claims["sub"])
+	custom, ok := p.Claim("custom")
+	require.True(t, ok)
+	require.Equal(t, map[string]any{"a": []any{1.5, true, nil}}, custom)
+	sub, _ := p.Claim("sub")
+	require.Equal(t, "alice", sub)
+	_, ok = p.Claim("SUB")
+	require.False(t, ok, "claim names are exact")
+
+	// Claims are the verified payload, decoded afresh on every call.
+	payload, err := base64.RawURLEncoding.DecodeString(strings.Split(raw, ".")[1])
+	require.NoError(t, err)
+	var want map[string]any
+	require.NoError(t, json.Unmarshal(payload, &want))
+	claims, err := p.Claims()
+	require.NoError(t, err)
+	require.Equal(t, want, claims)
+	claims["sub"] = "mallory"
+	cached, err := v.Authenticate(context.Background(), raw)
+	require.NoError(t, err)
+	require.Same(t, p, cached)
+	sub, _ = cached.Claim("sub")
+	require.Equal(t, "alice", sub, "a caller's map is its own")
+}
+
+// TestVerifierSharedAudience: Principals whose aud is the configured
+// audience share the configuration's strings, and a caller appending to
+// one Principal's Audience changes neither the configuration nor another
+// Principal.
+func TestVerifierSharedAudience(t *testing.T) {
+	iss, clk := newIssuer(t)
+	ctx := context.Background()
+	v, err := token.NewVerifier(ctx, token.Config{
+		Issuer: iss.URL, Audience: iss.Audience(), Audiences: []string{"https://fhir.example.org/alt"}, JWKSURL: iss.JWKSURL(),
+	}, token.WithClock(clk.Now), token.WithLogger(discardLogger))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = v.Close() })
+
+	p, err := v.Authenticate(ctx, iss.Mint(map[string]any{"sub": "a"}))
+	require.NoError(t, err)
+	require.Equal(t, []string{iss.Audience()}, p.Audience)
+	require.Equal(t, iss.URL, p.Issuer)
+	grown := append(p.Audience, "https://evil.example")
+	require.Len(t, grown, 2)
+
+	alt, err := v.Authenticate(ctx, iss.Mint(map[string]any{"sub": "b", "aud": "https://fhir.example.org/alt"}))
+	require.NoError(t, err, "the configured audiences are unchanged")
+	require.Equal(t, []string{"https://fhir.example.org/alt"}, alt.Audience)
+	both, err := v.Authenticate(ctx, iss.Mint(map[string]any{"sub": "c", "aud": []any{"https://fhir.example.org/alt", iss.Audience(), "account"}}))
+	require.NoError(t, err)
+	require.Equal(t, []string{"https://fhir.example.org/alt", iss.Audience(), "account"}, both.Audience)
+	require.Equal(t, []string{iss.Audience()}, p.Audience)
+}
+
+// TestPrincipalSetClaims: claims given to a Principal built by hand are
+// checked as strictly as a token's.
+func TestPrincipalSetClaims(t *testing.T) {
+	var p token.Principal
+	claims, err := p.Claims()
+	require.NoError(t, err)
+	require.Empty(t, claims, "a Principal built without claims has none")
+	_, ok := p.Claim("sub")
+	require.False(t, ok)
+
+	require.NoError(t, p.SetClaims([]byte(` {"sub":"alice","n":[1,{"x":null}]}`)))
+	claims, err = p.Claims()
+	require.NoError(t, err)
+	require.Equal(t, map[string]any{"sub": "alice", "n": []any{1.0, map[string]any{"x": nil}}}, claims)
+
+	for _, hostile := range []string{
+		`{"sub":"alice","sub":"mallory"}`,  // duplicate
+		`{"sub":"alice","\u0073ub":"bob"}`, // duplicate once unescaped
+		`{"sub":"alice","SUB":"mallory"}`,  // case variant
+		`{"sub":"alice"} {}`, `["sub"]`, `{"sub":"\ud800"}`, "{\"sub\":\"\xff\"}", ``, `eyJzdWIiOiJhIn0`,
+	} {
+		err := p.SetClaims([]byte(hostile))
+		require.ErrorIs(t, err, token.ErrMalformed, "%q", hostile)
+		sub, _ := p.Claim("sub")
+		require.Equal(t, "alice", sub, "%q: a refused claim set leaves the Principal as it was", hostile)
+	}
 }
 
 func TestVerifierClaimVariants(t *testing.T) {

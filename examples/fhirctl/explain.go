@@ -140,7 +140,14 @@ func (a *app) principal(ctx context.Context) (*token.Principal, error) {
 	}
 	raw := scopeClaim(claims)
 	set, _ := scope.ParseSetLenient(raw)
-	pr := &token.Principal{Scopes: set, Claims: map[string]any{"scope": raw}}
+	pr := &token.Principal{Scopes: set}
+	scopeJSON, err := json.Marshal(map[string]string{"scope": raw})
+	if err != nil {
+		return nil, err
+	}
+	if err := pr.SetClaims(scopeJSON); err != nil {
+		return nil, err
+	}
 	pr.Patient, _ = claims["patient"].(string)
 	if pr.ClientID, _ = claims["client_id"].(string); pr.ClientID == "" {
 		pr.ClientID, _ = claims["azp"].(string)
