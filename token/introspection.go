@@ -13,7 +13,7 @@ import (
 
 // IntrospectorConfig is what an Introspector must be told.
 type IntrospectorConfig struct {
-	// Endpoint is the RFC 7662 introspection endpoint (see Discover). Required.
+	// Endpoint is the RFC 7662 introspection endpoint (see DiscoverOpenID). Required.
 	Endpoint string
 	// ClientID and ClientSecret authenticate this resource server to the
 	// endpoint with HTTP Basic (RFC 6749 2.3.1). Required.

@@ -83,7 +83,7 @@ type IntrospectorOption interface {
 	applyIntrospector(*introspectorConfig) error
 }
 
-// DiscoveryOption configures Discover and DiscoverSMART.
+// DiscoveryOption configures DiscoverOpenID and DiscoverSMART.
 type DiscoveryOption interface {
 	applyDiscovery(*httpConfig) error
 }

@@ -28,7 +28,7 @@ type Config struct {
 	// context (see ClaimMapping and Profile). The zero value is the SMART
 	// profile.
 	Claims ClaimMapping
-	// JWKSURL is the issuer's key set (see Discover). Keys are fetched,
+	// JWKSURL is the issuer's key set (see DiscoverOpenID). Keys are fetched,
 	// cached and refreshed. Either JWKSURL or Keys is required, unless only
 	// HS* algorithms are allowed (WithSharedSecret).
 	JWKSURL string
