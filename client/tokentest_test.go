@@ -147,7 +147,7 @@ func TestTokentestRefreshBeforeExpiry(t *testing.T) {
 	iss := tokentest.NewIssuer(tokentest.WithClient("app", "s", "user/Patient.read"), tokentest.WithTokenLifetime(10*time.Minute))
 	defer iss.Close()
 	clk := newFakeClock()
-	ts, err := ClientCredentials(iss.TokenURL(), "app", "s", WithClock(clk.Now), WithRefreshSkew(30*time.Second))
+	ts, err := ClientCredentials(iss.TokenURL(), "app", "s", withClock(clk.Now), WithRefreshSkew(30*time.Second))
 	require.NoError(t, err)
 	first := mustToken(t, ts)
 	clk.Advance(9*time.Minute + 29*time.Second)

@@ -29,14 +29,14 @@ var (
 
 // DPoP defaults.
 const (
-	// DefaultProofMaxAge is how long after its iat a proof is accepted.
-	DefaultProofMaxAge = 60 * time.Second
-	// DefaultProofLeeway is how far in the future a proof's iat may be
+	// defaultProofMaxAge is how long after its iat a proof is accepted.
+	defaultProofMaxAge = 60 * time.Second
+	// defaultProofLeeway is how far in the future a proof's iat may be
 	// (clock skew between client and server).
-	DefaultProofLeeway = 5 * time.Second
-	// DefaultMaxProofSize bounds a proof (a jwk of an 8192-bit RSA key and
+	defaultProofLeeway = 5 * time.Second
+	// defaultMaxProofSize bounds a proof (a jwk of an 8192-bit RSA key and
 	// its signature fit).
-	DefaultMaxProofSize = 8 << 10
+	defaultMaxProofSize = 8 << 10
 )
 
 // DefaultDPoPAlgorithms are the proof algorithms accepted unless
@@ -49,14 +49,15 @@ var DefaultDPoPAlgorithms = []string{"ES256", "ES384", "ES512", "RS256", "PS256"
 type DPoPConfig struct {
 	// Algorithms allowed for proofs (asymmetric JWA names only).
 	Algorithms []string
-	// MaxAge is how long after its iat a proof is accepted; Leeway how far
-	// in the future its iat may be.
+	// MaxAge is how long after its iat a proof is accepted (default 60 s);
+	// Leeway how far in the future its iat may be (default 5 s).
 	MaxAge, Leeway time.Duration
-	// MaxProofSize bounds the DPoP header in bytes.
+	// MaxProofSize bounds the DPoP header in bytes (default 8 KiB).
 	MaxProofSize int
-	// Replay remembers the proofs seen within their window. Give every
-	// replica of a service the same shared store (package dpopredis), or
-	// a proof replayed to another replica is accepted there.
+	// Replay remembers the proofs seen within their window (default: an
+	// in-memory cache of 100,000 proofs). Give every replica of a service
+	// the same shared store (package dpopredis), or a proof replayed to
+	// another replica is accepted there.
 	Replay ReplayCache
 	// Nonces, when set, makes every proof carry a current server nonce
 	// (RFC 9449 section 9).
@@ -105,16 +106,16 @@ func NewDPoPChecker(cfg DPoPConfig) (*DPoPChecker, error) {
 	case c.maxAge < 0 || c.leeway < 0 || c.maxSize < 0:
 		return nil, fmt.Errorf("%w: negative DPoP window, leeway or size", ErrConfig)
 	case c.maxAge == 0:
-		c.maxAge = DefaultProofMaxAge
+		c.maxAge = defaultProofMaxAge
 	}
 	if c.leeway == 0 {
-		c.leeway = DefaultProofLeeway
+		c.leeway = defaultProofLeeway
 	}
 	if c.maxSize == 0 {
-		c.maxSize = DefaultMaxProofSize
+		c.maxSize = defaultMaxProofSize
 	}
 	if c.replay == nil {
-		c.replay = NewMemoryReplayCache(DefaultReplayCacheSize)
+		c.replay = NewMemoryReplayCache(defaultReplayCacheSize)
 	}
 	if c.now == nil {
 		c.now = time.Now

@@ -317,7 +317,7 @@ func hostileProofs() []hostileProof {
 			s := mutate(func(h, c map[string]any) {})(t, w)
 			return s[:10] + "\n" + s[10:]
 		}, want: p},
-		{name: "proof over the size limit", proof: mutate(set("pad", strings.Repeat("x", token.DefaultMaxProofSize))), want: p},
+		{name: "proof over the size limit", proof: mutate(set("pad", strings.Repeat("x", 8<<10))), want: p}, // the default limit is 8 KiB
 
 		// Header.
 		{name: "typ missing", proof: mutate(func(h, c map[string]any) { delete(h, "typ") }), want: p},
@@ -394,10 +394,10 @@ func hostileProofs() []hostileProof {
 		{name: "iat string", proof: mutate(set("iat", "1767225600")), want: p},
 		{name: "iat negative", proof: mutate(set("iat", -1)), want: p},
 		{name: "iat stale", proof: func(t *testing.T, w *dpopWorld) string {
-			return w.signer.proof(t, "GET", dpopURL, w.bound, w.clk.Now().Add(-token.DefaultProofMaxAge-time.Second))
+			return w.signer.proof(t, "GET", dpopURL, w.bound, w.clk.Now().Add(-61*time.Second)) // the default window is 60 s
 		}, want: p},
 		{name: "iat in the future", proof: func(t *testing.T, w *dpopWorld) string {
-			return w.signer.proof(t, "GET", dpopURL, w.bound, w.clk.Now().Add(token.DefaultProofLeeway+time.Second))
+			return w.signer.proof(t, "GET", dpopURL, w.bound, w.clk.Now().Add(6*time.Second)) // the default leeway is 5 s
 		}, want: p},
 		{name: "ath missing", proof: mutate(del("ath")), want: p},
 		{name: "ath number", proof: mutate(set("ath", 1)), want: p},

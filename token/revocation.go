@@ -47,8 +47,8 @@ func WithRevocation(rc RevocationChecker) VerifierOption {
 
 // Revocation-check defaults.
 const (
-	DefaultRevocationCacheTTL  = 30 * time.Second
-	DefaultRevocationCacheSize = 10000
+	defaultRevocationCacheTTL  = 30 * time.Second
+	defaultRevocationCacheSize = 10000
 )
 
 // RevocationIntrospectorConfig configures a RevocationIntrospector.
@@ -99,10 +99,10 @@ func NewRevocationIntrospector(cfg RevocationIntrospectorConfig, opts ...Introsp
 		return nil, err
 	}
 	if cfg.CacheTTL == 0 {
-		cfg.CacheTTL = DefaultRevocationCacheTTL
+		cfg.CacheTTL = defaultRevocationCacheTTL
 	}
 	if cfg.CacheSize == 0 {
-		cfg.CacheSize = DefaultRevocationCacheSize
+		cfg.CacheSize = defaultRevocationCacheSize
 	}
 	ic, errs := newIntrospection(cfg.Endpoint, cfg.ClientID, cfg.ClientSecret, &c.httpConfig)
 	if cfg.CacheTTL < 0 || cfg.CacheTTL > 10*time.Minute {

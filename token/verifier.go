@@ -63,9 +63,9 @@ type Verifier struct {
 func NewVerifier(ctx context.Context, cfg Config, opts ...VerifierOption) (*Verifier, error) {
 	c := verifierConfig{
 		algs:            defaultAlgorithms,
-		refetchInterval: DefaultRefetchInterval,
-		minRefresh:      DefaultMinRefresh,
-		maxRefresh:      DefaultMaxRefresh,
+		refetchInterval: defaultRefetchInterval,
+		minRefresh:      defaultMinRefresh,
+		maxRefresh:      defaultMaxRefresh,
 	}
 	c.setDefaults()
 	c.cacheSize, c.cacheTTL = DefaultCacheSize, DefaultCacheTTL
