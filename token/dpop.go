@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/fhirwarden/fhirwarden/internal/dpopurl"
 )
 
 // Errors of DPoP (RFC 9449). A resource server answers each with 401 and a
@@ -222,13 +224,13 @@ func (c *DPoPChecker) check(proof string, req ProofRequest) (*dpopProof, error) 
 	if p.htm != req.Method {
 		return nil, fail(ErrDPoPProof, "proof htm %s is not the request method %s", quoteShort(p.htm), req.Method)
 	}
-	htu, err := NormalizeHTU(p.htu)
+	htu, err := dpopurl.Normalize(p.htu)
 	if err != nil {
-		return nil, err
+		return nil, fail(ErrDPoPProof, "%s", err)
 	}
-	want, err := NormalizeHTU(req.URL)
+	want, err := dpopurl.Normalize(req.URL)
 	if err != nil {
-		return nil, fmt.Errorf("%w: the request URL: %w", ErrDPoPProof, err)
+		return nil, fail(ErrDPoPProof, "the request URL: %s", err)
 	}
 	if htu != want {
 		return nil, fail(ErrDPoPProof, "proof htu is not the request URL %s", quoteShort(want))

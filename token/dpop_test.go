@@ -219,23 +219,6 @@ func TestMemoryReplayCacheConcurrentOneWinner(t *testing.T) {
 	require.Equal(t, 1, fresh)
 }
 
-func TestNormalizeHTU(t *testing.T) {
-	for in, want := range map[string]string{
-		"https://Fhir.Example.org:443/fhir/Patient": "https://fhir.example.org/fhir/Patient",
-		"HTTPS://fhir.example.org":                  "https://fhir.example.org/",
-		"http://h:80/a%7eb%2fc":                     "http://h/a~b%2Fc",
-		"http://h:8080/":                            "http://h:8080/",
-	} {
-		got, err := token.NormalizeHTU(in)
-		require.NoError(t, err, in)
-		require.Equal(t, want, got, in)
-	}
-	for _, bad := range []string{"https://h/p?q=1", "https://h/p#f", "ftp://h/p", "https://u:p@h/p", "/relative", "https://h/%zz", "https://h/p?"} {
-		_, err := token.NormalizeHTU(bad)
-		require.ErrorIs(t, err, token.ErrDPoPProof, bad)
-	}
-}
-
 // hostileProof is one case of the hostile-proof table: a proof (built from
 // the world) and the request it is presented with.
 type hostileProof struct {
