@@ -21,8 +21,6 @@ type ProviderMetadata struct {
 	IntrospectionEndpoint string   `json:"introspection_endpoint,omitempty"`
 	RevocationEndpoint    string   `json:"revocation_endpoint,omitempty"`
 	ScopesSupported       []string `json:"scopes_supported,omitempty"`
-	// SigningAlgorithms is id_token_signing_alg_values_supported (informative only).
-	SigningAlgorithms []string `json:"id_token_signing_alg_values_supported,omitempty"`
 }
 
 // SMARTConfiguration is a FHIR server's SMART App Launch configuration
