@@ -110,7 +110,7 @@ func TestBackendServicesLifetime(t *testing.T) {
 	clk := newFakeClock()
 	key := testKey(t, "p384", "k", "ES384")
 	srv := newFakeTokenServer(t)
-	ts, err := BackendServices(srv.URL, "c", key, WithClock(clk.Now), WithAssertionLifetime(90*time.Second))
+	ts, err := BackendServices(srv.URL, "c", key, withClock(clk.Now), WithAssertionLifetime(90*time.Second))
 	require.NoError(t, err)
 	mustToken(t, ts)
 	msg, err := jws.Parse([]byte(srv.Requests()[0].Form.Get("client_assertion")))

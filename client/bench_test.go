@@ -22,7 +22,7 @@ func BenchmarkTokenCache(b *testing.B) {
 		}
 	})
 	b.Run("cached", func(b *testing.B) {
-		tc, _ := NewTokenCache(func(context.Context) (*oauth2.Token, error) {
+		tc, _ := cacheTokens(func(context.Context) (*oauth2.Token, error) {
 			return &oauth2.Token{AccessToken: "t", ExpiresIn: 3600}, nil
 		})
 		_, _ = tc.TokenContext(ctx)

@@ -183,9 +183,9 @@ func WithUserAgent(ua string) Option {
 	}
 }
 
-// WithRetryClock sets the clock used to turn a Retry-After HTTP-date into
+// withRetryClock sets the clock used to turn a Retry-After HTTP-date into
 // a delay, and the function that waits between attempts (tests).
-func WithRetryClock(now func() time.Time, sleep func(ctx context.Context, d time.Duration) error) Option {
+func withRetryClock(now func() time.Time, sleep func(ctx context.Context, d time.Duration) error) Option {
 	return func(c *Client) error {
 		if now == nil || sleep == nil {
 			return fmt.Errorf("%w: nil retry clock or sleep", ErrConfig)

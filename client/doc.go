@@ -22,9 +22,10 @@
 // TokenCaches: a token is reused until shortly before it expires
 // (WithRefreshSkew), concurrent callers share one token request, and a 401
 // answer with error="invalid_token" drops the token and retries the request
-// once with a new one. Discover reads {base}/.well-known/smart-configuration
-// to find the token endpoint; SMARTConfiguration.Supports checks the server
-// offers the chosen grant and client authentication.
+// once with a new one. token.DiscoverSMART reads
+// {base}/.well-known/smart-configuration to find the token endpoint;
+// ServerSupports checks the server offers the chosen grant and client
+// authentication.
 //
 // # FHIR interactions
 //

@@ -53,8 +53,6 @@ var (
 	ErrUnexpectedResponse = errors.New("fhir: unexpected response")
 	// ErrConfig is wrapped by constructor errors (invalid configuration).
 	ErrConfig = errors.New("client: invalid configuration")
-	// ErrDiscovery is wrapped when SMART discovery fails.
-	ErrDiscovery = errors.New("client: SMART discovery failed")
 	// ErrUnsupported is wrapped when a server's SMART configuration does
 	// not support the chosen grant type or client authentication method.
 	ErrUnsupported = errors.New("client: not supported by the server")

@@ -52,7 +52,7 @@ func newTestClient(t *testing.T, base string, ts interface{}, opts ...Option) (*
 	t.Helper()
 	rs := &recordedSleep{}
 	clk := newFakeClock()
-	opts = append([]Option{WithRetryClock(clk.Now, rs.sleep)}, opts...)
+	opts = append([]Option{withRetryClock(clk.Now, rs.sleep)}, opts...)
 	var c *Client
 	var err error
 	switch src := ts.(type) {

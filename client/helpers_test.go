@@ -13,7 +13,7 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// fakeClock is a clock tests move by hand (its Now goes to WithClock).
+// fakeClock is a clock tests move by hand (its Now goes to withClock).
 type fakeClock struct {
 	mu sync.Mutex
 	t  time.Time

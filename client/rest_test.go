@@ -188,7 +188,7 @@ func TestNewValidatesConfiguration(t *testing.T) {
 		assert.ErrorIs(t, err, ErrConfig, "base %q", base)
 	}
 	bad := []Option{WithHTTPClient(nil), WithFHIRVersion(fhirspec.Version(0)), WithMaxResponseBytes(0), WithMaxPages(0),
-		WithRetry(RetryPolicy{MaxRetries: 1}), WithRetry(RetryPolicy{MaxRetries: -1}), WithRetryClock(nil, nil)}
+		WithRetry(RetryPolicy{MaxRetries: 1}), WithRetry(RetryPolicy{MaxRetries: -1}), withRetryClock(nil, nil)}
 	for i, o := range bad {
 		_, err := New("https://x/fhir", nil, o)
 		assert.ErrorIs(t, err, ErrConfig, "option %d", i)

@@ -10,19 +10,19 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// FetchFunc obtains a fresh token from a token endpoint, every time it is
+// fetchFunc obtains a fresh token from a token endpoint, every time it is
 // called.
-type FetchFunc func(ctx context.Context) (*oauth2.Token, error)
+type fetchFunc func(ctx context.Context) (*oauth2.Token, error)
 
-// TokenCache is an oauth2.TokenSource that caches the token a FetchFunc
-// returns and fetches a new one shortly before it expires. Concurrent
+// TokenCache is an oauth2.TokenSource that caches the token its token
+// endpoint returns and fetches a new one shortly before it expires. Concurrent
 // callers share one fetch. The token sources of this package
 // (ClientCredentials, BackendServices) are TokenCaches.
 //
 // A Client that gets a 401 with error="invalid_token" calls Invalidate and
 // retries once with a fresh token.
 type TokenCache struct {
-	fetch        FetchFunc
+	fetch        fetchFunc
 	now          func() time.Time
 	skew         time.Duration
 	fetchTimeout time.Duration
@@ -41,20 +41,7 @@ type tokenFetch struct {
 	err  error
 }
 
-// NewTokenCache wraps fetch in a cache. Options used: WithClock,
-// WithRefreshSkew, WithFetchTimeout; others are ignored.
-func NewTokenCache(fetch FetchFunc, opts ...TokenOption) (*TokenCache, error) {
-	if fetch == nil {
-		return nil, fmt.Errorf("%w: nil FetchFunc", ErrConfig)
-	}
-	cfg, err := newTokenConfig(opts)
-	if err != nil {
-		return nil, err
-	}
-	return newTokenCache(fetch, cfg), nil
-}
-
-func newTokenCache(fetch FetchFunc, cfg *tokenConfig) *TokenCache {
+func newTokenCache(fetch fetchFunc, cfg *tokenConfig) *TokenCache {
 	return &TokenCache{fetch: fetch, now: cfg.now, skew: cfg.skew, fetchTimeout: cfg.fetchTimeout, dpop: cfg.dpop}
 }
 

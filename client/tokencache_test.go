@@ -15,7 +15,7 @@ import (
 )
 
 // countingFetch returns tokens "t1", "t2", ... lasting lifetime.
-func countingFetch(lifetime time.Duration, calls *atomic.Int64) FetchFunc {
+func countingFetch(lifetime time.Duration, calls *atomic.Int64) fetchFunc {
 	return func(context.Context) (*oauth2.Token, error) {
 		n := calls.Add(1)
 		return &oauth2.Token{AccessToken: fmt.Sprintf("t%d", n), TokenType: "Bearer", ExpiresIn: int64(lifetime / time.Second)}, nil
@@ -26,7 +26,7 @@ func TestTokenCacheRefreshBeforeExpiry(t *testing.T) {
 	clk := newFakeClock()
 	var calls atomic.Int64
 	// Care Connect tokens last 90 minutes; refresh 2 minutes early.
-	tc, err := NewTokenCache(countingFetch(90*time.Minute, &calls), WithClock(clk.Now), WithRefreshSkew(2*time.Minute))
+	tc, err := cacheTokens(countingFetch(90*time.Minute, &calls), withClock(clk.Now), WithRefreshSkew(2*time.Minute))
 	require.NoError(t, err)
 
 	assert.Equal(t, "t1", mustToken(t, tc).AccessToken)
@@ -44,7 +44,7 @@ func TestTokenCacheRefreshBeforeExpiry(t *testing.T) {
 func TestTokenCacheSkewAtMostHalfLifetime(t *testing.T) {
 	clk := newFakeClock()
 	var calls atomic.Int64
-	tc, err := NewTokenCache(countingFetch(60*time.Second, &calls), WithClock(clk.Now), WithRefreshSkew(5*time.Minute))
+	tc, err := cacheTokens(countingFetch(60*time.Second, &calls), withClock(clk.Now), WithRefreshSkew(5*time.Minute))
 	require.NoError(t, err)
 	mustToken(t, tc)
 	clk.Advance(29 * time.Second)
@@ -58,7 +58,7 @@ func TestTokenCacheSkewAtMostHalfLifetime(t *testing.T) {
 func TestTokenCacheNoExpiryKeptUntilInvalidated(t *testing.T) {
 	clk := newFakeClock()
 	var calls atomic.Int64
-	tc, err := NewTokenCache(countingFetch(0, &calls), WithClock(clk.Now))
+	tc, err := cacheTokens(countingFetch(0, &calls), withClock(clk.Now))
 	require.NoError(t, err)
 	tok := mustToken(t, tc)
 	clk.Advance(1000 * time.Hour)
@@ -69,7 +69,7 @@ func TestTokenCacheNoExpiryKeptUntilInvalidated(t *testing.T) {
 
 func TestTokenCacheInvalidateOnlyCurrent(t *testing.T) {
 	var calls atomic.Int64
-	tc, err := NewTokenCache(countingFetch(time.Hour, &calls))
+	tc, err := cacheTokens(countingFetch(time.Hour, &calls))
 	require.NoError(t, err)
 	t1 := mustToken(t, tc)
 	tc.Invalidate(t1)
@@ -85,7 +85,7 @@ func TestTokenCacheConcurrentCallersShareOneFetch(t *testing.T) {
 	srv := newFakeTokenServer(t)
 	srv.delay = 50 * time.Millisecond
 	clk := newFakeClock()
-	ts, err := ClientCredentials(srv.URL, "id", "secret", WithClock(clk.Now))
+	ts, err := ClientCredentials(srv.URL, "id", "secret", withClock(clk.Now))
 	require.NoError(t, err)
 
 	const callers = 64
@@ -125,7 +125,7 @@ func TestTokenCacheConcurrentCallersShareOneFetch(t *testing.T) {
 func TestTokenCacheCancelledWait(t *testing.T) {
 	release := make(chan struct{})
 	var calls atomic.Int64
-	tc, err := NewTokenCache(func(ctx context.Context) (*oauth2.Token, error) {
+	tc, err := cacheTokens(func(ctx context.Context) (*oauth2.Token, error) {
 		calls.Add(1)
 		<-release
 		return &oauth2.Token{AccessToken: "late", ExpiresIn: 3600}, nil
@@ -145,7 +145,7 @@ func TestTokenCacheFetchErrorsShared(t *testing.T) {
 	var calls atomic.Int64
 	boom := errors.New("boom")
 	gate := make(chan struct{})
-	tc, err := NewTokenCache(func(context.Context) (*oauth2.Token, error) {
+	tc, err := cacheTokens(func(context.Context) (*oauth2.Token, error) {
 		calls.Add(1)
 		<-gate
 		return nil, boom
@@ -169,11 +169,24 @@ func TestTokenCacheFetchErrorsShared(t *testing.T) {
 }
 
 func TestTokenCacheEmptyToken(t *testing.T) {
-	tc, err := NewTokenCache(func(context.Context) (*oauth2.Token, error) { return &oauth2.Token{}, nil })
+	tc, err := cacheTokens(func(context.Context) (*oauth2.Token, error) { return &oauth2.Token{}, nil })
 	require.NoError(t, err)
 	_, err = tc.Token()
 	var oe *OAuthError
 	assert.ErrorAs(t, err, &oe)
-	_, err = NewTokenCache(nil)
+	_, err = cacheTokens(nil)
 	assert.ErrorIs(t, err, ErrConfig)
+}
+
+// cacheTokens wraps fetch in a cache. Options used: withClock,
+// WithRefreshSkew; others are ignored.
+func cacheTokens(fetch fetchFunc, opts ...TokenOption) (*TokenCache, error) {
+	if fetch == nil {
+		return nil, fmt.Errorf("%w: nil fetchFunc", ErrConfig)
+	}
+	cfg, err := newTokenConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	return newTokenCache(fetch, cfg), nil
 }

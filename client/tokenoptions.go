@@ -116,10 +116,10 @@ func WithTokenHTTPClient(hc *http.Client) TokenOption {
 	}
 }
 
-// WithClock sets the clock used for expiry and assertion times (default
+// withClock sets the clock used for expiry and assertion times (default
 // time.Now), so that tests can move token expiry forward without
 // sleeping.
-func WithClock(now func() time.Time) TokenOption {
+func withClock(now func() time.Time) TokenOption {
 	return func(c *tokenConfig) error {
 		if now == nil {
 			return fmt.Errorf("%w: nil clock", ErrConfig)
@@ -137,17 +137,6 @@ func WithRefreshSkew(d time.Duration) TokenOption {
 			return fmt.Errorf("%w: negative refresh skew", ErrConfig)
 		}
 		c.skew = d
-		return nil
-	}
-}
-
-// WithFetchTimeout bounds each token request (default 30 s).
-func WithFetchTimeout(d time.Duration) TokenOption {
-	return func(c *tokenConfig) error {
-		if d <= 0 {
-			return fmt.Errorf("%w: fetch timeout must be positive", ErrConfig)
-		}
-		c.fetchTimeout = d
 		return nil
 	}
 }

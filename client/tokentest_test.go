@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fhirwarden/fhirwarden/token"
 	"github.com/fhirwarden/fhirwarden/token/tokentest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -146,7 +147,7 @@ func TestTokentestRefreshBeforeExpiry(t *testing.T) {
 	iss := tokentest.NewIssuer(tokentest.WithClient("app", "s", "user/Patient.read"), tokentest.WithTokenLifetime(10*time.Minute))
 	defer iss.Close()
 	clk := newFakeClock()
-	ts, err := ClientCredentials(iss.TokenURL(), "app", "s", WithClock(clk.Now), WithRefreshSkew(30*time.Second))
+	ts, err := ClientCredentials(iss.TokenURL(), "app", "s", withClock(clk.Now), WithRefreshSkew(30*time.Second))
 	require.NoError(t, err)
 	first := mustToken(t, ts)
 	clk.Advance(9*time.Minute + 29*time.Second)
@@ -160,17 +161,17 @@ func TestTokentestRefreshBeforeExpiry(t *testing.T) {
 func TestTokentestDiscovery(t *testing.T) {
 	iss := tokentest.NewIssuer(tokentest.WithClient("app", "s", "user/Patient.read"))
 	defer iss.Close()
-	sc, err := Discover(context.Background(), nil, iss.URL)
+	sc, err := token.DiscoverSMART(context.Background(), iss.URL)
 	require.NoError(t, err)
 	assert.Equal(t, iss.TokenURL(), sc.TokenEndpoint)
 	for _, a := range []ClientAuth{ClientSecretBasic, ClientSecretPost, PrivateKeyJWT} {
-		assert.NoError(t, sc.Supports("client_credentials", a))
+		assert.NoError(t, ServerSupports(sc, "client_credentials", a))
 	}
-	assert.ErrorIs(t, sc.Supports("authorization_code", ClientSecretBasic), ErrUnsupported)
+	assert.ErrorIs(t, ServerSupports(sc, "authorization_code", ClientSecretBasic), ErrUnsupported)
 
 	iss.FailDiscovery(http.StatusInternalServerError)
-	_, err = Discover(context.Background(), nil, iss.URL)
-	assert.ErrorIs(t, err, ErrDiscovery)
+	_, err = token.DiscoverSMART(context.Background(), iss.URL)
+	assert.ErrorIs(t, err, token.ErrIssuerUnavailable)
 }
 
 // protectedFHIR is a FHIR handler that accepts only active tokens of iss.

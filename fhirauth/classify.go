@@ -545,14 +545,9 @@ func (p *Policy) routeTwo(req *Request, in *rawRequest, m, typ, seg string) erro
 	switch m {
 	case http.MethodGet:
 		req.Interaction = Read
-	case http.MethodPut:
-		req.Interaction = Update
-		in.needBody = true
-	case http.MethodPatch:
-		req.Interaction = Patch
-		in.needBody = true
-	case http.MethodDelete:
-		req.Interaction = Delete
+	case http.MethodPut, http.MethodPatch, http.MethodDelete:
+		req.Interaction = writeInteraction(m)
+		in.needBody = m != http.MethodDelete
 	default:
 		return in.notREST()
 	}

@@ -19,15 +19,15 @@ import (
 func (p *Policy) Authorize(ctx context.Context, pr *token.Principal, r *http.Request) (*Request, *Decision) {
 	req, err := p.Classify(r)
 	if err != nil {
-		return nil, p.ClassifyError(err)
+		return nil, p.classifyError(err)
 	}
 	return req, p.Decide(ctx, pr, req)
 }
 
-// ClassifyError turns a Classify error into a denying Decision: 413 for
+// classifyError turns a Classify error into a denying Decision: 413 for
 // ErrBodyTooLarge, 400 otherwise (issue code "not-supported" for
 // ErrUnsupported, "invalid" for the rest), with the error text as reason.
-func (p *Policy) ClassifyError(err error) *Decision {
+func (p *Policy) classifyError(err error) *Decision {
 	d := &Decision{Status: http.StatusBadRequest, IssueCode: "invalid", Reason: oneLine(err.Error()), policy: p}
 	switch {
 	case errors.Is(err, ErrBodyTooLarge):

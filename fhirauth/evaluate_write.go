@@ -15,10 +15,9 @@ import (
 func (e *evaluation) create() (*Decision, denial) {
 	req := e.req
 	t := req.ResourceType
-	letters := e.writeLetters(scope.Create)
-	m := e.permit(t, letters)
-	if m == scope.Denied {
-		return nil, e.missing(t, letters, "")
+	letters, m, den := e.writePermit(scope.Create)
+	if den.status != 0 {
+		return nil, den
 	}
 	if e.inPatient() {
 		switch e.class(t) {
@@ -61,18 +60,17 @@ func (e *evaluation) create() (*Decision, denial) {
 func (e *evaluation) update() (*Decision, denial) {
 	req := e.req
 	t := req.ResourceType
-	letters := e.writeLetters(scope.Update)
-	m := e.permit(t, letters)
-	if m == scope.Denied {
-		return nil, e.missing(t, letters, "")
+	letters, m, den := e.writePermit(scope.Update)
+	if den.status != 0 {
+		return nil, den
 	}
 	sc := storedCheck{typ: t, letters: letters}
 	sc.createAllowed = req.Interaction == Update && e.permit(t, letters|scope.Create) != scope.Denied
 	if e.inPatient() {
 		switch e.class(t) {
 		case classPatient:
-			if !req.Conditional && req.ID != e.patient {
-				return nil, e.deny(http.StatusForbidden, "patient/ scopes never %s a Patient other than the token's patient (Patient/%s)", req.Interaction, e.patient)
+			if den := e.otherPatient(); den.status != 0 {
+				return nil, den
 			}
 			sc.createAllowed = false
 			if req.Conditional {
@@ -130,17 +128,16 @@ func (e *evaluation) writeBody(t string) denial {
 func (e *evaluation) delete() (*Decision, denial) {
 	req := e.req
 	t := req.ResourceType
-	letters := e.writeLetters(scope.Delete)
-	m := e.permit(t, letters)
-	if m == scope.Denied {
-		return nil, e.missing(t, letters, "")
+	letters, m, den := e.writePermit(scope.Delete)
+	if den.status != 0 {
+		return nil, den
 	}
 	sc := storedCheck{typ: t, letters: letters}
 	if e.inPatient() {
 		switch e.class(t) {
 		case classPatient:
-			if !req.Conditional && req.ID != e.patient {
-				return nil, e.deny(http.StatusForbidden, "patient/ scopes never delete a Patient other than the token's patient (Patient/%s)", e.patient)
+			if den := e.otherPatient(); den.status != 0 {
+				return nil, den
 			}
 		case classCompartment:
 			sc.on, sc.compartment = true, true
@@ -184,6 +181,28 @@ func (e *evaluation) bodyInCompartment(body []byte) denial {
 // patient changing it would change every other patient's records.
 func (e *evaluation) sharedWrite(t string) denial {
 	return e.deny(http.StatusForbidden, "%s is shared with patient/ scopes for reading only; patient/ scopes cannot %s it", t, e.req.Interaction)
+}
+
+// writePermit is what a write needs on its type (writeLetters) and how the
+// token's scopes match it, or the denial naming the missing scope.
+func (e *evaluation) writePermit(base scope.Permission) (scope.Permission, scope.Match, denial) {
+	t := e.req.ResourceType
+	letters := e.writeLetters(base)
+	m := e.permit(t, letters)
+	if m == scope.Denied {
+		return letters, m, e.missing(t, letters, "")
+	}
+	return letters, m, denial{}
+}
+
+// otherPatient denies an update, patch or delete by id of a Patient other
+// than the context patient. A conditional one is checked on the stored
+// version (CheckStored).
+func (e *evaluation) otherPatient() denial {
+	if !e.req.Conditional && e.req.ID != e.patient {
+		return e.deny(http.StatusForbidden, "patient/ scopes never %s a Patient other than the token's patient (Patient/%s)", e.req.Interaction, e.patient)
+	}
+	return denial{}
 }
 
 // writeLetters is what a write needs on its type: base, plus "s" when it

@@ -38,15 +38,6 @@ func (i Interaction) IsSearch() bool {
 	return i == SearchType || i == SearchSystem || i == SearchCompartment
 }
 
-// IsWrite reports whether the interaction can change stored data.
-func (i Interaction) IsWrite() bool {
-	switch i {
-	case Create, Update, Patch, Delete, Batch, Transaction:
-		return true
-	}
-	return false
-}
-
 // String returns "system", "type" or "instance" (or a "|"-joined set).
 func (l Level) String() string {
 	var s string

@@ -9,15 +9,15 @@ import (
 	"github.com/fhirwarden/fhirwarden/scope"
 )
 
-// DefaultMaxBody is the default limit on a request body that a decision has
+// defaultMaxBody is the default limit on a request body that a decision has
 // to read (writes, POST _search, batch and transaction Bundles): 8 MiB.
-const DefaultMaxBody = 8 << 20
+const defaultMaxBody = 8 << 20
 
 // NewPolicy builds a Policy. Without options it decides FHIR R4 requests
 // under the base path "/fhir", shares no non-compartment types with
 // patient/ scopes, registers no operations beyond the built-in $export and
 // $everything rules, hides the existence of out-of-compartment resources
-// (404) and reads bodies of at most DefaultMaxBody bytes. Invalid options
+// (404) and reads bodies of at most 8 MiB. Invalid options
 // are reported here, never at decision time.
 func NewPolicy(opts ...Option) (*Policy, error) {
 	p := &Policy{
@@ -26,7 +26,7 @@ func NewPolicy(opts ...Option) (*Policy, error) {
 		shared:  map[string]bool{},
 		ops:     map[string]OperationRule{},
 		hide:    true,
-		maxBody: DefaultMaxBody,
+		maxBody: defaultMaxBody,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -163,7 +163,7 @@ func WithExistenceHiding(hide bool) Option {
 	}
 }
 
-// WithMaxBodySize limits the bodies Classify reads (default DefaultMaxBody).
+// WithMaxBodySize limits the bodies Classify reads (default 8 MiB).
 func WithMaxBodySize(n int64) Option {
 	return func(p *Policy) error {
 		if n <= 0 {

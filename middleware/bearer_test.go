@@ -12,6 +12,7 @@ import (
 
 	"github.com/fhirwarden/fhirwarden/fhirauth"
 	"github.com/fhirwarden/fhirwarden/middleware"
+	"github.com/fhirwarden/fhirwarden/token"
 )
 
 // RFC 6750 section 2.1 (header), 2.2/2.3 (form, query), 3 and 3.1
@@ -21,7 +22,7 @@ func TestBearerExtraction(t *testing.T) {
 	good := e.token("user/Patient.rs", "")
 	expired := e.iss.Mint(map[string]any{"sub": "user-1", "scope": "user/Patient.rs", "exp": 1000, "iat": 900})
 	e.tokens = append(e.tokens, expired)
-	huge := strings.Repeat("a", middleware.DefaultMaxTokenSize+1)
+	huge := strings.Repeat("a", token.DefaultMaxTokenSize+1)
 	realm := `Bearer realm="fhir"`
 
 	cases := []struct {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/fhirwarden/fhirwarden/internal/dpopurl"
 	"github.com/fhirwarden/fhirwarden/token"
 )
 
@@ -52,7 +53,7 @@ func WithDPoP(cfg DPoPConfig) Option {
 		}
 		d := &dpopSetup{checker: checker}
 		if cfg.ExternalURL != "" {
-			u, err := token.NormalizeHTU(cfg.ExternalURL)
+			u, err := dpopurl.Normalize(cfg.ExternalURL)
 			if err != nil || !strings.HasSuffix(u, "/") || strings.Count(u, "/") != 3 {
 				return fmt.Errorf("middleware: WithDPoP: ExternalURL %q is not an http(s) origin (scheme://host[:port])", cfg.ExternalURL)
 			}

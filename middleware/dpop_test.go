@@ -194,7 +194,7 @@ func TestWithDPoPConfiguration(t *testing.T) {
 	ver, err := token.NewVerifier(context.Background(), token.Config{Issuer: iss.URL, Audience: iss.Audience(), JWKSURL: iss.JWKSURL()})
 	require.NoError(t, err)
 	defer ver.Close()
-	for _, bad := range []string{"https://fhir.example.org/fhir", "fhir.example.org", "https://h/?q", "ftp://h"} {
+	for _, bad := range []string{"https://fhir.example.org/fhir", "fhir.example.org", "https://h/?q", "ftp://h", "https://:443"} {
 		_, err := middleware.New(ver, policy, middleware.WithDPoP(middleware.DPoPConfig{ExternalURL: bad}))
 		require.Error(t, err, bad)
 	}

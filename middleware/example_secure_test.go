@@ -39,7 +39,7 @@ func Example_securingYourOwnServer() {
 
 	// README snippet begins.
 	ctx := context.Background()
-	md, err := token.Discover(ctx, issuer) // {issuer}/.well-known/openid-configuration
+	md, err := token.DiscoverOpenID(ctx, issuer) // {issuer}/.well-known/openid-configuration
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -63,15 +63,15 @@ func New(auth token.Authenticator, policy *fhirauth.Policy, opts ...Option) (*Mi
 		return nil, errors.New("middleware: the Policy has no FHIR version and base path; build it with fhirauth.NewPolicy")
 	}
 	c := config{
-		realm:         DefaultRealm,
+		realm:         defaultRealm,
 		defaultPublic: true,
 		narrow:        true,
 		stored:        true,
-		maxToken:      DefaultMaxTokenSize,
+		maxToken:      token.DefaultMaxTokenSize,
 		maxResponse:   DefaultMaxResponseSize,
 		budget:        &checkBudget{max: DefaultCheckMemoryBudget},
 		maxBody:       policy.MaxBodySize(), // the form bodies read here (tokens, POST _search) keep to the policy's limit
-		retryAfter:    DefaultRetryAfter,
+		retryAfter:    defaultRetryAfter,
 	}
 	for _, o := range opts {
 		if o == nil {

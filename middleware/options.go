@@ -8,26 +8,21 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/fhirwarden/fhirwarden/token"
 )
+
+// DefaultMaxResponseSize limits the responses the middleware buffers to
+// check (patient-context reads and searches, batches with denied
+// entries). A larger response is refused with 502: it is never passed
+// on unchecked.
+const DefaultMaxResponseSize = 16 << 20
 
 // Defaults, each overridable by an option.
 const (
-	// DefaultRealm is the realm of WWW-Authenticate challenges.
-	DefaultRealm = "fhir"
-	// DefaultMaxTokenSize limits the bearer token (the Authorization header
-	// may be this plus the "Bearer " prefix); larger headers are refused
-	// before they are parsed: the token package's limit.
-	DefaultMaxTokenSize = token.DefaultMaxTokenSize
-	// DefaultMaxResponseSize limits the responses the middleware buffers to
-	// check (patient-context reads and searches, batches with denied
-	// entries). A larger response is refused with 502: it is never passed
-	// on unchecked.
-	DefaultMaxResponseSize = 16 << 20
-	// DefaultRetryAfter is the Retry-After of 503 answers when the
+	// defaultRealm is the realm of WWW-Authenticate challenges.
+	defaultRealm = "fhir"
+	// defaultRetryAfter is the Retry-After of 503 answers when the
 	// authenticator's infrastructure (JWKS, introspection) is unavailable.
-	DefaultRetryAfter = 5 * time.Second
+	defaultRetryAfter = 5 * time.Second
 )
 
 // Option configures a Middleware. Invalid options make New fail.
@@ -163,9 +158,10 @@ func WithFormBodyTokens() Option {
 	}
 }
 
-// WithMaxTokenSize limits the bearer token (default DefaultMaxTokenSize);
-// an Authorization header longer than this plus "Bearer " is refused with
-// 401 before it is parsed.
+// WithMaxTokenSize limits the bearer token (default
+// token.DefaultMaxTokenSize, the token package's own limit); an
+// Authorization header longer than this plus "Bearer " is refused with 401
+// before it is parsed. Raise it with token.WithMaxTokenSize.
 func WithMaxTokenSize(n int) Option {
 	return func(c *config) error {
 		if n <= 0 {
@@ -190,7 +186,7 @@ func WithMaxResponseSize(n int64) Option {
 }
 
 // WithRetryAfter sets the Retry-After of 503 answers given when the
-// authenticator's infrastructure fails (default DefaultRetryAfter; rounded
+// authenticator's infrastructure fails (default 5 s; rounded
 // up to whole seconds).
 func WithRetryAfter(d time.Duration) Option {
 	return func(c *config) error {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -20,13 +21,11 @@ type ProviderMetadata struct {
 	IntrospectionEndpoint string   `json:"introspection_endpoint,omitempty"`
 	RevocationEndpoint    string   `json:"revocation_endpoint,omitempty"`
 	ScopesSupported       []string `json:"scopes_supported,omitempty"`
-	// SigningAlgorithms is id_token_signing_alg_values_supported (informative only).
-	SigningAlgorithms []string `json:"id_token_signing_alg_values_supported,omitempty"`
 }
 
-// SMARTConfiguration is the part of a FHIR server's SMART App Launch
-// configuration ({fhirBase}/.well-known/smart-configuration) that matters
-// for token validation and clients.
+// SMARTConfiguration is a FHIR server's SMART App Launch configuration
+// ({fhirBase}/.well-known/smart-configuration): what a resource server
+// publishes and what a client reads to find and use the token endpoint.
 type SMARTConfiguration struct {
 	Issuer                            string   `json:"issuer,omitempty"`
 	JWKSURI                           string   `json:"jwks_uri,omitempty"`
@@ -38,27 +37,26 @@ type SMARTConfiguration struct {
 	RegistrationEndpoint              string   `json:"registration_endpoint,omitempty"`
 	GrantTypesSupported               []string `json:"grant_types_supported,omitempty"`
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported,omitempty"`
-	ScopesSupported                   []string `json:"scopes_supported,omitempty"`
-	ResponseTypesSupported            []string `json:"response_types_supported,omitempty"`
-	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported,omitempty"`
-	Capabilities                      []string `json:"capabilities,omitempty"`
+	// TokenEndpointAuthSigningAlgs is
+	// token_endpoint_auth_signing_alg_values_supported: the algorithms the
+	// server accepts for private_key_jwt client assertions.
+	TokenEndpointAuthSigningAlgs  []string `json:"token_endpoint_auth_signing_alg_values_supported,omitempty"`
+	ScopesSupported               []string `json:"scopes_supported,omitempty"`
+	ResponseTypesSupported        []string `json:"response_types_supported,omitempty"`
+	CodeChallengeMethodsSupported []string `json:"code_challenge_methods_supported,omitempty"`
+	Capabilities                  []string `json:"capabilities,omitempty"`
 }
 
-// Discover reads {issuer}/.well-known/openid-configuration. The document's
-// "issuer" must equal issuer exactly (OpenID Connect Discovery 4.3) and its
-// jwks_uri must be present; endpoint URLs must be https (or loopback http;
-// see WithInsecureHTTP). Unreachable or non-200: ErrIssuerUnavailable;
-// invalid document: ErrDiscovery.
-func Discover(ctx context.Context, issuer string, opts ...DiscoveryOption) (*ProviderMetadata, error) {
-	c, err := discoveryConfig(opts)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := parseEndpoint(issuer, c.insecure); err != nil {
-		return nil, fmt.Errorf("%w: issuer: %w", ErrConfig, err)
-	}
+// DiscoverOpenID reads {issuer}/.well-known/openid-configuration. The
+// document's "issuer" must equal issuer exactly (OpenID Connect Discovery
+// 4.3) and its jwks_uri must be present; endpoint URLs must be https (or
+// loopback http; see WithInsecureHTTP), and https when issuer is.
+// Unreachable or non-200: ErrIssuerUnavailable; invalid document:
+// ErrDiscovery.
+func DiscoverOpenID(ctx context.Context, issuer string, opts ...DiscoveryOption) (*ProviderMetadata, error) {
 	var md ProviderMetadata
-	if err := fetchDocument(ctx, c, strings.TrimSuffix(issuer, "/")+"/.well-known/openid-configuration", &md); err != nil {
+	c, err := fetchWellKnown(ctx, issuer, "openid-configuration", &md, opts)
+	if err != nil {
 		return nil, err
 	}
 	if md.Issuer != issuer {
@@ -67,7 +65,7 @@ func Discover(ctx context.Context, issuer string, opts ...DiscoveryOption) (*Pro
 	if md.JWKSURI == "" {
 		return nil, fmt.Errorf("%w: jwks_uri missing", ErrDiscovery)
 	}
-	if err := checkEndpoints(c, map[string]string{
+	if err := c.checkEndpoints(map[string]string{
 		"jwks_uri":               md.JWKSURI,
 		"introspection_endpoint": md.IntrospectionEndpoint,
 		"token_endpoint":         md.TokenEndpoint,
@@ -81,25 +79,20 @@ func Discover(ctx context.Context, issuer string, opts ...DiscoveryOption) (*Pro
 
 // DiscoverSMART reads {fhirBase}/.well-known/smart-configuration. Its
 // token_endpoint must be present, and endpoint URLs must be https (or
-// loopback http). The document cannot prove who issued it: use its issuer
-// and jwks_uri only if fhirBase itself is trusted. Unreachable or non-200:
-// ErrIssuerUnavailable; invalid document: ErrDiscovery.
+// loopback http; see WithInsecureHTTP), and https when fhirBase is. The
+// document cannot prove who issued it: use its issuer and jwks_uri only if
+// fhirBase itself is trusted. Unreachable or non-200: ErrIssuerUnavailable;
+// invalid document: ErrDiscovery.
 func DiscoverSMART(ctx context.Context, fhirBase string, opts ...DiscoveryOption) (*SMARTConfiguration, error) {
-	c, err := discoveryConfig(opts)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := parseEndpoint(fhirBase, c.insecure); err != nil {
-		return nil, fmt.Errorf("%w: FHIR base: %w", ErrConfig, err)
-	}
 	var sc SMARTConfiguration
-	if err := fetchDocument(ctx, c, strings.TrimSuffix(fhirBase, "/")+"/.well-known/smart-configuration", &sc); err != nil {
+	c, err := fetchWellKnown(ctx, fhirBase, "smart-configuration", &sc, opts)
+	if err != nil {
 		return nil, err
 	}
 	if sc.TokenEndpoint == "" {
 		return nil, fmt.Errorf("%w: token_endpoint missing", ErrDiscovery)
 	}
-	if err := checkEndpoints(c, map[string]string{
+	if err := c.checkEndpoints(map[string]string{
 		"issuer":                 sc.Issuer,
 		"jwks_uri":               sc.JWKSURI,
 		"introspection_endpoint": sc.IntrospectionEndpoint,
@@ -114,21 +107,30 @@ func DiscoverSMART(ctx context.Context, fhirBase string, opts ...DiscoveryOption
 	return &sc, nil
 }
 
-func discoveryConfig(opts []DiscoveryOption) (*httpConfig, error) {
+// wellKnown is what one discovery call checks its document's endpoints
+// against.
+type wellKnown struct {
+	*httpConfig
+	base *url.URL
+}
+
+// fetchWellKnown applies opts, checks base and GETs
+// {base}/.well-known/{name} into dst.
+func fetchWellKnown(ctx context.Context, base, name string, dst any, opts []DiscoveryOption) (wellKnown, error) {
 	c := &httpConfig{}
 	for _, o := range opts {
 		if o == nil {
-			return nil, fmt.Errorf("%w: nil option", ErrConfig)
+			return wellKnown{}, fmt.Errorf("%w: nil option", ErrConfig)
 		}
 		if err := o.applyDiscovery(c); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+			return wellKnown{}, fmt.Errorf("%w: %w", ErrConfig, err)
 		}
 	}
-	return c, nil
-}
-
-// fetchDocument GETs a JSON document into dst.
-func fetchDocument(ctx context.Context, c *httpConfig, u string, dst any) error {
+	bu, err := parseEndpoint(base, c.insecure)
+	if err != nil {
+		return wellKnown{}, fmt.Errorf("%w: discovery base: %w", ErrConfig, err)
+	}
+	u := strings.TrimSuffix(base, "/") + "/.well-known/" + name
 	body, _, err := getDocument(ctx, c.httpClient(), u, maxDiscoveryBytes, false)
 	if err != nil {
 		// A server that answers, but not with a document, is misconfigured
@@ -136,23 +138,30 @@ func fetchDocument(ctx context.Context, c *httpConfig, u string, dst any) error 
 		var se *httpStatusError
 		var tl *tooLargeError
 		if errors.As(err, &tl) || errors.As(err, &se) && se.code < 500 && se.code != http.StatusTooManyRequests {
-			return fmt.Errorf("%w: GET %s: %w", ErrDiscovery, u, err)
+			return wellKnown{}, fmt.Errorf("%w: GET %s: %w", ErrDiscovery, u, err)
 		}
-		return fmt.Errorf("%w: GET %s: %w", ErrIssuerUnavailable, u, err)
+		return wellKnown{}, fmt.Errorf("%w: GET %s: %w", ErrIssuerUnavailable, u, err)
 	}
 	if err := json.Unmarshal(body, dst); err != nil {
-		return fmt.Errorf("%w: %s is not a valid JSON document: %w", ErrDiscovery, u, err)
+		return wellKnown{}, fmt.Errorf("%w: %s is not a valid JSON document: %w", ErrDiscovery, u, err)
 	}
-	return nil
+	return wellKnown{httpConfig: c, base: bu}, nil
 }
 
-func checkEndpoints(c *httpConfig, endpoints map[string]string) error {
-	for name, u := range endpoints {
-		if u == "" {
+// checkEndpoints checks the document's non-empty endpoint URLs: each as
+// parseEndpoint allows, and none plain http when the base is https (a
+// downgrade an attacker on the path to the endpoint could exploit).
+func (w wellKnown) checkEndpoints(endpoints map[string]string) error {
+	for name, raw := range endpoints {
+		if raw == "" {
 			continue
 		}
-		if _, err := parseEndpoint(u, c.insecure); err != nil {
+		u, err := parseEndpoint(raw, w.insecure)
+		if err != nil {
 			return fmt.Errorf("%w: %s: %w", ErrDiscovery, name, err)
+		}
+		if w.base.Scheme == "https" && u.Scheme != "https" {
+			return fmt.Errorf("%w: %s %q downgrades an https server to http", ErrDiscovery, name, u.Redacted())
 		}
 	}
 	return nil

@@ -15,7 +15,7 @@ import (
 func TestDiscover(t *testing.T) {
 	iss, _ := newIssuer(t)
 	ctx := context.Background()
-	md, err := token.Discover(ctx, iss.URL)
+	md, err := token.DiscoverOpenID(ctx, iss.URL)
 	require.NoError(t, err)
 	require.Equal(t, iss.URL, md.Issuer)
 	require.Equal(t, iss.JWKSURL(), md.JWKSURI)
@@ -27,12 +27,12 @@ func TestDiscover(t *testing.T) {
 	require.Equal(t, iss.TokenURL(), sc.TokenEndpoint)
 
 	iss.FailDiscovery(http.StatusServiceUnavailable)
-	_, err = token.Discover(ctx, iss.URL)
+	_, err = token.DiscoverOpenID(ctx, iss.URL)
 	require.ErrorIs(t, err, token.ErrIssuerUnavailable)
 	_, err = token.DiscoverSMART(ctx, iss.URL)
 	require.ErrorIs(t, err, token.ErrIssuerUnavailable)
 	iss.FailDiscovery(http.StatusNotFound)
-	_, err = token.Discover(ctx, iss.URL)
+	_, err = token.DiscoverOpenID(ctx, iss.URL)
 	require.ErrorIs(t, err, token.ErrDiscovery)
 }
 
@@ -64,7 +64,7 @@ func TestDiscoverHostileDocuments(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			doc = tc.doc
-			md, err := token.Discover(ctx, srv.URL)
+			md, err := token.DiscoverOpenID(ctx, srv.URL)
 			if tc.want == nil {
 				require.NoError(t, err)
 				require.Equal(t, srv.URL+"/jwks", md.JWKSURI)
@@ -82,8 +82,61 @@ func TestDiscoverHostileDocuments(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"client-confidential-symmetric"}, sc.Capabilities)
 
-	_, err = token.Discover(ctx, "http://idp.example")
+	_, err = token.DiscoverOpenID(ctx, "http://idp.example")
 	require.ErrorIs(t, err, token.ErrConfig, "plain http issuer that is not loopback")
-	_, err = token.Discover(ctx, "not a url")
+	_, err = token.DiscoverOpenID(ctx, "not a url")
 	require.ErrorIs(t, err, token.ErrConfig)
+}
+
+func TestDiscoverSMARTHostileDocuments(t *testing.T) {
+	var doc string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/fhir/.well-known/smart-configuration" {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write([]byte(strings.ReplaceAll(doc, "$URL", "http://"+r.Host)))
+	}))
+	defer srv.Close()
+	for name, d := range map[string]string{
+		"relative token_endpoint":         `{"token_endpoint":"/token"}`,
+		"javascript token_endpoint":       `{"token_endpoint":"javascript:alert(1)"}`,
+		"token_endpoint with credentials": `{"token_endpoint":"https://u:p@as.example/token"}`,
+		"token_endpoint plain http":       `{"token_endpoint":"http://as.example/token"}`,
+		"registration_endpoint relative":  `{"token_endpoint":"$URL/token","registration_endpoint":"/register"}`,
+		"not an object":                   `["token_endpoint"]`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			doc = d
+			_, err := token.DiscoverSMART(context.Background(), srv.URL+"/fhir")
+			require.ErrorIs(t, err, token.ErrDiscovery)
+		})
+	}
+}
+
+func TestDiscoverRefusesDowngrade(t *testing.T) {
+	// An https base whose document points to plain-http endpoints: refused
+	// even where WithInsecureHTTP allows plain http.
+	var doc string
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(strings.ReplaceAll(doc, "$URL", "https://"+r.Host)))
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	opts := []token.DiscoveryOption{token.WithHTTPClient(srv.Client()), token.WithInsecureHTTP()}
+
+	doc = `{"token_endpoint":"http://as.example/token"}`
+	_, err := token.DiscoverSMART(ctx, srv.URL, opts...)
+	require.ErrorIs(t, err, token.ErrDiscovery)
+	require.Contains(t, err.Error(), "downgrades")
+
+	doc = `{"issuer":"$URL","jwks_uri":"http://` + strings.TrimPrefix(srv.URL, "https://") + `/jwks"}`
+	_, err = token.DiscoverOpenID(ctx, srv.URL, opts...)
+	require.ErrorIs(t, err, token.ErrDiscovery)
+	require.Contains(t, err.Error(), "downgrades")
+
+	doc = `{"issuer":"$URL","jwks_uri":"$URL/jwks"}`
+	md, err := token.DiscoverOpenID(ctx, srv.URL, opts...)
+	require.NoError(t, err)
+	require.Equal(t, srv.URL+"/jwks", md.JWKSURI)
 }

@@ -2,7 +2,7 @@
 // through which client, with which SMART scopes and launch context), or into
 // an error that says exactly what was wrong.
 //
-//	md, err := token.Discover(ctx, "https://idp.example.com") // {issuer}/.well-known/openid-configuration
+//	md, err := token.DiscoverOpenID(ctx, "https://idp.example.com") // {issuer}/.well-known/openid-configuration
 //	if err != nil {
 //		return err
 //	}

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/fhirwarden/fhirwarden/internal/dpopurl"
 )
 
 // Errors of DPoP (RFC 9449). A resource server answers each with 401 and a
@@ -29,14 +31,14 @@ var (
 
 // DPoP defaults.
 const (
-	// DefaultProofMaxAge is how long after its iat a proof is accepted.
-	DefaultProofMaxAge = 60 * time.Second
-	// DefaultProofLeeway is how far in the future a proof's iat may be
+	// defaultProofMaxAge is how long after its iat a proof is accepted.
+	defaultProofMaxAge = 60 * time.Second
+	// defaultProofLeeway is how far in the future a proof's iat may be
 	// (clock skew between client and server).
-	DefaultProofLeeway = 5 * time.Second
-	// DefaultMaxProofSize bounds a proof (a jwk of an 8192-bit RSA key and
+	defaultProofLeeway = 5 * time.Second
+	// defaultMaxProofSize bounds a proof (a jwk of an 8192-bit RSA key and
 	// its signature fit).
-	DefaultMaxProofSize = 8 << 10
+	defaultMaxProofSize = 8 << 10
 )
 
 // DefaultDPoPAlgorithms are the proof algorithms accepted unless
@@ -49,14 +51,15 @@ var DefaultDPoPAlgorithms = []string{"ES256", "ES384", "ES512", "RS256", "PS256"
 type DPoPConfig struct {
 	// Algorithms allowed for proofs (asymmetric JWA names only).
 	Algorithms []string
-	// MaxAge is how long after its iat a proof is accepted; Leeway how far
-	// in the future its iat may be.
+	// MaxAge is how long after its iat a proof is accepted (default 60 s);
+	// Leeway how far in the future its iat may be (default 5 s).
 	MaxAge, Leeway time.Duration
-	// MaxProofSize bounds the DPoP header in bytes.
+	// MaxProofSize bounds the DPoP header in bytes (default 8 KiB).
 	MaxProofSize int
-	// Replay remembers the proofs seen within their window. Give every
-	// replica of a service the same shared store (package dpopredis), or
-	// a proof replayed to another replica is accepted there.
+	// Replay remembers the proofs seen within their window (default: an
+	// in-memory cache of 100,000 proofs). Give every replica of a service
+	// the same shared store (package dpopredis), or a proof replayed to
+	// another replica is accepted there.
 	Replay ReplayCache
 	// Nonces, when set, makes every proof carry a current server nonce
 	// (RFC 9449 section 9).
@@ -105,16 +108,16 @@ func NewDPoPChecker(cfg DPoPConfig) (*DPoPChecker, error) {
 	case c.maxAge < 0 || c.leeway < 0 || c.maxSize < 0:
 		return nil, fmt.Errorf("%w: negative DPoP window, leeway or size", ErrConfig)
 	case c.maxAge == 0:
-		c.maxAge = DefaultProofMaxAge
+		c.maxAge = defaultProofMaxAge
 	}
 	if c.leeway == 0 {
-		c.leeway = DefaultProofLeeway
+		c.leeway = defaultProofLeeway
 	}
 	if c.maxSize == 0 {
-		c.maxSize = DefaultMaxProofSize
+		c.maxSize = defaultMaxProofSize
 	}
 	if c.replay == nil {
-		c.replay = NewMemoryReplayCache(DefaultReplayCacheSize)
+		c.replay = NewMemoryReplayCache(defaultReplayCacheSize)
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -221,13 +224,13 @@ func (c *DPoPChecker) check(proof string, req ProofRequest) (*dpopProof, error) 
 	if p.htm != req.Method {
 		return nil, fail(ErrDPoPProof, "proof htm %s is not the request method %s", quoteShort(p.htm), req.Method)
 	}
-	htu, err := NormalizeHTU(p.htu)
+	htu, err := dpopurl.Normalize(p.htu)
 	if err != nil {
-		return nil, err
+		return nil, fail(ErrDPoPProof, "%s", err)
 	}
-	want, err := NormalizeHTU(req.URL)
+	want, err := dpopurl.Normalize(req.URL)
 	if err != nil {
-		return nil, fmt.Errorf("%w: the request URL: %w", ErrDPoPProof, err)
+		return nil, fail(ErrDPoPProof, "the request URL: %s", err)
 	}
 	if htu != want {
 		return nil, fail(ErrDPoPProof, "proof htu is not the request URL %s", quoteShort(want))

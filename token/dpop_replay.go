@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// DefaultReplayCacheSize bounds the in-memory replay cache: at the default
+// defaultReplayCacheSize bounds the in-memory replay cache: at the default
 // 60 s window, 100000 proofs is over 1600 requests a second.
-const DefaultReplayCacheSize = 100_000
+const defaultReplayCacheSize = 100_000
 
 // ReplayCache remembers DPoP proofs until they expire. Seen records key
 // until expires and reports whether it was already recorded; it must be

@@ -18,7 +18,7 @@ func Example() {
 	defer iss.Close()
 	ctx := context.Background()
 
-	md, err := token.Discover(ctx, iss.URL)
+	md, err := token.DiscoverOpenID(ctx, iss.URL)
 	if err != nil {
 		panic(err)
 	}

@@ -23,7 +23,7 @@ const (
 // redirects from https to plain http (unless insecure).
 func newHTTPClient(insecure bool) *http.Client {
 	return &http.Client{
-		Timeout: DefaultHTTPTimeout,
+		Timeout: defaultHTTPTimeout,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) >= 5 {
 				return errors.New("too many redirects")

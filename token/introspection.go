@@ -15,7 +15,7 @@ import (
 
 // IntrospectorConfig is what an Introspector must be told.
 type IntrospectorConfig struct {
-	// Endpoint is the RFC 7662 introspection endpoint (see Discover). Required.
+	// Endpoint is the RFC 7662 introspection endpoint (see DiscoverOpenID). Required.
 	Endpoint string
 	// ClientID and ClientSecret authenticate this resource server to the
 	// endpoint with HTTP Basic (RFC 6749 2.3.1). Required.
@@ -35,13 +35,11 @@ type IntrospectorConfig struct {
 // access token (e.g. refresh_token, DPoP) is refused as ErrInactive, a cnf
 // claim as ErrMalformed. It is safe for concurrent use.
 type Introspector struct {
-	endpoint string
-	authz    string // Authorization header value
-	client   *http.Client
-	rules    claimRules
-	maxSize  int
-	now      func() time.Time
-	cache    *tokenCache
+	introspection
+	rules   claimRules
+	maxSize int
+	now     func() time.Time
+	cache   *tokenCache
 }
 
 // newIntrospectorConfig applies opts over the defaults.
@@ -65,15 +63,7 @@ func NewIntrospector(cfg IntrospectorConfig, opts ...IntrospectorOption) (*Intro
 	if err != nil {
 		return nil, err
 	}
-	var errs []error
-	if cfg.Endpoint == "" {
-		errs = append(errs, errors.New("Endpoint is required"))
-	} else if _, err := parseEndpoint(cfg.Endpoint, c.insecure); err != nil {
-		errs = append(errs, fmt.Errorf("Endpoint: %w", err))
-	}
-	if cfg.ClientID == "" || cfg.ClientSecret == "" {
-		errs = append(errs, errors.New("ClientID and ClientSecret are required"))
-	}
+	ic, errs := newIntrospection(cfg.Endpoint, cfg.ClientID, cfg.ClientSecret, &c.httpConfig)
 	if cfg.Issuer == "" {
 		errs = append(errs, errors.New("Issuer is required"))
 	}
@@ -83,12 +73,8 @@ func NewIntrospector(cfg IntrospectorConfig, opts ...IntrospectorOption) (*Intro
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	req := http.Request{Header: http.Header{}}
-	req.SetBasicAuth(url.QueryEscape(cfg.ClientID), url.QueryEscape(cfg.ClientSecret))
 	return &Introspector{
-		endpoint: cfg.Endpoint,
-		authz:    req.Header.Get("Authorization"),
-		client:   c.httpClient(),
+		introspection: ic,
 		rules: claimRules{
 			issuer:    cfg.Issuer,
 			audiences: []string{cfg.Audience},
@@ -146,9 +132,36 @@ func (in *Introspector) authenticate(ctx context.Context, raw string) (*Principa
 	return p, nil
 }
 
+// introspection is an RFC 7662 endpoint and how to authenticate to it:
+// what Introspector and RevocationIntrospector both ask.
+type introspection struct {
+	endpoint string
+	authz    string // Authorization header value
+	client   *http.Client
+}
+
+// newIntrospection checks the endpoint and the client credentials; the
+// errors name what is wrong, for the caller to join with its own.
+func newIntrospection(endpoint, clientID, clientSecret string, c *httpConfig) (introspection, []error) {
+	var errs []error
+	if endpoint == "" {
+		errs = append(errs, errors.New("Endpoint is required"))
+	} else if _, err := parseEndpoint(endpoint, c.insecure); err != nil {
+		errs = append(errs, fmt.Errorf("Endpoint: %w", err))
+	}
+	if clientID == "" || clientSecret == "" {
+		errs = append(errs, errors.New("ClientID and ClientSecret are required"))
+	}
+	// RFC 6749 2.3.1: the client id and secret are form-encoded before
+	// HTTP Basic.
+	req := http.Request{Header: http.Header{}}
+	req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(clientSecret))
+	return introspection{endpoint: endpoint, authz: req.Header.Get("Authorization"), client: c.httpClient()}, errs
+}
+
 // introspect POSTs the token and decodes the answer. It returns the answer
 // decoded and as text (without leading white space).
-func (in *Introspector) introspect(ctx context.Context, raw string) (map[string]any, string, error) {
+func (in *introspection) introspect(ctx context.Context, raw string) (map[string]any, string, error) {
 	// Bounded even with a caller's HTTP client that has no timeout.
 	ctx, cancel := context.WithTimeout(ctx, fetchDeadline)
 	defer cancel()

@@ -8,16 +8,22 @@ import (
 	"time"
 )
 
-// Defaults, each overridable by an option.
+// Defaults a caller may build on (WithLeeway, WithMaxTokenSize,
+// WithTokenCache).
 const (
-	DefaultLeeway          = 60 * time.Second
-	DefaultMaxTokenSize    = 16 << 10
-	DefaultRefetchInterval = 10 * time.Second
-	DefaultMinRefresh      = 5 * time.Minute
-	DefaultMaxRefresh      = 24 * time.Hour
-	DefaultCacheSize       = 250_000 // a count bound; DefaultCacheBytes is reached first
-	DefaultCacheTTL        = 5 * time.Minute
-	DefaultHTTPTimeout     = 10 * time.Second
+	DefaultLeeway       = 60 * time.Second
+	DefaultMaxTokenSize = 16 << 10
+	DefaultCacheSize    = 250_000 // a count bound; DefaultCacheBytes is reached first
+	DefaultCacheTTL     = 5 * time.Minute
+)
+
+// Defaults of the key-set refresh and of the HTTP client, each overridable
+// by an option.
+const (
+	defaultRefetchInterval = 10 * time.Second
+	defaultMinRefresh      = 5 * time.Minute
+	defaultMaxRefresh      = 24 * time.Hour
+	defaultHTTPTimeout     = 10 * time.Second
 )
 
 // httpConfig is what every option set shares: how to talk HTTP.
@@ -83,7 +89,7 @@ type IntrospectorOption interface {
 	applyIntrospector(*introspectorConfig) error
 }
 
-// DiscoveryOption configures Discover and DiscoverSMART.
+// DiscoveryOption configures DiscoverOpenID and DiscoverSMART.
 type DiscoveryOption interface {
 	applyDiscovery(*httpConfig) error
 }

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"net/url"
 	"sync"
 	"time"
 )
@@ -49,8 +47,8 @@ func WithRevocation(rc RevocationChecker) VerifierOption {
 
 // Revocation-check defaults.
 const (
-	DefaultRevocationCacheTTL  = 30 * time.Second
-	DefaultRevocationCacheSize = 10000
+	defaultRevocationCacheTTL  = 30 * time.Second
+	defaultRevocationCacheSize = 10000
 )
 
 // RevocationIntrospectorConfig configures a RevocationIntrospector.
@@ -79,7 +77,7 @@ type RevocationIntrospectorConfig struct {
 // introspection endpoint whether a verified JWT is still active, with a
 // short, bounded cache of the answers. It is safe for concurrent use.
 type RevocationIntrospector struct {
-	in    *Introspector // for its HTTP request; its claim rules are not used
+	in    introspection
 	cfg   RevocationIntrospectorConfig
 	now   func() time.Time
 	log   *slog.Logger
@@ -94,27 +92,25 @@ type revocationEntry struct {
 }
 
 // NewRevocationIntrospector validates cfg. It does no I/O. Of the options,
-// those for HTTP, the clock and the logger apply.
+// those for HTTP, the clock and the logger apply; one that configures
+// token validation (WithLeeway, WithLenientScopes, WithMaxTokenSize,
+// WithTokenCache) is refused with ErrConfig, since the Verifier validates
+// and CacheTTL bounds this checker's cache.
 func NewRevocationIntrospector(cfg RevocationIntrospectorConfig, opts ...IntrospectorOption) (*RevocationIntrospector, error) {
 	c, err := newIntrospectorConfig(opts)
 	if err != nil {
 		return nil, err
 	}
+	if c.leeway != DefaultLeeway || c.lenient || c.maxTokenSize != DefaultMaxTokenSize || c.cacheSet {
+		return nil, fmt.Errorf("%w: a RevocationIntrospector takes only the HTTP, clock and logger options", ErrConfig)
+	}
 	if cfg.CacheTTL == 0 {
-		cfg.CacheTTL = DefaultRevocationCacheTTL
+		cfg.CacheTTL = defaultRevocationCacheTTL
 	}
 	if cfg.CacheSize == 0 {
-		cfg.CacheSize = DefaultRevocationCacheSize
+		cfg.CacheSize = defaultRevocationCacheSize
 	}
-	var errs []error
-	if cfg.Endpoint == "" {
-		errs = append(errs, errors.New("Endpoint is required"))
-	} else if _, err := parseEndpoint(cfg.Endpoint, c.insecure); err != nil {
-		errs = append(errs, fmt.Errorf("Endpoint: %w", err))
-	}
-	if cfg.ClientID == "" || cfg.ClientSecret == "" {
-		errs = append(errs, errors.New("ClientID and ClientSecret are required"))
-	}
+	ic, errs := newIntrospection(cfg.Endpoint, cfg.ClientID, cfg.ClientSecret, &c.httpConfig)
 	if cfg.CacheTTL < 0 || cfg.CacheTTL > 10*time.Minute {
 		errs = append(errs, fmt.Errorf("CacheTTL %v is outside (0, 10m]", cfg.CacheTTL))
 	}
@@ -127,10 +123,8 @@ func NewRevocationIntrospector(cfg RevocationIntrospectorConfig, opts ...Introsp
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	req := http.Request{Header: http.Header{}}
-	req.SetBasicAuth(url.QueryEscape(cfg.ClientID), url.QueryEscape(cfg.ClientSecret))
 	return &RevocationIntrospector{
-		in:    &Introspector{endpoint: cfg.Endpoint, authz: req.Header.Get("Authorization"), client: c.httpClient()},
+		in:    ic,
 		cfg:   cfg,
 		now:   c.clock,
 		log:   c.logger,

@@ -3,6 +3,7 @@ package token_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"testing"
 	"time"
@@ -116,6 +117,15 @@ func TestRevocationFuncAndConfig(t *testing.T) {
 		_, err := token.NewRevocationIntrospector(cfg)
 		require.ErrorIs(t, err, token.ErrConfig, "%+v", cfg)
 	}
+	good := token.RevocationIntrospectorConfig{Endpoint: iss.IntrospectionURL(), ClientID: "a", ClientSecret: "b"}
+	for _, opt := range []token.IntrospectorOption{
+		token.WithLeeway(0), token.WithLenientScopes(), token.WithMaxTokenSize(1024), token.WithTokenCache(10, time.Minute),
+	} {
+		_, err := token.NewRevocationIntrospector(good, opt)
+		require.ErrorIs(t, err, token.ErrConfig, "an option it would ignore is refused")
+	}
+	_, err = token.NewRevocationIntrospector(good, token.WithClock(clk.Now), token.WithLogger(slog.Default()), token.WithInsecureHTTP())
+	require.NoError(t, err)
 	_, err = token.NewVerifier(ctx, token.Config{Issuer: iss.URL, Audience: "a", JWKSURL: iss.JWKSURL()}, token.WithRevocation(nil))
 	require.ErrorIs(t, err, token.ErrConfig)
 }

@@ -28,7 +28,7 @@ type Config struct {
 	// context (see ClaimMapping and Profile). The zero value is the SMART
 	// profile.
 	Claims ClaimMapping
-	// JWKSURL is the issuer's key set (see Discover). Keys are fetched,
+	// JWKSURL is the issuer's key set (see DiscoverOpenID). Keys are fetched,
 	// cached and refreshed. Either JWKSURL or Keys is required, unless only
 	// HS* algorithms are allowed (WithSharedSecret).
 	JWKSURL string
@@ -63,9 +63,9 @@ type Verifier struct {
 func NewVerifier(ctx context.Context, cfg Config, opts ...VerifierOption) (*Verifier, error) {
 	c := verifierConfig{
 		algs:            defaultAlgorithms,
-		refetchInterval: DefaultRefetchInterval,
-		minRefresh:      DefaultMinRefresh,
-		maxRefresh:      DefaultMaxRefresh,
+		refetchInterval: defaultRefetchInterval,
+		minRefresh:      defaultMinRefresh,
+		maxRefresh:      defaultMaxRefresh,
 	}
 	c.setDefaults()
 	c.cacheSize, c.cacheTTL = DefaultCacheSize, DefaultCacheTTL

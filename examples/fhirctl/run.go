@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/fhirwarden/fhirwarden/client"
+	"github.com/fhirwarden/fhirwarden/token"
 	"golang.org/x/oauth2"
 )
 
@@ -101,11 +102,15 @@ func (a *app) setup(ctx context.Context) error {
 		}
 		tokenURL := cfg.tokenURL
 		if tokenURL == "" {
-			sc, err := client.Discover(ctx, hc, cfg.base)
+			dopts := []token.DiscoveryOption{token.WithHTTPClient(hc)}
+			if cfg.insecureHTTP {
+				dopts = append(dopts, token.WithInsecureHTTP())
+			}
+			sc, err := token.DiscoverSMART(ctx, cfg.base, dopts...)
 			if err != nil {
 				return fmt.Errorf("finding the token endpoint (or give -token-url): %w", err)
 			}
-			if err := sc.Supports("client_credentials", auth); err != nil {
+			if err := client.ServerSupports(sc, "client_credentials", auth); err != nil {
 				return err
 			}
 			tokenURL = sc.TokenEndpoint

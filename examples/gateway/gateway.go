@@ -304,7 +304,7 @@ func (g *gateway) buildVerifiers(ctx context.Context) ([]*token.Verifier, *token
 	var verifiers []*token.Verifier
 	var first *token.ProviderMetadata
 	for _, is := range g.c.issuers {
-		md, err := token.Discover(ctx, is.issuer)
+		md, err := token.DiscoverOpenID(ctx, is.issuer)
 		if err != nil {
 			closeAll(verifiers)
 			return nil, nil, fmt.Errorf("discovering the issuer %s: %w", is.issuer, err)

@@ -348,6 +348,7 @@ func smartFromMap(m map[string]any) token.SMARTConfiguration {
 		RevocationEndpoint:                str("revocation_endpoint"),
 		GrantTypesSupported:               list("grant_types_supported"),
 		TokenEndpointAuthMethodsSupported: list("token_endpoint_auth_methods_supported"),
+		TokenEndpointAuthSigningAlgs:      list("token_endpoint_auth_signing_alg_values_supported"),
 		ScopesSupported:                   list("scopes_supported"),
 		Capabilities:                      list("capabilities"),
 	}

@@ -107,7 +107,7 @@ func (f *Flags) Authenticator(ctx context.Context, opts ...token.VerifierOption)
 		if err != nil {
 			return fail(err)
 		}
-		md, err := token.Discover(ctx, iss)
+		md, err := token.DiscoverOpenID(ctx, iss)
 		if err != nil {
 			return fail(fmt.Errorf("discovering the issuer %s: %w", iss, err))
 		}
