@@ -46,6 +46,10 @@ type buffer struct {
 	starved bool
 	cut     bool         // the handler aborted: the body is incomplete
 	budget  *checkBudget // holds cap(body) bytes of it
+	// stream, when set, takes the body instead (a search-set Bundle
+	// checked as it streams); it hands the body back to the buffer
+	// when the response cannot stream.
+	stream *bundleStream
 }
 
 // Bodies come from pools of power-of-two sizes, from bufferInitial up:
@@ -117,6 +121,7 @@ func (b *buffer) reset(limit int64, real http.Header, budget *checkBudget) {
 	b.limit = limit
 	b.over, b.starved, b.cut = false, false, false
 	b.budget = budget
+	b.stream = nil
 }
 
 // release gives the body's memory back to the pool and to the budget; b
@@ -191,6 +196,12 @@ func (b *buffer) WriteHeader(code int) {
 }
 
 func (b *buffer) Write(p []byte) (int, error) {
+	if b.stream != nil {
+		if b.status == 0 {
+			b.status = http.StatusOK
+		}
+		return b.stream.write(p)
+	}
 	if !b.room(len(p)) {
 		return 0, errResponseTooLarge
 	}
@@ -200,6 +211,9 @@ func (b *buffer) Write(p []byte) (int, error) {
 
 // WriteString spares handlers using io.WriteString a conversion.
 func (b *buffer) WriteString(s string) (int, error) {
+	if b.stream != nil {
+		return b.Write([]byte(s))
+	}
 	if !b.room(len(s)) {
 		return 0, errResponseTooLarge
 	}
