@@ -93,6 +93,7 @@ const (
 // checks a search set's entries before it has seen the whole Bundle.
 var (
 	errLateHistory    = errors.New("the Bundle's type is history, after entries were checked as a search's")
+	errStreamClosed   = fmt.Errorf("%w: the Bundle was closed", ErrNotJSON)
 	errTooManyMembers = fmt.Errorf("the Bundle has more than %d members", maxStreamMembers)
 )
 
@@ -158,19 +159,22 @@ func (s *BundleStream) Write(p []byte) (int, error) {
 		s.raw = append(s.raw, p...)
 		return 0, s.fail(fmt.Errorf("%w: not a Bundle of a search", ErrNotStreamable))
 	}
+	var err error
 	if s.seen += int64(len(p)); s.seen > s.limit {
-		return 0, s.fail(fmt.Errorf("%w: the response is larger than %d bytes", ErrNotJSON, s.limit))
+		err = fmt.Errorf("%w: the response is larger than %d bytes", ErrNotJSON, s.limit)
+	} else {
+		err = s.feed(p)
 	}
 	if !s.streaming {
+		// Kept for the caller to fall back on; once the Bundle streams
+		// (here, from a point inside p) it is not needed.
 		s.raw = append(s.raw, p...)
 	}
-	if err := s.feed(p); err != nil {
-		return 0, s.fail(err)
+	if err == nil {
+		err = s.flushFull()
 	}
-	if len(s.out) >= streamFlush {
-		if err := s.flush(); err != nil {
-			return 0, err
-		}
+	if err != nil {
+		return 0, s.fail(err)
 	}
 	return len(p), nil
 }
@@ -189,7 +193,11 @@ func (s *BundleStream) Close() (removed int, err error) {
 		return s.entries.removed, s.fail(fmt.Errorf("%w: the Bundle ends early", ErrNotJSON))
 	}
 	s.out = append(s.out, '}')
-	return s.entries.removed, s.flush()
+	if err := s.flush(); err != nil {
+		return s.entries.removed, s.fail(err)
+	}
+	s.err = errStreamClosed // nothing may follow the Bundle
+	return s.entries.removed, nil
 }
 
 // fail records err as the stream's outcome. Before the stream began its
@@ -209,6 +217,15 @@ func (s *BundleStream) release() {
 	s.piece, s.out, s.scratch, s.vals = nil, nil, nil, [fbCount][]byte{}
 }
 
+// flushFull writes the output gathered so far to w once it reaches
+// streamFlush bytes.
+func (s *BundleStream) flushFull() error {
+	if len(s.out) < streamFlush {
+		return nil
+	}
+	return s.flush()
+}
+
 // flush writes the output gathered so far to w.
 func (s *BundleStream) flush() error {
 	if len(s.out) == 0 {
@@ -216,7 +233,7 @@ func (s *BundleStream) flush() error {
 	}
 	s.sent = true
 	if _, err := s.w.Write(s.out); err != nil {
-		return s.fail(fmt.Errorf("fhirauth: writing the checked Bundle: %w", err))
+		return fmt.Errorf("fhirauth: writing the checked Bundle: %w", err)
 	}
 	s.out = s.out[:0]
 	return nil
@@ -424,7 +441,7 @@ func (s *BundleStream) readEntry(entry []byte) error {
 	}
 	s.out = s.entries.add(s.d, s.out, entry)
 	s.first = false
-	return nil
+	return s.flushFull() // also within one large Write
 }
 
 // endEntries ends the entry array.

@@ -373,6 +373,22 @@ func TestBundleStreamHoldsLittle(t *testing.T) {
 	_, err := s.Close()
 	require.NoError(t, err)
 	assert.Less(t, most, 160<<10, "held at most; the body is %d bytes", len(body))
+
+	// Written at once, the body is still not held, nor its output.
+	var w countingWriter
+	s = d.StreamBundle(&w, 1<<30)
+	_, err = s.Write(body)
+	require.NoError(t, err)
+	assert.Less(t, s.Held(), 160<<10)
+	assert.Less(t, w.largest, 64<<10, "the output goes out in pieces")
+}
+
+// countingWriter discards what it is written, noting the largest write.
+type countingWriter struct{ largest int }
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.largest = max(w.largest, len(p))
+	return len(p), nil
 }
 
 type discard struct{}
