@@ -127,6 +127,10 @@ func (b *buffer) reset(limit int64, real http.Header, budget *checkBudget) {
 // release gives the body's memory back to the pool and to the budget; b
 // and every slice of its body must not be used afterwards.
 func (b *buffer) release() {
+	if b.stream != nil {
+		b.stream.giveBack()
+		b.stream = nil // late writes fail: see over
+	}
 	if b.body != nil {
 		putBytes(b.pooled, b.body)
 	}
@@ -349,7 +353,9 @@ func serveBuffered(next http.Handler, b *buffer, r *http.Request) {
 const DefaultCheckMemoryBudget = 256 << 20
 
 // WithCheckMemoryBudget bounds the memory held by responses buffered for
-// checking, all requests together (default DefaultCheckMemoryBudget): N
+// checking, all requests together (default DefaultCheckMemoryBudget; a
+// streamed search set counts what its check holds: the current entry and
+// the output not yet sent): N
 // concurrent large responses cannot exhaust memory. When it is spent, a
 // checked request waits briefly for room and is then answered 503 with
 // Retry-After (an OperationOutcome), and its audit record says why.

@@ -63,8 +63,11 @@ func (bs *bundleStream) write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	if !bs.s.Streaming() {
-		// Nothing sent: the buffer takes the body so far.
-		return bs.fallBack(bs.s.Pending(), nil)
+		// Nothing sent: the buffer takes the body so far, p included.
+		if _, err := bs.fallBack(bs.s.Pending(), nil); err != nil {
+			return 0, err
+		}
+		return len(p), nil
 	}
 	bs.err = err
 	return 0, err
@@ -83,7 +86,7 @@ func (bs *bundleStream) streamable() bool {
 }
 
 // fallBack hands the response to the buffer: pending (the body the
-// stream held), then p.
+// stream held), then p; it returns what the buffer's Write of p does.
 func (bs *bundleStream) fallBack(pending, p []byte) (int, error) {
 	b := bs.b
 	b.stream = nil

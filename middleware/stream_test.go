@@ -203,6 +203,14 @@ func TestStreamedCheckBehindReverseProxy(t *testing.T) {
 	require.True(t, json.Valid(out))
 	assert.Equal(t, 333, e.lastAudit(t).Withheld)
 
+	// What cannot stream is checked whole: the proxy's writes all count.
+	body = `{"resourceType":"Bundle","type":"history","entry":[` + entries(1000) + `]}`
+	res, out, err = e.fetch(t, streamedPath, tok)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, res.StatusCode, "%.300s", out)
+	assert.Equal(t, 333, e.awaitAudit(t).Withheld)
+	assert.Positive(t, res.ContentLength, "checked whole")
+
 	body = bad
 	_, out, err = e.fetch(t, streamedPath, tok)
 	require.Error(t, err)
