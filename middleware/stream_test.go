@@ -10,6 +10,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -218,4 +219,43 @@ func TestStreamedCheckBehindReverseProxy(t *testing.T) {
 	assert.NotContains(t, string(out), "LEAKED")
 	assert.True(t, bytes.HasPrefix(out, []byte(`{"resourceType":"Bundle"`)))
 	assert.Equal(t, middleware.ReasonAborted, e.lastAudit(t).ErrorKind)
+}
+
+// The check memory budget counts what a streamed check holds (an entry
+// and the output not yet sent), not the response: four 2 MB search sets
+// in flight at once stream within a 1 MB budget, which one of them alone
+// would exhaust when checked whole.
+func TestStreamedCheckWithinBudget(t *testing.T) {
+	body := streamHead + entries(8000) + `]}` // ~2 MB
+	const inFlight = 4
+	var arrived sync.WaitGroup
+	arrived.Add(inFlight)
+	half := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/fhir+json")
+		_, _ = io.WriteString(w, body[:len(body)/2])
+		arrived.Done()
+		arrived.Wait() // every response half written at once
+		_, _ = io.WriteString(w, body[len(body)/2:])
+	})
+	e := newEnv(t, withInner(half), withMW(middleware.WithCheckMemoryBudget(1<<20)))
+	tok := e.token("patient/*.rs", naivefhir.Alice)
+	var done sync.WaitGroup
+	for range inFlight {
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			res, out, err := e.fetch(t, streamedPath, tok)
+			assert.NoError(t, err)
+			if assert.NotNil(t, res) {
+				assert.Equal(t, http.StatusOK, res.StatusCode)
+			}
+			assert.True(t, json.Valid(out))
+		}()
+	}
+	done.Wait()
+
+	whole := newEnv(t, withInner(pieces(false, body)), withMW(middleware.WithCheckMemoryBudget(1<<20), middleware.WithStreamedChecks(false)))
+	res, _, err := whole.fetch(t, streamedPath, whole.token("patient/*.rs", naivefhir.Alice))
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusServiceUnavailable, res.StatusCode, "checked whole, it does not fit")
 }
