@@ -174,7 +174,7 @@ func (m *runtimeMem) read() {
 func BenchmarkCheckedStream(b *testing.B) {
 	iss, ver, policy := hotPathSetup(b)
 	tok := iss.Mint(map[string]any{"sub": "u1", "client_id": "c1", "scope": "launch/patient patient/*.rs", "patient": "123"})
-	for _, size := range []int{100 << 10, 1 << 20, 10 << 20} {
+	for _, size := range []int{10 << 10, 100 << 10, 1 << 20, 10 << 20} {
 		var body strings.Builder
 		body.WriteString(`{"resourceType":"Bundle","type":"searchset","entry":[`)
 		for i := 0; body.Len() < size; i++ {
