@@ -38,7 +38,8 @@ var ErrNotStreamable = errors.New("fhirauth: the response cannot be checked as i
 // top-level members a parser may take for one (a second entry, an
 // "ENTRY"), a type of "history" after entries were checked as a search
 // set's (CheckResponse would have checked them as a history's), bytes
-// after the Bundle, more than limit bytes in all, or a body that ends
+// after the Bundle, more than limit bytes in all, more than 1024
+// top-level members (whose folded names it keeps), or a body that ends
 // early (Close). What it wrote before the error had passed the check,
 // but the closing '}' is written only by a Close that found the whole
 // Bundle valid: a caller that has sent output (Sent) must abort the
