@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -75,15 +76,18 @@ func TestScaleGateway(t *testing.T) {
 				tok = iss.Mint(map[string]any{"sub": "u", "client_id": "scale", "scope": "patient/*.rs", "patient": "p1"})
 				path = "/fhir/Observation?_include=Observation:performer"
 			}
+			cpu0 := gw.cpuTime()
 			per, n, status := load(t, gw.url+path, tok, 8, rounds)
+			cpu := gw.cpuTime() - cpu0
 			if status != http.StatusOK {
 				t.Errorf("checked=%v size=%d: the gateway answered %d", checked, size, status)
 			}
 			rss := gw.peakRSS()
 			stop()
 			up.Close()
-			fmt.Printf("SCALE gateway checked=%v size=%d responses=%d status=%d ms/response=%.1f peakRSS_MB=%.0f\n",
-				checked, len(body), n, status, float64(per.Microseconds())/1000, float64(rss)/(1<<20))
+			fmt.Printf("SCALE gateway checked=%v size=%d responses=%d status=%d ms/response=%.1f peakRSS_MB=%.0f cpu_ms/MB=%.1f\n",
+				checked, len(body), n, status, float64(per.Microseconds())/1000, float64(rss)/(1<<20),
+				float64(cpu.Milliseconds())/(float64(n)*float64(len(body))/(1<<20)))
 		}
 	}
 }
@@ -110,6 +114,25 @@ func searchset(size int) []byte {
 type gatewayProc struct {
 	cmd *exec.Cmd
 	url string
+}
+
+// cpuTime is the CPU time the process has used (user and system, from
+// /proc; 0 when it cannot be read). It assumes the usual 100 clock ticks
+// per second.
+func (g *gatewayProc) cpuTime() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", g.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name (in parentheses, which may hold
+	// spaces): utime and stime are the 12th and 13th.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
 // peakRSS is the process's peak resident set (VmHWM), in bytes.

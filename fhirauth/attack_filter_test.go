@@ -234,6 +234,9 @@ func TestAttackFilterBundleLeaks(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			require.True(t, json.Valid([]byte(tc.body)), "test input is JSON: %s", tc.body)
+			for seed := range int64(8) {
+				agree(t, tc.d, []byte(tc.body), seed) // checked as it streams, the same
+			}
 			out, removed, err := tc.d.filterBundle([]byte(tc.body))
 			require.NoError(t, err)
 			assert.Equal(t, tc.removed, removed)
@@ -323,6 +326,7 @@ func TestAttackFilterBundleAmbiguousBundle(t *testing.T) {
 			out, _, err := d.filterBundle([]byte(body))
 			assert.ErrorIs(t, err, ErrNotJSON)
 			assert.Nil(t, out)
+			agree(t, d, []byte(body), 1) // refused as it streams too
 		})
 	}
 }

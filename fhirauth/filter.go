@@ -99,19 +99,38 @@ func (d *Decision) filterBundle(body []byte) (out []byte, removed int, err error
 	typ, _ := jsonStringView(vals[fbType])
 
 	out = make([]byte, 0, len(body))
-	out = append(out, `{"resourceType":"Bundle"`...)
-	if isJSONString(vals[fbID]) {
-		out = appendMember(out, "id", vals[fbID])
-	}
-	out, _ = appendPicked(out, "meta", vals[fbMeta], metaKept, false) // an unreadable meta is dropped
-	if isJSONString(vals[fbType]) {
-		out = appendMember(out, "type", vals[fbType])
-	}
-	out = d.appendLinks(out, vals[fbLink])
+	out = d.appendBundleHead(out, &vals)
 	if entries != nil {
 		out, removed = d.appendEntries(out, entries, typ == "history")
 	}
 	return append(out, '}'), removed, nil
+}
+
+// appendBundleHead starts the rebuilt Bundle with its members that come
+// before entry: resourceType, then id, meta, type and link from vals.
+func (d *Decision) appendBundleHead(out []byte, vals *[fbCount][]byte) []byte {
+	out = append(out, `{"resourceType":"Bundle"`...)
+	for i := fbID; i <= fbLink; i++ {
+		out = d.appendBundleMember(out, i, vals[i])
+	}
+	return out
+}
+
+// appendBundleMember appends the rebuilt Bundle member i (fbID, fbMeta,
+// fbType or fbLink) whose raw value is v (nil when absent): id and type
+// when they are strings, meta and link as far as they are kept.
+func (d *Decision) appendBundleMember(out []byte, i int, v []byte) []byte {
+	switch i {
+	case fbID, fbType:
+		if isJSONString(v) {
+			out = appendMember(out, filterBundleNames[i], v)
+		}
+	case fbMeta:
+		out, _ = appendPicked(out, "meta", v, metaKept, false) // an unreadable meta is dropped
+	case fbLink:
+		out = d.appendLinks(out, v)
+	}
+	return out
 }
 
 // appendLinks appends the Bundle links that have a string relation and
@@ -151,27 +170,45 @@ func (d *Decision) appendLinks(out, links []byte) []byte {
 // appendEntries appends the kept entries and counts the removed ones. An
 // empty entry list is left out (FHIR JSON has no empty arrays).
 func (d *Decision) appendEntries(out, entries []byte, history bool) ([]byte, int) {
-	mark := len(out)
-	out = append(out, `,"entry":[`...)
-	kept, removed := 0, 0
+	l := entryList{history: history}
 	_ = eachElement(entries, func(_ int, entry []byte) error {
-		em := len(out)
-		if kept > 0 {
-			out = append(out, ',')
-		}
-		var ok bool
-		if out, ok = d.appendEntry(out, entry, history); ok {
-			kept++
-		} else {
-			out = out[:em]
-			removed++
-		}
+		out = l.add(d, out, entry)
 		return nil
 	})
-	if kept == 0 {
-		return out[:mark], removed
+	return l.close(out), l.removed
+}
+
+// entryList builds the entry array of a rebuilt Bundle one entry at a
+// time, for filterBundle and BundleStream alike: `,"entry":[` goes out
+// with the first kept entry, so that a list with none kept is left out.
+type entryList struct {
+	history       bool // the entries are a history's (request and response kept)
+	kept, removed int
+}
+
+// add appends entry, rebuilt, when it is kept, and counts it.
+func (l *entryList) add(d *Decision, out, entry []byte) []byte {
+	mark := len(out)
+	if l.kept == 0 {
+		out = append(out, `,"entry":[`...)
+	} else {
+		out = append(out, ',')
 	}
-	return append(out, ']'), removed
+	out, ok := d.appendEntry(out, entry, l.history)
+	if !ok {
+		l.removed++
+		return out[:mark]
+	}
+	l.kept++
+	return out
+}
+
+// close ends the entry array, if one was started.
+func (l *entryList) close(out []byte) []byte {
+	if l.kept == 0 {
+		return out
+	}
+	return append(out, ']')
 }
 
 // appendEntry appends the rebuilt entry when it is kept.

@@ -117,6 +117,9 @@ func (m *Middleware) emitAudit(st *requestState, r *http.Request) {
 	if st.denied {
 		rec.Decision = AuditDeny
 		rec.ErrorKind = reasonKind(rec.Status)
+		if st.aborted {
+			rec.ErrorKind = ReasonAborted
+		}
 	}
 	if d := st.decision; d != nil && len(d.Narrow) > 0 {
 		rec.Narrowing = d.Narrow

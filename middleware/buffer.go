@@ -46,6 +46,10 @@ type buffer struct {
 	starved bool
 	cut     bool         // the handler aborted: the body is incomplete
 	budget  *checkBudget // holds cap(body) bytes of it
+	// stream, when set, takes the body instead (a search-set Bundle
+	// checked as it streams); it hands the body back to the buffer
+	// when the response cannot stream.
+	stream *bundleStream
 }
 
 // Bodies come from pools of power-of-two sizes, from bufferInitial up:
@@ -117,11 +121,16 @@ func (b *buffer) reset(limit int64, real http.Header, budget *checkBudget) {
 	b.limit = limit
 	b.over, b.starved, b.cut = false, false, false
 	b.budget = budget
+	b.stream = nil
 }
 
 // release gives the body's memory back to the pool and to the budget; b
 // and every slice of its body must not be used afterwards.
 func (b *buffer) release() {
+	if b.stream != nil {
+		b.stream.giveBack()
+		b.stream = nil // late writes fail: see over
+	}
 	if b.body != nil {
 		putBytes(b.pooled, b.body)
 	}
@@ -191,6 +200,12 @@ func (b *buffer) WriteHeader(code int) {
 }
 
 func (b *buffer) Write(p []byte) (int, error) {
+	if b.stream != nil {
+		if b.status == 0 {
+			b.status = http.StatusOK
+		}
+		return b.stream.write(p)
+	}
 	if !b.room(len(p)) {
 		return 0, errResponseTooLarge
 	}
@@ -200,6 +215,9 @@ func (b *buffer) Write(p []byte) (int, error) {
 
 // WriteString spares handlers using io.WriteString a conversion.
 func (b *buffer) WriteString(s string) (int, error) {
+	if b.stream != nil {
+		return b.Write([]byte(s))
+	}
 	if !b.room(len(s)) {
 		return 0, errResponseTooLarge
 	}
@@ -335,7 +353,9 @@ func serveBuffered(next http.Handler, b *buffer, r *http.Request) {
 const DefaultCheckMemoryBudget = 256 << 20
 
 // WithCheckMemoryBudget bounds the memory held by responses buffered for
-// checking, all requests together (default DefaultCheckMemoryBudget): N
+// checking, all requests together (default DefaultCheckMemoryBudget; a
+// streamed search set counts what its check holds: the current entry and
+// the output not yet sent): N
 // concurrent large responses cannot exhaust memory. When it is spent, a
 // checked request waits briefly for room and is then answered 503 with
 // Retry-After (an OperationOutcome), and its audit record says why.

@@ -39,10 +39,12 @@
 //     others sent on);
 //   - writes one AuditRecord (WithAudit; log/slog by default).
 //
-// Responses that need no check stream straight through. Checked responses
-// are buffered up to WithMaxResponseSize; one that cannot be checked
-// (too large, compressed, not FHIR JSON) is refused with 502: the
-// middleware fails closed.
+// Responses that need no check stream straight through. A checked
+// search-set Bundle streams too, checked entry by entry as it arrives
+// (WithStreamedChecks); one whose check fails after output was sent is
+// aborted, never completed. Other checked responses are buffered up to
+// WithMaxResponseSize; one that cannot be checked (too large, compressed,
+// not FHIR JSON) is refused with 502: the middleware fails closed.
 //
 // SMARTConfigurationHandler serves the SMART App Launch configuration
 // document from configuration.

@@ -43,6 +43,9 @@ const (
 	ReasonUpstream       = "upstream"        // 502: the response could not be checked
 	ReasonUnavailable    = "unavailable"     // 503: the issuer's keys or introspection are unavailable
 	ReasonOther          = "other"
+	// ReasonAborted is a streamed checked response cut off after it
+	// began, because the rest failed its check (WithStreamedChecks).
+	ReasonAborted = "aborted"
 )
 
 // WithMetrics calls fn once per request, after the response is written,
@@ -72,6 +75,9 @@ func (m *Middleware) emitMetric(st *requestState) {
 	case st.denied:
 		dm.Outcome = AuditDeny
 		dm.ReasonKind = reasonKind(dm.Status)
+		if st.aborted {
+			dm.ReasonKind = ReasonAborted
+		}
 	}
 	m.cfg.metrics(dm)
 }

@@ -67,6 +67,7 @@ func New(auth token.Authenticator, policy *fhirauth.Policy, opts ...Option) (*Mi
 		defaultPublic: true,
 		narrow:        true,
 		stored:        true,
+		streamChecks:  true,
 		maxToken:      token.DefaultMaxTokenSize,
 		maxResponse:   DefaultMaxResponseSize,
 		budget:        &checkBudget{max: DefaultCheckMemoryBudget},
@@ -170,6 +171,7 @@ type requestState struct {
 	withheld  int32  // resources removed by response checks
 	reason    string // why, for the audit record
 	dpop      bool   // the request used the DPoP scheme: refusals challenge in it
+	aborted   bool   // a streamed response failed its check after it began: abort it
 
 	interactions [1]string
 	types        [4]string
@@ -195,6 +197,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if h.m.cfg.metrics != nil {
 		h.m.emitMetric(st)
+	}
+	if st.aborted {
+		// The client has part of a checked response that then failed
+		// its check: net/http closes the connection without ending
+		// the body, so the part cannot pass for the whole.
+		panic(http.ErrAbortHandler)
 	}
 }
 

@@ -34,6 +34,7 @@ type config struct {
 	defaultPublic bool
 	narrow        bool
 	stored        bool
+	streamChecks  bool
 	formTokens    bool
 	maxToken      int
 	maxResponse   int64
@@ -142,6 +143,28 @@ func WithQueryNarrowing(on bool) Option {
 func WithStoredChecks(on bool) Option {
 	return func(c *config) error {
 		c.stored = on
+		return nil
+	}
+}
+
+// WithStreamedChecks turns on (the default) or off the checking of
+// search-set Bundles as they stream (fhirauth.BundleStream): the entries
+// are checked one by one as the handler writes them and sent on as they
+// pass, so a checked search holds one entry and 32 KiB of output rather
+// than the whole Bundle. Responses that cannot stream (not a 2xx JSON
+// Bundle of a search, compressed, resourceType or type after the
+// entries, a type other than searchset) are buffered and checked whole
+// as when it is off. A streamed response that fails its check after it
+// began (a second entry member, a type of history after the entries,
+// invalid JSON, bytes after the Bundle, the size limit, the upstream
+// breaking off) is aborted: the handler panics with http.ErrAbortHandler
+// after the audit record (ErrorKind ReasonAborted), and net/http closes
+// the connection before the chunked body ends, so that no client takes
+// the part for a whole Bundle. Turn it off where a response must never
+// be cut short, at the cost of buffering each checked search whole.
+func WithStreamedChecks(on bool) Option {
+	return func(c *config) error {
+		c.streamChecks = on
 		return nil
 	}
 }

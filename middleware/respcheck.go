@@ -3,7 +3,6 @@ package middleware
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"mime"
 	"net/http"
 	"strconv"
@@ -24,7 +23,16 @@ func (m *Middleware) serveChecked(st *requestState, next http.Handler, r *http.R
 	st.buf = b
 	b.reset(m.cfg.maxResponse, st.rec.Header(), m.cfg.budget)
 	defer b.release()
+	var bs *bundleStream
+	if m.cfg.streamChecks && !head && d.StreamsResponse() {
+		bs = &bundleStream{m: m, st: st, d: d, b: b}
+		b.stream = bs
+	}
 	serveBuffered(next, b, r)
+	if bs != nil && bs.s != nil && m.finishStream(st, bs, r) {
+		return
+	}
+	b.stream = nil
 	f := b.scan()
 	body, ok := m.checkedBody(st, b, &f)
 	if !ok {
@@ -52,17 +60,8 @@ func (m *Middleware) serveChecked(st *requestState, next http.Handler, r *http.R
 	if d.ResponseIsBundle() {
 		// The Bundle was rebuilt from an allow-list (strictly read,
 		// unknown members dropped): nothing is left to sanitize here.
-		if f.location || f.contentLocation {
-			delete(b.header, "Location")
-			delete(b.header, "Content-Location")
-		}
-		if removed > 0 {
-			st.withheld = int32(removed)
-			m.cfg.logger.LogAttrs(r.Context(), slog.LevelInfo, "fhirwarden: entries removed from a response Bundle",
-				slog.Int("removed", removed), slog.String("method", r.Method), slog.String("path", escapedPath(r.URL)),
-				slog.String("client_id", clientID(st)))
-			st.reason = fmt.Sprintf("%s; %d entries outside the caller's access removed from the response", d.Reason, removed)
-		}
+		m.dropBundleLocations(b, &f)
+		m.noteRemoved(st, r, d, removed)
 		m.pass(st, b, &f, out, head)
 		return
 	}
@@ -214,6 +213,20 @@ func (m *Middleware) notFound(st *requestState) {
 // length it counted, with no header to parse or sort. Larger bodies, and
 // HEAD answers (which have no body to count), get the length set here.
 func (m *Middleware) pass(st *requestState, b *buffer, f *headerFacts, body []byte, head bool) {
+	m.passHeaders(st, b, f, len(body), head || len(body) > smallBody)
+	st.rec.WriteHeader(b.finalStatus())
+	if !head && bodyAllowed(b.finalStatus()) {
+		_, _ = st.rec.Write(body)
+	}
+}
+
+// passHeaders puts the headers of a checked response in the real header
+// map, without trailers, Transfer-Encoding or the handler's
+// Content-Length. length is the body's length, sent as Content-Length
+// when setLength is set or an outer handler had set one (which must be
+// corrected); -1 for a body streamed as it is checked, which goes
+// without one.
+func (m *Middleware) passHeaders(st *requestState, b *buffer, f *headerFacts, length int, setLength bool) {
 	h := st.rec.Header()
 	if f.trailer {
 		for _, t := range b.header["Trailer"] {
@@ -223,7 +236,6 @@ func (m *Middleware) pass(st *requestState, b *buffer, f *headerFacts, body []by
 		}
 		delete(b.header, "Trailer")
 	}
-	setLength := head || len(body) > smallBody
 	if b.shared {
 		// The handler wrote into h itself: only what must not pass goes.
 		if f.trailerKeys || f.contentLength {
@@ -246,14 +258,21 @@ func (m *Middleware) pass(st *requestState, b *buffer, f *headerFacts, body []by
 		// An outer handler's Content-Length must be corrected, not kept.
 		_, set := h["Content-Length"]
 		setLength = setLength || set
+		delete(h, "Content-Length")
 		delete(h, "Transfer-Encoding")
 	}
-	if setLength {
-		h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	if setLength && length >= 0 {
+		h["Content-Length"] = []string{strconv.Itoa(length)}
 	}
-	st.rec.WriteHeader(b.finalStatus())
-	if !head && bodyAllowed(b.finalStatus()) {
-		_, _ = st.rec.Write(body)
+}
+
+// dropBundleLocations removes Location and Content-Location from the
+// headers of a checked Bundle: they would name what the Bundle holds
+// (or held) unchecked.
+func (m *Middleware) dropBundleLocations(b *buffer, f *headerFacts) {
+	if f.location || f.contentLocation {
+		delete(b.header, "Location")
+		delete(b.header, "Content-Location")
 	}
 }
 

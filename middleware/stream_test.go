@@ -1,0 +1,261 @@
+package middleware_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fhirwarden/fhirwarden/internal/naivefhir"
+	"github.com/fhirwarden/fhirwarden/middleware"
+)
+
+// streamedPath is a search whose response is checked (patient context
+// with _include) and may stream.
+const streamedPath = "/fhir/Observation?_include=Observation:performer"
+
+const leakedPatient = `{"resourceType":"Patient","id":"p2","name":[{"family":"LEAKED"}]}`
+
+// entries returns n entries of Alice's Observations, every third one of
+// Bob's: ~250 bytes each.
+func entries(n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		who := naivefhir.Alice
+		if i%3 == 2 {
+			who = naivefhir.Bob
+		}
+		fmt.Fprintf(&b, `{"fullUrl":"http://up/fhir/Observation/o%d","resource":{"resourceType":"Observation","id":"o%d","status":"final","code":{"text":"heart rate"},"subject":{"reference":"Patient/%s"},"note":[{"text":"%s"}]},"search":{"mode":"match"}}`, i, i, who, strings.Repeat("n", 80))
+	}
+	return b.String()
+}
+
+// streamHead is the start of a search set, up to its entries.
+const streamHead = `{"resourceType":"Bundle","type":"searchset","link":[{"relation":"self","url":"http://up/fhir/Observation"}],"entry":[`
+
+// pieces is a handler that writes the given pieces, flushing after each
+// (as a proxy copying an upstream does), then returns, or panics with
+// http.ErrAbortHandler when abort is set (an upstream that broke off).
+func pieces(abort bool, ps ...string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/fhir+json")
+		w.Header().Set("Location", "http://up/fhir/Patient/p2")
+		for _, p := range ps {
+			_, _ = io.WriteString(w, p)
+			http.NewResponseController(w).Flush()
+		}
+		if abort {
+			panic(http.ErrAbortHandler)
+		}
+	})
+}
+
+// fetch GETs path and reads the whole body, returning the read error
+// instead of failing on it.
+func (e *env) fetch(t testing.TB, path, tok string) (*http.Response, []byte, error) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, e.srv.URL+path, nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	res, err := e.srv.Client().Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	return res, body, err
+}
+
+// awaitAudit returns the last audit record once there is one: a client
+// may read a body of known length before the handler has returned.
+func (e *env) awaitAudit(t testing.TB) middleware.AuditRecord {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); len(e.auditRecords()) == 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	return e.lastAudit(t)
+}
+
+// A search set streams: the client gets the same Bundle as when it is
+// checked whole, chunked (no Content-Length), without Location.
+func TestStreamedCheckMatchesBuffered(t *testing.T) {
+	for _, n := range []int{2, 1000} {
+		body := streamHead + entries(n) + `],"total":99}`
+		var outs [2][]byte
+		for i, on := range []bool{false, true} {
+			e := newEnv(t, withInner(pieces(false, body[:7], body[7:len(body)/2], body[len(body)/2:])), withMW(middleware.WithStreamedChecks(on)))
+			res, out, err := e.fetch(t, streamedPath, e.token("patient/*.rs", naivefhir.Alice))
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, res.StatusCode)
+			assert.Empty(t, res.Header.Get("Location"))
+			assert.Equal(t, on && n > 2, res.ContentLength < 0, "a large streamed Bundle goes chunked")
+			assert.NotContains(t, string(out), `"Patient/`+naivefhir.Bob+`"`)
+			rec := e.awaitAudit(t)
+			assert.Equal(t, middleware.AuditAllow, rec.Decision)
+			assert.Equal(t, n/3, rec.Withheld)
+			outs[i] = out
+		}
+		assert.Equal(t, string(outs[0]), string(outs[1]))
+	}
+}
+
+// A check that fails after output was sent aborts the response: the
+// client gets a read error and no complete Bundle, and the audit record
+// says why. A check that fails before anything was sent is a clean 502.
+func TestStreamedCheckAborts(t *testing.T) {
+	big := streamHead + entries(400) // past the first 32 KiB of output
+	for _, tc := range []struct {
+		name   string
+		h      http.Handler
+		reason string
+		limit  int64
+	}{
+		{"second entry", pieces(false, big, `],"entry":[{"resource":`+leakedPatient+`}]}`), "duplicate", 0},
+		{"ENTRY", pieces(false, big, `],"ENTRY":[{"resource":`+leakedPatient+`}]}`), "case-variant", 0},
+		{"late resourceType", pieces(false, big, `],"resourceType":"Patient"}`), "duplicate", 0},
+		{"type history after entries", pieces(false, strings.Replace(big, `"type":"searchset",`, "", 1), `],"type":"history"}`), "history", 0},
+		{"broken tail", pieces(false, big, `,{"resource":{"resourceType":"Obs`), "ends early", 0},
+		{"invalid entry", pieces(false, big, `,{"resource":}]}`), "not valid JSON", 0},
+		{"trailing garbage", pieces(false, big, `]} {"resourceType":"Bundle"}`), "after the Bundle", 0},
+		{"upstream broke off", pieces(true, big), "broke off", 0},
+		{"oversize entry", pieces(false, big, `,{"resource":{"resourceType":"Observation","id":"x","subject":{"reference":"Patient/p1"},"note":[{"text":"`+strings.Repeat("n", 200<<10)+`"}]}}]}`), "larger than", 150 << 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := []middleware.Option{}
+			if tc.limit > 0 {
+				opts = append(opts, middleware.WithMaxResponseSize(tc.limit))
+			}
+			e := newEnv(t, withInner(tc.h), withMW(opts...))
+			res, out, err := e.fetch(t, streamedPath, e.token("patient/*.rs", naivefhir.Alice))
+			if err == nil {
+				require.NotNil(t, res)
+				t.Fatalf("the response was not aborted: %d, %d bytes", res.StatusCode, len(out))
+			}
+			assert.False(t, json.Valid(out), "no complete document")
+			assert.NotContains(t, string(out), "LEAKED")
+			assert.NotContains(t, string(out), `"Patient/`+naivefhir.Bob+`"`)
+			rec := e.lastAudit(t)
+			assert.Equal(t, middleware.AuditDeny, rec.Decision)
+			assert.Equal(t, middleware.ReasonAborted, rec.ErrorKind)
+			assert.Contains(t, rec.Reason, "aborted")
+			assert.Contains(t, rec.Reason, tc.reason)
+		})
+	}
+}
+
+// Before any output was sent, a failed check is still an answer: 502,
+// nothing of the Bundle.
+func TestStreamedCheckRefusesBeforeOutput(t *testing.T) {
+	for name, tc := range map[string]struct {
+		h      http.Handler
+		status int
+	}{
+		"second entry": {pieces(false, streamHead+entries(3), `],"entry":[{"resource":`+leakedPatient+`}]}`), http.StatusBadGateway},
+		"broke off":    {pieces(true, streamHead+entries(3)), http.StatusBadGateway},
+		"no Bundle":    {pieces(false, `{"resourceType":"Patient","id":"p1"}`), http.StatusBadGateway},
+		// Checked whole, by the rules of a history.
+		"history Bundle": {pieces(false, `{"resourceType":"Bundle","type":"history","entry":[{"resource":`+leakedPatient+`}]}`), http.StatusOK},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, withInner(tc.h))
+			res, out, err := e.fetch(t, streamedPath, e.token("patient/*.rs", naivefhir.Alice))
+			require.NoError(t, err)
+			assert.Equal(t, tc.status, res.StatusCode, "%s", out)
+			assert.NotContains(t, string(out), "LEAKED")
+			assert.Equal(t, tc.status, e.awaitAudit(t).Status)
+		})
+	}
+}
+
+// Behind httputil.ReverseProxy, as in the gateway: a hostile upstream's
+// late duplicate entry aborts the response; a good one streams whole.
+func TestStreamedCheckBehindReverseProxy(t *testing.T) {
+	good := streamHead + entries(1000) + `]}`
+	bad := streamHead + entries(1000) + `],"entry":[{"resource":` + leakedPatient + `}]}`
+	var body string
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/fhir+json")
+		_, _ = io.WriteString(w, body)
+	}))
+	t.Cleanup(upstream.Close)
+	u, err := url.Parse(upstream.URL)
+	require.NoError(t, err)
+	e := newEnv(t, withInner(httputil.NewSingleHostReverseProxy(u)))
+	tok := e.token("patient/*.rs", naivefhir.Alice)
+
+	body = good
+	res, out, err := e.fetch(t, streamedPath, tok)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.True(t, json.Valid(out))
+	assert.Equal(t, 333, e.lastAudit(t).Withheld)
+
+	// What cannot stream is checked whole: the proxy's writes all count.
+	body = `{"resourceType":"Bundle","type":"history","entry":[` + entries(1000) + `]}`
+	res, out, err = e.fetch(t, streamedPath, tok)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, res.StatusCode, "%.300s", out)
+	assert.Equal(t, 333, e.awaitAudit(t).Withheld)
+	assert.Positive(t, res.ContentLength, "checked whole")
+
+	body = bad
+	_, out, err = e.fetch(t, streamedPath, tok)
+	require.Error(t, err)
+	assert.False(t, json.Valid(out))
+	assert.NotContains(t, string(out), "LEAKED")
+	assert.True(t, bytes.HasPrefix(out, []byte(`{"resourceType":"Bundle"`)))
+	assert.Equal(t, middleware.ReasonAborted, e.lastAudit(t).ErrorKind)
+}
+
+// The check memory budget counts what a streamed check holds (an entry
+// and the output not yet sent), not the response: four 2 MB search sets
+// in flight at once stream within a 1 MB budget, which one of them alone
+// would exhaust when checked whole.
+func TestStreamedCheckWithinBudget(t *testing.T) {
+	body := streamHead + entries(8000) + `]}` // ~2 MB
+	const inFlight = 4
+	var arrived sync.WaitGroup
+	arrived.Add(inFlight)
+	half := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/fhir+json")
+		_, _ = io.WriteString(w, body[:len(body)/2])
+		arrived.Done()
+		arrived.Wait() // every response half written at once
+		_, _ = io.WriteString(w, body[len(body)/2:])
+	})
+	e := newEnv(t, withInner(half), withMW(middleware.WithCheckMemoryBudget(1<<20)))
+	tok := e.token("patient/*.rs", naivefhir.Alice)
+	var done sync.WaitGroup
+	for range inFlight {
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			res, out, err := e.fetch(t, streamedPath, tok)
+			assert.NoError(t, err)
+			if assert.NotNil(t, res) {
+				assert.Equal(t, http.StatusOK, res.StatusCode)
+			}
+			assert.True(t, json.Valid(out))
+		}()
+	}
+	done.Wait()
+
+	whole := newEnv(t, withInner(pieces(false, body)), withMW(middleware.WithCheckMemoryBudget(1<<20), middleware.WithStreamedChecks(false)))
+	res, _, err := whole.fetch(t, streamedPath, whole.token("patient/*.rs", naivefhir.Alice))
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusServiceUnavailable, res.StatusCode, "checked whole, it does not fit")
+}
