@@ -43,7 +43,7 @@ type entryOutcome struct {
 // policy has already refused transactions with a denied entry).
 func (m *Middleware) serveBundle(st *requestState, ctx context.Context, next http.Handler, r *http.Request, req *fhirauth.Request, d *fhirauth.Decision) {
 	transaction := req.Interaction == fhirauth.Transaction
-	bundle, err := splitBundle(req.Body)
+	bundle, err := splitBundle(req.Body, len(req.Entries))
 	if err != nil || len(bundle.entries) != len(req.Entries) || len(d.Entries) != len(req.Entries) {
 		m.refuse(st, http.StatusInternalServerError, "exception", "the Bundle could not be taken apart for authorization")
 		return
@@ -92,7 +92,7 @@ func (m *Middleware) serveBundle(st *requestState, ctx context.Context, next htt
 		m.pass(st, b, &f, resBody, false)
 		return
 	}
-	resp, err := splitResponseBundle(resBody)
+	resp, err := splitResponseBundle(resBody, len(kept))
 	if err != nil {
 		m.refuse(st, http.StatusBadGateway, "exception", "the server's answer to the Bundle is not an unambiguous FHIR JSON Bundle")
 		return
@@ -284,7 +284,7 @@ func checkEntry(raw []byte, ed *fhirauth.Decision) ([]byte, int, *entryOutcome) 
 		}
 		members[entryResource], removed = out, n // as the server sent it, or a Bundle rebuilt from an allow-list
 	}
-	out, err := appendEntryMembers(nil, members)
+	out, err := appendEntryMembers(make([]byte, 0, len(clean)), members)
 	if err != nil {
 		return nil, 0, malformed
 	}

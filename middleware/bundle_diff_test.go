@@ -102,7 +102,7 @@ func checkRewriteAgainstReference(t *testing.T, entry []byte, mode uint8) {
 // back around its entry array) and splitResponseBundle with joinBundle
 // with the reference on one document.
 func checkSplitAgainstReference(t *testing.T, body []byte) {
-	if b, err := splitBundle(body); err == nil {
+	if b, err := splitBundle(body, 0); err == nil {
 		top, entries, refErr := refSplitBundle(body)
 		if refErr != nil {
 			t.Fatalf("splitBundle accepts what the reference refuses (%v): %q", refErr, body)
@@ -118,7 +118,7 @@ func checkSplitAgainstReference(t *testing.T, body []byte) {
 			t.Fatalf("the Bundle put back %s, reference %s", put, ref)
 		}
 	}
-	b, err := splitResponseBundle(body)
+	b, err := splitResponseBundle(body, 0)
 	if err != nil {
 		return
 	}
@@ -266,10 +266,10 @@ func TestBundleRewriteRefusesHostileNames(t *testing.T) {
 		`{"resourceType":"Bundle","reſourceType":"Patient","entry":[]}`,
 		`{"resourceType":"Bundle","type":"batch-response","TYPE":"searchset","entry":[]}`,
 	} {
-		if _, err := splitResponseBundle([]byte(b)); err == nil {
+		if _, err := splitResponseBundle([]byte(b), 0); err == nil {
 			t.Errorf("splitResponseBundle(%s) accepted, want a refusal", b)
 		}
-		if _, err := splitBundle([]byte(b)); err == nil {
+		if _, err := splitBundle([]byte(b), 0); err == nil {
 			t.Errorf("splitBundle(%s) accepted, want a refusal", b)
 		}
 	}

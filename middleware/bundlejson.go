@@ -38,9 +38,9 @@ type requestBundle struct {
 }
 
 // splitBundle reads a batch or transaction Bundle (one JSON object,
-// nothing after it) and its entry array.
-func splitBundle(body []byte) (requestBundle, error) {
-	b := requestBundle{body: body, entryStart: -1}
+// nothing after it) and its entry array, of about n entries.
+func splitBundle(body []byte, n int) (requestBundle, error) {
+	b := requestBundle{body: body, entryStart: -1, entries: make([][]byte, 0, n)}
 	obj := jsonsyntax.ReadObject(body, 0, 0)
 	for obj.Next() {
 		if string(obj.Name()) != "entry" {
@@ -104,11 +104,11 @@ type responseBundle struct {
 }
 
 // splitResponseBundle reads the server's answer to a batch or
-// transaction strictly: one JSON object without duplicate or
-// case-variant names, a Bundle; only the members of responseTopMembers
-// and the entries are kept.
-func splitResponseBundle(body []byte) (responseBundle, error) {
-	b := responseBundle{top: make([][]byte, len(responseTopMembers))}
+// transaction (of about n entries) strictly: one JSON object without
+// duplicate or case-variant names, a Bundle; only the members of
+// responseTopMembers and the entries are kept.
+func splitResponseBundle(body []byte, n int) (responseBundle, error) {
+	b := responseBundle{top: make([][]byte, len(responseTopMembers)), entries: make([][]byte, 0, n)}
 	obj := jsonsyntax.ReadObject(body, 0, 0)
 	for obj.Next() {
 		name := string(obj.Name())
@@ -144,7 +144,7 @@ func (b *responseBundle) readEntries(obj *jsonsyntax.ObjectReader, body []byte) 
 		obj.Value()
 		return obj.Err()
 	}
-	entries, end, err := readArray(body, at, depth, nil)
+	entries, end, err := readArray(body, at, depth, b.entries)
 	if err != nil {
 		return err
 	}
@@ -300,6 +300,11 @@ func appendNarrowedURL(out, v []byte, ed *fhirauth.Decision) ([]byte, error) {
 	u, err := unquoteString(v)
 	if err != nil {
 		return nil, err
+	}
+	if len(ed.Narrow) == 0 && !strings.Contains(u, "?") {
+		// No query and nothing to add (a read): the rewrite below
+		// would write u again.
+		return append(out, v...), nil
 	}
 	path, query, _ := strings.Cut(u, "?")
 	q, err := url.ParseQuery(query)

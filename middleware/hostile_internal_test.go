@@ -25,9 +25,9 @@ func TestHostileJSONSameVerdict(t *testing.T) {
 		_, err = appendWithout(nil, []byte(c.Doc), "location")
 		assert.Equal(t, c.Refused, err != nil, "appendWithout, %s: %v", c.Name, err)
 		bundle := `{"resourceType":"Bundle","entry":[],` + strings.Replace(c.Doc[1:], `"resourceType":"Observation",`, "", 1)
-		_, err = splitResponseBundle([]byte(bundle))
+		_, err = splitResponseBundle([]byte(bundle), 0)
 		assert.Equal(t, c.Refused, err != nil, "splitResponseBundle, %s: %v", c.Name, err)
-		_, err = splitBundle([]byte(bundle))
+		_, err = splitBundle([]byte(bundle), 0)
 		assert.Equal(t, c.Refused, err != nil, "splitBundle, %s: %v", c.Name, err)
 	}
 }

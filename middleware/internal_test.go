@@ -159,7 +159,7 @@ func FuzzBundleResponse(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		b, err := splitResponseBundle(body)
+		b, err := splitResponseBundle(body, 0)
 		if err != nil {
 			return
 		}
@@ -167,7 +167,7 @@ func FuzzBundleResponse(f *testing.F) {
 		if !json.Valid(out) {
 			t.Fatalf("invalid JSON %q from %q", out, body)
 		}
-		again, err := splitResponseBundle(out)
+		again, err := splitResponseBundle(out, 0)
 		if err != nil || len(again.entries) != len(b.entries) {
 			t.Fatalf("entries changed: %d -> %d (%v)", len(b.entries), len(again.entries), err)
 		}
