@@ -22,19 +22,16 @@ func (m *Middleware) storedVersion(ctx context.Context, next http.Handler, orig 
 		return "", http.StatusForbidden, "the stored version of a conditional write cannot be checked by the middleware; write by id (Type/id) instead"
 	}
 	u := &url.URL{Path: m.policy.BasePath() + "/" + typ + "/" + id}
-	g, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return "", http.StatusInternalServerError, "building the stored-version request failed: " + err.Error()
-	}
-	g.Body = http.NoBody // as on every server request
-	g.Host = orig.Host
-	g.RemoteAddr = orig.RemoteAddr
-	g.Proto, g.ProtoMajor, g.ProtoMinor = orig.Proto, orig.ProtoMajor, orig.ProtoMinor
-	g.TLS = orig.TLS
-	g.RequestURI = u.RequestURI()
-	g.Header.Set("Accept", fhirJSON)
+	// Built field by field rather than with http.NewRequest, which
+	// would format u and parse it back: a Bundle makes thousands.
+	g := (&http.Request{
+		Method: http.MethodGet, URL: u, Host: orig.Host, RequestURI: u.RequestURI(),
+		Proto: orig.Proto, ProtoMajor: orig.ProtoMajor, ProtoMinor: orig.ProtoMinor,
+		Header: http.Header{"Accept": {fhirJSON}}, Body: http.NoBody, // as on every server request
+		RemoteAddr: orig.RemoteAddr, TLS: orig.TLS,
+	}).WithContext(ctx)
 	if a := orig.Header.Values("Authorization"); len(a) == 1 {
-		g.Header.Set("Authorization", a[0])
+		g.Header["Authorization"] = []string{a[0]}
 	}
 	b := newBuffer(m.cfg.maxResponse, m.cfg.budget)
 	defer b.release()
