@@ -15,7 +15,8 @@ const maxBundleEntries = 10000
 
 // WithMaxBundleEntries limits the entries of a batch or transaction Bundle
 // (default 10,000). A larger Bundle is refused (400) at entry
-// n+1, with a message naming the limit, before any later entry is read.
+// n+1, with a message naming the limit, before anything after that entry
+// is read or validated.
 func WithMaxBundleEntries(n int) Option {
 	return func(p *Policy) error {
 		if n <= 0 || n > 1_000_000 {
@@ -33,9 +34,6 @@ func (p *Policy) bundleLimit() int {
 	}
 	return maxBundleEntries
 }
-
-// errTooManyEntries stops the scan of a Bundle at the entry over the limit.
-var errTooManyEntries = errors.New("too many entries")
 
 // bundleEntry is the part of a Bundle entry a decision needs.
 type bundleEntry struct {
@@ -133,60 +131,101 @@ func (p *Policy) parseBundleEntries(body []byte) (*Request, error) {
 }
 
 // parseBundle reads the Bundle type and at most limit entries: it stops
-// at entry limit+1.
+// at entry limit+1, refusing the Bundle without reading further (what
+// follows is neither validated nor parsed: the refusal does not depend
+// on it). The Bundle is validated as it is read (jsonsyntax's validating
+// readers), so a Bundle it accepts is valid JSON throughout.
 func parseBundle(body []byte, limit int) (string, []bundleEntry, error) {
 	if len(body) == 0 {
 		return "", nil, invalid("POST to the base needs a Bundle body")
 	}
-	if !jsonsyntax.Valid(body) {
-		return "", nil, invalid("the body is not valid JSON")
+	if i := jsonsyntax.SkipSpace(body, 0); i >= len(body) || body[i] != '{' {
+		if !jsonsyntax.Valid(body) {
+			return "", nil, invalid("the body is not valid JSON")
+		}
+		return "", nil, invalid("malformed Bundle: %v", errNotObject)
 	}
 	var typ, rt string
 	var entries []bundleEntry
-	tooMany := false
 	root := memberSet{names: []string{"resourceType", "type", "entry"}}
-	err := eachMember(body, func(key string, val []byte) error {
-		i, err := root.index(key)
-		if err != nil {
-			return err
+	obj := jsonsyntax.ReadObject(body, 0, 0)
+	for obj.Next() {
+		if obj.Escaped() {
+			return "", nil, invalid("malformed Bundle: %v", errAmbiguousJSON)
 		}
-		switch i {
-		case 0, 1:
-			s, ok := jsonString(val)
+		i, err := root.index(bytesToString(obj.Name()))
+		switch {
+		case err != nil:
+			return "", nil, invalid("malformed Bundle: %v", err)
+		case i == 0 || i == 1:
+			v := obj.Value()
+			if v == nil {
+				continue // a syntax error: obj.Done reports it
+			}
+			s, ok := jsonString(v)
 			if !ok {
-				return errors.New(key + " is not a string")
+				return "", nil, invalid("malformed Bundle: %s is not a string", root.names[i])
 			}
 			if i == 0 {
 				rt = s
 			} else {
 				typ = s
 			}
-		case 2:
-			return eachElement(val, func(n int, el []byte) error {
-				if n >= limit {
-					tooMany = true
-					return errTooManyEntries
-				}
-				e, err := parseEntry(el)
-				if err != nil {
-					return &entryError{index: n, err: err}
-				}
-				entries = append(entries, e)
-				return nil
-			})
+		case i == 2:
+			if entries, err = readEntries(&obj, body, limit); err != nil {
+				return "", nil, err
+			}
 		}
-		return nil
-	})
-	if tooMany {
-		return "", nil, invalid("too many entries: the Bundle has more than %d, the most this server authorizes in one request; send it in parts", limit)
 	}
-	if err != nil {
-		return "", nil, invalid("malformed Bundle: %v", err)
+	if err := obj.Done(true); err != nil {
+		return "", nil, bundleSyntaxError(err)
 	}
 	if rt != "Bundle" {
 		return "", nil, invalid("POST to the base needs a Bundle, not %q", clip(rt))
 	}
 	return typ, entries, nil
+}
+
+// bundleSyntaxError is the refusal of a Bundle jsonsyntax's reader
+// refused with err.
+func bundleSyntaxError(err error) error {
+	if errors.Is(err, jsonsyntax.ErrDuplicateName) || errors.Is(err, jsonsyntax.ErrInvalidString) {
+		return invalid("malformed Bundle: %v", fmt.Errorf("%w: %w", errAmbiguousJSON, err))
+	}
+	return invalid("the body is not valid JSON")
+}
+
+// readEntries reads the entry array obj is at, validating and parsing
+// each entry in turn, and refuses the Bundle at entry limit+1.
+func readEntries(obj *jsonsyntax.ObjectReader, body []byte, limit int) ([]bundleEntry, error) {
+	at, depth := obj.ValueStart()
+	if at < 0 || at >= len(body) || body[at] != '[' {
+		if obj.Value() == nil {
+			return nil, bundleSyntaxError(obj.Err())
+		}
+		return nil, invalid("malformed Bundle: %v", errNotArray)
+	}
+	var entries []bundleEntry
+	arr := jsonsyntax.ReadArray(body, at, depth)
+	for n := 0; arr.Next(); n++ {
+		if n >= limit {
+			return nil, invalid("too many entries: the Bundle has more than %d, the most this server authorizes in one request; send it in parts", limit)
+		}
+		el := arr.Value() // validated: parseEntry's readers may trust it
+		if el == nil {
+			break
+		}
+		e, err := parseEntry(el)
+		if err != nil {
+			return nil, invalid("malformed Bundle: %v", &entryError{index: n, err: err})
+		}
+		entries = append(entries, e)
+	}
+	if err := arr.Err(); err != nil {
+		return nil, bundleSyntaxError(err)
+	}
+	obj.SkipTo(arr.End())
+	return entries, nil
 }
 
 func parseEntry(el []byte) (bundleEntry, error) {

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
 )
 
 // classification is the comparable summary of a Request.
@@ -122,6 +124,9 @@ func FuzzBundleEntries(f *testing.F) {
 		req, err := p.parseBundleEntries(body)
 		if err != nil {
 			return
+		}
+		if !jsonsyntax.Valid(body) { // validated while it was read
+			t.Fatalf("accepted a Bundle that is not valid JSON: %q", body)
 		}
 		d := p.Decide(context.Background(), pr, req)
 		if d == nil || (req.Interaction == Transaction && d.Allowed && len(d.Entries) != len(req.Entries)) {

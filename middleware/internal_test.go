@@ -159,20 +159,17 @@ func FuzzBundleResponse(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		top, entries, err := splitBundle(body)
+		b, err := splitResponseBundle(body, 0)
 		if err != nil {
 			return
 		}
-		out, err := joinBundle(top, entries)
-		if err != nil {
-			return
-		}
+		out := joinBundle(b.top, b.entries)
 		if !json.Valid(out) {
 			t.Fatalf("invalid JSON %q from %q", out, body)
 		}
-		_, again, err := splitBundle(out)
-		if err != nil || len(again) != len(entries) {
-			t.Fatalf("entries changed: %d -> %d (%v)", len(entries), len(again), err)
+		again, err := splitResponseBundle(out, 0)
+		if err != nil || len(again.entries) != len(b.entries) {
+			t.Fatalf("entries changed: %d -> %d (%v)", len(b.entries), len(again.entries), err)
 		}
 	})
 }

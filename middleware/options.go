@@ -137,7 +137,9 @@ func WithQueryNarrowing(on bool) Option {
 // pins updates and patches to the checked version with If-Match (a
 // client If-Match naming another version is refused with 412; a delete
 // of a resource that does not exist gets the same 404 as a withheld one
-// when the policy hides existence). A server
+// when the policy hides existence). The entries of a batch or
+// transaction are read up to 8 at a time; a transaction is refused for
+// its lowest-numbered failing entry. A server
 // that runs CheckStored against its own stored copy inside the write (no
 // window between check and write) turns it off.
 func WithStoredChecks(on bool) Option {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"slices"
 	"strings"
 )
 
@@ -146,19 +145,6 @@ func appendKey(dst []byte, name string) []byte {
 	dst = append(dst, '"')
 	dst = append(dst, name...)
 	return append(dst, '"', ':')
-}
-
-// keepOnly deletes the members of m not named in names.
-func keepOnly(m map[string]json.RawMessage, names []string) {
-	for k := range m {
-		if !slices.Contains(names, k) {
-			delete(m, k)
-		}
-	}
-}
-
-func isNull(raw json.RawMessage) bool {
-	return strings.TrimSpace(string(raw)) == "null"
 }
 
 // scrubLocations removes, from the headers of a checked response, the

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth"
 )
@@ -21,19 +22,16 @@ func (m *Middleware) storedVersion(ctx context.Context, next http.Handler, orig 
 		return "", http.StatusForbidden, "the stored version of a conditional write cannot be checked by the middleware; write by id (Type/id) instead"
 	}
 	u := &url.URL{Path: m.policy.BasePath() + "/" + typ + "/" + id}
-	g, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return "", http.StatusInternalServerError, "building the stored-version request failed: " + err.Error()
-	}
-	g.Body = http.NoBody // as on every server request
-	g.Host = orig.Host
-	g.RemoteAddr = orig.RemoteAddr
-	g.Proto, g.ProtoMajor, g.ProtoMinor = orig.Proto, orig.ProtoMajor, orig.ProtoMinor
-	g.TLS = orig.TLS
-	g.RequestURI = u.RequestURI()
-	g.Header.Set("Accept", fhirJSON)
+	// Built field by field rather than with http.NewRequest, which
+	// would format u and parse it back: a Bundle makes thousands.
+	g := (&http.Request{
+		Method: http.MethodGet, URL: u, Host: orig.Host, RequestURI: u.RequestURI(),
+		Proto: orig.Proto, ProtoMajor: orig.ProtoMajor, ProtoMinor: orig.ProtoMinor,
+		Header: http.Header{"Accept": {fhirJSON}}, Body: http.NoBody, // as on every server request
+		RemoteAddr: orig.RemoteAddr, TLS: orig.TLS,
+	}).WithContext(ctx)
 	if a := orig.Header.Values("Authorization"); len(a) == 1 {
-		g.Header.Set("Authorization", a[0])
+		g.Header["Authorization"] = []string{a[0]}
 	}
 	b := newBuffer(m.cfg.maxResponse, m.cfg.budget)
 	defer b.release()
@@ -158,5 +156,127 @@ func (m *Middleware) refuseStored(st *requestState, status int, reason string) {
 		m.refuseChallenge(st, status, "forbidden", reason, errInsufficientScope)
 	default:
 		m.refuse(st, status, "exception", reason)
+	}
+}
+
+// storedReadsInFlight bounds the stored-version reads of one batch or
+// transaction that run at once through the wrapped handler: enough to
+// hide the latency of a server answering reads in parallel, few enough
+// that one Bundle does not take over the server or the check-memory
+// budget (each read holds a buffer from it while it runs).
+const storedReadsInFlight = 8
+
+// entryStoredCheck is the outcome of one entry's stored-version check.
+type entryStoredCheck struct {
+	done     bool   // a check ran
+	pin      string // the If-Match to forward (empty: keep the client's)
+	status   int    // not 0: the check refused, with reason
+	reason   string
+	mismatch bool // the entry's ifMatch names another version (errIfMatch)
+}
+
+func (c *entryStoredCheck) failed() bool { return c.status != 0 || c.mismatch }
+
+// checkEntryStored runs the stored-version check of entry raw (classified
+// as er, decided as ed) and compares its ifMatch with the version read.
+func (m *Middleware) checkEntryStored(ctx context.Context, next http.Handler, r *http.Request, raw []byte, er *fhirauth.Request, ed *fhirauth.Decision) entryStoredCheck {
+	etag, status, reason := m.storedVersion(ctx, next, r, ed, er.Method, er.ResourceType, er.ID)
+	if status != 0 {
+		return entryStoredCheck{done: true, status: status, reason: reason}
+	}
+	pin, ok := pinVersion(entryIfMatch(raw), etag, er.Method)
+	return entryStoredCheck{done: true, pin: pin, mismatch: !ok}
+}
+
+// storedEntryReads runs the stored-version checks of a Bundle's entries
+// (those listed in todo, in increasing order), storedReadsInFlight at a
+// time, each through the wrapped handler and the check-memory budget,
+// into checks[i]. In a transaction, where the lowest-numbered failing
+// entry refuses the whole request, a failed check cancels the reads of
+// later entries and starts no more; the reads of earlier entries finish,
+// so which entry refuses does not depend on timing.
+type storedEntryReads struct {
+	m           *Middleware
+	next        http.Handler
+	r           *http.Request
+	raw         [][]byte
+	req         *fhirauth.Request
+	d           *fhirauth.Decision
+	transaction bool
+	todo        []int
+	checks      []entryStoredCheck
+
+	mu       sync.Mutex
+	taken    int                        // todo[:taken] are started
+	failed   int                        // the lowest failed entry (transaction), or len(raw)
+	inFlight map[int]context.CancelFunc // the reads running, by entry
+	panicked any                        // a panic of the wrapped handler, re-raised by run
+}
+
+// run runs the checks and returns when all have finished or been
+// cancelled.
+func (s *storedEntryReads) run(ctx context.Context) {
+	s.failed = len(s.raw)
+	s.inFlight = make(map[int]context.CancelFunc, storedReadsInFlight)
+	var wg sync.WaitGroup
+	for range min(storedReadsInFlight, len(s.todo)) {
+		wg.Go(func() { s.work(ctx) })
+	}
+	wg.Wait()
+	if s.panicked != nil {
+		panic(s.panicked) // in the request's goroutine, as a sequential read would
+	}
+}
+
+// work checks entries until none is left to start.
+func (s *storedEntryReads) work(ctx context.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.mu.Lock()
+			s.panicked = v
+			s.failed = -1 // start no more reads
+			s.mu.Unlock()
+		}
+	}()
+	for {
+		i, rctx, ok := s.take(ctx)
+		if !ok {
+			return
+		}
+		c := s.m.checkEntryStored(rctx, s.next, s.r, s.raw[i], s.req.Entries[i], s.d.Entries[i])
+		s.finish(i, c)
+	}
+}
+
+// take starts the next entry's read, with a context of its own.
+func (s *storedEntryReads) take(ctx context.Context) (int, context.Context, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.taken >= len(s.todo) || s.todo[s.taken] > s.failed || ctx.Err() != nil {
+		return 0, nil, false
+	}
+	i := s.todo[s.taken]
+	s.taken++
+	rctx, cancel := context.WithCancel(ctx)
+	s.inFlight[i] = cancel
+	return i, rctx, true
+}
+
+// finish records entry i's outcome; a failure in a transaction cancels
+// the reads of later entries.
+func (s *storedEntryReads) finish(i int, c entryStoredCheck) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inFlight[i]()
+	delete(s.inFlight, i)
+	s.checks[i] = c
+	if !s.transaction || !c.failed() || i > s.failed {
+		return
+	}
+	s.failed = i
+	for j, cancel := range s.inFlight {
+		if j > i {
+			cancel()
+		}
 	}
 }
