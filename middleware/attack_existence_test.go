@@ -133,3 +133,33 @@ func TestAttackExistenceOracles(t *testing.T) {
 	require.NotEmpty(t, sent)
 	assert.Contains(t, sent[len(sent)-1].Header.Get("If-None-Exist"), "patient=Patient%2Fp1")
 }
+
+// TestAttackExistenceOracleBatchIfMatch: a batch entry that updates by id
+// with its own request.ifMatch (no If-Match on the POST itself) answers
+// for another patient's resource exactly as for a missing one, and
+// creates nothing.
+func TestAttackExistenceOracleBatchIfMatch(t *testing.T) {
+	fhir := naivefhir.New("/fhir", naivefhir.Sample()...)
+	e := newEnv(t, withInner(fhir))
+	tok := e.token("patient/*.cruds", naivefhir.Alice)
+	const other, missing = "obs-p2-lab", "no-such-obs"
+	entryAnswer := func(id string) string {
+		body := `{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"PUT","url":"Observation/` + id + `","ifMatch":"W/\"1\""},` +
+			`"resource":{"resourceType":"Observation","id":"` + id + `","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"}}}]}`
+		h := bearer(tok)
+		h.Set("Content-Type", "application/fhir+json")
+		res, b := e.request(t, "POST", "/fhir", h, body)
+		require.Equal(t, http.StatusOK, res.StatusCode, "%s", b)
+		var resp struct {
+			Entry []json.RawMessage `json:"entry"`
+		}
+		require.NoError(t, json.Unmarshal(b, &resp), "%s", b)
+		require.Len(t, resp.Entry, 1)
+		return strings.ReplaceAll(string(resp.Entry[0]), id, "ID")
+	}
+	withheld, absent := entryAnswer(other), entryAnswer(missing)
+	assert.Equal(t, absent, withheld, "another patient's resource answers as a missing one")
+	assert.Contains(t, withheld, "404")
+	_, created := fhir.Get("Observation", missing)
+	assert.False(t, created, "an update conditional on a version creates nothing")
+}

@@ -16,8 +16,10 @@ import (
 // middleware asking) and checks it with d.CheckStored. It returns the
 // ETag of the stored version (for If-Match) and, on refusal, the status
 // and reason to answer with: the decision's CheckStatus when the check
-// fails, 502 when the stored version cannot be read.
-func (m *Middleware) storedVersion(ctx context.Context, next http.Handler, orig *http.Request, d *fhirauth.Decision, method, typ, id string) (etag string, status int, reason string) {
+// fails, 502 when the stored version cannot be read. mustExist says that
+// the write can only act on an existing resource (needsExisting): then a
+// missing one answers as a hidden one would.
+func (m *Middleware) storedVersion(ctx context.Context, next http.Handler, orig *http.Request, d *fhirauth.Decision, typ, id string, mustExist bool) (etag string, status int, reason string) {
 	if id == "" {
 		return "", http.StatusForbidden, "the stored version of a conditional write cannot be checked by the middleware; write by id (Type/id) instead"
 	}
@@ -51,7 +53,7 @@ func (m *Middleware) storedVersion(ctx context.Context, next http.Handler, orig 
 		// answer to it (200 or 204 for a delete, 412 for If-Match) would
 		// tell a missing resource from a hidden one; with existence
 		// hiding it gets the hidden answer.
-		if needsExisting(method, orig.Header) && d.CheckStatus() == http.StatusNotFound {
+		if mustExist && d.CheckStatus() == http.StatusNotFound {
 			return "", http.StatusNotFound, "resource not found"
 		}
 	case st == http.StatusOK:
@@ -73,13 +75,14 @@ func (m *Middleware) storedVersion(ctx context.Context, next http.Handler, orig 
 }
 
 // needsExisting reports whether a write by id can only act on a resource
-// that exists: a delete, a patch, or an update conditional on a version.
-func needsExisting(method string, h http.Header) bool {
+// that exists: a delete, a patch, or an update conditional on a version
+// (ifMatch: the write, or its Bundle entry, has an If-Match).
+func needsExisting(method string, ifMatch bool) bool {
 	switch method {
 	case http.MethodDelete, http.MethodPatch:
 		return true
 	case http.MethodPut:
-		return len(h.Values("If-Match")) > 0
+		return ifMatch
 	}
 	return false
 }
@@ -89,7 +92,8 @@ func needsExisting(method string, h http.Header) bool {
 // version with If-Match so that the resource cannot change in between. It
 // reports false when it has refused the request.
 func (m *Middleware) checkStored(st *requestState, ctx context.Context, next http.Handler, r *http.Request, req *fhirauth.Request, d *fhirauth.Decision) bool {
-	etag, status, reason := m.storedVersion(ctx, next, r, d, r.Method, req.ResourceType, req.ID)
+	mustExist := needsExisting(r.Method, len(r.Header.Values("If-Match")) > 0)
+	etag, status, reason := m.storedVersion(ctx, next, r, d, req.ResourceType, req.ID, mustExist)
 	if status != 0 {
 		m.refuseStored(st, status, reason)
 		return false
@@ -180,11 +184,12 @@ func (c *entryStoredCheck) failed() bool { return c.status != 0 || c.mismatch }
 // checkEntryStored runs the stored-version check of entry raw (classified
 // as er, decided as ed) and compares its ifMatch with the version read.
 func (m *Middleware) checkEntryStored(ctx context.Context, next http.Handler, r *http.Request, raw []byte, er *fhirauth.Request, ed *fhirauth.Decision) entryStoredCheck {
-	etag, status, reason := m.storedVersion(ctx, next, r, ed, er.Method, er.ResourceType, er.ID)
+	ifMatch := entryIfMatch(raw)
+	etag, status, reason := m.storedVersion(ctx, next, r, ed, er.ResourceType, er.ID, needsExisting(er.Method, len(ifMatch) > 0))
 	if status != 0 {
 		return entryStoredCheck{done: true, status: status, reason: reason}
 	}
-	pin, ok := pinVersion(entryIfMatch(raw), etag, er.Method)
+	pin, ok := pinVersion(ifMatch, etag, er.Method)
 	return entryStoredCheck{done: true, pin: pin, mismatch: !ok}
 }
 
