@@ -15,5 +15,9 @@ func TestHostileJSONSameVerdict(t *testing.T) {
 		assert.Equal(t, c.Refused, err != nil, "strictObject, %s: %v", c.Name, err)
 		rt, _ := resourceID([]byte(c.Doc))
 		assert.Equal(t, c.Refused, rt == "", "resourceID, %s", c.Name)
+		// A Bundle entry's resource, as the entries of a checked
+		// batch response are rebuilt.
+		_, kept := sanitizeEntry([]byte(`{"fullUrl":"x","resource":` + c.Doc + `}`))
+		assert.Equal(t, c.Refused, !kept, "sanitizeEntry, resource, %s", c.Name)
 	}
 }

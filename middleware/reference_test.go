@@ -1,9 +1,8 @@
 package middleware
 
-// The implementations of strictObject, isOperationOutcome and
-// sanitizeBundle before the one-pass reader (jsonscan.go), built on
-// encoding/json's Decoder: the reference the fuzz tests hold the fast ones
-// to.
+// strictObject, isOperationOutcome and sanitizeEntry built on
+// encoding/json's Decoder, as simply as they can be: the reference the
+// fuzz tests hold the one-pass readers to.
 
 import (
 	"bytes"
@@ -62,4 +61,36 @@ func refIsOperationOutcome(body []byte) bool {
 	rt, _ := stringMember(m, "resourceType")
 	_, contained := m["contained"]
 	return rt == "OperationOutcome" && !contained
+}
+
+// refSanitizeEntry is sanitizeEntry's rules on a map: the members it
+// keeps, the response's as a map of its own.
+func refSanitizeEntry(raw []byte) (entry, response map[string]json.RawMessage, kept bool) {
+	entry, err := refStrictObject(raw)
+	if err != nil {
+		return nil, nil, false
+	}
+	keepOnly(entry, entryMembers)
+	if res, ok := entry["resource"]; ok && !isNull(res) {
+		m, err := refStrictObject(res)
+		if err != nil {
+			return nil, nil, false
+		}
+		rt, _ := stringMember(m, "resourceType")
+		for k := range m {
+			if rt == "OperationOutcome" && strings.EqualFold(k, "contained") {
+				return nil, nil, false
+			}
+		}
+	}
+	if resp, ok := entry["response"]; ok {
+		if response, err = refStrictObject(resp); err != nil {
+			return nil, nil, false
+		}
+		keepOnly(response, responseMembers)
+		if o, ok := response["outcome"]; ok && !isNull(o) && !refIsOperationOutcome(o) {
+			return nil, nil, false
+		}
+	}
+	return entry, response, true
 }
