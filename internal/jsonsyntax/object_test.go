@@ -275,3 +275,24 @@ func TestObjectReaderClipsNamesInErrors(t *testing.T) {
 	_, err = readAll(t, `{"ab":1,"AB":2}`)
 	assert.Contains(t, err.Error(), `"AB"`)
 }
+
+// A root object of 32 members, larger than most FHIR resources', is
+// read without allocating.
+func TestObjectReaderLargeObjectDoesNotAllocate(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{`)
+	for i := range 32 {
+		if i > 0 {
+			b.WriteString(`,`)
+		}
+		b.WriteString(`"member` + strings.Repeat("x", i) + `":1`)
+	}
+	doc := []byte(b.String() + `}`)
+	allocs := testing.AllocsPerRun(100, func() {
+		obj := ReadObject(doc, 0, 0)
+		if err := obj.Done(true); err != nil {
+			t.Fatal(err)
+		}
+	})
+	assert.Zero(t, allocs)
+}
