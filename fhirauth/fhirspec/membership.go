@@ -97,10 +97,10 @@ func InPatientCompartment(v Version, resource []byte, patientID string) (bool, e
 //
 // Errors: ErrMalformedResource (not one JSON object, no string
 // resourceType), ErrUnknownResourceType, ErrAmbiguousResource (duplicate
-// or case-variant keys among the elements that decide membership, or a
-// name in the root object or on a compartment path written with escapes:
-// no FHIR element name needs one), ErrInvalidID (patientID is not a FHIR
-// id). A type outside the compartment
+// or case-variant keys in the root object or an object on a compartment
+// path, a case variant of an element that decides membership, or a name
+// in those objects written with escapes: no FHIR element name needs one),
+// ErrInvalidID (patientID is not a FHIR id). A type outside the compartment
 // (Practitioner, Medication, ...) is (false, nil).
 func (m *Matcher) InPatientCompartment(resource []byte, patientID string) (bool, error) {
 	_, in, err := m.PatientMembership(resource, patientID)
