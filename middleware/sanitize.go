@@ -52,27 +52,17 @@ func sanitizeEntry(raw json.RawMessage) (json.RawMessage, bool) {
 // false when the entry must be removed (what it appended is then to be
 // cut off by the caller) or the document is malformed.
 func appendEntry(dst, data []byte, at, depth int) ([]byte, int, bool) {
-	return appendAllowed(dst, data, at, depth, entryMembers, func(dst []byte, entry *jsonsyntax.ObjectReader, idx int) ([]byte, bool) {
-		switch idx {
-		case entryResource:
-			return appendResource(dst, data, entry)
-		case entryResponse:
-			return appendResponse(dst, data, entry)
-		}
-		v := entry.Value()
-		return append(dst, v...), v != nil
-	})
+	return appendAllowed(dst, data, at, depth, entryMembers)
 }
 
-// appendAllowed rebuilds the object at data[at] from its members named in
-// names, in their order, appending each kept member's value with value
-// (which must read it from obj: Value, or ValueStart and SkipTo); other
+// appendAllowed rebuilds the object at data[at], an entry or its
+// response (names: entryMembers or responseMembers), from its members
+// named in names, in their order, each appended by appendKept; other
 // members are read and dropped. It returns the end of the object, and
-// false when the value is not an object, two keys fold to the same, value
-// refuses a member (what it appended is then to be cut off by the
-// caller), or the document is malformed.
-func appendAllowed(dst, data []byte, at, depth int, names []string,
-	value func(dst []byte, obj *jsonsyntax.ObjectReader, idx int) ([]byte, bool)) ([]byte, int, bool) {
+// false when the value is not an object, two keys fold to the same,
+// appendKept refuses a member (what it appended is then to be cut off by
+// the caller), or the document is malformed.
+func appendAllowed(dst, data []byte, at, depth int, names []string) ([]byte, int, bool) {
 	if at >= len(data) || data[at] != '{' {
 		return dst, -1, false
 	}
@@ -90,7 +80,7 @@ func appendAllowed(dst, data []byte, at, depth int, names []string,
 		written++
 		dst = appendKey(dst, names[idx])
 		var ok bool
-		if dst, ok = value(dst, &obj, idx); !ok {
+		if dst, ok = appendKept(dst, data, &obj, names[idx]); !ok {
 			return dst, -1, false
 		}
 	}
@@ -98,6 +88,25 @@ func appendAllowed(dst, data []byte, at, depth int, names []string,
 		return dst, -1, false
 	}
 	return append(dst, '}'), obj.End(), true
+}
+
+// appendKept appends the value of obj's member name, which appendAllowed
+// keeps: a resource by appendResource, a response by appendResponse, a
+// response's outcome when it is null or an OperationOutcome, any other
+// as it is. (A function of its own, not a callback, so that obj stays on
+// the stack.)
+func appendKept(dst, data []byte, obj *jsonsyntax.ObjectReader, name string) ([]byte, bool) {
+	switch name {
+	case entryMembers[entryResource]:
+		return appendResource(dst, data, obj)
+	case entryMembers[entryResponse]:
+		return appendResponse(dst, data, obj)
+	}
+	v := obj.Value()
+	if v == nil || name == responseMembers[responseOutcome] && !isNullValue(v) && !isOperationOutcome(v) {
+		return dst, false
+	}
+	return append(dst, v...), true
 }
 
 // appendResource copies the resource member of entry: null, or an object
@@ -128,13 +137,7 @@ func appendResource(dst, data []byte, entry *jsonsyntax.ObjectReader) ([]byte, b
 // of responseMembers; its outcome must be an OperationOutcome.
 func appendResponse(dst, data []byte, entry *jsonsyntax.ObjectReader) ([]byte, bool) {
 	at, depth := entry.ValueStart()
-	dst, end, ok := appendAllowed(dst, data, at, depth, responseMembers, func(dst []byte, obj *jsonsyntax.ObjectReader, idx int) ([]byte, bool) {
-		v := obj.Value()
-		if v == nil || idx == responseOutcome && !isNullValue(v) && !isOperationOutcome(v) {
-			return dst, false
-		}
-		return append(dst, v...), true
-	})
+	dst, end, ok := appendAllowed(dst, data, at, depth, responseMembers)
 	entry.SkipTo(end)
 	return dst, ok
 }
