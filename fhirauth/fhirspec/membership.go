@@ -219,7 +219,7 @@ func typeMember(obj *jsonsyntax.ObjectReader) (string, error) {
 			if v == nil {
 				return "", readerError(obj.Err())
 			}
-			if v[0] != '"' {
+			if len(v) == 0 || v[0] != '"' { // empty: a look-ahead found no value
 				return "", fmt.Errorf("fhirspec: resourceType is not a string: %w", ErrMalformedResource)
 			}
 			rt, plain, err := jsonsyntax.StringValue(v, nil)
