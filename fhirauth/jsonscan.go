@@ -98,27 +98,35 @@ func (m *memberSet) index(key string) (int, error) {
 	return -1, nil
 }
 
+// eachKnownMember calls fn for every member of the object d (valid JSON)
+// named in names, with the name's position in names and the raw value; a
+// case variant of one of names is errAmbiguousJSON (memberSet), and other
+// members are read (and checked by eachMember's reader) but not passed.
+func eachKnownMember(d []byte, names []string, fn func(i int, val []byte) error) error {
+	ms := memberSet{names: names}
+	return eachMember(d, func(key string, val []byte) error {
+		i, err := ms.index(key)
+		if err != nil || i < 0 {
+			return err
+		}
+		return fn(i, val)
+	})
+}
+
+// headerMembers are the root members resourceHeader reads.
+var headerMembers = []string{"resourceType", "id"}
+
 // resourceHeader reads the top-level resourceType and id of a resource
 // (valid JSON); id is "" when absent.
 func resourceHeader(d []byte) (rt, id string, err error) {
-	ms := memberSet{names: []string{"resourceType", "id"}}
-	err = eachMember(d, func(key string, val []byte) error {
-		i, err := ms.index(key)
-		if err != nil {
-			return err
+	err = eachKnownMember(d, headerMembers, func(i int, val []byte) error {
+		s, ok := jsonString(val)
+		if !ok {
+			return fmt.Errorf("%s is not a string", headerMembers[i])
 		}
-		switch i {
-		case 0:
-			s, ok := jsonString(val)
-			if !ok {
-				return errors.New("resourceType is not a string")
-			}
+		if i == 0 {
 			rt = s
-		case 1:
-			s, ok := jsonString(val)
-			if !ok {
-				return errors.New("id is not a string")
-			}
+		} else {
 			id = s
 		}
 		return nil

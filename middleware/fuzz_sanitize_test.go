@@ -7,9 +7,12 @@ import (
 
 // FuzzStrictObject: strictObject never panics, never returns two keys a
 // case-insensitive parser would take for one, and agrees with its
-// encoding/json reference (as isOperationOutcome does).
+// encoding/json reference (as isOperationOutcome and sanitizeEntry do).
 func FuzzStrictObject(f *testing.F) {
 	for _, s := range []string{`{"a":1,"A":2}`, `{"\u212a":1,"k":2}`, `{"a":{"a":1}}`, `{"a":1} x`, `{"ſ":1,"S":2}`} {
+		f.Add([]byte(s))
+	}
+	for _, s := range sanitizeEntryCases {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {

@@ -29,5 +29,9 @@ func TestHostileJSONSameVerdict(t *testing.T) {
 		assert.Equal(t, c.Refused, err != nil, "splitResponseBundle, %s: %v", c.Name, err)
 		_, err = splitBundle([]byte(bundle), 0)
 		assert.Equal(t, c.Refused, err != nil, "splitBundle, %s: %v", c.Name, err)
+		// A Bundle entry's resource, as the entries of a checked
+		// batch response are rebuilt.
+		_, kept := sanitizeEntry([]byte(`{"fullUrl":"x","resource":` + c.Doc + `}`))
+		assert.Equal(t, c.Refused, !kept, "sanitizeEntry, resource, %s", c.Name)
 	}
 }

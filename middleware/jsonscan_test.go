@@ -13,10 +13,33 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// validJSON is what the reader says of a whole document read as one value.
-func validJSON(b []byte) bool {
-	r := reader{b: b}
-	return r.value() != nil && r.atEnd()
+// entryWith is a Bundle entry with the one member fullUrl, of value b:
+// sanitizeEntry keeps it as it is, so what sanitizeEntry says of it is
+// what the middleware's reader says of b as a value. (A b that is not one
+// JSON value may add members, and refuse the entry for another reason.)
+func entryWith(b []byte) []byte {
+	return append(append([]byte(`{"fullUrl":`), b...), '}')
+}
+
+// checkEntrySyntax holds sanitizeEntry to encoding/json on the entry of
+// value b: it never keeps an entry that is not JSON, and keeps, as it
+// is, every entry whose value is one JSON value (json.Valid(b)) nested
+// below the limit with the entry around it (json.Valid of [b]).
+func checkEntrySyntax(t *testing.T, b []byte) {
+	t.Helper()
+	entry := entryWith(b)
+	out, kept := sanitizeEntry(entry)
+	if kept && !json.Valid(entry) {
+		t.Fatalf("sanitizeEntry keeps an entry that is not JSON: %q", entry)
+	}
+	if json.Valid(b) && json.Valid(append(append([]byte("["), b...), ']')) {
+		if !kept {
+			t.Fatalf("sanitizeEntry removes an entry whose value is JSON: %q", entry)
+		}
+		if want := entryWith(bytes.Trim(b, " \t\r\n")); !bytes.Equal(out, want) {
+			t.Fatalf("sanitizeEntry made %q of %q, want %q", out, entry, want)
+		}
+	}
 }
 
 var jsonSyntaxCases = []string{
@@ -31,52 +54,45 @@ var jsonSyntaxCases = []string{
 
 func TestReaderSyntaxMatchesEncodingJSON(t *testing.T) {
 	for _, c := range jsonSyntaxCases {
-		assert.Equal(t, json.Valid([]byte(c)), validJSON([]byte(c)), "%q", c)
+		checkEntrySyntax(t, []byte(c))
 	}
 	t.Run("nesting limit", func(t *testing.T) {
-		for _, n := range []int{jsonsyntax.MaxDepth - 1, jsonsyntax.MaxDepth, jsonsyntax.MaxDepth + 1} {
+		for _, n := range []int{jsonsyntax.MaxDepth - 2, jsonsyntax.MaxDepth - 1, jsonsyntax.MaxDepth} {
 			doc := []byte(strings.Repeat("[", n) + strings.Repeat("]", n))
-			assert.Equal(t, json.Valid(doc), validJSON(doc), "depth %d", n)
+			_, kept := sanitizeEntry(entryWith(doc))
+			assert.Equal(t, json.Valid(entryWith(doc)), kept, "depth %d", n)
 			obj := []byte(strings.Repeat(`{"a":`, n) + "1" + strings.Repeat("}", n))
-			assert.Equal(t, json.Valid(obj), validJSON(obj), "object depth %d", n)
+			_, kept = sanitizeEntry(entryWith(obj))
+			assert.Equal(t, json.Valid(entryWith(obj)), kept, "object depth %d", n)
 		}
 	})
 }
 
-// member reads a key as written when it is plain (ASCII without escapes)
-// and decodes it otherwise, as encoding/json would, except that a key
-// that is not valid UTF-8 once decoded is an error (jsonsyntax's rule),
-// not U+FFFD.
+// Member names are read as encoding/json would decode them, except that
+// a name that is not valid UTF-8 once decoded is refused (jsonsyntax's
+// rule), not U+FFFD.
 func TestMemberKey(t *testing.T) {
-	for _, tc := range []struct {
-		doc  string
-		name string
-	}{
-		{`{"resourceType":1}`, "resourceType"},
-		{"{\"a\x7fb\":1}", "a\x7fb"},
-		{`{"\u0061":1}`, "a"},
-		{`{"a\/b":1}`, "a/b"},
-		{`{"café":1}`, "café"},
-		{`{"\ufffd":1}`, "\ufffd"},
+	for _, doc := range []string{
+		`{"fullUrl":"x"}`, `{"f\u0075llUrl":"x"}`, `{"full\u0055rl":"x"}`, `{"\u0066\u0075\u006c\u006cUrl":"x"}`,
 	} {
-		r := reader{b: []byte(tc.doc)}
-		require.True(t, r.open('{'), tc.doc)
-		var keys foldSet
-		k, ok := r.member(0, &keys)
-		require.True(t, ok, tc.doc)
-		assert.True(t, k.is(tc.name), "%s is %q", tc.doc, tc.name)
-		assert.Equal(t, []byte("1"), r.value(), tc.doc)
-		_, more := r.member(1, &keys)
-		assert.False(t, more, tc.doc)
-		assert.True(t, r.atEnd(), tc.doc)
+		out, kept := sanitizeEntry([]byte(doc))
+		require.True(t, kept, doc)
+		assert.Equal(t, `{"fullUrl":"x"}`, string(out), doc)
+	}
+	for _, doc := range []string{
+		"{\"a\x7fb\":1}", `{"\u0061":1}`, `{"a\/b":1}`, `{"café":1}`, `{"\ufffd":1}`,
+	} {
+		out, kept := sanitizeEntry([]byte(doc))
+		require.True(t, kept, doc)
+		assert.Equal(t, `{}`, string(out), "%s: not an entry member", doc)
 	}
 	for _, bad := range []string{`{"a\q":1}`, "{\"a\x01\":1}", `{"a`, `{"é`, `{a:1}`, "{\"\xff\":1}", `{"\ud800":1}`} {
-		r := reader{b: []byte(bad)}
-		require.True(t, r.open('{'), bad)
-		var keys foldSet
-		_, ok := r.member(0, &keys)
-		assert.False(t, ok, bad)
-		assert.True(t, r.bad, bad)
+		_, kept := sanitizeEntry([]byte(bad))
+		assert.False(t, kept, bad)
+		_, kept = sanitizeEntry([]byte(`{"resource":` + bad + `}`))
+		assert.False(t, kept, "resource %s", bad)
+		rt, _ := resourceID([]byte(`{"resourceType":"Patient",` + bad[1:]))
+		assert.Empty(t, rt, bad)
 	}
 }
 
@@ -136,15 +152,13 @@ func TestIsOperationOutcome(t *testing.T) {
 }
 
 // FuzzScanJSON: the reader's syntax check accepts exactly what
-// encoding/json does.
+// encoding/json does (checkEntrySyntax).
 func FuzzScanJSON(f *testing.F) {
 	for _, c := range jsonSyntaxCases {
 		f.Add([]byte(c))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if got, want := validJSON(b), json.Valid(b); got != want {
-			t.Fatalf("reader says %v, encoding/json %v: %q", got, want, b)
-		}
+		checkEntrySyntax(t, b)
 	})
 }
 
@@ -171,12 +185,56 @@ func checkStrictAgainstReference(t *testing.T, body []byte) {
 			}
 		}
 	}
+	checkSanitizeAgainstReference(t, body)
 	oo, refOO := isOperationOutcome(body), refIsOperationOutcome(body)
 	if oo && !refOO {
 		t.Fatalf("isOperationOutcome accepts what the reference refuses: %q", body)
 	}
 	if !oo && refOO && !hasCaseVariant(want, "contained") {
 		t.Fatalf("isOperationOutcome refuses what the reference accepts: %q", body)
+	}
+}
+
+// checkSanitizeAgainstReference holds sanitizeEntry to refSanitizeEntry
+// on body read as a Bundle entry: the same verdict, and the same members
+// kept. jsonsyntax refuses what encoding/json reads as U+FFFD (invalid
+// UTF-8, a lone surrogate escape), so only a body holding either may be
+// refused where the reference keeps it.
+func checkSanitizeAgainstReference(t *testing.T, body []byte) {
+	out, kept := sanitizeEntry(body)
+	want, wantResponse, refKept := refSanitizeEntry(body)
+	if kept != refKept {
+		if !kept && (!utf8.Valid(body) || bytes.Contains(bytes.ToLower(body), []byte(`\ud`))) {
+			return
+		}
+		t.Fatalf("sanitizeEntry keeps %v, reference %v: %q", kept, refKept, body)
+	}
+	if !kept {
+		return
+	}
+	got, err := refStrictObject(out)
+	if err != nil {
+		t.Fatalf("sanitizeEntry made %q of %q: %v", out, body, err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("sanitizeEntry kept %d members of %q, reference %d", len(got), body, len(want))
+	}
+	for k, v := range want {
+		if k == "response" {
+			resp, err := refStrictObject(got[k])
+			if err != nil || len(resp) != len(wantResponse) {
+				t.Fatalf("response %q of %q, reference %v", got[k], body, wantResponse)
+			}
+			for rk, rv := range wantResponse {
+				if !bytes.Equal(bytes.TrimSpace(rv), resp[rk]) {
+					t.Fatalf("response member %q is %q, reference %q", rk, resp[rk], rv)
+				}
+			}
+			continue
+		}
+		if !bytes.Equal(bytes.TrimSpace(v), got[k]) {
+			t.Fatalf("member %q is %q, reference %q", k, got[k], v)
+		}
 	}
 }
 
@@ -217,4 +275,23 @@ func TestStrictAgainstReference(t *testing.T) {
 	} {
 		checkStrictAgainstReference(t, []byte(body))
 	}
+	// Bundle entries, for sanitizeEntry.
+	for _, body := range sanitizeEntryCases {
+		checkStrictAgainstReference(t, []byte(body))
+	}
+}
+
+// sanitizeEntryCases are Bundle entries of a batch response.
+var sanitizeEntryCases = []string{
+	`{"fullUrl":"x","resource":{"resourceType":"Patient","id":"1"},"search":{"mode":"match"},"extra":1,"response":{"status":"200 OK","x":[1]}}`,
+	`{"resource":null}`, `{"resource":5}`, `{"resource":{"a":1,"A":2}}`, `{"response":null}`, `{"response":[]}`,
+	`{"response":{"status":"200","location":"x","outcome":null,"x":1}}`,
+	`{"response":{"outcome":{"resourceType":"OperationOutcome","issue":[]}}}`,
+	`{"response":{"outcome":{"resourceType":"Patient","id":"2"}}}`,
+	`{"response":{"outcome":{"resourceType":"OperationOutcome","contained":[{"resourceType":"Patient"}]}}}`,
+	`{"resource":{"resourceType":"OperationOutcome","Contained":[{"resourceType":"Patient"}]}}`,
+	`{"resource":{"resourceType":"Observation","contained":[{"resourceType":"Patient"}]}}`,
+	`{"resource":{},"Resource":{}}`, `{"response":{"status":"200","STATUS":"500"}}`, `{"r\u0065source":{"id":"1"}}`,
+	`{"resource":{"resourceType":"Patient","ſ":1,"S":2}}`, `{"link":[],"fullUrl":"a","fullUrl":"b"}`, `{"resource":{}} x`,
+	`{"resource":{"resourceType":"OperationOutcome","issue":[{"a":1,"a":2}]}}`, `[]`, `{}`, `{"resource":{"\ud800":1}}`,
 }

@@ -319,36 +319,6 @@ func encodedValues(vs []string) string {
 	return ""
 }
 
-// resourceID reads the resourceType and id of a checked resource ("" when
-// they cannot be read unambiguously).
-func resourceID(body []byte) (rt, id string) {
-	r := reader{b: body}
-	if !r.open('{') {
-		return "", ""
-	}
-	var keys foldSet
-	for n := 0; ; n++ {
-		k, more := r.member(n, &keys)
-		if !more {
-			break
-		}
-		if k.dup {
-			return "", ""
-		}
-		v := r.value()
-		switch {
-		case k.is("resourceType"):
-			rt, _ = stringValue(v)
-		case k.is("id"):
-			id, _ = stringValue(v)
-		}
-	}
-	if !r.atEnd() {
-		return "", ""
-	}
-	return rt, id
-}
-
 func clientID(st *requestState) string {
 	if st.principal == nil {
 		return ""

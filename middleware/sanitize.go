@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+
+	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
 )
 
 // Search Bundles are rebuilt from an allow-list by fhirauth's
@@ -34,57 +36,42 @@ const (
 // sanitizeEntry rebuilds one entry of a checked Bundle from its known
 // members; false means the entry must be removed.
 func sanitizeEntry(raw json.RawMessage) (json.RawMessage, bool) {
-	r := reader{b: raw}
-	out, ok := r.appendEntry(nil)
-	if !ok || !r.atEnd() {
+	out, end, ok := appendEntry(nil, raw, jsonsyntax.SkipSpace(raw, 0), 0)
+	if !ok || jsonsyntax.SkipSpace(raw, end) != len(raw) {
 		return nil, false
 	}
 	return out, true
 }
 
-// appendEntry reads one Bundle entry and appends its sanitized form to
-// dst: only the members of entryMembers; a resource must be an object
-// without ambiguous keys and, when it is an OperationOutcome, must contain
-// no resources; a response is sanitized by appendResponse. It reports
+// appendEntry reads the Bundle entry at data[at] (depth levels open
+// around it) and appends its sanitized form to dst: only the members of
+// entryMembers; a resource must be an object without ambiguous keys and,
+// when it is an OperationOutcome, must contain no resources; a response
+// is sanitized by appendResponse. It returns the end of the entry, and
 // false when the entry must be removed (what it appended is then to be
-// cut off by the caller) or the document is malformed (r.bad).
-func (r *reader) appendEntry(dst []byte) ([]byte, bool) {
-	return r.appendAllowed(dst, entryMembers, func(dst []byte, idx int) ([]byte, bool) {
-		switch idx {
-		case entryResource:
-			return r.appendResource(dst)
-		case entryResponse:
-			return r.appendResponse(dst)
-		}
-		return append(dst, r.value()...), true
-	})
+// cut off by the caller) or the document is malformed.
+func appendEntry(dst, data []byte, at, depth int) ([]byte, int, bool) {
+	return appendAllowed(dst, data, at, depth, entryMembers)
 }
 
-// appendAllowed rebuilds the object at the reader's position from its
-// members named in names, in their order, appending each kept member's
-// value with value (which must consume it); other members are read and
-// dropped. It reports false when the next value is not an object, two keys
-// fold to the same, value refuses a member (what it appended is then to
-// be cut off by the caller), or the document is malformed.
-func (r *reader) appendAllowed(dst []byte, names []string, value func(dst []byte, idx int) ([]byte, bool)) ([]byte, bool) {
-	if !r.open('{') {
-		r.value()
-		return dst, false
+// appendAllowed rebuilds the object at data[at], an entry or its
+// response (names: entryMembers or responseMembers), from its members
+// named in names, in their order, each appended by appendKept; other
+// members are read and dropped. It returns the end of the object, and
+// false when the value is not an object, two keys fold to the same,
+// appendKept refuses a member (what it appended is then to be cut off by
+// the caller), or the document is malformed.
+func appendAllowed(dst, data []byte, at, depth int, names []string) ([]byte, int, bool) {
+	if at >= len(data) || data[at] != '{' {
+		return dst, -1, false
 	}
+	obj := jsonsyntax.ReadObject(data, at, depth)
 	dst = append(dst, '{')
-	var keys foldSet
-	keep := true
 	written := 0
-	for n := 0; ; n++ {
-		k, more := r.member(n, &keys)
-		if !more {
-			break
-		}
-		keep = keep && !k.dup
-		idx := k.index(names)
-		if idx < 0 || !keep {
-			r.value()
-			continue
+	for obj.Next() {
+		idx := nameIndex(obj.Name(), names)
+		if idx < 0 {
+			continue // obj validates the value
 		}
 		if written > 0 {
 			dst = append(dst, ',')
@@ -92,52 +79,66 @@ func (r *reader) appendAllowed(dst []byte, names []string, value func(dst []byte
 		written++
 		dst = appendKey(dst, names[idx])
 		var ok bool
-		dst, ok = value(dst, idx)
-		keep = keep && ok
+		if dst, ok = appendKept(dst, data, &obj, names[idx]); !ok {
+			return dst, -1, false
+		}
 	}
-	return append(dst, '}'), keep && !r.bad
+	if obj.Err() != nil {
+		return dst, -1, false
+	}
+	return append(dst, '}'), obj.End(), true
 }
 
-// appendResource copies an entry's resource: null, or an object without
-// ambiguous top-level keys; an OperationOutcome with contained resources
-// is refused (it passes the response check unread).
-func (r *reader) appendResource(dst []byte) ([]byte, bool) {
-	r.skipSpace()
-	start := r.i
-	if !r.open('{') {
-		v := r.value()
-		return append(dst, v...), isNullValue(v)
+// appendKept appends the value of obj's member name, which appendAllowed
+// keeps: a resource by appendResource, a response by appendResponse, a
+// response's outcome when it is null or an OperationOutcome, any other
+// as it is. (A function of its own, not a callback, so that obj stays on
+// the stack.)
+func appendKept(dst, data []byte, obj *jsonsyntax.ObjectReader, name string) ([]byte, bool) {
+	switch name {
+	case entryMembers[entryResource]:
+		return appendResource(dst, data, obj)
+	case entryMembers[entryResponse]:
+		return appendResponse(dst, data, obj)
 	}
-	var keys foldSet
-	ok, oo, contained := true, false, false
-	for n := 0; ; n++ {
-		k, more := r.member(n, &keys)
-		if !more {
-			break
-		}
-		ok = ok && !k.dup
-		contained = contained || k.folds("contained")
-		v := r.value()
-		if k.is("resourceType") {
-			oo = isString(v, "OperationOutcome")
-		}
-	}
-	if r.bad {
+	v := obj.Value()
+	if v == nil || name == responseMembers[responseOutcome] && !isNullValue(v) && !isOperationOutcome(v) {
 		return dst, false
 	}
-	return append(dst, r.b[start:r.i]...), ok && !(oo && contained)
+	return append(dst, v...), true
 }
 
-// appendResponse rebuilds an entry's response member from the members of
-// responseMembers; its outcome must be an OperationOutcome.
-func (r *reader) appendResponse(dst []byte) ([]byte, bool) {
-	return r.appendAllowed(dst, responseMembers, func(dst []byte, idx int) ([]byte, bool) {
-		v := r.value()
-		if idx == responseOutcome && !isNullValue(v) && !isOperationOutcome(v) {
-			return dst, false
+// appendResource copies the resource member of entry: null, or an object
+// without ambiguous top-level keys; an OperationOutcome with contained
+// resources is refused (it passes the response check unread).
+func appendResource(dst, data []byte, entry *jsonsyntax.ObjectReader) ([]byte, bool) {
+	at, depth := entry.ValueStart()
+	if at >= len(data) || data[at] != '{' {
+		v := entry.Value()
+		return append(dst, v...), isNullValue(v)
+	}
+	res := jsonsyntax.ReadObject(data, at, depth)
+	oo, contained := false, false
+	for res.Next() {
+		contained = contained || jsonsyntax.FoldEqual(res.Name(), "contained")
+		if string(res.Name()) == "resourceType" {
+			oo = isString(res.Value(), "OperationOutcome")
 		}
-		return append(dst, v...), true
-	})
+	}
+	if res.Err() != nil {
+		return dst, false
+	}
+	entry.SkipTo(res.End())
+	return append(dst, data[at:res.End()]...), !(oo && contained)
+}
+
+// appendResponse rebuilds the response member of entry from the members
+// of responseMembers; its outcome must be an OperationOutcome.
+func appendResponse(dst, data []byte, entry *jsonsyntax.ObjectReader) ([]byte, bool) {
+	at, depth := entry.ValueStart()
+	dst, end, ok := appendAllowed(dst, data, at, depth, responseMembers)
+	entry.SkipTo(end)
+	return dst, ok
 }
 
 // appendKey appends `"name":` (names are plain ASCII member names).

@@ -66,15 +66,22 @@ func (n *pathNode) index() {
 // "resourceType".
 const rootLens = 1<<len("id") | 1<<len("resourceType")
 
-// lensAt is n.lens, with the root object's own names at the root: the
-// filter by which the walk (jsonsyntax.SkipMembers) steps over members
-// whose names cannot decide membership here, ASCII names of another
-// length (names of 64 bytes or more are always read).
+// lensAt is n.lens, with the root object's own names at the root.
 func (n *pathNode) lensAt(root bool) uint64 {
 	if root {
 		return n.lens | rootLens
 	}
 	return n.lens
+}
+
+// mayDecide reports whether the member key (plain as
+// jsonsyntax.ObjectReader.Plain says) may decide membership at n: name
+// one of n's children, "reference" when n is a Reference, "id" or
+// "resourceType" at the root, or a case variant of one of them. A plain
+// key folds only to names of its own length, so the walk answers most
+// keys with one test of lensAt, without comparing names.
+func (n *pathNode) mayDecide(key string, plain, root bool) bool {
+	return !plain || len(key) >= 64 || n.lensAt(root)&(1<<len(key)) != 0
 }
 
 func (n *pathNode) child(name string) *pathNode {

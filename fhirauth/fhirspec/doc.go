@@ -29,7 +29,8 @@
 // references count, plus absolute ones under a base URL the caller
 // configured; references of other servers, urn:uuid, contained and
 // conditional references, references outside the compartment elements and
-// inside contained resources never do. Duplicate or case-variant keys among
-// the deciding elements make the resource ambiguous (an error), since
-// parsers disagree about which copy wins.
+// inside contained resources never do. Duplicate or case-variant keys in
+// any object read on the way (the root, the deciding elements), and a case
+// variant of a deciding element even alone, make the resource ambiguous
+// (an error), since parsers disagree about which copy wins.
 package fhirspec

@@ -37,7 +37,7 @@ func Example() {
 	// true <nil>
 	// false <nil>
 	// false <nil>
-	// false fhirspec: duplicate element "subject": ambiguous FHIR resource
+	// false fhirspec: jsonsyntax: duplicate or case-variant member name at offset 68: "subject": ambiguous FHIR resource
 }
 
 func ExamplePatientCompartment() {

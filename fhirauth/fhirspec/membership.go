@@ -97,10 +97,10 @@ func InPatientCompartment(v Version, resource []byte, patientID string) (bool, e
 //
 // Errors: ErrMalformedResource (not one JSON object, no string
 // resourceType), ErrUnknownResourceType, ErrAmbiguousResource (duplicate
-// or case-variant keys among the elements that decide membership, or a
-// name in the root object or on a compartment path written with escapes:
-// no FHIR element name needs one), ErrInvalidID (patientID is not a FHIR
-// id). A type outside the compartment
+// or case-variant keys in the root object or an object on a compartment
+// path, a case variant of an element that decides membership, or a name
+// in those objects written with escapes: no FHIR element name needs one),
+// ErrInvalidID (patientID is not a FHIR id). A type outside the compartment
 // (Practitioner, Medication, ...) is (false, nil).
 func (m *Matcher) InPatientCompartment(resource []byte, patientID string) (bool, error) {
 	_, in, err := m.PatientMembership(resource, patientID)
@@ -178,64 +178,99 @@ func (m *Matcher) resourceType(resource []byte) (string, error) {
 	if err := validJSON(resource); err != nil {
 		return "", err
 	}
-	s := jsonScanner{data: resource}
-	return m.header(&s, true)
+	if !startsObject(resource) {
+		return "", errNotObject
+	}
+	obj := jsonsyntax.ReadValidObject(resource, 0)
+	return m.header(&obj, true)
 }
 
-// header reads the root object's resourceType and checks it; the type
-// returned is the table's string, never an alias of the input. With full set it reads the whole
-// root object and rejects a repeated or case-variant resourceType; without,
-// it stops at the first resourceType and leaves those checks to the walker.
-func (m *Matcher) header(s *jsonScanner, full bool) (rt string, err error) {
-	if s.peek() != '{' {
-		return "", fmt.Errorf("fhirspec: resource is not a JSON object: %w", ErrMalformedResource)
+// header reads the resourceType of the root object obj and checks it;
+// the type returned is the table's string, never an alias of the input.
+// With full set it reads the whole root object (validated as obj
+// validates), and so refuses a repeated or case-variant resourceType
+// anywhere; without, it stops at the first resourceType and leaves those
+// checks to the walk.
+func (m *Matcher) header(obj *jsonsyntax.ObjectReader, full bool) (string, error) {
+	raw, err := typeMember(obj)
+	if err == nil && full {
+		err = rootRest(obj)
 	}
-	seen := false
-	s.object(func(key string) bool {
-		switch {
-		case s.escaped:
-			err = escapedKey(key)
-			return false
-		case key == "resourceType":
-			if seen {
-				err = fmt.Errorf("fhirspec: duplicate \"resourceType\": %w", ErrAmbiguousResource)
-				return false
-			}
-			if s.peek() != '"' {
-				err = fmt.Errorf("fhirspec: resourceType is not a string: %w", ErrMalformedResource)
-				return false
-			}
-			val, ok := s.str()
-			if !ok {
-				return false
-			}
-			if s.escaped {
-				val = strings.Clone(val) // rare: keep it past the next escaped string
-			}
-			seen, rt = true, val
-			return full
-		case foldsTo(key, "resourceType"):
-			err = fmt.Errorf("fhirspec: element %q differs from \"resourceType\" only in case: %w", clip(key), ErrAmbiguousResource)
-			return false
-		}
-		s.skip()
-		return true
-	})
-	switch {
-	case err != nil:
+	if err != nil {
 		return "", err
-	case s.ambiguous != nil:
-		return "", fmt.Errorf("fhirspec: %v: %w", s.ambiguous, ErrAmbiguousResource)
-	case s.bad:
-		return "", fmt.Errorf("fhirspec: resource is not valid JSON: %w", ErrMalformedResource)
-	case !seen:
-		return "", fmt.Errorf("fhirspec: resource has no resourceType: %w", ErrMalformedResource)
 	}
-	t, ok := internType(m.v, rt)
+	t, ok := internType(m.v, raw)
 	if !ok {
-		return "", fmt.Errorf("fhirspec: resourceType %q in %v: %w", clip(rt), m.v, ErrUnknownResourceType)
+		return "", fmt.Errorf("fhirspec: resourceType %q in %v: %w", clip(raw), m.v, ErrUnknownResourceType)
 	}
 	return t, nil
+}
+
+// typeMember reads the members of the root object obj up to the first
+// "resourceType" and returns its value, which may view the input.
+func typeMember(obj *jsonsyntax.ObjectReader) (string, error) {
+	for obj.Next() {
+		key := bytesString(obj.Name())
+		switch {
+		case obj.Escaped():
+			return "", escapedKey(key)
+		case key == "resourceType":
+			v := obj.Value()
+			if v == nil {
+				return "", readerError(obj.Err())
+			}
+			if len(v) == 0 || v[0] != '"' { // empty: a look-ahead found no value
+				return "", fmt.Errorf("fhirspec: resourceType is not a string: %w", ErrMalformedResource)
+			}
+			rt, plain, err := jsonsyntax.StringValue(v, nil)
+			if err != nil {
+				return "", errNotJSON
+			}
+			if !plain {
+				return string(rt), nil // rare: a copy of its own
+			}
+			return bytesString(rt), nil
+		case foldsTo(key, "resourceType"):
+			return "", fmt.Errorf("fhirspec: element %q differs from \"resourceType\" only in case: %w", clip(key), ErrAmbiguousResource)
+		}
+	}
+	if err := obj.Err(); err != nil {
+		return "", readerError(err)
+	}
+	return "", fmt.Errorf("fhirspec: resource has no resourceType: %w", ErrMalformedResource)
+}
+
+// rootRest reads the members of the root object obj after its
+// resourceType, and what follows the object: names must not be written
+// with escapes, and obj's NameSet, which holds "resourceType", refuses
+// any repeat or case variant of it.
+func rootRest(obj *jsonsyntax.ObjectReader) error {
+	for obj.Next() {
+		if obj.Escaped() {
+			return escapedKey(bytesString(obj.Name()))
+		}
+	}
+	if err := obj.Done(true); err != nil {
+		return readerError(err)
+	}
+	return nil
+}
+
+// readerError is the error for a jsonsyntax reader that stopped with
+// err: two names a parser may take for one (the reader's one rule) make
+// the resource ambiguous; anything else is a syntax error.
+func readerError(err error) error {
+	if errors.Is(err, jsonsyntax.ErrDuplicateName) || errors.Is(err, jsonsyntax.ErrInvalidString) {
+		return fmt.Errorf("fhirspec: %w: %w", err, ErrAmbiguousResource)
+	}
+	return errNotJSON
+}
+
+// startsObject reports whether the first byte of resource after space
+// opens an object.
+func startsObject(resource []byte) bool {
+	i := jsonsyntax.SkipSpace(resource, 0)
+	return i < len(resource) && resource[i] == '{'
 }
 
 // validJSON checks that resource is one well-formed JSON value (as
@@ -247,7 +282,7 @@ func validJSON(resource []byte) error {
 		return fmt.Errorf("fhirspec: resource is not valid UTF-8: %w", ErrMalformedResource)
 	}
 	if !validJSONSyntax(resource) {
-		return fmt.Errorf("fhirspec: resource is not valid JSON: %w", ErrMalformedResource)
+		return errNotJSON
 	}
 	return nil
 }
@@ -269,84 +304,91 @@ func (m *Matcher) walk(resource []byte, w *walker) (string, error) {
 	return rt, err
 }
 
-// errNotJSON is walk's error for a document that is not one JSON value.
-var errNotJSON = fmt.Errorf("fhirspec: resource is not valid JSON: %w", ErrMalformedResource)
+var (
+	// errNotJSON is the error for a document that is not one JSON value.
+	errNotJSON = fmt.Errorf("fhirspec: resource is not valid JSON: %w", ErrMalformedResource)
+	// errNotObject is the error for one that is not an object.
+	errNotObject = fmt.Errorf("fhirspec: resource is not a JSON object: %w", ErrMalformedResource)
+)
 
-// leadingType returns the resource type when the root object's first
-// member is "resourceType" with a known type as its value, all written
-// without escapes: the usual case, answered without header's general read.
-// end is the index just after that value: the bytes up to it have been
-// read as strictly as the walk reads, which goes on from there.
-// Otherwise it reports false, and header finds the type or the error.
-func (m *Matcher) leadingType(resource []byte) (ti typeInfo, end int, ok bool) {
-	w := walker{data: resource}
-	if w.next() != '{' {
-		return typeInfo{}, 0, false
+// leadingType reads the first member of the root object root and returns
+// the resource type when it is "resourceType" with a known type as its
+// value, all written plain: the usual case, answered without header's
+// look-ahead, and the walk goes on with root. Otherwise it reports false
+// (root has then read a member), and header finds the type or the error.
+func (m *Matcher) leadingType(root *jsonsyntax.ObjectReader) (typeInfo, bool) {
+	if !root.Next() || root.Escaped() || string(root.Name()) != "resourceType" {
+		return typeInfo{}, false
 	}
-	w.pos++
-	key, plain := w.key()
-	if !plain || key != "resourceType" || w.next() != '"' {
-		return typeInfo{}, 0, false
+	v := root.Value()
+	if len(v) == 0 || v[0] != '"' {
+		return typeInfo{}, false
 	}
-	name, escaped := w.str()
-	if escaped || w.bad {
-		return typeInfo{}, 0, false
+	name, plain, err := jsonsyntax.StringValue(v, nil)
+	if err != nil || !plain {
+		return typeInfo{}, false
 	}
-	ti, ok = lookupType(m.v, name)
-	return ti, w.pos, ok
+	return lookupType(m.v, bytesString(name))
 }
 
 func (m *Matcher) walkValidating(resource []byte, w *walker) (string, error) {
+	if !startsObject(resource) {
+		return "", errNotObject
+	}
 	// The resourceType is needed before the walk, which follows the
 	// compartment paths of that type. It is usually the first member,
 	// which leadingType reads (validating it) for the walk to go on
 	// after; otherwise header looks ahead, trusting the syntax, which the
 	// walk then validates from the start.
-	ti, typeEnd, ok := m.leadingType(resource)
+	root := jsonsyntax.ReadObject(resource, 0, 0)
+	ti, ok := m.leadingType(&root)
 	rt, ct := ti.name, ti.compartment
 	if !ok {
-		s := jsonScanner{data: resource}
 		var err error
-		if rt, err = m.header(&s, false); err != nil {
-			if errors.Is(err, ErrUnknownResourceType) {
-				// The look ahead stopped at the first resourceType; a
-				// second one makes the document ambiguous, whatever the
-				// first says, and that is the answer to give.
-				s = jsonScanner{data: resource, validate: true}
-				if _, ferr := m.header(&s, true); errors.Is(ferr, ErrAmbiguousResource) {
-					return "", ferr
-				}
-			}
+		if rt, err = m.lookAhead(resource); err != nil {
 			return "", err
 		}
 		ct = compartments[m.v][rt]
+		root = jsonsyntax.ReadObject(resource, 0, 0)
 	}
 	if ct == nil {
 		// Not a compartment type: nothing to find, but still refuse an
 		// ambiguous or malformed document.
-		s := jsonScanner{data: resource, validate: true}
-		if _, err := m.header(&s, true); err != nil {
-			return "", err
+		var err error
+		if ok {
+			err = rootRest(&root)
+		} else {
+			_, err = m.header(&root, true)
 		}
-		if !s.end() {
-			return "", errNotJSON
+		if err != nil {
+			return "", err
 		}
 		return rt, nil
 	}
 	w.data = resource
 	w.patient = rt == "Patient"
-	if ok {
-		w.rootAfterType(&ct.root, typeEnd) // the type's member is read
-	} else {
-		w.root(&ct.root)
-	}
-	if w.err != nil {
+	if !w.root(&root, &ct.root) {
 		return "", w.err
 	}
-	if !w.end() {
-		return "", errNotJSON
-	}
 	return rt, nil
+}
+
+// lookAhead finds the resource type of a resource whose first member is
+// not a plain "resourceType", trusting its syntax (the walk validates it
+// after).
+func (m *Matcher) lookAhead(resource []byte) (string, error) {
+	obj := jsonsyntax.ReadValidObject(resource, 0)
+	rt, err := m.header(&obj, false)
+	if errors.Is(err, ErrUnknownResourceType) {
+		// The look ahead stopped at the first resourceType; a second
+		// one makes the document ambiguous, whatever the first says, and
+		// that is the answer to give.
+		obj = jsonsyntax.ReadObject(resource, 0, 0)
+		if _, ferr := m.header(&obj, true); errors.Is(ferr, ErrAmbiguousResource) {
+			return "", ferr
+		}
+	}
+	return rt, err
 }
 
 // foldsTo reports whether key equals name (an ASCII element name) under

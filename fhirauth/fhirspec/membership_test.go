@@ -119,6 +119,8 @@ func membershipCases() []membershipCase {
 		{"array", R4, `[{"resourceType":"Observation"}]`, "123", false, ErrMalformedResource},
 		{"string", R4, `"Observation"`, "123", false, ErrMalformedResource},
 		{"truncated", R4, `{"resourceType":"Observation","subject":{"reference":"Patient/123"}`, "123", false, ErrMalformedResource},
+		{"truncated after the type's name", R4, `  {"resourceType":`, "123", false, ErrMalformedResource},
+		{"truncated after the type's name, type not first", R4, `{"id":"1","resourceType":`, "123", false, ErrMalformedResource},
 		{"trailing garbage", R4, `{"resourceType":"Observation","subject":{"reference":"Patient/123"}} {}`, "123", false, ErrMalformedResource},
 		{"trailing comma", R4, `{"resourceType":"Observation",}`, "123", false, ErrMalformedResource},
 		{"no resourceType", R4, `{"subject":{"reference":"Patient/123"}}`, "123", false, ErrMalformedResource},

@@ -14,11 +14,9 @@
 // tests in fhirspec and middleware compare them on random input), several
 // times faster and without allocating, so a response check can validate a
 // resource once instead of paying for encoding/json's state machine.
-// ValidValue, SkipMembers, ScanString, ScanStringPlain, ScanNumber and
-// SkipSpace are its parts, for readers that walk a document themselves
-// and must accept the same documents (SkipMembers steps over the members
-// of an object whose names a reader has no use for, validating them, in
-// one call); Skip finds the end of a value in input already validated.
+// ValidValue, ScanString, ScanStringPlain, ScanNumber and SkipSpace are
+// its parts, for the readers below and for decoders of values they
+// return; Skip finds the end of a value in input already validated.
 // Valid does not check strings for UTF-8, as encoding/json.Valid does
 // not.
 //
@@ -36,11 +34,12 @@
 // encoding/json uses to match names to struct fields (FoldEqual: "ſ" is
 // "s", the Kelvin sign "k") are ErrDuplicateName, and a name that is not
 // valid UTF-8 once unquoted (a lone surrogate escape included) is
-// ErrInvalidString. Unquote applies the same UTF-8 rule to values. A
-// reader that walks objects itself, for speed or to rebuild them (the
-// middleware's Bundle rewriter, fhirspec's compartment walk), keeps the
-// names it reads (with ReadName, or refusing any not plain) in a
-// NameSet: the same rule.
+// ErrInvalidString. Unquote and StringValue apply the same UTF-8 rule to
+// values. A reader that descends into a value itself (fhirspec's
+// compartment walk, the middleware's Bundle rewriter) takes its start
+// with ValueStart and reads it with another ObjectReader or ArrayReader;
+// one that cannot (a rewriter of a stream) keeps the names it reads with
+// ReadName in a NameSet: the same rule.
 //
 // Where it differs from encoding/json, deliberately and failing closed:
 // v1 lets the last of duplicate names win and turns invalid UTF-8 into

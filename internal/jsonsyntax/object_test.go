@@ -226,3 +226,73 @@ func BenchmarkObjectReader(b *testing.B) {
 		}
 	}
 }
+
+// StringValue reads what Unquote reads, viewing a plain string and
+// appending any other to the scratch it is given.
+func TestStringValue(t *testing.T) {
+	for _, c := range []struct {
+		in, want string
+		plain    bool
+	}{
+		{`""`, "", true}, {`"Patient/1"`, "Patient/1", true}, {`"\u0031"`, "1", false}, {`"é"`, "é", false},
+		{`"a\/b"`, "a/b", false}, {`"\ud83d\ude00"`, "😀", false},
+	} {
+		v := []byte(c.in)
+		scratch := make([]byte, 0, 16)
+		got, plain, err := StringValue(v, scratch)
+		require.NoError(t, err, c.in)
+		assert.Equal(t, c.want, string(got), c.in)
+		assert.Equal(t, c.plain, plain, c.in)
+		if len(got) > 0 {
+			// A plain string views v; another is in scratch's memory.
+			assert.Equal(t, c.plain, &got[0] == &v[1], "%s: views v", c.in)
+			assert.Equal(t, !c.plain, &got[:1][0] == &scratch[:1][0], "%s: in scratch", c.in)
+		}
+	}
+	for in, want := range map[string]error{
+		`"\ud800"`: ErrInvalidString, "\"\xff\"": ErrInvalidString,
+		`"a"b`: ErrSyntax, `"a" `: ErrSyntax, `1`: ErrSyntax, ``: ErrSyntax, `"a`: ErrSyntax, `"\x"`: ErrSyntax,
+	} {
+		_, _, err := StringValue([]byte(in), nil)
+		assert.ErrorIs(t, err, want, "%q", in)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, _, err := StringValue([]byte(`"Patient/123"`), nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	assert.Zero(t, allocs)
+}
+
+// An error names the member it refuses, clipped: it does not echo a
+// long name.
+func TestObjectReaderClipsNamesInErrors(t *testing.T) {
+	long := strings.Repeat("a", 10000)
+	_, err := readAll(t, `{"`+long+`":1,"`+long+`":2}`)
+	require.ErrorIs(t, err, ErrDuplicateName)
+	assert.Less(t, len(err.Error()), 200)
+	assert.Contains(t, err.Error(), strings.Repeat("a", 64)+`..."`)
+	_, err = readAll(t, `{"ab":1,"AB":2}`)
+	assert.Contains(t, err.Error(), `"AB"`)
+}
+
+// A root object of 32 members, larger than most FHIR resources', is
+// read without allocating.
+func TestObjectReaderLargeObjectDoesNotAllocate(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{`)
+	for i := range 32 {
+		if i > 0 {
+			b.WriteString(`,`)
+		}
+		b.WriteString(`"member` + strings.Repeat("x", i) + `":1`)
+	}
+	doc := []byte(b.String() + `}`)
+	allocs := testing.AllocsPerRun(100, func() {
+		obj := ReadObject(doc, 0, 0)
+		if err := obj.Done(true); err != nil {
+			t.Fatal(err)
+		}
+	})
+	assert.Zero(t, allocs)
+}

@@ -35,6 +35,20 @@ func UnquoteString(quoted string) (string, error) {
 	return string(b), err
 }
 
+// StringValue returns the value of the JSON string v (a whole value, as
+// ObjectReader.Value returns it) with Unquote's rules, without copying
+// when it can: a plain string (ASCII without escapes) views v, another
+// is appended to scratch. plain reports which, for a caller that keeps
+// the result past its next use of scratch. It is for readers on a path
+// that must not allocate; Unquote returns a string of its own.
+func StringValue(v, scratch []byte) (s []byte, plain bool, err error) {
+	s, plain, end, err := ReadName(v, 0, scratch)
+	if err == nil && end != len(v) {
+		return nil, false, ErrSyntax
+	}
+	return s, plain, err
+}
+
 // AppendUnquote appends the value of the JSON string quoted (quotes
 // included, nothing after them) to dst, with Unquote's rules. On error
 // dst is returned as it was.
