@@ -177,7 +177,16 @@ func (d *Decision) acceptsInOnePass(body []byte) bool {
 		return false // also for t == "Patient": the Patient's own id decides
 	}
 	rt, in, err := p.matcher.PatientMembership(body, d.Patient)
-	return err == nil && in && rt == t && d.allowScopes(rt, body, d.response.letters) == nil
+	if err != nil || !in || rt != t {
+		return false
+	}
+	// The header as checkedType reads it (an id that is not a string is
+	// refused there); on a document the matcher found valid this is one
+	// pass over the root members without validating them again.
+	if hrt, _, err := resourceHeader(body); err != nil || hrt != rt {
+		return false
+	}
+	return d.allowScopes(rt, body, d.response.letters) == nil
 }
 
 func checkedType(body []byte) (string, error) {
