@@ -1,10 +1,10 @@
 package fhirauth
 
 import (
-	"encoding/json"
 	"strings"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
+	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
 )
 
 //go:generate go run ./internal/outcomegen -o outcome_gen.go
@@ -51,14 +51,12 @@ type outcomeTemplate struct {
 }
 
 func (t *outcomeTemplate) render(diagnostics string) []byte {
-	esc, err := json.Marshal(strings.ToValidUTF8(diagnostics, "\uFFFD"))
-	if err != nil { // cannot happen for a valid UTF-8 string
-		esc = []byte(`""`)
-	}
-	esc = esc[1 : len(esc)-1]
-	out := make([]byte, 0, len(t.prefix)+len(esc)+len(t.suffix))
+	out := make([]byte, 0, len(t.prefix)+len(diagnostics)+len(t.suffix)+2)
 	out = append(out, t.prefix...)
-	out = append(out, esc...)
+	// The template holds the quotes: the string goes in without its own.
+	q := len(out)
+	out = jsonsyntax.AppendQuote(out, strings.ToValidUTF8(diagnostics, "\uFFFD"))
+	out = append(out[:q], out[q+1:len(out)-1]...)
 	return append(out, t.suffix...)
 }
 
