@@ -2,7 +2,6 @@ package fhirauth
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -181,32 +180,7 @@ func (d *Decision) acceptsInOnePass(body []byte) bool {
 	if err != nil || !in || rt != t {
 		return false
 	}
-	return headerIsStrings(body) && d.allowScopes(rt, body, d.response.letters) == nil
-}
-
-// errHeaderRead stops headerIsStrings once both members are read;
-// errNotString is a header member that is not a string.
-var (
-	errHeaderRead = errors.New("header read")
-	errNotString  = errors.New("not a string")
-)
-
-// headerIsStrings reports whether the root resourceType and id of body
-// (valid JSON that the compartment matcher accepted: its root names are
-// unique and unescaped) are strings where present, as checkedType
-// requires. It stops at the second of them, which servers write first.
-func headerIsStrings(body []byte) bool {
-	seen := 0
-	err := eachKnownMember(body, headerMembers, func(i int, val []byte) error {
-		if !isJSONString(val) {
-			return errNotString
-		}
-		if seen |= 1 << i; seen == 3 {
-			return errHeaderRead
-		}
-		return nil
-	})
-	return err == nil || err == errHeaderRead
+	return d.allowScopes(rt, body, d.response.letters) == nil
 }
 
 func checkedType(body []byte) (string, error) {

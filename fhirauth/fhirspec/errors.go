@@ -7,7 +7,8 @@ var (
 	// ErrUnknownVersion means a Version or version string is not STU3 or R4.
 	ErrUnknownVersion = errors.New("unknown FHIR version")
 	// ErrMalformedResource means the resource bytes are not one well-formed
-	// JSON object with a string "resourceType" (or too deeply nested).
+	// JSON object with a string "resourceType" and, when present, a string
+	// "id" (or too deeply nested).
 	ErrMalformedResource = errors.New("malformed FHIR resource")
 	// ErrAmbiguousResource means the resource repeats an element that decides
 	// compartment membership ("resourceType", "id", a compartment element or

@@ -21,6 +21,11 @@ func modelInCompartment(v Version, doc map[string]any, patientID string, bases [
 	if !ok {
 		return false, nil
 	}
+	if id, ok := doc["id"]; ok {
+		if _, isString := id.(string); !isString {
+			return false, ErrMalformedResource
+		}
+	}
 	if rt == "Patient" {
 		if id, _ := doc["id"].(string); id == patientID {
 			return true, nil

@@ -170,7 +170,12 @@ func (w *walker) root(obj *jsonsyntax.ObjectReader, n *pathNode) bool {
 		switch {
 		case key == "resourceType": // read by leadingType or header
 		case key == "id":
-			if v := obj.Value(); w.patient && len(v) > 0 && v[0] == '"' {
+			v := obj.Value()
+			if len(v) == 0 || v[0] != '"' {
+				w.err = fmt.Errorf("fhirspec: id is not a string: %w", ErrMalformedResource)
+				break
+			}
+			if w.patient {
 				id, plain := w.str(v)
 				if !plain {
 					id = strings.Clone(id) // keep it past the next string
