@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth"
 	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
@@ -165,7 +166,10 @@ func checkEntryAgainstReference(t *testing.T, d *fhirauth.Decision, raw []byte) 
 	case oc == nil && refOC != nil:
 		t.Fatalf("checkEntry passes what the reference withholds (%+v): %q", *refOC, raw)
 	case oc != nil && refOC != nil:
-		if oc.status != refOC.status || oc.reason != refOC.reason {
+		// encoding/json reads invalid UTF-8 as U+FFFD where the readers
+		// refuse the string, so only then may the reasons differ (a
+		// response status read as 0 rather than its digits).
+		if oc.status != refOC.status || (utf8.Valid(raw) && oc.reason != refOC.reason) {
 			t.Fatalf("checkEntry(%q) withholds with %+v, reference %+v", raw, *oc, *refOC)
 		}
 		return
