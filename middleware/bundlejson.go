@@ -263,7 +263,7 @@ func appendRequest(out, v []byte, er *fhirauth.Request, ed *fhirauth.Decision, n
 		var err error
 		switch {
 		case name == "url" && narrowURL:
-			out, err = appendNarrowedURL(out, value, ed)
+			out, err = appendNarrowedURL(out, value, er, ed)
 			sawURL = true
 		case name == "ifNoneExist" && narrowINE:
 			out, err = appendNarrowedQuery(out, value, ed)
@@ -294,25 +294,28 @@ func appendRequest(out, v []byte, er *fhirauth.Request, ed *fhirauth.Decision, n
 	return append(out, '}'), nil
 }
 
-// appendNarrowedURL appends the request.url (the JSON string v) with the
-// decision's narrowing applied to its query.
-func appendNarrowedURL(out, v []byte, ed *fhirauth.Decision) ([]byte, error) {
+// appendNarrowedURL appends the request.url (the JSON string v) of the
+// entry classified as er with the decision's narrowing applied to its
+// query, as narrowRequest applies it to a request's.
+func appendNarrowedURL(out, v []byte, er *fhirauth.Request, ed *fhirauth.Decision) ([]byte, error) {
 	u, err := unquoteString(v)
 	if err != nil {
 		return nil, err
 	}
-	if len(ed.Narrow) == 0 && !strings.Contains(u, "?") {
+	path, query, _ := strings.Cut(u, "?")
+	if len(ed.Narrow) == 0 && query == "" {
 		// No query and nothing to add (a read): the rewrite below
 		// would write u again.
 		return append(out, v...), nil
 	}
-	path, query, _ := strings.Cut(u, "?")
-	q, err := url.ParseQuery(query)
-	if err != nil {
+	narrowed, err := narrowedQuery(er.Method, query, er.Params, ed)
+	switch {
+	case err != nil:
 		return nil, err
-	}
-	if enc := ed.ApplyTo(q).Encode(); enc != "" {
-		path += "?" + enc
+	case narrowed == query:
+		return append(out, v...), nil
+	case narrowed != "":
+		path += "?" + narrowed
 	}
 	return jsonsyntax.AppendQuote(out, path), nil
 }

@@ -95,6 +95,37 @@ func TestNarrowingByQueryRewrite(t *testing.T) {
 	})
 }
 
+// The GET entries of a batch are narrowed by the same rules as a GET
+// request: from fhirauth's parse of the entry's query, a plain query
+// that already narrows passed on as written, any other re-encoded.
+func TestNarrowingOfBatchEntries(t *testing.T) {
+	e := newEnv(t)
+	h := bearer(e.token("patient/Observation.rs", naivefhir.Alice))
+	h.Set("Content-Type", "application/fhir+json")
+	res, body := e.request(t, http.MethodPost, "/fhir", h, `{"resourceType":"Bundle","type":"batch","entry":[`+
+		`{"request":{"method":"GET","url":"Observation?code=8867-4"}},`+
+		`{"request":{"method":"GET","url":"Observation?patient=p1&code=8867-4&_count=5"}},`+
+		`{"request":{"method":"GET","url":"Observation?patient=p1&code=8867%2D4"}},`+
+		`{"request":{"method":"GET","url":"Observation/obs-p1-lab?_elements=id"}}]}`)
+	require.Equal(t, 200, res.StatusCode, "body: %s", body)
+	var sent struct {
+		Entry []struct {
+			Request struct{ URL string }
+		}
+	}
+	require.NoError(t, json.Unmarshal(lastUpstream(t, e).Body, &sent))
+	var urls []string
+	for _, en := range sent.Entry {
+		urls = append(urls, en.Request.URL)
+	}
+	assert.Equal(t, []string{
+		"Observation?code=8867-4&patient=Patient%2Fp1",
+		"Observation?patient=p1&code=8867-4&_count=5",
+		"Observation?code=8867-4&patient=p1",
+		"Observation/obs-p1-lab",
+	}, urls)
+}
+
 func TestResponseCheckOfReads(t *testing.T) {
 	e := newEnv(t)
 	tok := e.token("patient/*.rs", naivefhir.Alice)

@@ -46,15 +46,38 @@ func narrowRequest(r *http.Request, req *fhirauth.Request, d *fhirauth.Decision,
 	if r.URL.RawQuery == "" && len(d.Narrow) == 0 {
 		return nil // nothing to add, nothing to remove (a read by id)
 	}
-	if r.Method == http.MethodGet && plainQuery(r.URL.RawQuery) && !d.ChangesQuery(req.Params) {
+	return rewriteQuery(r, req, d, maxBody)
+}
+
+// narrowedQuery returns the query raw of a request (or Bundle entry)
+// with method, which fhirauth parsed into params, with d applied.
+func narrowedQuery(method, raw string, params url.Values, d *fhirauth.Decision) (string, error) {
+	if method != http.MethodGet {
+		// params may hold more than the query (the form body of POST
+		// _search): apply d to the query alone.
+		q, err := url.ParseQuery(raw)
+		if err != nil {
+			return "", fmt.Errorf("query: %w", err)
+		}
+		return d.ApplyTo(q).Encode(), nil
+	}
+	if plainQuery(raw) && !d.ChangesQuery(params) {
 		// The query already holds every narrowing value (a patient app
 		// asking for its own patient) and nothing to remove, and it is
 		// written so plainly that any server reads from it the very
-		// parameters fhirauth parsed into req.Params and judged: pass it
-		// on as sent rather than re-encode the same thing.
-		return nil
+		// parameters fhirauth parsed into params and judged: pass it on
+		// as sent rather than re-encode the same thing.
+		return raw, nil
 	}
-	return rewriteQuery(r, req, d, maxBody)
+	// fhirauth parsed this very query into params (a GET has no body to
+	// merge): copy it rather than parse it again. The copy's slices are
+	// clipped so that ApplyTo's appends never write into the arrays
+	// params shares.
+	q := make(url.Values, len(params)+len(d.Narrow))
+	for k, vs := range params {
+		q[k] = vs[:len(vs):len(vs)]
+	}
+	return d.ApplyTo(q).Encode(), nil
 }
 
 // narrowIfNoneExist applies d to the If-None-Exist query of a conditional
@@ -73,25 +96,16 @@ func narrowIfNoneExist(r *http.Request, d *fhirauth.Decision) error {
 // rewriteQuery is narrowRequest's rewrite of the query (and of a POST
 // search's form body).
 func rewriteQuery(r *http.Request, req *fhirauth.Request, d *fhirauth.Decision, maxBody int64) error {
-	var q url.Values
-	if r.Method == http.MethodGet {
-		// fhirauth parsed this very query into req.Params (a GET has no
-		// body to merge): copy it rather than parse it again. The copy's
-		// slices are clipped so that ApplyTo's appends never write into
-		// the arrays req.Params shares.
-		q = make(url.Values, len(req.Params)+len(d.Narrow))
-		for k, vs := range req.Params {
-			q[k] = vs[:len(vs):len(vs)]
-		}
-	} else {
-		var err error
-		if q, err = url.ParseQuery(r.URL.RawQuery); err != nil {
-			return fmt.Errorf("query: %w", err)
-		}
+	query, err := narrowedQuery(r.Method, r.URL.RawQuery, req.Params, d)
+	if err != nil {
+		return err
+	}
+	if query == r.URL.RawQuery && r.Method == http.MethodGet {
+		return nil // nothing changes
 	}
 	u := new(url.URL)
 	*u = *r.URL
-	u.RawQuery = d.ApplyTo(q).Encode()
+	u.RawQuery = query
 	r.URL = u
 	r.RequestURI = u.RequestURI()
 	if r.Method == http.MethodPost && req.Interaction.IsSearch() && isFormPost(r) {
