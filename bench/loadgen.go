@@ -11,8 +11,9 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"github.com/fhirwarden/fhirwarden/internal/cputime"
 )
 
 // Load describes one closed-loop load run: Concurrency workers, each
@@ -92,7 +93,7 @@ func (l Load) Run(ctx context.Context) (*Result, error) {
 		wg      sync.WaitGroup
 		workers = make([]workerResult, l.Concurrency)
 	)
-	cpu0, heap0 := processCPU(), readHeapStats()
+	cpu0, heap0 := cputime.Process(), readHeapStats()
 	start := time.Now()
 	deadline := time.Time{}
 	if l.Duration > 0 {
@@ -124,7 +125,7 @@ func (l Load) Run(ctx context.Context) (*Result, error) {
 		}(&workers[i])
 	}
 	wg.Wait()
-	r := &Result{Elapsed: time.Since(start), CPU: processCPU() - cpu0, Status: map[int]int{}}
+	r := &Result{Elapsed: time.Since(start), CPU: cputime.Process() - cpu0, Status: map[int]int{}}
 	heap := readHeapStats()
 	r.Alloc, r.GCs = heap.alloc-heap0.alloc, heap.gcs-heap0.gcs
 	for _, w := range workers {
@@ -185,15 +186,6 @@ func readHeapStats() heapStats {
 		h.gcs = s[1].Value.Uint64()
 	}
 	return h
-}
-
-// processCPU is the CPU time this process has used so far.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // Percentile returns the latency at or below which p percent of answers

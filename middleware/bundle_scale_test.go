@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/fhirwarden/fhirwarden/internal/cputime"
 	"io"
 	"log/slog"
 	"net/http"
@@ -117,21 +118,21 @@ func BenchmarkMiddlewareBundle(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.ReportAllocs()
-				start := processCPU()
+				start := cputime.Process()
 				for b.Loop() {
 					r := request()
 					if _, d := policy.Authorize(r.Context(), p, r); !d.Allowed {
 						b.Fatal(d.Reason)
 					}
 				}
-				authorizeCPU = float64(processCPU()-start) / float64(b.N)
+				authorizeCPU = float64(cputime.Process()-start) / float64(b.N)
 				b.ReportMetric(authorizeCPU, "cpu-ns/op")
 			})
 			b.Run(fmt.Sprintf("%s/entries=%d/middleware", typ, n), func(b *testing.B) {
 				srv := &bundleServer{response: bundleResponse(n)}
 				h := mw.Wrap(srv)
 				b.ReportAllocs()
-				start := processCPU()
+				start := cputime.Process()
 				for b.Loop() {
 					w := &discardWriter{h: http.Header{}}
 					h.ServeHTTP(w, request())
@@ -139,7 +140,7 @@ func BenchmarkMiddlewareBundle(b *testing.B) {
 						b.Fatalf("status %d", w.status)
 					}
 				}
-				cpu := float64(processCPU()-start) / float64(b.N)
+				cpu := float64(cputime.Process()-start) / float64(b.N)
 				b.ReportMetric(cpu, "cpu-ns/op")
 				if authorizeCPU > 0 {
 					b.ReportMetric(cpu/authorizeCPU, "x-authorize")

@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
+	"github.com/fhirwarden/fhirwarden/internal/cputime"
 	"math/big"
 	"strings"
 	"testing"
@@ -49,58 +50,58 @@ func BenchmarkVerify(b *testing.B) {
 	b.Run("raw-rs256", func(b *testing.B) {
 		sum, sig := hashAndSig(rs)
 		b.ReportAllocs()
-		cpu := processCPU()
+		cpu := cputime.Process()
 		for b.Loop() {
 			if err := rsa.VerifyPKCS1v15(&rk.PublicKey, crypto.SHA256, sum, sig); err != nil {
 				b.Fatal(err)
 			}
 		}
-		reportCPU(b, cpu)
+		cputime.Report(b, cpu)
 	})
 	b.Run("uncached-rs256", func(b *testing.B) {
 		b.ReportAllocs()
-		cpu := processCPU()
+		cpu := cputime.Process()
 		for b.Loop() {
 			if _, err := uncached.Authenticate(ctx, rs); err != nil {
 				b.Fatal(err)
 			}
 		}
-		reportCPU(b, cpu)
+		cputime.Report(b, cpu)
 	})
 	b.Run("raw-es256", func(b *testing.B) {
 		sum, sig := hashAndSig(es)
 		r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
 		b.ReportAllocs()
-		cpu := processCPU()
+		cpu := cputime.Process()
 		for b.Loop() {
 			if !ecdsa.Verify(&ek.PublicKey, sum, r, s) {
 				b.Fatal("verify failed")
 			}
 		}
-		reportCPU(b, cpu)
+		cputime.Report(b, cpu)
 	})
 	b.Run("uncached-es256", func(b *testing.B) {
 		b.ReportAllocs()
-		cpu := processCPU()
+		cpu := cputime.Process()
 		for b.Loop() {
 			if _, err := uncached.Authenticate(ctx, es); err != nil {
 				b.Fatal(err)
 			}
 		}
-		reportCPU(b, cpu)
+		cputime.Report(b, cpu)
 	})
 	b.Run("cached", func(b *testing.B) {
 		if _, err := cached.Authenticate(ctx, rs); err != nil {
 			b.Fatal(err)
 		}
 		b.ReportAllocs()
-		cpu := processCPU()
+		cpu := cputime.Process()
 		for b.Loop() {
 			if _, err := cached.Authenticate(ctx, rs); err != nil {
 				b.Fatal(err)
 			}
 		}
-		reportCPU(b, cpu)
+		cputime.Report(b, cpu)
 	})
 	b.Run("jwx-parse-rs256", func(b *testing.B) {
 		key, err := jwk.Import(&rk.PublicKey)
@@ -126,13 +127,13 @@ func BenchmarkVerify(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportAllocs()
-		cpu := processCPU()
+		cpu := cputime.Process()
 		for b.Loop() {
 			if _, err := jwt.ParseString(rs, opts...); err != nil {
 				b.Fatal(err)
 			}
 		}
-		reportCPU(b, cpu)
+		cputime.Report(b, cpu)
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/sha256"
+	"github.com/fhirwarden/fhirwarden/internal/cputime"
 	"math/big"
 	"strings"
 	"testing"
@@ -48,25 +49,25 @@ func BenchmarkDPoP(b *testing.B) {
 		r, ss := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
 		pub := &s.key.(*ecdsa.PrivateKey).PublicKey
 		b.ReportAllocs()
-		cpu := processCPU()
+		cpu := cputime.Process()
 		for b.Loop() {
 			if !ecdsa.Verify(pub, sum[:], r, ss) {
 				b.Fatal("verify failed")
 			}
 		}
-		reportCPU(b, cpu)
+		cputime.Report(b, cpu)
 	})
 	b.Run("check", func(b *testing.B) {
 		r := req
 		r.AccessToken = bound
 		b.ReportAllocs()
-		cpu := processCPU()
+		cpu := cputime.Process()
 		for b.Loop() {
 			if _, err := checker.Check(ctx, proof, r); err != nil {
 				b.Fatal(err)
 			}
 		}
-		reportCPU(b, cpu)
+		cputime.Report(b, cpu)
 	})
 	b.Run("replay", func(b *testing.B) {
 		c := token.NewMemoryReplayCache(1 << 20)
@@ -76,38 +77,38 @@ func BenchmarkDPoP(b *testing.B) {
 		}
 		exp := now.Add(time.Minute)
 		b.ReportAllocs()
-		cpu := processCPU()
+		cpu := cputime.Process()
 		i := 0
 		for b.Loop() {
 			_, _ = c.Seen(ctx, keys[i%len(keys)], exp)
 			i++
 		}
-		reportCPU(b, cpu)
+		cputime.Report(b, cpu)
 	})
 	b.Run("cached-bearer", func(b *testing.B) {
 		if _, err := v.Authenticate(ctx, plain); err != nil {
 			b.Fatal(err)
 		}
 		b.ReportAllocs()
-		cpu := processCPU()
+		cpu := cputime.Process()
 		for b.Loop() {
 			if _, err := v.Authenticate(ctx, plain); err != nil {
 				b.Fatal(err)
 			}
 		}
-		reportCPU(b, cpu)
+		cputime.Report(b, cpu)
 	})
 	b.Run("cached-token-with-proof", func(b *testing.B) {
 		if _, err := checker.Authenticate(ctx, v, bound, proof, req); err != nil {
 			b.Fatal(err)
 		}
 		b.ReportAllocs()
-		cpu := processCPU()
+		cpu := cputime.Process()
 		for b.Loop() {
 			if _, err := checker.Authenticate(ctx, v, bound, proof, req); err != nil {
 				b.Fatal(err)
 			}
 		}
-		reportCPU(b, cpu)
+		cputime.Report(b, cpu)
 	})
 }

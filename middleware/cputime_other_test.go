@@ -1,7 +1,0 @@
-//go:build !unix
-
-package middleware_test
-
-import "time"
-
-func processCPU() time.Duration { return 0 }
