@@ -35,91 +35,122 @@ type claimRules struct {
 // unless the value is configuration-shaped (issuer, audience).
 func (r *claimRules) principal(claims map[string]any, text string, now time.Time) (*Principal, error) {
 	p := &Principal{claims: text}
-
-	// A sender-constrained token (RFC 8705 mTLS, RFC 9449 DPoP) is only as
-	// safe as the proof of possession checked with it: its binding is kept
-	// in the Principal, and only a caller that checks the proof accepts it
-	// (see refuseBound).
-	conf, err := confirmation(claims)
-	if err != nil {
+	if err := r.binding(p, claims); err != nil {
 		return nil, err
 	}
-	p.Confirmation = conf
-	// Introspection answers for refresh tokens can be active too.
-	if tt, present := claims["token_type"]; present && r.optional {
-		s, _ := tt.(string)
-		switch strings.ToLower(s) {
-		case "bearer", "access_token", "urn:ietf:params:oauth:token-type:access_token":
-		case "dpop": // RFC 9449 section 6.2, only with the key it is bound to
-			if conf.JKT == "" {
-				return nil, fail(ErrInactive, "introspected token_type DPoP without cnf.jkt")
-			}
-		default:
-			return nil, fail(ErrInactive, "introspected token_type %s is not a bearer access token", quoteShort(s))
-		}
+	if err := r.checkIssuer(p, claims); err != nil {
+		return nil, err
 	}
-
-	// iss: exact match.
-	switch iss, present := claims["iss"]; {
-	case !present:
-		if !r.optional {
-			return nil, fail(ErrIssuer, "iss claim missing")
-		}
-	default:
-		s, ok := iss.(string)
-		if !ok {
-			return nil, fail(ErrIssuer, "iss claim is not a string")
-		}
-		if s != r.issuer {
-			return nil, fail(ErrIssuer, "iss claim is not the configured issuer %q", r.issuer)
-		}
-		p.Issuer = r.issuer // shared by every Principal of this issuer
-	}
-
 	audienceShared, err := r.audience(p, claims)
 	if err != nil {
 		return nil, err
 	}
-
-	// exp, nbf, iat with one leeway.
-	exp, hasExp, err := numericDate(claims, "exp")
+	if err := r.validity(p, claims, now); err != nil {
+		return nil, err
+	}
+	if err := r.stringClaims(p, claims); err != nil {
+		return nil, err
+	}
+	set, err := r.scopes(claims)
 	if err != nil {
 		return nil, err
 	}
+	p.Scopes = set
+	p.ownStrings(audienceShared)
+	return p, nil
+}
+
+// binding sets p.Confirmation. A sender-constrained token (RFC 8705 mTLS,
+// RFC 9449 DPoP) is only as safe as the proof of possession checked with
+// it: its binding is kept in the Principal, and only a caller that checks
+// the proof accepts it (see refuseBound). An introspection answer must
+// also be for an access token (those for refresh tokens can be active
+// too).
+func (r *claimRules) binding(p *Principal, claims map[string]any) error {
+	conf, err := confirmation(claims)
+	if err != nil {
+		return err
+	}
+	p.Confirmation = conf
+	tt, present := claims["token_type"]
+	if !present || !r.optional {
+		return nil
+	}
+	s, _ := tt.(string)
+	switch strings.ToLower(s) {
+	case "bearer", "access_token", "urn:ietf:params:oauth:token-type:access_token":
+	case "dpop": // RFC 9449 section 6.2, only with the key it is bound to
+		if conf.JKT == "" {
+			return fail(ErrInactive, "introspected token_type DPoP without cnf.jkt")
+		}
+	default:
+		return fail(ErrInactive, "introspected token_type %s is not a bearer access token", quoteShort(s))
+	}
+	return nil
+}
+
+// checkIssuer checks iss (an exact match) and sets p.Issuer.
+func (r *claimRules) checkIssuer(p *Principal, claims map[string]any) error {
+	iss, present := claims["iss"]
+	if !present {
+		if !r.optional {
+			return fail(ErrIssuer, "iss claim missing")
+		}
+		return nil
+	}
+	s, ok := iss.(string)
+	if !ok {
+		return fail(ErrIssuer, "iss claim is not a string")
+	}
+	if s != r.issuer {
+		return fail(ErrIssuer, "iss claim is not the configured issuer %q", r.issuer)
+	}
+	p.Issuer = r.issuer // shared by every Principal of this issuer
+	return nil
+}
+
+// validity checks exp, nbf and iat against now, with one leeway, and the
+// token's lifetime, and sets p's times.
+func (r *claimRules) validity(p *Principal, claims map[string]any, now time.Time) error {
+	exp, hasExp, err := numericDate(claims, "exp")
+	if err != nil {
+		return err
+	}
 	if !hasExp && !r.optional {
-		return nil, fail(ErrMalformed, "exp claim missing (required)")
+		return fail(ErrMalformed, "exp claim missing (required)")
 	}
 	if hasExp {
 		if !now.Before(exp.Add(r.leeway)) {
-			return nil, fail(ErrExpired, "token expired %s ago", now.Sub(exp).Truncate(time.Second))
+			return fail(ErrExpired, "token expired %s ago", now.Sub(exp).Truncate(time.Second))
 		}
 		p.ExpiresAt = exp
 	}
 	nbf, hasNbf, err := numericDate(claims, "nbf")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if hasNbf {
 		if now.Add(r.leeway).Before(nbf) {
-			return nil, fail(ErrNotYetValid, "nbf is %s in the future", nbf.Sub(now).Truncate(time.Second))
+			return fail(ErrNotYetValid, "nbf is %s in the future", nbf.Sub(now).Truncate(time.Second))
 		}
 		p.NotBefore = nbf
 	}
 	iat, hasIat, err := numericDate(claims, "iat")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if hasIat {
 		if now.Add(r.leeway).Before(iat) {
-			return nil, fail(ErrNotYetValid, "iat is %s in the future", iat.Sub(now).Truncate(time.Second))
+			return fail(ErrNotYetValid, "iat is %s in the future", iat.Sub(now).Truncate(time.Second))
 		}
 		p.IssuedAt = iat
 	}
-	if err := r.checkLifetime(exp, hasExp, iat, hasIat, now); err != nil {
-		return nil, err
-	}
+	return r.checkLifetime(exp, hasExp, iat, hasIat, now)
+}
 
-	// Plain string claims.
+// stringClaims sets p's plain string claims: sub, jti, the launch
+// context and the client, under the names of the claim mapping.
+func (r *claimRules) stringClaims(p *Principal, claims map[string]any) error {
 	m := r.claimMapping()
 	for _, f := range [...]struct {
 		name string
@@ -129,25 +160,18 @@ func (r *claimRules) principal(claims map[string]any, text string, now time.Time
 		{m.PatientClaim, &p.Patient}, {m.EncounterClaim, &p.Encounter}, {m.FHIRUserClaim, &p.FHIRUser},
 	} {
 		if err := stringClaim(claims, f.name, f.dst); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	for _, name := range m.ClientIDClaims {
-		if err := stringClaim(claims, name, &p.ClientID); err != nil || p.ClientID != "" {
-			if err != nil {
-				return nil, err
-			}
+		if err := stringClaim(claims, name, &p.ClientID); err != nil {
+			return err
+		}
+		if p.ClientID != "" {
 			break
 		}
 	}
-
-	set, err := r.scopes(claims)
-	if err != nil {
-		return nil, err
-	}
-	p.Scopes = set
-	p.ownStrings(audienceShared)
-	return p, nil
+	return nil
 }
 
 // audience checks aud, a string or an array of strings that must contain an
