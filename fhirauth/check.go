@@ -303,6 +303,34 @@ func (d *Decision) CheckStored(resource []byte) error {
 	if len(bytes.TrimSpace(resource)) == 0 {
 		return d.checkMissing()
 	}
+	if d.storedInOnePass(resource) {
+		return nil
+	}
+	return d.checkStoredFully(resource)
+}
+
+// storedInOnePass reports whether resource passes checkStoredFully,
+// reading it only once, in the common case of a write under patient
+// context: the strict compartment walk validates the document and reads
+// its resourceType, so checkedType's separate pass is not needed for an
+// answer of yes (a Bundle's PUT entries each need one; it is a third of
+// the stored check's time). Like acceptsInOnePass it only ever says yes
+// to what the full sequence accepts; everything else is decided, and its
+// error worded, by checkStoredFully.
+func (d *Decision) storedInOnePass(resource []byte) bool {
+	sc := d.stored
+	if !sc.compartment {
+		return false
+	}
+	rt, ids, err := d.policy.matcher.PatientCompartmentsStrict(resource)
+	return err == nil && rt == sc.typ && len(ids) == 1 && ids[0] == d.Patient && d.storedConstraints(resource) == nil
+}
+
+// checkStoredFully is CheckStored of a stored resource without its
+// one-pass shortcut: every check in order, the first failure worded as
+// the error.
+func (d *Decision) checkStoredFully(resource []byte) error {
+	sc := d.stored
 	rt, err := checkedType(resource)
 	if err != nil {
 		return err
@@ -319,15 +347,23 @@ func (d *Decision) CheckStored(resource []byte) error {
 			return fmt.Errorf("%w: the stored %s is not a resource of Patient/%s alone", ErrOutsideCompartment, sc.typ, d.Patient)
 		}
 	}
-	if d.set.Permits(d.Context, sc.typ, sc.letters) == scope.Constrained {
-		alts := d.set.AppendConstraints(nil, d.Context, sc.typ, sc.letters)
-		ok, err := constraintsHold(resource, alts)
-		if err != nil {
-			return fmt.Errorf("%w: %v", ErrConstraint, err)
-		}
-		if !ok {
-			return fmt.Errorf("%w: the stored %s does not satisfy the scope constraints (%s)", ErrConstraint, sc.typ, formatAlternatives(alts))
-		}
+	return d.storedConstraints(resource)
+}
+
+// storedConstraints checks the v2 scope constraints that grant the
+// write on the stored resource.
+func (d *Decision) storedConstraints(resource []byte) error {
+	sc := d.stored
+	if d.set.Permits(d.Context, sc.typ, sc.letters) != scope.Constrained {
+		return nil
+	}
+	alts := d.set.AppendConstraints(nil, d.Context, sc.typ, sc.letters)
+	ok, err := constraintsHold(resource, alts)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrConstraint, err)
+	}
+	if !ok {
+		return fmt.Errorf("%w: the stored %s does not satisfy the scope constraints (%s)", ErrConstraint, sc.typ, formatAlternatives(alts))
 	}
 	return nil
 }

@@ -159,15 +159,33 @@ func TestCheckEntry(t *testing.T) {
 	assert.ErrorIs(t, ds["$everything"].checkEntry([]byte(obsOf123+"{}")), ErrNotJSON)
 }
 
+// storedDecisions are writes whose stored version CheckStored checks:
+// under patient context (the one-pass case), with a v2 constraint too,
+// and without patient context.
+func storedDecisions(t testing.TB) map[string]*Decision {
+	p := testPolicy(t)
+	update := func(scopes, patient string) *Decision {
+		_, d := authorize(t, p, principal(t, scopes, patient), "PUT", "/fhir/Observation/1", obsOf123, nil)
+		require.True(t, d.Allowed && d.NeedsStoredCheck(), "%s: %s", scopes, d.Reason)
+		return d
+	}
+	return map[string]*Decision{
+		"patient update":             update(patientAll, "123"),
+		"constrained patient update": update("launch/patient patient/Observation.cru?category=laboratory", "123"),
+		"constrained user update":    update("user/Observation.u?category=laboratory", ""),
+	}
+}
+
 // FuzzCheckEntry: for any resource bytes, CheckEntry agrees with
-// filterBundle on a one-entry Bundle, and checkRead's one-pass
-// shortcut never accepts what the full check refuses.
+// filterBundle on a one-entry Bundle, and the one-pass shortcuts of
+// checkRead and CheckStored never accept what their full checks refuse.
 func FuzzCheckEntry(f *testing.F) {
 	for _, res := range entryResources() {
 		f.Add([]byte(res))
 	}
 	f.Add([]byte(observation1800))
 	ds := entryDecisions(f)
+	stored := storedDecisions(f)
 	names := make([]string, 0, len(ds))
 	for n := range ds {
 		names = append(names, n)
@@ -184,5 +202,38 @@ func FuzzCheckEntry(f *testing.F) {
 				}
 			}
 		}
+		for n, d := range stored {
+			if d.storedInOnePass(res) {
+				if err := d.checkStoredFully(res); err != nil {
+					t.Fatalf("%s: one-pass stored check accepted what the full check refuses (%v): %q", n, err, res)
+				}
+			}
+		}
 	})
+}
+
+// TestCheckStoredOnePass: CheckStored gives the full sequence's answer,
+// word for word, on every resource of entryResources, and takes the
+// one-pass path for a patient's own resource.
+func TestCheckStoredOnePass(t *testing.T) {
+	ds := storedDecisions(t)
+	for dn, d := range ds {
+		for rn, res := range entryResources() {
+			got, want := d.CheckStored([]byte(res)), d.checkStoredFully([]byte(res))
+			if want == nil {
+				assert.NoError(t, got, "%s, %s", dn, rn)
+				continue
+			}
+			assert.EqualError(t, got, want.Error(), "%s, %s", dn, rn)
+		}
+	}
+	assert.True(t, ds["patient update"].storedInOnePass([]byte(obsOf123)))
+	assert.False(t, ds["patient update"].storedInOnePass([]byte(obsBoth)), "two patients")
+	assert.False(t, ds["patient update"].storedInOnePass([]byte(patient123)), "another type")
+	lab := `{"resourceType":"Observation","id":"1","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],"subject":{"reference":"Patient/123"}}`
+	assert.True(t, ds["constrained patient update"].storedInOnePass([]byte(lab)))
+	assert.False(t, ds["constrained patient update"].storedInOnePass([]byte(vitalOf123)), "constraint fails")
+	assert.False(t, ds["constrained user update"].storedInOnePass([]byte(lab)), "no patient context: full sequence")
+	assert.ErrorIs(t, ds["constrained patient update"].CheckStored([]byte(vitalOf123)), ErrConstraint)
+	assert.NoError(t, ds["constrained patient update"].CheckStored([]byte(lab)))
 }
