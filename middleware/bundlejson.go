@@ -204,32 +204,16 @@ func joinBundle(top [][]byte, entries [][]byte) []byte {
 // request.ifMatch set to it in place of every member a parser could read
 // as ifMatch. The entry's other members are copied as written.
 func rewriteEntry(dst, raw []byte, er *fhirauth.Request, ed *fhirauth.Decision, narrow bool, ifMatch string) ([]byte, error) {
-	start := len(dst)
-	out := append(dst, '{')
 	sawRequest := false
-	obj := jsonsyntax.ReadObject(raw, 0, 0)
-	for obj.Next() {
-		if len(out) > start+1 {
-			out = append(out, ',')
-		}
-		name := obj.Name()
-		out = jsonsyntax.AppendQuote(out, string(name))
-		out = append(out, ':')
+	out, err := appendMembers(dst, raw, func(out, name, value []byte) ([]byte, bool, error) {
 		if string(name) != "request" {
-			out = append(out, obj.Value()...)
-			continue
-		}
-		v := obj.Value()
-		if v == nil {
-			break
-		}
-		var err error
-		if out, err = appendRequest(out, v, er, ed, narrow, ifMatch); err != nil {
-			return nil, err
+			return append(out, value...), true, nil
 		}
 		sawRequest = true
-	}
-	if err := obj.Done(true); err != nil {
+		out, err := appendRequest(out, value, er, ed, narrow, ifMatch)
+		return out, true, err
+	})
+	if err != nil {
 		return nil, err
 	}
 	if !sawRequest {
@@ -245,37 +229,23 @@ func appendRequest(out, v []byte, er *fhirauth.Request, ed *fhirauth.Decision, n
 	narrowURL := narrowing && er.Interaction != fhirauth.Create
 	narrowINE := narrowing && er.Interaction == fhirauth.Create && er.Conditional
 	start := len(out)
-	out = append(out, '{')
 	sawURL, sawINE := false, false
-	rq := jsonsyntax.ReadObject(v, 0, 0)
-	for rq.Next() {
-		name := string(rq.Name())
-		if ifMatch != "" && jsonsyntax.FoldEqual([]byte(name), "ifMatch") {
-			rq.Value()
-			continue
-		}
-		if len(out) > start+1 {
-			out = append(out, ',')
-		}
-		out = jsonsyntax.AppendQuote(out, name)
-		out = append(out, ':')
-		value := rq.Value()
-		var err error
+	out, err := appendMembers(out, v, func(out, name, value []byte) ([]byte, bool, error) {
 		switch {
-		case name == "url" && narrowURL:
-			out, err = appendNarrowedURL(out, value, er, ed)
+		case ifMatch != "" && jsonsyntax.FoldEqual(name, "ifMatch"):
+			return out, false, nil // replaced below
+		case string(name) == "url" && narrowURL:
 			sawURL = true
-		case name == "ifNoneExist" && narrowINE:
-			out, err = appendNarrowedQuery(out, value, ed)
+			out, err := appendNarrowedURL(out, value, er, ed)
+			return out, true, err
+		case string(name) == "ifNoneExist" && narrowINE:
 			sawINE = true
-		default:
-			out = append(out, value...)
+			out, err := appendNarrowedQuery(out, value, ed)
+			return out, true, err
 		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	if err := rq.Done(true); err != nil {
+		return append(out, value...), true, nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	switch {
@@ -407,24 +377,48 @@ func entryStatus(response []byte) int {
 
 // appendWithout appends the object raw without its member named drop.
 func appendWithout(out, raw []byte, drop string) ([]byte, error) {
+	out, err := appendMembers(out, raw, func(out, name, value []byte) ([]byte, bool, error) {
+		return append(out, value...), string(name) != drop, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("middleware: %w", err)
+	}
+	return append(out, '}'), nil
+}
+
+// appendMembers appends '{' and the members of the object raw to out,
+// in their order; each member's value is what edit appends for it (edit
+// gets out after the member's name and colon, the name unquoted and the
+// value as written), and a member for which edit reports keep false is
+// left out. The caller closes the object, so it can add members of its
+// own.
+func appendMembers(out, raw []byte, edit func(out, name, value []byte) (edited []byte, keep bool, err error)) ([]byte, error) {
 	start := len(out)
 	out = append(out, '{')
 	obj := jsonsyntax.ReadObject(raw, 0, 0)
 	for obj.Next() {
-		name := string(obj.Name())
-		if name == drop {
-			obj.Value()
-			continue
+		name := obj.Name()
+		value := obj.Value()
+		if value == nil {
+			break // Done says why
 		}
-		if len(out) > start+1 {
+		mark := len(out)
+		if mark > start+1 {
 			out = append(out, ',')
 		}
-		out = jsonsyntax.AppendQuote(out, name)
-		out = append(out, ':')
-		out = append(out, obj.Value()...)
+		out = append(jsonsyntax.AppendQuote(out, string(name)), ':')
+		edited, keep, err := edit(out, name, value)
+		switch {
+		case err != nil:
+			return nil, err
+		case keep:
+			out = edited
+		default:
+			out = out[:mark]
+		}
 	}
 	if err := obj.Done(true); err != nil {
-		return nil, fmt.Errorf("middleware: %w", err)
+		return nil, err
 	}
-	return append(out, '}'), nil
+	return out, nil
 }
