@@ -5,7 +5,7 @@
 #   2. checked responses through the middleware: bytes allocated per
 #      response over its size;
 #   3. link rewriting throughput;
-#   4. Bundles of 1,000 and 10,000 entries: middleware vs Authorize alone;
+#   4. Bundles of 20 to 10,000 entries: middleware vs Authorize alone;
 #   5. the token cache: hit rate and bytes held for 1 to 100,000 active
 #      tokens; scope claims of 1 to 400 scopes, parsed and memoized.
 # Usage: bench/scale.sh [small] [> scale.txt]   (full: ~10 minutes on 2 cores;

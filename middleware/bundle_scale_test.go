@@ -103,7 +103,7 @@ func BenchmarkMiddlewareBundle(b *testing.B) {
 	}
 	tok := iss.Mint(map[string]any{"sub": "u1", "client_id": "c1", "scope": "launch/patient patient/*.cruds", "patient": "123"})
 	for _, typ := range []string{"transaction", "batch"} {
-		for _, n := range []int{1000, 10000} {
+		for _, n := range []int{20, 100, 1000, 10000} {
 			body := bundleBody(typ, n)
 			request := func() *http.Request {
 				r, _ := http.NewRequest(http.MethodPost, "http://fhir.example/fhir", bytes.NewReader(body))
