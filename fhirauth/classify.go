@@ -670,8 +670,11 @@ func clip(s string) string {
 
 // mediaType returns the lower-cased media type of a Content-Type value.
 func mediaType(ct string) string {
-	if ct == "" {
-		return ""
+	if ct == "" || isJSONMedia(ct) {
+		// Already one lower-cased type without parameters, as every
+		// Bundle entry's is: mime.ParseMediaType would return it as it
+		// is, after allocating a map for the parameters it has none of.
+		return ct
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {
