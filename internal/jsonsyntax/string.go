@@ -28,14 +28,13 @@ func ScanStringPlain(data []byte, i int) (end int, plain bool) {
 	for i+8 <= len(data) {
 		if m := plainStops(binary.LittleEndian.Uint64(data[i:])); m != 0 {
 			i += bits.TrailingZeros64(m) / 8
-			goto stop
+			break // at a stop byte, where the loop below does not move
 		}
 		i += 8
 	}
 	for i < len(data) && !plainStop[data[i]] {
 		i++
 	}
-stop:
 	if i < len(data) && data[i] == '"' {
 		return i + 1, true
 	}
