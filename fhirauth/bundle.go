@@ -153,7 +153,7 @@ func parseBundle(body []byte, limit int) (string, []bundleEntry, error) {
 		if obj.Escaped() {
 			return "", nil, invalid("malformed Bundle: %v", errAmbiguousJSON)
 		}
-		i, err := root.index(bytesToString(obj.Name()))
+		i, err := root.index(jsonsyntax.View(obj.Name()))
 		switch {
 		case err != nil:
 			return "", nil, invalid("malformed Bundle: %v", err)

@@ -29,7 +29,7 @@ func eachMember(d []byte, fn func(key string, val []byte) error) error {
 		if obj.Escaped() {
 			return errAmbiguousJSON
 		}
-		if err := fn(bytesToString(obj.Name()), obj.Value()); err != nil {
+		if err := fn(jsonsyntax.View(obj.Name()), obj.Value()); err != nil {
 			return err
 		}
 	}
@@ -71,7 +71,7 @@ func jsonString(raw []byte) (string, bool) {
 // beyond the life of raw's contents.
 func jsonStringView(raw []byte) (string, bool) {
 	if end, plain := jsonsyntax.ScanStringPlain(raw, 0); plain && end == len(raw) {
-		return bytesToString(raw[1 : end-1]), true
+		return jsonsyntax.View(raw[1 : end-1]), true
 	}
 	return jsonString(raw)
 }

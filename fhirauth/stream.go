@@ -402,7 +402,7 @@ func (s *BundleStream) readName(quoted []byte) error {
 		return fmt.Errorf("%w: malformed Bundle: %w: %q", ErrNotJSON, jsonsyntax.ErrDuplicateName, name)
 	}
 	ms := memberSet{names: filterBundleNames}
-	if s.key, err = ms.index(bytesToString(name)); err != nil {
+	if s.key, err = ms.index(jsonsyntax.View(name)); err != nil {
 		return fmt.Errorf("%w: malformed Bundle: %v", ErrNotJSON, err)
 	}
 	return nil

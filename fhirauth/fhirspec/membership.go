@@ -210,7 +210,7 @@ func (m *Matcher) header(obj *jsonsyntax.ObjectReader, full bool) (string, error
 // "resourceType" and returns its value, which may view the input.
 func typeMember(obj *jsonsyntax.ObjectReader) (string, error) {
 	for obj.Next() {
-		key := bytesString(obj.Name())
+		key := jsonsyntax.View(obj.Name())
 		switch {
 		case obj.Escaped():
 			return "", escapedKey(key)
@@ -229,7 +229,7 @@ func typeMember(obj *jsonsyntax.ObjectReader) (string, error) {
 			if !plain {
 				return string(rt), nil // rare: a copy of its own
 			}
-			return bytesString(rt), nil
+			return jsonsyntax.View(rt), nil
 		case foldsTo(key, "resourceType"):
 			return "", fmt.Errorf("fhirspec: element %q differs from \"resourceType\" only in case: %w", clip(key), ErrAmbiguousResource)
 		}
@@ -247,7 +247,7 @@ func typeMember(obj *jsonsyntax.ObjectReader) (string, error) {
 func rootRest(obj *jsonsyntax.ObjectReader) error {
 	for obj.Next() {
 		if obj.Escaped() {
-			return escapedKey(bytesString(obj.Name()))
+			return escapedKey(jsonsyntax.View(obj.Name()))
 		}
 	}
 	if err := obj.Done(true); err != nil {
@@ -328,7 +328,7 @@ func (m *Matcher) leadingType(root *jsonsyntax.ObjectReader) (typeInfo, bool) {
 	if err != nil || !plain {
 		return typeInfo{}, false
 	}
-	return lookupType(m.v, bytesString(name))
+	return lookupType(m.v, jsonsyntax.View(name))
 }
 
 func (m *Matcher) walkValidating(resource []byte, w *walker) (string, error) {

@@ -63,7 +63,7 @@ func (w *walker) str(v []byte) (s string, plain bool) {
 	if !plain {
 		w.buf = b
 	}
-	return bytesString(b), plain
+	return jsonsyntax.View(b), plain
 }
 
 // value walks the value at data[at] (depth levels open around it) for
@@ -109,10 +109,10 @@ func (w *walker) array(n *pathNode, at, depth int) int {
 func (w *walker) object(obj *jsonsyntax.ObjectReader, n *pathNode) int {
 	for w.err == nil && obj.Next() {
 		if obj.Escaped() {
-			w.err = escapedKey(bytesString(obj.Name()))
+			w.err = escapedKey(jsonsyntax.View(obj.Name()))
 			break
 		}
-		if key, plain := bytesString(obj.Name()), obj.Plain(); n.mayDecide(key, plain, false) {
+		if key, plain := jsonsyntax.View(obj.Name()), obj.Plain(); n.mayDecide(key, plain, false) {
 			w.member(obj, n, key, plain)
 		}
 	}
@@ -160,10 +160,10 @@ func (w *walker) root(obj *jsonsyntax.ObjectReader, n *pathNode) bool {
 	var selfID string
 	for w.err == nil && obj.Next() {
 		if obj.Escaped() {
-			w.err = escapedKey(bytesString(obj.Name()))
+			w.err = escapedKey(jsonsyntax.View(obj.Name()))
 			break
 		}
-		key, plain := bytesString(obj.Name()), obj.Plain()
+		key, plain := jsonsyntax.View(obj.Name()), obj.Plain()
 		if !n.mayDecide(key, plain, true) {
 			continue // obj validates the value
 		}
