@@ -247,10 +247,6 @@ func parseQuery(raw string) (url.Values, error) {
 	n := strings.Count(raw, "&") + 1
 	q := make(url.Values, n)
 	backing := make([]string, 0, n)
-	// The names of a short query are remembered here, so a repeated name
-	// is found without a second map lookup per parameter.
-	var seen [8]string
-	nseen := 0
 	for raw != "" {
 		item := raw
 		if i := strings.IndexByte(raw, '&'); i >= 0 {
@@ -277,28 +273,9 @@ func parseQuery(raw string) (url.Values, error) {
 				return nil, invalid("query parameter name %q contains %q", clip(k), string(rune(c)))
 			}
 		}
-		repeated := nseen < 0
-		if !repeated {
-			for _, s := range seen[:nseen] {
-				if s == k {
-					repeated = true
-					break
-				}
-			}
-		}
-		if repeated {
-			if old, ok := q[k]; ok {
-				q[k] = append(old, v)
-				continue
-			}
-		}
-		if nseen >= 0 {
-			if nseen < len(seen) {
-				seen[nseen] = k
-				nseen++
-			} else {
-				nseen = -1 // too many names to remember: look each up
-			}
+		if old, ok := q[k]; ok {
+			q[k] = append(old, v)
+			continue
 		}
 		backing = append(backing, v)
 		q[k] = backing[len(backing)-1 : len(backing) : len(backing)]
