@@ -204,15 +204,8 @@ func build(ctx context.Context, cfg Config, addr net.Addr) (*Server, http.Handle
 		audiences = []string{s.BaseURL()}
 	}
 
-	validator, err := store.NewValidator(cfg.FHIRVersion)
+	st, err := sampleStore(cfg.FHIRVersion)
 	if err != nil {
-		return nil, nil, err
-	}
-	st, err := store.New(validator)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := sample.Load(st); err != nil {
 		return nil, nil, err
 	}
 
@@ -282,6 +275,23 @@ func build(ctx context.Context, cfg Config, addr net.Addr) (*Server, http.Handle
 	mux.Handle("/static/", staticHandler())
 	mountPageExtras(mux, policy, auth)
 	return s, mux, nil
+}
+
+// sampleStore is the in-memory FHIR store of version v, loaded with the
+// sample patients and their records.
+func sampleStore(v fhirversion.Version) (*store.Store, error) {
+	validator, err := store.NewValidator(v)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.New(validator)
+	if err != nil {
+		return nil, err
+	}
+	if err := sample.Load(st); err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 // embeddedIssuer builds the development authorization server at the root

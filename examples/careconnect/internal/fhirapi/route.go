@@ -37,6 +37,13 @@ func (h *Handler) route(req request, ops store.Ops) response {
 	if !h.store.Validator().KnownType(typ) {
 		return failure(http.StatusNotFound, "not-supported", fmt.Sprintf("unknown resource type %q", typ))
 	}
+	return h.routeType(req, ops, typ, segs)
+}
+
+// routeType dispatches an interaction below [type]: on the type itself,
+// [type]/_search, an instance [type]/[id], and the instance's history,
+// versions, $everything and compartment searches.
+func (h *Handler) routeType(req request, ops store.Ops, typ string, segs []string) response {
 	switch len(segs) {
 	case 1:
 		switch req.method {
