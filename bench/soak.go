@@ -219,169 +219,187 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakReport, error) {
 	if st := s.Verifier.Stats(); st.KeysLoaded == 0 {
 		return nil, errors.New("soak: the verifier has no keys after start")
 	}
-	pool := &tokenPool{}
-	pool.fill(s)
 	workers := 0
 	for _, n := range cfg.Workers {
 		workers += n
 	}
-	client := NewLoadClient(workers + 1)
-	defer client.CloseIdleConnections()
-	url := s.WrappedURL + SearchPath(BasePath, PatientID(1))
-	readURL := s.WrappedURL + ReadPath(BasePath, 1, 0) // a read's response is buffered and checked
-
-	rep := &SoakReport{Config: cfg, Kinds: map[TokenKind]*KindStats{}}
+	run := &soakRun{
+		cfg: cfg, s: s, pool: &tokenPool{}, client: NewLoadClient(workers + 1),
+		url:     s.WrappedURL + SearchPath(BasePath, PatientID(1)),
+		readURL: s.WrappedURL + ReadPath(BasePath, 1, 0), // a read's response is buffered and checked
+		rep:     &SoakReport{Config: cfg, Kinds: map[TokenKind]*KindStats{}},
+	}
+	defer run.client.CloseIdleConnections()
+	run.pool.fill(s)
 	runtime.GC()
-	rep.GoroutinesBefore = runtime.NumGoroutine()
+	run.rep.GoroutinesBefore = runtime.NumGoroutine()
 
 	runCtx, stop := context.WithTimeout(ctx, cfg.Duration)
 	defer stop()
 	var wg sync.WaitGroup
-	var mu sync.Mutex // guards rep during the run
 	start := time.Now()
-
-	// Load: one closed loop per worker.
 	for kind, n := range cfg.Workers {
 		ks := &KindStats{Status: map[int]int{}}
-		rep.Kinds[kind] = ks
+		run.rep.Kinds[kind] = ks
 		for w := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				local := &KindStats{Status: map[int]int{}}
-				for i := w; runCtx.Err() == nil; i++ {
-					var tok string
-					switch {
-					case kind == KindUnknownKid:
-						tok = withRandomKid(pool.pick(KindValid, i))
-					case kind == KindValid && i%8 == 0:
-						tok = s.Issuer.Mint(map[string]any{"sub": "Practitioner/fresh", "client_id": "soak", "scope": "user/Observation.rs"})
-					default:
-						tok = pool.pick(kind, i)
-					}
-					u := url
-					if i%3 == 2 {
-						u = readURL
-					}
-					status, d, err := soakRequest(runCtx, client, u, tok)
-					switch {
-					case err != nil && runCtx.Err() != nil:
-						// cut off by the end of the run
-					case err != nil:
-						local.Errors++
-					default:
-						local.Requests++
-						local.Status[status]++
-						local.latencies.record(d)
-					}
-				}
-				mu.Lock()
-				ks.Requests += local.Requests
-				ks.Errors += local.Errors
-				for st, c := range local.Status {
-					ks.Status[st] += c
-				}
-				ks.latencies.merge(&local.latencies)
-				mu.Unlock()
-			}()
+			wg.Go(func() { run.load(runCtx, kind, w, ks) })
 		}
 	}
-
-	// Key rotation: alternately keep and retire the previous keys.
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(cfg.RotateEvery)
-		defer t.Stop()
-		for n := 0; ; n++ {
-			select {
-			case <-runCtx.Done():
-				return
-			case <-t.C:
-			}
-			s.Issuer.RotateKeys(n%2 == 1)
-			pool.fill(s)
-			mu.Lock()
-			rep.Rotations++
-			mu.Unlock()
-		}
-	}()
-
-	// JWKS faults.
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(cfg.FaultEvery)
-		defer t.Stop()
-		for n := 0; ; n++ {
-			select {
-			case <-runCtx.Done():
-				return
-			case <-t.C:
-			}
-			f := jwksFaults[n%len(jwksFaults)]
-			mu.Lock()
-			rep.FaultWindows = append(rep.FaultWindows, f.name)
-			mu.Unlock()
-			f.apply(s, true)
-			select {
-			case <-runCtx.Done():
-			case <-time.After(cfg.FaultLength):
-			}
-			f.apply(s, false)
-		}
-	}()
-
-	// Samples: heap after GC, goroutines.
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		warm := time.NewTimer(cfg.Warmup())
-		defer warm.Stop()
-		t := time.NewTicker(cfg.SampleEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-runCtx.Done():
-				return
-			case <-warm.C:
-				h := heapInuse()
-				mu.Lock()
-				rep.HeapBaseline = h
-				mu.Unlock()
-			case <-t.C:
-				h, g := heapInuse(), runtime.NumGoroutine()
-				mu.Lock()
-				rep.HeapSamples = append(rep.HeapSamples, h)
-				rep.GoroutineSamples = append(rep.GoroutineSamples, g)
-				mu.Unlock()
-			}
-		}
-	}()
-
+	wg.Go(func() { run.rotateKeys(runCtx) })
+	wg.Go(func() { run.injectFaults(runCtx) })
+	wg.Go(func() { run.sample(runCtx) })
 	wg.Wait()
-	rep.Elapsed = time.Since(start)
+	run.rep.Elapsed = time.Since(start)
 	for _, f := range jwksFaults {
 		f.apply(s, false)
 	}
+	run.checkRecovery(ctx)
 
-	// Recovery: once healthy, a fresh token of the current key is accepted
-	// (within two refetch intervals: the rate limit may have just fired).
-	deadline := time.Now().Add(2*cfg.RefetchInterval + time.Second)
-	for {
-		rep.RecoveryStatus, _, err = soakRequest(ctx, client, url, s.Issuer.Mint(map[string]any{"sub": "Practitioner/recovery", "scope": "user/Observation.rs"}))
-		if (err == nil && rep.RecoveryStatus == http.StatusOK) || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-
+	rep := run.rep
 	rep.JWKSFetches = s.Issuer.JWKSFetches()
 	rep.Verifier = s.Verifier.Stats()
-	client.CloseIdleConnections()
+	run.client.CloseIdleConnections()
 	rep.HeapFinal = heapInuse()
 	rep.GoroutinesAfter = settledGoroutines(rep.GoroutinesBefore, 5*time.Second)
 	return rep, nil
+}
+
+// soakRun is one soak under way: what its activities (load, key
+// rotation, JWKS faults, samples) share.
+type soakRun struct {
+	cfg          SoakConfig
+	s            *Stack
+	pool         *tokenPool
+	client       *http.Client
+	url, readURL string
+
+	mu  sync.Mutex // guards rep while the activities run
+	rep *SoakReport
+}
+
+// load is one worker's closed loop of requests with tokens of kind,
+// counted into ks when the run ends.
+func (r *soakRun) load(ctx context.Context, kind TokenKind, w int, ks *KindStats) {
+	local := &KindStats{Status: map[int]int{}}
+	for i := w; ctx.Err() == nil; i++ {
+		var tok string
+		switch {
+		case kind == KindUnknownKid:
+			tok = withRandomKid(r.pool.pick(KindValid, i))
+		case kind == KindValid && i%8 == 0:
+			tok = r.s.Issuer.Mint(map[string]any{"sub": "Practitioner/fresh", "client_id": "soak", "scope": "user/Observation.rs"})
+		default:
+			tok = r.pool.pick(kind, i)
+		}
+		u := r.url
+		if i%3 == 2 {
+			u = r.readURL
+		}
+		status, d, err := soakRequest(ctx, r.client, u, tok)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			// cut off by the end of the run
+		case err != nil:
+			local.Errors++
+		default:
+			local.Requests++
+			local.Status[status]++
+			local.latencies.record(d)
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ks.Requests += local.Requests
+	ks.Errors += local.Errors
+	for st, c := range local.Status {
+		ks.Status[st] += c
+	}
+	ks.latencies.merge(&local.latencies)
+}
+
+// rotateKeys rotates the issuer's keys every RotateEvery, alternately
+// keeping and retiring the previous keys.
+func (r *soakRun) rotateKeys(ctx context.Context) {
+	every(ctx, r.cfg.RotateEvery, func(n int) {
+		r.s.Issuer.RotateKeys(n%2 == 1)
+		r.pool.fill(r.s)
+		r.mu.Lock()
+		r.rep.Rotations++
+		r.mu.Unlock()
+	})
+}
+
+// injectFaults breaks the JWKS endpoint every FaultEvery for
+// FaultLength, one fault of jwksFaults after the other.
+func (r *soakRun) injectFaults(ctx context.Context) {
+	every(ctx, r.cfg.FaultEvery, func(n int) {
+		f := jwksFaults[n%len(jwksFaults)]
+		r.mu.Lock()
+		r.rep.FaultWindows = append(r.rep.FaultWindows, f.name)
+		r.mu.Unlock()
+		f.apply(r.s, true)
+		select {
+		case <-ctx.Done():
+		case <-time.After(r.cfg.FaultLength):
+		}
+		f.apply(r.s, false)
+	})
+}
+
+// every calls f(0), f(1), ... once a period until ctx ends.
+func every(ctx context.Context, period time.Duration, f func(n int)) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for n := 0; ; n++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		f(n)
+	}
+}
+
+// sample records the heap in use after GC (a baseline once warmed up,
+// then every SampleEvery) and the number of goroutines.
+func (r *soakRun) sample(ctx context.Context) {
+	warm := time.NewTimer(r.cfg.Warmup())
+	defer warm.Stop()
+	t := time.NewTicker(r.cfg.SampleEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-warm.C:
+			h := heapInuse()
+			r.mu.Lock()
+			r.rep.HeapBaseline = h
+			r.mu.Unlock()
+		case <-t.C:
+			h, g := heapInuse(), runtime.NumGoroutine()
+			r.mu.Lock()
+			r.rep.HeapSamples = append(r.rep.HeapSamples, h)
+			r.rep.GoroutineSamples = append(r.rep.GoroutineSamples, g)
+			r.mu.Unlock()
+		}
+	}
+}
+
+// checkRecovery checks that, once the faults are over, a fresh token of the
+// current key is accepted (within two refetch intervals: the rate limit
+// may have just fired).
+func (r *soakRun) checkRecovery(ctx context.Context) {
+	deadline := time.Now().Add(2*r.cfg.RefetchInterval + time.Second)
+	for {
+		tok := r.s.Issuer.Mint(map[string]any{"sub": "Practitioner/recovery", "scope": "user/Observation.rs"})
+		status, _, err := soakRequest(ctx, r.client, r.url, tok)
+		r.rep.RecoveryStatus = status
+		if (err == nil && status == http.StatusOK) || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 func soakRequest(ctx context.Context, client *http.Client, url, tok string) (int, time.Duration, error) {
