@@ -146,10 +146,17 @@ func parseHeader(js string) (jwsHeader, error) {
 			if v := obj.Value(); v != nil && string(v) != "true" {
 				badMember = `header "b64" other than true is not supported`
 			}
+		default:
+			// Everything else, including jwk, jku, x5u and x5c, is
+			// ignored (keys come only from the key set), but decoded as a
+			// claim's value is, so that the header is held to the claims'
+			// rules: a number beyond float64's range, which other JOSE
+			// libraries refuse, is refused here too.
+			var end int
+			if _, end, err = d.value(obj.ValueStart()); err == nil {
+				obj.SkipTo(end)
+			}
 		}
-		// Everything else, including jwk, jku, x5u and x5c, is checked
-		// for JSON syntax (by the next call of Next) and ignored: keys
-		// come only from the key set.
 	}
 	if err == nil {
 		err = obj.Done(true)
