@@ -17,6 +17,20 @@ type compactJWS struct {
 	payload      string // decoded claims JSON
 	payloadB64   string // the payload segment of the token, as sent
 	signature    []byte
+	claims       map[string]any // payload decoded (decodeClaims), nil until then
+}
+
+// decodeClaims decodes the payload's claims once: Issuers reads iss from
+// them before the Verifier it picks checks the signature and the claims.
+func (j *compactJWS) decodeClaims() (map[string]any, error) {
+	if j.claims == nil {
+		claims, err := decodeJSONObject(j.payload)
+		if err != nil {
+			return nil, failWrap(ErrMalformed, err, "claims")
+		}
+		j.claims = claims
+	}
+	return j.claims, nil
 }
 
 // jwsHeader holds the protected header members the verifier acts on. Key

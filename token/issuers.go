@@ -73,15 +73,6 @@ func (is *Issuers) authenticate(ctx context.Context, raw string) (*Principal, er
 			return v.afterVerify(ctx, raw, p)
 		}
 	}
-	v, err := is.selectVerifier(raw)
-	if err != nil {
-		return nil, err
-	}
-	return v.authenticate(ctx, raw)
-}
-
-// selectVerifier picks the Verifier named by raw's unverified iss claim.
-func (is *Issuers) selectVerifier(raw string) (*Verifier, error) {
 	if raw == "" {
 		return nil, fail(ErrNotJWT, "empty token")
 	}
@@ -92,9 +83,23 @@ func (is *Issuers) selectVerifier(raw string) (*Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	claims, err := decodeJSONObject(jws.payload)
+	v, err := is.selectVerifier(jws)
 	if err != nil {
-		return nil, failWrap(ErrMalformed, err, "claims")
+		return nil, err
+	}
+	if err := v.checkLength(raw); err != nil {
+		v.rejected.add()
+		return nil, err
+	}
+	return v.authenticateSplit(ctx, raw, jws, v.now())
+}
+
+// selectVerifier picks the Verifier named by the token's unverified iss
+// claim. The claims stay decoded in jws for that Verifier's checks.
+func (is *Issuers) selectVerifier(jws *compactJWS) (*Verifier, error) {
+	claims, err := jws.decodeClaims()
+	if err != nil {
+		return nil, err
 	}
 	iss, ok := claims["iss"].(string)
 	if !ok {

@@ -124,47 +124,69 @@ func errorsIsAny(err error, targets ...error) bool {
 	return false
 }
 
-// BenchmarkIssuers: a token of the second of two trusted issuers, through
-// Issuers, uncached and cached (compare with BenchmarkVerify's uncached-rs256
-// and cached: selecting adds one decoding of the claims to an uncached
-// verification, and one cache lookup per issuer to a cached one).
-func BenchmarkIssuers(b *testing.B) {
-	rk := loadPrivateKey(b, "rsa.pem").(*rsa.PrivateKey)
+// rs256Issuers trusts two issuers with the RS256 key of testdata (each
+// Verifier's token cache of cacheSize entries) and returns them with the
+// Verifier of the second and a token it accepts.
+func rs256Issuers(tb testing.TB, cacheSize int) (*token.Issuers, *token.Verifier, string) {
+	tb.Helper()
+	rk := loadPrivateKey(tb, "rsa.pem").(*rsa.PrivateKey)
 	k, err := jwk.Import(&rk.PublicKey)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := k.Set(jwk.KeyIDKey, "rsa-1"); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	set := jwk.NewSet()
 	if err := set.AddKey(k); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	ctx := context.Background()
-	build := func(cacheSize int) *token.Issuers {
-		var vs []*token.Verifier
-		for _, iss := range []string{"https://other.example", fuzzIssuer} {
-			v, err := token.NewVerifier(ctx, token.Config{Issuer: iss, Audience: fuzzAudience, Keys: set},
-				token.WithClock(func() time.Time { return fuzzNow }), token.WithLogger(discardLogger),
-				token.WithTokenCache(cacheSize, token.DefaultCacheTTL))
-			if err != nil {
-				b.Fatal(err)
-			}
-			vs = append(vs, v)
-		}
-		is, err := token.NewIssuers(vs...)
+	var vs []*token.Verifier
+	for _, iss := range []string{"https://other.example", fuzzIssuer} {
+		v, err := token.NewVerifier(context.Background(), token.Config{Issuer: iss, Audience: fuzzAudience, Keys: set},
+			token.WithClock(func() time.Time { return fuzzNow }), token.WithLogger(discardLogger),
+			token.WithTokenCache(cacheSize, token.DefaultCacheTTL))
 		if err != nil {
-			b.Fatal(err)
+			tb.Fatal(err)
 		}
-		return is
+		vs = append(vs, v)
 	}
-	rs := signCompact([]byte(`{"alg":"RS256","kid":"rsa-1","typ":"at+jwt"}`), fuzzClaims(), "RS256", rk)
+	is, err := token.NewIssuers(vs...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return is, vs[1], signCompact([]byte(`{"alg":"RS256","kid":"rsa-1","typ":"at+jwt"}`), fuzzClaims(), "RS256", rk)
+}
+
+// TestIssuersDecodeOnce: picking the Verifier by the token's iss costs no
+// second split and decoding of the token, so an uncached verification
+// through Issuers allocates what one by the chosen Verifier does.
+func TestIssuersDecodeOnce(t *testing.T) {
+	is, v, raw := rs256Issuers(t, 0)
+	ctx := context.Background()
+	authenticate := func(a token.Authenticator) func() {
+		return func() {
+			if _, err := a.Authenticate(ctx, raw); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	direct := testing.AllocsPerRun(20, authenticate(v))
+	through := testing.AllocsPerRun(20, authenticate(is))
+	require.LessOrEqual(t, through, direct+2, "allocations through Issuers against the Verifier alone")
+}
+
+// BenchmarkIssuers: a token of the second of two trusted issuers, through
+// Issuers, uncached and cached (compare with BenchmarkVerify's uncached-rs256
+// and cached: selecting adds one cache lookup per issuer to a cached
+// verification).
+func BenchmarkIssuers(b *testing.B) {
+	ctx := context.Background()
 	for _, bc := range []struct {
 		name string
 		size int
 	}{{"uncached", 0}, {"cached", token.DefaultCacheSize}} {
-		is := build(bc.size)
+		is, _, rs := rs256Issuers(b, bc.size)
 		b.Run(bc.name, func(b *testing.B) {
 			if _, err := is.Authenticate(ctx, rs); err != nil {
 				b.Fatal(err)

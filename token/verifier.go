@@ -206,19 +206,37 @@ func (v *Verifier) Authenticate(ctx context.Context, raw string) (*Principal, er
 
 // authenticate is Authenticate, sender-constrained tokens included.
 func (v *Verifier) authenticate(ctx context.Context, raw string) (*Principal, error) {
-	if raw == "" {
+	if err := v.checkLength(raw); err != nil {
 		v.rejected.add()
-		return nil, fail(ErrNotJWT, "empty token")
-	}
-	if len(raw) > v.maxSize {
-		v.rejected.add()
-		return nil, fail(ErrMalformed, "token is %d bytes, the limit is %d", len(raw), v.maxSize)
+		return nil, err
 	}
 	now := v.now()
 	if p := v.fromCache(raw, now); p != nil {
 		return v.afterVerify(ctx, raw, p)
 	}
-	p, key, set, err := v.verify(ctx, raw, now)
+	jws, err := splitCompact(raw)
+	if err != nil {
+		v.rejected.add()
+		return nil, err
+	}
+	return v.authenticateSplit(ctx, raw, jws, now)
+}
+
+// checkLength refuses an empty token and one over the size limit.
+func (v *Verifier) checkLength(raw string) error {
+	if raw == "" {
+		return fail(ErrNotJWT, "empty token")
+	}
+	if len(raw) > v.maxSize {
+		return fail(ErrMalformed, "token is %d bytes, the limit is %d", len(raw), v.maxSize)
+	}
+	return nil
+}
+
+// authenticateSplit is authenticate for a token not in the cache, already
+// split as jws: Issuers splits a token once to find its Verifier.
+func (v *Verifier) authenticateSplit(ctx context.Context, raw string, jws *compactJWS, now time.Time) (*Principal, error) {
+	p, key, set, err := v.verify(ctx, jws, now)
 	if err != nil {
 		v.rejected.add()
 		return nil, err
@@ -279,13 +297,9 @@ func (v *Verifier) checkRevoked(ctx context.Context, raw string, p *Principal) e
 	return nil
 }
 
-// verify is the uncached path: split, check the header, select the key,
-// check the signature, then the claims.
-func (v *Verifier) verify(ctx context.Context, raw string, now time.Time) (*Principal, *verificationKey, *keySet, error) {
-	jws, err := splitCompact(raw)
-	if err != nil {
-		return nil, nil, nil, err
-	}
+// verify is the uncached path for a split token: check the header, select
+// the key, check the signature, then the claims.
+func (v *Verifier) verify(ctx context.Context, jws *compactJWS, now time.Time) (*Principal, *verificationKey, *keySet, error) {
 	h := &jws.header
 	alg := parseAlgorithm(h.alg)
 	if !v.algs.has(alg) {
@@ -303,9 +317,9 @@ func (v *Verifier) verify(ctx context.Context, raw string, now time.Time) (*Prin
 		return nil, nil, nil, err
 	}
 
-	claims, err := decodeJSONObject(jws.payload)
+	claims, err := jws.decodeClaims()
 	if err != nil {
-		return nil, nil, nil, failWrap(ErrMalformed, err, "claims")
+		return nil, nil, nil, err
 	}
 	p, err := v.rules.principal(claims, jws.payloadB64, now)
 	if err != nil {
