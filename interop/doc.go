@@ -12,6 +12,11 @@
 // CI they are skipped when those are missing; in CI (CI=true) a missing peer is
 // a failure, never a silent pass. start.sh starts the same provider by hand.
 //
-// The package has no API: it is its tests (interop_test.go) and this
-// documentation.
+// Without a peer to start, auditevent_test.go has google/fhir's R4 parser
+// validate the AuditEvents middleware writes. It sits here rather than in
+// middleware so that middleware's benchmarks run with a heap of what they
+// measure: google/fhir's message descriptors are 18 MB of live heap that
+// the garbage collector marks in every cycle.
+//
+// The package has no API: it is its tests and this documentation.
 package interop

@@ -1,4 +1,4 @@
-package middleware_test
+package interop
 
 import (
 	"encoding/json"
