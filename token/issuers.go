@@ -73,11 +73,8 @@ func (is *Issuers) authenticate(ctx context.Context, raw string) (*Principal, er
 			return v.afterVerify(ctx, raw, p)
 		}
 	}
-	if raw == "" {
-		return nil, fail(ErrNotJWT, "empty token")
-	}
-	if len(raw) > is.maxSize {
-		return nil, fail(ErrMalformed, "token is %d bytes, the limit is %d", len(raw), is.maxSize)
+	if err := checkLength(raw, is.maxSize); err != nil {
+		return nil, err
 	}
 	jws, err := splitCompact(raw)
 	if err != nil {
@@ -87,7 +84,7 @@ func (is *Issuers) authenticate(ctx context.Context, raw string) (*Principal, er
 	if err != nil {
 		return nil, err
 	}
-	if err := v.checkLength(raw); err != nil {
+	if err := checkLength(raw, v.maxSize); err != nil {
 		v.rejected.add()
 		return nil, err
 	}

@@ -206,7 +206,7 @@ func (v *Verifier) Authenticate(ctx context.Context, raw string) (*Principal, er
 
 // authenticate is Authenticate, sender-constrained tokens included.
 func (v *Verifier) authenticate(ctx context.Context, raw string) (*Principal, error) {
-	if err := v.checkLength(raw); err != nil {
+	if err := checkLength(raw, v.maxSize); err != nil {
 		v.rejected.add()
 		return nil, err
 	}
@@ -222,13 +222,13 @@ func (v *Verifier) authenticate(ctx context.Context, raw string) (*Principal, er
 	return v.authenticateSplit(ctx, raw, jws, now)
 }
 
-// checkLength refuses an empty token and one over the size limit.
-func (v *Verifier) checkLength(raw string) error {
+// checkLength refuses an empty token and one over limit bytes.
+func checkLength(raw string, limit int) error {
 	if raw == "" {
 		return fail(ErrNotJWT, "empty token")
 	}
-	if len(raw) > v.maxSize {
-		return fail(ErrMalformed, "token is %d bytes, the limit is %d", len(raw), v.maxSize)
+	if len(raw) > limit {
+		return fail(ErrMalformed, "token is %d bytes, the limit is %d", len(raw), limit)
 	}
 	return nil
 }
