@@ -19,8 +19,10 @@ import (
 //     missing resource, so that a missing resource and another patient's
 //     look the same; so does an instance history with a version withheld,
 //     which an emptied history Bundle would otherwise tell from a missing
-//     resource;
-//   - an empty body passes, and so does a non-2xx answer that is an
+//     resource, and a 1xx or 3xx answer (a redirect, a 304), which has
+//     nothing to check but tells that the resource exists;
+//   - otherwise a 1xx or 3xx answer is refused (wrapping ErrNotJSON);
+//   - an empty body passes, and so does a 4xx or 5xx answer that is an
 //     OperationOutcome with only its own elements (anything else in an
 //     error answer is refused, wrapping ErrNotJSON);
 //   - a Bundle response goes through the Bundle filter (see ResponseIsBundle),
@@ -34,8 +36,14 @@ func (d *Decision) CheckResponse(status int, body []byte) (out []byte, removed i
 		return body, 0, nil
 	}
 	single := !d.response.bundle || d.response.history
-	if single && (status == http.StatusNotFound || status == http.StatusGone) && d.CheckStatus() == http.StatusNotFound {
+	// An informational answer, a redirect or a 304 holds nothing to
+	// check, but says that something is there.
+	uncheckable := status < 200 || (status >= 300 && status < 400)
+	if single && (status == http.StatusNotFound || status == http.StatusGone || uncheckable) && d.CheckStatus() == http.StatusNotFound {
 		return nil, 0, ErrHidden
+	}
+	if uncheckable {
+		return nil, 0, fmt.Errorf("%w: the server's %d answer cannot be checked", ErrNotJSON, status)
 	}
 	if len(body) == 0 {
 		return body, 0, nil

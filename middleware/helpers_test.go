@@ -139,7 +139,10 @@ func (e *env) request(t testing.TB, method, path string, hdr http.Header, body s
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
-	res, err := e.srv.Client().Do(req)
+	// Redirects are not followed: the test sees what the middleware sent.
+	client := *e.srv.Client()
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	res, err := client.Do(req)
 	require.NoError(t, err)
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)

@@ -54,13 +54,16 @@ func (m *Middleware) serveChecked(st *requestState, next http.Handler, r *http.R
 		m.refuseCheck(st, d, err)
 		return
 	case len(body) == 0 || !success(status):
+		// An error answer or an empty one holds no resource a location
+		// could be checked against.
+		m.dropLocations(b, &f)
 		m.pass(st, b, &f, body, head)
 		return
 	}
 	if d.ResponseIsBundle() {
 		// The Bundle was rebuilt from an allow-list (strictly read,
 		// unknown members dropped): nothing is left to sanitize here.
-		m.dropBundleLocations(b, &f)
+		m.dropLocations(b, &f)
 		m.noteRemoved(st, r, d, removed)
 		m.pass(st, b, &f, out, head)
 		return
@@ -266,10 +269,12 @@ func (m *Middleware) passHeaders(st *requestState, b *buffer, f *headerFacts, le
 	}
 }
 
-// dropBundleLocations removes Location and Content-Location from the
-// headers of a checked Bundle: they would name what the Bundle holds
-// (or held) unchecked.
-func (m *Middleware) dropBundleLocations(b *buffer, f *headerFacts) {
+// dropLocations removes Location and Content-Location from the headers
+// of a checked response that is not a single resource: a Bundle, whose
+// locations would name what it holds (or held) unchecked, or an answer
+// without a resource, whose locations could name anything (another
+// patient's resource, a redirect's target).
+func (m *Middleware) dropLocations(b *buffer, f *headerFacts) {
 	if f.location || f.contentLocation {
 		delete(b.header, "Location")
 		delete(b.header, "Content-Location")

@@ -130,7 +130,7 @@ func (w clientWriter) Write(p []byte) (int, error) {
 	if st.rec.status == 0 {
 		f := b.scan()
 		bs.m.passHeaders(st, b, &f, -1, false)
-		bs.m.dropBundleLocations(b, &f)
+		bs.m.dropLocations(b, &f)
 		st.rec.WriteHeader(b.finalStatus())
 	}
 	return st.rec.Write(p)
