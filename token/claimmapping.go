@@ -75,7 +75,9 @@ const (
 	// case and then refused by the scope grammar. Other names ("openid",
 	// "user_impersonation") are kept as they are. A name that already
 	// contains "/" is refused: this rule never produces one, so it was not
-	// issued under the rule.
+	// issued under the rule. Names are separated by single spaces only, as
+	// SMART scopes are: a name with a tab or other white space in it is
+	// malformed, not two names.
 	ScopeNamesDotted ScopeNames = "dotted"
 )
 
@@ -268,17 +270,28 @@ func (m *ClaimMapping) validate() error {
 	return errors.Join(errs...)
 }
 
-// rename applies the ScopeNames rule to a space-separated scope string.
+// rename applies the ScopeNames rule to a scope claim, token by token.
+//
+// The claim is split on single spaces only, as scope.ParseSet splits it
+// (RFC 6749 section 3.3), and joined back with single spaces, so the
+// renamed claim has exactly the tokens of the original: an empty token
+// (a leading, trailing or doubled space) stays empty and a token holding
+// a byte that is not a scope-token character (tab, NUL, U+00A0, ...)
+// keeps it, and scope.ParseSet refuses both, as it does without the rule.
+// Splitting on other white space here would turn one scope-token the
+// issuer signed into two scopes the Principal grants.
 func (n ScopeNames) rename(claim string) (string, error) {
 	if n != ScopeNamesDotted || claim == "" {
 		return claim, nil
 	}
 	var b strings.Builder
 	b.Grow(len(claim))
-	for i, name := range strings.Fields(claim) {
-		if i > 0 {
+	first := true
+	for name := range strings.SplitSeq(claim, " ") {
+		if !first {
 			b.WriteByte(' ')
 		}
+		first = false
 		if strings.IndexByte(name, '/') >= 0 {
 			return "", fmt.Errorf("scope name %s contains '/', which dotted scope names never do", quoteShort(name))
 		}
@@ -288,7 +301,9 @@ func (n ScopeNames) rename(claim string) (string, error) {
 }
 
 // dottedToSMART turns one dotted scope name into its SMART spelling (see
-// ScopeNamesDotted).
+// ScopeNamesDotted). It only writes "/" for the first "." and "*" for
+// "all", so a name with a byte scope.Parse refuses keeps that byte and is
+// still refused after renaming.
 func dottedToSMART(name string) string {
 	ctx, rest, ok := strings.Cut(name, ".")
 	if !ok {

@@ -67,6 +67,11 @@
 //     array as the mapping allows, renamed by its ScopeNames rule and
 //     parsed with package scope in strict mode: one malformed scope rejects
 //     the token (ErrScope). WithLenientScopes keeps the valid ones instead.
+//     Whatever the mapping, only a single space separates scopes (RFC 6749
+//     3.3): a tab, a no-break space or any other byte outside the
+//     scope-token characters is part of a malformed scope, and a doubled
+//     space an empty one, never a separator; an array element that is
+//     empty or holds a space rejects the token even in lenient mode.
 //     Claims the mapping does not name (roles, permissions, ...) are never
 //     read. The client id is the first present of its ClientIDClaims
 //     (SMART: client_id, then azp); patient, encounter and fhirUser (or the
