@@ -52,8 +52,10 @@ func hasLineBreak(s string) bool {
 }
 
 // splitCompact splits raw into a compactJWS. Errors wrap ErrNotJWT when raw
-// cannot be a JWS at all, ErrMalformed (only) when it is one with a bad
-// header; raw has already been checked against the size limit.
+// cannot be a JWS at all (not three parts, or a first part that is not
+// base64url of a JSON object: see parseHeader), ErrMalformed (only) when it
+// is one that is malformed; raw has already been checked against the size
+// limit.
 func splitCompact(raw string) (*compactJWS, error) {
 	d1 := strings.IndexByte(raw, '.')
 	if d1 < 0 {
@@ -97,8 +99,8 @@ func splitCompact(raw string) (*compactJWS, error) {
 	// both, and the JSON decoder slices strings out of it without copying.
 	decoded := string(out[:hn+pn])
 	// The header is parsed before the payload's error is reported, so that
-	// only a token whose header is a JWS header gets errors that are not
-	// ErrNotJWT.
+	// a token whose first part is not a JSON object gets ErrNotJWT whatever
+	// its other parts hold.
 	hdr, err := parseHeader(decoded[:hn])
 	if err != nil {
 		return nil, err
@@ -123,8 +125,15 @@ func splitCompact(raw string) (*compactJWS, error) {
 
 // parseHeader decodes the protected header, keeping only the members the
 // verifier acts on (without building a map: this runs on every request).
-// Errors wrap ErrNotJWT if js is not a JSON object with an "alg" string,
-// ErrMalformed if it is one with a member of the wrong shape.
+//
+// Errors wrap ErrNotJWT only if js does not start, after JSON white space,
+// with '{': such a token is no JWS and may be an opaque token that FirstOf
+// hands on. Every other error wraps ErrMalformed: a header that opens a JSON
+// object and then fails (a duplicate or case-folded member name, no "alg"
+// string, a number out of range, invalid UTF-8, deep nesting, bytes after
+// the object) belongs to a malformed or forged JWS, and handing it on would
+// let introspection decide what the Verifier refused, at the cost of a
+// request to the authorization server per forged token.
 func parseHeader(js string) (jwsHeader, error) {
 	var h jwsHeader
 	var (
@@ -177,9 +186,9 @@ func parseHeader(js string) (jwsHeader, error) {
 	}
 	switch {
 	case err != nil:
-		return h, failWrap(ErrNotJWT, err, "header")
+		return h, failWrap(ErrMalformed, err, "header")
 	case !hasAlg:
-		return h, fail(ErrNotJWT, `header has no "alg" string`)
+		return h, fail(ErrMalformed, `header has no "alg" string`)
 	case badMember != "":
 		return h, fail(ErrMalformed, "%s", badMember)
 	}

@@ -20,7 +20,9 @@
 // tokens against the issuer's JWKS; [Introspector] asks an RFC 7662
 // introspection endpoint (for opaque tokens). [FirstOf] composes them: JWTs
 // are verified locally and only tokens that are not JWTs at all go to
-// introspection; a JWT that fails verification is never handed on.
+// introspection (ErrNotJWT: not three parts, or a first part that is not
+// base64url of a JSON object); a JWT that fails verification, its header
+// included, is never handed on.
 //
 // # Several issuers, claim mappings, revocation
 //

@@ -44,9 +44,12 @@ var (
 )
 
 // ErrNotJWT refines ErrMalformed: the raw token is not a JWS in compact
-// serialization at all (not three base64url parts, or a header that is not a
-// JSON object with an "alg"), so it may be an opaque token meant for
-// introspection. Errors wrapping ErrNotJWT also satisfy
+// serialization at all (not three parts, or a first part that is not the
+// base64url encoding of something starting with a JSON object's '{'), so
+// it may be an opaque token meant for introspection. A token whose header
+// is a JSON object but is otherwise bad (no "alg" string, a duplicate
+// member, a number out of range, invalid UTF-8) is a malformed JWS:
+// ErrMalformed without ErrNotJWT. Errors wrapping ErrNotJWT also satisfy
 // errors.Is(err, ErrMalformed). FirstOf hands such tokens to the next
 // Authenticator.
 var ErrNotJWT = fmt.Errorf("%w (not a JWT)", ErrMalformed)

@@ -12,11 +12,13 @@ import (
 //
 // The typical use is FirstOf(verifier, introspector): JWTs are verified
 // locally, opaque tokens are introspected. A JWT that fails verification
-// (bad signature, expired, wrong audience, unknown key, JWKS unreachable)
-// is never handed on: the second Authenticator would get a chance to accept
-// what the first rejected for a security reason, the policy would become as
-// weak as the most lenient of the two, and every forged token would cost a
-// round-trip to the authorization server.
+// (bad signature, expired, wrong audience, unknown key, JWKS unreachable,
+// or a malformed header such as a duplicate "alg": a token whose header is
+// a JSON object is a JWT, see ErrNotJWT) is never handed on: the second
+// Authenticator would get a chance to accept what the first rejected for
+// a security reason, the policy would become as weak as the most lenient
+// of the two, and every forged token would cost a round-trip to the
+// authorization server.
 //
 // FirstOf panics if given no Authenticator or a nil one (a programming error).
 func FirstOf(auths ...Authenticator) Authenticator {

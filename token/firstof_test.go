@@ -2,6 +2,7 @@ package token_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,4 +74,60 @@ func TestFirstOf(t *testing.T) {
 
 	require.Panics(t, func() { token.FirstOf() })
 	require.Panics(t, func() { token.FirstOf(v, nil) })
+}
+
+// TestFirstOfMalformedJWSIsNotHandedOn: a token whose header decodes to a
+// JSON object is a JWS, and one its header fails to parse is refused as
+// ErrMalformed by the Verifier, never introspected: otherwise every forged
+// header (a duplicate alg, a number out of range) would reach the
+// authorization server and let it decide what the Verifier refused. Only
+// a token that is not a JWS at all (opaque) goes on.
+func TestFirstOfMalformedJWSIsNotHandedOn(t *testing.T) {
+	iss, clk := newIssuer(t, tokentest.WithClient("rs", "rs-secret", "openid"))
+	auth := token.FirstOf(newVerifier(t, iss, clk), newIntrospector(t, iss, clk, nil))
+	ctx := context.Background()
+	_, kid := iss.SigningKey("RS256")
+	_, p, s := parts(t, iss.Mint(nil))
+	signed := func(hdr string) string { return iss.SignRaw([]byte(hdr), []byte(`{"sub":"x"}`), "RS256", nil) }
+	for name, raw := range map[string]string{
+		"duplicate alg":          signed(`{"alg":"RS256","kid":"` + kid + `","alg":"none"}`),
+		"alg differing in case":  signed(`{"alg":"RS256","kid":"` + kid + `","ALG":"none"}`),
+		"number out of range":    signed(`{"alg":"RS256","kid":"` + kid + `","x":1e1000}`),
+		"invalid UTF-8":          signed("{\"alg\":\"RS256\",\"kid\":\"" + kid + "\",\"x\":\"\xff\"}"),
+		"lone surrogate":         signed(`{"alg":"RS256","kid":"` + kid + `","x":"\ud800"}`),
+		"deep nesting":           signed(`{"alg":"RS256","x":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`),
+		"no alg":                 signed(`{"kid":"` + kid + `"}`),
+		"alg not a string":       signed(`{"alg":7,"kid":"` + kid + `"}`),
+		"trailing bytes":         signed(`{"alg":"RS256","kid":"` + kid + `"}x`),
+		"unterminated object":    segment(t, `{"alg":"RS256"`) + "." + p + "." + s,
+		"leading white space":    segment(t, ` {"alg":"RS256","alg":"none"}`) + "." + p + "." + s,
+		"duplicate alg unsigned": segment(t, `{"alg":"RS256","alg":"none"}`) + ".e30.",
+	} {
+		t.Run(name, func(t *testing.T) {
+			before := len(iss.IntrospectionRequests())
+			_, err := auth.Authenticate(ctx, raw)
+			requireRejected(t, err, token.ErrMalformed, raw)
+			require.NotErrorIs(t, err, token.ErrNotJWT, "a JWS with a bad header is not an opaque token")
+			require.Equal(t, before, len(iss.IntrospectionRequests()), "a malformed JWS must not reach introspection")
+		})
+	}
+	for name, raw := range map[string]string{
+		"opaque":            iss.MintOpaque(map[string]any{"sub": "opaque"}),
+		"dotted opaque":     "abcd.efgh.ijkl",
+		"header not JSON":   segment(t, "hello") + "." + p + "." + s,
+		"header JSON array": segment(t, `[{"alg":"RS256"}]`) + "." + p + "." + s,
+		"header not base64": "a~b.c.d",
+		"JWE (five parts)":  "a.b.c.d.e",
+	} {
+		t.Run(name, func(t *testing.T) {
+			before := len(iss.IntrospectionRequests())
+			_, err := auth.Authenticate(ctx, raw)
+			if name == "opaque" {
+				require.NoError(t, err)
+			} else {
+				requireRejected(t, err, token.ErrInactive, raw)
+			}
+			require.Equal(t, before+1, len(iss.IntrospectionRequests()), "a token that is not a JWS goes on to introspection")
+		})
+	}
 }
