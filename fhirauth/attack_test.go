@@ -18,6 +18,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -148,6 +149,90 @@ func TestAttackChains(t *testing.T) {
 		{name: "_has with a malformed key", method: "GET", url: "/fhir/Patient?_has:Observation=x", scopes: patientAll, patient: A, status: 400},
 		{name: "_has case variant", method: "GET", url: "/fhir/Patient?_HAS:Observation:subject:code=x", scopes: patientAll, patient: A, status: 400},
 	})
+}
+
+// Chains through the narrowing parameter where its element repeats: the
+// narrowing (member=Patient/123) holds when SOME member is A, the chain
+// when ANY member's Patient matches, so it tests B, A's co-member. A
+// reviewer recovered a co-member's birth date with 16 requests of
+// "Group?member:Patient.birthdate=lt...". Only a parameter holding a
+// single reference (Observation.subject) pins the chain to A.
+func TestAttackChainsThroughRepeatingElements(t *testing.T) {
+	const A = "123"
+	stu3 := testPolicy(t, WithVersion(fhirspec.STU3))
+	runAttacks(t, []decisionCase{
+		{name: "R4 Group member birth date oracle", method: "GET", url: "/fhir/Group?member:Patient.birthdate=lt1970-01-01", scopes: patientAll, patient: A, status: 403, reason: "Group.member.entity, where member repeats"},
+		{name: "R4 Group member identifier oracle", method: "GET", url: "/fhir/Group?member:Patient.identifier=http://hl7.org/fhir/sid/us-ssn|123-45-6789", scopes: patientAll, patient: A, status: 403, reason: "chained oracle"},
+		{name: "R4 Group member name oracle", method: "GET", url: "/fhir/Group?member:Patient.name=Bob", scopes: patientAll, patient: A, status: 403, reason: "chained oracle"},
+		{name: "R4 Group member _id", method: "GET", url: "/fhir/Group?member:Patient._id=123", scopes: patientAll, patient: A, status: 403, reason: "chained oracle"},
+		{name: "R4 Group untyped member chain", method: "GET", url: "/fhir/Group?member.name=Bob", scopes: patientAll, patient: A, status: 400},
+		{name: "R4 Group member chain with the narrowing spelt out", method: "GET", url: "/fhir/Group?member=Patient/123&member:Patient.name=Bob", scopes: patientAll, patient: A, status: 403, reason: "chained oracle"},
+		{name: "R4 Appointment actor name oracle", method: "GET", url: "/fhir/Appointment?actor:Patient.name=Bob", scopes: patientAll, patient: A, status: 403, reason: "Appointment.participant.actor, where participant repeats"},
+		{name: "R4 Appointment actor birth date oracle", method: "GET", url: "/fhir/Appointment?actor:Patient.birthdate=1961-03-04", scopes: patientAll, patient: A, status: 403, reason: "chained oracle"},
+		{name: "R4 Schedule actor name oracle", method: "GET", url: "/fhir/Schedule?actor:Patient.name=Bob", scopes: patientAll, patient: A, status: 403, reason: "Schedule.actor, where actor repeats"},
+		{name: "R4 Schedule actor birth date oracle", method: "GET", url: "/fhir/Schedule?actor:Patient.birthdate=1961-03-04", scopes: patientAll, patient: A, status: 403, reason: "chained oracle"},
+		{name: "R4 AuditEvent patient name oracle", method: "GET", url: "/fhir/AuditEvent?patient.name=Bob", scopes: patientAll, patient: A, status: 403, reason: "AuditEvent.agent.who, where agent repeats"},
+		{name: "R4 AuditEvent typed patient chain", method: "GET", url: "/fhir/AuditEvent?patient:Patient.birthdate=1961-03-04", scopes: patientAll, patient: A, status: 403, reason: "chained oracle"},
+		{name: "R4 Provenance patient birth date oracle", method: "GET", url: "/fhir/Provenance?patient.birthdate=1961-03-04", scopes: patientAll, patient: A, status: 403, reason: "Provenance.target, where target repeats"},
+		{name: "R4 Provenance patient name oracle", method: "GET", url: "/fhir/Provenance?patient.name=Bob", scopes: patientAll, patient: A, status: 403, reason: "chained oracle"},
+		{name: "R4 Person patient name oracle", method: "GET", url: "/fhir/Person?patient.name=Bob", scopes: patientAll, patient: A, status: 403, reason: "Person.link.target, where link repeats"},
+		{name: "R4 Account subject name oracle (subject is 0..* in R4)", method: "GET", url: "/fhir/Account?subject:Patient.name=Bob", scopes: patientAll, patient: A, status: 403, reason: "Account.subject, where subject repeats"},
+		{name: "STU3 Group member birth date oracle", policy: stu3, method: "GET", url: "/fhir/Group?member:Patient.birthdate=lt1970-01-01", scopes: patientAll, patient: A, status: 403, reason: "Group.member.entity, where member repeats"},
+		{name: "STU3 Appointment actor name oracle", policy: stu3, method: "GET", url: "/fhir/Appointment?actor:Patient.name=Bob", scopes: patientAll, patient: A, status: 403, reason: "chained oracle"},
+		{name: "STU3 Schedule actor name oracle", policy: stu3, method: "GET", url: "/fhir/Schedule?actor:Patient.name=Bob", scopes: patientAll, patient: A, status: 403, reason: "chained oracle"},
+		{name: "STU3 AuditEvent patient name oracle", policy: stu3, method: "GET", url: "/fhir/AuditEvent?patient.name=Bob", scopes: patientAll, patient: A, status: 403, reason: "AuditEvent.agent.reference, where agent repeats"},
+		{name: "STU3 Provenance patient birth date oracle", policy: stu3, method: "GET", url: "/fhir/Provenance?patient.birthdate=1961-03-04", scopes: patientAll, patient: A, status: 403, reason: "chained oracle"},
+		{name: "STU3 Person patient name oracle", policy: stu3, method: "GET", url: "/fhir/Person?patient.name=Bob", scopes: patientAll, patient: A, status: 403, reason: "chained oracle"},
+		// A single reference, pinned by the narrowing: still allowed.
+		{name: "R4 Observation subject chain is pinned", method: "GET", url: "/fhir/Observation?subject:Patient.name=Bob", scopes: patientAll, patient: A, allow: true, check: narrowedToA},
+		{name: "R4 Observation patient chain is pinned", method: "GET", url: "/fhir/Observation?patient.name=Bob", scopes: patientAll, patient: A, allow: true, check: narrowedToA},
+		{name: "R4 Encounter patient chain is pinned", method: "GET", url: "/fhir/Encounter?patient.birthdate=1961-03-04", scopes: patientAll, patient: A, allow: true, check: narrowedToA},
+		{name: "STU3 Observation subject chain is pinned", policy: stu3, method: "GET", url: "/fhir/Observation?subject:Patient.name=Bob", scopes: patientAll, patient: A, allow: true, check: narrowedToA},
+		{name: "STU3 Account subject chain is pinned (0..1 in STU3)", policy: stu3, method: "GET", url: "/fhir/Account?subject:Patient.name=Bob", scopes: patientAll, patient: A, allow: true, check: narrowedToA},
+		// Without patient context there is no narrowing to rely on; the
+		// chain is decided by the scopes alone, as before.
+		{name: "user scopes may chain through Group member", method: "GET", url: "/fhir/Group?member:Patient.name=Bob", scopes: "user/Group.rs user/Patient.rs", allow: true},
+	})
+}
+
+// TestPinnedChainsFollowCardinality checks every type of both releases: a
+// chain through a narrowing alias is allowed under patient context exactly
+// when fhirspec says the narrowing parameter's one path is single-valued,
+// and the types where it is not are the ones the review listed (plus R4
+// Account, whose subject became 0..*).
+func TestPinnedChainsFollowCardinality(t *testing.T) {
+	wantUnpinned := map[fhirspec.Version][]string{
+		fhirspec.STU3: {"Appointment", "AuditEvent", "Group", "Person", "Provenance", "Schedule"},
+		fhirspec.R4:   {"Account", "Appointment", "AuditEvent", "Group", "Person", "Provenance", "Schedule"},
+	}
+	pr := principal(t, patientAll, "123")
+	for _, v := range []fhirspec.Version{fhirspec.STU3, fhirspec.R4} {
+		p := testPolicy(t, WithVersion(v))
+		var unpinned []string
+		for _, typ := range fhirspec.PatientCompartmentTypes(v) {
+			ci := p.compartment[typ]
+			if typ == "Patient" || len(ci.narrowAliases) == 0 {
+				continue
+			}
+			params, _ := fhirspec.PatientCompartment(v, typ)
+			single := false
+			for _, prm := range params {
+				if prm.Name == ci.narrow {
+					single = len(prm.Paths) == 1 && fhirspec.SingleValuedPath(v, typ, prm.Paths[0])
+				}
+			}
+			if !single {
+				unpinned = append(unpinned, typ)
+			}
+			for _, alias := range ci.narrowAliases {
+				for _, key := range []string{alias + ":Patient.name", alias + ":Patient.birthdate"} {
+					_, d := authorize(t, p, pr, "GET", "/fhir/"+typ+"?"+key+"=x", "", nil)
+					assert.Equal(t, single, d.Allowed, "%v %s?%s: %d %s", v, typ, key, d.Status, d.Reason)
+				}
+			}
+		}
+		assert.Equal(t, wantUnpinned[v], unpinned, "%v", v)
+	}
 }
 
 // _include and _revinclude variants: either denied or response-checked.

@@ -1,6 +1,7 @@
 package fhirauth
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -17,9 +18,18 @@ type compartmentInfo struct {
 	// the type has only chained parameters and cannot be narrowed).
 	narrow string
 	// narrowAliases are the compartment parameters that search the same
-	// elements as narrow (narrow included): once a search is narrowed, a
-	// chain through one of them can only reach the context Patient.
+	// elements as narrow (narrow included).
 	narrowAliases []string
+	// narrowPins reports that narrow selects at most one Reference in a
+	// resource (a single path, single-valued at every element): then once
+	// a search is narrowed to Patient/X, a chain through one of
+	// narrowAliases can only reach X. Otherwise narrowing guarantees only
+	// that SOME selected reference is X while the chain matches when ANY
+	// does (Group member.entity: any member), so the chain reaches others.
+	narrowPins bool
+	// narrowWhy says why narrow does not pin ("" when it does), for the
+	// denial.
+	narrowWhy string
 	// elements are the first segments of the compartment reference paths
 	// ("subject", "performer", ...): a patch touching one of them could move
 	// the resource between compartments.
@@ -82,9 +92,33 @@ func buildCompartments(v fhirspec.Version) map[string]*compartmentInfo {
 				ci.narrowAliases = append(ci.narrowAliases, p.Name)
 			}
 		}
+		ci.narrowWhy = unpinned(v, t, narrowPaths)
+		ci.narrowPins = len(narrowPaths) > 0 && ci.narrowWhy == ""
 		out[t] = ci
 	}
 	return out
+}
+
+// unpinned says why narrowing type t by a parameter searching paths does
+// not pin the one Reference a chain through that parameter follows, or
+// returns "" when it does: every path element, the Reference included, has
+// max cardinality 1 (fhirspec.SingleValuedPath; unknown counts as
+// repeating) and there is one path (with two, narrowing pins one and the
+// chain may follow the other). The answer completes "<param> ...".
+func unpinned(v fhirspec.Version, t string, paths []string) string {
+	for _, path := range paths {
+		if fhirspec.SingleValuedPath(v, t, path) {
+			continue
+		}
+		if elem := fhirspec.RepeatingElement(v, t, path); elem != "" {
+			return fmt.Sprintf("searches %s.%s, where %s repeats (max cardinality *)", t, path, elem)
+		}
+		return fmt.Sprintf("searches %s.%s, whose cardinality is unknown", t, path)
+	}
+	if len(paths) > 1 {
+		return fmt.Sprintf("searches several elements (%s.%s)", t, strings.Join(paths, ", "+t+"."))
+	}
+	return ""
 }
 
 // caseVariant reports whether name differs only in letter case from a

@@ -37,7 +37,11 @@
 // CompartmentDefinition of the configured FHIR version (package fhirspec):
 // searches are narrowed (Decision.Narrow, Decision.ApplyTo) and may not
 // name other patients, nor chain through resources that may belong to
-// someone else; reads by id get a response check
+// someone else (a chain may enter Patient only through the narrowing
+// parameter, and only where that parameter holds a single reference:
+// Observation?subject:Patient.name, not Group?member:Patient.name, whose
+// member repeats, so the chain would test the other members); reads by id
+// get a response check
 // (Decision.CheckResponse, which rebuilds a Bundle from an allow-list
 // so nothing unchecked rides along, or Decision.CheckResult per result
 // for servers that search natively; a

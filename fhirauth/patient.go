@@ -128,8 +128,12 @@ func (e *evaluation) onlyContextPatient(name string, vals []string) denial {
 // only when the narrowing already pins it to the context patient: the
 // first hop of a narrowed search (not a compartment search), into Patient,
 // through the narrowing parameter or one searching the same elements
-// (Observation: subject:Patient, patient). A final "_id" after that hop
-// must name the context patient.
+// (Observation: subject:Patient, patient), when that parameter selects a
+// single Reference (ci.narrowPins). Where the element repeats
+// ("Group?member:Patient.birthdate=x"), the narrowing member=Patient/X
+// holds when SOME member is X, but servers match the chain when ANY
+// member's Patient matches, so it would test the other members. A final
+// "_id" after the pinned hop must name the context patient.
 func (e *evaluation) patientChain(t string, ci *compartmentInfo, compartmentSearch bool, key string, vals []string) denial {
 	hops := strings.Split(key, ".")
 	for i, hop := range hops[:len(hops)-1] {
@@ -144,6 +148,9 @@ func (e *evaluation) patientChain(t string, ci *compartmentInfo, compartmentSear
 			continue
 		}
 		pinned := i == 0 && !compartmentSearch && target == "Patient" && ci != nil && t != "Patient" && contains(ci.narrowAliases, name)
+		if pinned && !ci.narrowPins {
+			return e.deny(http.StatusForbidden, "chained parameter %s is not pinned to Patient/%s by the search's narrowing: %s %s, so a resource may reference several patients there and the chain matches through any of them (chained oracle)", clip(key), e.patient, name, ci.narrowWhy)
+		}
 		if !pinned {
 			return e.deny(http.StatusForbidden, "chained parameter %s goes through %s resources that may belong to another patient (chained oracle); with patient/ scopes a chain may reach Patient only through the search's patient parameter", clip(key), target)
 		}

@@ -19,7 +19,10 @@
 // github.com/google/fhir/go v0.7.4 protos (generated into
 // resourcetypes_gen.go by internal/gen; run go generate). The patient
 // compartments are transcribed in compartment_stu3.go and compartment_r4.go,
-// each citing its CompartmentDefinition and SearchParameter sources.
+// each citing its CompartmentDefinition and SearchParameter sources. The
+// max cardinality of the elements on each compartment path
+// (SingleValuedPath) is read from the same protos, where an element of max
+// cardinality * is a repeated field, into cardinality_gen.go (go generate).
 //
 // # Membership rules
 //
