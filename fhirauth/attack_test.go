@@ -21,6 +21,8 @@ import (
 	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
 )
 
 // narrowedToA asserts that an allowed search stays in A's compartment: the
@@ -409,6 +411,47 @@ func TestAttackBundles(t *testing.T) {
 			body: bundle("transaction", `{"request":{"method":"POST","url":"Observation","ifNoneExist":"Patient?_id=456"},"resource":`+obsOf123+`}`)},
 		{name: "huge Bundle", method: "POST", url: "/fhir", scopes: patientAll, patient: A, status: 400, body: bundle("batch", big...), reason: "too many"},
 	})
+}
+
+// A transaction PATCH entry's Binary holds its patch in the element of
+// the policy's FHIR version: STU3's content, R4's data. A Binary that
+// also carries the other version's element is refused, in either order
+// and in any spelling: a server lenient about unknown elements (or of the
+// other version) could apply that one instead of the patch judged.
+func TestAttackBinaryPatchVersions(t *testing.T) {
+	const A = "123"
+	stu3 := testPolicy(t, WithVersion(fhirspec.STU3))
+	b64 := func(patch string) string { return base64.StdEncoding.EncodeToString([]byte(patch)) }
+	benign := b64(`[{"op":"replace","path":"/status","value":"amended"}]`)
+	evil := b64(`[{"op":"replace","path":"/subject","value":{"reference":"Patient/456"}}]`)
+	patch := func(members string) string {
+		return bundle("transaction", entry("PATCH", "Observation/1", `{"resourceType":"Binary","contentType":"application/json-patch+json",`+members+`}`))
+	}
+	cases := []decisionCase{
+		{name: "R4: benign data is allowed", allow: true, body: patch(`"data":"` + benign + `"`)},
+		{name: "R4: evil data", status: 403, body: patch(`"data":"` + evil + `"`)},
+		{name: "R4: benign data, evil content", status: 400, reason: `"content" is not an element of a R4 Binary`, body: patch(`"data":"` + benign + `","content":"` + evil + `"`)},
+		{name: "R4: evil content, benign data", status: 400, body: patch(`"content":"` + evil + `","data":"` + benign + `"`)},
+		{name: "R4: content only", status: 400, body: patch(`"content":"` + evil + `"`)},
+		{name: "R4: case-variant content", status: 400, body: patch(`"data":"` + benign + `","Content":"` + evil + `"`)},
+		{name: "R4: escaped content", status: 400, body: patch(`"data":"` + benign + `","\u0063ontent":"` + evil + `"`)},
+		{name: "R4: content as an object", status: 400, body: patch(`"data":"` + benign + `","content":{"data":"` + evil + `"}`)},
+		{name: "STU3: benign content is allowed", policy: stu3, allow: true, body: patch(`"content":"` + benign + `"`)},
+		{name: "STU3: evil content", policy: stu3, status: 403, body: patch(`"content":"` + evil + `"`)},
+		{name: "STU3: benign data, evil content", policy: stu3, status: 400, reason: `"data" is not an element of a STU3 Binary`, body: patch(`"data":"` + benign + `","content":"` + evil + `"`)},
+		{name: "STU3: evil content, benign data", policy: stu3, status: 400, body: patch(`"content":"` + evil + `","data":"` + benign + `"`)},
+		{name: "STU3: benign content, evil data", policy: stu3, status: 400, body: patch(`"content":"` + benign + `","data":"` + evil + `"`)},
+		{name: "STU3: data only", policy: stu3, status: 400, body: patch(`"data":"` + benign + `"`)},
+		{name: "STU3: case-variant data", policy: stu3, status: 400, body: patch(`"content":"` + benign + `","DATA":"` + evil + `"`)},
+		{name: "STU3: escaped data", policy: stu3, status: 400, body: patch(`"content":"` + benign + `","d\u0061ta":"` + evil + `"`)},
+		{name: "STU3: case-variant content", policy: stu3, status: 400, body: patch(`"Content":"` + evil + `"`)},
+		{name: "STU3: bad base64 content", policy: stu3, status: 400, reason: "content is not base64", body: patch(`"content":"%%%"`)},
+		{name: "STU3: no content", policy: stu3, status: 400, body: patch(`"securityContext":{"reference":"Patient/123"}`)},
+	}
+	for i := range cases {
+		cases[i].method, cases[i].url, cases[i].scopes, cases[i].patient = "POST", "/fhir", patientAll, A
+	}
+	runAttacks(t, cases)
 }
 
 // Writes into B's record.

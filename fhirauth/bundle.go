@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
 	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
 )
 
@@ -329,7 +330,7 @@ func (p *Policy) classifyEntry(e *bundleEntry) (*Request, error) {
 			return nil, invalid("nested Bundle in a Bundle entry")
 		}
 		if e.method == http.MethodPatch && rt == "Binary" {
-			ct, data, err := binaryContent(e.resource)
+			ct, data, err := binaryContent(e.resource, p.version)
 			if err != nil {
 				return nil, err
 			}
@@ -346,17 +347,39 @@ func (p *Policy) classifyEntry(e *bundleEntry) (*Request, error) {
 	return req, nil
 }
 
-// binaryContent returns the contentType and decoded data of a Binary (the
-// transaction form of a JSON Patch).
-func binaryContent(res []byte) (string, []byte, error) {
+// binaryPayload names the element that holds a Binary's content in the
+// FHIR version v (own) and the one that holds it in the other version
+// fhirauth knows (other): STU3's Binary has content, R4's data.
+func binaryPayload(v fhirspec.Version) (own, other string) {
+	if v == fhirspec.STU3 {
+		return "content", "data"
+	}
+	return "data", "content"
+}
+
+// binaryContent returns the contentType and decoded content of a Binary
+// (the transaction form of a JSON Patch) in the FHIR version v: the
+// element of v that holds it (see binaryPayload).
+//
+// A Binary that also (or only) has the other version's element is
+// refused: a server lenient about unknown elements, or one of the other
+// version, could apply that patch rather than the one judged here. Its
+// other members cannot carry the patch: contentType (read here, case
+// variants refused), securityContext (a Reference), and the Resource
+// elements id, meta, implicitRules and language.
+func binaryContent(res []byte, v fhirspec.Version) (string, []byte, error) {
+	own, other := binaryPayload(v)
 	var ct, data string
-	ms := memberSet{names: []string{"contentType", "data"}}
-	err := eachMember(res, func(key string, v []byte) error {
+	ms := memberSet{names: []string{"contentType", own, other}}
+	err := eachMember(res, func(key string, val []byte) error {
 		i, err := ms.index(key)
 		if err != nil || i < 0 {
 			return err
 		}
-		s, ok := jsonString(v)
+		if i == 2 {
+			return fmt.Errorf("%q is not an element of a %v Binary (its patch is in %q)", other, v, own)
+		}
+		s, ok := jsonString(val)
 		if !ok {
 			return errors.New(key + " is not a string")
 		}
@@ -372,7 +395,7 @@ func binaryContent(res []byte) (string, []byte, error) {
 	}
 	b, err := base64.StdEncoding.DecodeString(data)
 	if err != nil {
-		return "", nil, invalid("patch Binary data is not base64")
+		return "", nil, invalid("patch Binary %s is not base64", own)
 	}
 	return ct, b, nil
 }

@@ -1,8 +1,10 @@
 package middleware_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth"
+	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
 	"github.com/fhirwarden/fhirwarden/internal/naivefhir"
 	"github.com/fhirwarden/fhirwarden/middleware"
 
@@ -206,6 +209,98 @@ func TestAttackOversizedBodies(t *testing.T) {
 			res, body := e.request(t, c.method, c.target, hh, c.body)
 			assert.Contains(t, []int{400, 401, 413}, res.StatusCode, "body: %.300s", body)
 			assert.Equal(t, n, e.requestsSeen())
+		})
+	}
+}
+
+// stu3Patches wraps the naive server with what an STU3 server does with a
+// transaction's PATCH entries whose resource is a Binary: it applies the
+// JSON Patch in Binary.content (STU3's element; R4's "data" is unknown to
+// it and, leniently, ignored). Only top-level "replace" ops.
+func stu3Patches(fhir *naivefhir.Server) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/fhir" {
+			fhir.ServeHTTP(w, r)
+			return
+		}
+		var b struct {
+			Type  string `json:"type"`
+			Entry []struct {
+				Resource struct {
+					ResourceType string `json:"resourceType"`
+					Content      []byte `json:"content"` // base64
+				} `json:"resource"`
+				Request struct{ Method, URL string } `json:"request"`
+			} `json:"entry"`
+		}
+		body, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(body, &b); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		var entries []string
+		for _, en := range b.Entry {
+			typ, id, _ := strings.Cut(en.Request.URL, "/")
+			stored, ok := fhir.Get(typ, id)
+			if en.Request.Method != http.MethodPatch || en.Resource.ResourceType != "Binary" || !ok {
+				entries = append(entries, `{"response":{"status":"400 Bad Request"}}`)
+				continue
+			}
+			var ops []struct {
+				Op, Path string
+				Value    json.RawMessage
+			}
+			_ = json.Unmarshal(en.Resource.Content, &ops)
+			var m map[string]json.RawMessage
+			_ = json.Unmarshal(stored, &m)
+			for _, op := range ops {
+				if op.Op == "replace" {
+					m[strings.TrimPrefix(op.Path, "/")] = op.Value
+				}
+			}
+			nb, _ := json.Marshal(m)
+			_ = fhir.Put(nb)
+			entries = append(entries, `{"response":{"status":"200 OK"}}`)
+		}
+		w.Header().Set("Content-Type", "application/fhir+json")
+		_, _ = w.Write([]byte(`{"resourceType":"Bundle","type":"` + b.Type + `-response","entry":[` + strings.Join(entries, ",") + `]}`))
+	})
+}
+
+// Under an STU3 policy a transaction PATCH entry's Binary is judged by
+// its content, the element an STU3 server applies; R4's data beside it
+// (a benign patch judged while the server applies the other) refuses the
+// transaction, so Alice's Observation cannot be moved into Bob's record.
+func TestAttackSTU3BinaryPatch(t *testing.T) {
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	benign := b64(`[{"op":"replace","path":"/status","value":"amended"}]`)
+	evil := b64(`[{"op":"replace","path":"/subject","value":{"reference":"Patient/p2"}}]`)
+	for _, c := range []struct {
+		name, members string
+		status        int
+	}{
+		{"evil content", `"content":"` + evil + `"`, http.StatusForbidden},
+		{"benign data, evil content", `"data":"` + benign + `","content":"` + evil + `"`, http.StatusBadRequest},
+		{"evil content, benign data", `"content":"` + evil + `","data":"` + benign + `"`, http.StatusBadRequest},
+		{"benign content, evil data", `"content":"` + benign + `","data":"` + evil + `"`, http.StatusBadRequest},
+		{"evil data only", `"data":"` + evil + `"`, http.StatusBadRequest},
+		{"case-variant content", `"data":"` + benign + `","Content":"` + evil + `"`, http.StatusBadRequest},
+		{"benign content", `"content":"` + benign + `"`, http.StatusOK},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fhir := naivefhir.New("/fhir", naivefhir.Sample()...)
+			e := newEnv(t, withInner(stu3Patches(fhir)), withPolicy(fhirauth.WithVersion(fhirspec.STU3)))
+			h := bearer(e.token("patient/Observation.rus", naivefhir.Alice))
+			h.Set("Content-Type", "application/fhir+json")
+			res, body := e.request(t, http.MethodPost, "/fhir", h, `{"resourceType":"Bundle","type":"transaction","entry":[`+
+				`{"request":{"method":"PATCH","url":"Observation/obs-p1-vital"},`+
+				`"resource":{"resourceType":"Binary","contentType":"application/json-patch+json",`+c.members+`}}]}`)
+			require.Equal(t, c.status, res.StatusCode, "body: %s", body)
+			stored, _ := fhir.Get("Observation", "obs-p1-vital")
+			assert.NotContains(t, string(stored), "Patient/p2", "Alice's Observation was moved into Bob's record")
+			if c.status == http.StatusOK {
+				assert.Contains(t, string(stored), `"amended"`, "the patch judged is the patch applied")
+			}
 		})
 	}
 }
