@@ -304,3 +304,109 @@ func TestAttackSTU3BinaryPatch(t *testing.T) {
 		})
 	}
 }
+
+// conditionalReads wraps the naive server with what a FHIR server does
+// with the conditional members of a batch's GET entries (HAPI turns
+// entry.request.ifNoneMatch into If-None-Match, and so on): for a stored
+// resource, ifNoneMatch naming its version or any ifModifiedSince is
+// answered 304 Not Modified without the resource, an ifMatch naming
+// another version 412; Observation/deleted-obs is gone (410). It reads entries with encoding/json, as lenient
+// parsers do, so every case variant of a member's name counts, and
+// reports each conditional member that reaches it to seen.
+func conditionalReads(fhir *naivefhir.Server, notModified bool, seen func(string)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/fhir" {
+			fhir.ServeHTTP(w, r)
+			return
+		}
+		var b struct {
+			Type  string `json:"type"`
+			Entry []struct {
+				Request struct{ Method, URL, IfNoneMatch, IfModifiedSince, IfMatch string } `json:"request"`
+			} `json:"entry"`
+		}
+		body, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(body, &b); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		var entries []string
+		for _, en := range b.Entry {
+			rq := en.Request
+			for _, c := range []string{rq.IfNoneMatch, rq.IfModifiedSince, rq.IfMatch} {
+				if c != "" {
+					seen(c)
+				}
+			}
+			typ, id, _ := strings.Cut(rq.URL, "/")
+			res, ok := fhir.Get(typ, id)
+			switch {
+			case rq.URL == "Observation/deleted-obs":
+				entries = append(entries, `{"response":{"status":"410 Gone","outcome":{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"deleted","diagnostics":"deleted"}]}}}`)
+			case !ok:
+				entries = append(entries, `{"response":{"status":"404 Not Found","outcome":{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found","diagnostics":"`+rq.URL+` is not known"}]}}}`)
+			case notModified || rq.IfNoneMatch == `W/"1"` || rq.IfModifiedSince != "":
+				entries = append(entries, `{"response":{"status":"304 Not Modified","etag":"W/\"1\""}}`)
+			case rq.IfMatch != "" && rq.IfMatch != `W/"1"`:
+				entries = append(entries, `{"response":{"status":"412 Precondition Failed"}}`)
+			default:
+				entries = append(entries, `{"resource":`+string(res)+`,"response":{"status":"200 OK","etag":"W/\"1\""}}`)
+			}
+		}
+		w.Header().Set("Content-Type", "application/fhir+json")
+		_, _ = w.Write([]byte(`{"resourceType":"Bundle","type":"` + b.Type + `-response","entry":[` + strings.Join(entries, ",") + `]}`))
+	})
+}
+
+// batchEntry sends a batch of the one entry request and returns the
+// answer's entry with id replaced by "ID", so that the answers for two
+// resources can be compared byte for byte.
+func (e *env) batchEntry(t *testing.T, tok, typ, request, id string) string {
+	t.Helper()
+	h := bearer(tok)
+	h.Set("Content-Type", "application/fhir+json")
+	res, b := e.request(t, http.MethodPost, "/fhir", h, `{"resourceType":"Bundle","type":"`+typ+`","entry":[{"request":`+request+`}]}`)
+	require.Equal(t, http.StatusOK, res.StatusCode, "%s", b)
+	var resp struct {
+		Entry []json.RawMessage `json:"entry"`
+	}
+	require.NoError(t, json.Unmarshal(b, &resp), "%s", b)
+	require.Len(t, resp.Entry, 1, "%s", b)
+	return strings.ReplaceAll(string(resp.Entry[0]), id, "ID")
+}
+
+// A batch (or transaction) read entry for another patient's Observation
+// answers byte for byte as one for a missing or deleted Observation: the
+// middleware's own not-found entry, not the server's 404 or 410 entry
+// (its diagnostics, its member order), as top-level reads of the two
+// answer with one body.
+func TestAttackBatchReadExistence(t *testing.T) {
+	for _, typ := range []string{"batch", "transaction"} {
+		t.Run(typ, func(t *testing.T) {
+			read := func(e *env, id string) string {
+				tok := e.token("patient/Observation.rs", naivefhir.Alice)
+				return e.batchEntry(t, tok, typ, `{"method":"GET","url":"Observation/`+id+`"}`, id)
+			}
+			e := newEnv(t)
+			bobs := read(e, "obs-p2-lab")
+			assert.Equal(t, read(e, "no-such-obs"), bobs, "Bob's Observation answers as a missing one")
+			_, top := e.get(t, "/fhir/Observation/no-such-obs", e.token("patient/Observation.rs", naivefhir.Alice))
+			assert.Equal(t, `{"response":{"status":"404 Not Found","outcome":`+string(top)+`}}`, bobs, "the entry holds the top-level answer")
+
+			// A server whose 404 entry has its own diagnostics, and a 410.
+			other := newEnv(t, withInner(conditionalReads(naivefhir.New("/fhir", naivefhir.Sample()...), false, func(string) {})))
+			assert.Equal(t, bobs, read(other, "no-such-obs"), "a server's 404 entry")
+			assert.Equal(t, bobs, read(other, "deleted-obs"), "a server's 410 entry")
+			assert.Equal(t, bobs, read(other, "obs-p2-lab"))
+		})
+	}
+}
+
+// Without existence hiding a server's 404 entry passes (sanitized): the
+// withheld entry is a 403, which tells the two apart anyway.
+func TestAttackBatchReadNoHiding(t *testing.T) {
+	e := newEnv(t, withPolicy(fhirauth.WithExistenceHiding(false)))
+	tok := e.token("patient/Observation.rs", naivefhir.Alice)
+	assert.Contains(t, e.batchEntry(t, tok, "batch", `{"method":"GET","url":"Observation/obs-p2-lab"}`, "obs-p2-lab"), "403 Forbidden")
+	assert.Contains(t, e.batchEntry(t, tok, "batch", `{"method":"GET","url":"Observation/no-such-obs"}`, "no-such-obs"), "is not known")
+}

@@ -252,10 +252,15 @@ func checkResponseEntries(d *fhirauth.Decision, kept []int, rentries [][]byte, w
 // checkEntry applies an entry decision's response check
 // (Decision.CheckResponse, with the entry's response.status) to one
 // response entry, which is rebuilt from the members FHIR defines for it
-// (see sanitize.go) less its search, request and response.location; an
-// entry without a resource passes. A failed check, or an entry that
-// cannot be read unambiguously, withholds the entry (the returned
-// outcome).
+// (see sanitize.go) less its search, request and response.location. A
+// failed check, or an entry that cannot be read unambiguously, withholds
+// the entry (the returned outcome); an entry without a resource passes.
+//
+// Under existence hiding a 404 or 410 for a single resource is answered
+// with the middleware's own not-found entry, the very entry it writes
+// for a resource withheld, as a top-level read answers both with one
+// body: the server's own entry (its diagnostics, its member order) would
+// tell a missing resource from a withheld one.
 func checkEntry(raw []byte, ed *fhirauth.Decision) ([]byte, int, *entryOutcome) {
 	malformed := &entryOutcome{status: http.StatusBadGateway, code: "exception", reason: "malformed response entry"}
 	clean, ok := sanitizeEntry(raw)
@@ -273,16 +278,20 @@ func checkEntry(raw []byte, ed *fhirauth.Decision) ([]byte, int, *entryOutcome) 
 		return nil, 0, malformed
 	}
 	members[entrySearch], members[entryRequest] = nil, nil
-	removed := 0
-	if res := members[entryResource]; res != nil && !isNullValue(res) {
-		out, n, err := ed.CheckResponse(entryStatus(members[entryResponse]), res)
-		switch {
-		case errors.Is(err, fhirauth.ErrHidden):
-			return nil, 0, &entryOutcome{status: http.StatusNotFound, code: "not-found", reason: "resource not found"}
-		case err != nil:
-			return nil, 0, &entryOutcome{status: ed.CheckStatus(), code: checkCode(ed), reason: "response withheld: " + err.Error()}
-		}
-		members[entryResource], removed = out, n // as the server sent it, or a Bundle rebuilt from an allow-list
+	res := members[entryResource]
+	if isNullValue(res) {
+		res = nil
+	}
+	// Checked with or without a resource: CheckResponse hides a 404 or
+	// 410 by its status alone.
+	checked, removed, err := ed.CheckResponse(entryStatus(members[entryResponse]), res)
+	switch {
+	case errors.Is(err, fhirauth.ErrHidden):
+		return nil, 0, &entryOutcome{status: http.StatusNotFound, code: "not-found", reason: "resource not found"}
+	case err != nil:
+		return nil, 0, &entryOutcome{status: ed.CheckStatus(), code: checkCode(ed), reason: "response withheld: " + err.Error()}
+	case res != nil:
+		members[entryResource] = checked // as the server sent it, or a Bundle rebuilt from an allow-list
 	}
 	out, err := appendEntryMembers(make([]byte, 0, len(clean)), members)
 	if err != nil {

@@ -229,6 +229,8 @@ var diffResponseEntries = []string{
 	`{"resource":{"resourceType":"Observation","id":"o1","subject":{"reference":"Patient/123"}},"\u0072esource":{}}`,
 	`{"link":[{"relation":"x"}],"fullUrl":"Observation/o1","response":{"status":"200 OK","lastModified":"2026"}}`,
 	`{"resource":[],"response":{"status":"200 OK"}}`, `1`, `[]`, `{"response":7}`,
+	`{"response":{"outcome":{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]},"status":"404 Not Found"}}`,
+	`{"response":{"status":"410 Gone"}}`, `{"response":{"status":"412 Precondition Failed"}}`,
 }
 
 func TestBundleRewriteMatchesReference(t *testing.T) {

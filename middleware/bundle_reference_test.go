@@ -37,7 +37,8 @@ func refIsNull(raw json.RawMessage) bool {
 // refCheckEntry applies an entry decision's response check
 // (Decision.CheckResponse, with the entry's response.status) to one
 // response entry, which is rebuilt from the members FHIR defines for it
-// (see sanitize.go); an entry without a resource passes. A failed check,
+// (see sanitize.go); an entry without a resource passes unless the check
+// hides it (a 404 or 410 under existence hiding). A failed check,
 // or an entry that cannot be read unambiguously, withholds the entry (the
 // returned outcome).
 func refCheckEntry(raw json.RawMessage, ed *fhirauth.Decision) (json.RawMessage, int, *entryOutcome) {
@@ -70,8 +71,8 @@ func refCheckEntry(raw json.RawMessage, ed *fhirauth.Decision) (json.RawMessage,
 		return b, removed, nil
 	}
 	res, ok := e["resource"]
-	if !ok || refIsNull(res) {
-		return rebuild(0)
+	if refIsNull(res) {
+		res, ok = nil, false
 	}
 	out, removed, err := ed.CheckResponse(refEntryStatus(e), res)
 	switch {
@@ -79,6 +80,8 @@ func refCheckEntry(raw json.RawMessage, ed *fhirauth.Decision) (json.RawMessage,
 		return nil, 0, &entryOutcome{status: http.StatusNotFound, code: "not-found", reason: "resource not found"}
 	case err != nil:
 		return nil, 0, &entryOutcome{status: ed.CheckStatus(), code: checkCode(ed), reason: "response withheld: " + err.Error()}
+	case !ok:
+		return rebuild(0)
 	}
 	e["resource"] = out // as the server sent it, or a Bundle rebuilt from an allow-list
 	return rebuild(removed)
