@@ -375,6 +375,66 @@ func (e *env) batchEntry(t *testing.T, tok, typ, request, id string) string {
 	return strings.ReplaceAll(string(resp.Entry[0]), id, "ID")
 }
 
+// A batch read entry whose response is checked reaches the server
+// without its conditional members (ifNoneMatch, ifModifiedSince, and for
+// a read ifMatch, in any spelling a lenient parser would read), as a
+// checked top-level read goes without If-None-Match and the like, with
+// query narrowing on or off: a 304 (or 412) for another patient's
+// Observation would confirm that it exists, and its version, where a
+// plain read answers as for a missing one.
+func TestAttackBatchConditionalReads(t *testing.T) {
+	for _, member := range []string{
+		`"ifNoneMatch":"W/\"1\""`, `"IfNoneMatch":"W/\"1\""`, `"IFNONEMATCH":"W/\"1\""`,
+		`"ifModifiedSince":"2000-01-01T00:00:00Z"`, `"ifModifiedſince":"2000-01-01T00:00:00Z"`,
+		`"ifMatch":"W/\"9\""`, `"IfMatch":"W/\"9\""`,
+		`"ifNoneMatch":"W/\"1\"","ifModifiedSince":"2000-01-01T00:00:00Z","ifMatch":"W/\"9\""`,
+	} {
+		for _, narrow := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s narrowing %v", member, narrow), func(t *testing.T) {
+				fhir := naivefhir.New("/fhir", naivefhir.Sample()...)
+				var seen []string
+				e := newEnv(t, withInner(conditionalReads(fhir, false, func(c string) { seen = append(seen, c) })),
+					withMW(middleware.WithQueryNarrowing(narrow)))
+				tok := e.token("patient/Observation.rs", naivefhir.Alice)
+				read := func(id string) string {
+					return e.batchEntry(t, tok, "batch", `{"method":"GET","url":"Observation/`+id+`",`+member+`}`, id)
+				}
+				bobs, missing := read("obs-p2-lab"), read("no-such-obs")
+				assert.Equal(t, missing, bobs, "Bob's Observation answers as a missing one")
+				assert.Contains(t, bobs, "404 Not Found")
+				assert.Contains(t, read("obs-p1-lab"), `"resourceType":"Observation"`, "Alice's own read is answered in full")
+				assert.Empty(t, seen, "no conditional member reached the server")
+			})
+		}
+	}
+}
+
+// A checked read entry the server answers 304 Not Modified, or 200
+// without the resource, however it came to (here: a server that answers
+// 304 to every read of a stored resource), has nothing to check: it is
+// withheld, under existence hiding exactly as a missing resource is
+// answered, else with 403.
+func TestAttackBatchReadWithoutResource(t *testing.T) {
+	for _, hide := range []bool{true, false} {
+		t.Run(fmt.Sprintf("existence hiding %v", hide), func(t *testing.T) {
+			fhir := naivefhir.New("/fhir", naivefhir.Sample()...)
+			e := newEnv(t, withInner(conditionalReads(fhir, true, func(string) {})), withPolicy(fhirauth.WithExistenceHiding(hide)))
+			tok := e.token("patient/Observation.rs", naivefhir.Alice)
+			read := func(id string) string {
+				return e.batchEntry(t, tok, "batch", `{"method":"GET","url":"Observation/`+id+`"}`, id)
+			}
+			bobs, own := read("obs-p2-lab"), read("obs-p1-lab")
+			assert.NotContains(t, bobs, "304")
+			assert.Equal(t, own, bobs, "a 304 says nothing of whose resource it is")
+			if hide {
+				assert.Equal(t, read("no-such-obs"), bobs, "Bob's Observation answers as a missing one")
+			} else {
+				assert.Contains(t, bobs, "403 Forbidden")
+			}
+		})
+	}
+}
+
 // A batch (or transaction) read entry for another patient's Observation
 // answers byte for byte as one for a missing or deleted Observation: the
 // middleware's own not-found entry, not the server's 404 or 410 entry

@@ -174,8 +174,10 @@ func (m *Middleware) prepareEntry(st *requestState, dst []byte, i int, raw []byt
 	}
 	// An entry whose stored version was checked is rewritten even
 	// without a pin, so that what is forwarded has one request.ifMatch
-	// (the one compared) however the client wrote it.
-	if !(m.cfg.narrow && (ed.Narrow != nil || ed.NeedsResponseCheck())) && !checked {
+	// (the one compared) however the client wrote it; one whose response
+	// is checked is rewritten even when narrowing is off, so that it goes
+	// without its conditional members (entryConditional).
+	if !(m.cfg.narrow && ed.Narrow != nil) && !ed.NeedsResponseCheck() && !checked {
 		return append(dst, raw...), nil, true
 	}
 	out, err := rewriteEntry(dst, raw, er, ed, m.cfg.narrow, c.pin)
@@ -254,13 +256,17 @@ func checkResponseEntries(d *fhirauth.Decision, kept []int, rentries [][]byte, w
 // response entry, which is rebuilt from the members FHIR defines for it
 // (see sanitize.go) less its search, request and response.location. A
 // failed check, or an entry that cannot be read unambiguously, withholds
-// the entry (the returned outcome); an entry without a resource passes.
+// the entry (the returned outcome).
 //
-// Under existence hiding a 404 or 410 for a single resource is answered
-// with the middleware's own not-found entry, the very entry it writes
-// for a resource withheld, as a top-level read answers both with one
-// body: the server's own entry (its diagnostics, its member order) would
-// tell a missing resource from a withheld one.
+// An entry without a resource passes if it is an error answer (or
+// answers a write), as at top level. Under existence hiding a 404 or 410
+// for a single resource is answered with the middleware's own not-found
+// entry, the very entry it writes for a resource withheld, as a top-level
+// read answers both with one body: the server's own entry (its
+// diagnostics, its member order) would tell a missing resource from a
+// withheld one. A read answered without its resource and without an
+// error (a 304 Not Modified, were a conditional member to reach the
+// server) has nothing to check and is withheld (entryWithoutResource).
 func checkEntry(raw []byte, ed *fhirauth.Decision) ([]byte, int, *entryOutcome) {
 	malformed := &entryOutcome{status: http.StatusBadGateway, code: "exception", reason: "malformed response entry"}
 	clean, ok := sanitizeEntry(raw)
@@ -284,13 +290,18 @@ func checkEntry(raw []byte, ed *fhirauth.Decision) ([]byte, int, *entryOutcome) 
 	}
 	// Checked with or without a resource: CheckResponse hides a 404 or
 	// 410 by its status alone.
-	checked, removed, err := ed.CheckResponse(entryStatus(members[entryResponse]), res)
+	status := entryStatus(members[entryResponse])
+	checked, removed, err := ed.CheckResponse(status, res)
 	switch {
 	case errors.Is(err, fhirauth.ErrHidden):
 		return nil, 0, &entryOutcome{status: http.StatusNotFound, code: "not-found", reason: "resource not found"}
 	case err != nil:
 		return nil, 0, &entryOutcome{status: ed.CheckStatus(), code: checkCode(ed), reason: "response withheld: " + err.Error()}
-	case res != nil:
+	case res == nil:
+		if oc := entryWithoutResource(ed, status); oc != nil {
+			return nil, 0, oc
+		}
+	default:
 		members[entryResource] = checked // as the server sent it, or a Bundle rebuilt from an allow-list
 	}
 	out, err := appendEntryMembers(make([]byte, 0, len(clean)), members)
@@ -298,6 +309,24 @@ func checkEntry(raw []byte, ed *fhirauth.Decision) ([]byte, int, *entryOutcome) 
 		return nil, 0, malformed
 	}
 	return out, removed, nil
+}
+
+// entryWithoutResource is the outcome of a checked entry the server
+// answered with status but without a resource, nil when it may pass: an
+// error answer (its outcome sanitized with the entry), or the answer
+// to a write (whose server may answer return=minimal). A read, search or
+// history answered otherwise (304 Not Modified, a 200 without a body, no
+// status at all) has nothing to check, and its bare status could confirm
+// that a resource exists: it is withheld as a failed check is, so that
+// under existence hiding it answers exactly as a missing resource.
+func entryWithoutResource(ed *fhirauth.Decision, status int) *entryOutcome {
+	if status >= 400 {
+		return nil
+	}
+	if er := ed.Request(); er != nil && isWrite(er.Interaction) {
+		return nil
+	}
+	return &entryOutcome{status: ed.CheckStatus(), code: checkCode(ed), reason: "response withheld: the server answered without the resource"}
 }
 
 // The indexes of the entry members checkEntry drops.

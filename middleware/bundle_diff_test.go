@@ -229,6 +229,7 @@ var diffResponseEntries = []string{
 	`{"resource":{"resourceType":"Observation","id":"o1","subject":{"reference":"Patient/123"}},"\u0072esource":{}}`,
 	`{"link":[{"relation":"x"}],"fullUrl":"Observation/o1","response":{"status":"200 OK","lastModified":"2026"}}`,
 	`{"resource":[],"response":{"status":"200 OK"}}`, `1`, `[]`, `{"response":7}`,
+	`{"response":{"status":"304 Not Modified","etag":"W/\"1\""}}`, `{"response":{"status":"200 OK"}}`, `{"response":{}}`,
 	`{"response":{"outcome":{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]},"status":"404 Not Found"}}`,
 	`{"response":{"status":"410 Gone"}}`, `{"response":{"status":"412 Precondition Failed"}}`,
 }
@@ -301,4 +302,38 @@ func FuzzBundleRewriteMatchesReference(f *testing.F) {
 			checkEntryAgainstReference(t, d, doc)
 		}
 	})
+}
+
+// An entry whose response is checked is forwarded without the members a
+// lenient parser would read as ifNoneMatch or ifModifiedSince, and, but
+// for a write, ifMatch, narrowed or not (one spelling of each per entry:
+// the strict reader refuses two); a write keeps its ifMatch, or
+// has the stored-version pin in its place.
+func TestRewriteEntryDropsConditionals(t *testing.T) {
+	d := checkedReadDecision(t)
+	read := *d.Request()
+	write := read
+	write.Interaction, write.Method = fhirauth.Update, http.MethodPut
+	entry := []byte(`{"fullUrl":"u","request":{"method":"GET","url":"Observation/o1","IfNoneMatch":"a","ifModifiedſince":"b",` +
+		`"IFMATCH":"c","ifNoneExist":"g"}}`)
+	for _, c := range []struct {
+		name   string
+		er     *fhirauth.Request
+		narrow bool
+		pin    string
+		want   string
+	}{
+		{"read", &read, true, "", `{"method":"GET","url":"Observation/o1","ifNoneExist":"g"}`},
+		{"read, narrowing off", &read, false, "", `{"method":"GET","url":"Observation/o1","ifNoneExist":"g"}`},
+		{"write", &write, false, "", `{"method":"GET","url":"Observation/o1","IFMATCH":"c","ifNoneExist":"g"}`},
+		{"write, pinned", &write, true, `W/"7"`, `{"method":"GET","url":"Observation/o1","ifNoneExist":"g","ifMatch":"W/\"7\""}`},
+	} {
+		out, err := rewriteEntry(nil, entry, c.er, d, c.narrow, c.pin)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if want := `{"fullUrl":"u","request":` + c.want + `}`; string(out) != want {
+			t.Errorf("%s: rewriteEntry = %s, want %s", c.name, out, want)
+		}
+	}
 }

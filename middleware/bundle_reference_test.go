@@ -37,10 +37,10 @@ func refIsNull(raw json.RawMessage) bool {
 // refCheckEntry applies an entry decision's response check
 // (Decision.CheckResponse, with the entry's response.status) to one
 // response entry, which is rebuilt from the members FHIR defines for it
-// (see sanitize.go); an entry without a resource passes unless the check
-// hides it (a 404 or 410 under existence hiding). A failed check,
-// or an entry that cannot be read unambiguously, withholds the entry (the
-// returned outcome).
+// (see sanitize.go); an entry without a resource passes when it is an
+// error answer (or answers a write) and the check does not hide it. A
+// failed check, or an entry that cannot be read unambiguously, withholds
+// the entry (the returned outcome).
 func refCheckEntry(raw json.RawMessage, ed *fhirauth.Decision) (json.RawMessage, int, *entryOutcome) {
 	malformed := &entryOutcome{status: http.StatusBadGateway, code: "exception", reason: "malformed response entry"}
 	clean, ok := sanitizeEntry(raw)
@@ -81,6 +81,9 @@ func refCheckEntry(raw json.RawMessage, ed *fhirauth.Decision) (json.RawMessage,
 	case err != nil:
 		return nil, 0, &entryOutcome{status: ed.CheckStatus(), code: checkCode(ed), reason: "response withheld: " + err.Error()}
 	case !ok:
+		if refEntryStatus(e) < 400 && (ed.Request() == nil || !isWrite(ed.Request().Interaction)) {
+			return nil, 0, &entryOutcome{status: ed.CheckStatus(), code: checkCode(ed), reason: "response withheld: the server answered without the resource"}
+		}
 		return rebuild(0)
 	}
 	e["resource"] = out // as the server sent it, or a Bundle rebuilt from an allow-list

@@ -202,7 +202,9 @@ func joinBundle(top [][]byte, entries [][]byte) []byte {
 // (request.url, or request.ifNoneExist for a conditional create) and,
 // when the stored version was pinned (ifMatch not empty), with
 // request.ifMatch set to it in place of every member a parser could read
-// as ifMatch. The entry's other members are copied as written.
+// as ifMatch. An entry whose response is checked goes without its
+// conditional members (see entryConditional), narrowed or not. The
+// entry's other members are copied as written.
 func rewriteEntry(dst, raw []byte, er *fhirauth.Request, ed *fhirauth.Decision, narrow bool, ifMatch string) ([]byte, error) {
 	sawRequest := false
 	out, err := appendMembers(dst, raw, func(out, name, value []byte) ([]byte, bool, error) {
@@ -228,12 +230,15 @@ func appendRequest(out, v []byte, er *fhirauth.Request, ed *fhirauth.Decision, n
 	narrowing := narrow && (ed.Narrow != nil || ed.NeedsResponseCheck())
 	narrowURL := narrowing && er.Interaction != fhirauth.Create
 	narrowINE := narrowing && er.Interaction == fhirauth.Create && er.Conditional
+	checked, write := ed.NeedsResponseCheck(), isWrite(er.Interaction)
 	start := len(out)
 	sawURL, sawINE := false, false
 	out, err := appendMembers(out, v, func(out, name, value []byte) ([]byte, bool, error) {
 		switch {
 		case ifMatch != "" && jsonsyntax.FoldEqual(name, "ifMatch"):
 			return out, false, nil // replaced below
+		case checked && entryConditional(name, write):
+			return out, false, nil
 		case string(name) == "url" && narrowURL:
 			sawURL = true
 			out, err := appendNarrowedURL(out, value, er, ed)
@@ -262,6 +267,25 @@ func appendRequest(out, v []byte, er *fhirauth.Request, ed *fhirauth.Decision, n
 		out = jsonsyntax.AppendQuote(out, ifMatch)
 	}
 	return append(out, '}'), nil
+}
+
+// entryConditional reports whether the request member name is one an
+// entry whose response is checked goes without, as a checked top-level
+// request goes without the headers of checkedHeaders: ifNoneMatch and
+// ifModifiedSince, and for an entry that is not a write ifMatch, in any
+// spelling a parser could read as one of them. The server would answer
+// 304 Not Modified (or 412) without the resource, so there would be
+// nothing to check, and the bare status would confirm that another
+// patient's resource exists, and its version. A write keeps its ifMatch:
+// it guards the write (and the stored-version pin replaces it anyway).
+func entryConditional(name []byte, write bool) bool {
+	return jsonsyntax.FoldEqual(name, "ifNoneMatch") || jsonsyntax.FoldEqual(name, "ifModifiedSince") ||
+		(!write && jsonsyntax.FoldEqual(name, "ifMatch"))
+}
+
+// isWrite reports whether the interaction changes the server's data.
+func isWrite(i fhirauth.Interaction) bool {
+	return i == fhirauth.Create || i == fhirauth.Update || i == fhirauth.Patch || i == fhirauth.Delete
 }
 
 // appendNarrowedURL appends the request.url (the JSON string v) of the

@@ -36,8 +36,11 @@
 //     (a resource outside the caller's compartment becomes 404 or 403, a
 //     search Bundle loses the entries the caller may not see), and taking
 //     batches apart (denied entries answered with entry-level errors, the
-//     others sent on; under existence hiding an entry withheld, missing
-//     or gone is answered with one not-found entry);
+//     others sent on; an entry whose response is checked goes without
+//     request.ifNoneMatch, ifModifiedSince and, but for a write, ifMatch,
+//     as a checked request goes without If-None-Match and the like, and
+//     under existence hiding an entry withheld, missing or gone is
+//     answered with one not-found entry);
 //   - writes one AuditRecord (WithAudit; log/slog by default).
 //
 // Responses that need no check stream straight through. A checked

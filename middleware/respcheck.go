@@ -82,6 +82,8 @@ func (m *Middleware) serveChecked(st *requestState, next http.Handler, r *http.R
 // checkedHeaders are the request headers a checked request goes without:
 // conditional and range headers (a 304 or 206 could not be checked, and a
 // 304 alone would confirm that a resource exists) and Accept-Encoding.
+// A checked Bundle entry goes without their counterparts in its request
+// (entryConditional).
 var checkedHeaders = [...]string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range", "Range", "Accept-Encoding"}
 
 // forCheck prepares r (the middleware's own copy of the request) for a
