@@ -18,7 +18,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 

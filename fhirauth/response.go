@@ -43,7 +43,8 @@ func (d *Decision) CheckResponse(status int, body []byte) (out []byte, removed i
 		return nil, 0, ErrHidden
 	}
 	if uncheckable {
-		return nil, 0, fmt.Errorf("%w: the server's %d answer cannot be checked", ErrNotJSON, status)
+		// The status is not echoed: a 304 would say which version exists.
+		return nil, 0, fmt.Errorf("%w: the server answered with a redirect or an informational status, which cannot be checked", ErrNotJSON)
 	}
 	if len(body) == 0 {
 		return body, 0, nil
