@@ -763,3 +763,44 @@ func TestAttackRawURLFields(t *testing.T) {
 		})
 	}
 }
+
+// A transaction cannot hold a read whose answer is checked under existence
+// hiding: a server failing the whole transaction for a missing resource
+// would tell it from a withheld one. It is refused before the server sees
+// it, naming the entry, unless an entry is denied outright (that reason is
+// the more specific one); a batch, a transaction of writes and searches,
+// and a policy without hiding are not affected.
+func TestAttackTransactionHiddenRead(t *testing.T) {
+	pr := principal(t, "patient/Observation.cruds", "123")
+	hide, show := testPolicy(t), testPolicy(t, WithExistenceHiding(false))
+	bundle := func(typ string, entries ...string) string {
+		return `{"resourceType":"Bundle","type":"` + typ + `","entry":[` + strings.Join(entries, ",") + `]}`
+	}
+	create := `{"request":{"method":"POST","url":"Observation"},"resource":` + obsOf123 + `}`
+	read := `{"request":{"method":"GET","url":"Observation/1"}}`
+	history := `{"request":{"method":"GET","url":"Observation/1/_history"}}`
+	search := `{"request":{"method":"GET","url":"Observation?code=x"}}`
+	denied := `{"request":{"method":"GET","url":"Observation?patient=Patient/456"}}`
+
+	for _, entry := range []string{read, history} {
+		_, d := authorize(t, hide, pr, "POST", "/fhir", bundle("transaction", create, entry), nil)
+		require.False(t, d.Allowed, entry)
+		assert.Equal(t, http.StatusForbidden, d.Status)
+		assert.Contains(t, d.Reason, "entry 1")
+		assert.Contains(t, d.Reason, "send reads in a batch")
+	}
+	_, d := authorize(t, hide, pr, "POST", "/fhir", bundle("transaction", denied, read), nil)
+	require.False(t, d.Allowed)
+	assert.Contains(t, d.Reason, "entry 0", "the denied entry is named, not the read")
+	for name, c := range map[string]struct {
+		p    *Policy
+		body string
+	}{
+		"batch":                    {hide, bundle("batch", create, read)},
+		"writes and searches":      {hide, bundle("transaction", create, search)},
+		"without existence hiding": {show, bundle("transaction", create, read)},
+	} {
+		_, d := authorize(t, c.p, pr, "POST", "/fhir", c.body, nil)
+		assert.True(t, d.Allowed, "%s: %s", name, d.Reason)
+	}
+}

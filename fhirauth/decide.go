@@ -151,6 +151,28 @@ func (p *Policy) decideBundle(ctx context.Context, pr *token.Principal, req *Req
 	if denied > 0 {
 		d.Reason = fmt.Sprintf("%d of %d batch entries denied; they get entry-level error responses", denied, len(req.Entries))
 	}
+	if req.Interaction == Transaction {
+		return p.refuseHiddenReads(req, d)
+	}
+	return d
+}
+
+// refuseHiddenReads refuses the allowed transaction d if an entry is a
+// read whose answer must be checked under existence hiding. A server that
+// fails a whole transaction for a missing resource (a 404 for the Bundle,
+// its writes rolled back) would answer a missing resource unlike another
+// patient's, which can only be withheld after the transaction committed.
+// In a batch the same read is answered entry by entry, alike for both.
+func (p *Policy) refuseHiddenReads(req *Request, d *Decision) *Decision {
+	for i, ed := range d.Entries {
+		if !ed.hidesExistence() {
+			continue
+		}
+		e := req.Entries[i]
+		return &Decision{Status: http.StatusForbidden, IssueCode: "forbidden", policy: p, request: req, Entries: d.Entries[:i+1],
+			Reason: fmt.Sprintf("transaction refused: entry %d (%s %s) is a read whose answer must be checked, and under existence hiding "+
+				"a transaction could tell a missing resource from a withheld one; send reads in a batch", i, clip(e.Method), clip(e.Path))}
+	}
 	return d
 }
 

@@ -35,11 +35,10 @@ func (d *Decision) CheckResponse(status int, body []byte) (out []byte, removed i
 	if !d.response.on {
 		return body, 0, nil
 	}
-	single := !d.response.bundle || d.response.history
 	// An informational answer, a redirect or a 304 holds nothing to
 	// check, but says that something is there.
 	uncheckable := status < 200 || (status >= 300 && status < 400)
-	if single && (status == http.StatusNotFound || status == http.StatusGone || uncheckable) && d.CheckStatus() == http.StatusNotFound {
+	if d.hidesExistence() && (status == http.StatusNotFound || status == http.StatusGone || uncheckable) {
 		return nil, 0, ErrHidden
 	}
 	if uncheckable {
@@ -66,6 +65,14 @@ func (d *Decision) CheckResponse(status int, body []byte) (out []byte, removed i
 		return nil, 0, err
 	}
 	return body, 0, nil
+}
+
+// hidesExistence reports whether the decision's response check is of one
+// resource (a read, or an instance's history) under existence hiding:
+// then a missing resource and a withheld one must get the same answer.
+func (d *Decision) hidesExistence() bool {
+	single := !d.response.bundle || d.response.history
+	return d.response.on && single && d.CheckStatus() == http.StatusNotFound
 }
 
 // historyWithheld is the error for an instance history with versions the

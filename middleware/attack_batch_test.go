@@ -441,25 +441,51 @@ func TestAttackBatchReadWithoutResource(t *testing.T) {
 // (its diagnostics, its member order), as top-level reads of the two
 // answer with one body.
 func TestAttackBatchReadExistence(t *testing.T) {
-	for _, typ := range []string{"batch", "transaction"} {
-		t.Run(typ, func(t *testing.T) {
-			read := func(e *env, id string) string {
-				tok := e.token("patient/Observation.rs", naivefhir.Alice)
-				return e.batchEntry(t, tok, typ, `{"method":"GET","url":"Observation/`+id+`"}`, id)
-			}
-			e := newEnv(t)
-			bobs := read(e, "obs-p2-lab")
-			assert.Equal(t, read(e, "no-such-obs"), bobs, "Bob's Observation answers as a missing one")
-			_, top := e.get(t, "/fhir/Observation/no-such-obs", e.token("patient/Observation.rs", naivefhir.Alice))
-			assert.Equal(t, `{"response":{"status":"404 Not Found","outcome":`+string(top)+`}}`, bobs, "the entry holds the top-level answer")
-
-			// A server whose 404 entry has its own diagnostics, and a 410.
-			other := newEnv(t, withInner(conditionalReads(naivefhir.New("/fhir", naivefhir.Sample()...), false, func(string) {})))
-			assert.Equal(t, bobs, read(other, "no-such-obs"), "a server's 404 entry")
-			assert.Equal(t, bobs, read(other, "deleted-obs"), "a server's 410 entry")
-			assert.Equal(t, bobs, read(other, "obs-p2-lab"))
-		})
+	read := func(e *env, id string) string {
+		tok := e.token("patient/Observation.rs", naivefhir.Alice)
+		return e.batchEntry(t, tok, "batch", `{"method":"GET","url":"Observation/`+id+`"}`, id)
 	}
+	e := newEnv(t)
+	bobs := read(e, "obs-p2-lab")
+	assert.Equal(t, read(e, "no-such-obs"), bobs, "Bob's Observation answers as a missing one")
+	_, top := e.get(t, "/fhir/Observation/no-such-obs", e.token("patient/Observation.rs", naivefhir.Alice))
+	assert.Equal(t, `{"response":{"status":"404 Not Found","outcome":`+string(top)+`}}`, bobs, "the entry holds the top-level answer")
+
+	// A server whose 404 entry has its own diagnostics, and a 410.
+	other := newEnv(t, withInner(conditionalReads(naivefhir.New("/fhir", naivefhir.Sample()...), false, func(string) {})))
+	assert.Equal(t, bobs, read(other, "no-such-obs"), "a server's 404 entry")
+	assert.Equal(t, bobs, read(other, "deleted-obs"), "a server's 410 entry")
+	assert.Equal(t, bobs, read(other, "obs-p2-lab"))
+}
+
+// A transaction cannot hold a read whose answer is checked under existence
+// hiding: a server that fails a whole transaction for a missing resource
+// (a 404 for the Bundle, its writes rolled back) would answer a missing
+// resource unlike a withheld one, which the middleware can only withhold
+// after the transaction committed. Such a transaction is refused before it
+// reaches the server, the same way for another patient's resource and a
+// missing one; in a batch the same read is answered entry by entry.
+func TestAttackTransactionReadExistence(t *testing.T) {
+	e := newEnv(t)
+	h := bearer(e.token("patient/Observation.cruds", naivefhir.Alice))
+	h.Set("Content-Type", "application/fhir+json")
+	refusal := func(id string) string {
+		n := len(e.fhir.Requests())
+		res, b := e.request(t, http.MethodPost, "/fhir", h, `{"resourceType":"Bundle","type":"transaction","entry":[`+
+			`{"request":{"method":"POST","url":"Observation"},"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"}}},`+
+			`{"request":{"method":"GET","url":"Observation/`+id+`"}}]}`)
+		require.Equal(t, http.StatusForbidden, res.StatusCode, "%s", b)
+		assert.Contains(t, parseOutcome(t, b).Issue[0].Diagnostics, "entry 1")
+		assert.Len(t, e.fhir.Requests(), n, "nothing reached the server")
+		return strings.ReplaceAll(string(b), id, "ID")
+	}
+	assert.Equal(t, refusal("no-such-obs"), refusal("obs-p2-lab"))
+	assert.Equal(t, refusal("obs-p1-lab"), refusal("obs-p2-lab"), "Alice's own Observation too")
+
+	// Without existence hiding the read is checked after the transaction.
+	open := newEnv(t, withPolicy(fhirauth.WithExistenceHiding(false)))
+	tok := open.token("patient/Observation.rs", naivefhir.Alice)
+	assert.Contains(t, open.batchEntry(t, tok, "transaction", `{"method":"GET","url":"Observation/obs-p1-lab"}`, "obs-p1-lab"), "200")
 }
 
 // Without existence hiding a server's 404 entry passes (sanitized): the

@@ -19,7 +19,9 @@ import (
 
 // bundleBody is a batch or transaction of n entries in quarters: PUT (a
 // stored-version check and a pinned ifMatch each), POST, GET by id (a
-// response check) and a search of the patient's Observations (narrowed).
+// response check; a search by _id in a transaction, which cannot hold a
+// checked read under existence hiding) and a search of the patient's
+// Observations (narrowed).
 func bundleBody(typ string, n int) []byte {
 	var b strings.Builder
 	b.WriteString(`{"resourceType":"Bundle","type":"` + typ + `","entry":[`)
@@ -34,6 +36,10 @@ func bundleBody(typ string, n int) []byte {
 		case 1:
 			fmt.Fprintf(&b, `{"fullUrl":"urn:uuid:%08d-0000-4000-8000-000000000000","resource":%s,"request":{"method":"POST","url":"Observation"}}`, i, strings.Replace(obs, `"id":"o`+strconv.Itoa(i)+`",`, "", 1))
 		case 2:
+			if typ == "transaction" {
+				fmt.Fprintf(&b, `{"request":{"method":"GET","url":"Observation?_id=o%d"}}`, i)
+				break
+			}
 			fmt.Fprintf(&b, `{"request":{"method":"GET","url":"Observation/o%d"}}`, i)
 		default:
 			fmt.Fprintf(&b, `{"request":{"method":"GET","url":"Observation?code=hr&_count=%d"}}`, i%50+1)
