@@ -64,9 +64,10 @@ func (d *data) current(typ, id string) *Resource {
 	return vs[len(vs)-1]
 }
 
-// write validates and appends a new version.
-func (d *data) write(typ, id string, doc map[string]any, pre Precondition) (*Resource, error) {
-	vs := d.versions(typ, id)
+// write validates a new version and stores it after vs, the versions of
+// typ/id it continues (nil for a new resource, which then replaces any
+// versions stored under that id).
+func (d *data) write(typ, id string, vs []*Resource, doc map[string]any, pre Precondition) (*Resource, error) {
 	version, seq := 1, d.seq+1
 	if len(vs) > 0 {
 		version = vs[len(vs)-1].Version + 1
@@ -147,7 +148,7 @@ func (d *data) Create(typ string, body []byte, pre Precondition) (*Resource, err
 	for d.current(typ, id) != nil {
 		id = d.newID()
 	}
-	return d.write(typ, id, doc, Precondition{Result: pre.Result})
+	return d.write(typ, id, nil, doc, Precondition{Result: pre.Result})
 }
 
 func (d *data) Read(typ, id string) (*Resource, error) {
@@ -190,12 +191,45 @@ func (d *data) Update(typ, id string, body []byte, pre Precondition) (*Resource,
 	if bodyID, _ := doc["id"].(string); bodyID != id {
 		return nil, false, fmt.Errorf("%w: resource id %q does not match the URL id %q", ErrInvalid, bodyID, id)
 	}
+	vs := d.versions(typ, id)
 	cur := d.current(typ, id)
+	if cur != nil && cur.Deleted && !knowsLineage(vs, pre) {
+		// Re-created as a new resource: version 1, 201, If-Match against
+		// nothing, exactly as for an id never used (see knowsLineage).
+		vs, cur = nil, nil
+	}
 	if err := checkStored(typ, id, cur, pre); err != nil {
 		return nil, false, err
 	}
-	r, err := d.write(typ, id, doc, pre)
+	r, err := d.write(typ, id, vs, doc, pre)
 	return r, err == nil && cur == nil, err
+}
+
+// knowsLineage reports whether the caller whose write pre guards may know
+// the versions vs of a deleted resource: pre.Stored accepts every one that
+// is not a deletion record. An update of a deleted resource continues its
+// history (version n+1, 200) only for such a caller. For any other, e.g.
+// a patient-context writer re-using the id of another patient's deleted
+// resource, the version number, status and If-Match answer would tell
+// that the id was used and how many versions it had, so the update
+// creates a new resource in its place instead: its history starts again
+// at version 1 and the deleted versions are dropped for every caller (as
+// if the server had purged the deleted resource's history, which FHIR
+// allows). Keeping them would either number the new versions after them,
+// which is the leak, or give two versions of one id the same number.
+// Stored is the check asked because it is the caller's access to the
+// stored resource: under patient context, that it is in the patient's
+// compartment, as a read of it would require.
+func knowsLineage(vs []*Resource, pre Precondition) bool {
+	if pre.Stored == nil {
+		return true
+	}
+	for _, v := range vs {
+		if !v.Deleted && pre.Stored(v) != nil {
+			return false
+		}
+	}
+	return true
 }
 
 func (d *data) Patch(typ, id string, patch []byte, pre Precondition) (*Resource, error) {
@@ -226,7 +260,7 @@ func (d *data) Patch(typ, id string, patch []byte, pre Precondition) (*Resource,
 	if out["resourceType"] != typ || out["id"] != id {
 		return nil, fmt.Errorf("%w: a patch may not change resourceType or id", ErrInvalid)
 	}
-	return d.write(typ, id, out, pre)
+	return d.write(typ, id, d.versions(typ, id), out, pre)
 }
 
 func (d *data) Delete(typ, id string, pre Precondition) (*Resource, error) {

@@ -34,6 +34,9 @@ type Precondition struct {
 	// caller learns no version either, and also, with nil, before a
 	// deleted resource is patched or deleted again (which would otherwise
 	// answer "gone" or succeed, telling that the resource once existed).
+	// An update of a deleted resource also asks it about each earlier
+	// version: if it refuses one, the update creates a new resource (see
+	// Update) rather than continue a history the caller may not know.
 	Stored func(*Resource) error
 	// Result, when set, is called with the version about to be written; an
 	// error refuses the write (use it for "the new content must be in the
@@ -131,7 +134,11 @@ func (s *Store) VRead(typ, id string, version int) (*Resource, error) {
 	return s.d.VRead(typ, id, version)
 }
 
-// Update replaces (or creates, with the client's id) a resource.
+// Update replaces (or creates, with the client's id) a resource. An update
+// of a deleted resource continues its history when pre.Stored accepts
+// every earlier version; otherwise it creates a new resource under that id
+// (version 1, created is true) and the deleted versions are dropped, so
+// that a caller who may not know them learns nothing about them.
 func (s *Store) Update(typ, id string, body []byte, pre Precondition) (*Resource, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

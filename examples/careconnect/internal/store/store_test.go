@@ -381,3 +381,55 @@ func TestStoredCheckSeesNothingOnUpdateAsCreate(t *testing.T) {
 	_, err = s.Delete("Patient", "p1", pre)
 	assert.NoError(t, err, "deleting a deleted resource is a no-op and needs no stored check")
 }
+
+// An update of a deleted resource whose earlier versions the caller's
+// stored check refuses creates a new resource under the id: version 1,
+// created, If-Match against nothing, the deleted versions dropped; a
+// caller who may know them continues the history.
+func TestUpdateOfDeletedStartsAnewForAStranger(t *testing.T) {
+	inP1 := func(r *store.Resource) error {
+		if r != nil && !strings.Contains(string(r.JSON), `"Patient/p1"`) {
+			return errors.New("not in Patient/p1's compartment")
+		}
+		return nil
+	}
+	pre := store.Precondition{Stored: inP1, Result: inP1}
+	setup := func() *store.Store {
+		s := newStore(t)
+		put(t, s, "Observation", observation("o2", "p2", "laboratory", "1"))
+		put(t, s, "Observation", observation("o2", "p2", "laboratory", "2"))
+		_, err := s.Delete("Observation", "o2", store.Precondition{})
+		require.NoError(t, err)
+		return s
+	}
+	body := []byte(observation("o2", "p1", "laboratory", "1"))
+
+	s := setup()
+	_, _, err := s.Update("Observation", "o2", body, store.Precondition{Stored: inP1, IfMatch: 3})
+	require.ErrorIs(t, err, store.ErrVersionConflict)
+	assert.Contains(t, err.Error(), "current version none", "the deletion's version is not told")
+	r, created, err := s.Update("Observation", "o2", body, pre)
+	require.NoError(t, err)
+	assert.True(t, created)
+	assert.Equal(t, 1, r.Version)
+	h, err := s.History("Observation", "o2")
+	require.NoError(t, err)
+	assert.Equal(t, []*store.Resource{r}, h, "the deleted versions are gone")
+
+	// A transaction that fails restores the deleted resource's history.
+	s = setup()
+	require.Error(t, s.Atomic(func(ops store.Ops) error {
+		_, _, err := ops.Update("Observation", "o2", body, pre)
+		require.NoError(t, err)
+		return errors.New("roll back")
+	}))
+	h, err = s.History("Observation", "o2")
+	require.NoError(t, err)
+	assert.Len(t, h, 3)
+
+	// A caller who may know every earlier version continues the history.
+	r, created, err = s.Update("Observation", "o2", body, store.Precondition{Stored: func(*store.Resource) error { return nil }, IfMatch: 3})
+	require.NoError(t, err)
+	assert.False(t, created)
+	assert.Equal(t, 4, r.Version)
+}
