@@ -126,3 +126,32 @@ func TestAccessGuardsWrites(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.status)
 	assert.Equal(t, []string{"201 Created", "403 Forbidden"}, statuses(res))
 }
+
+// An instance history with a content version the Access refuses is
+// withheld as a whole, like the missing resource it is answered as;
+// deletion records hold no content and withhold nothing.
+func TestAccessWithholdsHistoryWithAVersionOutside(t *testing.T) {
+	a := patientOne(t)
+	obs := func(id, patient string) []byte {
+		return []byte(`{"resourceType":"Observation","id":"` + id + `","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/` + patient + `"}}`)
+	}
+	for id, owners := range map[string][]string{"moved-in": {"2", "1"}, "moved-out": {"1", "2"}, "own": {"1", "1"}} {
+		for _, p := range owners {
+			_, err := a.store.Put("Observation", obs(id, p))
+			require.NoError(t, err)
+		}
+	}
+	_, err := a.store.Delete("Observation", "own", store.Precondition{})
+	require.NoError(t, err)
+
+	for _, id := range []string{"moved-in", "moved-out"} {
+		res := a.get("/fhir/Observation/" + id + "/_history")
+		assert.Equal(t, http.StatusNotFound, res.status, id)
+		assert.Equal(t, "resource not found", diag(res), id)
+	}
+	assert.Equal(t, http.StatusNotFound, a.get("/fhir/Observation/moved-in/_history/1").status)
+	assert.Equal(t, http.StatusOK, a.get("/fhir/Observation/moved-in/_history/2").status)
+	res := a.get("/fhir/Observation/own/_history")
+	require.Equal(t, http.StatusOK, res.status)
+	assert.Equal(t, []string{"-", "Observation/own", "Observation/own"}, entryRefs(res))
+}
