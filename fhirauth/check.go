@@ -272,7 +272,8 @@ func (d *Decision) checkMissing() error {
 		id = d.request.ID
 	}
 	if d.request != nil && d.request.Interaction == Update {
-		return fmt.Errorf("%w: %s/%s does not exist and the token may not create it (update-as-create needs %s/%s.c)", ErrConstraint, sc.typ, clip(id), d.Context, sc.typ)
+		return fmt.Errorf("%w: %s/%s does not exist and the token may not create it (update-as-create needs a %s/ scope granting %s on %s whose constraints, if any, the resource satisfies)",
+			ErrConstraint, sc.typ, clip(id), d.Context, sc.letters|scope.Create, sc.typ)
 	}
 	sentinel := ErrConstraint
 	if sc.compartment {
@@ -289,7 +290,8 @@ func (d *Decision) checkMissing() error {
 // no compartment reference a server could resolve to someone else
 // (fhirspec.Matcher.PatientCompartmentsStrict); under
 // v2 constraints it must satisfy them; and a missing resource is accepted
-// only when an update-as-create would be permitted ("c"): for a patch, a
+// only when an update-as-create would be permitted ("c" with the update's
+// letters, and the body satisfying that scope's constraints): for a patch, a
 // delete or an instance operation it is an error too (wrapping
 // ErrOutsideCompartment under patient context, else ErrConstraint), so
 // that a missing resource and a withheld one get the same answer and a

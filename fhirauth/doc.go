@@ -52,7 +52,13 @@
 // deleting another patient's); shared types are read-only.
 // SMART v2 constraints (patient/Observation.rs?category=laboratory) are
 // added to searches and checked on resources in hand; when they cannot be
-// enforced the request is denied. $export needs system/ scopes; other
+// enforced the request is denied. An update whose target does not exist
+// creates it (update-as-create, or a conditional update that matches
+// nothing), so it also needs "c", granted with the update's letters by one
+// scope whose constraints, if any, the body satisfies, as a create of the
+// same body would; otherwise the stored-version check refuses a missing
+// target (and the middleware, which cannot resolve a conditional update's
+// search, refuses the conditional update). $export needs system/ scopes; other
 // operations need registering (WithOperation). A batch is decided per
 // entry; a transaction is refused when any entry is.
 //

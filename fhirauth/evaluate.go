@@ -56,7 +56,7 @@ type storedCheck struct {
 	typ           string
 	letters       scope.Permission // constraints of these letters must hold
 	compartment   bool             // the stored version must be in exactly Patient/<patient>'s compartment
-	createAllowed bool             // a missing stored version (update-as-create) is allowed
+	createAllowed bool             // a missing stored version (update-as-create) is allowed: "c" granted and its constraints hold on the body
 }
 
 type typeClass uint8

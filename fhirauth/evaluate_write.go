@@ -48,9 +48,12 @@ func (e *evaluation) create() (*Decision, denial) {
 }
 
 // update covers update and patch: "u" (and "s" when conditional). An update
-// that turns out to create (update-as-create) also needs "c": the
-// stored-version check enforces that when "c" is not granted, since only
-// the server knows whether the resource exists.
+// that turns out to create (update-as-create) also needs "c", granted
+// with the update's letters by one scope whose constraints, if it has
+// any, the body satisfies, as a create of the same body would need
+// (updateMayCreate): the stored-version check enforces that when it does
+// not hold, since only the server knows whether the resource exists (a
+// conditional update's search too: it creates when nothing matches).
 //
 // Under patient context: Patient resources only for the context patient;
 // compartment types need the body (update) in exactly the patient's
@@ -65,7 +68,13 @@ func (e *evaluation) update() (*Decision, denial) {
 		return nil, den
 	}
 	sc := storedCheck{typ: t, letters: letters}
-	sc.createAllowed = req.Interaction == Update && e.permit(t, letters|scope.Create) != scope.Denied
+	if req.Interaction == Update {
+		ok, den := e.updateMayCreate(t, letters)
+		if den.status != 0 {
+			return nil, den
+		}
+		sc.createAllowed = ok
+	}
 	if e.inPatient() {
 		switch e.class(t) {
 		case classPatient:
@@ -107,6 +116,27 @@ func (e *evaluation) update() (*Decision, denial) {
 		sc.on = true
 	}
 	return e.grantWrite(sc, letters, m)
+}
+
+// updateMayCreate reports whether an update with letters may create its
+// target when it does not exist. A create needs "c"; here one scope must
+// grant it together with letters, and when that is only under
+// constraints, the body must satisfy one of the alternatives granting
+// both. Checking only the alternatives that grant the update's letters
+// would let a PUT create what a POST of the same body is refused: under
+// "cu?category=laboratory u", a social-history Observation.
+func (e *evaluation) updateMayCreate(t string, letters scope.Permission) (bool, denial) {
+	switch e.permit(t, letters|scope.Create) {
+	case scope.Denied:
+		return false, denial{}
+	case scope.Unconstrained:
+		return true, denial{}
+	}
+	ok, err := constraintsHold(e.req.Body, e.alternatives(t, letters|scope.Create))
+	if err != nil {
+		return false, denial{status: http.StatusBadRequest, code: "invalid", reason: "cannot evaluate the scope constraints on the resource: " + err.Error()}
+	}
+	return ok, denial{}
 }
 
 // writeBody checks an update body or a patch under patient context.
