@@ -251,12 +251,12 @@ func (d *Decision) allowScopes(rt string, body []byte, letters scope.Permission)
 // scopes granting letters on rt holds on body.
 func (d *Decision) constraintsHoldOn(rt string, body []byte, letters scope.Permission) error {
 	alts := d.set.AppendConstraints(nil, d.Context, rt, letters)
-	ok, err := constraintsHold(body, alts)
+	ok, why, err := constraintsHold(d.policy.version, rt, body, alts)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrConstraint, err)
 	}
 	if !ok {
-		return fmt.Errorf("%w: the %s does not satisfy the scope constraints (%s)", ErrConstraint, rt, formatAlternatives(alts))
+		return fmt.Errorf("%w: the %s does not satisfy the scope constraints (%s)%s", ErrConstraint, rt, formatAlternatives(alts), whyNot(why))
 	}
 	return nil
 }
@@ -360,12 +360,12 @@ func (d *Decision) storedConstraints(resource []byte) error {
 		return nil
 	}
 	alts := d.set.AppendConstraints(nil, d.Context, sc.typ, sc.letters)
-	ok, err := constraintsHold(resource, alts)
+	ok, why, err := constraintsHold(d.policy.version, sc.typ, resource, alts)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrConstraint, err)
 	}
 	if !ok {
-		return fmt.Errorf("%w: the stored %s does not satisfy the scope constraints (%s)", ErrConstraint, sc.typ, formatAlternatives(alts))
+		return fmt.Errorf("%w: the stored %s does not satisfy the scope constraints (%s)%s", ErrConstraint, sc.typ, formatAlternatives(alts), whyNot(why))
 	}
 	return nil
 }

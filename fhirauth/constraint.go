@@ -2,10 +2,12 @@ package fhirauth
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
 
+	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
 	"github.com/fhirwarden/fhirwarden/scope"
 )
 
@@ -14,7 +16,10 @@ import (
 // on every resource type that has them. A constraint on a parameter outside
 // this table can be enforced on searches (the server applies it) but not
 // on a resource in hand (a read's response, a create's body), so such
-// requests are denied.
+// requests are denied. On a resource only the paths that its type has are
+// read, each by its FHIR data type (fhirspec.ElementTypeOf; every path
+// here must be one of fhirspec.TypedPaths); a parameter none of whose
+// paths the type has, with a known data type, cannot be checked either.
 var constraintPaths = map[string][]string{
 	"_id":                 {"id"},
 	"_tag":                {"meta.tag"},
@@ -47,26 +52,67 @@ func (e *evaluation) alternatives(t string, letters scope.Permission) [][]scope.
 // granting letters on t can be evaluated on a resource.
 func (e *evaluation) constraintsCheckable(t string, letters scope.Permission) bool {
 	for _, alt := range e.alternatives(t, letters) {
-		if altCheckable(alt) {
+		if altCheckable(e.p.version, t, alt) {
 			return true
 		}
 	}
 	return false
 }
 
-func altCheckable(alt []scope.Constraint) bool {
+// altCheckable reports whether every constraint of alt can be evaluated on
+// a resource of type t: its parameter is in constraintPaths and t has at
+// least one of its elements, of a data type the matcher reads.
+func altCheckable(v fhirspec.Version, t string, alt []scope.Constraint) bool {
 	for _, c := range alt {
-		if _, ok := constraintPaths[c.Param]; !ok {
+		if len(typedPaths(v, t, c.Param)) == 0 {
 			return false
 		}
 	}
 	return true
 }
 
+// typedPath is an element path of a constraint parameter on one resource
+// type, with that element's data type.
+type typedPath struct {
+	segs []string
+	et   fhirspec.ElementType
+}
+
+// typedPaths lists the elements that param searches on type t whose data
+// types are known; elements t does not have are left out (an Observation
+// has no "patient": its "patient" parameter searches "subject").
+func typedPaths(v fhirspec.Version, t, param string) []typedPath {
+	var out []typedPath
+	for _, path := range constraintPaths[param] {
+		if et, ok := fhirspec.ElementTypeOf(v, t, path); ok {
+			out = append(out, typedPath{segs: strings.Split(path, "."), et: et})
+		}
+	}
+	return out
+}
+
+// uncheckableParams names the parameters of alts that cannot be evaluated
+// on a resource of type t, for denials.
+func uncheckableParams(v fhirspec.Version, t string, alts [][]scope.Constraint) string {
+	var names []string
+	for _, alt := range alts {
+		for _, c := range alt {
+			if len(typedPaths(v, t, c.Param)) == 0 && !contains(names, c.Param) {
+				names = append(names, c.Param)
+			}
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
 func (e *evaluation) unenforceable(t string, letters scope.Permission, what string) denial {
-	return denial{status: http.StatusForbidden, code: "forbidden",
-		reason: "the token's " + e.c.String() + "/ scopes grant " + letters.String() + " on " + t + " only under constraints (" +
-			formatAlternatives(e.alternatives(t, letters)) + ") that cannot be enforced for " + what}
+	alts := e.alternatives(t, letters)
+	reason := "the token's " + e.c.String() + "/ scopes grant " + letters.String() + " on " + t + " only under constraints (" +
+		formatAlternatives(alts) + ") that cannot be enforced for " + what
+	if names := uncheckableParams(e.p.version, t, alts); names != "" {
+		reason += " (fhirauth does not know which " + t + " elements of a known data type " + names + " searches)"
+	}
+	return denial{status: http.StatusForbidden, code: "forbidden", reason: reason}
 }
 
 func formatAlternatives(alts [][]scope.Constraint) string {
@@ -193,18 +239,32 @@ func containsString(list []string, s string) bool {
 	return false
 }
 
-// bodySatisfies requires a request body to satisfy one alternative.
+// bodySatisfies requires a request body to satisfy one alternative. When
+// no alternative can be evaluated on t the write is denied as
+// unenforceable, naming the parameters.
 func (e *evaluation) bodySatisfies(t string, letters scope.Permission, body []byte) denial {
+	if !e.constraintsCheckable(t, letters) {
+		return e.unenforceable(t, letters, e.req.Interaction.String())
+	}
 	alts := e.alternatives(t, letters)
-	ok, err := constraintsHold(body, alts)
+	ok, why, err := constraintsHold(e.p.version, t, body, alts)
 	if err != nil {
 		return denial{status: http.StatusBadRequest, code: "invalid", reason: "cannot evaluate the scope constraints on the resource: " + err.Error()}
 	}
 	if !ok {
 		return denial{status: http.StatusForbidden, code: "forbidden",
-			reason: "the resource does not satisfy the constraints of the token's " + e.c.String() + "/ scopes on " + t + " (" + formatAlternatives(alts) + ")"}
+			reason: "the resource does not satisfy the constraints of the token's " + e.c.String() + "/ scopes on " + t + " (" + formatAlternatives(alts) + ")" + whyNot(why)}
 	}
 	return denial{}
+}
+
+// whyNot words the reason constraintsHold gives for a constraint that
+// failed other than by a value not matching, "" when there is none.
+func whyNot(why string) string {
+	if why == "" {
+		return ""
+	}
+	return ": " + why
 }
 
 // constraintElements lists the top-level elements the constraints on t
@@ -224,134 +284,274 @@ func (e *evaluation) constraintElements(t string, letters scope.Permission) []st
 	return out
 }
 
-// constraintsHold reports whether the resource satisfies at least one
-// alternative.
-func constraintsHold(res []byte, alts [][]scope.Constraint) (bool, error) {
+// constraintsHold reports whether resource res of type t satisfies at
+// least one alternative. When none does, why says what made a constraint
+// fail other than a value that does not match (an element whose JSON
+// shape its data type does not allow, a parameter whose elements are
+// unknown on t), for the caller's message; err is a resource the strict
+// reader refuses (duplicate or case-variant keys).
+func constraintsHold(v fhirspec.Version, t string, res []byte, alts [][]scope.Constraint) (ok bool, why string, err error) {
 	for _, alt := range alts {
-		ok := altCheckable(alt)
+		ok = true
 		for _, c := range alt {
-			if !ok {
+			held, w, err := constraintHolds(v, t, res, c)
+			if err != nil {
+				return false, "", err
+			}
+			if why == "" {
+				why = w
+			}
+			if !held {
+				ok = false
 				break
 			}
-			held, err := constraintHolds(res, c)
-			if err != nil {
-				return false, err
-			}
-			ok = held
 		}
 		if ok {
-			return true, nil
+			return true, "", nil
 		}
 	}
-	return false, nil
+	return false, why, nil
 }
 
-// constraintHolds evaluates one constraint with token-search semantics
-// ("code", "system|code", "|code", "system|"), reference semantics
-// ("Type/id" or "id") for Reference values, and equality for primitives. A
-// comma in the value is FHIR's OR.
-func constraintHolds(res []byte, c scope.Constraint) (bool, error) {
+// constraintHolds evaluates one constraint on the elements its parameter
+// searches, each read by its FHIR data type (elementMatches). A comma in
+// the value is FHIR's OR. A parameter without a known element on t does
+// not hold; nor does one with an element of a shape its type does not
+// allow, even if another element matches: a server could read that
+// element in a way the check did not.
+func constraintHolds(v fhirspec.Version, t string, res []byte, c scope.Constraint) (held bool, why string, err error) {
+	paths := typedPaths(v, t, c.Param)
+	if len(paths) == 0 {
+		return false, "fhirauth does not know which " + t + " elements the parameter " + c.Param + " searches", nil
+	}
 	items := splitList(c.DecodedValue())
-	found := false
-	for _, path := range constraintPaths[c.Param] {
-		err := walkPath(res, strings.Split(path, "."), func(val []byte) {
-			for _, it := range items {
-				if valueMatches(val, it) {
-					found = true
-				}
-			}
+	for _, tp := range paths {
+		err := typedWalk(res, tp.segs, tp.et.Lists, func(val []byte) error {
+			m, err := elementMatches(v, tp.et.Type, c.Param, val, items)
+			held = held || m
+			return err
 		})
+		var se *shapeError
+		if errors.As(err, &se) {
+			return false, se.Error(), nil
+		}
 		if err != nil {
-			return false, err
+			return false, "", err
 		}
 	}
-	return found, nil
+	return held, "", nil
 }
 
-// walkPath calls fn with every value at path (arrays traversed), rejecting
-// duplicate or case-variant keys along it.
-func walkPath(d []byte, path []string, fn func(val []byte)) error {
+// shapeError is an element whose JSON its FHIR data type does not allow
+// (a string where a CodeableConcept list belongs).
+type shapeError struct{ path, want string }
+
+func (e *shapeError) Error() string {
+	return "element " + e.path + " is not " + e.want
+}
+
+// typedWalk calls fn with every value at the element path segs (lists:
+// which segments repeat) of resource d, requiring an array exactly where
+// a segment repeats and an object inside the path, and rejecting
+// duplicate or case-variant keys along it. A missing element has no
+// values.
+func typedWalk(d []byte, segs []string, lists uint8, fn func(val []byte) error) error {
+	return walkSegment(d, segs, 0, lists, fn)
+}
+
+func walkSegment(d []byte, segs []string, i int, lists uint8, fn func(val []byte) error) error {
 	d = bytes.TrimSpace(d)
-	if len(d) == 0 {
-		return nil
+	path := strings.Join(segs[:i+1], ".")
+	if len(d) == 0 || d[0] != '{' {
+		if i == 0 {
+			return &shapeError{path: "the resource", want: "an object"}
+		}
+		return &shapeError{path: strings.Join(segs[:i], "."), want: "an object"}
 	}
-	if d[0] == '[' {
-		return eachElement(d, func(_ int, el []byte) error { return walkPath(el, path, fn) })
-	}
-	if len(path) == 0 {
-		fn(d)
-		return nil
-	}
-	if d[0] != '{' {
-		return nil
-	}
-	ms := memberSet{names: path[:1]}
+	ms := memberSet{names: segs[i : i+1]}
 	return eachMember(d, func(key string, val []byte) error {
+		if j, err := ms.index(key); err != nil || j < 0 {
+			return err
+		}
+		val = bytes.TrimSpace(val)
+		one := func(el []byte) error {
+			el = bytes.TrimSpace(el)
+			if i+1 == len(segs) {
+				return fn(el)
+			}
+			return walkSegment(el, segs, i+1, lists, fn)
+		}
+		if lists&(1<<i) == 0 {
+			if len(val) > 0 && val[0] == '[' {
+				return &shapeError{path: path, want: "a single value (it does not repeat)"}
+			}
+			return one(val)
+		}
+		if len(val) == 0 || val[0] != '[' {
+			return &shapeError{path: path, want: "an array (it repeats)"}
+		}
+		return eachElement(val, func(_ int, el []byte) error { return one(el) })
+	})
+}
+
+// elementMatches reports whether one element value of data type dt
+// matches one of the constraint's items (search param, for "patient"),
+// reading only the members the type defines: coding[].system and .code
+// of a CodeableConcept, system and code of a Coding, system and value of
+// an Identifier, the value of a code or string, reference of a Reference
+// (exactly "Type/id", fhirspec.RelativeReference). Other members (a
+// "value" on a Coding, a "code" on a CodeableConcept) never match, and a
+// value of the wrong JSON shape is a shapeError.
+func elementMatches(v fhirspec.Version, dt fhirspec.DataType, param string, val []byte, items []string) (bool, error) {
+	switch dt {
+	case fhirspec.TypeString:
+		s, ok := jsonStringValue(val)
+		if !ok {
+			return false, &shapeError{path: param, want: "a string"}
+		}
+		return anyItem(items, func(it string) bool { return primitiveMatches(s, it) }), nil
+	case fhirspec.TypeBoolean:
+		if b := string(val); b == "true" || b == "false" {
+			return anyItem(items, func(it string) bool { return it == b }), nil
+		}
+		return false, &shapeError{path: param, want: "a boolean"}
+	case fhirspec.TypeCoding:
+		return tokenMatches(val, "code", param, items)
+	case fhirspec.TypeIdentifier:
+		return tokenMatches(val, "value", param, items)
+	case fhirspec.TypeCodeableConcept:
+		return conceptMatches(val, param, items)
+	case fhirspec.TypeReference:
+		return referenceMatches(v, val, param, items)
+	}
+	return false, &shapeError{path: param, want: "of a data type fhirauth reads"}
+}
+
+func anyItem(items []string, match func(string) bool) bool {
+	for _, it := range items {
+		if match(it) {
+			return true
+		}
+	}
+	return false
+}
+
+// jsonStringValue is the value of a JSON string, false for anything else.
+func jsonStringValue(val []byte) (string, bool) {
+	if len(val) == 0 || val[0] != '"' {
+		return "", false
+	}
+	return jsonString(val)
+}
+
+// primitiveMatches matches a code or string: "code" or "|code" (a code
+// has no system of its own that a "system|code" item could name).
+func primitiveMatches(s, item string) bool {
+	system, code, hasBar := strings.Cut(item, "|")
+	if hasBar {
+		return system == "" && s == code
+	}
+	return s == item
+}
+
+// tokenMatches matches a Coding (codeMember "code") or an Identifier
+// ("value") with token semantics: "code", "system|code", "|code" (no
+// system), "system|" (any code of the system).
+func tokenMatches(val []byte, codeMember, param string, items []string) (bool, error) {
+	if len(val) == 0 || val[0] != '{' {
+		return false, &shapeError{path: param, want: "an object"}
+	}
+	var sys, code string
+	var hasSys bool
+	ms := memberSet{names: []string{"system", codeMember}}
+	err := eachMember(val, func(key string, v []byte) error {
 		i, err := ms.index(key)
 		if err != nil || i < 0 {
 			return err
 		}
-		return walkPath(val, path[1:], fn)
+		s, ok := jsonStringValue(v)
+		if !ok {
+			return &shapeError{path: param + "." + key, want: "a string"}
+		}
+		if i == 0 {
+			sys, hasSys = s, true
+		} else {
+			code = s
+		}
+		return nil
 	})
+	if err != nil {
+		return false, err
+	}
+	return anyItem(items, func(it string) bool {
+		system, want, hasBar := strings.Cut(it, "|")
+		switch {
+		case !hasBar:
+			return code != "" && code == it
+		case system == "":
+			return !hasSys && code == want
+		}
+		return sys == system && (want == "" || code == want)
+	}), nil
 }
 
-// valueMatches matches one element value against one constraint item.
-func valueMatches(val []byte, item string) bool {
-	system, code, hasBar := strings.Cut(item, "|")
-	switch {
-	case len(val) == 0:
-		return false
-	case val[0] == '"':
-		s, _ := jsonString(val)
-		if hasBar {
-			return system == "" && s == code
-		}
-		return s == item
-	case val[0] == '{':
-		var sys, cd, ref string
-		var hasSys, hasRef, matched bool
-		ms := memberSet{names: []string{"system", "code", "value", "reference", "coding"}}
-		err := eachMember(val, func(key string, v []byte) error {
-			i, err := ms.index(key)
-			if err != nil {
-				return err
-			}
-			switch i {
-			case 0:
-				sys, _ = jsonString(v)
-				hasSys = true
-			case 1, 2:
-				cd, _ = jsonString(v)
-			case 3:
-				ref, _ = jsonString(v)
-				hasRef = true
-			case 4:
-				return eachElement(v, func(_ int, el []byte) error {
-					if valueMatches(el, item) {
-						matched = true
-					}
-					return nil
-				})
-			}
-			return nil
-		})
-		if err != nil {
-			return false
-		}
-		if matched {
-			return true
-		}
-		if hasRef {
-			return !hasBar && (ref == item || strings.HasSuffix(ref, "/"+item))
-		}
-		if !hasBar {
-			return cd != "" && cd == item
-		}
-		if system == "" {
-			return !hasSys && cd == code
-		}
-		return sys == system && (code == "" || cd == code)
-	default: // number, boolean
-		return string(val) == item
+// conceptMatches matches a CodeableConcept by its codings; its text and
+// any member the type does not define are not read.
+func conceptMatches(val []byte, param string, items []string) (bool, error) {
+	if len(val) == 0 || val[0] != '{' {
+		return false, &shapeError{path: param, want: "a CodeableConcept object"}
 	}
+	matched := false
+	ms := memberSet{names: []string{"coding"}}
+	err := eachMember(val, func(key string, v []byte) error {
+		if i, err := ms.index(key); err != nil || i < 0 {
+			return err
+		}
+		if len(v) == 0 || v[0] != '[' {
+			return &shapeError{path: param + ".coding", want: "an array of Coding"}
+		}
+		return eachElement(v, func(_ int, el []byte) error {
+			m, err := tokenMatches(el, "code", param+".coding", items)
+			matched = matched || m
+			return err
+		})
+	})
+	return matched, err
+}
+
+// referenceMatches matches a Reference whose reference is exactly
+// "Type/id" (or a version of it) against items "Type/id" or a bare "id"
+// (any type, but only Patient for the "patient" parameter). Absolute,
+// conditional, contained and logical references match nothing: a server
+// may resolve them to another resource than their text suggests.
+func referenceMatches(v fhirspec.Version, val []byte, param string, items []string) (bool, error) {
+	if len(val) == 0 || val[0] != '{' {
+		return false, &shapeError{path: param, want: "a Reference object"}
+	}
+	var ref string
+	ms := memberSet{names: []string{"reference"}}
+	err := eachMember(val, func(key string, v []byte) error {
+		if i, err := ms.index(key); err != nil || i < 0 {
+			return err
+		}
+		s, ok := jsonStringValue(v)
+		if !ok {
+			return &shapeError{path: param + ".reference", want: "a string"}
+		}
+		ref = s
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	typ, id, ok := fhirspec.RelativeReference(v, ref)
+	if !ok || (param == "patient" && typ != "Patient") {
+		return false, nil
+	}
+	return anyItem(items, func(it string) bool {
+		if !strings.Contains(it, "/") {
+			return it == id
+		}
+		return it == typ+"/"+id
+	}), nil
 }

@@ -52,15 +52,25 @@
 // deleting another patient's); shared types are read-only.
 // SMART v2 constraints (patient/Observation.rs?category=laboratory) are
 // added to searches and checked on resources in hand; when they cannot be
-// enforced the request is denied. An update whose target does not exist
-// creates it (update-as-create, or a conditional update that matches
-// nothing), so it also needs "c", granted with the update's letters by one
-// scope whose constraints, if any, the body satisfies, as a create of the
-// same body would; otherwise the stored-version check refuses a missing
-// target (and the middleware, which cannot resolve a conditional update's
-// search, refuses the conditional update). $export needs system/ scopes; other
-// operations need registering (WithOperation). A batch is decided per
-// entry; a transaction is refused when any entry is.
+// enforced the request is denied. On a resource, each constraint is read
+// by the FHIR data type of the elements its parameter searches
+// (fhirspec.ElementTypeOf): a CodeableConcept by its codings' system and
+// code, a Coding by its system and code, an Identifier by its system and
+// value, a code or string by its value, a Reference only in the exact
+// relative form Type/id (fhirspec.RelativeReference; never by suffix,
+// never absolute or conditional). Members the type does not define never
+// match, an element of a shape its type does not allow fails the
+// constraint, and a parameter whose elements the resource type lacks or
+// whose type is unknown cannot be enforced. An update whose target does
+// not exist creates it (update-as-create, or a conditional update that
+// matches nothing), so it also needs "c", granted with the update's
+// letters by one scope whose constraints, if any, the body satisfies, as a
+// create of the same body would; otherwise the stored-version check
+// refuses a missing target (and the middleware, which cannot resolve a
+// conditional update's search, refuses the conditional update). $export
+// needs system/ scopes; other operations need registering (WithOperation).
+// A batch is decided per entry; a transaction is refused when any entry
+// is.
 //
 // # Say no
 //

@@ -132,7 +132,7 @@ func (e *evaluation) updateMayCreate(t string, letters scope.Permission) (bool, 
 	case scope.Unconstrained:
 		return true, denial{}
 	}
-	ok, err := constraintsHold(e.req.Body, e.alternatives(t, letters|scope.Create))
+	ok, _, err := constraintsHold(e.p.version, t, e.req.Body, e.alternatives(t, letters|scope.Create))
 	if err != nil {
 		return false, denial{status: http.StatusBadRequest, code: "invalid", reason: "cannot evaluate the scope constraints on the resource: " + err.Error()}
 	}

@@ -136,23 +136,46 @@ func (pb explainProber) judge(in explainProbe) explainOutcome {
 }
 
 // constrainedWrite reports a write that only constrained scopes could
-// grant, in the first context (system, user, patient) whose scopes do.
-// Under patient context only compartment types other than Patient count,
-// with the token's patient.
+// grant, in the first context (system, user, patient) whose scopes do,
+// under the alternatives that can be checked on a body of the type (a
+// constraint on a parameter whose elements the type lacks or whose data
+// type is unknown denies every write). Under patient context only
+// compartment types other than Patient count, with the token's patient.
 func (pb explainProber) constrainedWrite(in explainProbe) explainOutcome {
 	for _, c := range []scope.Context{scope.System, scope.User, scope.Patient} {
 		if pb.pr.Scopes.Permits(c, in.typ, in.letters) != scope.Constrained {
+			continue
+		}
+		where := pb.checkableWhere(c, in.typ, in.letters)
+		if len(where) == 0 {
 			continue
 		}
 		if c == scope.Patient {
 			if _, ok := fhirspec.PatientCompartment(pb.p.version, in.typ); !ok || in.typ == "Patient" || !fhirspec.IsID(pb.pr.Patient) {
 				continue
 			}
-			return explainOutcome{allowed: true, context: c.String(), patient: pb.pr.Patient, where: pb.where(c, in.typ, in.letters)}
+			return explainOutcome{allowed: true, context: c.String(), patient: pb.pr.Patient, where: where}
 		}
-		return explainOutcome{allowed: true, context: c.String(), where: pb.where(c, in.typ, in.letters)}
+		return explainOutcome{allowed: true, context: c.String(), where: where}
 	}
 	return explainOutcome{}
+}
+
+// checkableWhere is where, limited to the alternatives that can be
+// evaluated on a resource of type t.
+func (pb explainProber) checkableWhere(c scope.Context, t string, letters scope.Permission) [][]string {
+	var out [][]string
+	for _, alt := range pb.pr.Scopes.AppendConstraints(nil, c, t, letters) {
+		if !altCheckable(pb.p.version, t, alt) {
+			continue
+		}
+		items := make([]string, len(alt))
+		for i, k := range alt {
+			items[i] = k.String()
+		}
+		out = append(out, items)
+	}
+	return out
 }
 
 // where returns the constraint alternatives of context c on t for letters.

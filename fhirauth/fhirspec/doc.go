@@ -23,6 +23,10 @@
 // max cardinality of the elements on each compartment path
 // (SingleValuedPath) is read from the same protos, where an element of max
 // cardinality * is a repeated field, into cardinality_gen.go (go generate).
+// The data types of the elements that fhirauth's scope constraints search
+// (ElementTypeOf, for TypedPaths) are read from the same protos into
+// elementtype_gen.go; RelativeReference parses a reference as the
+// compartment walker does, for matching reference constraints.
 //
 // # Membership rules
 //

@@ -40,21 +40,50 @@ func patientRef(ref string, bases []string) (string, bool) {
 	if !found {
 		rel = ref
 	}
-	id, ok := strings.CutPrefix(rel, "Patient/")
-	if !ok {
+	typ, id, ok := splitRelativeRef(rel)
+	if !ok || typ != "Patient" {
 		return "", false
+	}
+	return id, true
+}
+
+// splitRelativeRef splits a relative reference "Type/id" or
+// "Type/id/_history/vid" into its type (unchecked: the caller says which
+// types it accepts) and id. Anything else is not one: an empty type, an
+// id or version that is not a FHIR id, extra, missing or empty segments,
+// query or fragment suffixes, absolute URLs, conditional references.
+func splitRelativeRef(ref string) (typ, id string, ok bool) {
+	typ, id, ok = strings.Cut(ref, "/")
+	if !ok || typ == "" {
+		return "", "", false
 	}
 	if id, vid, versioned := strings.Cut(id, "/"); versioned {
 		v, ok := strings.CutPrefix(vid, "_history/")
 		if !ok || !IsID(v) || !IsID(id) {
-			return "", false
+			return "", "", false
 		}
-		return id, true
+		return typ, id, true
 	}
 	if !IsID(id) {
-		return "", false
+		return "", "", false
 	}
-	return id, true
+	return typ, id, true
+}
+
+// RelativeReference returns the resource type and id that a
+// Reference.reference string names on this server, read as the patient
+// compartment walker reads a Patient reference: only "Type/id" or
+// "Type/id/_history/vid" where Type is a resource type of version v.
+// Absolute URLs (which may name another server), conditional references
+// ("Patient?identifier=..."), contained ("#x") and urn: references, and
+// everything malformed report false, so a check that needs to know the
+// target fails closed rather than matching by suffix.
+func RelativeReference(v Version, ref string) (typ, id string, ok bool) {
+	typ, id, ok = splitRelativeRef(ref)
+	if !ok || !IsResourceType(v, typ) {
+		return "", "", false
+	}
+	return typ, id, true
 }
 
 // mayNamePatient reports whether a reference that patientRef did not

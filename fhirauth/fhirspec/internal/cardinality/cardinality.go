@@ -102,3 +102,64 @@ func field(md protoreflect.MessageDescriptor, seg string) (f, choice protoreflec
 	}
 	return nil, nil
 }
+
+// Element returns the FHIR data type of the element at path (dotted JSON
+// element names from the root of resource md, e.g. "meta.tag"), as the
+// name its StructureDefinition has ("CodeableConcept", "Coding",
+// "Reference", "code", "boolean", ...), and which segments of the path
+// repeat (bit i set: segment i has max cardinality *). Choice elements
+// are not followed. It returns ErrUnknown for an element md does not have
+// and for a type the protos do not name.
+func Element(md protoreflect.MessageDescriptor, path string) (typ string, lists uint8, err error) {
+	segs := strings.Split(path, ".")
+	for i, seg := range segs {
+		f := md.Fields().ByJSONName(seg)
+		if f == nil || f.Message() == nil {
+			return "", 0, fmt.Errorf("%w: %s has no element %q (in %q)", ErrUnknown, md.FullName(), seg, path)
+		}
+		if f.IsList() {
+			lists |= 1 << i
+		}
+		md = f.Message()
+	}
+	typ = typeName(md)
+	if typ == "" {
+		return "", 0, fmt.Errorf("%w: %q is of %s, whose FHIR type the protos do not name", ErrUnknown, path, md.FullName())
+	}
+	return typ, lists, nil
+}
+
+// typeName is the FHIR data type of a datatype message, from its
+// options: the StructureDefinition URL of a general type; the profile
+// base of an R4 code bound to a value set (Observation.StatusCode); for
+// an STU3 bound code (ObservationStatusCode), which names only its value
+// set, "code". "" for anything else (a choice, a backbone element).
+func typeName(md protoreflect.MessageDescriptor) string {
+	var sd, base string
+	var bound, primitive bool
+	md.Options().ProtoReflect().Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch fd.Name() {
+		case "fhir_structure_definition_url":
+			sd = v.String()
+		case "fhir_profile_base":
+			if fd.IsList() && v.List().Len() > 0 {
+				base = v.List().Get(0).String()
+			}
+		case "fhir_valueset_url":
+			bound = true
+		case "structure_definition_kind":
+			primitive = v.Enum() == 1 // KIND_PRIMITIVE_TYPE
+		}
+		return true
+	})
+	const prefix = "http://hl7.org/fhir/StructureDefinition/"
+	switch {
+	case strings.HasPrefix(sd, prefix):
+		return sd[len(prefix):]
+	case strings.HasPrefix(base, prefix):
+		return base[len(prefix):]
+	case sd == "" && base == "" && bound && primitive:
+		return "code"
+	}
+	return ""
+}

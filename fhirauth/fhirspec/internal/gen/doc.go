@@ -1,6 +1,6 @@
 // Command gen writes the generated tables of package fhirspec.
 //
-//	go generate ./fhirauth/fhirspec   # runs: go run ./internal/gen -o resourcetypes_gen.go -c cardinality_gen.go
+//	go generate ./fhirauth/fhirspec   # runs: go run ./internal/gen -o resourcetypes_gen.go -c cardinality_gen.go -e elementtype_gen.go
 //
 // It lists the message types of the ContainedResource oneof in the
 // google/fhir/go protos (the set of concrete resource types of each FHIR
