@@ -231,6 +231,11 @@ func (m *Middleware) pass(st *requestState, b *buffer, f *headerFacts, body []by
 // when setLength is set or an outer handler had set one (which must be
 // corrected); -1 for a body streamed as it is checked, which goes
 // without one.
+//
+// Whatever must be removed from b's headers (dropLocations,
+// scrubLocations) must be removed before: when b has a map of its own,
+// passHeaders copies it into the real map, and later changes to b's map
+// no longer reach the client.
 func (m *Middleware) passHeaders(st *requestState, b *buffer, f *headerFacts, length int, setLength bool) {
 	h := st.rec.Header()
 	if f.trailer {

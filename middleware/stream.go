@@ -129,8 +129,10 @@ func (w clientWriter) Write(p []byte) (int, error) {
 	st, b := bs.st, bs.b
 	if st.rec.status == 0 {
 		f := b.scan()
-		bs.m.passHeaders(st, b, &f, -1, false)
+		// As on the buffered path, the locations go first: when b has a
+		// map of its own, passHeaders copies it into the real one.
 		bs.m.dropLocations(b, &f)
+		bs.m.passHeaders(st, b, &f, -1, false)
 		st.rec.WriteHeader(b.finalStatus())
 	}
 	return st.rec.Write(p)

@@ -259,3 +259,66 @@ func TestStreamedCheckWithinBudget(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusServiceUnavailable, res.StatusCode, "checked whole, it does not fit")
 }
+
+// headerMaps are the two ways a checked handler's headers reach the
+// client: in the response's own map, empty when the middleware starts
+// (shared), or in a map of the buffer's own, copied once the check allows
+// it, because an outer handler had already set a header.
+var headerMaps = []struct {
+	name  string
+	outer func(http.Handler) http.Handler
+}{
+	{"shared", nil},
+	{"own map", func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Outer", "1")
+			next.ServeHTTP(w, r)
+		})
+	}},
+}
+
+// envWithOuter is newEnv, with outer around the middleware when it is
+// not nil.
+func envWithOuter(t testing.TB, outer func(http.Handler) http.Handler, opts ...envOption) *env {
+	if outer != nil {
+		opts = append(opts, withOuter(outer))
+	}
+	return newEnv(t, opts...)
+}
+
+// A streamed search set loses its Location and Content-Location (which
+// name another patient's resources here) as a buffered one does, whether
+// the handler's headers sit in the response's own map or are copied there
+// when the output begins, and whether that is while the handler runs (a
+// large Bundle) or after it returned (a small one).
+func TestStreamedCheckDropsLocations(t *testing.T) {
+	for _, hm := range headerMaps {
+		for _, n := range []int{3, 1000} {
+			t.Run(fmt.Sprintf("%s/%d entries", hm.name, n), func(t *testing.T) {
+				body := streamHead + entries(n) + `]}`
+				h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Content-Type", "application/fhir+json")
+					w.Header().Set("Location", "http://up/fhir/Patient/"+naivefhir.Bob)
+					w.Header().Set("Content-Location", "http://up/fhir/Observation?subject=Patient/"+naivefhir.Bob)
+					w.Header().Set("X-Upstream", "1")
+					for i := 0; i < len(body); i += 8192 {
+						_, _ = io.WriteString(w, body[i:min(i+8192, len(body))])
+					}
+				})
+				e := envWithOuter(t, hm.outer, withInner(h))
+				res, out, err := e.fetch(t, streamedPath, e.token("launch/patient patient/*.rs", naivefhir.Alice))
+				require.NoError(t, err)
+				require.Equal(t, http.StatusOK, res.StatusCode, "%.300s", out)
+				assert.Equal(t, n > 3, res.ContentLength < 0, "a large Bundle streams")
+				assert.Empty(t, res.Header.Values("Location"))
+				assert.Empty(t, res.Header.Values("Content-Location"))
+				assert.Equal(t, "1", res.Header.Get("X-Upstream"), "the server's other headers pass")
+				if hm.outer != nil {
+					assert.Equal(t, "1", res.Header.Get("X-Outer"))
+				}
+				assertNothingOfBob(t, res, out)
+				assert.Equal(t, n/3, e.awaitAudit(t).Withheld)
+			})
+		}
+	}
+}

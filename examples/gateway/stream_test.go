@@ -93,3 +93,37 @@ func observationSearchset(base string, n int) string {
 	b.WriteString(`]}`)
 	return b.String()
 }
+
+// A streamed search set whose upstream answers with Location and
+// Content-Location naming another patient's resources reaches the client
+// without them, as a Bundle checked whole does. The gateway sets
+// X-Request-Id before the middleware runs, so the upstream's headers are
+// copied into the response when its output begins.
+func TestGatewayStreamedBundleDropsLocations(t *testing.T) {
+	for _, n := range []int{3, 1000} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			g := startGatewayWith(t, func(next http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if r.URL.Path != upstreamBase+"/Observation" {
+						next.ServeHTTP(w, r)
+						return
+					}
+					base := "http://" + r.Host + upstreamBase
+					w.Header().Set("Content-Type", "application/fhir+json")
+					w.Header().Set("Location", base+"/Patient/"+naivefhir.Bob)
+					w.Header().Set("Content-Location", base+"/Observation?subject=Patient/"+naivefhir.Bob)
+					_, _ = io.WriteString(w, observationSearchset(base, n))
+				})
+			})
+			tok := g.token("launch/patient patient/*.rs", naivefhir.Alice)
+			res, body, err := fetchRaw(g.url+"/Observation?_include=Observation:performer", tok)
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, res.StatusCode, "%.300s", body)
+			assert.Equal(t, n > 3, res.ContentLength < 0, "a large Bundle streams")
+			assert.NotEmpty(t, res.Header.Get("X-Request-Id"))
+			assert.Empty(t, naivefhir.Leaks(body, naivefhir.Alice))
+			assert.Empty(t, res.Header.Values("Location"))
+			assert.Empty(t, res.Header.Values("Content-Location"))
+		})
+	}
+}
