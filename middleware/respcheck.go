@@ -239,11 +239,7 @@ func (m *Middleware) pass(st *requestState, b *buffer, f *headerFacts, body []by
 func (m *Middleware) passHeaders(st *requestState, b *buffer, f *headerFacts, length int, setLength bool) {
 	h := st.rec.Header()
 	if f.trailer {
-		for _, t := range b.header["Trailer"] {
-			for name := range strings.SplitSeq(t, ",") {
-				b.header.Del(strings.TrimSpace(name))
-			}
-		}
+		dropAnnounced(b.header, b.header["Trailer"])
 		delete(b.header, "Trailer")
 	}
 	if b.shared {
@@ -273,6 +269,32 @@ func (m *Middleware) passHeaders(st *requestState, b *buffer, f *headerFacts, le
 	}
 	if setLength && length >= 0 {
 		h["Content-Length"] = []string{strconv.Itoa(length)}
+	}
+}
+
+// dropAnnounced removes from h the headers named in trailer, the values
+// of Trailer headers (comma-separated lists of names).
+func dropAnnounced(h http.Header, trailer []string) {
+	for _, t := range trailer {
+		for name := range strings.SplitSeq(t, ",") {
+			h.Del(strings.TrimSpace(name))
+		}
+	}
+}
+
+// dropTrailers removes from h, the response's own header map, everything
+// net/http would send as a trailer once the handler returns: keys under
+// http.TrailerPrefix, Trailer with the names it announces, and the names
+// announced earlier (a handler such as httputil.ReverseProxy announces
+// its trailers before the body and sets their values after it).
+func dropTrailers(h http.Header, announced []string) {
+	dropAnnounced(h, announced)
+	dropAnnounced(h, h["Trailer"])
+	delete(h, "Trailer")
+	for k := range h {
+		if strings.HasPrefix(k, http.TrailerPrefix) {
+			delete(h, k)
+		}
 	}
 }
 

@@ -17,7 +17,9 @@ import (
 // not to be a search set with resourceType and type before its entries,
 // everything goes to the buffer and the response is checked whole, as
 // before. Nothing reaches the client before the entries start and the
-// first 32 KiB of checked output are ready.
+// first 32 KiB of checked output are ready. The headers go with that
+// first output, filtered as for a buffered Bundle; the server's trailers
+// never go (see finishStream).
 //
 // Once output has been sent, a failed check (invalid JSON, a second entry
 // member, a late type of history, bytes after the Bundle, the limit, the
@@ -35,6 +37,9 @@ type bundleStream struct {
 	err     error // the first final error once the stream began its output
 	held    int64 // bytes of the budget the stream holds
 	seen    int64 // bytes the handler wrote
+	// announced is the handler's Trailer header, as it stood when the
+	// headers were sent (passHeaders then removed it from the map).
+	announced []string
 }
 
 // errBudgetSpent is a stream's write refused because the check memory
@@ -132,6 +137,7 @@ func (w clientWriter) Write(p []byte) (int, error) {
 		// As on the buffered path, the locations go first: when b has a
 		// map of its own, passHeaders copies it into the real one.
 		bs.m.dropLocations(b, &f)
+		bs.announced = b.header["Trailer"]
 		bs.m.passHeaders(st, b, &f, -1, false)
 		st.rec.WriteHeader(b.finalStatus())
 	}
@@ -156,6 +162,16 @@ func (m *Middleware) finishStream(st *requestState, bs *bundleStream, r *http.Re
 		removed, err = bs.s.Close()
 	} else {
 		_, _ = bs.s.Close()
+	}
+	if bs.b.shared {
+		// The headers went out at the first write of checked output,
+		// perhaps while the handler still ran and wrote into this very
+		// map: httputil.ReverseProxy copies the server's trailers there
+		// after the body, and net/http sends what the map then holds
+		// under http.TrailerPrefix as trailers, unchecked. A handler
+		// holding the map itself could not be stopped by giving it
+		// another one, so the map is cleaned now that it has returned.
+		dropTrailers(st.rec.Header(), bs.announced)
 	}
 	switch {
 	case err == nil:

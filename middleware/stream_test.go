@@ -322,3 +322,94 @@ func TestStreamedCheckDropsLocations(t *testing.T) {
 		}
 	}
 }
+
+// trailing is a handler answering body (in pieces, as a proxy copies
+// one) with a trailer naming Bob set after it: announced (a Trailer
+// header before the body, the value after) or not (under
+// http.TrailerPrefix). It holds the header map from the start, as a
+// handler may: what it writes there after the body is written into the
+// response's own map when the middleware shares it.
+func trailing(body string, announced bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", "application/fhir+json")
+		if announced {
+			h.Set("Trailer", "X-Owner")
+		}
+		for i := 0; i < len(body); i += 8192 {
+			_, _ = io.WriteString(w, body[i:min(i+8192, len(body))])
+		}
+		if announced {
+			h.Set("X-Owner", "Patient/p2 Bob")
+		} else {
+			h.Set(http.TrailerPrefix+"X-Owner", "Patient/p2 Bob")
+		}
+	})
+}
+
+// A checked search set goes without the server's trailers, which would
+// arrive after the check, unchecked: announced or not, from a handler or
+// through httputil.ReverseProxy (which copies the upstream's trailers
+// into the header map after the body), small (sent once the handler
+// returned) or large (sent while it runs), streamed or checked whole,
+// with the handler's headers in the response's own map or not.
+func TestCheckedSearchsetDropsTrailers(t *testing.T) {
+	for _, hm := range headerMaps {
+		for _, streamed := range []bool{true, false} {
+			for _, n := range []int{3, 1000} {
+				for _, announced := range []bool{true, false} {
+					for _, proxied := range []bool{false, true} {
+						name := fmt.Sprintf("%s/streamed=%v/%d entries/announced=%v/proxied=%v", hm.name, streamed, n, announced, proxied)
+						t.Run(name, func(t *testing.T) {
+							testDropsTrailers(t, hm.outer, streamed, n, announced, proxied)
+						})
+					}
+				}
+			}
+		}
+	}
+}
+
+func testDropsTrailers(t *testing.T, outer func(http.Handler) http.Handler, streamed bool, n int, announced, proxied bool) {
+	h := trailing(streamHead+entries(n)+`]}`, announced)
+	if proxied {
+		upstream := httptest.NewServer(h)
+		t.Cleanup(upstream.Close)
+		u, err := url.Parse(upstream.URL)
+		require.NoError(t, err)
+		h = httputil.NewSingleHostReverseProxy(u)
+	}
+	// What the response's header map holds once the middleware returned:
+	// nothing of the trailers either (an outer handler could pass it on).
+	left := make(chan []string, 1)
+	inspect := func(next http.Handler) http.Handler {
+		if outer != nil {
+			next = outer(next)
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r)
+			var keys []string
+			for k := range w.Header() {
+				if k == "Trailer" || k == "X-Owner" || strings.HasPrefix(k, http.TrailerPrefix) {
+					keys = append(keys, k)
+				}
+			}
+			left <- keys
+		})
+	}
+	e := newEnv(t, withOuter(inspect), withInner(h), withMW(middleware.WithStreamedChecks(streamed)))
+	res, out, err := e.fetch(t, streamedPath, e.token("launch/patient patient/*.rs", naivefhir.Alice))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, res.StatusCode, "%.300s", out)
+	assert.Equal(t, streamed && n > 3, res.ContentLength < 0, "only a large streamed Bundle goes chunked")
+	assert.Empty(t, res.Trailer, "no trailer, announced or sent")
+	assert.Empty(t, res.Header.Values("X-Owner"))
+	assertNothingOfBob(t, res, out)
+	assert.Equal(t, n/3, e.awaitAudit(t).Withheld)
+	select {
+	case keys := <-left:
+		assert.Empty(t, keys, "trailers left in the response's header map")
+	case <-time.After(5 * time.Second):
+		t.Fatal("the middleware did not return")
+	}
+}
