@@ -2,16 +2,19 @@ package middleware_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/fhirwarden/fhirwarden/internal/naivefhir"
+	"github.com/fhirwarden/fhirwarden/middleware"
 )
 
 // withHistory wraps the naive server with instance history: GET
@@ -62,10 +65,26 @@ func answer(res *http.Response, body []byte, id string) string {
 // (read, HEAD, vread, instance history, $meta, updates and deletes with
 // If-Match, conditional create) answers for another patient's resource
 // exactly as for one that does not exist, header for header and byte for
-// byte, while the caller's own resource still answers.
+// byte, and in the metric (whose labels a scrape may show to others),
+// while the caller's own resource still answers.
 func TestAttackExistenceOracles(t *testing.T) {
 	fhir := naivefhir.New("/fhir", naivefhir.Sample()...)
-	e := newEnv(t, withInner(withHistory(fhir)))
+	metrics := make(chan middleware.DecisionMetric, 100)
+	e := newEnv(t, withInner(withHistory(fhir)), withMW(middleware.WithMetrics(func(m middleware.DecisionMetric) {
+		m.Latency = 0
+		metrics <- m
+	})))
+	// nextMetric waits for the metric of a request: it is emitted after
+	// the response, which the client may have read by then.
+	nextMetric := func() middleware.DecisionMetric {
+		select {
+		case m := <-metrics:
+			return m
+		case <-time.After(5 * time.Second):
+			t.Fatal("no metric")
+			return middleware.DecisionMetric{}
+		}
+	}
 	tok := e.token("patient/*.cruds", naivefhir.Alice)
 	const other, missing, own = "obs-p2-lab", "no-such-obs", "obs-p1-lab"
 	obs := `{"resourceType":"Observation","id":"ID","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"}}`
@@ -106,7 +125,7 @@ func TestAttackExistenceOracles(t *testing.T) {
 				body := strings.ReplaceAll(p.body, "ID", id)
 				res, b := e.request(t, p.method, "/fhir/"+strings.ReplaceAll(p.path, "ID", id), p.header, body)
 				assert.NotContains(t, string(b), "p2", "nothing of Bob")
-				return answer(res, b, id)
+				return answer(res, b, id) + fmt.Sprintf("\nmetric %+v", nextMetric())
 			}
 			withheld, absent := do(other), do(missing)
 			assert.Equal(t, absent, withheld, "another patient's resource answers as a missing one")
@@ -114,6 +133,7 @@ func TestAttackExistenceOracles(t *testing.T) {
 			if p.ownStatus != 0 {
 				res, b := e.request(t, p.method, "/fhir/"+strings.ReplaceAll(p.path, "ID", own), p.header, strings.ReplaceAll(p.body, "ID", own))
 				assert.Equal(t, p.ownStatus, res.StatusCode, "own resource: %s", b)
+				nextMetric()
 			}
 		})
 	}

@@ -29,11 +29,15 @@ type AuditRecord struct {
 	// read (its target, _include and _revinclude types, ...), without
 	// duplicates.
 	ResourceTypes []string
-	Decision      string        // "allow" or "deny"
-	Reason        string        // why (for denials, what would have been enough)
-	Status        int           // HTTP status sent to the client
-	Withheld      int           // resources removed from the response by response checks
-	Latency       time.Duration // from arrival until the response was written
+	// Decision is "allow" or "deny". Under existence hiding a resource
+	// withheld is "deny" and the server's own 404 "allow", although the
+	// client gets the same answer and DecisionMetric counts both alike:
+	// the record tells the operator what happened.
+	Decision string
+	Reason   string        // why (for denials, what would have been enough)
+	Status   int           // HTTP status sent to the client
+	Withheld int           // resources removed from the response by response checks
+	Latency  time.Duration // from arrival until the response was written
 
 	Issuer  string // iss of the token
 	TokenID string // jti of the token

@@ -17,7 +17,10 @@ type DecisionMetric struct {
 	// ResourceType is the request's target type ("" for system-level
 	// requests and those not classified).
 	ResourceType string
-	// Outcome is AuditAllow, AuditDeny or MetricPublic.
+	// Outcome is AuditAllow, AuditDeny or MetricPublic. A 404 answered
+	// under existence hiding is AuditDeny (ReasonHidden) whether the
+	// resource was withheld or the server did not find it, so that the
+	// metric cannot tell them apart; the AuditRecord does.
 	Outcome string
 	// Status is the HTTP status sent to the client.
 	Status int
@@ -72,7 +75,16 @@ func (m *Middleware) emitMetric(st *requestState) {
 	switch {
 	case st.public:
 		dm.Outcome = MetricPublic
-	case st.denied:
+	case st.denied, st.hidden:
+		// Under existence hiding a resource withheld and one the
+		// server did not find get the same 404, and must get the same
+		// labels: metrics are aggregates, often scraped more widely
+		// than the audit log is read (the example gateway serves them
+		// without a token), and a deny next to an allow would tell
+		// anyone probing ids which exist. Both count as denied, as
+		// ReasonHidden says, rather than both as allowed: the count
+		// of refusals then still includes every withheld resource.
+		// The audit record keeps the truth (st.denied only).
 		dm.Outcome = AuditDeny
 		dm.ReasonKind = reasonKind(dm.Status)
 		if st.aborted {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -21,11 +22,19 @@ func TestMetrics(t *testing.T) {
 		got = append(got, m)
 		mu.Unlock()
 	})))
-	last := func() middleware.DecisionMetric {
-		mu.Lock()
-		defer mu.Unlock()
-		require.NotEmpty(t, got)
-		return got[len(got)-1]
+	// nth waits for the i-th metric: it is emitted after the response,
+	// which the client may have read by then.
+	nth := func(i int) middleware.DecisionMetric {
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+			mu.Lock()
+			n := len(got)
+			if n > i || time.Now().After(deadline) {
+				defer mu.Unlock()
+				require.Greater(t, n, i, "no metric")
+				return got[i]
+			}
+			mu.Unlock()
+		}
 	}
 	alice := e.token("patient/*.rs", naivefhir.Alice)
 	cases := []struct {
@@ -34,22 +43,26 @@ func TestMetrics(t *testing.T) {
 	}{
 		{"allowed read", "/fhir/Observation/obs-p1-lab", alice, middleware.DecisionMetric{Interaction: "read", ResourceType: "Observation", Outcome: "allow", Status: 200}},
 		{"withheld read", "/fhir/Observation/obs-p2-lab", alice, middleware.DecisionMetric{Interaction: "read", ResourceType: "Observation", Outcome: "deny", Status: 404, ReasonKind: middleware.ReasonHidden}},
+		// The same labels as a withheld read: existence hiding.
+		{"missing read", "/fhir/Observation/no-such-obs", alice, middleware.DecisionMetric{Interaction: "read", ResourceType: "Observation", Outcome: "deny", Status: 404, ReasonKind: middleware.ReasonHidden}},
 		{"no token", "/fhir/Observation", "", middleware.DecisionMetric{Outcome: "deny", Status: 401, ReasonKind: middleware.ReasonInvalidToken}},
 		{"bad token", "/fhir/Observation", "a.b.c", middleware.DecisionMetric{Outcome: "deny", Status: 401, ReasonKind: middleware.ReasonInvalidToken}},
 		{"scope", "/fhir/Encounter?_id=1", e.token("patient/Observation.rs", naivefhir.Alice), middleware.DecisionMetric{Interaction: "search-type", ResourceType: "Encounter", Outcome: "deny", Status: 403, ReasonKind: middleware.ReasonScope}},
 		{"malformed", "/fhir//Observation", alice, middleware.DecisionMetric{Outcome: "deny", Status: 400, ReasonKind: middleware.ReasonInvalidRequest}},
 		{"public", "/fhir/metadata", "", middleware.DecisionMetric{Outcome: middleware.MetricPublic, Status: 200}},
 	}
-	for _, tc := range cases {
+	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			res, body := e.get(t, tc.path, tc.tok)
 			require.Equal(t, tc.want.Status, res.StatusCode, "%s", body)
-			m := last()
+			m := nth(i)
 			assert.Positive(t, m.Latency)
 			m.Latency = 0
 			assert.Equal(t, tc.want, m)
 		})
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	assert.Len(t, got, len(cases), "one metric per request")
 }
 
@@ -88,4 +101,52 @@ func TestErrorHandler(t *testing.T) {
 	assert.Error(t, err)
 	_, err = middleware.New(e.ver, e.policy, middleware.WithMetrics(nil))
 	assert.Error(t, err)
+}
+
+// Under existence hiding another patient's resource and a missing one
+// count alike in the metrics (which a scrape may show to anyone), while
+// the audit record, read by the operator only, says which was withheld.
+func TestMetricsHideExistence(t *testing.T) {
+	metrics := make(chan middleware.DecisionMetric, 10)
+	fhir := naivefhir.New("/fhir", naivefhir.Sample()...)
+	e := newEnv(t, withInner(withHistory(fhir)), withMW(middleware.WithMetrics(func(m middleware.DecisionMetric) {
+		metrics <- m
+	})))
+	alice := e.token("launch/patient patient/*.rs", naivefhir.Alice)
+	probe := func(path string) (middleware.DecisionMetric, middleware.AuditRecord) {
+		t.Helper()
+		res, body := e.get(t, path, alice)
+		require.Equal(t, http.StatusNotFound, res.StatusCode, "%s", body)
+		select {
+		case m := <-metrics: // emitted after the audit record, after the response
+			m.Latency = 0
+			return m, e.lastAudit(t)
+		case <-time.After(5 * time.Second):
+			t.Fatal("no metric")
+			return middleware.DecisionMetric{}, middleware.AuditRecord{}
+		}
+	}
+	for _, tc := range []struct{ name, withheld, missing, why string }{
+		{"read", "/fhir/Observation/obs-p2-lab", "/fhir/Observation/no-such-obs", "response withheld"},
+		{"instance history", "/fhir/Observation/obs-p2-lab/_history", "/fhir/Observation/no-such-obs/_history", "1 versions of the resource are outside"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mw, aw := probe(tc.withheld)
+			mm, am := probe(tc.missing)
+			assert.Equal(t, mm, mw, "the metric cannot tell them apart")
+			assert.Equal(t, middleware.AuditDeny, mw.Outcome)
+			assert.Equal(t, middleware.ReasonHidden, mw.ReasonKind)
+
+			assert.Equal(t, middleware.AuditDeny, aw.Decision, "the audit record says it was withheld")
+			assert.Equal(t, middleware.ReasonHidden, aw.ErrorKind)
+			assert.Equal(t, 1, aw.Withheld)
+			assert.Contains(t, aw.Reason, tc.why)
+			assert.Equal(t, 404, aw.Status)
+
+			assert.Equal(t, middleware.AuditAllow, am.Decision, "and that the server did not find this one")
+			assert.Equal(t, 0, am.Withheld)
+			assert.Equal(t, "not found", am.Reason)
+			assert.Equal(t, 404, am.Status)
+		})
+	}
 }

@@ -172,6 +172,10 @@ type requestState struct {
 	reason    string // why, for the audit record
 	dpop      bool   // the request used the DPoP scheme: refusals challenge in it
 	aborted   bool   // a streamed response failed its check after it began: abort it
+	// hidden: answered with existence hiding's 404 (notFound), whether
+	// the resource was withheld or is missing; the metric counts both
+	// alike (see emitMetric), the audit record tells them apart.
+	hidden bool
 
 	interactions [1]string
 	types        [4]string

@@ -43,9 +43,12 @@ func (m *Middleware) serveChecked(st *requestState, next http.Handler, r *http.R
 	switch {
 	case errors.Is(err, fhirauth.ErrHidden):
 		// Existence hiding: a missing resource and a withheld one must
-		// look the same, down to the body.
-		st.withheld = int32(removed)
+		// look the same, down to the body and the metric.
 		m.notFound(st)
+		st.withheld = int32(removed)
+		if status != http.StatusNotFound && status != http.StatusGone {
+			m.noteHidden(st, status, removed)
+		}
 		return
 	case err != nil:
 		if !d.ResponseIsBundle() || removed > 0 {
@@ -200,11 +203,28 @@ func (m *Middleware) refuseCheck(st *requestState, d *fhirauth.Decision, err err
 }
 
 // notFound answers 404 with the one body used both for resources that do
-// not exist and for resources withheld by existence hiding.
+// not exist and for resources withheld by existence hiding. The caller
+// marks a withheld one denied, for the audit record; the metric is the
+// same either way (requestState.hidden).
 func (m *Middleware) notFound(st *requestState) {
 	st.dropHandlerHeaders()
 	m.writeOutcome(&st.rec, http.StatusNotFound, fhirauth.OperationOutcome(m.version, "not-found", "resource not found"), authChallenge{})
+	st.hidden = true
 	st.reason = "not found"
+}
+
+// noteHidden records, for the audit record, that a hidden answer withheld
+// what the server did answer (rather than pass on its "not found"): an
+// instance history with versions outside the caller's access, or a
+// redirect or informational answer (a 304), which would tell that the
+// resource exists.
+func (m *Middleware) noteHidden(st *requestState, status, removed int) {
+	st.denied = true
+	if removed > 0 {
+		st.reason = fmt.Sprintf("response withheld: %d versions of the resource are outside the caller's access", removed)
+		return
+	}
+	st.reason = fmt.Sprintf("response withheld: the server answered %d, which cannot be checked and would tell that the resource exists", status)
 }
 
 // pass sends a checked (possibly rewritten) response: the handler's

@@ -25,6 +25,14 @@
 //	GET /metrics   Prometheus text format: fhirwarden_decisions_total{interaction,resource_type,outcome,status,reason},
 //	               fhirwarden_request_duration_seconds, and the token verifier's cache and JWKS counters
 //
+// They share the FHIR listener (there is no separate admin listener), so
+// whoever reaches the gateway can scrape /metrics. Its labels hold no
+// identifiers, and under existence hiding another patient's resource
+// counts exactly as a missing one, but the counters still show the
+// traffic's volume and mix: where the gateway faces a public network,
+// keep /metrics (and /readyz, which names what is down) to the monitoring
+// network at the load balancer or proxy in front of it.
+//
 // On SIGINT or SIGTERM it stops accepting connections and waits up to 30 s
 // for the requests in flight. CLIENTS.md lists what the common FHIR client
 // libraries send and how the gateway answers each shape.

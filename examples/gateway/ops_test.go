@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -133,6 +136,65 @@ func TestGatewayHealthAndMetrics(t *testing.T) {
 	assert.Equal(t, 200, status, "alive all the same")
 	down.Store(false)
 	g.waitReady(t)
+}
+
+// readSeries returns the read-interaction series of the decision counter
+// and the latency histogram on /metrics (served without a token), once
+// the counter has counted n reads: a metric is observed after the
+// response, which the client may have read by then.
+func readSeries(t *testing.T, g *gw, n int) map[string]string {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		status, body := g.getText(t, "/metrics")
+		require.Equal(t, http.StatusOK, status)
+		out, reads := map[string]string{}, 0
+		for l := range strings.SplitSeq(body, "\n") {
+			if !strings.Contains(l, `interaction="read"`) ||
+				!strings.HasPrefix(l, "fhirwarden_decisions_total{") && !strings.HasPrefix(l, "fhirwarden_request_duration_seconds") {
+				continue
+			}
+			k, v, _ := strings.Cut(l, "} ")
+			out[k+"}"] = v
+			if strings.HasPrefix(l, "fhirwarden_decisions_total{") {
+				c, err := strconv.Atoi(v)
+				require.NoError(t, err)
+				reads += c
+			}
+		}
+		if reads >= n || time.Now().After(deadline) {
+			require.Equal(t, n, reads, "reads counted")
+			return out
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Existence hiding holds on the unauthenticated /metrics too: probing a
+// missing Observation and another patient's adds to the same series of
+// the decision counter and of the latency histogram (the answers are the
+// same 404), so a scrape cannot tell which ids exist.
+func TestGatewayMetricsHideExistence(t *testing.T) {
+	g := startGatewayWith(t, nil)
+	tok := g.token("launch/patient patient/*.rs", naivefhir.Alice)
+
+	res1, body1, err := fetchRaw(g.url+"/Observation/does-not-exist", tok)
+	require.NoError(t, err)
+	after1 := readSeries(t, g, 1)
+	res2, body2, err := fetchRaw(g.url+"/Observation/obs-p2-lab", tok) // Bob's
+	require.NoError(t, err)
+	after2 := readSeries(t, g, 2)
+
+	require.Equal(t, http.StatusNotFound, res1.StatusCode)
+	require.Equal(t, res1.StatusCode, res2.StatusCode)
+	require.Equal(t, string(body1), string(body2), "the client's answers are identical")
+	keys := func(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
+	assert.Equal(t, keys(after1), keys(after2), "no new series")
+	counter := `fhirwarden_decisions_total{interaction="read",outcome="deny",reason="not-found",resource_type="Observation",status="404"}`
+	assert.Equal(t, "1", after1[counter])
+	assert.Equal(t, "2", after2[counter])
+	count := `fhirwarden_request_duration_seconds_count{interaction="read",outcome="deny"}`
+	assert.Equal(t, "1", after1[count])
+	assert.Equal(t, "2", after2[count])
 }
 
 // Without -fhir-version the gateway reads the upstream's: careconnect

@@ -29,12 +29,14 @@ func TestCareConnectOpsEndpoints(t *testing.T) {
 	assert.Equal(t, 200, a.do(t, http.MethodGet, "/Observation/obs-lab-1", ro, "", "").status)
 	// careconnect's store withholds another patient's resource itself
 	// (the middleware lets the read through, then the store answers 404).
+	// Under existence hiding that 404 counts as one the middleware
+	// answered would: a missing resource and a withheld one alike.
 	assert.Equal(t, 404, a.do(t, http.MethodGet, "/Observation/obs-lab-2", ro, "", "").status)
 	assert.Equal(t, 401, a.do(t, http.MethodGet, "/Observation", "", "", "").status)
 	status, body = get("/metrics")
 	require.Equal(t, 200, status)
 	assert.Contains(t, body, `fhirwarden_decisions_total{interaction="read",outcome="allow",reason="",resource_type="Observation",status="200"} 1`)
-	assert.Contains(t, body, `fhirwarden_decisions_total{interaction="read",outcome="allow",reason="",resource_type="Observation",status="404"} 1`)
+	assert.Contains(t, body, `fhirwarden_decisions_total{interaction="read",outcome="deny",reason="not-found",resource_type="Observation",status="404"} 1`)
 	assert.Contains(t, body, `fhirwarden_decisions_total{interaction="",outcome="deny",reason="invalid-token",resource_type="",status="401"} 1`)
 	assert.Contains(t, body, "fhirwarden_tokens_verified_total")
 }
