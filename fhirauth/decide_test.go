@@ -110,7 +110,10 @@ func decisionCases(t *testing.T) []decisionCase {
 		{name: "system history needs every type", method: "GET", url: "/fhir/_history", scopes: "user/Observation.read", status: 403},
 		{name: "system history with wildcard", method: "GET", url: "/fhir/_history", scopes: "user/*.read", allow: true},
 		{name: "v1 write is cud, not read", method: "GET", url: "/fhir/Observation/1", scopes: "user/Observation.write", status: 403},
-		{name: "patch needs u", method: "PATCH", url: "/fhir/Observation/1", body: `[{"op":"replace","path":"/status","value":"final"}]`, scopes: "user/Observation.u", allow: true},
+		{name: "patch needs u and r", method: "PATCH", url: "/fhir/Observation/1", body: `[{"op":"replace","path":"/status","value":"final"}]`, scopes: "user/Observation.ru", allow: true},
+		{name: "patch without r: its answer would read the resource", method: "PATCH", url: "/fhir/Observation/1", body: `[{"op":"test","path":"/status","value":"final"}]`, scopes: "user/Observation.u", status: 403, needed: "user/Observation.ru"},
+		{name: "v1 write cannot patch", method: "PATCH", url: "/fhir/Observation/1", body: `[{"op":"test","path":"/status","value":"final"}]`, scopes: "user/Observation.write", status: 403},
+		{name: "v1 read and write can patch", method: "PATCH", url: "/fhir/Observation/1", body: `[{"op":"replace","path":"/status","value":"final"}]`, scopes: "user/Observation.read user/Observation.write", allow: true},
 
 		// include leak
 		{name: "include leak: typed include of an unpermitted type", method: "GET", url: "/fhir/Observation?_include=Observation:subject:Patient", scopes: "user/Observation.rs", status: 403, needed: "user/Patient.s", reason: "_include=Observation:subject:Patient"},

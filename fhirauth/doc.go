@@ -31,7 +31,8 @@
 //
 // Policy.Decide maps each interaction to SMART permission letters (read,
 // vread and instance history need r; searches and type/system history s;
-// create c; update and patch u; delete d; conditional ones also s) and
+// create c; update u; patch u and r, since its answer reads the stored
+// resource; delete d; conditional ones also s) and
 // checks every reached type. patient/ scopes act only inside the
 // compartment of the token's patient claim, using the official patient
 // CompartmentDefinition of the configured FHIR version (package fhirspec):

@@ -47,7 +47,11 @@ func (e *evaluation) create() (*Decision, denial) {
 	return d, denial{}
 }
 
-// update covers update and patch: "u" (and "s" when conditional). An update
+// update covers update and patch: "u" (and "s" when conditional). A patch
+// also needs "r": its answer reads the stored resource (the patched
+// resource comes back, and whether a JSON Patch "test" operation held
+// says what a field holds), so a write-only token would read through it.
+// An update
 // that turns out to create (update-as-create) also needs "c", granted
 // with the update's letters by one scope whose constraints, if it has
 // any, the body satisfies, as a create of the same body would need
@@ -63,7 +67,11 @@ func (e *evaluation) create() (*Decision, denial) {
 func (e *evaluation) update() (*Decision, denial) {
 	req := e.req
 	t := req.ResourceType
-	letters, m, den := e.writePermit(scope.Update)
+	need := scope.Update
+	if req.Interaction == Patch {
+		need |= scope.Read
+	}
+	letters, m, den := e.writePermit(need)
 	if den.status != 0 {
 		return nil, den
 	}

@@ -27,7 +27,7 @@ func TestCheckStoredMissing(t *testing.T) {
 		{"patient delete, no hiding", patientAll + " patient/*.d", "123", "DELETE", "/fhir/Observation/1", "", show, ErrOutsideCompartment, http.StatusForbidden},
 		{"patient conditional delete", "patient/*.ds", "123", "DELETE", "/fhir/Observation?code=x", "", hide, ErrOutsideCompartment, http.StatusNotFound},
 		{"user delete under a v2 constraint", "user/Observation.d?category=laboratory", "", "DELETE", "/fhir/Observation/1", "", hide, ErrConstraint, http.StatusNotFound},
-		{"patient patch", "patient/*.u", "123", "PATCH", "/fhir/Observation/1", `[{"op":"replace","path":"/status","value":"amended"}]`, hide, ErrOutsideCompartment, http.StatusNotFound},
+		{"patient patch", "patient/*.ru", "123", "PATCH", "/fhir/Observation/1", `[{"op":"replace","path":"/status","value":"amended"}]`, hide, ErrOutsideCompartment, http.StatusNotFound},
 		{"patient instance operation", "patient/*.r", "123", "GET", "/fhir/Observation/1/$summary", "", hide, ErrOutsideCompartment, http.StatusNotFound},
 		// update-as-create is unchanged: allowed with c, refused without.
 		{"patient update with c", "patient/*.cu", "123", "PUT", "/fhir/Observation/1", obsOf123, hide, nil, 0},

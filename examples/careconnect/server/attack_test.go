@@ -484,3 +484,26 @@ func TestCareConnectAttackOversizedBodies(t *testing.T) {
 	assert.Contains(t, []int{400, 413}, r.status, "body: %.300s", r.body)
 	assert.Equal(t, 2, a.count(t, "Observation?subject=Patient/1"))
 }
+
+// A token that may update but not read Observations cannot read one
+// through a PATCH: the answer would be the patched resource, and whether
+// a "test" operation held would tell what a field holds. The patch is
+// refused before it reaches the store, which stays unchanged.
+func TestCareConnectAttackWriteOnlyPatch(t *testing.T) {
+	a := startAttack(t, `[
+ {"client_id":"wo","client_secret":"s3cret","scope":"user/Observation.u"},
+ {"client_id":"wo1","client_secret":"s3cret","scope":"user/Observation.write"}]`)
+	for _, id := range []string{"wo", "wo1"} {
+		tok := a.token(t, id, "")
+		r := a.do(t, http.MethodGet, "/Observation/obs-lab-2", tok, "", "")
+		require.Equal(t, http.StatusForbidden, r.status, "%s: %s", id, r.body)
+		for _, patch := range []string{
+			`[{"op":"test","path":"/status","value":"final"}]`,
+			`[{"op":"replace","path":"/status","value":"final"}]`,
+		} {
+			r = a.do(t, http.MethodPatch, "/Observation/obs-lab-2", tok, "application/json-patch+json", patch)
+			assert.Equal(t, http.StatusForbidden, r.status, "%s %s: %s", id, patch, r.body)
+			assert.NotContains(t, string(r.body), "Patient/2", "%s %s", id, patch)
+		}
+	}
+}
