@@ -154,9 +154,9 @@ func TestAttackChains(t *testing.T) {
 
 // Chains through the narrowing parameter where its element repeats: the
 // narrowing (member=Patient/123) holds when SOME member is A, the chain
-// when ANY member's Patient matches, so it tests B, A's co-member. A
-// reviewer recovered a co-member's birth date with 16 requests of
-// "Group?member:Patient.birthdate=lt...". Only a parameter holding a
+// when ANY member's Patient matches, so it tests B, A's co-member: 16
+// requests of "Group?member:Patient.birthdate=lt..." recover a co-member's
+// birth date by bisection. Only a parameter holding a
 // single reference (Observation.subject) pins the chain to A.
 func TestAttackChainsThroughRepeatingElements(t *testing.T) {
 	const A = "123"
@@ -199,8 +199,9 @@ func TestAttackChainsThroughRepeatingElements(t *testing.T) {
 // TestPinnedChainsFollowCardinality checks every type of both releases: a
 // chain through a narrowing alias is allowed under patient context exactly
 // when fhirspec says the narrowing parameter's one path is single-valued,
-// and the types where it is not are the ones the review listed (plus R4
-// Account, whose subject became 0..*).
+// and the types where it is not are Group, Appointment, Schedule,
+// AuditEvent, Provenance and Person (plus R4 Account, whose subject
+// became 0..*).
 func TestPinnedChainsFollowCardinality(t *testing.T) {
 	wantUnpinned := map[fhirspec.Version][]string{
 		fhirspec.STU3: {"Appointment", "AuditEvent", "Group", "Person", "Provenance", "Schedule"},

@@ -28,7 +28,7 @@ func TestConstraintReadsDataTypes(t *testing.T) {
 		name, scopes, cat string
 		allow             bool
 	}{
-		// reviewer's cases
+		// members the data types do not have, and the wrong shape
 		{"Coding.value", "", `[{"coding":[` + social[:len(social)-1] + `,"value":"laboratory"}]}]`, false},
 		{"CodeableConcept.code", "", `[{"coding":[` + social + `],"code":"laboratory"}]`, false},
 		{"CodeableConcept.reference", "", `[{"coding":[` + social + `],"reference":"Basic/laboratory"}]`, false},

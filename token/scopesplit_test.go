@@ -91,7 +91,8 @@ func TestScopeClaimSplitsOnSingleSpacesOnly(t *testing.T) {
 			requireRejected(t, err, token.ErrScope, raw)
 		}
 	}
-	// The reviewer's cases, and empty scope-tokens around single spaces.
+	// One signed scope-token read as two, and empty scope-tokens around
+	// single spaces.
 	for _, tc := range []scopeSplitCase{
 		{"entra", map[string]any{"scp": "openid  user.all.cruds"}, scope.User},
 		{"entra", map[string]any{"scp": " user.all.cruds"}, scope.User},
