@@ -805,3 +805,28 @@ func TestAttackTransactionHiddenRead(t *testing.T) {
 		assert.True(t, d.Allowed, "%s: %s", name, d.Reason)
 	}
 }
+
+// An include names its target type, but a server may ignore it and
+// include whatever the reference holds (another patient's Patient behind
+// Group.member, a RelatedPerson behind Observation.performer): included
+// resources are checked in the response whatever the target type, unless
+// the token may search every type outside patient context.
+func TestAttackIncludeTargetTypeIgnored(t *testing.T) {
+	p := testPolicy(t)
+	pr := principal(t, "launch/patient patient/*.rs", "123")
+	for _, u := range []string{
+		"/fhir/Group?_include=Group:member:Practitioner",
+		"/fhir/Observation?_include=Observation:performer:Practitioner",
+		"/fhir/Observation?_include=Observation:focus:Location",
+		"/fhir/Encounter?_include:iterate=Encounter:participant:Practitioner",
+	} {
+		_, d := authorize(t, p, pr, "GET", u, "", nil)
+		if d.Allowed {
+			assert.True(t, d.NeedsResponseCheck(), "%s: included resources go unchecked", u)
+		}
+	}
+	user := principal(t, "user/Observation.rs user/Practitioner.rs", "")
+	_, d := authorize(t, p, user, "GET", "/fhir/Observation?_include=Observation:performer:Practitioner", "", nil)
+	require.True(t, d.Allowed, d.Reason)
+	assert.True(t, d.NeedsResponseCheck(), "a user/ token that may not read every performer type")
+}

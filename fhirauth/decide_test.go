@@ -117,7 +117,8 @@ func decisionCases(t *testing.T) []decisionCase {
 
 		// include leak
 		{name: "include leak: typed include of an unpermitted type", method: "GET", url: "/fhir/Observation?_include=Observation:subject:Patient", scopes: "user/Observation.rs", status: 403, needed: "user/Patient.s", reason: "_include=Observation:subject:Patient"},
-		{name: "include of permitted types", method: "GET", url: "/fhir/Observation?_include=Observation:subject:Patient", scopes: "user/Observation.rs user/Patient.rs", allow: true, check: noNarrow},
+		{name: "include of permitted types is checked: a server may ignore its target type", method: "GET", url: "/fhir/Observation?_include=Observation:subject:Patient", scopes: "user/Observation.rs user/Patient.rs", allow: true, check: wantResponseCheck},
+		{name: "typed include with a wildcard scope needs no check", method: "GET", url: "/fhir/Observation?_include=Observation:subject:Patient", scopes: "user/*.rs", allow: true, check: noNarrow},
 		{name: "include leak: untyped include reaches any type", method: "GET", url: "/fhir/Observation?_include=Observation:subject", scopes: "user/Observation.rs user/Patient.rs", status: 403, reason: "any type"},
 		{name: "wildcard include with wildcard scope gets a response check", method: "GET", url: "/fhir/Observation?_include=*", scopes: "user/*.rs", allow: true, check: wantResponseCheck},
 		{name: "include leak: revinclude of an unpermitted type", method: "GET", url: "/fhir/Patient?_revinclude=Observation:subject", scopes: "user/Patient.rs", status: 403, needed: "user/Observation.s"},

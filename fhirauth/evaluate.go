@@ -280,13 +280,19 @@ func (e *evaluation) reach(r Reach, rc *responseCheck) denial {
 			}
 			rc.on = true
 		}
+		if r.Kind == ReachInclude && r.Type != "*" && e.permit("*", scope.Search) != scope.Unconstrained {
+			// A server may ignore an include's target type and include
+			// whatever the reference holds, of types the token may not
+			// search: filter the included resources in the response.
+			rc.on = true
+		}
 		if e.inPatient() {
 			switch e.class(r.Type) {
-			case classPatient, classCompartment:
+			case classPatient, classCompartment, classShared:
 				// Included resources are not narrowed by the search's
-				// parameters: filter them in the response.
+				// parameters (and a shared target type may be ignored,
+				// above): filter them in the response.
 				rc.on = true
-			case classShared:
 			default:
 				return e.deny(http.StatusForbidden, "%s reaches %s, which is not in the patient compartment and not shared by the policy", r.Param, r.Type)
 			}
