@@ -25,7 +25,10 @@
 // once with a new one. token.DiscoverSMART reads
 // {base}/.well-known/smart-configuration to find the token endpoint;
 // ServerSupports checks the server offers the chosen grant and client
-// authentication.
+// authentication. Token requests never follow redirects: a token endpoint
+// answering 3xx is an error wrapping ErrUnexpectedResponse, so credentials,
+// client assertions and DPoP proofs reach no other URL (a client given to
+// WithTokenHTTPClient is copied, not changed).
 //
 // # FHIR interactions
 //

@@ -68,9 +68,13 @@ func newTokenConfig(opts []TokenOption) (*tokenConfig, error) {
 			return nil, err
 		}
 	}
-	if cfg.httpClient == nil {
-		cfg.httpClient = &http.Client{Timeout: cfg.fetchTimeout}
+	hc := &http.Client{Timeout: cfg.fetchTimeout}
+	if cfg.httpClient != nil {
+		copied := *cfg.httpClient // the caller's client is left as it is
+		hc = &copied
 	}
+	hc.CheckRedirect = refuseTokenRedirect
+	cfg.httpClient = hc
 	if cfg.dpop != nil {
 		cfg.httpClient = dpopHTTPClient(cfg.httpClient, cfg.dpop)
 	}
@@ -105,7 +109,8 @@ func WithClientAuth(a ClientAuth) TokenOption {
 }
 
 // WithTokenHTTPClient sets the HTTP client for token requests (default: a
-// client with a 30 s timeout).
+// client with a 30 s timeout). The client is copied, and the copy never
+// follows redirects (see refuseTokenRedirect); hc itself is not changed.
 func WithTokenHTTPClient(hc *http.Client) TokenOption {
 	return func(c *tokenConfig) error {
 		if hc == nil {
@@ -182,6 +187,19 @@ func WithInsecureTokenURL() TokenOption {
 		c.insecureHTTP = true
 		return nil
 	}
+}
+
+// refuseTokenRedirect is the CheckRedirect of every token HTTP client. A
+// token endpoint has no reason to redirect a POST (RFC 6749 provides for
+// none), and following one would hand the client's credentials (the Basic
+// header, which net/http keeps on a same-hostname redirect whatever the
+// port or scheme, a client_secret in the body, or a client assertion the
+// target could redeem at the real endpoint) to whatever URL it names, in
+// clear on an https -> http redirect, and would accept the token the
+// target issues.
+func refuseTokenRedirect(req *http.Request, _ []*http.Request) error {
+	return fmt.Errorf("%w: the token endpoint redirected to %s; token requests do not follow redirects",
+		ErrUnexpectedResponse, redactURL(req.URL))
 }
 
 // checkTokenURL validates a token endpoint URL.

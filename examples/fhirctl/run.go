@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/fhirwarden/fhirwarden/client"
@@ -102,7 +103,8 @@ func (a *app) setup(ctx context.Context) error {
 		}
 		tokenURL := cfg.tokenURL
 		if tokenURL == "" {
-			dopts := []token.DiscoveryOption{token.WithHTTPClient(hc)}
+			dhc := &http.Client{Timeout: 60 * time.Second, CheckRedirect: sameOriginRedirect}
+			dopts := []token.DiscoveryOption{token.WithHTTPClient(dhc)}
 			if cfg.insecureHTTP {
 				dopts = append(dopts, token.WithInsecureHTTP())
 			}
@@ -115,6 +117,8 @@ func (a *app) setup(ctx context.Context) error {
 			}
 			tokenURL = sc.TokenEndpoint
 		}
+		// WithTokenHTTPClient copies tokenHC and makes the copy refuse
+		// redirects: a token endpoint's redirect never gets the credentials.
 		tokenHC := &http.Client{Timeout: 30 * time.Second, Transport: a.capture.wrap(http.DefaultTransport)}
 		opts := []client.TokenOption{client.WithTokenHTTPClient(tokenHC), client.WithScopes(cfg.scopes...)}
 		if cfg.insecureHTTP {
@@ -149,6 +153,24 @@ func (a *app) setup(ctx context.Context) error {
 		return usagef("-base: %v (-insecure-http allows plain http)", err)
 	}
 	a.fhir = c
+	return nil
+}
+
+// errRedirect is wrapped when fhirctl refuses to follow a redirect.
+var errRedirect = errors.New("redirect not followed")
+
+// sameOriginRedirect lets SMART discovery follow redirects on its own
+// origin only: the document names the token endpoint the credentials go
+// to, so it must come from the FHIR server asked (never another origin,
+// never https downgraded to http).
+func sameOriginRedirect(req *http.Request, via []*http.Request) error {
+	first := via[0].URL
+	if req.URL.Scheme != first.Scheme || !strings.EqualFold(req.URL.Host, first.Host) {
+		return fmt.Errorf("%w: %s redirected to another origin, %s", errRedirect, first.Redacted(), req.URL.Redacted())
+	}
+	if len(via) >= 10 {
+		return fmt.Errorf("%w: stopped after 10 redirects", errRedirect)
+	}
 	return nil
 }
 
