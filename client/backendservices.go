@@ -61,6 +61,11 @@ func BackendServices(tokenURL, clientID string, key jwk.Key, opts ...TokenOption
 	if err != nil {
 		return nil, err
 	}
+	if cfg.dpopTransport != nil {
+		// fetch answers nonce challenges with a new assertion; the
+		// transport must not re-send this one.
+		cfg.dpopTransport.freshBody = true
+	}
 	b := &backendServices{tokenURL: tokenURL, clientID: clientID, signer: signer, cfg: cfg}
 	return newTokenCache(b.fetch, cfg), nil
 }
@@ -192,11 +197,30 @@ func (b *backendServices) assertion() (string, error) {
 	return string(signed), nil
 }
 
-// fetch performs one token request.
+// fetch obtains a token. When the token endpoint refuses the DPoP proof
+// for want of a (new) nonce, it asks once more with a new request: a new
+// proof carrying the nonce, and a new client assertion, since a server may
+// have recorded the first assertion's jti already and would refuse it as a
+// replay.
 func (b *backendServices) fetch(ctx context.Context) (*oauth2.Token, error) {
-	assertion, err := b.assertion()
+	resp, body, err := b.post(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if t := b.cfg.dpopTransport; t != nil && t.nonceChallenge(resp) {
+		if resp, body, err = b.post(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return parseTokenResponse(resp.StatusCode, body)
+}
+
+// post sends one token request with a fresh client assertion and returns
+// the answer with its body read (and closed).
+func (b *backendServices) post(ctx context.Context) (*http.Response, []byte, error) {
+	assertion, err := b.assertion()
+	if err != nil {
+		return nil, nil, err
 	}
 	form := url.Values{}
 	for k, vs := range b.cfg.params {
@@ -211,23 +235,23 @@ func (b *backendServices) fetch(ctx context.Context) (*oauth2.Token, error) {
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.tokenURL, strings.NewReader(form.Encode()))
 	if err != nil {
-		return nil, fmt.Errorf("client: token request: %w", err)
+		return nil, nil, fmt.Errorf("client: token request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	resp, err := b.cfg.httpClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("client: token request: %w", err)
+		return nil, nil, fmt.Errorf("client: token request: %w", err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenResponse+1))
 	if err != nil {
-		return nil, fmt.Errorf("client: token response: %w", err)
+		return nil, nil, fmt.Errorf("client: token response: %w", err)
 	}
 	if len(body) > maxTokenResponse {
-		return nil, &OAuthError{StatusCode: resp.StatusCode, Err: fmt.Errorf("%w: token response over %d bytes", ErrResponseTooLarge, maxTokenResponse)}
+		return nil, nil, &OAuthError{StatusCode: resp.StatusCode, Err: fmt.Errorf("%w: token response over %d bytes", ErrResponseTooLarge, maxTokenResponse)}
 	}
-	return parseTokenResponse(resp.StatusCode, body)
+	return resp, body, nil
 }
 
 // parseTokenResponse turns a token endpoint answer into a token or an

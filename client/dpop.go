@@ -56,33 +56,46 @@ func (n *dpopNonce) note(h http.Header) bool {
 }
 
 // dpopTransport puts a proof on every token request and retries once when
-// the token endpoint asks for a (new) nonce.
+// the token endpoint asks for a (new) nonce, unless the token source
+// answers nonce challenges itself (freshBody).
 type dpopTransport struct {
 	key   *DPoPKey
 	next  http.RoundTripper
 	nonce dpopNonce
+	// freshBody is set by a token source whose requests must not be sent
+	// twice (Backend Services: a client assertion's jti is single use); it
+	// calls nonceChallenge and builds a new request instead.
+	freshBody bool
 }
 
-// dpopHTTPClient returns a copy of hc whose requests carry DPoP proofs.
-func dpopHTTPClient(hc *http.Client, key *DPoPKey) *http.Client {
+// dpopHTTPClient returns a copy of hc whose requests carry DPoP proofs,
+// and the transport that signs them.
+func dpopHTTPClient(hc *http.Client, key *DPoPKey) (*http.Client, *dpopTransport) {
 	next := hc.Transport
 	if next == nil {
 		next = http.DefaultTransport
 	}
+	t := &dpopTransport{key: key, next: next}
 	copied := *hc
-	copied.Transport = &dpopTransport{key: key, next: next}
-	return &copied
+	copied.Transport = t
+	return &copied, t
+}
+
+// nonceChallenge keeps the nonce of a token endpoint answer and reports
+// whether the answer refuses the request for want of that (new) nonce:
+// then the request is worth sending once more.
+func (t *dpopTransport) nonceChallenge(resp *http.Response) bool {
+	return (resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnauthorized) &&
+		t.nonce.note(resp.Header)
 }
 
 // RoundTrip implements http.RoundTripper.
 func (t *dpopTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.send(req)
-	if err != nil {
-		return nil, err
+	if err != nil || t.freshBody {
+		return resp, err
 	}
-	retry := (resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnauthorized) &&
-		t.nonce.note(resp.Header) && (req.Body == nil || req.GetBody != nil)
-	if !retry {
+	if !t.nonceChallenge(resp) || req.Body != nil && req.GetBody == nil {
 		return resp, nil
 	}
 	resp.Body.Close()

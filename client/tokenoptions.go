@@ -50,7 +50,8 @@ type tokenConfig struct {
 	assertionLifetime time.Duration
 	params            url.Values
 	insecureHTTP      bool
-	dpop              *DPoPKey // WithDPoP
+	dpop              *DPoPKey       // WithDPoP
+	dpopTransport     *dpopTransport // signs the token requests' proofs (WithDPoP)
 }
 
 func newTokenConfig(opts []TokenOption) (*tokenConfig, error) {
@@ -76,7 +77,7 @@ func newTokenConfig(opts []TokenOption) (*tokenConfig, error) {
 	hc.CheckRedirect = refuseTokenRedirect
 	cfg.httpClient = hc
 	if cfg.dpop != nil {
-		cfg.httpClient = dpopHTTPClient(cfg.httpClient, cfg.dpop)
+		cfg.httpClient, cfg.dpopTransport = dpopHTTPClient(cfg.httpClient, cfg.dpop)
 	}
 	return cfg, nil
 }
