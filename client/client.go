@@ -243,11 +243,15 @@ func (c *Client) within(u *url.URL) bool {
 	return true
 }
 
-// checkRedirect refuses redirects outside the base URL, then defers to next.
+// checkRedirect refuses redirects outside the base URL, signs a new DPoP
+// proof for the redirected request, then defers to next.
 func (c *Client) checkRedirect(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
 	return func(req *http.Request, via []*http.Request) error {
 		if !c.within(req.URL) {
 			return fmt.Errorf("%w: redirect to %s", ErrForeignLink, redactURL(req.URL))
+		}
+		if err := c.resignDPoP(req); err != nil {
+			return err
 		}
 		if next != nil {
 			return next(req, via)

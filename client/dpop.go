@@ -137,6 +137,26 @@ func (c *Client) signDPoP(req *http.Request, tok *oauth2.Token) error {
 	return nil
 }
 
+// resignDPoP replaces the proof net/http copied onto a redirected request:
+// that proof names the previous URL (and method) and its jti was used
+// already, so a server checking htu or replays refuses it.
+func (c *Client) resignDPoP(req *http.Request) error {
+	if c.dpop == nil || req.Header.Get("DPoP") == "" {
+		return nil
+	}
+	scheme, at, ok := strings.Cut(req.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "DPoP") {
+		req.Header.Del("DPoP")
+		return nil
+	}
+	proof, err := c.dpop.Proof(req.Method, req.URL.String(), at, c.dpopNonce.get())
+	if err != nil {
+		return fmt.Errorf("client: redirect to %s: %w", redactURL(req.URL), err)
+	}
+	req.Header.Set("DPoP", proof)
+	return nil
+}
+
 // dpopNonceRequested reports whether a FHIR server's 401 asks for a nonce
 // it has just sent (RFC 9449 section 9): then the request is sent again,
 // once, with a proof carrying it.
