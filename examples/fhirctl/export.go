@@ -147,17 +147,16 @@ func retryAfter(v string) time.Duration {
 }
 
 // authGet GETs u with the access token and returns the response and at
-// most limit bytes of body.
+// most limit bytes of body. The FHIR client authorizes the request, so a
+// DPoP-bound token goes with its scheme and a proof for u.
 func (a *app) authGet(ctx context.Context, u, accept string, limit int64) (*http.Response, []byte, error) {
-	tok, err := a.ts.Token()
-	if err != nil {
-		return nil, nil, err
-	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	if err := a.fhir.Authorize(ctx, req); err != nil {
+		return nil, nil, err
+	}
 	req.Header.Set("Accept", accept)
 	hc := &http.Client{Timeout: 5 * time.Minute, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := hc.Do(req)

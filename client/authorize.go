@@ -1,0 +1,40 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// Authorize puts the client's credentials on a request the caller sends
+// itself (e.g. a Bulk Data status or file URL outside the base path): an
+// Authorization header with a token from the client's token source, in
+// the token's scheme, and for a DPoP-bound token a fresh proof for req's
+// method and URL. req must go to the FHIR server's origin (the base URL's
+// scheme and host), else it is refused with ErrForeignLink and nothing is
+// added; the caller must not let it follow redirects elsewhere. Without a
+// token source Authorize does nothing.
+func (c *Client) Authorize(ctx context.Context, req *http.Request) error {
+	u := req.URL
+	if u == nil || u.Scheme != c.base.Scheme || !strings.EqualFold(u.Host, c.base.Host) || u.User != nil {
+		return fmt.Errorf("%w: %s is not on %s://%s", ErrForeignLink, redactedURL(req), c.base.Scheme, c.base.Host)
+	}
+	tok, err := c.token(ctx)
+	if err != nil || tok == nil {
+		return err
+	}
+	req.Header.Set("Authorization", tok.Type()+" "+tok.AccessToken)
+	if err := c.signDPoP(req, tok); err != nil {
+		return fmt.Errorf("client: %s %s: %w", req.Method, redactURL(u), err)
+	}
+	return nil
+}
+
+// redactedURL is req's URL without credentials or query, "" when absent.
+func redactedURL(req *http.Request) string {
+	if req.URL == nil {
+		return ""
+	}
+	return redactURL(req.URL)
+}
