@@ -37,7 +37,9 @@
 // WithMaxTokenLifetime refuses tokens valid for longer than the issuer
 // issues them. WithRevocation consults a [RevocationChecker] on every use
 // of a token; [RevocationIntrospector] asks an RFC 7662 endpoint, with a
-// short cache and a bounded stale window, and fails closed past it.
+// short cache and a bounded stale window, and fails closed past it; an
+// answer cached at a time the clock has since stepped back before is not
+// used (asked again), so a revocation still takes effect within CacheTTL.
 //
 //	staff, _ := token.NewVerifier(ctx, token.Config{Issuer: entraIssuer, Audience: aud, JWKSURL: entraJWKS, Claims: token.EntraClaims})
 //	portal, _ := token.NewVerifier(ctx, token.Config{Issuer: oktaIssuer, Audience: aud, JWKSURL: oktaJWKS, Claims: token.OktaClaims})
@@ -165,7 +167,9 @@
 // WithTokenCacheBytes) and by count (WithTokenCache), evicted by W-TinyLFU
 // so that a working set larger than the cache still mostly hits, each
 // entry valid at most 5 min and never past exp plus leeway, re-checked on
-// every hit (WithTokenCache). Entries
+// every hit (WithTokenCache). A hit also re-checks nbf and iat with the
+// leeway, so that after the clock steps back a token not yet valid is
+// refused (ErrNotYetValid) as a fresh verification would. Entries
 // whose signing key has left the key set are dropped. Failures are never
 // cached. A hit returns the same *Principal: Principals are shared and
 // read-only.

@@ -87,7 +87,7 @@ func NewIntrospector(cfg IntrospectorConfig, opts ...IntrospectorOption) (*Intro
 		},
 		maxSize: c.maxTokenSize,
 		now:     c.clock,
-		cache:   newTokenCache(c.cacheSize, c.cacheBytes, c.cacheTTL),
+		cache:   newTokenCache(c.cacheSize, c.cacheBytes, c.cacheTTL, c.leeway),
 	}, nil
 }
 
@@ -127,7 +127,7 @@ func (in *Introspector) authenticate(ctx context.Context, raw string) (*Principa
 		return nil, err
 	}
 	if in.cache != nil {
-		p = in.cache.put(raw, p, nil, nil, now, in.rules.leeway)
+		p = in.cache.put(raw, p, nil, nil, now)
 	}
 	return p, nil
 }

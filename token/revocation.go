@@ -139,12 +139,12 @@ func (r *RevocationIntrospector) Revoked(ctx context.Context, raw string, p *Pri
 	r.mu.Lock()
 	e, known := r.cache[key]
 	r.mu.Unlock()
-	if known && (e.revoked || now.Sub(e.checked) < r.cfg.CacheTTL) {
+	if known && (e.revoked || e.fresh(now, r.cfg.CacheTTL)) {
 		return e.revoked, nil
 	}
 	claims, _, err := r.in.introspect(ctx, raw)
 	if err != nil {
-		if known && now.Sub(e.checked) < r.cfg.CacheTTL+r.cfg.StaleWindow {
+		if known && e.fresh(now, r.cfg.CacheTTL+r.cfg.StaleWindow) {
 			r.log.Warn("token: introspection endpoint unreachable; using a stale revocation answer", "endpoint", r.cfg.Endpoint, "age", now.Sub(e.checked), "error", err)
 			return false, nil
 		}
@@ -155,6 +155,15 @@ func (r *RevocationIntrospector) Revoked(ctx context.Context, raw string, p *Pri
 	return !active, nil
 }
 
+// fresh reports whether the answer is younger than ttl at now. An answer
+// from the future (the clock stepped back since) is not: its age is
+// unknown, and trusting it would keep a revoked token working for as long
+// as the step, not at most ttl.
+func (e *revocationEntry) fresh(now time.Time, ttl time.Duration) bool {
+	age := now.Sub(e.checked)
+	return age >= 0 && age < ttl
+}
+
 // store keeps an answer, making room by dropping entries that can no
 // longer be used, then arbitrary ones.
 func (r *RevocationIntrospector) store(key [sha256.Size]byte, e revocationEntry, now time.Time) {
@@ -162,7 +171,7 @@ func (r *RevocationIntrospector) store(key [sha256.Size]byte, e revocationEntry,
 	defer r.mu.Unlock()
 	if _, ok := r.cache[key]; !ok && len(r.cache) >= r.cfg.CacheSize {
 		for k, old := range r.cache {
-			if (!old.expires.IsZero() && now.After(old.expires)) || (!old.revoked && now.Sub(old.checked) >= r.cfg.CacheTTL+r.cfg.StaleWindow) {
+			if (!old.expires.IsZero() && now.After(old.expires)) || (!old.revoked && !old.fresh(now, r.cfg.CacheTTL+r.cfg.StaleWindow)) {
 				delete(r.cache, k)
 			}
 		}

@@ -38,7 +38,9 @@ func WithTokenCacheBytes(n int64) CommonOption {
 // tokenCache remembers successful verifications, keyed by the exact token
 // string: a hit needs the very same bytes that were verified. Each entry
 // expires at min(verified + ttl, exp + leeway), re-checked on every hit.
-// Only successes are ever stored.
+// A hit also re-checks nbf and iat with the same leeway, as a fresh
+// verification would: after the clock steps back, a token not yet valid
+// is not served from the cache. Only successes are ever stored.
 //
 // The policy is W-TinyLFU: new entries enter a small FIFO window (1% of
 // the bytes); leaving it, an entry enters the main region only if it was
@@ -54,6 +56,7 @@ func WithTokenCacheBytes(n int64) CommonOption {
 // sketch with atomic operations: hits never wait for each other.
 type tokenCache struct {
 	ttl    time.Duration
+	leeway time.Duration // the owner's clock-skew leeway for exp, nbf and iat
 	seed   maphash.Seed
 	shards []cacheShard
 	mask   uint64
@@ -96,8 +99,9 @@ type cacheEntry struct {
 }
 
 // newTokenCache returns a cache of at most size entries and maxBytes
-// estimated bytes (0: DefaultCacheBytes), or nil when size is 0.
-func newTokenCache(size int, maxBytes int64, ttl time.Duration) *tokenCache {
+// estimated bytes (0: DefaultCacheBytes), or nil when size is 0. leeway is
+// the one its owner verifies exp, nbf and iat with.
+func newTokenCache(size int, maxBytes int64, ttl, leeway time.Duration) *tokenCache {
 	if size <= 0 {
 		return nil
 	}
@@ -110,7 +114,7 @@ func newTokenCache(size int, maxBytes int64, ttl time.Duration) *tokenCache {
 	for n < 16 && size/(n*2) >= 256 && maxBytes/int64(n*2) >= 256*typicalEntryBytes {
 		n *= 2
 	}
-	c := &tokenCache{ttl: ttl, seed: maphash.MakeSeed(), shards: make([]cacheShard, n), mask: uint64(n - 1), sweepEvery: max(ttl/4, time.Second)}
+	c := &tokenCache{ttl: ttl, leeway: leeway, seed: maphash.MakeSeed(), shards: make([]cacheShard, n), mask: uint64(n - 1), sweepEvery: max(ttl/4, time.Second)}
 	for i := range c.shards {
 		c.shards[i].init((size+n-1)/n, maxBytes/int64(n), ttl)
 	}
@@ -137,7 +141,9 @@ func (c *tokenCache) hash(token string) uint64 {
 	return maphash.String(c.seed, token[max(len(token)-64, 0):])
 }
 
-// get returns the live entry for token, or nil. An expired entry is removed.
+// get returns the live entry for token, or nil. An expired entry is
+// removed, and so is one whose nbf or iat is after now (the clock stepped
+// back): a fresh verification would refuse it, and does.
 func (c *tokenCache) get(token string, now time.Time) *cacheEntry {
 	h := c.hash(token)
 	s := &c.shards[h&c.mask]
@@ -148,7 +154,7 @@ func (c *tokenCache) get(token string, now time.Time) *cacheEntry {
 		c.misses.add(h)
 		return nil
 	}
-	if !beforeDeadline(now, e.deadline) {
+	if !beforeDeadline(now, e.deadline) || c.notYetValid(&e.principal, now) {
 		s.mu.Lock()
 		if s.m[token] == e {
 			s.drop(e)
@@ -165,13 +171,21 @@ func (c *tokenCache) get(token string, now time.Time) *cacheEntry {
 	return e
 }
 
+// notYetValid reports whether a fresh verification at now would refuse p
+// for its nbf or iat (ErrNotYetValid). Zero times (claim absent) are never
+// after now. Two comparisons, no allocation: it runs on every hit.
+func (c *tokenCache) notYetValid(p *Principal, now time.Time) bool {
+	late := now.Add(c.leeway)
+	return late.Before(p.NotBefore) || late.Before(p.IssuedAt)
+}
+
 // put stores a copy of a verified principal and returns it: the Principal
 // to hand out, shared with every later hit. expiresAt+leeway bounds the
 // entry as does ttl.
-func (c *tokenCache) put(token string, p *Principal, key *verificationKey, set *keySet, now time.Time, leeway time.Duration) *Principal {
+func (c *tokenCache) put(token string, p *Principal, key *verificationKey, set *keySet, now time.Time) *Principal {
 	deadline := now.Add(c.ttl)
 	if !p.ExpiresAt.IsZero() {
-		if exp := p.ExpiresAt.Add(leeway); exp.Before(deadline) {
+		if exp := p.ExpiresAt.Add(c.leeway); exp.Before(deadline) {
 			deadline = exp
 		}
 	}

@@ -48,7 +48,7 @@ func hitRate(c *tokenCache, tokens []string, principals []*Principal, rounds int
 					hits++
 				}
 			} else {
-				c.put(tok, principals[i], nil, nil, cacheEpoch, 0)
+				c.put(tok, principals[i], nil, nil, cacheEpoch)
 			}
 			if r > 0 {
 				total++
@@ -64,7 +64,7 @@ func TestTokenCacheHitRates(t *testing.T) {
 		if testing.Short() {
 			n = 5000
 		}
-		c := newTokenCache(DefaultCacheSize, 0, time.Hour)
+		c := newTokenCache(DefaultCacheSize, 0, time.Hour, 0)
 		toks, ps := make([]string, n), make([]*Principal, n)
 		for i := range toks {
 			toks[i], ps[i] = typicalToken(i), typicalPrincipal(i)
@@ -82,9 +82,9 @@ func TestTokenCacheHitRates(t *testing.T) {
 			var c *tokenCache
 			probe := entrySize(typicalToken(0), typicalPrincipal(0))
 			if bound == "bytes" {
-				c = newTokenCache(DefaultCacheSize, capacity*(probe+8), time.Hour)
+				c = newTokenCache(DefaultCacheSize, capacity*(probe+8), time.Hour, 0)
 			} else {
-				c = newTokenCache(capacity, 1<<40, time.Hour)
+				c = newTokenCache(capacity, 1<<40, time.Hour, 0)
 			}
 			n := capacity * 11 / 10
 			toks, ps := make([]string, n), make([]*Principal, n)
@@ -100,48 +100,48 @@ func TestTokenCacheHitRates(t *testing.T) {
 
 func TestTokenCacheBounds(t *testing.T) {
 	t.Run("bytes", func(t *testing.T) {
-		c := newTokenCache(DefaultCacheSize, 256<<10, time.Hour)
+		c := newTokenCache(DefaultCacheSize, 256<<10, time.Hour, 0)
 		for i := range 2000 {
-			c.put(typicalToken(i), typicalPrincipal(i), nil, nil, cacheEpoch, 0)
+			c.put(typicalToken(i), typicalPrincipal(i), nil, nil, cacheEpoch)
 			require.LessOrEqual(t, c.bytes(), int64(256<<10))
 		}
 		require.Greater(t, c.len(), 50)
 	})
 	t.Run("an entry larger than the cache is not kept", func(t *testing.T) {
-		c := newTokenCache(DefaultCacheSize, 8<<10, time.Hour)
-		c.put(strings.Repeat("y", 16<<10), typicalPrincipal(1), nil, nil, cacheEpoch, 0)
+		c := newTokenCache(DefaultCacheSize, 8<<10, time.Hour, 0)
+		c.put(strings.Repeat("y", 16<<10), typicalPrincipal(1), nil, nil, cacheEpoch)
 		require.Zero(t, c.len())
 		require.Zero(t, c.bytes())
 	})
 	t.Run("expired entries do not occupy space", func(t *testing.T) {
-		c := newTokenCache(5000, 0, time.Minute)
+		c := newTokenCache(5000, 0, time.Minute, 0)
 		for i := range 1000 {
-			c.put(typicalToken(i), typicalPrincipal(i), nil, nil, cacheEpoch, 0)
+			c.put(typicalToken(i), typicalPrincipal(i), nil, nil, cacheEpoch)
 		}
 		require.Equal(t, 1000, c.len())
 		later := cacheEpoch.Add(time.Minute)
-		c.put(typicalToken(5000), typicalPrincipal(5000), nil, nil, later, 0)
+		c.put(typicalToken(5000), typicalPrincipal(5000), nil, nil, later)
 		require.Equal(t, 1, c.len(), "the expired entries were swept out")
 		require.Equal(t, entrySize(typicalToken(5000), typicalPrincipal(5000)), c.bytes())
 		require.NotNil(t, c.get(typicalToken(5000), later))
 	})
 	t.Run("a deadline past 2262 saturates", func(t *testing.T) {
-		c := newTokenCache(10, 0, 290*365*24*time.Hour)
-		c.put("far", typicalPrincipal(1), nil, nil, cacheEpoch, 0)
+		c := newTokenCache(10, 0, 290*365*24*time.Hour, 0)
+		c.put("far", typicalPrincipal(1), nil, nil, cacheEpoch)
 		require.NotNil(t, c.get("far", cacheEpoch.Add(time.Hour)), "an int64 of nanoseconds that overflowed would have expired it")
 	})
 	t.Run("expired victims give way whatever their frequency", func(t *testing.T) {
-		c := newTokenCache(2, 0, time.Hour)
+		c := newTokenCache(2, 0, time.Hour, 0)
 		short := typicalPrincipal(1)
 		short.ExpiresAt = cacheEpoch.Add(time.Second)
-		c.put("short", short, nil, nil, cacheEpoch, 0)
+		c.put("short", short, nil, nil, cacheEpoch)
 		for range 10 {
 			require.NotNil(t, c.get("short", cacheEpoch))
 		}
 		later := cacheEpoch.Add(2 * time.Second)
 		c.nextSweep.Store(later.Add(time.Hour).UnixNano()) // no sweep: admission must do it
-		c.put("a", typicalPrincipal(2), nil, nil, later, 0)
-		c.put("b", typicalPrincipal(3), nil, nil, later, 0)
+		c.put("a", typicalPrincipal(2), nil, nil, later)
+		c.put("b", typicalPrincipal(3), nil, nil, later)
 		require.NotNil(t, c.get("a", later))
 		require.NotNil(t, c.get("b", later))
 	})
@@ -157,7 +157,7 @@ func TestTokenCacheMatchesModel(t *testing.T) {
 		rng := rand.New(rand.NewPCG(seed, 7))
 		maxEntries := 2 + rng.IntN(30)
 		maxBytes := int64(2000 + rng.IntN(20000))
-		c := newTokenCache(maxEntries, maxBytes, time.Minute)
+		c := newTokenCache(maxEntries, maxBytes, time.Minute, 0)
 		require.Len(t, c.shards, 1)
 		s := &c.shards[0]
 		m := &cacheModel{maxEntries: maxEntries, maxBytes: maxBytes, windowMax: maxBytes / 100, windowMaxN: max(maxEntries/100, 1), freq: s.sketch.estimate}
@@ -179,7 +179,7 @@ func TestTokenCacheMatchesModel(t *testing.T) {
 					p.ExpiresAt = now.Add(time.Duration(rng.IntN(30)) * time.Second)
 				}
 				h := sketchHash(c, key)
-				c.put(key, p, nil, nil, now, 0)
+				c.put(key, p, nil, nil, now)
 				m.put(&modelEntry{key: key, hash: h, size: entrySize(key, p), deadline: deadlineOf(p, now)}, now)
 			default:
 				now = now.Add(time.Duration(rng.IntN(5)) * time.Second)
@@ -342,7 +342,7 @@ func TestSketch(t *testing.T) {
 }
 
 func TestTokenCacheConcurrent(t *testing.T) {
-	c := newTokenCache(DefaultCacheSize, 512<<10, time.Hour)
+	c := newTokenCache(DefaultCacheSize, 512<<10, time.Hour, 0)
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Add(1)
@@ -355,7 +355,7 @@ func TestTokenCacheConcurrent(t *testing.T) {
 				if e := c.get(tok, cacheEpoch); e != nil {
 					require.Equal(t, tok, e.token)
 				} else {
-					c.put(tok, typicalPrincipal(i), nil, nil, cacheEpoch, 0)
+					c.put(tok, typicalPrincipal(i), nil, nil, cacheEpoch)
 				}
 			}
 		}()
@@ -380,12 +380,12 @@ func BenchmarkTokenCacheWorkingSet(b *testing.B) {
 			for i := range toks {
 				toks[i], ps[i] = typicalToken(i), typicalPrincipal(i)
 			}
-			c := newTokenCache(DefaultCacheSize, 0, time.Hour)
+			c := newTokenCache(DefaultCacheSize, 0, time.Hour, 0)
 			rng := rand.New(rand.NewPCG(5, 6))
 			for range 2 * n { // warm up
 				i := rng.IntN(n)
 				if c.get(toks[i], cacheEpoch) == nil {
-					c.put(toks[i], ps[i], nil, nil, cacheEpoch, 0)
+					c.put(toks[i], ps[i], nil, nil, cacheEpoch)
 				}
 			}
 			hits := 0
@@ -395,7 +395,7 @@ func BenchmarkTokenCacheWorkingSet(b *testing.B) {
 				if c.get(toks[i], cacheEpoch) != nil {
 					hits++
 				} else {
-					c.put(toks[i], ps[i], nil, nil, cacheEpoch, 0)
+					c.put(toks[i], ps[i], nil, nil, cacheEpoch)
 				}
 			}
 			b.ReportMetric(100*float64(hits)/float64(b.N), "hit-%")

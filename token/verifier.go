@@ -96,7 +96,7 @@ func NewVerifier(ctx context.Context, cfg Config, opts ...VerifierOption) (*Veri
 		requireATJWT: c.requireATJWT,
 		maxSize:      c.maxTokenSize,
 		now:          c.clock,
-		cache:        newTokenCache(c.cacheSize, c.cacheBytes, c.cacheTTL),
+		cache:        newTokenCache(c.cacheSize, c.cacheBytes, c.cacheTTL, c.leeway),
 		revocation:   c.revocation,
 	}
 	if len(c.secret) > 0 {
@@ -242,7 +242,7 @@ func (v *Verifier) authenticateSplit(ctx context.Context, raw string, jws *compa
 		return nil, err
 	}
 	if v.cache != nil {
-		p = v.cache.put(raw, p, key, set, now, v.rules.leeway)
+		p = v.cache.put(raw, p, key, set, now)
 	}
 	if p, err = v.afterVerify(ctx, raw, p); err == nil {
 		v.verified.add()
