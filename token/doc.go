@@ -107,8 +107,13 @@
 // within MaxAge (default 60 s) and Leeway (5 s); ath, the hash of the
 // token; the key's RFC 7638 thumbprint against the token's cnf.jkt; a
 // server nonce when NonceSource is set; and the jti, recorded in a
-// ReplayCache (in memory by default; module dpopredis shares one across
-// replicas). A token without cnf.jkt is refused unless AllowUnbound.
+// ReplayCache (in memory by default, on the checker's Clock; module
+// dpopredis shares one across replicas) until iat + MaxAge + Leeway. The
+// jti is recorded after the token is authenticated, so that only proofs
+// for valid tokens fill the store; the proof's age is checked again then,
+// and a proof that reached iat + MaxAge + Leeway during a slow token check
+// is refused, since its first use may already be forgotten. A token
+// without cnf.jkt is refused unless AllowUnbound.
 // Introspection answers with cnf.jkt are bound the same way.
 //
 // AuthenticateMTLS admits tokens bound to a TLS client certificate (RFC

@@ -56,10 +56,11 @@ type DPoPConfig struct {
 	MaxAge, Leeway time.Duration
 	// MaxProofSize bounds the DPoP header in bytes (default 8 KiB).
 	MaxProofSize int
-	// Replay remembers the proofs seen within their window (default: an
-	// in-memory cache of 100,000 proofs). Give every replica of a service
-	// the same shared store (package dpopredis), or a proof replayed to
-	// another replica is accepted there.
+	// Replay remembers the proofs seen within their window, until iat +
+	// MaxAge + Leeway (default: an in-memory cache of 100,000 proofs, on
+	// Clock). Give every replica of a service the same shared store
+	// (package dpopredis), or a proof replayed to another replica is
+	// accepted there.
 	Replay ReplayCache
 	// Nonces, when set, makes every proof carry a current server nonce
 	// (RFC 9449 section 9).
@@ -116,11 +117,15 @@ func NewDPoPChecker(cfg DPoPConfig) (*DPoPChecker, error) {
 	if c.maxSize == 0 {
 		c.maxSize = defaultMaxProofSize
 	}
-	if c.replay == nil {
-		c.replay = NewMemoryReplayCache(defaultReplayCacheSize)
-	}
 	if c.now == nil {
 		c.now = time.Now
+	}
+	if c.replay == nil {
+		// On the checker's clock: the entries must expire when the
+		// checker stops accepting their proofs, not on another clock.
+		m := NewMemoryReplayCache(defaultReplayCacheSize)
+		m.now = c.now
+		c.replay = m
 	}
 	return c, nil
 }
@@ -274,12 +279,26 @@ func checkATH(ath, accessToken string) error {
 }
 
 // record remembers the proof's jti until it is too old to be accepted
-// anyway. The key joins the proof key's thumbprint to the jti, so that one
-// client cannot spend another's jti.
+// anyway: iat + MaxAge + Leeway. The key joins the proof key's thumbprint
+// to the jti, so that one client cannot spend another's jti.
+//
+// The proof's age is judged again here, on the checker's clock: check
+// judged it when the request arrived, and token authentication since
+// (revocation, introspection, a JWKS refetch) may have taken seconds. A
+// proof accepted past the instant its first use's entry expires would
+// find the store empty and pass as new (a replay); refusing it then keeps
+// every accepted proof inside the window its first use is remembered in.
+// Recording before the token check instead would let anyone with a
+// self-signed proof fill the store.
 func (c *DPoPChecker) record(ctx context.Context, p *dpopProof) error {
+	expires := p.iat.Add(c.maxAge + c.leeway)
+	if now := c.now(); !now.Before(expires) {
+		return fail(ErrDPoPProof, "proof expired while the token was checked (%s old, the replay window is %s)",
+			now.Sub(p.iat).Truncate(time.Second), c.maxAge+c.leeway)
+	}
 	sum := sha256.Sum256([]byte(p.jkt + "." + p.jti))
 	key := b64.EncodeToString(sum[:])
-	seen, err := c.replay.Seen(ctx, key, p.iat.Add(c.maxAge+c.leeway))
+	seen, err := c.replay.Seen(ctx, key, expires)
 	switch {
 	case err != nil:
 		return failWrap(ErrReplayUnavailable, err, "proof could not be recorded")
