@@ -830,3 +830,29 @@ func TestAttackIncludeTargetTypeIgnored(t *testing.T) {
 	require.True(t, d.Allowed, d.Reason)
 	assert.True(t, d.NeedsResponseCheck(), "a user/ token that may not read every performer type")
 }
+
+// A request body fhirauth must judge is refused when it declares a content
+// coding: a server that decodes it would read another document than the
+// one judged (a Bundle, an update's compartment, a POST _search form).
+// Requests without a judged body, and identity, are not affected.
+func TestAttackEncodedRequestBody(t *testing.T) {
+	p := testPolicy(t)
+	pr := principal(t, "patient/*.cruds", "123")
+	for _, ce := range []string{"gzip", "br", "GZIP", "identity, gzip", "x-gzip"} {
+		for _, c := range []struct{ method, target, body string }{
+			{"PUT", "/fhir/Observation/1", obsOf123},
+			{"POST", "/fhir", `{"resourceType":"Bundle","type":"batch","entry":[]}`},
+			{"POST", "/fhir/Observation/_search", "code=x"},
+		} {
+			_, d := authorize(t, p, pr, c.method, c.target, c.body, map[string]string{"Content-Encoding": ce})
+			require.False(t, d.Allowed, "%s %s with %s", c.method, c.target, ce)
+			assert.Equal(t, http.StatusBadRequest, d.Status)
+			assert.Equal(t, "not-supported", d.IssueCode)
+			assert.Contains(t, d.Reason, "Content-Encoding")
+		}
+	}
+	_, d := authorize(t, p, pr, "PUT", "/fhir/Observation/1", obsOf123, map[string]string{"Content-Encoding": "identity"})
+	assert.True(t, d.Allowed, d.Reason)
+	_, d = authorize(t, p, pr, "GET", "/fhir/Observation/1", "", map[string]string{"Content-Encoding": "gzip"})
+	assert.True(t, d.Allowed, "no body to judge: %s", d.Reason)
+}

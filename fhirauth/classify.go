@@ -85,6 +85,11 @@ func (p *Policy) classifyInto(req *Request, r *http.Request) error {
 		if len(ct) == 1 {
 			in.contentType = ct[0]
 		}
+		if ce := ContentCoding(r.Header.Values("Content-Encoding")); ce != "" {
+			// The bytes judged must be the bytes the server reads: a
+			// server that decodes the body would read another document.
+			return unsupported("a request body with Content-Encoding %q cannot be checked; send it uncompressed", clip(ce))
+		}
 		body, err := p.readBody(r)
 		if err != nil {
 			return err
@@ -92,6 +97,22 @@ func (p *Policy) classifyInto(req *Request, r *http.Request) error {
 		in.body = body
 	}
 	return p.finish(req, &in)
+}
+
+// ContentCoding returns the first of values (a Content-Encoding header's)
+// that names a content coding other than identity, or "" when the body is
+// as sent: every value and every comma-separated element counts, in any
+// letter case. Classify refuses a request body it must judge that has
+// one; a response with one cannot be checked either.
+func ContentCoding(values []string) string {
+	for _, v := range values {
+		for coding := range strings.SplitSeq(v, ",") {
+			if coding = strings.TrimSpace(coding); coding != "" && !strings.EqualFold(coding, "identity") {
+				return v
+			}
+		}
+	}
+	return ""
 }
 
 // methodOverrideHeaders are the (canonical) names of the headers that

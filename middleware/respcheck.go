@@ -168,7 +168,7 @@ func (m *Middleware) checkedBody(st *requestState, b *buffer, f *headerFacts) ([
 	if len(body) == 0 {
 		return body, true
 	}
-	if ce := encodedValues(f.contentEncoding); ce != "" {
+	if ce := fhirauth.ContentCoding(f.contentEncoding); ce != "" {
 		m.refuse(st, http.StatusBadGateway, "exception", "the response is compressed ("+clipText(ce)+") and cannot be checked for authorization")
 		return nil, false
 	}
@@ -355,22 +355,6 @@ func isJSONType(ct string) bool {
 		return false
 	}
 	return mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
-}
-
-// encoded returns the Content-Encoding of a response unless it is absent
-// or identity (every value, every list element counts).
-func encoded(h http.Header) string { return encodedValues(h["Content-Encoding"]) }
-
-// encodedValues is encoded on the values of Content-Encoding.
-func encodedValues(vs []string) string {
-	for _, v := range vs {
-		for ce := range strings.SplitSeq(v, ",") {
-			if ce = strings.TrimSpace(ce); ce != "" && !strings.EqualFold(ce, "identity") {
-				return v
-			}
-		}
-	}
-	return ""
 }
 
 func clientID(st *requestState) string {

@@ -60,7 +60,7 @@ func (m *Middleware) storedVersion(ctx context.Context, next http.Handler, orig 
 		if ct := b.header.Get("Content-Type"); ct != "" && !isJSONType(ct) {
 			return "", http.StatusBadGateway, "the stored version is not FHIR JSON and cannot be checked"
 		}
-		if encoded(b.header) != "" {
+		if fhirauth.ContentCoding(b.header["Content-Encoding"]) != "" {
 			return "", http.StatusBadGateway, "the stored version is compressed and cannot be checked"
 		}
 		body = b.bytes()

@@ -87,7 +87,7 @@ func (bs *bundleStream) streamable() bool {
 		return false
 	}
 	f := b.scan()
-	return encodedValues(f.contentEncoding) == "" && len(f.contentType) == 1 && isJSONType(f.contentType[0])
+	return fhirauth.ContentCoding(f.contentEncoding) == "" && len(f.contentType) == 1 && isJSONType(f.contentType[0])
 }
 
 // fallBack hands the response to the buffer: pending (the body the
