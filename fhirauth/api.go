@@ -185,7 +185,9 @@ type OperationRule struct {
 	Permission scope.Permission
 	// Search marks operations that behave as a search of the target type
 	// (e.g. Observation/$lastn): their parameters are narrowed like a
-	// search's under patient context. Non-search type or system level
+	// search's under patient context. A search operation is type level
+	// only: at instance level the resource in the path, not the narrowed
+	// parameters, says what it reads. Non-search type or system level
 	// operations are denied under patient/ scopes, and instance-level ones
 	// need the stored-resource check.
 	Search bool

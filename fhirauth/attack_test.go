@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
+	"github.com/fhirwarden/fhirwarden/scope"
 )
 
 // narrowedToA asserts that an allowed search stays in A's compartment: the
@@ -855,4 +856,21 @@ func TestAttackEncodedRequestBody(t *testing.T) {
 	assert.True(t, d.Allowed, d.Reason)
 	_, d = authorize(t, p, pr, "GET", "/fhir/Observation/1", "", map[string]string{"Content-Encoding": "gzip"})
 	assert.True(t, d.Allowed, "no body to judge: %s", d.Reason)
+}
+
+// A registered search operation runs at type level only: at instance
+// level (Patient/456/$lastn) the operation reads the resource its path
+// names, which the narrowing added to its parameters does not restrict,
+// so such a rule is refused when the policy is built.
+func TestAttackInstanceSearchOperation(t *testing.T) {
+	for _, levels := range []Level{InstanceLevel, TypeLevel | InstanceLevel, SystemLevel} {
+		_, err := NewPolicy(WithOperation(OperationRule{Name: "lastn", Levels: levels, Types: []string{"Observation", "Patient"},
+			Permission: scope.Search, Search: true}))
+		require.Error(t, err, "levels %v", levels)
+		assert.Contains(t, err.Error(), "type level only")
+	}
+	p := testPolicy(t, WithOperation(OperationRule{Name: "lastn", Levels: TypeLevel, Types: []string{"Observation"}, Permission: scope.Search, Search: true}))
+	_, d := authorize(t, p, principal(t, "launch/patient patient/*.rs", "123"), "GET", "/fhir/Observation/$lastn", "", nil)
+	require.True(t, d.Allowed, d.Reason)
+	assert.Equal(t, []string{"Patient/123"}, d.Narrow["patient"])
 }

@@ -130,8 +130,11 @@ func WithOperation(r OperationRule) Option {
 		if r.Permission == 0 || r.Permission&^scope.All != 0 {
 			return fmt.Errorf("fhirauth: operation $%s needs a non-empty Permission", name)
 		}
-		if r.Search && r.Levels&SystemLevel != 0 {
-			return fmt.Errorf("fhirauth: operation $%s: a search operation cannot be system level", name)
+		if r.Search && r.Levels&(SystemLevel|InstanceLevel) != 0 {
+			// An instance operation runs on the resource its path names,
+			// which the search narrowing (added query parameters the
+			// operation may ignore) does not restrict.
+			return fmt.Errorf("fhirauth: operation $%s: a search operation must be type level only", name)
 		}
 		r.Name = name
 		r.Types = append([]string(nil), r.Types...)
