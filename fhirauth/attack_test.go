@@ -874,3 +874,29 @@ func TestAttackInstanceSearchOperation(t *testing.T) {
 	require.True(t, d.Allowed, d.Reason)
 	assert.Equal(t, []string{"Patient/123"}, d.Narrow["patient"])
 }
+
+// An instance history with no entries (_since after the last version, or
+// _at before the first) has nothing to check but tells that the resource
+// exists: under existence hiding it answers as a missing resource, another
+// patient's and the patient's own alike.
+func TestAttackEmptyInstanceHistory(t *testing.T) {
+	pr := principal(t, "launch/patient patient/*.rs", "123")
+	hide, show := testPolicy(t), testPolicy(t, WithExistenceHiding(false))
+	_, d := authorize(t, hide, pr, "GET", "/fhir/Observation/1/_history?_since=2999-01-01", "", nil)
+	require.True(t, d.Allowed && d.NeedsResponseCheck(), d.Reason)
+	for _, body := range []string{
+		`{"resourceType":"Bundle","type":"history"}`,
+		`{"resourceType":"Bundle","type":"history","total":0,"entry":[]}`,
+		`{"resourceType":"Bundle","type":"history","total":0,"entry":[ ]}`,
+	} {
+		_, _, err := d.CheckResponse(http.StatusOK, []byte(body))
+		assert.ErrorIs(t, err, ErrHidden, body)
+	}
+	own := `{"resourceType":"Bundle","type":"history","entry":[{"resource":` + obsOf123 + `}]}`
+	out, _, err := d.CheckResponse(http.StatusOK, []byte(own))
+	require.NoError(t, err)
+	assert.Contains(t, string(out), "Patient/123")
+	_, d = authorize(t, show, pr, "GET", "/fhir/Observation/1/_history?_since=2999-01-01", "", nil)
+	_, _, err = d.CheckResponse(http.StatusOK, []byte(`{"resourceType":"Bundle","type":"history"}`))
+	assert.NoError(t, err, "without hiding an empty history passes")
+}

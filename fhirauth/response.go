@@ -19,7 +19,8 @@ import (
 //     missing resource, so that a missing resource and another patient's
 //     look the same; so does an instance history with a version withheld,
 //     which an emptied history Bundle would otherwise tell from a missing
-//     resource, and a 1xx or 3xx answer (a redirect, a 304), which has
+//     resource, an instance history without entries (a _since after the
+//     last version: it tells that the resource exists), and a 1xx or 3xx answer (a redirect, a 304), which has
 //     nothing to check but tells that the resource exists;
 //   - otherwise a 1xx or 3xx answer is refused (wrapping ErrNotJSON);
 //   - an empty body passes, and so does a 4xx or 5xx answer that is an
@@ -59,12 +60,32 @@ func (d *Decision) CheckResponse(status int, body []byte) (out []byte, removed i
 		if err == nil && removed > 0 && d.response.history {
 			return nil, removed, d.historyWithheld(removed)
 		}
+		if err == nil && d.response.history && d.hidesExistence() && !hasEntries(out) {
+			// An empty instance history (_since after the last version)
+			// has nothing to check, but tells that the resource exists.
+			return nil, 0, ErrHidden
+		}
 		return out, removed, err
 	}
 	if err := d.checkRead(body); err != nil {
 		return nil, 0, err
 	}
 	return body, 0, nil
+}
+
+// hasEntries reports whether the Bundle b (as filterBundle rebuilt it)
+// holds an entry.
+func hasEntries(b []byte) bool {
+	var vals [fbCount][]byte
+	if readMembers(b, filterBundleNames, vals[:]) != nil {
+		return false
+	}
+	e := vals[fbEntry]
+	if len(e) == 0 {
+		return false
+	}
+	i := jsonsyntax.SkipSpace(e, 1)
+	return i < len(e) && e[i] != ']'
 }
 
 // hidesExistence reports whether the decision's response check is of one
