@@ -900,3 +900,27 @@ func TestAttackEmptyInstanceHistory(t *testing.T) {
 	_, _, err = d.CheckResponse(http.StatusOK, []byte(`{"resourceType":"Bundle","type":"history"}`))
 	assert.NoError(t, err, "without hiding an empty history passes")
 }
+
+// A search constraint on a parameter the searched type does not have
+// (category on Patient, a misspelt or wrong-case name) cannot be enforced
+// by adding it to the query: a server ignores a parameter it does not
+// know and searches unfiltered. Such a search is denied, as a read under
+// the same constraint is; the type's own parameters still narrow.
+func TestAttackSearchConstraintTypeLacks(t *testing.T) {
+	p := testPolicy(t)
+	for _, c := range []struct{ scopes, target string }{
+		{"user/*.rs?category=laboratory", "/fhir/Patient"},
+		{"user/Patient.rs?Gender=male", "/fhir/Patient"},
+		{"user/Observation.rs?categroy=laboratory", "/fhir/Observation"},
+	} {
+		pr := principal(t, c.scopes, "")
+		_, read := authorize(t, p, pr, "GET", c.target+"/1", "", nil)
+		_, search := authorize(t, p, pr, "GET", c.target, "", nil)
+		assert.False(t, read.Allowed, "%s read", c.scopes)
+		assert.False(t, search.Allowed, "%s search narrowed by %v", c.scopes, search.Narrow)
+		assert.Equal(t, http.StatusForbidden, search.Status)
+	}
+	_, d := authorize(t, p, principal(t, "user/*.rs?category=laboratory", ""), "GET", "/fhir/Observation", "", nil)
+	require.True(t, d.Allowed, d.Reason)
+	assert.Equal(t, []string{"laboratory"}, d.Narrow["category"])
+}

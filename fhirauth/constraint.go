@@ -154,15 +154,18 @@ func (e *evaluation) constrainSearch(d *Decision, t string, params url.Values, l
 	}
 	// An alternative with a parameter that shapes rather than filters the
 	// result (a scope "?_revinclude=..." or "?_count=...") cannot be
-	// enforced by adding it to the query: it would widen the search.
+	// enforced by adding it to the query: it would widen the search. Nor
+	// can one whose parameter t does not have (category on Patient, a
+	// misspelt name): a server ignores a parameter it does not know and
+	// would search unfiltered. The rule is the one reads and writes follow.
 	var alts [][]scope.Constraint
 	for _, alt := range all {
-		if altFilters(alt) {
+		if altFilters(alt) && altCheckable(e.p.version, t, alt) {
 			alts = append(alts, alt)
 		}
 	}
 	if len(alts) == 0 {
-		return e.unenforceable(t, letters, "a search (its constraints are not search filters)")
+		return e.unenforceable(t, letters, "a search")
 	}
 	for _, alt := range alts {
 		if altSatisfied(params, alt) {

@@ -62,7 +62,9 @@
 // never absolute or conditional). Members the type does not define never
 // match, an element of a shape its type does not allow fails the
 // constraint, and a parameter whose elements the resource type lacks or
-// whose type is unknown cannot be enforced. An update whose target does
+// whose type is unknown cannot be enforced, on a resource or on a search
+// (a server would ignore a parameter the type does not have and search
+// unfiltered). An update whose target does
 // not exist creates it (update-as-create, or a conditional update that
 // matches nothing), so it also needs "c", granted with the update's
 // letters by one scope whose constraints, if any, the body satisfies, as a

@@ -125,7 +125,7 @@ func (pb explainProber) judge(in explainProbe) explainOutcome {
 			o.patient = "" // a shared type: read whoever it concerns
 		}
 		if in.letters != 0 && pb.pr.Scopes.Permits(d.Context, in.typ, in.letters) == scope.Constrained {
-			o.where = pb.where(d.Context, in.typ, in.letters)
+			o.where = pb.checkableWhere(d.Context, in.typ, in.letters)
 		}
 		return o
 	}
@@ -169,19 +169,6 @@ func (pb explainProber) checkableWhere(c scope.Context, t string, letters scope.
 		if !altCheckable(pb.p.version, t, alt) {
 			continue
 		}
-		items := make([]string, len(alt))
-		for i, k := range alt {
-			items[i] = k.String()
-		}
-		out = append(out, items)
-	}
-	return out
-}
-
-// where returns the constraint alternatives of context c on t for letters.
-func (pb explainProber) where(c scope.Context, t string, letters scope.Permission) [][]string {
-	var out [][]string
-	for _, alt := range pb.pr.Scopes.AppendConstraints(nil, c, t, letters) {
 		items := make([]string, len(alt))
 		for i, k := range alt {
 			items[i] = k.String()
