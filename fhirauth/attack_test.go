@@ -888,6 +888,7 @@ func TestAttackEmptyInstanceHistory(t *testing.T) {
 		`{"resourceType":"Bundle","type":"history"}`,
 		`{"resourceType":"Bundle","type":"history","total":0,"entry":[]}`,
 		`{"resourceType":"Bundle","type":"history","total":0,"entry":[ ]}`,
+		`{"resourceType":"Bundle","type":"history","total":0,"entry":null}`,
 	} {
 		_, _, err := d.CheckResponse(http.StatusOK, []byte(body))
 		assert.ErrorIs(t, err, ErrHidden, body)
@@ -923,4 +924,24 @@ func TestAttackSearchConstraintTypeLacks(t *testing.T) {
 	_, d := authorize(t, p, principal(t, "user/*.rs?category=laboratory", ""), "GET", "/fhir/Observation", "", nil)
 	require.True(t, d.Allowed, d.Reason)
 	assert.Equal(t, []string{"laboratory"}, d.Narrow["category"])
+}
+
+// A constrained search is narrowed by its constraint, but the server may
+// not search by it: R4 Flag has a category element and no category search
+// parameter, Group an active element and no active parameter, so a
+// lenient server ignores the narrowing and returns everything. The results
+// are held to the constraints in the response too.
+func TestAttackConstrainedSearchChecked(t *testing.T) {
+	p := testPolicy(t)
+	flag := `{"resourceType":"Bundle","type":"searchset","entry":[` +
+		`{"resource":{"resourceType":"Flag","id":"9","status":"active","category":[{"coding":[{"system":"http://example.org","code":"clinical"}]}],"code":{"text":"x"},"subject":{"reference":"Patient/5"}}},` +
+		`{"resource":{"resourceType":"Flag","id":"8","status":"active","category":[{"coding":[{"system":"http://example.org","code":"admin"}]}],"code":{"text":"x"},"subject":{"reference":"Patient/5"}}}]}`
+	_, d := authorize(t, p, principal(t, "user/Flag.rs?category=http://example.org|admin", ""), "GET", "/fhir/Flag", "", nil)
+	require.True(t, d.Allowed, d.Reason)
+	require.True(t, d.NeedsResponseCheck())
+	out, removed, err := d.CheckResponse(http.StatusOK, []byte(flag))
+	require.NoError(t, err)
+	assert.Equal(t, 1, removed)
+	assert.NotContains(t, string(out), "clinical")
+	assert.Contains(t, string(out), `"id":"8"`)
 }

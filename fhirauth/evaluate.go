@@ -238,6 +238,13 @@ func (e *evaluation) searchPart(d *Decision, t string, params url.Values, letter
 		if den := e.constrainSearch(d, t, params, letters); den.status != 0 {
 			return den
 		}
+		if req.Interaction == SearchType || req.Interaction == SearchCompartment {
+			// The constraint is added to the query, but a server may
+			// not search by it (a parameter the type's element has no
+			// search parameter for, one it ignores): the results are
+			// held to the constraints in the response as well.
+			rc.on = true
+		}
 	}
 	if rc.on {
 		rc.bundle = true

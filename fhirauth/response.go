@@ -57,13 +57,15 @@ func (d *Decision) CheckResponse(status int, body []byte) (out []byte, removed i
 	}
 	if d.response.bundle {
 		out, removed, err := d.filterBundle(body)
+		if d.response.history && d.hidesExistence() && (err != nil || removed > 0 || !hasEntries(out)) {
+			// An instance history with a version withheld, without
+			// entries (_since after the last version) or that cannot be
+			// read ("entry":null) tells that the resource exists: it
+			// answers as a missing resource.
+			return nil, removed, ErrHidden
+		}
 		if err == nil && removed > 0 && d.response.history {
 			return nil, removed, d.historyWithheld(removed)
-		}
-		if err == nil && d.response.history && d.hidesExistence() && !hasEntries(out) {
-			// An empty instance history (_since after the last version)
-			// has nothing to check, but tells that the resource exists.
-			return nil, 0, ErrHidden
 		}
 		return out, removed, err
 	}
