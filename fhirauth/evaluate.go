@@ -281,29 +281,7 @@ func (e *evaluation) reach(r Reach, rc *responseCheck) denial {
 	}
 	switch r.Kind {
 	case ReachInclude, ReachRevInclude:
-		if m == scope.Constrained {
-			if !e.constraintsCheckable(r.Type, scope.Search) {
-				return e.unenforceable(r.Type, scope.Search, r.Param)
-			}
-			rc.on = true
-		}
-		if r.Kind == ReachInclude && r.Type != "*" && e.permit("*", scope.Search) != scope.Unconstrained {
-			// A server may ignore an include's target type and include
-			// whatever the reference holds, of types the token may not
-			// search: filter the included resources in the response.
-			rc.on = true
-		}
-		if e.inPatient() {
-			switch e.class(r.Type) {
-			case classPatient, classCompartment, classShared:
-				// Included resources are not narrowed by the search's
-				// parameters (and a shared target type may be ignored,
-				// above): filter them in the response.
-				rc.on = true
-			default:
-				return e.deny(http.StatusForbidden, "%s reaches %s, which is not in the patient compartment and not shared by the policy", r.Param, r.Type)
-			}
-		}
+		return e.reachIncluded(r, m, rc)
 	case ReachChain:
 		if m == scope.Constrained {
 			return e.unenforceable(r.Type, scope.Search, r.Param)
@@ -335,6 +313,37 @@ func (e *evaluation) reach(r Reach, rc *responseCheck) denial {
 			// Patient/X/*: the server's idea of the compartment (and
 			// the Patients linking to X) is checked against fhirauth's.
 			rc.on = true
+		}
+	}
+	return denial{}
+}
+
+// reachIncluded checks an _include or _revinclude of a search: included
+// resources are filtered in the response whenever the token's scopes or
+// the patient compartment must hold them (m is what the included type's
+// search was granted with).
+func (e *evaluation) reachIncluded(r Reach, m scope.Match, rc *responseCheck) denial {
+	if m == scope.Constrained {
+		if !e.constraintsCheckable(r.Type, scope.Search) {
+			return e.unenforceable(r.Type, scope.Search, r.Param)
+		}
+		rc.on = true
+	}
+	if r.Kind == ReachInclude && r.Type != "*" && e.permit("*", scope.Search) != scope.Unconstrained {
+		// A server may ignore an include's target type and include
+		// whatever the reference holds, of types the token may not
+		// search: filter the included resources in the response.
+		rc.on = true
+	}
+	if e.inPatient() {
+		switch e.class(r.Type) {
+		case classPatient, classCompartment, classShared:
+			// Included resources are not narrowed by the search's
+			// parameters (and a shared target type may be ignored,
+			// above): filter them in the response.
+			rc.on = true
+		default:
+			return e.deny(http.StatusForbidden, "%s reaches %s, which is not in the patient compartment and not shared by the policy", r.Param, r.Type)
 		}
 	}
 	return denial{}
