@@ -28,17 +28,7 @@ import (
 // which requires a nonce and records an assertion's jti before it checks
 // the proof: the nonce retry carries a new assertion, and gets a token.
 func TestBackendServicesDPoPNonceFreshAssertion(t *testing.T) {
-	raw, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	require.NoError(t, err)
-	priv, err := jwk.Import(raw)
-	require.NoError(t, err)
-	require.NoError(t, priv.Set(jwk.KeyIDKey, "k1"))
-	pub, err := priv.PublicKey()
-	require.NoError(t, err)
-	set := jwk.NewSet()
-	require.NoError(t, set.AddKey(pub))
-	jwks, err := json.Marshal(set)
-	require.NoError(t, err)
+	priv, jwks := assertionKey(t)
 
 	nonces, err := token.NewNonceSource([]byte(strings.Repeat("n", 32)), time.Minute)
 	require.NoError(t, err)
@@ -81,4 +71,22 @@ func TestBackendServicesDPoPNonceFreshAssertion(t *testing.T) {
 	defer mu.Unlock()
 	require.Len(t, assertions, 2, "one nonce challenge, one retry")
 	require.NotEqual(t, assertions[0], assertions[1], "the retry carries a new client assertion")
+}
+
+// assertionKey is a P-384 private key (kid k1) for client assertions and
+// the JWKS, as JSON, that an authorization server registers for it.
+func assertionKey(t *testing.T) (jwk.Key, []byte) {
+	t.Helper()
+	raw, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	require.NoError(t, err)
+	priv, err := jwk.Import(raw)
+	require.NoError(t, err)
+	require.NoError(t, priv.Set(jwk.KeyIDKey, "k1"))
+	pub, err := priv.PublicKey()
+	require.NoError(t, err)
+	set := jwk.NewSet()
+	require.NoError(t, set.AddKey(pub))
+	jwks, err := json.Marshal(set)
+	require.NoError(t, err)
+	return priv, jwks
 }

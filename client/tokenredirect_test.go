@@ -2,10 +2,6 @@ package client_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,7 +9,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/stretchr/testify/require"
 
 	"github.com/fhirwarden/fhirwarden/client"
@@ -114,17 +109,7 @@ func TestTokenHTTPClientNotModified(t *testing.T) {
 // A Backend Services client assertion does not follow a redirect either:
 // nothing reaches the other origin, so nothing can be redeemed there.
 func TestBackendServicesAssertionDoesNotFollowRedirect(t *testing.T) {
-	raw, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	require.NoError(t, err)
-	priv, err := jwk.Import(raw)
-	require.NoError(t, err)
-	require.NoError(t, priv.Set(jwk.KeyIDKey, "k1"))
-	pub, err := priv.PublicKey()
-	require.NoError(t, err)
-	set := jwk.NewSet()
-	require.NoError(t, set.AddKey(pub))
-	jwks, err := json.Marshal(set)
-	require.NoError(t, err)
+	priv, jwks := assertionKey(t)
 
 	foreign := newForeignOrigin(t)
 	var as *authserver.Server
@@ -136,6 +121,7 @@ func TestBackendServicesAssertionDoesNotFollowRedirect(t *testing.T) {
 		as.Handler().ServeHTTP(w, r)
 	}))
 	defer srv.Close()
+	var err error
 	as, err = authserver.New(authserver.Config{Issuer: srv.URL, Audience: "http://127.0.0.1/fhir",
 		Clients: []authserver.Client{{ID: "bulk", Scope: "system/*.rs", JWKS: jwks}}})
 	require.NoError(t, err)
