@@ -928,20 +928,26 @@ func TestAttackSearchConstraintTypeLacks(t *testing.T) {
 
 // A constrained search is narrowed by its constraint, but the server may
 // not search by it: R4 Flag has a category element and no category search
-// parameter, Group an active element and no active parameter, so a
-// lenient server ignores the narrowing and returns everything. The results
-// are held to the constraints in the response too.
+// parameter, so a lenient server ignores the narrowing and returns
+// everything. Such a constraint is not enforceable: search and read are
+// denied. Where the type has the parameter, the results are held to the
+// constraints in the response too.
 func TestAttackConstrainedSearchChecked(t *testing.T) {
 	p := testPolicy(t)
-	flag := `{"resourceType":"Bundle","type":"searchset","entry":[` +
-		`{"resource":{"resourceType":"Flag","id":"9","status":"active","category":[{"coding":[{"system":"http://example.org","code":"clinical"}]}],"code":{"text":"x"},"subject":{"reference":"Patient/5"}}},` +
-		`{"resource":{"resourceType":"Flag","id":"8","status":"active","category":[{"coding":[{"system":"http://example.org","code":"admin"}]}],"code":{"text":"x"},"subject":{"reference":"Patient/5"}}}]}`
-	_, d := authorize(t, p, principal(t, "user/Flag.rs?category=http://example.org|admin", ""), "GET", "/fhir/Flag", "", nil)
+	for _, target := range []string{"/fhir/Flag", "/fhir/Flag/9"} {
+		_, d := authorize(t, p, principal(t, "user/Flag.rs?category=http://example.org|admin", ""), "GET", target, "", nil)
+		assert.False(t, d.Allowed, target)
+		assert.Contains(t, d.Reason, "category", target)
+	}
+	bundle := `{"resourceType":"Bundle","type":"searchset","entry":[` +
+		`{"resource":{"resourceType":"Flag","id":"9","status":"active","code":{"text":"x"},"subject":{"reference":"Patient/5"},"encounter":{"reference":"Encounter/1"}}},` +
+		`{"resource":{"resourceType":"Flag","id":"8","status":"active","code":{"text":"x"},"subject":{"reference":"Patient/5"},"encounter":{"reference":"Encounter/2"}}}]}`
+	_, d := authorize(t, p, principal(t, "user/Flag.rs?encounter=Encounter/2", ""), "GET", "/fhir/Flag", "", nil)
 	require.True(t, d.Allowed, d.Reason)
 	require.True(t, d.NeedsResponseCheck())
-	out, removed, err := d.CheckResponse(http.StatusOK, []byte(flag))
+	out, removed, err := d.CheckResponse(http.StatusOK, []byte(bundle))
 	require.NoError(t, err)
 	assert.Equal(t, 1, removed)
-	assert.NotContains(t, string(out), "clinical")
+	assert.NotContains(t, string(out), `"id":"9"`)
 	assert.Contains(t, string(out), `"id":"8"`)
 }

@@ -11,39 +11,6 @@ import (
 	"github.com/fhirwarden/fhirwarden/scope"
 )
 
-// constraintPaths maps the search parameters that SMART v2 scope
-// constraints commonly use to the JSON element paths they search, the same
-// on every resource type that has them. A constraint on a parameter outside
-// this table can be enforced on searches (the server applies it) but not
-// on a resource in hand (a read's response, a create's body), so such
-// requests are denied. On a resource only the paths that its type has are
-// read, each by its FHIR data type (fhirspec.ElementTypeOf; every path
-// here must be one of fhirspec.TypedPaths); a parameter none of whose
-// paths the type has, with a known data type, cannot be checked either.
-var constraintPaths = map[string][]string{
-	"_id":                 {"id"},
-	"_tag":                {"meta.tag"},
-	"_security":           {"meta.security"},
-	"_profile":            {"meta.profile"},
-	"category":            {"category"},
-	"code":                {"code"},
-	"status":              {"status"},
-	"clinical-status":     {"clinicalStatus"},
-	"verification-status": {"verificationStatus"},
-	"type":                {"type"},
-	"class":               {"class"},
-	"intent":              {"intent"},
-	"priority":            {"priority"},
-	"criticality":         {"criticality"},
-	"identifier":          {"identifier"},
-	"vaccine-code":        {"vaccineCode"},
-	"gender":              {"gender"},
-	"active":              {"active"},
-	"subject":             {"subject"},
-	"patient":             {"patient", "subject"},
-	"encounter":           {"encounter"},
-}
-
 func (e *evaluation) alternatives(t string, letters scope.Permission) [][]scope.Constraint {
 	return e.set.AppendConstraints(nil, e.c, t, letters)
 }
@@ -60,35 +27,15 @@ func (e *evaluation) constraintsCheckable(t string, letters scope.Permission) bo
 }
 
 // altCheckable reports whether every constraint of alt can be evaluated on
-// a resource of type t: its parameter is in constraintPaths and t has at
-// least one of its elements, of a data type the matcher reads.
+// a resource of type t: the release defines its parameter on t with
+// elements of data types the matcher reads (fhirspec.SearchPaths).
 func altCheckable(v fhirspec.Version, t string, alt []scope.Constraint) bool {
 	for _, c := range alt {
-		if len(typedPaths(v, t, c.Param)) == 0 {
+		if _, ok := fhirspec.SearchPaths(v, t, c.Param); !ok {
 			return false
 		}
 	}
 	return true
-}
-
-// typedPath is an element path of a constraint parameter on one resource
-// type, with that element's data type.
-type typedPath struct {
-	segs []string
-	et   fhirspec.ElementType
-}
-
-// typedPaths lists the elements that param searches on type t whose data
-// types are known; elements t does not have are left out (an Observation
-// has no "patient": its "patient" parameter searches "subject").
-func typedPaths(v fhirspec.Version, t, param string) []typedPath {
-	var out []typedPath
-	for _, path := range constraintPaths[param] {
-		if et, ok := fhirspec.ElementTypeOf(v, t, path); ok {
-			out = append(out, typedPath{segs: strings.Split(path, "."), et: et})
-		}
-	}
-	return out
 }
 
 // uncheckableParams names the parameters of alts that cannot be evaluated
@@ -97,7 +44,7 @@ func uncheckableParams(v fhirspec.Version, t string, alts [][]scope.Constraint) 
 	var names []string
 	for _, alt := range alts {
 		for _, c := range alt {
-			if len(typedPaths(v, t, c.Param)) == 0 && !contains(names, c.Param) {
+			if _, ok := fhirspec.SearchPaths(v, t, c.Param); !ok && !contains(names, c.Param) {
 				names = append(names, c.Param)
 			}
 		}
@@ -271,15 +218,15 @@ func whyNot(why string) string {
 }
 
 // constraintElements lists the top-level elements the constraints on t
-// read; a patch must not touch them.
+// read ("medication[x]" for a choice); a patch must not touch them.
 func (e *evaluation) constraintElements(t string, letters scope.Permission) []string {
 	var out []string
 	for _, alt := range e.alternatives(t, letters) {
 		for _, c := range alt {
-			for _, p := range constraintPaths[c.Param] {
-				seg, _, _ := strings.Cut(p, ".")
-				if !contains(out, seg) {
-					out = append(out, seg)
+			paths, _ := fhirspec.SearchPaths(e.p.version, t, c.Param)
+			for _, p := range paths {
+				if !contains(out, p.Element) {
+					out = append(out, p.Element)
 				}
 			}
 		}
@@ -323,14 +270,14 @@ func constraintsHold(v fhirspec.Version, t string, res []byte, alts [][]scope.Co
 // allow, even if another element matches: a server could read that
 // element in a way the check did not.
 func constraintHolds(v fhirspec.Version, t string, res []byte, c scope.Constraint) (held bool, why string, err error) {
-	paths := typedPaths(v, t, c.Param)
-	if len(paths) == 0 {
+	paths, ok := fhirspec.SearchPaths(v, t, c.Param)
+	if !ok {
 		return false, "fhirauth does not know which " + t + " elements the parameter " + c.Param + " searches", nil
 	}
 	items := splitList(c.DecodedValue())
-	for _, tp := range paths {
-		err := typedWalk(res, tp.segs, tp.et.Lists, func(val []byte) error {
-			m, err := elementMatches(v, tp.et.Type, c.Param, val, items)
+	for _, sp := range paths {
+		err := typedWalk(res, strings.Split(sp.Path, "."), sp.Lists, func(val []byte) error {
+			m, err := elementMatches(v, sp, c.Param, val, items)
 			held = held || m
 			return err
 		})
@@ -397,16 +344,16 @@ func walkSegment(d []byte, segs []string, i int, lists uint8, fn func(val []byte
 	})
 }
 
-// elementMatches reports whether one element value of data type dt
-// matches one of the constraint's items (search param, for "patient"),
+// elementMatches reports whether one element value at sp matches one of
+// the constraint's items (search param, named in shape errors),
 // reading only the members the type defines: coding[].system and .code
 // of a CodeableConcept, system and code of a Coding, system and value of
 // an Identifier, the value of a code or string, reference of a Reference
 // (exactly "Type/id", fhirspec.RelativeReference). Other members (a
 // "value" on a Coding, a "code" on a CodeableConcept) never match, and a
 // value of the wrong JSON shape is a shapeError.
-func elementMatches(v fhirspec.Version, dt fhirspec.DataType, param string, val []byte, items []string) (bool, error) {
-	switch dt {
+func elementMatches(v fhirspec.Version, sp fhirspec.SearchPath, param string, val []byte, items []string) (bool, error) {
+	switch sp.Type {
 	case fhirspec.TypeString:
 		s, ok := jsonStringValue(val)
 		if !ok {
@@ -425,7 +372,7 @@ func elementMatches(v fhirspec.Version, dt fhirspec.DataType, param string, val 
 	case fhirspec.TypeCodeableConcept:
 		return conceptMatches(val, param, items)
 	case fhirspec.TypeReference:
-		return referenceMatches(v, val, param, items)
+		return referenceMatches(v, val, param, sp.Target, items)
 	}
 	return false, &shapeError{path: param, want: "of a data type fhirauth reads"}
 }
@@ -450,11 +397,43 @@ func jsonStringValue(val []byte) (string, bool) {
 // primitiveMatches matches a code or string: "code" or "|code" (a code
 // has no system of its own that a "system|code" item could name).
 func primitiveMatches(s, item string) bool {
-	system, code, hasBar := strings.Cut(item, "|")
+	system, code, hasBar, ok := cutToken(item)
 	if hasBar {
-		return system == "" && s == code
+		return ok && system == "" && s == code
 	}
-	return s == item
+	return ok && s == code
+}
+
+// cutToken splits a token item at its first "|" that FHIR's search
+// escaping (\, \| \$ \\) leaves unescaped, and removes the escapes from
+// both sides (code is the whole item when there is no "|"). ok is false
+// for a backslash before any other character or at the end: servers read
+// those differently, so such an item matches nothing.
+func cutToken(item string) (system, code string, hasBar, ok bool) {
+	if !strings.Contains(item, `\`) {
+		system, code, hasBar = strings.Cut(item, "|")
+		if !hasBar {
+			return "", item, false, true
+		}
+		return system, code, true, true
+	}
+	var b strings.Builder
+	for i := 0; i < len(item); i++ {
+		switch c := item[i]; {
+		case c == '\\':
+			if i+1 == len(item) || strings.IndexByte(`,|$\`, item[i+1]) < 0 {
+				return "", "", false, false
+			}
+			i++
+			b.WriteByte(item[i])
+		case c == '|' && !hasBar:
+			system, hasBar = b.String(), true
+			b.Reset()
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return system, b.String(), hasBar, true
 }
 
 // tokenMatches matches a Coding (codeMember "code") or an Identifier
@@ -487,10 +466,12 @@ func tokenMatches(val []byte, codeMember, param string, items []string) (bool, e
 		return false, err
 	}
 	return anyItem(items, func(it string) bool {
-		system, want, hasBar := strings.Cut(it, "|")
+		system, want, hasBar, ok := cutToken(it)
 		switch {
+		case !ok:
+			return false
 		case !hasBar:
-			return code != "" && code == it
+			return code != "" && code == want
 		case system == "":
 			return !hasSys && code == want
 		}
@@ -524,10 +505,10 @@ func conceptMatches(val []byte, param string, items []string) (bool, error) {
 
 // referenceMatches matches a Reference whose reference is exactly
 // "Type/id" (or a version of it) against items "Type/id" or a bare "id"
-// (any type, but only Patient for the "patient" parameter). Absolute,
+// (any type, but only target when the parameter names one). Absolute,
 // conditional, contained and logical references match nothing: a server
 // may resolve them to another resource than their text suggests.
-func referenceMatches(v fhirspec.Version, val []byte, param string, items []string) (bool, error) {
+func referenceMatches(v fhirspec.Version, val []byte, param, target string, items []string) (bool, error) {
 	if len(val) == 0 || val[0] != '{' {
 		return false, &shapeError{path: param, want: "a Reference object"}
 	}
@@ -548,10 +529,14 @@ func referenceMatches(v fhirspec.Version, val []byte, param string, items []stri
 		return false, err
 	}
 	typ, id, ok := fhirspec.RelativeReference(v, ref)
-	if !ok || (param == "patient" && typ != "Patient") {
+	if !ok || (target != "" && typ != target) {
 		return false, nil
 	}
 	return anyItem(items, func(it string) bool {
+		_, it, hasBar, ok := cutToken(it)
+		if !ok || hasBar {
+			return false // a reference has no system
+		}
 		if !strings.Contains(it, "/") {
 			return it == id
 		}

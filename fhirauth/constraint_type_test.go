@@ -158,15 +158,60 @@ func TestConstraintResponseReadsDataTypes(t *testing.T) {
 	assert.Contains(t, err.Error(), "category")
 }
 
-// Every parameter of the constraint table searches elements whose types
-// fhirspec knows on some resource type.
-func TestConstraintPathsAreTyped(t *testing.T) {
-	typed := fhirspec.TypedPaths()
-	for param, paths := range constraintPaths {
-		for _, path := range paths {
-			assert.Contains(t, typed, path, "parameter %s", param)
-		}
+// A constraint is judged on the elements its parameter searches on the
+// resource's type, from the release's SearchParameter definitions: R4
+// Questionnaire's "code" searches item.code, not Questionnaire.code;
+// MedicationRequest's "code" searches medicationCodeableConcept; a
+// parameter whose expression fhirspec cannot read (Patient's "email",
+// telecom.where(system='email')) is not enforceable at all.
+func TestConstraintReadsSearchParameterElements(t *testing.T) {
+	p := testPolicy(t)
+	q := func(top, item string) string {
+		return `{"resourceType":"Questionnaire","status":"active","code":[{"system":"http://loinc.org","code":"` + top +
+			`"}],"item":[{"linkId":"1","type":"string","code":[{"system":"http://loinc.org","code":"` + item + `"}]}]}`
 	}
+	mr := func(med string) string {
+		return `{"resourceType":"MedicationRequest","status":"active","intent":"order","subject":{"reference":"Patient/123"},` + med + `}`
+	}
+	for _, tc := range []struct {
+		name, scopes, path, body string
+		allow                    bool
+	}{
+		{"Questionnaire code on the top level only", "user/Questionnaire.c?code=http://loinc.org|1", "/fhir/Questionnaire", q("1", "2"), false},
+		{"Questionnaire code on an item", "user/Questionnaire.c?code=http://loinc.org|1", "/fhir/Questionnaire", q("2", "1"), true},
+		{"MedicationRequest code as a concept", "patient/MedicationRequest.c?code=http://rxnorm|7", "/fhir/MedicationRequest",
+			mr(`"medicationCodeableConcept":{"coding":[{"system":"http://rxnorm","code":"7"}]}`), true},
+		{"MedicationRequest code other concept", "patient/MedicationRequest.c?code=http://rxnorm|7", "/fhir/MedicationRequest",
+			mr(`"medicationCodeableConcept":{"coding":[{"system":"http://rxnorm","code":"8"}]}`), false},
+		{"MedicationRequest code as a reference", "patient/MedicationRequest.c?code=http://rxnorm|7", "/fhir/MedicationRequest",
+			mr(`"medicationReference":{"reference":"Medication/7"}`), false},
+		{"Patient email is not readable", "user/Patient.c?email=a@example.org", "/fhir/Patient",
+			`{"resourceType":"Patient","telecom":[{"system":"email","value":"a@example.org"}]}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, d := authorize(t, p, principal(t, "launch/patient "+tc.scopes, "123"), "POST", tc.path, tc.body, nil)
+			assert.Equal(t, tc.allow, d.Allowed, "%d %s", d.Status, d.Reason)
+		})
+	}
+}
+
+// A patch under a constraint on a choice element may not name any of its
+// types: "medicationReference" replaces the medicationCodeableConcept the
+// constraint reads.
+func TestConstraintPatchChoiceElement(t *testing.T) {
+	p := testPolicy(t)
+	pr := principal(t, "launch/patient patient/MedicationRequest.ru?code=http://rxnorm|7", "123")
+	for _, body := range []string{
+		`[{"op":"add","path":"/medicationReference","value":{"reference":"Medication/1"}}]`,
+		`[{"op":"remove","path":"/medicationCodeableConcept"}]`,
+	} {
+		_, d := authorize(t, p, pr, "PATCH", "/fhir/MedicationRequest/1", body, map[string]string{"Content-Type": "application/json-patch+json"})
+		assert.False(t, d.Allowed, body)
+		assert.Contains(t, d.Reason, "medication[x]", body)
+	}
+	_, d := authorize(t, p, pr, "PATCH", "/fhir/MedicationRequest/1", `[{"op":"replace","path":"/status","value":"stopped"}]`,
+		map[string]string{"Content-Type": "application/json-patch+json"})
+	assert.True(t, d.Allowed, d.Reason)
 }
 
 // A checked search Bundle (here the Observations a _revinclude adds,
@@ -184,4 +229,36 @@ func TestConstraintSearchBundleReadsDataTypes(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, removed)
 	assert.NotContains(t, string(out), `"id":"2"`)
+}
+
+// A constraint value is read with FHIR's search escaping, as the server
+// reads the same value in a search: "a\,b" is the one value "a,b", and
+// "s\|x|b" the system "s|x" with code "b". A backslash before any other
+// character matches nothing. (The scope carries the backslash as %5C.)
+func TestConstraintEscapedValues(t *testing.T) {
+	p := testPolicy(t)
+	obs := func(identifier string) string {
+		return `{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/123"},"identifier":[` + identifier + `]}`
+	}
+	for _, tc := range []struct {
+		name, value, identifier string
+		allow                   bool
+	}{
+		{"escaped comma", `http://s|a%5C,b`, `{"system":"http://s","value":"a,b"}`, true},
+		{"escaped comma, literal backslash", `http://s|a%5C,b`, `{"system":"http://s","value":"a\\,b"}`, false},
+		{"escaped comma, first half", `http://s|a%5C,b`, `{"system":"http://s","value":"a"}`, false},
+		{"escaped bar in the system", `http://s%5C|x|b`, `{"system":"http://s|x","value":"b"}`, true},
+		{"escaped bar, other split", `http://s%5C|x|b`, `{"system":"http://s","value":"x|b"}`, false},
+		{"escaped backslash", `http://s|a%5C%5Cb`, `{"system":"http://s","value":"a\\b"}`, true},
+		{"unknown escape", `http://s|a%5Cb`, `{"system":"http://s","value":"ab"}`, false},
+		{"unknown escape, literal", `http://s|a%5Cb`, `{"system":"http://s","value":"a\\b"}`, false},
+		{"trailing backslash", `http://s|a%5C`, `{"system":"http://s","value":"a\\"}`, false},
+		{"plain OR list", `http://s|a,http://s|b`, `{"system":"http://s","value":"b"}`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pr := principal(t, "launch/patient patient/Observation.c?identifier="+tc.value, "123")
+			_, d := authorize(t, p, pr, "POST", "/fhir/Observation", obs(tc.identifier), nil)
+			assert.Equal(t, tc.allow, d.Allowed, "%d %s", d.Status, d.Reason)
+		})
+	}
 }

@@ -54,15 +54,17 @@
 // SMART v2 constraints (patient/Observation.rs?category=laboratory) are
 // added to searches and checked on resources in hand; when they cannot be
 // enforced the request is denied. On a resource, each constraint is read
-// by the FHIR data type of the elements its parameter searches
-// (fhirspec.ElementTypeOf): a CodeableConcept by its codings' system and
+// by the FHIR data type of the elements its parameter searches on the
+// resource's type, as the release's SearchParameter defines them
+// (fhirspec.SearchPaths: Questionnaire's "code" reads item.code,
+// MedicationRequest's medicationCodeableConcept): a CodeableConcept by its codings' system and
 // code, a Coding by its system and code, an Identifier by its system and
 // value, a code or string by its value, a Reference only in the exact
 // relative form Type/id (fhirspec.RelativeReference; never by suffix,
 // never absolute or conditional). Members the type does not define never
 // match, an element of a shape its type does not allow fails the
-// constraint, and a parameter whose elements the resource type lacks or
-// whose type is unknown cannot be enforced, on a resource or on a search
+// constraint, and a parameter the resource type lacks, or whose
+// expression or element types fhirspec cannot read, cannot be enforced, on a resource or on a search
 // (a server would ignore a parameter the type does not have and search
 // unfiltered). An update whose target does
 // not exist creates it (update-as-create, or a conditional update that

@@ -3,6 +3,7 @@ package fhirauth
 import (
 	"net/http"
 	"strings"
+	"unicode/utf8"
 )
 
 // patchAvoids denies a patch that could change one of elems (top-level
@@ -67,11 +68,35 @@ func pointerTouches(ptr string, elems []string) string {
 	first, _, _ = strings.Cut(first, "/")
 	first = strings.ReplaceAll(strings.ReplaceAll(first, "~1", "/"), "~0", "~")
 	for _, el := range elems {
-		if strings.EqualFold(first, el) {
+		if namesElement(first, el) {
 			return el
 		}
 	}
 	return ""
+}
+
+// namesElement reports whether name (a JSON member or a FHIRPath
+// identifier) is element el, case-insensitively to fail closed. A choice
+// element "value[x]" is named by "value" and by every name that starts
+// with it ("valueQuantity").
+func namesElement(name, el string) bool {
+	if base, ok := strings.CutSuffix(el, "[x]"); ok {
+		return hasFoldPrefix(name, base)
+	}
+	return strings.EqualFold(name, el)
+}
+
+// hasFoldPrefix reports whether s starts with prefix under Unicode simple
+// folding, as strings.EqualFold compares ("ſ" is "s").
+func hasFoldPrefix(s, prefix string) bool {
+	for _, r := range prefix {
+		c, size := utf8.DecodeRuneInString(s)
+		if size == 0 || !strings.EqualFold(string(c), string(r)) {
+			return false
+		}
+		s = s[size:]
+	}
+	return true
 }
 
 func fhirPathPatchTouches(body []byte, elems []string) (string, error) {
@@ -122,7 +147,7 @@ func expressionTouches(expr string, elems []string) string {
 			return "(unnamed elements through " + f + "())"
 		}
 		for _, el := range elems {
-			if strings.EqualFold(f, el) {
+			if namesElement(f, el) {
 				return el
 			}
 		}

@@ -23,10 +23,12 @@
 // max cardinality of the elements on each compartment path
 // (SingleValuedPath) is read from the same protos, where an element of max
 // cardinality * is a repeated field, into cardinality_gen.go (go generate).
-// The data types of the elements that fhirauth's scope constraints search
-// (ElementTypeOf, for TypedPaths) are read from the same protos into
-// elementtype_gen.go; RelativeReference parses a reference as the
-// compartment walker does, for matching reference constraints.
+// The elements each token, reference and uri search parameter searches
+// (SearchPaths, for fhirauth's scope constraints) are read from the
+// releases' SearchParameter definitions, with their data types from the
+// same protos, into searchparams_gen.go (internal/gen -spec);
+// RelativeReference parses a reference as the compartment walker does,
+// for matching reference constraints.
 //
 // # Membership rules
 //

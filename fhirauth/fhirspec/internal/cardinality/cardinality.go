@@ -99,18 +99,28 @@ func field(md protoreflect.MessageDescriptor, seg string) (f, choice protoreflec
 // element names from the root of resource md, e.g. "meta.tag"), as the
 // name its StructureDefinition has ("CodeableConcept", "Coding",
 // "Reference", "code", "boolean", ...), and which segments of the path
-// repeat (bit i set: segment i has max cardinality *). Choice elements
-// are not followed. It returns ErrUnknown for an element md does not have
-// and for a type the protos do not name.
+// repeat (bit i set: segment i has max cardinality *). A choice element
+// is named by its JSON name and type ("medicationCodeableConcept"). It
+// returns ErrUnknown for an element md does not have and for a type the
+// protos do not name.
 func Element(md protoreflect.MessageDescriptor, path string) (typ string, lists uint8, err error) {
 	segs := strings.Split(path, ".")
+	if len(segs) > 8 {
+		return "", 0, fmt.Errorf("%w: %q is deeper than 8 elements", ErrUnknown, path)
+	}
 	for i, seg := range segs {
-		f := md.Fields().ByJSONName(seg)
-		if f == nil || f.Message() == nil {
+		f, choice := field(md, seg)
+		if f == nil {
 			return "", 0, fmt.Errorf("%w: %s has no element %q (in %q)", ErrUnknown, md.FullName(), seg, path)
 		}
 		if f.IsList() {
 			lists |= 1 << i
+		}
+		if choice != nil {
+			f = choice
+		}
+		if f.Message() == nil {
+			return "", 0, fmt.Errorf("%w: %q stops at a primitive in %s", ErrUnknown, path, md.FullName())
 		}
 		md = f.Message()
 	}

@@ -1,6 +1,6 @@
 // Command gen writes the generated tables of package fhirspec.
 //
-//	go generate ./fhirauth/fhirspec   # runs: go run ./internal/gen -o resourcetypes_gen.go -c cardinality_gen.go -e elementtype_gen.go
+//	go generate ./fhirauth/fhirspec   # runs: go run ./internal/gen -o resourcetypes_gen.go -c cardinality_gen.go -s searchparams_gen.go
 //
 // It lists the message types of the ContainedResource oneof in the
 // google/fhir/go protos (the set of concrete resource types of each FHIR
@@ -9,8 +9,22 @@
 // cardinality is * (a repeated proto field; see internal/cardinality). It
 // writes both as gofmt-ed Go source.
 //
+// With -spec it also writes the search parameter table: for every token,
+// reference and uri SearchParameter of FHIR 3.0.1 and 4.0.1 whose
+// FHIRPath expression is a plain element path (optionally cast with "as"
+// or limited with where(resolve() is T)), the elements it searches on
+// each base type, with their data types and repeating segments from the
+// protos. Parameters of any other form are left out, so that fhirauth
+// refuses constraints on them. The SearchParameter definitions are not in
+// a Go module; they are in the spec directory of github.com/google/fhir:
+//
+//	go run ./internal/gen -spec /path/to/google-fhir/spec
+//
 // Flags:
 //
-//	-o FILE   resource types output file (default resourcetypes_gen.go)
-//	-c FILE   compartment path cardinality output file (default cardinality_gen.go)
+//	-o FILE     resource types output file (default resourcetypes_gen.go)
+//	-c FILE     compartment path cardinality output file (default cardinality_gen.go)
+//	-s FILE     search parameter table output file (default searchparams_gen.go)
+//	-spec DIR   the spec directory holding hl7.fhir.core/3.0.1/package and
+//	            hl7.fhir.core/4.0.1/package (without it the table is kept)
 package main
