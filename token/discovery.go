@@ -133,11 +133,14 @@ func fetchWellKnown(ctx context.Context, base, name string, dst any, opts []Disc
 	u := strings.TrimSuffix(base, "/") + "/.well-known/" + name
 	body, _, err := getDocument(ctx, c.httpClient(), u, maxDiscoveryBytes, false)
 	if err != nil {
-		// A server that answers, but not with a document, is misconfigured
-		// (ErrDiscovery); one that cannot answer now is unavailable.
+		// A server that answers, but not with a document (or with a
+		// redirect the client refuses), is misconfigured (ErrDiscovery);
+		// one that cannot answer now is unavailable.
 		var se *httpStatusError
 		var tl *tooLargeError
-		if errors.As(err, &tl) || errors.As(err, &se) && se.code < 500 && se.code != http.StatusTooManyRequests {
+		var re *redirectError
+		if errors.As(err, &tl) || errors.As(err, &re) ||
+			errors.As(err, &se) && se.code < 500 && se.code != http.StatusTooManyRequests {
 			return wellKnown{}, fmt.Errorf("%w: GET %s: %w", ErrDiscovery, u, err)
 		}
 		return wellKnown{}, fmt.Errorf("%w: GET %s: %w", ErrIssuerUnavailable, u, err)

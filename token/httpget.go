@@ -2,12 +2,12 @@ package token
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // Response size limits: a hostile or broken endpoint cannot make the
@@ -19,21 +19,73 @@ const (
 	maxJWKSKeys           = 100
 )
 
-// newHTTPClient is the default client: bounded in time, and not following
-// redirects from https to plain http (unless insecure).
+// maxRedirects bounds the redirects the default client follows.
+const maxRedirects = 5
+
+// newHTTPClient is the default client: bounded in time, and following
+// redirects only on the origin of the URL asked (see sameOriginRedirect).
 func newHTTPClient(insecure bool) *http.Client {
 	return &http.Client{
 		Timeout: defaultHTTPTimeout,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 5 {
-				return errors.New("too many redirects")
+			if err := sameOriginRedirect(req, via); err != nil {
+				return err
 			}
 			if err := checkURL(req.URL, insecure); err != nil {
-				return fmt.Errorf("redirect refused: %w", err)
+				return &redirectError{from: via[0].URL.Redacted(), reason: err.Error()}
 			}
 			return nil
 		},
 	}
+}
+
+// sameOriginRedirect refuses a redirect away from the origin (scheme, host
+// and port) of the first request, and more than maxRedirects of them. A
+// discovery document names the endpoints the keys and credentials come
+// from or go to, and a key set says which tokens are genuine: each must
+// come from the origin configured or discovered, never another one nor
+// the same host over plain http.
+func sameOriginRedirect(req *http.Request, via []*http.Request) error {
+	first := via[0].URL
+	if !sameOrigin(first, req.URL) {
+		return &redirectError{from: first.Redacted(), reason: "redirected to another origin, " + req.URL.Redacted()}
+	}
+	if len(via) >= maxRedirects {
+		return &redirectError{from: first.Redacted(), reason: fmt.Sprintf("stopped after %d redirects", maxRedirects)}
+	}
+	return nil
+}
+
+// sameOrigin reports whether a and b have the same scheme, host and port
+// (RFC 6454), an absent port being the scheme's default.
+func sameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) &&
+		strings.EqualFold(a.Hostname(), b.Hostname()) &&
+		effectivePort(a) == effectivePort(b)
+}
+
+// effectivePort is u's port, or its scheme's default port.
+func effectivePort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return "443"
+	case "http":
+		return "80"
+	}
+	return ""
+}
+
+// redirectError: the default client refused to follow a redirect. Discovery
+// reports it as ErrDiscovery (the server answers, but not with a document
+// it may serve); a key set or introspection request as an unreachable
+// issuer.
+type redirectError struct{ from, reason string }
+
+func (e *redirectError) Error() string {
+	return fmt.Sprintf("redirect not followed: %s %s", e.from, e.reason)
 }
 
 // parseEndpoint parses and checks an endpoint URL from configuration or a

@@ -288,8 +288,13 @@ func WithClock(now func() time.Time) CommonOption {
 }
 
 // WithHTTPClient sets the HTTP client for JWKS, discovery and introspection
-// requests. The default has a 10 s timeout and refuses redirects to plain
-// http. A client without Timeout is given none: bound it yourself.
+// requests. The default has a 10 s timeout and follows redirects only on
+// the origin of the URL asked (same scheme, host and port: never to
+// another server, never from https to http); discovery reports a refused
+// redirect as ErrDiscovery. The client given here keeps its own redirect
+// policy (its CheckRedirect, or net/http's default of following any
+// redirect): restrict it yourself. A client without Timeout is given none:
+// bound it yourself.
 func WithHTTPClient(client *http.Client) HTTPOption {
 	return httpOption(func(c *httpConfig) error {
 		if client == nil {
