@@ -31,6 +31,21 @@ func (c *Client) Authorize(ctx context.Context, req *http.Request) error {
 	return nil
 }
 
+// DPoPNonceRequested is for the answer to a request sent with Authorize's
+// credentials: it keeps resp's DPoP-Nonce header, if any, for the proofs
+// the client signs next, and reports whether resp refuses the request for
+// want of that nonce (a 401 with a DPoP use_dpop_nonce challenge, RFC 9449
+// section 9). Then send the request once more, authorized anew so that its
+// proof carries the nonce; a second refusal is the server's answer, not a
+// reason to try again. Without a DPoP key it reports false.
+func (c *Client) DPoPNonceRequested(resp *http.Response) bool {
+	if resp == nil {
+		return false
+	}
+	c.dpopNonce.note(resp.Header)
+	return c.useDPoPNonce(resp.StatusCode, resp.Header)
+}
+
 // redactedURL is req's URL without credentials or query, "" when absent.
 func redactedURL(req *http.Request) string {
 	if req.URL == nil {

@@ -28,3 +28,35 @@ func TestAuthorize(t *testing.T) {
 		require.Empty(t, req.Header.Get("Authorization"))
 	}
 }
+
+// DPoPNonceRequested recognizes a FHIR server's use_dpop_nonce challenge to
+// an Authorize'd request and keeps the nonce, so that the request
+// authorized anew is accepted; a client without a DPoP key never retries.
+func TestDPoPNonceRequested(t *testing.T) {
+	st := newDPoPStack(t, true, false)
+	key, err := client.GenerateDPoPKey()
+	require.NoError(t, err)
+	c, _ := st.client(t, key)
+	get := func() *http.Response {
+		req, err := http.NewRequest(http.MethodGet, st.fhirURL+"/Patient?_count=1", nil)
+		require.NoError(t, err)
+		require.NoError(t, c.Authorize(context.Background(), req))
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		_ = resp.Body.Close()
+		return resp
+	}
+	resp := get()
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	require.True(t, c.DPoPNonceRequested(resp))
+	resp = get()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.False(t, c.DPoPNonceRequested(resp))
+
+	bearer, err := client.New(st.fhirURL, client.StaticToken("at"))
+	require.NoError(t, err)
+	challenge := &http.Response{StatusCode: http.StatusUnauthorized, Header: http.Header{
+		"Www-Authenticate": {`DPoP error="use_dpop_nonce"`}, "Dpop-Nonce": {"n"}}}
+	require.False(t, bearer.DPoPNonceRequested(challenge))
+	require.False(t, c.DPoPNonceRequested(nil))
+}

@@ -86,7 +86,7 @@ func (c *Client) do(ctx context.Context, r *request) (*Result, error) {
 		}
 		fe := c.newError(r, res)
 		switch {
-		case !nonceRetried && c.dpopNonceRequested(res):
+		case !nonceRetried && c.useDPoPNonce(res.StatusCode, res.Header):
 			nonceRetried = true
 			continue
 		case res.StatusCode == http.StatusUnauthorized && rejected == nil && tok != nil &&

@@ -157,14 +157,14 @@ func (c *Client) resignDPoP(req *http.Request) error {
 	return nil
 }
 
-// dpopNonceRequested reports whether a FHIR server's 401 asks for a nonce
-// it has just sent (RFC 9449 section 9): then the request is sent again,
-// once, with a proof carrying it.
-func (c *Client) dpopNonceRequested(res *Result) bool {
-	if c.dpop == nil || res.StatusCode != http.StatusUnauthorized || res.Header.Get("DPoP-Nonce") == "" {
+// useDPoPNonce reports whether a FHIR server's 401 asks for a nonce it has
+// just sent (RFC 9449 section 9): then the request is sent again, once,
+// with a proof carrying it.
+func (c *Client) useDPoPNonce(status int, h http.Header) bool {
+	if c.dpop == nil || status != http.StatusUnauthorized || h.Get("DPoP-Nonce") == "" {
 		return false
 	}
-	for _, ch := range parseChallenges(res.Header.Values("WWW-Authenticate")) {
+	for _, ch := range parseChallenges(h.Values("WWW-Authenticate")) {
 		if strings.EqualFold(ch.scheme, "DPoP") && ch.params["error"] == "use_dpop_nonce" {
 			return true
 		}
