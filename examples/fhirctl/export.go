@@ -148,20 +148,22 @@ func retryAfter(v string) time.Duration {
 
 // authGet GETs u with the access token and returns the response and at
 // most limit bytes of body. The FHIR client authorizes the request, so a
-// DPoP-bound token goes with its scheme and a proof for u.
+// DPoP-bound token goes with its scheme and a proof for u; a 401 asking
+// for a DPoP nonce is answered once with a new proof carrying it.
 func (a *app) authGet(ctx context.Context, u, accept string, limit int64) (*http.Response, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := a.fhir.Authorize(ctx, req); err != nil {
-		return nil, nil, err
-	}
-	req.Header.Set("Accept", accept)
 	hc := &http.Client{Timeout: 5 * time.Minute, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := hc.Do(req)
+	resp, err := a.authSend(ctx, hc, u, accept)
 	if err != nil {
 		return nil, nil, err
+	}
+	if a.fhir.DPoPNonceRequested(resp) {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+		resp.Body.Close()
+		if resp, err = a.authSend(ctx, hc, u, accept); err != nil {
+			return nil, nil, err
+		}
+		// Only the nonce is kept: a second refusal is the answer.
+		_ = a.fhir.DPoPNonceRequested(resp)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
@@ -172,6 +174,20 @@ func (a *app) authGet(ctx context.Context, u, accept string, limit int64) (*http
 		return nil, nil, fmt.Errorf("export: %s is larger than %d bytes", sanitize(u), limit)
 	}
 	return resp, body, nil
+}
+
+// authSend sends one GET of u, authorized by the FHIR client (a new
+// proof, with the latest nonce, for each call).
+func (a *app) authSend(ctx context.Context, hc *http.Client, u, accept string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.fhir.Authorize(ctx, req); err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", accept)
+	return hc.Do(req)
 }
 
 // httpError turns an error answer into a *client.Error for report.
