@@ -11,6 +11,14 @@ package scope
 // scope keeps the requested spelling (so v1 scopes echo as requested); other
 // results are in v2 canonical form. Non-resource scopes are kept when both
 // sets contain them.
+//
+// Every letter the result grants, both sets grant under constraints that
+// hold wherever the result's do. Results on one context, type and
+// constraint list add up in the returned Set (see [Set.Permits]), also
+// when one set gives their letters only through separate scopes, which
+// Permits does not add up there: "patient/Observation.rs?x=1" against
+// "patient/*.r?x=1 patient/Observation.s?x=1" grants rs under x=1 at once.
+// Each of those letters is granted under the same constraints either way.
 func (s Set) Intersect(allowed Set) Set {
 	if s.d == nil || allowed.d == nil {
 		return Set{}
