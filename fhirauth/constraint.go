@@ -395,13 +395,17 @@ func jsonStringValue(val []byte) (string, bool) {
 }
 
 // primitiveMatches matches a code or string: "code" or "|code" (a code
-// has no system of its own that a "system|code" item could name).
+// has no system of its own that a "system|code" item could name). An
+// item without a code ("", "|") matches nothing, not even an empty string.
 func primitiveMatches(s, item string) bool {
 	system, code, hasBar, ok := cutToken(item)
-	if hasBar {
-		return ok && system == "" && s == code
+	if !ok || code == "" {
+		return false
 	}
-	return ok && s == code
+	if hasBar {
+		return system == "" && s == code
+	}
+	return s == code
 }
 
 // cutToken splits a token item at its first "|" that FHIR's search
@@ -438,7 +442,8 @@ func cutToken(item string) (system, code string, hasBar, ok bool) {
 
 // tokenMatches matches a Coding (codeMember "code") or an Identifier
 // ("value") with token semantics: "code", "system|code", "|code" (no
-// system), "system|" (any code of the system).
+// system), "system|" (any code of the system). "|" names no code and
+// matches nothing, not even a Coding without system and code.
 func tokenMatches(val []byte, codeMember, param string, items []string) (bool, error) {
 	if len(val) == 0 || val[0] != '{' {
 		return false, &shapeError{path: param, want: "an object"}
@@ -473,7 +478,7 @@ func tokenMatches(val []byte, codeMember, param string, items []string) (bool, e
 		case !hasBar:
 			return code != "" && code == want
 		case system == "":
-			return !hasSys && code == want
+			return !hasSys && want != "" && code == want
 		}
 		return sys == system && (want == "" || code == want)
 	}), nil
