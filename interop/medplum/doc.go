@@ -42,5 +42,16 @@
 // search) go through; another patient's resource, read, vread or history,
 // answers exactly as a missing one does.
 //
+// Without the gateway, medplum is also the reference for fhirauth's scope
+// constraint matcher (constraint_test.go): for about 9,600 pairs of a
+// resource and a SMART v2 constraint such as category=laboratory (a seeded
+// generator and hand-picked hostile cases, token parameters on
+// CodeableConcept, Coding, Identifier, code and boolean elements,
+// reference parameters, a choice element), fhirauth's verdict on a create
+// under user/Type.c?param=value must equal whether medplum's search
+// Type?param=value returns the resource. The ways medplum departs from
+// FHIR R4 are tolerated only where a check shows that they account for the
+// disagreement (deviation_test.go); any other disagreement fails.
+//
 // The package has no API: it is its tests and this documentation.
 package medplum
