@@ -164,7 +164,10 @@ func (c *config) fill(fc *fileConfig, f *flagValues) error {
 			return &fieldError{"fhir-version", []any{"fhir_version"}, fmt.Sprintf("%q is not STU3 or R4", v)}
 		}
 	}
-	c.forwardAuth = fc.ForwardAuthorization || f.forward
+	c.forwardAuth = fc.ForwardAuthorization
+	if f.set["forward-authorization"] {
+		c.forwardAuth = f.forward // -forward-authorization=false turns the file's off
+	}
 	c.maxResponse = fc.Limits.MaxResponse
 	if f.set["max-response"] || c.maxResponse == 0 {
 		c.maxResponse = f.maxResponse

@@ -166,3 +166,19 @@ func FuzzConfigFile(f *testing.F) {
 		assert.Nil(t, findAlias(root))
 	})
 }
+
+// -forward-authorization=false overrides a file that forwards the
+// caller's Authorization header: flags override the file, and an operator
+// turning forwarding off must not find tokens still sent upstream.
+func TestForwardAuthorizationFlagOverridesFile(t *testing.T) {
+	p := writeConfig(t, goodConfig+"forward_authorization: true\n")
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"-check-config", p}, &out, io.Discard))
+	assert.Contains(t, out.String(), "forward Authorization upstream: true")
+	out.Reset()
+	require.NoError(t, run(context.Background(), []string{"-check-config", p, "-forward-authorization=false"}, &out, io.Discard))
+	assert.Contains(t, out.String(), "forward Authorization upstream: false")
+	out.Reset()
+	require.NoError(t, run(context.Background(), []string{"-check-config", writeConfig(t, goodConfig), "-forward-authorization"}, &out, io.Discard))
+	assert.Contains(t, out.String(), "forward Authorization upstream: true")
+}
