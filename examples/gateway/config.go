@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"os"
 	"strings"
@@ -195,8 +196,9 @@ func (c *config) fill(fc *fileConfig, f *flagValues) error {
 }
 
 // fillIssuer takes the trusted issuers and the accepted audiences. The
-// -issuer flags replace the file's issuers as a whole (with -profile for
-// their profiles), and the -audience flags the file's audiences.
+// -issuer flags replace the file's issuers as a whole, and the -audience
+// flags the file's audiences; a -profile sets the profile of the issuer
+// it names, from the flags or the file.
 func (c *config) fillIssuer(fc *fileConfig, f *flagValues) error {
 	tf := trust.Flags{Issuers: f.trust.Issuers, Audiences: f.trust.Audiences, Profiles: f.trust.Profiles}
 	fromFile := len(tf.Issuers) == 0
@@ -211,6 +213,9 @@ func (c *config) fillIssuer(fc *fileConfig, f *flagValues) error {
 				tf.Profiles[is.Issuer] = is.Profile
 			}
 		}
+		// -profile overrides the file's profile of an issuer it names;
+		// Validate refuses one naming an issuer the file does not list.
+		maps.Copy(tf.Profiles, f.trust.Profiles)
 	}
 	if len(tf.Audiences) == 0 {
 		tf.Audiences = fc.Audiences

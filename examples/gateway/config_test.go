@@ -182,3 +182,17 @@ func TestForwardAuthorizationFlagOverridesFile(t *testing.T) {
 	require.NoError(t, run(context.Background(), []string{"-check-config", writeConfig(t, goodConfig), "-forward-authorization"}, &out, io.Discard))
 	assert.Contains(t, out.String(), "forward Authorization upstream: true")
 }
+
+// A -profile flag applies to the file's issuers too (flags override the
+// file), and one naming an issuer the file does not trust is refused
+// rather than silently dropped.
+func TestProfileFlagOverridesFile(t *testing.T) {
+	p := writeConfig(t, goodConfig)
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"-check-config", p, "-profile", "https://login.example/tenant=okta"}, &out, io.Discard))
+	assert.Contains(t, out.String(), "issuer        https://login.example/tenant (profile okta, algorithms RS256 ES256)")
+	assert.Contains(t, out.String(), "issuer        https://keycloak.example/realms/care (profile smart, keys https://keycloak.example/realms/care/certs)")
+	err := run(context.Background(), []string{"-check-config", p, "-profile", "https://other.example=okta"}, io.Discard, io.Discard)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "not an -issuer")
+}
