@@ -159,8 +159,14 @@ func numberClaim(v any) (int64, bool) {
 	return 0, false
 }
 
+// revokedMargin is how long past a token's exp its revocation is kept: the
+// largest clock leeway a token.Verifier grants (WithLeeway, at most 5
+// min), during which one that asks Revoked still accepts the token.
+const revokedMargin = 5 * time.Minute
+
 // Revoke makes token inactive for introspection (RFC 7009). Verifiers that
-// check JWT signatures locally still accept it until it expires.
+// check JWT signatures locally still accept it until it expires, unless
+// they ask Revoked.
 func (s *Server) Revoke(token string) {
 	if token == "" || len(token) > maxTokenBytes {
 		return
@@ -189,7 +195,7 @@ func (s *Server) Revoke(token string) {
 			until = opq.exp
 		}
 	}
-	s.revoked[h] = until
+	s.revoked[h] = until.Add(revokedMargin)
 }
 
 func tokenHash(token string) string {
