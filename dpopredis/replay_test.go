@@ -31,6 +31,14 @@ import (
 // in CI (CI=true), where that is a failure.
 func startRedis(t *testing.T) string {
 	t.Helper()
+	addr, _ := startRedisProcess(t)
+	return addr
+}
+
+// startRedisProcess is startRedis, returning the process as well so that
+// a test can stop it.
+func startRedisProcess(t *testing.T) (string, *exec.Cmd) {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		if os.Getenv("CI") == "true" {
@@ -59,7 +67,7 @@ func startRedis(t *testing.T) string {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return addr
+	return addr, cmd
 }
 
 func newClient(t *testing.T, addr string) *redis.Client {
