@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -230,12 +231,16 @@ func (g *gateway) connectLoop(ctx context.Context, first error) {
 	g.logger.Info("gateway: ready", "fhir_version", fhirspec.Version(g.version.Load()).String())
 }
 
+// setErr records why the gateway is not ready, for /readyz: the stage
+// that failed (the first part of err's message), not the errors wrapped
+// below it, which name the upstream's internal address and the network's
+// answers. /readyz answers anyone; the log has the whole error.
 func (g *gateway) setErr(err error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.lastErr = ""
 	if err != nil {
-		g.lastErr = err.Error()
+		g.lastErr, _, _ = strings.Cut(err.Error(), ": ")
 	}
 }
 

@@ -346,3 +346,35 @@ func httptestServer(t *testing.T, h http.Handler) string {
 	t.Cleanup(s.Close)
 	return s.URL
 }
+
+// /readyz answers anyone, without a token: while the gateway is not
+// ready it says which stage failed, not the error behind it, which names
+// the upstream's internal address (and the issuer's network errors).
+// The log keeps the details.
+func TestReadyzDoesNotLeakInternalAddresses(t *testing.T) {
+	fastRetry(t)
+	var down atomic.Bool
+	down.Store(true)
+	g := startGatewayWith(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if down.Load() { // drop the connection: a network error
+				conn, _, err := http.NewResponseController(w).Hijack()
+				if err == nil {
+					_ = conn.Close()
+				}
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	status, body := g.getText(t, "/readyz")
+	assert.Equal(t, 503, status)
+	assert.Contains(t, body, "upstream")
+	u, err := url.Parse(g.up.URL)
+	require.NoError(t, err)
+	assert.NotContains(t, body, u.Host, "the upstream's address")
+	assert.NotContains(t, body, upstreamBase, "the upstream's path")
+	assert.Contains(t, g.stderr.String(), u.Host, "the log has the details")
+	down.Store(false)
+	g.waitReady(t)
+}
