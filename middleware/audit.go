@@ -34,7 +34,7 @@ type AuditRecord struct {
 	// client gets the same answer and DecisionMetric counts both alike:
 	// the record tells the operator what happened.
 	Decision string
-	Reason   string        // why (for denials, what would have been enough)
+	Reason   string        // why (for denials, what would have been enough); says so when the response was cut off
 	Status   int           // HTTP status sent to the client
 	Withheld int           // resources removed from the response by response checks
 	Latency  time.Duration // from arrival until the response was written
@@ -130,6 +130,14 @@ func (m *Middleware) emitAudit(st *requestState, r *http.Request) {
 	}
 	if rec.Reason == "" && st.decision != nil {
 		rec.Reason = st.decision.Reason
+	}
+	if st.cutOff {
+		const cut = "the response was cut off: the handler aborted"
+		if rec.Reason == "" {
+			rec.Reason = cut
+		} else {
+			rec.Reason += "; " + cut
+		}
 	}
 	if req := st.request; req != nil {
 		if len(req.Entries) == 0 {

@@ -172,6 +172,7 @@ type requestState struct {
 	reason    string // why, for the audit record
 	dpop      bool   // the request used the DPoP scheme: refusals challenge in it
 	aborted   bool   // a streamed response failed its check after it began: abort it
+	cutOff    bool   // the next handler panicked: the response may be incomplete
 	// hidden: answered with existence hiding's 404 (notFound), whether
 	// the resource was withheld or is missing; the metric counts both
 	// alike (see emitMetric), the audit record tells them apart.
@@ -195,18 +196,36 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// written, and into the audit record.
 		setRequestID(w, r, h.m.cfg.requestIDs)
 	}
+	served := false
+	defer func() {
+		if !served {
+			// next panicked: httputil.ReverseProxy does (with
+			// http.ErrAbortHandler) when the client hangs up in the
+			// middle of the body or the upstream breaks off. The
+			// request happened all the same: it is audited and
+			// counted as cut off, and the panic goes on to net/http.
+			st.cutOff = true
+			h.m.report(st, r, auditing)
+		}
+	}()
 	h.m.serve(st, h.next, r)
-	if auditing {
-		h.m.emitAudit(st, r)
-	}
-	if h.m.cfg.metrics != nil {
-		h.m.emitMetric(st)
-	}
+	served = true
+	h.m.report(st, r, auditing)
 	if st.aborted {
 		// The client has part of a checked response that then failed
 		// its check: net/http closes the connection without ending
 		// the body, so the part cannot pass for the whole.
 		panic(http.ErrAbortHandler)
+	}
+}
+
+// report hands the request's audit record and metric to their sinks.
+func (m *Middleware) report(st *requestState, r *http.Request, auditing bool) {
+	if auditing {
+		m.emitAudit(st, r)
+	}
+	if m.cfg.metrics != nil {
+		m.emitMetric(st)
 	}
 }
 
