@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
@@ -193,10 +194,13 @@ func containsString(list []string, s string) bool {
 // no alternative can be evaluated on t the write is denied as
 // unenforceable, naming the parameters.
 func (e *evaluation) bodySatisfies(t string, letters scope.Permission, body []byte) denial {
-	if !e.constraintsCheckable(t, letters) {
+	alts := e.alternatives(t, letters)
+	if e.req.Interaction == Create {
+		alts = withoutID(alts)
+	}
+	if !anyCheckable(e.p.version, t, alts) {
 		return e.unenforceable(t, letters, e.req.Interaction.String())
 	}
-	alts := e.alternatives(t, letters)
 	ok, why, err := constraintsHold(e.p.version, t, body, alts)
 	if err != nil {
 		return denial{status: http.StatusBadRequest, code: "invalid", reason: "cannot evaluate the scope constraints on the resource: " + err.Error()}
@@ -206,6 +210,33 @@ func (e *evaluation) bodySatisfies(t string, letters scope.Permission, body []by
 			reason: "the resource does not satisfy the constraints of the token's " + e.c.String() + "/ scopes on " + t + " (" + formatAlternatives(alts) + ")" + whyNot(why)}
 	}
 	return denial{}
+}
+
+// anyCheckable reports whether at least one of alts can be evaluated on
+// a resource of type t.
+func anyCheckable(v fhirspec.Version, t string, alts [][]scope.Constraint) bool {
+	for _, alt := range alts {
+		if altCheckable(v, t, alt) {
+			return true
+		}
+	}
+	return false
+}
+
+// withoutID drops the alternatives that constrain _id, for a body the
+// server may store under an id of its choosing: FHIR has a server ignore
+// the id of a created resource (and a conditional update that finds
+// nothing creates), so the body's id says nothing about the id the
+// resource gets, and the resource created would be one the constraint
+// does not name.
+func withoutID(alts [][]scope.Constraint) [][]scope.Constraint {
+	out := alts[:0:0]
+	for _, alt := range alts {
+		if !slices.ContainsFunc(alt, func(c scope.Constraint) bool { return c.Param == "_id" }) {
+			out = append(out, alt)
+		}
+	}
+	return out
 }
 
 // whyNot words the reason constraintsHold gives for a constraint that

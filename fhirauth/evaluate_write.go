@@ -140,7 +140,11 @@ func (e *evaluation) updateMayCreate(t string, letters scope.Permission) (bool, 
 	case scope.Unconstrained:
 		return true, denial{}
 	}
-	ok, _, err := constraintsHold(e.p.version, t, e.req.Body, e.alternatives(t, letters|scope.Create))
+	alts := e.alternatives(t, letters|scope.Create)
+	if e.req.Conditional {
+		alts = withoutID(alts) // it creates when its search finds nothing
+	}
+	ok, _, err := constraintsHold(e.p.version, t, e.req.Body, alts)
 	if err != nil {
 		return false, denial{status: http.StatusBadRequest, code: "invalid", reason: "cannot evaluate the scope constraints on the resource: " + err.Error()}
 	}

@@ -125,7 +125,7 @@ func (pb explainProber) judge(in explainProbe) explainOutcome {
 			o.patient = "" // a shared type: read whoever it concerns
 		}
 		if in.letters != 0 && pb.pr.Scopes.Permits(d.Context, in.typ, in.letters) == scope.Constrained {
-			o.where = pb.checkableWhere(d.Context, in.typ, in.letters)
+			o.where = pb.checkableWhere(d.Context, in)
 		}
 		return o
 	}
@@ -146,7 +146,7 @@ func (pb explainProber) constrainedWrite(in explainProbe) explainOutcome {
 		if pb.pr.Scopes.Permits(c, in.typ, in.letters) != scope.Constrained {
 			continue
 		}
-		where := pb.checkableWhere(c, in.typ, in.letters)
+		where := pb.checkableWhere(c, in)
 		if len(where) == 0 {
 			continue
 		}
@@ -161,12 +161,17 @@ func (pb explainProber) constrainedWrite(in explainProbe) explainOutcome {
 	return explainOutcome{}
 }
 
-// checkableWhere is where, limited to the alternatives that can be
-// evaluated on a resource of type t.
-func (pb explainProber) checkableWhere(c scope.Context, t string, letters scope.Permission) [][]string {
+// checkableWhere is where of the probe's type and letters in context c,
+// limited to the alternatives that can be evaluated on a resource of the
+// type (for a create, on a body: none that constrains _id, withoutID).
+func (pb explainProber) checkableWhere(c scope.Context, in explainProbe) [][]string {
 	var out [][]string
-	for _, alt := range pb.pr.Scopes.AppendConstraints(nil, c, t, letters) {
-		if !altCheckable(pb.p.version, t, alt) {
+	alts := pb.pr.Scopes.AppendConstraints(nil, c, in.typ, in.letters)
+	if in.name == ExplainCreate {
+		alts = withoutID(alts)
+	}
+	for _, alt := range alts {
+		if !altCheckable(pb.p.version, in.typ, alt) {
 			continue
 		}
 		items := make([]string, len(alt))
