@@ -425,18 +425,16 @@ func jsonStringValue(val []byte) (string, bool) {
 	return jsonString(val)
 }
 
-// primitiveMatches matches a code or string: "code" or "|code" (a code
-// has no system of its own that a "system|code" item could name). An
-// item without a code ("", "|") matches nothing, not even an empty string.
+// primitiveMatches matches a code, string or uri: only an item "code"
+// without a "|". A code's system is implicit and servers read it
+// differently (HAPI indexes a bound code with its value set's system, so
+// its status=|final returns nothing, another server every final one),
+// and a uri has no system ("|" is part of the uri searched for), so
+// "|code" and "system|code" match nothing. An empty item matches nothing,
+// not even an empty string.
 func primitiveMatches(s, item string) bool {
-	system, code, hasBar, ok := cutToken(item)
-	if !ok || code == "" {
-		return false
-	}
-	if hasBar {
-		return system == "" && s == code
-	}
-	return s == code
+	_, code, hasBar, ok := cutToken(item)
+	return ok && !hasBar && code != "" && s == code
 }
 
 // cutToken splits a token item at its first "|" that FHIR's search

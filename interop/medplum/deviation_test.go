@@ -290,6 +290,19 @@ var denialReadings = []denialReading{
 		}
 		return medplumTokenValue(v, dt)
 	}},
+	// medplum indexes a code without a system, so "|final" finds it;
+	// fhirauth matches no "|" item on a code (HAPI indexes a bound code
+	// with its value set's system and finds nothing).
+	{name: "code-bar", value: func(v string, dt fhirspec.DataType) string {
+		if dt != fhirspec.TypeString {
+			return v
+		}
+		items := splitItems(v)
+		for i, it := range items {
+			items[i] = strings.TrimPrefix(it, "|")
+		}
+		return strings.Join(items, ",")
+	}},
 }
 
 // explainDenial names the smallest set of denialReadings under which
