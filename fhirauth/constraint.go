@@ -307,7 +307,7 @@ func constraintHolds(v fhirspec.Version, t string, res []byte, c scope.Constrain
 	}
 	items := splitList(c.DecodedValue())
 	for _, sp := range paths {
-		err := typedWalk(res, strings.Split(sp.Path, "."), sp.Lists, func(val []byte) error {
+		err := typedWalk(res, strings.Split(sp.Path, "."), sp.Lists, sp.Choice, func(val []byte) error {
 			m, err := elementMatches(v, sp, c.Param, val, items)
 			held = held || m
 			return err
@@ -335,12 +335,22 @@ func (e *shapeError) Error() string {
 // which segments repeat) of resource d, requiring an array exactly where
 // a segment repeats and an object inside the path, and rejecting
 // duplicate or case-variant keys along it. A missing element has no
-// values.
-func typedWalk(d []byte, segs []string, lists uint8, fn func(val []byte) error) error {
-	return walkSegment(d, segs, 0, lists, fn)
+// values. When the last segment is one type of choice element choice
+// (fhirspec.SearchPath.Choice), an object that also has another type of
+// it is a shapeError: a server may keep either.
+func typedWalk(d []byte, segs []string, lists uint8, choice string, fn func(val []byte) error) error {
+	return walkSegment(d, segs, 0, lists, choice, fn)
 }
 
-func walkSegment(d []byte, segs []string, i int, lists uint8, fn func(val []byte) error) error {
+// otherChoiceType reports whether key is a type of choice element choice
+// ("valueString" of "value") other than the one named name, letter case
+// aside.
+func otherChoiceType(key, name, choice string) bool {
+	return key != name && len(key) > len(choice) && hasFoldPrefix(key, choice) &&
+		key[len(choice)] >= 'A' && key[len(choice)] <= 'Z'
+}
+
+func walkSegment(d []byte, segs []string, i int, lists uint8, choice string, fn func(val []byte) error) error {
 	d = bytes.TrimSpace(d)
 	path := strings.Join(segs[:i+1], ".")
 	if len(d) == 0 || d[0] != '{' {
@@ -350,7 +360,11 @@ func walkSegment(d []byte, segs []string, i int, lists uint8, fn func(val []byte
 		return &shapeError{path: strings.Join(segs[:i], "."), want: "an object"}
 	}
 	ms := memberSet{names: segs[i : i+1]}
+	last := i+1 == len(segs)
 	return eachMember(d, func(key string, val []byte) error {
+		if last && choice != "" && otherChoiceType(key, segs[i], choice) {
+			return &shapeError{path: path, want: "the only type of " + choice + "[x] (there is also " + clip(key) + ")"}
+		}
 		if j, err := ms.index(key); err != nil || j < 0 {
 			return err
 		}
@@ -360,7 +374,7 @@ func walkSegment(d []byte, segs []string, i int, lists uint8, fn func(val []byte
 			if i+1 == len(segs) {
 				return fn(el)
 			}
-			return walkSegment(el, segs, i+1, lists, fn)
+			return walkSegment(el, segs, i+1, lists, choice, fn)
 		}
 		if lists&(1<<i) == 0 {
 			if len(val) > 0 && val[0] == '[' {

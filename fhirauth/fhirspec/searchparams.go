@@ -37,6 +37,11 @@ type SearchPath struct {
 	// matches ("Patient" for "patient", from where(resolve() is Patient)
 	// or a single target type); "" allows any.
 	Target string
+	// Choice, when the last segment of Path is one type of a choice
+	// element ("valueCodeableConcept" of value[x]), is that element's
+	// name ("value"): a resource with another type of it beside this one
+	// is ambiguous. "" otherwise.
+	Choice string
 }
 
 // searchTables holds, per version, the generated map of "Type.param" to

@@ -61,22 +61,22 @@ func TestSearchPaths(t *testing.T) {
 		typ, param string
 		want       []SearchPath
 	}{
-		{R4, "Observation", "category", []SearchPath{{"category", "category", TypeCodeableConcept, 1, ""}}},
-		{STU3, "Observation", "category", []SearchPath{{"category", "category", TypeCodeableConcept, 1, ""}}},
-		{R4, "Observation", "subject", []SearchPath{{"subject", "subject", TypeReference, 0, ""}}},
-		{R4, "Observation", "patient", []SearchPath{{"subject", "subject", TypeReference, 0, "Patient"}}},
-		{STU3, "Observation", "patient", []SearchPath{{"subject", "subject", TypeReference, 0, "Patient"}}},
-		{R4, "Observation", "status", []SearchPath{{"status", "status", TypeString, 0, ""}}},
-		{R4, "Encounter", "class", []SearchPath{{"class", "class", TypeCoding, 0, ""}}},
-		{R4, "Condition", "clinical-status", []SearchPath{{"clinicalStatus", "clinicalStatus", TypeCodeableConcept, 0, ""}}},
-		{STU3, "Condition", "clinical-status", []SearchPath{{"clinicalStatus", "clinicalStatus", TypeString, 0, ""}}},
-		{R4, "Patient", "active", []SearchPath{{"active", "active", TypeBoolean, 0, ""}}},
-		{R4, "Observation", "_tag", []SearchPath{{"meta.tag", "meta", TypeCoding, 0b10, ""}}},
-		{R4, "Bundle", "_id", []SearchPath{{"id", "id", TypeString, 0, ""}}},
+		{R4, "Observation", "category", []SearchPath{{"category", "category", TypeCodeableConcept, 1, "", ""}}},
+		{STU3, "Observation", "category", []SearchPath{{"category", "category", TypeCodeableConcept, 1, "", ""}}},
+		{R4, "Observation", "subject", []SearchPath{{"subject", "subject", TypeReference, 0, "", ""}}},
+		{R4, "Observation", "patient", []SearchPath{{"subject", "subject", TypeReference, 0, "Patient", ""}}},
+		{STU3, "Observation", "patient", []SearchPath{{"subject", "subject", TypeReference, 0, "Patient", ""}}},
+		{R4, "Observation", "status", []SearchPath{{"status", "status", TypeString, 0, "", ""}}},
+		{R4, "Encounter", "class", []SearchPath{{"class", "class", TypeCoding, 0, "", ""}}},
+		{R4, "Condition", "clinical-status", []SearchPath{{"clinicalStatus", "clinicalStatus", TypeCodeableConcept, 0, "", ""}}},
+		{STU3, "Condition", "clinical-status", []SearchPath{{"clinicalStatus", "clinicalStatus", TypeString, 0, "", ""}}},
+		{R4, "Patient", "active", []SearchPath{{"active", "active", TypeBoolean, 0, "", ""}}},
+		{R4, "Observation", "_tag", []SearchPath{{"meta.tag", "meta", TypeCoding, 0b10, "", ""}}},
+		{R4, "Bundle", "_id", []SearchPath{{"id", "id", TypeString, 0, "", ""}}},
 		// The spec's expression, not the element of the same name.
-		{R4, "Questionnaire", "code", []SearchPath{{"item.code", "item", TypeCoding, 0b11, ""}}},
-		{R4, "MedicationRequest", "code", []SearchPath{{"medicationCodeableConcept", "medication[x]", TypeCodeableConcept, 0, ""}}},
-		{R4, "AuditEvent", "patient", []SearchPath{{"agent.who", "agent", TypeReference, 1, "Patient"}, {"entity.what", "entity", TypeReference, 1, "Patient"}}},
+		{R4, "Questionnaire", "code", []SearchPath{{"item.code", "item", TypeCoding, 0b11, "", ""}}},
+		{R4, "MedicationRequest", "code", []SearchPath{{"medicationCodeableConcept", "medication[x]", TypeCodeableConcept, 0, "", "medication"}}},
+		{R4, "AuditEvent", "patient", []SearchPath{{"agent.who", "agent", TypeReference, 1, "Patient", ""}, {"entity.what", "entity", TypeReference, 1, "Patient", ""}}},
 		// Unknown or unreadable: fail closed.
 		{R4, "Patient", "email", nil},         // telecom.where(system='email')
 		{R4, "Patient", "name", nil},          // a string parameter

@@ -27,8 +27,8 @@ type searchParameter struct {
 
 // searchPath is one element of a generated table entry.
 type searchPath struct {
-	path, element, dataType, target string
-	lists                           uint8
+	path, element, dataType, target, choice string
+	lists                                   uint8
 }
 
 // The FHIRPath forms a table entry is read from; any other form (a
@@ -175,7 +175,11 @@ func resolveSearchPath(base, path, target string, kinds map[string]bool, res map
 		if err != nil || !kinds[typ] {
 			return searchPath{}, false
 		}
-		p := searchPath{path: path, element: topElement(md, path), dataType: dataTypes[typ], lists: lists}
+		choice, ok := choiceBase(md, path)
+		if !ok {
+			return searchPath{}, false
+		}
+		p := searchPath{path: path, element: topElement(md, path), dataType: dataTypes[typ], lists: lists, choice: choice}
 		if typ == "Reference" {
 			p.target = target
 		}
@@ -204,6 +208,27 @@ func topElement(md protoreflect.MessageDescriptor, path string) string {
 	}
 	log.Fatalf("gen: no element %q", first)
 	return ""
+}
+
+// choiceBase is the name of the choice element whose type the last
+// segment of path is ("value" for "component.valueCodeableConcept"), ""
+// when it is a plain element. ok is false when a segment before the last
+// is a choice: the table then leaves the parameter out.
+func choiceBase(md protoreflect.MessageDescriptor, path string) (base string, ok bool) {
+	segs := strings.Split(path, ".")
+	for _, s := range segs[:len(segs)-1] {
+		f := md.Fields().ByJSONName(s)
+		if f == nil || f.Message() == nil {
+			return "", false
+		}
+		md = f.Message()
+	}
+	last := segs[len(segs)-1]
+	if md.Fields().ByJSONName(last) != nil {
+		return "", true
+	}
+	base, _ = strings.CutSuffix(topElement(md, last), "[x]")
+	return base, true
 }
 
 func isResourceName(s string, res map[string]protoreflect.MessageDescriptor) bool {
@@ -235,7 +260,7 @@ func writeSearch(buf *bytes.Buffer, name, release, protoRelease, dir string) {
 			if i > 0 {
 				buf.WriteString(", ")
 			}
-			fmt.Fprintf(buf, "{%q, %q, %s, %#b, %q}", p.path, p.element, p.dataType, p.lists, p.target)
+			fmt.Fprintf(buf, "{%q, %q, %s, %#b, %q, %q}", p.path, p.element, p.dataType, p.lists, p.target, p.choice)
 		}
 		buf.WriteString("},\n")
 	}
