@@ -22,16 +22,15 @@ import (
 // answer that is not a CapabilityStatement is never passed on (it could
 // name the upstream's internal address): 502.
 type capabilityHandler struct {
-	client   *http.Client
-	upstream string // the upstream's base URL, no trailing slash
-	base     string // the gateway's base path
-	version  fhirspec.Version
-	oauth    token.ProviderMetadata
-	logger   *slog.Logger
+	capability *capabilityCache
+	base       string // the gateway's base path
+	version    fhirspec.Version
+	oauth      token.ProviderMetadata
+	logger     *slog.Logger
 }
 
 func (h *capabilityHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := fetchCapability(r.Context(), h.client, h.upstream)
+	body, err := h.capability.get(r.Context())
 	if err == nil {
 		body, err = h.rewrite(body, gatewayBaseURL(r, h.base))
 	}
@@ -98,8 +97,9 @@ func (h *capabilityHandler) rewrite(body []byte, gw string) ([]byte, error) {
 func (h *capabilityHandler) rewriteURLs(v any, gw string) any {
 	switch x := v.(type) {
 	case string:
-		x = replaceURL(x, h.upstream, gw)
-		return replaceURL(x, origin(h.upstream), origin(gw))
+		up := h.capability.upstream
+		x = replaceURL(x, up, gw)
+		return replaceURL(x, origin(up), origin(gw))
 	case map[string]any:
 		for k, e := range x {
 			x[k] = h.rewriteURLs(e, gw)

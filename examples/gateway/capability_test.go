@@ -33,6 +33,9 @@ func capabilityUpstream(cs *atomic.Value) func(http.Handler) http.Handler {
 // and an upstream answer that is not a CapabilityStatement is never
 // passed on.
 func TestGatewayCapabilityStatement(t *testing.T) {
+	saved := capabilityTTL
+	capabilityTTL = 0 // every request reads the upstream's answer of the moment
+	t.Cleanup(func() { capabilityTTL = saved })
 	var cs atomic.Value
 	g := startGatewayWith(t, capabilityUpstream(&cs), "-fhir-version", "R4")
 	get := func() (int, []byte) {

@@ -31,7 +31,9 @@
 // counts exactly as a missing one, but the counters still show the
 // traffic's volume and mix: where the gateway faces a public network,
 // keep /metrics (and /readyz, which names what is down) to the monitoring
-// network at the load balancer or proxy in front of it.
+// network at the load balancer or proxy in front of it. /readyz and GET
+// {base}/metadata share one read of the upstream's CapabilityStatement
+// every 5 s, so neither passes a flood of requests on to the upstream.
 //
 // On SIGINT or SIGTERM it stops accepting connections and waits up to 30 s
 // for the requests in flight. CLIENTS.md lists what the common FHIR client

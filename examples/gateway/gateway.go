@@ -28,6 +28,9 @@ type gateway struct {
 	logger  *slog.Logger
 	metrics *fhirmetrics.Metrics
 	client  *http.Client // for the upstream's metadata
+	// capability serves GET metadata and /readyz the upstream's
+	// CapabilityStatement; startup and watchUpstream read it fresh.
+	capability *capabilityCache
 
 	fhir      atomic.Pointer[http.Handler]
 	verifiers atomic.Pointer[[]*token.Verifier] // one per trusted issuer
@@ -49,8 +52,9 @@ var retry = struct{ first, max, attempt time.Duration }{first: time.Second, max:
 
 func newGateway(c *config, logger *slog.Logger) *gateway {
 	t := currentTimeouts()
-	return &gateway{c: c, logger: logger, metrics: fhirmetrics.New(),
-		client: &http.Client{Timeout: t.upstreamHeader}}
+	client := &http.Client{Timeout: t.upstreamHeader}
+	return &gateway{c: c, logger: logger, metrics: fhirmetrics.New(), client: client,
+		capability: &capabilityCache{client: client, upstream: c.upstream.String()}}
 }
 
 // ServeHTTP routes the operational endpoints and hands everything else to
@@ -98,8 +102,8 @@ func (g *gateway) notReady(w http.ResponseWriter) {
 }
 
 // ready answers /readyz: 200 when the FHIR handler is built, the issuer's
-// keys are loaded and the upstream answers its metadata; else 503 and
-// the reason.
+// keys are loaded and the upstream answered its metadata within
+// capabilityTTL; else 503 and the reason.
 func (g *gateway) ready(w http.ResponseWriter, r *http.Request) {
 	if g.fhir.Load() == nil {
 		g.mu.Lock()
@@ -112,9 +116,7 @@ func (g *gateway) ready(w http.ResponseWriter, r *http.Request) {
 		writeText(w, http.StatusServiceUnavailable, "not ready: no keys of the token issuer "+missing+" loaded\n")
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-	defer cancel()
-	if _, err := fetchCapability(ctx, g.client, g.c.upstream.String()); err != nil {
+	if _, err := g.capability.get(r.Context()); err != nil {
 		writeText(w, http.StatusServiceUnavailable, "not ready: the upstream does not answer its metadata\n")
 		return
 	}
@@ -167,7 +169,7 @@ func (g *gateway) connect(ctx context.Context) error {
 	}
 	router := http.NewServeMux()
 	router.Handle("GET "+policy.BasePath()+"/.well-known/smart-configuration", smart)
-	router.Handle("GET "+policy.BasePath()+"/metadata", &capabilityHandler{client: g.client, upstream: g.c.upstream.String(),
+	router.Handle("GET "+policy.BasePath()+"/metadata", &capabilityHandler{capability: g.capability,
 		base: policy.BasePath(), version: version, oauth: *md, logger: g.logger})
 	router.Handle("/", newProxy(g.c, policy, g.logger))
 	var h http.Handler = mw.Wrap(router)

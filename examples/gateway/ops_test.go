@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -129,8 +130,10 @@ func TestGatewayHealthAndMetrics(t *testing.T) {
 	assert.Equal(t, 401, res.StatusCode)
 
 	down.Store(true)
-	status, body = g.getText(t, "/readyz")
-	assert.Equal(t, 503, status)
+	require.Eventually(t, func() bool {
+		status, body = g.getText(t, "/readyz")
+		return status == 503
+	}, 3*capabilityTTL, 50*time.Millisecond, "readiness follows the upstream within capabilityTTL")
 	assert.Contains(t, body, "upstream")
 	status, _ = g.getText(t, "/healthz")
 	assert.Equal(t, 200, status, "alive all the same")
@@ -377,4 +380,37 @@ func TestReadyzDoesNotLeakInternalAddresses(t *testing.T) {
 	assert.Contains(t, g.stderr.String(), u.Host, "the log has the details")
 	down.Store(false)
 	g.waitReady(t)
+}
+
+// GET metadata and /readyz answer without a token; they share one read of
+// the upstream's CapabilityStatement per capabilityTTL, so a flood of them
+// is not a flood upstream.
+func TestCapabilityReadsAreShared(t *testing.T) {
+	var reads atomic.Int32
+	g := startGatewayWith(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/metadata") {
+				reads.Add(1)
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	g.waitReady(t)
+	before := reads.Load()
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if i%2 == 0 {
+				res, _ := g.do(t, http.MethodGet, "metadata", "", "", "")
+				assert.Equal(t, 200, res.StatusCode)
+				return
+			}
+			status, _ := g.getText(t, "/readyz")
+			assert.Equal(t, 200, status)
+		}()
+	}
+	wg.Wait()
+	assert.LessOrEqual(t, reads.Load()-before, int32(1), "one read per capabilityTTL at most")
 }

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
 )
@@ -20,6 +22,45 @@ const maxCapability = 8 << 20
 // errVersionMismatch: -fhir-version names another FHIR version than the
 // upstream's CapabilityStatement. Retrying cannot fix it.
 var errVersionMismatch = errors.New("the upstream's FHIR version is not the one -fhir-version names")
+
+// capabilityTTL is how long GET metadata and /readyz reuse the upstream's
+// CapabilityStatement, or the failure to read it. Both answer without a
+// token; uncached, each hit would fetch up to maxCapability bytes from the
+// upstream.
+var capabilityTTL = 5 * time.Second
+
+// capabilityReadTimeout bounds one read of the upstream's
+// CapabilityStatement for GET metadata and /readyz.
+const capabilityReadTimeout = 10 * time.Second
+
+// capabilityCache reads the upstream's CapabilityStatement at most once
+// per capabilityTTL. Callers arriving during a read wait for it.
+type capabilityCache struct {
+	client   *http.Client
+	upstream string
+
+	mu   sync.Mutex // held across a read: one read serves every waiter
+	at   time.Time  // when body and err were read; zero before the first read
+	body []byte     // shared: callers must not modify it
+	err  error
+}
+
+// get returns the upstream's CapabilityStatement, read again when the last
+// read is older than capabilityTTL. The read serves every caller waiting on
+// it, so it does not end when the first caller hangs up;
+// capabilityReadTimeout bounds it.
+func (c *capabilityCache) get(ctx context.Context) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.at.IsZero() && time.Since(c.at) < capabilityTTL {
+		return c.body, c.err
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), capabilityReadTimeout)
+	defer cancel()
+	c.body, c.err = fetchCapability(ctx, c.client, c.upstream)
+	c.at = time.Now()
+	return c.body, c.err
+}
 
 // fetchCapability reads {upstream}/metadata: the upstream's
 // CapabilityStatement, as FHIR JSON, at most maxCapability bytes.
