@@ -869,7 +869,7 @@ func TestAttackInstanceSearchOperation(t *testing.T) {
 		require.Error(t, err, "levels %v", levels)
 		assert.Contains(t, err.Error(), "type level only")
 	}
-	p := testPolicy(t, WithOperation(OperationRule{Name: "lastn", Levels: TypeLevel, Types: []string{"Observation"}, Permission: scope.Search, Search: true}))
+	p := testPolicy(t) // $lastn: a type-level search of Observation
 	_, d := authorize(t, p, principal(t, "launch/patient patient/*.rs", "123"), "GET", "/fhir/Observation/$lastn", "", nil)
 	require.True(t, d.Allowed, d.Reason)
 	assert.Equal(t, []string{"Patient/123"}, d.Narrow["patient"])

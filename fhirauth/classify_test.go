@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
+	"github.com/fhirwarden/fhirwarden/scope"
 	"github.com/fhirwarden/fhirwarden/token"
 )
 
@@ -206,6 +207,12 @@ func TestNewPolicyValidates(t *testing.T) {
 			assert.Error(t, err)
 		})
 	}
+	// An operation registered twice: the second rule must not silently
+	// replace the first.
+	lastn := OperationRule{Name: "lastn", Levels: TypeLevel, Types: []string{"Observation"}, Permission: scope.Search, Search: true}
+	wide := OperationRule{Name: "$lastn", Levels: SystemLevel | TypeLevel, Permission: scope.Read}
+	_, err := NewPolicy(WithOperation(lastn), WithOperation(wide))
+	assert.ErrorContains(t, err, "$lastn is registered twice")
 }
 
 // STU3's Observation has no "patient" compartment parameter: narrowing uses

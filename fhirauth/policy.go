@@ -113,8 +113,9 @@ func WithSharedTypes(types ...string) Option {
 }
 
 // WithOperation registers an operation the policy allows (see
-// OperationRule). Registering $export or $everything replaces nothing: the
-// built-in rules for them always apply.
+// OperationRule). Each operation is registered once; a second rule for
+// the same name is an error, as is a rule for $export or $everything,
+// whose built-in rules always apply.
 func WithOperation(r OperationRule) Option {
 	return func(p *Policy) error {
 		name := strings.TrimPrefix(r.Name, "$")
@@ -135,6 +136,12 @@ func WithOperation(r OperationRule) Option {
 			// which the search narrowing (added query parameters the
 			// operation may ignore) does not restrict.
 			return fmt.Errorf("fhirauth: operation $%s: a search operation must be type level only", name)
+		}
+		if _, dup := p.ops[name]; dup {
+			// Two rules for one operation are a configuration mistake:
+			// letting the later win silently could grant what the
+			// earlier one was written to withhold.
+			return fmt.Errorf("fhirauth: operation $%s is registered twice", name)
 		}
 		r.Name = name
 		r.Types = append([]string(nil), r.Types...)

@@ -290,10 +290,15 @@ func (c *config) checkPolicy() error {
 	if _, err := fhirauth.NewPolicy(fhirauth.WithSharedTypes(c.shared...)); err != nil {
 		return &fieldError{"shared-types", []any{"shared_types"}, err.Error()}
 	}
+	seen := map[string]int{}
 	for i, op := range c.operations {
 		if _, err := fhirauth.NewPolicy(fhirauth.WithOperation(op)); err != nil {
 			return &fieldError{"", []any{"operations", i}, err.Error()}
 		}
+		if j, dup := seen[op.Name]; dup {
+			return &fieldError{"", []any{"operations", i}, fmt.Sprintf("operation $%s is already defined by operations[%d]", op.Name, j)}
+		}
+		seen[op.Name] = i
 	}
 	return nil
 }

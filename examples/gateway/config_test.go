@@ -122,6 +122,8 @@ func TestConfigFileErrors(t *testing.T) {
 		"no issuer":           {"upstream: http://h/fhir\naudiences: [x]\n", "an issuer and an audience are required", 0},
 		"invalid UTF-8":       {replace("base: /fhir", "base: /fhir\xff"), "", 0},
 		"unterminated flow":   {replace("levels: [type]", "levels: [type"), "", 0},
+		"operation twice": {replace("    search: true\n", "    search: true\n  - name: $lastn\n    levels: [type]\n    permission: rs\n"),
+			"$lastn is already defined by operations[0]", 0},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
