@@ -14,4 +14,12 @@
 // Each proof is one key, written with SET NX and an expiry at the end of
 // the proof's window: the first replica to write it wins, every other sees
 // it, and Redis forgets it when it could no longer be accepted anyway.
+//
+// A replay is refused only while Redis keeps the key, so run it so that
+// it does not drop keys early: a maxmemory-policy that evicts nothing
+// (noeviction: a full Redis then fails the write, and the proof is
+// refused with 503) rather than an allkeys-* or volatile-* policy, and,
+// where a restart or a failover must not forget the proofs of the last
+// minute, persistence (appendonly yes) and a replica that has them. An
+// error from Redis refuses the proof; it never admits one.
 package dpopredis
