@@ -69,11 +69,12 @@ func (p *Policy) Decide(ctx context.Context, pr *token.Principal, req *Request) 
 	if req.Interaction == Batch || req.Interaction == Transaction {
 		return p.decideBundle(ctx, pr, req)
 	}
-	return p.decideOne(ctx, pr, req)
+	return p.decideOne(ctx, pr, req, nil)
 }
 
-// decideOne decides a single (non-Bundle) request.
-func (p *Policy) decideOne(ctx context.Context, pr *token.Principal, req *Request) *Decision {
+// decideOne decides a single (non-Bundle) request; replaced are the links
+// the server replaces in the Bundle req is an entry of.
+func (p *Policy) decideOne(ctx context.Context, pr *token.Principal, req *Request, replaced *replacedLinks) *Decision {
 	var denials [scope.System + 1]denial
 	if req == nil {
 		return &Decision{Status: http.StatusBadRequest, IssueCode: "invalid", Reason: "no request to decide", policy: p}
@@ -92,7 +93,7 @@ func (p *Policy) decideOne(ctx context.Context, pr *token.Principal, req *Reques
 			denials[c] = denial{status: http.StatusForbidden, noContext: true}
 			continue
 		}
-		e := evaluation{p: p, c: c, pr: pr, req: req, set: set}
+		e := evaluation{p: p, c: c, pr: pr, req: req, set: set, replaced: replaced}
 		if c == scope.Patient {
 			e.patient = pr.Patient
 		}
@@ -122,13 +123,14 @@ func (p *Policy) decideBundle(ctx context.Context, pr *token.Principal, req *Req
 	d := &Decision{Allowed: true, Status: http.StatusOK, policy: p, request: req, set: pr.Scopes,
 		Entries: make([]*Decision, len(req.Entries))}
 	denied := 0
+	replaced := bundleReplaced(req.Entries)
 	for i, e := range req.Entries {
 		var ed *Decision
 		if e == nil || e.Interaction == Batch || e.Interaction == Transaction {
 			ed = &Decision{Status: http.StatusBadRequest, IssueCode: "invalid", policy: p, request: e,
 				Reason: "entry " + itoa(i) + " is not a single FHIR request (missing or a nested Bundle)"}
 		} else {
-			ed = p.decideOne(ctx, pr, e)
+			ed = p.decideOne(ctx, pr, e, replaced)
 		}
 		d.Entries[i] = ed
 		if ed.Allowed {

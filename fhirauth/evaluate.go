@@ -17,6 +17,9 @@ type evaluation struct {
 	req     *Request
 	set     scope.Set
 	patient string // the compartment patient (patient context only)
+	// replaced are the links the server replaces in the Bundle the
+	// request is an entry of (nil outside Bundles and when none are).
+	replaced *replacedLinks
 }
 
 // denial is why a context does not grant a request. A zero reason means a

@@ -199,9 +199,15 @@ func (e *evaluation) delete() (*Decision, denial) {
 }
 
 // bodyInCompartment requires the resource to be in exactly the context
-// patient's compartment.
+// patient's compartment. In a Bundle, a compartment reference that the
+// server replaces with one that may name another Patient (or that names a
+// Patient and is replaced) proves nothing (replacedLinks).
 func (e *evaluation) bodyInCompartment(body []byte) denial {
-	_, ids, err := e.p.matcher.PatientCompartmentsStrict(body)
+	var replaced func(string) bool
+	if e.replaced != nil {
+		replaced = e.replaced.mayBecomePatient
+	}
+	_, ids, err := e.p.matcher.PatientCompartmentsReplaced(body, replaced)
 	if errors.Is(err, fhirspec.ErrUnverifiableReference) {
 		return e.deny(http.StatusForbidden, "the resource's patient compartment cannot be verified (%v); patient/ scopes write only resources whose patient references are plain Patient/%s", err, e.patient)
 	}

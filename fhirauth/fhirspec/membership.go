@@ -151,12 +151,33 @@ func (m *Matcher) PatientCompartmentsStrict(resource []byte) (resourceType strin
 	return m.compartments(resource, true)
 }
 
+// PatientCompartmentsReplaced is PatientCompartmentsStrict for a
+// resource in a batch or transaction Bundle whose server replaces some
+// references before it stores the resource: those that match the fullUrl
+// of an entry whose id the server assigns or resolves (FHIR's
+// transaction rules). A
+// reference on a compartment path for which replaced reports true is an
+// error wrapping ErrUnverifiableReference, whatever it names: once
+// replaced it may name another patient, or none. replaced must not keep
+// its argument, which may alias a scratch buffer; a nil replaced is
+// PatientCompartmentsStrict.
+func (m *Matcher) PatientCompartmentsReplaced(resource []byte, replaced func(ref string) bool) (resourceType string, ids []string, err error) {
+	w := walker{bases: m.bases, collect: true, strict: true, replaced: replaced}
+	return m.collect(resource, &w)
+}
+
 // compartments walks resource collecting the sorted patient ids of its
 // compartments; strict refuses the references a server could resolve to
 // a patient fhirspec cannot see (PatientCompartmentsStrict).
 func (m *Matcher) compartments(resource []byte, strict bool) (string, []string, error) {
 	w := walker{bases: m.bases, collect: true, strict: strict}
-	rt, err := m.walk(resource, &w)
+	return m.collect(resource, &w)
+}
+
+// collect walks resource with the collecting walker w and returns the
+// resource's type and the sorted patient ids found.
+func (m *Matcher) collect(resource []byte, w *walker) (string, []string, error) {
+	rt, err := m.walk(resource, w)
 	if err != nil {
 		return "", nil, err
 	}

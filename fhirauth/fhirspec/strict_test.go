@@ -1,6 +1,7 @@
 package fhirspec
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -73,5 +74,27 @@ func TestPatientCompartmentsStrict(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, plain, ids, "agrees with PatientCompartments when it can decide")
 		})
+	}
+}
+
+// A reference the server replaces before storing the resource (a link
+// to a Bundle entry's fullUrl) is unverifiable on a compartment path,
+// whatever it names, and ignored elsewhere.
+func TestPatientCompartmentsReplaced(t *testing.T) {
+	m, err := NewMatcher(R4)
+	require.NoError(t, err)
+	obs := `{"resourceType":"Observation","subject":{"reference":"Patient/123"},"encounter":{"reference":"urn:uuid:e"},"performer":[{"reference":"urn:uuid:p"}]}`
+	replaced := func(set ...string) func(string) bool {
+		return func(ref string) bool { return slices.Contains(set, ref) }
+	}
+	_, ids, err := m.PatientCompartmentsReplaced([]byte(obs), nil)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"123"}, ids)
+	_, ids, err = m.PatientCompartmentsReplaced([]byte(obs), replaced("urn:uuid:e", "Patient/456"))
+	require.NoError(t, err, "encounter is no compartment path")
+	assert.Equal(t, []string{"123"}, ids)
+	for _, ref := range []string{"Patient/123", "urn:uuid:p"} {
+		_, _, err = m.PatientCompartmentsReplaced([]byte(obs), replaced(ref))
+		assert.ErrorIs(t, err, ErrUnverifiableReference, ref)
 	}
 }

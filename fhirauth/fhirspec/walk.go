@@ -27,6 +27,10 @@ type walker struct {
 	patient bool  // the resource is a Patient: its own id counts
 	strict  bool  // references that may name a patient must be resolvable
 	err     error // the first error; the walk stops at it
+
+	// replaced reports the references the server replaces before it
+	// stores the resource (PatientCompartmentsReplaced); nil: none.
+	replaced func(ref string) bool
 }
 
 // hit records that the resource is in the compartment of Patient/id; id
@@ -210,6 +214,10 @@ func (w *walker) reference(v []byte, n *pathNode) {
 	}
 	ref, _ := w.str(v)
 	if w.err != nil {
+		return
+	}
+	if w.replaced != nil && w.replaced(ref) {
+		w.err = fmt.Errorf("fhirspec: %q in %q matches the fullUrl of a Bundle entry, so the server replaces it with a link to what it stores for that entry: %w", clip(ref), n.name, ErrUnverifiableReference)
 		return
 	}
 	if id, ok := patientRef(ref, w.bases); ok {
