@@ -121,3 +121,40 @@ func TestLinkKey(t *testing.T) {
 		}
 	}
 }
+
+// A link the server replaces satisfies no v2 scope constraint: neither a
+// reference nor a uri (a Coding's system), in any of its forms.
+func TestAttackReplacedFullURLConstraint(t *testing.T) {
+	const (
+		onlyA     = "user/Observation.c?subject=Patient/123 user/Patient.c"
+		onlyAcond = "user/Observation.c?subject=Patient/123 user/Patient.cs"
+		onlyAupd  = "user/Observation.c?subject=Patient/123 user/Patient.cu"
+		onlyAput  = "user/Observation.cu?subject=Patient/123 user/Patient.c"
+		labOnly   = "user/Observation.c?category=http://terminology.hl7.org/CodeSystem/observation-category|laboratory user/Basic.c"
+		basic     = `{"resourceType":"Basic","code":{"text":"x"}}`
+	)
+	runAttacks(t, []decisionCase{
+		{name: "POST Patient claiming the constrained fullUrl", method: "POST", url: "/fhir", scopes: onlyA, status: 403,
+			body: transaction(fullURLEntry("Patient/123", "POST", "Patient", "", otherPatient), postObs(obsOfA))},
+		{name: "conditional POST Patient claiming the constrained fullUrl", method: "POST", url: "/fhir", scopes: onlyAcond, status: 403,
+			body: transaction(fullURLEntry("Patient/123", "POST", "Patient", "identifier=sys|other", otherPatient), postObs(obsOfA))},
+		{name: "absolute fullUrl, relative reference", method: "POST", url: "/fhir", scopes: onlyA, status: 403,
+			body: transaction(fullURLEntry("https://elsewhere.example/fhir/Patient/123", "POST", "Patient", "", otherPatient), postObs(obsOfA))},
+		{name: "PUT of another Patient claiming the constrained fullUrl", method: "POST", url: "/fhir", scopes: onlyAupd, status: 403,
+			body: transaction(fullURLEntry("Patient/123", "PUT", "Patient/999", "", `{"resourceType":"Patient","id":"999"}`), postObs(obsOfA))},
+		{name: "PUT referring to a replaced fullUrl", method: "POST", url: "/fhir", scopes: onlyAput, status: 403,
+			body: transaction(fullURLEntry("Patient/123", "POST", "Patient", "", otherPatient), entry("PUT", "Observation/o9", `{"resourceType":"Observation","id":"o9","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/123"}}`))},
+		{name: "coding system that is a fullUrl", method: "POST", url: "/fhir", scopes: labOnly, status: 403,
+			body: transaction(fullURLEntry("http://terminology.hl7.org/CodeSystem/observation-category", "POST", "Basic", "", basic), postObs(labObsOfA))},
+		{name: "batch entry referring to a replaced fullUrl", method: "POST", url: "/fhir", scopes: onlyA, allow: true,
+			body: bundle("batch", fullURLEntry("Patient/123", "POST", "Patient", "", otherPatient), postObs(obsOfA)), check: entryAllowed(true, false)},
+
+		// What keeps working.
+		{name: "legit: constrained Observation alone", method: "POST", url: "/fhir", scopes: onlyA, allow: true,
+			body: transaction(postObs(obsOfA))},
+		{name: "legit: constrained Observation beside an unrelated new Patient", method: "POST", url: "/fhir", scopes: onlyA, allow: true,
+			body: transaction(fullURLEntry("urn:uuid:0b1c2d3e-0000-4000-8000-000000000004", "POST", "Patient", "", otherPatient), postObs(obsOfA))},
+		{name: "legit: lab Observation beside a Basic with a fullUrl of its own", method: "POST", url: "/fhir", scopes: labOnly, allow: true,
+			body: transaction(fullURLEntry("urn:uuid:0b1c2d3e-0000-4000-8000-000000000005", "POST", "Basic", "", basic), postObs(labObsOfA))},
+	})
+}

@@ -251,7 +251,7 @@ func (d *Decision) allowScopes(rt string, body []byte, letters scope.Permission)
 // scopes granting letters on rt holds on body.
 func (d *Decision) constraintsHoldOn(rt string, body []byte, letters scope.Permission) error {
 	alts := d.set.AppendConstraints(nil, d.Context, rt, letters)
-	ok, why, err := constraintsHold(d.policy.version, rt, body, alts)
+	ok, why, err := constraintsHold(d.policy.version, rt, body, alts, nil)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrConstraint, err)
 	}
@@ -360,7 +360,7 @@ func (d *Decision) storedConstraints(resource []byte) error {
 		return nil
 	}
 	alts := d.set.AppendConstraints(nil, d.Context, sc.typ, sc.letters)
-	ok, why, err := constraintsHold(d.policy.version, sc.typ, resource, alts)
+	ok, why, err := constraintsHold(d.policy.version, sc.typ, resource, alts, nil)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrConstraint, err)
 	}

@@ -201,7 +201,7 @@ func (e *evaluation) bodySatisfies(t string, letters scope.Permission, body []by
 	if !anyCheckable(e.p.version, t, alts) {
 		return e.unenforceable(t, letters, e.req.Interaction.String())
 	}
-	ok, why, err := constraintsHold(e.p.version, t, body, alts)
+	ok, why, err := constraintsHold(e.p.version, t, body, alts, e.replacedLink())
 	if err != nil {
 		return denial{status: http.StatusBadRequest, code: "invalid", reason: "cannot evaluate the scope constraints on the resource: " + err.Error()}
 	}
@@ -270,12 +270,15 @@ func (e *evaluation) constraintElements(t string, letters scope.Permission) []st
 // fail other than a value that does not match (an element whose JSON
 // shape its data type does not allow, a parameter whose elements are
 // unknown on t), for the caller's message; err is a resource the strict
-// reader refuses (duplicate or case-variant keys).
-func constraintsHold(v fhirspec.Version, t string, res []byte, alts [][]scope.Constraint) (ok bool, why string, err error) {
+// reader refuses (duplicate or case-variant keys). replaced, when not
+// nil, reports the links (references, uris) the server replaces before
+// it stores res, an entry of a Bundle (replacedLinks): they satisfy
+// nothing.
+func constraintsHold(v fhirspec.Version, t string, res []byte, alts [][]scope.Constraint, replaced func(string) bool) (ok bool, why string, err error) {
 	for _, alt := range alts {
 		ok = true
 		for _, c := range alt {
-			held, w, err := constraintHolds(v, t, res, c)
+			held, w, err := constraintHolds(v, t, res, c, replaced)
 			if err != nil {
 				return false, "", err
 			}
@@ -300,7 +303,7 @@ func constraintsHold(v fhirspec.Version, t string, res []byte, alts [][]scope.Co
 // not hold; nor does one with an element of a shape its type does not
 // allow, even if another element matches: a server could read that
 // element in a way the check did not.
-func constraintHolds(v fhirspec.Version, t string, res []byte, c scope.Constraint) (held bool, why string, err error) {
+func constraintHolds(v fhirspec.Version, t string, res []byte, c scope.Constraint, replaced func(string) bool) (held bool, why string, err error) {
 	paths, ok := fhirspec.SearchPaths(v, t, c.Param)
 	if !ok {
 		return false, "fhirauth does not know which " + t + " elements the parameter " + c.Param + " searches", nil
@@ -308,7 +311,7 @@ func constraintHolds(v fhirspec.Version, t string, res []byte, c scope.Constrain
 	items := splitList(c.DecodedValue())
 	for _, sp := range paths {
 		err := typedWalk(res, strings.Split(sp.Path, "."), sp.Lists, sp.Choice, func(val []byte) error {
-			m, err := elementMatches(v, sp, c.Param, val, items)
+			m, err := elementMatches(v, sp, c.Param, val, items, replaced)
 			held = held || m
 			return err
 		})
@@ -396,13 +399,18 @@ func walkSegment(d []byte, segs []string, i int, lists uint8, choice string, fn 
 // an Identifier, the value of a code or string, reference of a Reference
 // (exactly "Type/id", fhirspec.RelativeReference). Other members (a
 // "value" on a Coding, a "code" on a CodeableConcept) never match, and a
-// value of the wrong JSON shape is a shapeError.
-func elementMatches(v fhirspec.Version, sp fhirspec.SearchPath, param string, val []byte, items []string) (bool, error) {
+// value of the wrong JSON shape is a shapeError. A link for which
+// replaced (nil: none) reports true matches nothing: a reference, a uri
+// value, a system that an item names.
+func elementMatches(v fhirspec.Version, sp fhirspec.SearchPath, param string, val []byte, items []string, replaced func(string) bool) (bool, error) {
 	switch sp.Type {
 	case fhirspec.TypeString:
 		s, ok := jsonStringValue(val)
 		if !ok {
 			return false, &shapeError{path: param, want: "a string"}
+		}
+		if replaced != nil && replaced(s) {
+			return false, nil
 		}
 		return anyItem(items, func(it string) bool { return primitiveMatches(s, it) }), nil
 	case fhirspec.TypeBoolean:
@@ -411,13 +419,13 @@ func elementMatches(v fhirspec.Version, sp fhirspec.SearchPath, param string, va
 		}
 		return false, &shapeError{path: param, want: "a boolean"}
 	case fhirspec.TypeCoding:
-		return tokenMatches(val, "code", param, items)
+		return tokenMatches(val, "code", param, items, replaced)
 	case fhirspec.TypeIdentifier:
-		return tokenMatches(val, "value", param, items)
+		return tokenMatches(val, "value", param, items, replaced)
 	case fhirspec.TypeCodeableConcept:
-		return conceptMatches(val, param, items)
+		return conceptMatches(val, param, items, replaced)
 	case fhirspec.TypeReference:
-		return referenceMatches(v, val, param, sp.Target, items)
+		return referenceMatches(v, val, param, sp.Target, items, replaced)
 	}
 	return false, &shapeError{path: param, want: "of a data type fhirauth reads"}
 }
@@ -486,8 +494,10 @@ func cutToken(item string) (system, code string, hasBar, ok bool) {
 // tokenMatches matches a Coding (codeMember "code") or an Identifier
 // ("value") with token semantics: "code", "system|code", "|code" (no
 // system), "system|" (any code of the system). "|" names no code and
-// matches nothing, not even a Coding without system and code.
-func tokenMatches(val []byte, codeMember, param string, items []string) (bool, error) {
+// matches nothing, not even a Coding without system and code. A system
+// (a uri) for which replaced reports true matches no item that names a
+// system: the server replaces it.
+func tokenMatches(val []byte, codeMember, param string, items []string, replaced func(string) bool) (bool, error) {
 	if len(val) == 0 || val[0] != '{' {
 		return false, &shapeError{path: param, want: "an object"}
 	}
@@ -513,6 +523,7 @@ func tokenMatches(val []byte, codeMember, param string, items []string) (bool, e
 	if err != nil {
 		return false, err
 	}
+	sysReplaced := hasSys && replaced != nil && replaced(sys)
 	return anyItem(items, func(it string) bool {
 		system, want, hasBar, ok := cutToken(it)
 		switch {
@@ -523,13 +534,13 @@ func tokenMatches(val []byte, codeMember, param string, items []string) (bool, e
 		case system == "":
 			return !hasSys && want != "" && code == want
 		}
-		return sys == system && (want == "" || code == want)
+		return !sysReplaced && sys == system && (want == "" || code == want)
 	}), nil
 }
 
 // conceptMatches matches a CodeableConcept by its codings; its text and
 // any member the type does not define are not read.
-func conceptMatches(val []byte, param string, items []string) (bool, error) {
+func conceptMatches(val []byte, param string, items []string, replaced func(string) bool) (bool, error) {
 	if len(val) == 0 || val[0] != '{' {
 		return false, &shapeError{path: param, want: "a CodeableConcept object"}
 	}
@@ -543,7 +554,7 @@ func conceptMatches(val []byte, param string, items []string) (bool, error) {
 			return &shapeError{path: param + ".coding", want: "an array of Coding"}
 		}
 		return eachElement(v, func(_ int, el []byte) error {
-			m, err := tokenMatches(el, "code", param+".coding", items)
+			m, err := tokenMatches(el, "code", param+".coding", items, replaced)
 			matched = matched || m
 			return err
 		})
@@ -555,8 +566,9 @@ func conceptMatches(val []byte, param string, items []string) (bool, error) {
 // "Type/id" (or a version of it) against items "Type/id" or a bare "id"
 // (any type, but only target when the parameter names one). Absolute,
 // conditional, contained and logical references match nothing: a server
-// may resolve them to another resource than their text suggests.
-func referenceMatches(v fhirspec.Version, val []byte, param, target string, items []string) (bool, error) {
+// may resolve them to another resource than their text suggests; nor
+// does one for which replaced reports true (the server replaces it).
+func referenceMatches(v fhirspec.Version, val []byte, param, target string, items []string, replaced func(string) bool) (bool, error) {
 	if len(val) == 0 || val[0] != '{' {
 		return false, &shapeError{path: param, want: "a Reference object"}
 	}
@@ -577,7 +589,7 @@ func referenceMatches(v fhirspec.Version, val []byte, param, target string, item
 		return false, err
 	}
 	typ, id, ok := fhirspec.RelativeReference(v, ref)
-	if !ok || (target != "" && typ != target) {
+	if !ok || (target != "" && typ != target) || (replaced != nil && replaced(ref)) {
 		return false, nil
 	}
 	return anyItem(items, func(it string) bool {

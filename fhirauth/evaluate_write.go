@@ -144,7 +144,7 @@ func (e *evaluation) updateMayCreate(t string, letters scope.Permission) (bool, 
 	if e.req.Conditional {
 		alts = withoutID(alts) // it creates when its search finds nothing
 	}
-	ok, _, err := constraintsHold(e.p.version, t, e.req.Body, alts)
+	ok, _, err := constraintsHold(e.p.version, t, e.req.Body, alts, e.replacedLink())
 	if err != nil {
 		return false, denial{status: http.StatusBadRequest, code: "invalid", reason: "cannot evaluate the scope constraints on the resource: " + err.Error()}
 	}

@@ -145,3 +145,13 @@ func lastSegment(path string) (last, rest string) {
 	}
 	return path[i+1:], path[:i]
 }
+
+// replacedLink is the test of the links the server replaces in the
+// Bundle the request is an entry of, nil outside Bundles and when none
+// are: for constraintsHold.
+func (e *evaluation) replacedLink() func(string) bool {
+	if e.replaced == nil {
+		return nil
+	}
+	return e.replaced.replaced
+}
