@@ -58,7 +58,7 @@ func (s *Server) Introspect(token string) (map[string]any, bool) {
 	}
 	h := tokenHash(token)
 	s.mu.RLock()
-	_, revoked := s.revoked[h]
+	_, revoked := s.revoked[revocationKey(token)]
 	opq, isOpaque := s.opaqueDB[h]
 	s.mu.RUnlock()
 	if revoked {
@@ -90,7 +90,7 @@ func (s *Server) Introspect(token string) (map[string]any, bool) {
 // (kid lookup, alg must be the key's) and returns its claims.
 func (s *Server) verifyOwnToken(token string) (map[string]any, bool) {
 	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
+	if len(parts) != 3 || !canonicalSegment(parts[0]) || !canonicalSegment(parts[1]) || !canonicalSegment(parts[2]) {
 		return nil, false
 	}
 	var header map[string]json.RawMessage
@@ -195,12 +195,34 @@ func (s *Server) Revoke(token string) {
 			until = opq.exp
 		}
 	}
-	s.revoked[h] = until.Add(revokedMargin)
+	s.revoked[revocationKey(token)] = until.Add(revokedMargin)
 }
 
 func tokenHash(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// revocationKey is the revocation list's key for token. For a JWS it is
+// the hash of the signed part (header and payload) without the signature:
+// the same token with its signature written another way (the unused bits
+// of the last base64url character, padding, the standard alphabet, a
+// line break a lenient decoder skips) or another valid signature of the
+// same content (ECDSA's (r, n-s)) is still the revoked token. Opaque
+// tokens have no dots and are hashed whole.
+func revocationKey(token string) string {
+	if strings.Count(token, ".") == 2 {
+		token = token[:strings.LastIndexByte(token, '.')]
+	}
+	return tokenHash(token)
+}
+
+// canonicalSegment reports whether seg is written exactly as unpadded
+// base64url encodes what it decodes to, so that one token has one
+// spelling.
+func canonicalSegment(seg string) bool {
+	b, err := base64.RawURLEncoding.Strict().DecodeString(seg)
+	return err == nil && base64.RawURLEncoding.EncodeToString(b) == seg
 }
 
 // handleIntrospect serves POST {issuer}/oauth2/introspect (RFC 7662). The
@@ -261,14 +283,14 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 // Revoked reports whether token was revoked here (RFC 7009), without
 // checking anything else about it: a resource server that verifies this
 // server's JWTs itself asks it on every use, so it must be cheap (a hash
-// and a map lookup).
+// and a map lookup). A JWT is matched by its header and payload, so it
+// stays revoked whatever signature bytes or spelling of them it carries.
 func (s *Server) Revoked(token string) bool {
 	if token == "" || len(token) > maxTokenBytes {
 		return false
 	}
-	h := tokenHash(token)
 	s.mu.RLock()
-	_, revoked := s.revoked[h]
+	_, revoked := s.revoked[revocationKey(token)]
 	s.mu.RUnlock()
 	return revoked
 }

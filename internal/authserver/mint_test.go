@@ -88,7 +88,7 @@ func TestRevokeExpiresFromMemory(t *testing.T) {
 	s.Revoke(tok)
 	_, active := s.Introspect(tok)
 	assert.False(t, active)
-	if _, ok := s.revoked[tokenHash(tok)]; !ok {
+	if _, ok := s.revoked[revocationKey(tok)]; !ok {
 		t.Fatal("revocation not recorded")
 	}
 	clock.Advance(2 * DefaultTokenLifetime)
