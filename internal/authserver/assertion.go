@@ -32,6 +32,10 @@ const (
 // assertions, as SMART Backend Services requires.
 var AssertionAlgorithms = []string{"RS384", "ES384"}
 
+// errAssertionNotVerified is the answer to an assertion that no key of the
+// client it names verifies, whether or not that client exists.
+const errAssertionNotVerified = errClientAuthFailed + ": no registered key of the client named by iss verifies the assertion's signature"
+
 // assertionClaims are the claims read from a client assertion. Dates are kept
 // raw so that a string holding a number (which json.Number would accept) is
 // an error.
@@ -95,16 +99,22 @@ func (s *Server) verifyAssertion(raw, formClientID string) (*registeredClient, *
 	if formClientID != "" && formClientID != claims.Iss {
 		return nil, errInvalidRequest("client_id differs from the client assertion's iss")
 	}
+	// An unknown client, one without keys and a signature no key of the
+	// client verifies get one answer, so that it does not tell which
+	// client ids exist; the log says which it was.
 	c := s.client(claims.Iss)
-	if c == nil {
-		s.log.Info("authserver: client assertion refused", "reason", "unknown client", "client_id", claims.Iss)
-		return nil, errInvalidClient(errClientAuthFailed, false)
+	var reason string
+	switch {
+	case c == nil:
+		reason = "unknown client"
+	case len(c.keys) == 0:
+		reason = "client has no registered keys (not a private_key_jwt client)"
+	case !verifyWithClientKeys(c.keys, []byte(raw), alg, kid):
+		reason = "signature not verified by any registered key of the client"
 	}
-	if len(c.keys) == 0 {
-		return nil, fail("client has no registered keys (not a private_key_jwt client)")
-	}
-	if !verifyWithClientKeys(c.keys, []byte(raw), alg, kid) {
-		return nil, fail("signature not verified by any registered key of the client")
+	if reason != "" {
+		s.log.Info("authserver: client assertion refused", "reason", reason, "client_id", claims.Iss, "known", c != nil)
+		return nil, errInvalidClient(errAssertionNotVerified, false)
 	}
 	if err := s.checkAssertionClaims(&claims); err != "" {
 		return nil, fail(err)

@@ -91,7 +91,7 @@ func TestPrivateKeyJWTRefused(t *testing.T) {
 		{name: "missing aud", assertion: assertion(t, now, k.rsa, "RS384", nil, map[string]any{"aud": nil}), code: "invalid_client", why: "aud must be the token endpoint"},
 		{name: "iss differs from sub", assertion: assertion(t, now, k.rsa, "RS384", nil, map[string]any{"sub": "patient-access"}), code: "invalid_client", why: "iss and sub"},
 		{name: "unknown client", assertion: assertion(t, now, k.rsa, "RS384", nil, map[string]any{"iss": "ghost", "sub": "ghost"}), code: "invalid_client", why: "client authentication failed"},
-		{name: "secret-only client", assertion: assertion(t, now, k.rsa, "RS384", nil, map[string]any{"iss": "reader", "sub": "reader"}), code: "invalid_client", why: "no registered keys"},
+		{name: "secret-only client", assertion: assertion(t, now, k.rsa, "RS384", nil, map[string]any{"iss": "reader", "sub": "reader"}), code: "invalid_client", why: "client authentication failed"},
 		{name: "unregistered RSA key, registered kid", assertion: assertion(t, now, k.rogue, "RS384", nil, nil), code: "invalid_client", why: "signature"},
 		{name: "unregistered RSA key, no kid", assertion: assertion(t, now, k.rogue, "RS384", map[string]any{"kid": nil}, nil), code: "invalid_client", why: "signature"},
 		{name: "unregistered EC key", assertion: assertion(t, now, k.rogueE, "ES384", nil, nil), code: "invalid_client", why: "signature"},
