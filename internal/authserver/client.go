@@ -69,7 +69,9 @@ const maxClientsFile = 1 << 20
 // LoadClients reads a JSON array of clients (the -clients file format) and
 // validates each of them: client_id required and unique, a client_secret or
 // a jwks with at least one usable public key, scope parsed strictly. Unknown
-// fields are an error, so a misspelt field is not silently ignored.
+// fields are an error, so a misspelt field is not silently ignored, and so
+// is a member written twice in one object (also as "Scope" beside "scope",
+// which encoding/json would read into one field, the last one winning).
 func LoadClients(r io.Reader) ([]Client, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxClientsFile+1))
 	if err != nil {
@@ -77,6 +79,9 @@ func LoadClients(r io.Reader) ([]Client, error) {
 	}
 	if len(data) > maxClientsFile {
 		return nil, fmt.Errorf("%w: clients file larger than %d bytes", ErrInvalidClient, maxClientsFile)
+	}
+	if err := checkMemberNames(data); err != nil {
+		return nil, fmt.Errorf("%w: clients file: %w", ErrInvalidClient, err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -159,6 +164,9 @@ func registerClient(c Client) (*registeredClient, error) {
 // symmetric keys, encryption keys, weak RSA keys and unknown curves are
 // rejected rather than skipped.
 func parseClientKeys(raw json.RawMessage) ([]clientKey, error) {
+	if err := checkMemberNames(raw); err != nil {
+		return nil, err
+	}
 	set, err := jwk.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("parse: %w", err)
