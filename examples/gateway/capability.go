@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth"
 	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
@@ -27,12 +28,29 @@ type capabilityHandler struct {
 	version    fhirspec.Version
 	oauth      token.ProviderMetadata
 	logger     *slog.Logger
+
+	// The last upstream body read, rewritten once for placeholderOrigin:
+	// a request then only puts its own origin in (the rewrite decodes
+	// and encodes the whole statement, and GET metadata needs no token).
+	mu       sync.Mutex
+	raw      []byte // the capabilityCache body rewritten
+	template []byte
+	err      error
 }
+
+// placeholderOrigin stands for the gateway's origin (scheme://host, as
+// each client addresses it) in the rewritten CapabilityStatement that
+// capabilityHandler keeps. The .invalid domain names nothing (RFC 6761).
+const placeholderOrigin = "http://gateway.invalid"
 
 func (h *capabilityHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := h.capability.get(r.Context())
 	if err == nil {
-		body, err = h.rewrite(body, gatewayBaseURL(r, h.base))
+		body, err = h.rewritten(body)
+	}
+	if err == nil {
+		gw, _ := json.Marshal(origin(gatewayBaseURL(r, h.base)))
+		body = bytes.ReplaceAll(body, []byte(placeholderOrigin), gw[1:len(gw)-1])
 	}
 	if err != nil {
 		h.logger.LogAttrs(r.Context(), slog.LevelWarn, "gateway: the upstream's CapabilityStatement cannot be served", slog.String("error", err.Error()))
@@ -56,6 +74,19 @@ func gatewayBaseURL(r *http.Request, base string) string {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host + base
+}
+
+// rewritten returns raw rewritten for the gateway's base URL under
+// placeholderOrigin, rewriting it only when capabilityCache has read a
+// new body (the cache hands out the same slice until then).
+func (h *capabilityHandler) rewritten(raw []byte) ([]byte, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(raw) == 0 || len(h.raw) != len(raw) || &h.raw[0] != &raw[0] {
+		h.raw = raw
+		h.template, h.err = h.rewrite(raw, placeholderOrigin+h.base)
+	}
+	return h.template, h.err
 }
 
 // rewrite returns the CapabilityStatement body for gw, the gateway's

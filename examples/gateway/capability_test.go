@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -118,4 +119,27 @@ func TestGatewayCapabilityStatement(t *testing.T) {
 	status, body = get()
 	require.Equal(t, 200, status, "%s", body)
 	assert.NotContains(t, string(body), up)
+}
+
+// The rewritten CapabilityStatement is kept between upstream reads; each
+// client still gets its own origin, as it addressed the gateway.
+func TestCapabilityStatementPerHost(t *testing.T) {
+	g := startGateway(t)
+	g.waitReady(t)
+	for _, host := range []string{"gw.example", "other.example:8443", "127.0.0.1:1"} {
+		req, err := http.NewRequest(http.MethodGet, g.url+"/metadata", nil)
+		require.NoError(t, err)
+		req.Host = host
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		body, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		require.NoError(t, err)
+		require.Equal(t, 200, res.StatusCode, host)
+		var cs struct{ Implementation struct{ URL string } }
+		require.NoError(t, json.Unmarshal(body, &cs), host)
+		assert.Equal(t, "http://"+host+"/fhir", cs.Implementation.URL)
+		assert.NotContains(t, string(body), "gateway.invalid", host)
+		assert.NotContains(t, string(body), g.up.URL, host)
+	}
 }
