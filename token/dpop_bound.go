@@ -2,7 +2,6 @@ package token
 
 import (
 	"context"
-	"errors"
 	"fmt"
 )
 
@@ -77,7 +76,7 @@ func (f firstOf) AuthenticateBound(ctx context.Context, raw string) (*Principal,
 		} else {
 			p, err = a.Authenticate(ctx, raw)
 		}
-		if err == nil || !errors.Is(err, ErrNotJWT) {
+		if err == nil || !notInFormat(err) {
 			return p, err
 		}
 	}

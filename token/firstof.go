@@ -8,7 +8,9 @@ import (
 // FirstOf composes Authenticators: each is tried in order, and the next one
 // is asked only when the previous one reports that the token is not in its
 // format at all (an error wrapping ErrNotJWT, e.g. an opaque token given to a
-// Verifier). Any other answer, success or failure, is final.
+// Verifier, and no other sentinel: a refusal whose cause is a not-a-JWT
+// error met along the way, such as a RevocationChecker's, is a refusal).
+// Any other answer, success or failure, is final.
 //
 // The typical use is FirstOf(verifier, introspector): JWTs are verified
 // locally, opaque tokens are introspected. A JWT that fails verification
@@ -41,9 +43,39 @@ func (f firstOf) Authenticate(ctx context.Context, raw string) (*Principal, erro
 	for _, a := range f {
 		var p *Principal
 		p, err = a.Authenticate(ctx, raw)
-		if err == nil || !errors.Is(err, ErrNotJWT) {
+		if err == nil || !notInFormat(err) {
 			return p, err
 		}
 	}
 	return nil, err
+}
+
+// notInFormat reports whether err says only that the token is not in the
+// answering Authenticator's format: it wraps ErrNotJWT, the outermost
+// error of this package in it is that refusal, and it wraps no sentinel
+// of a token refused for a reason of its own. A refusal that merely
+// carries a not-a-JWT error as its cause (a RevocationChecker's, when the
+// revocation status is unknown) is final, as the refusal itself is.
+func notInFormat(err error) bool {
+	if !errors.Is(err, ErrNotJWT) {
+		return false
+	}
+	var te *tokenError
+	if errors.As(err, &te) && te.sentinel != ErrNotJWT {
+		return false
+	}
+	for _, s := range finalSentinels {
+		if errors.Is(err, s) {
+			return false
+		}
+	}
+	return true
+}
+
+// finalSentinels are the sentinels of a token refused for what it is or
+// for what could not be checked; none of them is ever handed on.
+var finalSentinels = [...]error{
+	ErrSignature, ErrUnknownKey, ErrExpired, ErrNotYetValid, ErrIssuer, ErrAudience,
+	ErrAlgorithm, ErrInactive, ErrScope, ErrIssuerUnavailable, ErrSenderConstrained,
+	ErrDPoPProof, ErrDPoPNonce, ErrReplayUnavailable,
 }
