@@ -28,7 +28,8 @@ import (
 // the server behind it. For the same reason a method-override header
 // (X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override) is refused,
 // and so are repeated If-None-Exist or (when the body is read)
-// Content-Type headers.
+// Content-Type headers, and a query (or form, or If-None-Exist) of more
+// than 100 parameters, which servers read only in part.
 func (p *Policy) Classify(r *http.Request) (*Request, error) {
 	req := &Request{}
 	if err := p.classifyInto(req, r); err != nil {
@@ -252,9 +253,21 @@ func checkSegment(seg string, star bool) error {
 	return nil
 }
 
+// maxParams is the most parameters (items between "&", empty ones too)
+// a query, a POST _search form body or an If-None-Exist header may have.
+// Servers stop reading parameters at a limit of their own and drop the
+// rest without an error: Node's querystring (maxKeys) and the qs package
+// behind Express's default query parser (parameterLimit) at 1000, Tomcat
+// (maxParameterCount, query and form together) at 1000 or 10000. A
+// narrowing parameter that the middleware adds, or finds, after that many
+// others would never be read and the search would run unnarrowed; well
+// below every such limit, it always is.
+const maxParams = 100
+
 // parseQuery parses a raw query strictly, with url.ParseQuery's
 // semantics: malformed escapes and ";" separators are errors, and
-// parameter names may contain only letters, digits and "-_.:". It
+// parameter names may contain only letters, digits and "-_.:"; more than
+// maxParams items are an error. It
 // allocates less than url.ParseQuery (one backing array for all values, a
 // map sized up front, unescaping only what is escaped): it runs on every
 // request.
@@ -266,6 +279,9 @@ func parseQuery(raw string) (url.Values, error) {
 		return nil, invalid("malformed query: invalid semicolon separator in query")
 	}
 	n := strings.Count(raw, "&") + 1
+	if n > maxParams {
+		return nil, invalid("the query has %d parameters; at most %d are accepted", n, maxParams)
+	}
 	q := make(url.Values, n)
 	backing := make([]string, 0, n)
 	for raw != "" {
