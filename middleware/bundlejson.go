@@ -245,7 +245,7 @@ func appendRequest(out, v []byte, er *fhirauth.Request, ed *fhirauth.Decision, n
 			return out, true, err
 		case string(name) == "ifNoneExist" && narrowINE:
 			sawINE = true
-			out, err := appendNarrowedQuery(out, value, ed)
+			out, err := appendNarrowedQuery(out, er, ed)
 			return out, true, err
 		}
 		return append(out, value...), true, nil
@@ -314,16 +314,17 @@ func appendNarrowedURL(out, v []byte, er *fhirauth.Request, ed *fhirauth.Decisio
 	return jsonsyntax.AppendQuote(out, path), nil
 }
 
-// appendNarrowedQuery appends the request.ifNoneExist (the JSON string
-// v, a query) with the decision's narrowing applied.
-func appendNarrowedQuery(out, v []byte, ed *fhirauth.Decision) ([]byte, error) {
-	s, err := unquoteString(v)
-	if err != nil {
-		return nil, err
+// appendNarrowedQuery appends the request.ifNoneExist of the entry
+// classified as er with the decision's narrowing applied, from the
+// parameters fhirauth judged (er.IfNoneExist), as narrowIfNoneExist does
+// for a request's header.
+func appendNarrowedQuery(out []byte, er *fhirauth.Request, ed *fhirauth.Decision) ([]byte, error) {
+	if len(er.IfNoneExist) == 0 {
+		return nil, errNoCondition
 	}
-	q, err := url.ParseQuery(s)
-	if err != nil {
-		return nil, err
+	q := make(url.Values, len(er.IfNoneExist)+len(ed.Narrow))
+	for k, vs := range er.IfNoneExist {
+		q[k] = vs[:len(vs):len(vs)] // ApplyTo's appends copy
 	}
 	return jsonsyntax.AppendQuote(out, ed.ApplyTo(q).Encode()), nil
 }

@@ -34,7 +34,7 @@ func narrowRequest(r *http.Request, req *fhirauth.Request, d *fhirauth.Decision,
 		if !req.Conditional {
 			return nil
 		}
-		return narrowIfNoneExist(r, d)
+		return narrowIfNoneExist(r, req, d)
 	}
 	if req.Interaction == fhirauth.Operation && len(req.Body) > 0 && d.Narrow != nil {
 		// The operation's parameters are in a Parameters body, which many
@@ -81,11 +81,17 @@ func narrowedQuery(method, raw string, params url.Values, d *fhirauth.Decision) 
 }
 
 // narrowIfNoneExist applies d to the If-None-Exist query of a conditional
-// create.
-func narrowIfNoneExist(r *http.Request, d *fhirauth.Decision) error {
-	ine, err := url.ParseQuery(r.Header.Get("If-None-Exist"))
-	if err != nil {
-		return fmt.Errorf("If-None-Exist: %w", err)
+// create. It starts from the parameters fhirauth parsed and judged
+// (req.IfNoneExist), not from the header again: fhirauth reads "?query"
+// and "Type?query" as the query, which a query parser would read as a
+// parameter named "?code" or "Observation?code".
+func narrowIfNoneExist(r *http.Request, req *fhirauth.Request, d *fhirauth.Decision) error {
+	if len(req.IfNoneExist) == 0 {
+		return errors.New("If-None-Exist: no parameters classified")
+	}
+	ine := make(url.Values, len(req.IfNoneExist)+len(d.Narrow))
+	for k, vs := range req.IfNoneExist {
+		ine[k] = vs[:len(vs):len(vs)] // ApplyTo's appends copy
 	}
 	h := r.Header.Clone()
 	h.Set("If-None-Exist", d.ApplyTo(ine).Encode())
