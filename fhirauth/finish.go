@@ -134,11 +134,12 @@ func mergeForm(req *Request, in *rawRequest) error {
 }
 
 // parseIfNoneExist parses an If-None-Exist value: a query, optionally
-// written as "?query" or "Type?query" with the request's type.
+// written as "?query", "Type?query" with the request's type, or with the
+// absolute URL of the type's endpoint before the "?".
 func parseIfNoneExist(v, t string) (url.Values, error) {
 	v = strings.TrimSpace(v)
 	if before, after, ok := strings.Cut(v, "?"); ok {
-		if before != "" && before != t {
+		if before != "" && before != t && !typeEndpointURL(before, t) {
 			return nil, invalid("If-None-Exist names type %q but the create is for %s", clip(before), t)
 		}
 		v = after
@@ -151,6 +152,19 @@ func parseIfNoneExist(v, t string) (url.Values, error) {
 		return nil, invalid("empty If-None-Exist")
 	}
 	return q, nil
+}
+
+// typeEndpointURL reports whether s is the absolute http(s) URL of the
+// endpoint of type t ("https://host/fhir/Patient"), the form in which
+// HAPI's Java client writes If-None-Exist. Only the query after it
+// counts: the middleware sends the server the parameters judged.
+func typeEndpointURL(s, t string) bool {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.User != nil || u.RawPath != "" || u.Fragment != "" || u.Opaque != "" {
+		return false
+	}
+	return strings.HasSuffix(u.Path, "/"+t)
 }
 
 // checkResourceBody checks a create/update body: FHIR JSON of the URL's type

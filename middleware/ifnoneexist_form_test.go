@@ -12,12 +12,14 @@ import (
 	"github.com/fhirwarden/fhirwarden/internal/naivefhir"
 )
 
-// fhirauth accepts If-None-Exist as "query", "?query" and "Type?query"
-// (the spelling some clients send): the narrowed header the server gets
+// fhirauth accepts If-None-Exist as "query", "?query", "Type?query" and
+// with the absolute URL of the type's endpoint before the "?" (the form
+// HAPI's Java client sends): the narrowed header the server gets
 // holds the parameters fhirauth judged, under their own names, plus the
 // narrowing, whichever spelling the client used.
 func TestNarrowedIfNoneExistSpellings(t *testing.T) {
-	for _, ine := range []string{"code=8867-4", "?code=8867-4", "Observation?code=8867-4", " Observation?code=8867-4 "} {
+	for _, ine := range []string{"code=8867-4", "?code=8867-4", "Observation?code=8867-4", " Observation?code=8867-4 ",
+		"http://gw.example/fhir/Observation?code=8867-4", "https://gw.example:8443/base/R4/Observation?code=8867-4"} {
 		t.Run(ine, func(t *testing.T) {
 			e := newEnv(t)
 			h := bearer(e.token("patient/Observation.crs", naivefhir.Alice))
@@ -56,6 +58,30 @@ func TestNarrowedEntryIfNoneExistSpellings(t *testing.T) {
 			got, err := url.ParseQuery(sent.Entry[0].Request.IfNoneExist)
 			require.NoError(t, err)
 			assert.Equal(t, url.Values{"code": {"8867-4"}, "patient": {"Patient/p1"}}, got)
+		})
+	}
+}
+
+// Only the endpoint of the create's own type, as a plain http(s) URL,
+// may stand before the query.
+func TestIfNoneExistURLRefused(t *testing.T) {
+	for _, ine := range []string{
+		"http://gw.example/fhir/Patient?code=8867-4",
+		"http://gw.example/fhir/XObservation?code=8867-4",
+		"ftp://gw.example/fhir/Observation?code=8867-4",
+		"http://user@gw.example/fhir/Observation?code=8867-4",
+		"http://gw.example/fhir/%4Fbservation?code=8867-4",
+		"http:///fhir/Observation?code=8867-4",
+		"http://gw.example/fhir/Observation#x?code=8867-4",
+	} {
+		t.Run(ine, func(t *testing.T) {
+			e := newEnv(t)
+			h := bearer(e.token("patient/Observation.crs", naivefhir.Alice))
+			h.Set("Content-Type", "application/fhir+json")
+			h.Set("If-None-Exist", ine)
+			res, body := e.request(t, http.MethodPost, "/fhir/Observation", h,
+				`{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"}}`)
+			assert.Equal(t, 400, res.StatusCode, "body: %s", body)
 		})
 	}
 }
