@@ -682,7 +682,10 @@ func clip(s string) string {
 	return oneLine(s)
 }
 
-// mediaType returns the lower-cased media type of a Content-Type value.
+// mediaType returns the lower-cased media type of a Content-Type value,
+// "invalid" for a malformed one and for one declaring a charset other
+// than UTF-8 or US-ASCII: a server decodes a body by its declared charset
+// (HAPI and Tomcat do), and fhirauth judges the body's bytes as UTF-8.
 func mediaType(ct string) string {
 	if ct == "" || isJSONMedia(ct) {
 		// Already one lower-cased type without parameters, as every
@@ -690,8 +693,11 @@ func mediaType(ct string) string {
 		// is, after allocating a map for the parameters it has none of.
 		return ct
 	}
-	mt, _, err := mime.ParseMediaType(ct)
+	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil {
+		return "invalid"
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "us-ascii") {
 		return "invalid"
 	}
 	return mt

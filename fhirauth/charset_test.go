@@ -1,0 +1,31 @@
+package fhirauth
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// A body is judged as UTF-8 bytes, but a server decodes it by the charset
+// its Content-Type declares: a body declared in another charset is
+// refused, whatever its media type; UTF-8 and US-ASCII pass.
+func TestBodyCharsetMustBeUTF8(t *testing.T) {
+	p := testPolicy(t)
+	pr := principal(t, "launch/patient patient/Observation.crs", "123")
+	for _, tc := range []struct {
+		method, target, body, contentType string
+		allow                             bool
+	}{
+		{"POST", "/fhir/Observation", obsOf123, "application/fhir+json; charset=utf-8", true},
+		{"POST", "/fhir/Observation", obsOf123, "application/fhir+json; charset=UTF-8", true},
+		{"POST", "/fhir/Observation", obsOf123, "application/fhir+json; charset=utf-16", false},
+		{"POST", "/fhir/Observation", obsOf123, "application/json; charset=ibm037", false},
+		{"POST", "/fhir/Observation", obsOf123, "application/fhir+json; charset=iso-8859-1", false},
+		{"POST", "/fhir/Observation/_search", "code=x", "application/x-www-form-urlencoded; charset=us-ascii", true},
+		{"POST", "/fhir/Observation/_search", "code=x", "application/x-www-form-urlencoded; charset=utf-16le", false},
+		{"POST", "/fhir", `{"resourceType":"Bundle","type":"batch","entry":[]}`, "application/fhir+json; charset=utf-7", false},
+	} {
+		_, d := authorize(t, p, pr, tc.method, tc.target, tc.body, map[string]string{"Content-Type": tc.contentType})
+		assert.Equal(t, tc.allow, d.Allowed, "%s %s %s: %d %s", tc.method, tc.target, tc.contentType, d.Status, d.Reason)
+	}
+}
