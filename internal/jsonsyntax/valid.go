@@ -103,12 +103,6 @@ func validValue(data []byte, i, limit int, stack []uint64) int {
 				want = wantAfter
 				i++
 			}
-		case want == wantValue && c == '"':
-			// Most values are strings: scanned with one call, not two.
-			if i = scanString(data, i); i < 0 {
-				return -1
-			}
-			want = wantAfter
 		case want == wantValue:
 			if i = scanScalar(data, i, c); i < 0 {
 				return -1
