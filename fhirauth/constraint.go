@@ -19,12 +19,7 @@ func (e *evaluation) alternatives(t string, letters scope.Permission) [][]scope.
 // constraintsCheckable reports whether at least one constraint alternative
 // granting letters on t can be evaluated on a resource.
 func (e *evaluation) constraintsCheckable(t string, letters scope.Permission) bool {
-	for _, alt := range e.alternatives(t, letters) {
-		if altCheckable(e.p.version, t, alt) {
-			return true
-		}
-	}
-	return false
+	return anyCheckable(e.p.version, t, e.alternatives(t, letters))
 }
 
 // altCheckable reports whether every constraint of alt can be evaluated on
