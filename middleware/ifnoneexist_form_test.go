@@ -21,12 +21,7 @@ func TestNarrowedIfNoneExistSpellings(t *testing.T) {
 	for _, ine := range []string{"code=8867-4", "?code=8867-4", "Observation?code=8867-4", " Observation?code=8867-4 ",
 		"http://gw.example/fhir/Observation?code=8867-4", "https://gw.example:8443/base/R4/Observation?code=8867-4"} {
 		t.Run(ine, func(t *testing.T) {
-			e := newEnv(t)
-			h := bearer(e.token("patient/Observation.crs", naivefhir.Alice))
-			h.Set("Content-Type", "application/fhir+json")
-			h.Set("If-None-Exist", ine)
-			res, body := e.request(t, http.MethodPost, "/fhir/Observation", h,
-				`{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"}}`)
+			e, res, body := createWithIfNoneExist(t, ine)
 			require.Equal(t, 201, res.StatusCode, "body: %s", body)
 			got, err := url.ParseQuery(lastUpstream(t, e).Header.Get("If-None-Exist"))
 			require.NoError(t, err)
@@ -75,13 +70,21 @@ func TestIfNoneExistURLRefused(t *testing.T) {
 		"http://gw.example/fhir/Observation#x?code=8867-4",
 	} {
 		t.Run(ine, func(t *testing.T) {
-			e := newEnv(t)
-			h := bearer(e.token("patient/Observation.crs", naivefhir.Alice))
-			h.Set("Content-Type", "application/fhir+json")
-			h.Set("If-None-Exist", ine)
-			res, body := e.request(t, http.MethodPost, "/fhir/Observation", h,
-				`{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"}}`)
+			_, res, body := createWithIfNoneExist(t, ine)
 			assert.Equal(t, 400, res.StatusCode, "body: %s", body)
 		})
 	}
+}
+
+// createWithIfNoneExist sends Alice's conditional create of an Observation
+// with the If-None-Exist header ine.
+func createWithIfNoneExist(t *testing.T, ine string) (*env, *http.Response, []byte) {
+	t.Helper()
+	e := newEnv(t)
+	h := bearer(e.token("patient/Observation.crs", naivefhir.Alice))
+	h.Set("Content-Type", "application/fhir+json")
+	h.Set("If-None-Exist", ine)
+	res, body := e.request(t, http.MethodPost, "/fhir/Observation", h,
+		`{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"}}`)
+	return e, res, body
 }
