@@ -279,3 +279,43 @@ func mustClassify(t testing.TB, p *Policy, target string) *Request {
 	require.NoError(t, err)
 	return req
 }
+
+// A checked read, search or history answered with a success status and
+// no body holds nothing to check, yet a server answers so only for what
+// it has: under existence hiding it would tell another patient's resource
+// from a missing one (as a 304 would, and as a batch entry without a
+// resource would, which are withheld for that reason). It is answered as
+// a missing resource under hiding, and cannot be checked otherwise. A
+// write may answer without a body (Prefer: return=minimal).
+func TestAttackBodilessSuccessOfCheckedRead(t *testing.T) {
+	pr := principal(t, "patient/*.cruds", "123")
+	hide, show := testPolicy(t), testPolicy(t, WithExistenceHiding(false))
+	_, readHide := authorize(t, hide, pr, "GET", "/fhir/Observation/1", "", nil)
+	_, readShow := authorize(t, show, pr, "GET", "/fhir/Observation/1", "", nil)
+	_, history := authorize(t, hide, pr, "GET", "/fhir/Observation/1/_history", "", nil)
+	_, search := authorize(t, hide, pr, "GET", "/fhir/Observation?code=x&_include=Observation:subject", "", nil)
+	_, create := authorize(t, hide, pr, "POST", "/fhir/Observation", obsOf123,
+		map[string]string{"Content-Type": "application/fhir+json", "If-None-Exist": "identifier=x&_include=Observation:subject"})
+	for _, d := range []*Decision{readHide, readShow, history, search, create} {
+		require.True(t, d.Allowed && d.NeedsResponseCheck(), d.Reason)
+	}
+	for _, status := range []int{200, 202, 203, 204, 206} {
+		for _, body := range []string{"", " \n"} {
+			for name, c := range map[string]struct {
+				d    *Decision
+				want error
+			}{
+				"read under hiding":   {readHide, ErrHidden},
+				"read without hiding": {readShow, ErrNotJSON},
+				"instance history":    {history, ErrHidden},
+				"search":              {search, ErrNotJSON},
+			} {
+				out, _, err := c.d.CheckResponse(status, []byte(body))
+				assert.ErrorIs(t, err, c.want, "%s %d %q", name, status, body)
+				assert.Nil(t, out, "%s %d %q", name, status, body)
+			}
+		}
+		_, _, err := create.CheckResponse(status, nil)
+		assert.NoError(t, err, "conditional create %d", status)
+	}
+}

@@ -23,9 +23,13 @@ import (
 //     last version: it tells that the resource exists), and a 1xx or 3xx answer (a redirect, a 304), which has
 //     nothing to check but tells that the resource exists;
 //   - otherwise a 1xx or 3xx answer is refused (wrapping ErrNotJSON);
-//   - an empty body passes, and so does a 4xx or 5xx answer that is an
-//     OperationOutcome with only its own elements (anything else in an
-//     error answer is refused, wrapping ErrNotJSON);
+//   - a 2xx answer without a body (empty or JSON whitespace) holds no
+//     resource to check, yet tells that there is one: it is ErrHidden
+//     under existence hiding, as a 304 is, and refused (wrapping
+//     ErrNotJSON) otherwise, but for a write (Prefer: return=minimal);
+//   - an empty error answer passes, and so does a 4xx or 5xx answer that
+//     is an OperationOutcome with only its own elements (anything else in
+//     an error answer is refused, wrapping ErrNotJSON);
 //   - a Bundle response goes through the Bundle filter (see ResponseIsBundle),
 //     a single resource must pass the read check (see CheckResult).
 //
@@ -46,8 +50,11 @@ func (d *Decision) CheckResponse(status int, body []byte) (out []byte, removed i
 		// The status is not echoed: a 304 would say which version exists.
 		return nil, 0, fmt.Errorf("%w: the server answered with a redirect or an informational status, which cannot be checked", ErrNotJSON)
 	}
-	if len(body) == 0 {
+	if len(body) == 0 && (status > 299 || d.answersWrite()) {
 		return body, 0, nil
+	}
+	if status < 300 && jsonsyntax.SkipSpace(body, 0) == len(body) {
+		return nil, 0, d.withoutBody(status)
 	}
 	if status < 200 || status > 299 {
 		if !isPlainOutcome(body) {
@@ -73,6 +80,30 @@ func (d *Decision) CheckResponse(status int, body []byte) (out []byte, removed i
 		return nil, 0, err
 	}
 	return body, 0, nil
+}
+
+// answersWrite reports whether the decision is about a write, which a
+// server may answer without a body (Prefer: return=minimal).
+func (d *Decision) answersWrite() bool {
+	if d.request == nil {
+		return false
+	}
+	switch d.request.Interaction {
+	case Create, Update, Patch, Delete:
+		return true
+	}
+	return false
+}
+
+// withoutBody is the error for a success answer without a body to a
+// read, search, history or operation: it holds no resource to check, yet
+// a server answers so only for what it has, so under existence hiding it
+// answers as a missing resource (as a 304 does).
+func (d *Decision) withoutBody(status int) error {
+	if d.hidesExistence() {
+		return ErrHidden
+	}
+	return fmt.Errorf("%w: the server answered %d without a body, which holds nothing to check", ErrNotJSON, status)
 }
 
 // hasEntries reports whether the Bundle b (as filterBundle rebuilt it)

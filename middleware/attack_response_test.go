@@ -316,3 +316,34 @@ func TestAttackUpstreamStreamingAnswers(t *testing.T) {
 		assertNothingOfBob(t, res, body)
 	})
 }
+
+// A server that answers a read of an existing resource with a success
+// status and no body (a bare 200, a 204, a 202 of an asynchronous
+// request) and a missing one with 404: under existence hiding the
+// caller must not tell the two apart, as a batch entry answered so
+// cannot be told either.
+func TestAttackUpstreamBodilessRead(t *testing.T) {
+	for _, status := range []int{200, 202, 204} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("ETag", `W/"3"`)
+				if r.URL.Path == "/fhir/Observation/obs-p2" {
+					w.WriteHeader(status)
+					return
+				}
+				w.Header().Set("Content-Type", "application/fhir+json")
+				w.WriteHeader(http.StatusNotFound)
+				_, _ = io.WriteString(w, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}`)
+			})
+			e := newEnv(t, withInner(inner))
+			tok := e.token("patient/*.rs", naivefhir.Alice)
+			hr, hb := e.get(t, "/fhir/Observation/obs-p2", tok)
+			mr, mb := e.get(t, "/fhir/Observation/no-such", tok)
+			assert.Equal(t, http.StatusNotFound, hr.StatusCode)
+			assert.Equal(t, string(mb), string(hb))
+			hr.Header.Del("Date")
+			mr.Header.Del("Date")
+			assert.Equal(t, mr.Header, hr.Header)
+		})
+	}
+}
