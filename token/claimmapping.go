@@ -29,6 +29,19 @@ type ClaimMapping struct {
 	// are ignored (an Entra ID token carries delegated scopes in "scp" and
 	// app-only permissions in "roles"). Default: "scope", "scp".
 	ScopeClaims []string `json:"scope_claims,omitempty"`
+	// AppOnlyScopeClaims are those of ScopeClaims read only from an
+	// app-only token: one a client obtained for itself (client
+	// credentials), not for a signed-in user. A token is app-only when its
+	// "idtyp" claim is "app", or, without "idtyp", when its "oid" claim is
+	// not empty and equal to its "sub" (Microsoft Entra ID's rule). When
+	// the first present scope claim is one of them and the token is not
+	// app-only, the token is refused (ErrScope), in lenient mode too:
+	// Entra ID also puts the app roles assigned to a user in "roles" of
+	// that user's tokens, which no client consent limits. Under a mapping
+	// with AppOnlyScopeClaims, "idtyp", "oid" or "sub" present with a
+	// JSON type other than string (null included) refuses any token
+	// (ErrMalformed). Default: none.
+	AppOnlyScopeClaims []string `json:"app_only_scope_claims,omitempty"`
 	// ScopeFormat is the JSON shape the scope claims may have. Default:
 	// ScopeStringOrArray.
 	ScopeFormat ScopeFormat `json:"scope_format,omitempty"`
@@ -102,18 +115,22 @@ var (
 	// EntraClaims is Microsoft Entra ID, v1.0 and v2.0 access tokens:
 	// delegated permissions in "scp" (a space-separated string), app-only
 	// permissions (client credentials) in "roles" (an array), read only
-	// when "scp" is absent; the client in "azp" (v2.0) or "appid" (v1.0).
-	// Scope and app role names use ScopeNamesDotted.
+	// when "scp" is absent and only from an app-only token (idtyp "app",
+	// or without idtyp, oid equal to sub; see AppOnlyScopeClaims); the
+	// client in "azp" (v2.0) or "appid" (v1.0). Scope and app role names
+	// use ScopeNamesDotted.
 	// https://learn.microsoft.com/en-us/entra/identity-platform/access-token-claims-reference
+	// https://learn.microsoft.com/en-us/entra/identity-platform/optional-claims-reference
 	EntraClaims = ClaimMapping{
-		Name:           "entra",
-		ScopeClaims:    []string{"scp", "roles"},
-		ScopeFormat:    ScopeStringOrArray,
-		ScopeNames:     ScopeNamesDotted,
-		ClientIDClaims: []string{"azp", "appid"},
-		PatientClaim:   "patient",
-		EncounterClaim: "encounter",
-		FHIRUserClaim:  "fhirUser",
+		Name:               "entra",
+		ScopeClaims:        []string{"scp", "roles"},
+		AppOnlyScopeClaims: []string{"roles"},
+		ScopeFormat:        ScopeStringOrArray,
+		ScopeNames:         ScopeNamesDotted,
+		ClientIDClaims:     []string{"azp", "appid"},
+		PatientClaim:       "patient",
+		EncounterClaim:     "encounter",
+		FHIRUserClaim:      "fhirUser",
 	}
 	// OktaClaims is Okta (custom authorization servers): "scp" as an array,
 	// the client in "cid".
@@ -211,6 +228,7 @@ func ParseClaimMapping(data []byte) (ClaimMapping, error) {
 
 func (m ClaimMapping) clone() ClaimMapping {
 	m.ScopeClaims = slices.Clone(m.ScopeClaims)
+	m.AppOnlyScopeClaims = slices.Clone(m.AppOnlyScopeClaims)
 	m.ClientIDClaims = slices.Clone(m.ClientIDClaims)
 	return m
 }
@@ -221,7 +239,7 @@ func (m ClaimMapping) withDefaults() ClaimMapping {
 	d := SMARTClaims
 	if m.Name == "" {
 		m.Name = "custom"
-		if len(m.ScopeClaims) == 0 && len(m.ClientIDClaims) == 0 && m.ScopeFormat == "" && m.ScopeNames == "" {
+		if len(m.ScopeClaims) == 0 && len(m.AppOnlyScopeClaims) == 0 && len(m.ClientIDClaims) == 0 && m.ScopeFormat == "" && m.ScopeNames == "" {
 			m.Name = d.Name
 		}
 	}
@@ -262,9 +280,14 @@ func (m *ClaimMapping) validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("scope_names %q is not %q or %q", m.ScopeNames, ScopeNamesSMART, ScopeNamesDotted))
 	}
-	for _, c := range append(slices.Clone(m.ScopeClaims), m.ClientIDClaims...) {
+	for _, c := range slices.Concat(m.ScopeClaims, m.AppOnlyScopeClaims, m.ClientIDClaims) {
 		if c == "" {
 			errs = append(errs, errors.New("empty claim name"))
+		}
+	}
+	for _, c := range m.AppOnlyScopeClaims {
+		if c != "" && !slices.Contains(m.ScopeClaims, c) {
+			errs = append(errs, fmt.Errorf("app_only_scope_claims %q is not one of scope_claims", c))
 		}
 	}
 	return errors.Join(errs...)

@@ -119,12 +119,13 @@ func TestClaimMappingProfiles(t *testing.T) {
 		{"smart", map[string]any{"roles": []string{"system/*.*"}}, want{scopes: ""}},
 		{"smart", map[string]any{"scope": map[string]any{"a": "b"}}, want{err: token.ErrScope}},
 		{"entra", map[string]any{"ver": "2.0", "azp": "app-v2", "scp": "patient.Observation.rs launch.patient user_impersonation"}, want{client: "app-v2", scopes: "patient/Observation.rs launch/patient user_impersonation"}},
-		{"entra", map[string]any{"ver": "1.0", "appid": "app-v1", "roles": []string{"system.all.read"}}, want{client: "app-v1", scopes: "system/*.read"}},
+		{"entra", map[string]any{"ver": "1.0", "appid": "app-v1", "oid": "alice", "roles": []string{"system.all.read"}}, want{client: "app-v1", scopes: "system/*.read"}},
+		{"entra", map[string]any{"ver": "2.0", "azp": "app-v2", "oid": "bob", "roles": []string{"system.all.read"}}, want{err: token.ErrScope}},
 		{"entra", map[string]any{"azp": "app", "scp": "user.Patient.read", "roles": []string{"system.all.read"}}, want{client: "app", scopes: "user/Patient.read"}},
 		{"entra", map[string]any{"scp": "patient/Observation.rs"}, want{err: token.ErrScope}},
 		{"entra", map[string]any{"scp": "Patient.Observation.rs"}, want{err: token.ErrScope}},
 		{"entra", map[string]any{"scp": "practitioner.Observation.rs"}, want{scopes: "practitioner.Observation.rs"}},
-		{"entra", map[string]any{"roles": "system.all.read"}, want{scopes: "system/*.read"}},
+		{"entra", map[string]any{"idtyp": "app", "roles": "system.all.read"}, want{scopes: "system/*.read"}},
 		{"entra", map[string]any{"scp": 7}, want{err: token.ErrScope}},
 		{"entra", map[string]any{"appid": 7}, want{err: token.ErrMalformed}},
 		{"okta", map[string]any{"cid": "0oa1", "scp": []string{"patient/Observation.rs"}}, want{client: "0oa1", scopes: "patient/Observation.rs"}},
@@ -186,11 +187,23 @@ func TestParseClaimMapping(t *testing.T) {
 		`{"scope_names":"underscore"}`,                      // unknown rule
 		`{"scope_claims":["scp"],"scope_claims":["roles"]}`, // duplicate
 		`{"scope_claims":[""]}`,                             // empty claim name
+		`{"app_only_scope_claims":["roles"]}`,               // not one of the (default) scope claims
+		`{"scope_claims":["scp","roles"],"app_only_scope_claims":["role"]}`,
+		`{"scope_claims":["scp","roles"],"app_only_scope_claims":[""]}`,
+		`{"scope_claims":["scp","roles"],"app_only_scope_claims":"roles"}`,
 		`["scp"]`, ``, `{`,
 	} {
 		_, err := token.ParseClaimMapping([]byte(bad))
 		require.ErrorIs(t, err, token.ErrConfig, bad)
 	}
+	m, err = token.ParseClaimMapping([]byte(`{"name":"corp-entra","scope_claims":["scp","roles"],"app_only_scope_claims":["roles"],"scope_names":"dotted"}`))
+	require.NoError(t, err)
+	require.Equal(t, []string{"roles"}, m.AppOnlyScopeClaims)
+	entra, _ := token.Profile("entra")
+	require.Equal(t, []string{"roles"}, entra.AppOnlyScopeClaims, "the entra profile reads roles only from app-only tokens")
+	entra.AppOnlyScopeClaims[0] = "changed"
+	require.Equal(t, []string{"roles"}, token.EntraClaims.AppOnlyScopeClaims, "Profile returns a copy")
+
 	for _, name := range token.ProfileNames() {
 		p, ok := token.Profile(name)
 		require.True(t, ok)

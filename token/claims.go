@@ -212,17 +212,9 @@ func (r *claimRules) audience(p *Principal, claims map[string]any) (shared bool,
 // token, in the shapes the mapping allows, renamed by its ScopeNames rule.
 func (r *claimRules) scopes(claims map[string]any) (scope.Set, error) {
 	m := r.claimMapping()
-	var claim string
-	for _, name := range m.ScopeClaims {
-		v, present := claims[name]
-		if !present {
-			continue
-		}
-		var err error
-		if claim, err = scopeClaimString(name, v, m.ScopeFormat); err != nil {
-			return scope.Set{}, err
-		}
-		break
+	claim, err := scopeClaim(m, claims)
+	if err != nil {
+		return scope.Set{}, err
 	}
 	if set, ok := r.memo.get(claim); ok {
 		return set, nil
@@ -248,6 +240,64 @@ func (r *claimRules) scopes(claims map[string]any) (scope.Set, error) {
 	}
 	r.memo.put(claim, set)
 	return set, nil
+}
+
+// scopeClaim reads the first of m's scope claims present in claims as one
+// space-separated string ("" when none is present). One of m's
+// AppOnlyScopeClaims is read only from an app-only token: in any other
+// token it refuses the token, rather than being skipped for a later claim.
+func scopeClaim(m *ClaimMapping, claims map[string]any) (string, error) {
+	appOnly, why := true, ""
+	if len(m.AppOnlyScopeClaims) > 0 {
+		var err error
+		if appOnly, why, err = appOnlyToken(claims); err != nil {
+			return "", err
+		}
+	}
+	for _, name := range m.ScopeClaims {
+		v, present := claims[name]
+		if !present {
+			continue
+		}
+		if !appOnly && slices.Contains(m.AppOnlyScopeClaims, name) {
+			return "", fail(ErrScope, "%s claim is read only from app-only tokens under the %s profile, and %s", name, m.Name, why)
+		}
+		return scopeClaimString(name, v, m.ScopeFormat)
+	}
+	return "", nil
+}
+
+// appOnlyToken tells an app-only token (a client's own, from the client
+// credentials grant) from one obtained for a user, by Microsoft Entra ID's
+// rule: "idtyp" is "app"; without "idtyp", "oid" is not empty and equals
+// "sub", both compared exactly. All three claims are read first: one
+// present with a JSON type other than string (null included) refuses the
+// token, since the rule cannot be applied to a claim it cannot read. why
+// says what makes a token not app-only.
+func appOnlyToken(claims map[string]any) (appOnly bool, why string, err error) {
+	var v [3]string
+	var has [3]bool
+	for i, name := range [...]string{"idtyp", "oid", "sub"} {
+		x, present := claims[name]
+		if !present {
+			continue
+		}
+		s, ok := x.(string)
+		if !ok {
+			return false, "", fail(ErrMalformed, "%s claim is not a string", name)
+		}
+		v[i], has[i] = s, true
+	}
+	idtyp, oid, sub := v[0], v[1], v[2]
+	switch {
+	case has[0] && idtyp == "app":
+		return true, "", nil
+	case has[0]:
+		return false, `this token's idtyp claim is not "app"`, nil
+	case oid != "" && oid == sub:
+		return true, "", nil
+	}
+	return false, "this token has no idtyp claim and no oid claim equal to its sub", nil
 }
 
 // scopeClaimString reads scope claim name as one space-separated string,

@@ -77,11 +77,15 @@
 //     space an empty one, never a separator; an array element that is
 //     empty or holds a space rejects the token even in lenient mode.
 //     Claims the mapping does not name (roles, permissions, ...) are never
-//     read. The client id is the first present of its ClientIDClaims
-//     (SMART: client_id, then azp); patient, encounter and fhirUser (or the
-//     mapping's claims for them) become the launch context. Principal.Claims
-//     decodes every claim on demand from the verified bytes (the token's
-//     payload segment), which a Principal keeps instead of a decoded copy.
+//     read, and its AppOnlyScopeClaims (Entra ID: roles) only from an
+//     app-only token (idtyp "app", or without idtyp, oid equal to sub):
+//     in a user's token such a claim, read for lack of scp, refuses the
+//     token (ErrScope). The client id is the first present of its
+//     ClientIDClaims (SMART: client_id, then azp); patient, encounter and
+//     fhirUser (or the mapping's claims for them) become the launch
+//     context. Principal.Claims decodes every claim on demand from the
+//     verified bytes (the token's payload segment), which a Principal
+//     keeps instead of a decoded copy.
 //   - Header and claims are read more strictly than encoding/json reads
 //     them (v1 and v2): duplicate member names are rejected (no "last one
 //     wins"), and so are names that differ only by Unicode case folding

@@ -143,6 +143,22 @@ func signFixture(t *testing.T, f idpFixture, rk *rsa.PrivateKey, now time.Time, 
 	return tok
 }
 
+// fixtureVerifier trusts f's issuer and audience under mapping, with rk's
+// public key under the fixture's kid, on the fuzzNow clock.
+func fixtureVerifier(t *testing.T, f idpFixture, rk *rsa.PrivateKey, mapping token.ClaimMapping, opts ...token.VerifierOption) *token.Verifier {
+	t.Helper()
+	k, err := jwk.Import(&rk.PublicKey)
+	require.NoError(t, err)
+	require.NoError(t, k.Set(jwk.KeyIDKey, f.header["kid"]))
+	set := jwk.NewSet()
+	require.NoError(t, set.AddKey(k))
+	base := []token.VerifierOption{token.WithClock(func() time.Time { return fuzzNow }), token.WithLogger(discardLogger)}
+	v, err := token.NewVerifier(context.Background(), token.Config{Issuer: f.issuer, Audience: f.aud, Keys: set, Claims: mapping},
+		append(base, opts...)...)
+	require.NoError(t, err)
+	return v
+}
+
 // fixtureServer: one middleware trusting every fixture's issuer (each with
 // its profile and audience, the test key under its kid), around a handler
 // that answers 200; audit records are collected.
@@ -151,15 +167,7 @@ func fixtureServer(t *testing.T) (*httptest.Server, *rsa.PrivateKey, func() []mi
 	rk := loadPrivateKey(t, "rsa.pem").(*rsa.PrivateKey)
 	var vs []*token.Verifier
 	for _, f := range idpFixtures() {
-		k, err := jwk.Import(&rk.PublicKey)
-		require.NoError(t, err)
-		require.NoError(t, k.Set(jwk.KeyIDKey, f.header["kid"]))
-		set := jwk.NewSet()
-		require.NoError(t, set.AddKey(k))
-		v, err := token.NewVerifier(context.Background(), token.Config{Issuer: f.issuer, Audience: f.aud, Keys: set, Claims: f.profile},
-			token.WithClock(func() time.Time { return fuzzNow }), token.WithLogger(discardLogger))
-		require.NoError(t, err)
-		vs = append(vs, v)
+		vs = append(vs, fixtureVerifier(t, f, rk, f.profile))
 	}
 	auth, err := token.NewIssuers(vs...)
 	require.NoError(t, err)
@@ -278,14 +286,7 @@ func TestIdentityProviderFixturesAreWhatTheVendorsSend(t *testing.T) {
 		// Under the SMART mapping the client would be lost or the scopes
 		// misread: the profile is what makes the fixture work.
 		rk := loadPrivateKey(t, "rsa.pem").(*rsa.PrivateKey)
-		k, err := jwk.Import(&rk.PublicKey)
-		require.NoError(t, err)
-		require.NoError(t, k.Set(jwk.KeyIDKey, f.header["kid"]))
-		set := jwk.NewSet()
-		require.NoError(t, set.AddKey(k))
-		v, err := token.NewVerifier(context.Background(), token.Config{Issuer: f.issuer, Audience: f.aud, Keys: set},
-			token.WithClock(func() time.Time { return fuzzNow }), token.WithLogger(discardLogger))
-		require.NoError(t, err)
+		v := fixtureVerifier(t, f, rk, token.ClaimMapping{})
 		p, err := v.Authenticate(context.Background(), signFixture(t, f, rk, fuzzNow, nil))
 		if err == nil {
 			works := p.ClientID == f.client && p.Scopes.Permits(scope.User, "Observation", scope.Search) != scope.Denied

@@ -47,7 +47,7 @@ func scopeSplitCases(sep string) []scopeSplitCase {
 	return []scopeSplitCase{
 		{"entra", map[string]any{"scp": "openid" + sep + "user.all.cruds"}, scope.User},
 		{"entra", map[string]any{"scp": "user_impersonation" + sep + "user.all.cruds"}, scope.User},
-		{"entra", map[string]any{"roles": []string{"App.Reader" + sep + "system.all.cruds"}}, scope.System},
+		{"entra", map[string]any{"idtyp": "app", "roles": []string{"App.Reader" + sep + "system.all.cruds"}}, scope.System},
 		{"entra", map[string]any{"scp": []string{"openid" + sep + "user.all.cruds"}}, scope.User},
 		{"smart", map[string]any{"scope": "openid" + sep + "user/*.cruds"}, scope.User},
 		{"smart", map[string]any{"scp": []string{"openid" + sep + "user/*.cruds"}}, scope.User},
@@ -97,10 +97,10 @@ func TestScopeClaimSplitsOnSingleSpacesOnly(t *testing.T) {
 		{"entra", map[string]any{"scp": "openid  user.all.cruds"}, scope.User},
 		{"entra", map[string]any{"scp": " user.all.cruds"}, scope.User},
 		{"entra", map[string]any{"scp": "user.all.cruds "}, scope.User},
-		{"entra", map[string]any{"roles": []string{"App.Reader\u0085system.all.cruds"}}, scope.System},
-		{"entra", map[string]any{"roles": []string{"App.Reader\vsystem.all.cruds"}}, scope.System},
-		{"entra", map[string]any{"roles": []string{"App.Reader system.all.cruds"}}, scope.System},
-		{"entra", map[string]any{"roles": []string{"App.Reader", ""}}, scope.System},
+		{"entra", map[string]any{"idtyp": "app", "roles": []string{"App.Reader\u0085system.all.cruds"}}, scope.System},
+		{"entra", map[string]any{"idtyp": "app", "roles": []string{"App.Reader\vsystem.all.cruds"}}, scope.System},
+		{"entra", map[string]any{"idtyp": "app", "roles": []string{"App.Reader system.all.cruds"}}, scope.System},
+		{"entra", map[string]any{"idtyp": "app", "roles": []string{"App.Reader", ""}}, scope.System},
 		{"smart", map[string]any{"scope": "openid  user/*.cruds"}, scope.User},
 		{"okta", map[string]any{"scp": []string{"openid system/*.cruds"}}, scope.System},
 	} {
@@ -128,12 +128,13 @@ func TestLenientScopesNeverSplitAToken(t *testing.T) {
 	p, err := vs["entra"].Authenticate(ctx, sign(map[string]any{"scp": " openid  user.all.rs "}))
 	require.NoError(t, err)
 	require.Equal(t, "openid user/*.rs", p.Scopes.String())
-	raw := sign(map[string]any{"roles": []string{"App.Reader system.all.cruds"}})
+	raw := sign(map[string]any{"idtyp": "app", "roles": []string{"App.Reader system.all.cruds"}})
 	_, err = vs["entra"].Authenticate(ctx, raw)
 	requireRejected(t, err, token.ErrScope, raw)
 }
 
-// TestDottedScopeNamesLegitimateClaims: Entra's own shapes still map.
+// TestDottedScopeNamesLegitimateClaims: Entra's own shapes still map
+// (roles from app-only tokens, idtyp "app").
 func TestDottedScopeNamesLegitimateClaims(t *testing.T) {
 	ctx := context.Background()
 	vs, sign := profileVerifiers(t)
@@ -144,8 +145,8 @@ func TestDottedScopeNamesLegitimateClaims(t *testing.T) {
 		{map[string]any{"scp": "user.all.cruds patient.Observation.rs"}, "user/*.cruds patient/Observation.rs"},
 		{map[string]any{"scp": "user_impersonation"}, "user_impersonation"},
 		{map[string]any{"scp": ""}, ""},
-		{map[string]any{"roles": []string{"system.all.read", "system.Patient.rs", "App.Reader"}}, "system/*.read system/Patient.rs App.Reader"},
-		{map[string]any{"roles": []string{}}, ""},
+		{map[string]any{"idtyp": "app", "roles": []string{"system.all.read", "system.Patient.rs", "App.Reader"}}, "system/*.read system/Patient.rs App.Reader"},
+		{map[string]any{"idtyp": "app", "roles": []string{}}, ""},
 	} {
 		p, err := vs["entra"].Authenticate(ctx, sign(tc.claims))
 		require.NoError(t, err, "%q", tc.claims)
