@@ -2,7 +2,8 @@
 // wrote: panva's oidc-provider (OpenID Certified, pinned in package.json)
 // issues the tokens; examples/careconnect (with -issuer) must accept them and
 // enforce their scopes, and examples/fhirctl must obtain them with both client
-// authentication methods.
+// authentication methods. token.Introspector asks its RFC 7662 endpoint about
+// opaque tokens, which the peer grants for a resource server of their own.
 //
 //	(cd interop && npm ci)          # the peer: Node.js and oidc-provider
 //	go test -v ./interop

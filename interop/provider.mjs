@@ -10,12 +10,15 @@
 //     dpop_bound_access_tokens, so every token request needs a proof, and its
 //     tokens carry cnf.jkt and token_type DPoP); DPoP is on for every client;
 //   - SMART scopes registered for the FHIR audience; a second audience exists so
-//     that tests can obtain a token that is valid but meant for someone else.
+//     that tests can obtain a token that is valid but meant for someone else;
+//   - a third audience whose tokens are opaque, for RFC 7662 introspection
+//     (oidc-provider introspects opaque tokens only); its answers carry aud.
 //
 // Configuration comes from the environment:
 //   PORT                listen port on 127.0.0.1 (required)
 //   AUDIENCE            the FHIR base URL the tokens are for (required)
 //   OTHER_AUDIENCE      another resource server (default https://other.example.test/fhir)
+//   OPAQUE_AUDIENCE     a resource server given opaque tokens (default https://opaque.example.test/fhir)
 //   SIGNING_KEY_FILE    private RSA JWK (JSON) to sign with; generated when absent
 //   CLIENT_JWKS_FILE    public JWKS of interop-jwt's assertion key (required)
 //   BASIC_SECRET        secret of interop-basic (default interop-secret)
@@ -37,6 +40,7 @@ function need(name) {
 const port = Number(need('PORT'));
 const audience = need('AUDIENCE');
 const otherAudience = process.env.OTHER_AUDIENCE || 'https://other.example.test/fhir';
+const opaqueAudience = process.env.OPAQUE_AUDIENCE || 'https://opaque.example.test/fhir';
 const issuer = `http://127.0.0.1:${port}`;
 
 let signingKey;
@@ -104,6 +108,14 @@ const provider = new Provider(issuer, {
       defaultResource: () => audience,
       useGrantedResource: () => true,
       getResourceServerInfo: (_ctx, resourceIndicator) => {
+        if (resourceIndicator === opaqueAudience) {
+          return {
+            scope: scopeList,
+            audience: resourceIndicator,
+            accessTokenTTL: 90 * 60,
+            accessTokenFormat: 'opaque',
+          };
+        }
         if (resourceIndicator !== audience && resourceIndicator !== otherAudience) {
           throw new errors.InvalidTarget();
         }

@@ -28,6 +28,9 @@ type claimRules struct {
 	// optional: iss, aud and exp are checked only when present
 	// (introspection answers, RFC 7662 2.2). Otherwise they are required.
 	optional bool
+	// audienceRequired: with optional, aud is required all the same
+	// (introspection answers, unless WithAnswersWithoutAudience).
+	audienceRequired bool
 }
 
 // principal builds the Principal of the claim set claims, decoded from
@@ -180,10 +183,13 @@ func (r *claimRules) stringClaims(p *Principal, claims map[string]any) error {
 // then true), or else a list of its own.
 func (r *claimRules) audience(p *Principal, claims map[string]any) (shared bool, err error) {
 	aud, present := claims["aud"]
-	if !present {
-		if !r.optional {
-			return false, fail(ErrAudience, "aud claim missing")
-		}
+	switch {
+	case present:
+	case !r.optional:
+		return false, fail(ErrAudience, "aud claim missing")
+	case r.audienceRequired:
+		return false, fail(ErrAudience, "introspection answer named no audience (no aud member), so it may be for a token meant for another resource server")
+	default:
 		return false, nil
 	}
 	list, err := audienceList(aud)

@@ -22,7 +22,12 @@
 // are verified locally and only tokens that are not JWTs at all go to
 // introspection (ErrNotJWT: not three parts, or a first part that is not
 // base64url of a JSON object); a JWT that fails verification, its header
-// included, is never handed on.
+// included, is never handed on. An introspection answer must name the
+// audience: one without "aud" is refused (ErrAudience), since an
+// authorization server that serves several resource servers answers
+// "active" for a token meant for any of them; WithAnswersWithoutAudience
+// accepts such answers from a server whose tokens are all meant for this
+// resource server.
 //
 // # Several issuers, claim mappings, revocation
 //

@@ -21,19 +21,23 @@ type IntrospectorConfig struct {
 	// endpoint with HTTP Basic (RFC 6749 2.3.1). Required.
 	ClientID     string
 	ClientSecret string
-	// Issuer: an answer's "iss", when present, must equal it. Required.
+	// Issuer: an answer's "iss", when present, must equal it (the
+	// endpoint is configured per issuer). Required.
 	Issuer string
-	// Audience: an answer's "aud", when present, must contain it. Required.
+	// Audience: an answer's "aud" must contain it; an answer without
+	// "aud" is refused unless WithAnswersWithoutAudience. Required.
 	Audience string
 }
 
 // Introspector is an Authenticator for opaque (or any) access tokens: it asks
 // the authorization server's RFC 7662 introspection endpoint. An active
 // answer becomes the same Principal a JWT would (scope, client_id, sub,
-// exp, patient, encounter, fhirUser, ...). iss, aud, exp, nbf and iat are
-// checked when the answer carries them; a token_type other than a bearer
-// access token (e.g. refresh_token, DPoP) is refused as ErrInactive, a cnf
-// claim as ErrMalformed. It is safe for concurrent use.
+// exp, patient, encounter, fhirUser, ...). aud is required and must
+// contain the configured audience (see WithAnswersWithoutAudience); iss,
+// exp, nbf and iat are checked when the answer carries them; a
+// token_type other than a bearer access token (e.g. refresh_token, DPoP)
+// is refused as ErrInactive, a cnf claim as ErrMalformed. It is safe for
+// concurrent use.
 type Introspector struct {
 	introspection
 	rules   claimRules
@@ -84,6 +88,8 @@ func NewIntrospector(cfg IntrospectorConfig, opts ...IntrospectorOption) (*Intro
 			log:       c.logger,
 			memo:      &scopeMemo{},
 			optional:  true,
+			// An answer without aud may be for another resource server.
+			audienceRequired: !c.withoutAudience,
 		},
 		maxSize: c.maxTokenSize,
 		now:     c.clock,

@@ -77,6 +77,7 @@ type verifierConfig struct {
 // introspectorConfig is everything NewIntrospector needs.
 type introspectorConfig struct {
 	commonConfig
+	withoutAudience bool // WithAnswersWithoutAudience
 }
 
 // VerifierOption configures a Verifier.
@@ -109,6 +110,10 @@ type HTTPOption interface {
 type verifierOption func(*verifierConfig) error
 
 func (f verifierOption) applyVerifier(c *verifierConfig) error { return f(c) }
+
+type introspectorOption func(*introspectorConfig) error
+
+func (f introspectorOption) applyIntrospector(c *introspectorConfig) error { return f(c) }
 
 type commonOption func(*commonConfig) error
 
@@ -181,6 +186,23 @@ func WithMaxTokenLifetime(d time.Duration) VerifierOption {
 			return fmt.Errorf("WithMaxTokenLifetime: %v is below 1s", d)
 		}
 		c.maxLifetime = d
+		return nil
+	})
+}
+
+// WithAnswersWithoutAudience makes an Introspector accept answers without
+// "aud", which RFC 7662 makes optional. By default such an answer is
+// refused (ErrAudience): an authorization server that serves several
+// resource servers answers "active" for a token meant for any of them,
+// and without "aud" this one cannot tell a token meant for another,
+// which would then be accepted here with that token's scopes. Give it
+// only for an authorization server whose tokens are all meant for this
+// resource server. An answer that has "aud" must still contain
+// IntrospectorConfig.Audience, and one that has "iss" must still name
+// IntrospectorConfig.Issuer.
+func WithAnswersWithoutAudience() IntrospectorOption {
+	return introspectorOption(func(c *introspectorConfig) error {
+		c.withoutAudience = true
 		return nil
 	})
 }
