@@ -133,6 +133,7 @@ func TestTokenDescription(t *testing.T) {
 		{token.ErrAudience, "audience"},
 		{token.ErrInactive, "not active"},
 		{token.ErrScope, "scope"},
+		{token.ErrClient, "client"},
 		{token.ErrNotJWT, "malformed"},
 		{errors.New("other"), "invalid"},
 	} {

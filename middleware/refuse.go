@@ -140,6 +140,8 @@ func tokenDescription(err error) string {
 		return "the access token is not active"
 	case errors.Is(err, token.ErrScope):
 		return "the access token's scope claim is invalid"
+	case errors.Is(err, token.ErrClient):
+		return "the access token belongs to a client this server does not accept"
 	case errors.Is(err, token.ErrMalformed):
 		return "the access token is malformed"
 	}

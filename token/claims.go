@@ -31,6 +31,8 @@ type claimRules struct {
 	// audienceRequired: with optional, aud is required all the same
 	// (introspection answers, unless WithAnswersWithoutAudience).
 	audienceRequired bool
+	// clients are the allowed client ids (WithAllowedClients); nil: any.
+	clients map[string]struct{}
 }
 
 // principal builds the Principal of the claim set claims, decoded from
@@ -52,6 +54,12 @@ func (r *claimRules) principal(claims map[string]any, text string, now time.Time
 		return nil, err
 	}
 	if err := r.stringClaims(p, claims); err != nil {
+		return nil, err
+	}
+	// The list is fixed when the Verifier or Introspector is built, and
+	// a Principal is cached only once built here: a cached Principal
+	// passed this check, so a cache hit need not make it again.
+	if err := r.checkClient(p); err != nil {
 		return nil, err
 	}
 	set, err := r.scopes(claims)
@@ -173,6 +181,22 @@ func (r *claimRules) stringClaims(p *Principal, claims map[string]any) error {
 		if p.ClientID != "" {
 			break
 		}
+	}
+	return nil
+}
+
+// checkClient refuses a Principal whose client id is not exactly one of
+// the allowed clients, when there is a list.
+func (r *claimRules) checkClient(p *Principal) error {
+	if r.clients == nil {
+		return nil
+	}
+	if p.ClientID == "" {
+		return fail(ErrClient, "token names no client (%s), and only the %d allowed clients are accepted",
+			strings.Join(r.claimMapping().ClientIDClaims, ", "), len(r.clients))
+	}
+	if _, ok := r.clients[p.ClientID]; !ok {
+		return fail(ErrClient, "client %s is not one of the %d allowed clients", quoteShort(p.ClientID), len(r.clients))
 	}
 	return nil
 }

@@ -71,6 +71,9 @@
 //   - iss equals the configured issuer exactly; aud (string or array)
 //     contains the configured audience or one of Config.Audiences. With
 //     WithMaxTokenLifetime, exp - iat (exp - now without iat) is bounded.
+//     With WithAllowedClients, the client id (below) is exactly one of
+//     the listed ones, byte for byte; a token without one, or with
+//     another, is refused (ErrClient) before it is cached.
 //   - The scopes are the first present claim of the ClaimMapping's
 //     ScopeClaims (SMART: scope, then scp), a space-separated string or an
 //     array as the mapping allows, renamed by its ScopeNames rule and
@@ -192,10 +195,11 @@
 //
 // Every error from Authenticate wraps exactly one sentinel (ErrMalformed,
 // ErrSignature, ErrUnknownKey, ErrExpired, ErrNotYetValid, ErrIssuer,
-// ErrAudience, ErrAlgorithm, ErrInactive, ErrScope, ErrIssuerUnavailable);
-// ErrNotJWT refines ErrMalformed. Error texts name what was wrong and never
-// contain the token or its decoded parts. ErrIssuerUnavailable means 503;
-// all others mean 401.
+// ErrAudience, ErrAlgorithm, ErrInactive, ErrScope, ErrClient,
+// ErrIssuerUnavailable); ErrNotJWT refines ErrMalformed. Error texts name
+// what was wrong and never contain the token or its decoded parts (a
+// client id that is not allowed is named, clipped).
+// ErrIssuerUnavailable means 503; all others mean 401.
 //
 // # Performance
 //

@@ -37,6 +37,9 @@ var (
 	ErrInactive = errors.New("token: inactive")
 	// ErrScope: the scope claim does not parse (strict mode).
 	ErrScope = errors.New("token: invalid scope claim")
+	// ErrClient: the token names no client, or one that is not exactly one
+	// of those given to WithAllowedClients.
+	ErrClient = errors.New("token: client not allowed")
 	// ErrIssuerUnavailable: the issuer's key set or introspection endpoint
 	// could not be reached and no usable cached answer exists. Callers answer
 	// 503, not 401.

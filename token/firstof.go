@@ -76,6 +76,6 @@ func notInFormat(err error) bool {
 // for what could not be checked; none of them is ever handed on.
 var finalSentinels = [...]error{
 	ErrSignature, ErrUnknownKey, ErrExpired, ErrNotYetValid, ErrIssuer, ErrAudience,
-	ErrAlgorithm, ErrInactive, ErrScope, ErrIssuerUnavailable, ErrSenderConstrained,
+	ErrAlgorithm, ErrInactive, ErrScope, ErrClient, ErrIssuerUnavailable, ErrSenderConstrained,
 	ErrDPoPProof, ErrDPoPNonce, ErrReplayUnavailable,
 }

@@ -70,7 +70,7 @@ func newVerifier(t *testing.T, iss *tokentest.Issuer, clk *testClock, opts ...to
 var primarySentinels = []error{
 	token.ErrMalformed, token.ErrSignature, token.ErrUnknownKey, token.ErrExpired,
 	token.ErrNotYetValid, token.ErrIssuer, token.ErrAudience, token.ErrAlgorithm,
-	token.ErrInactive, token.ErrScope, token.ErrIssuerUnavailable,
+	token.ErrInactive, token.ErrScope, token.ErrClient, token.ErrIssuerUnavailable,
 }
 
 // requireRejected asserts that err wraps want and exactly one primary

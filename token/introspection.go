@@ -90,6 +90,7 @@ func NewIntrospector(cfg IntrospectorConfig, opts ...IntrospectorOption) (*Intro
 			optional:  true,
 			// An answer without aud may be for another resource server.
 			audienceRequired: !c.withoutAudience,
+			clients:          c.clients,
 		},
 		maxSize: c.maxTokenSize,
 		now:     c.clock,

@@ -44,6 +44,7 @@ type commonConfig struct {
 	cacheBytes   int64 // 0: DefaultCacheBytes
 	cacheTTL     time.Duration
 	cacheSet     bool
+	clients      map[string]struct{} // WithAllowedClients; nil: any client
 }
 
 func (c *commonConfig) setDefaults() {
@@ -281,6 +282,30 @@ func WithTokenCache(size int, ttl time.Duration) CommonOption {
 			return fmt.Errorf("WithTokenCache: ttl %v is outside (0, 24h]", ttl)
 		}
 		c.cacheSize, c.cacheTTL, c.cacheSet = size, ttl, true
+		return nil
+	})
+}
+
+// WithAllowedClients accepts only tokens of the given clients: the
+// Principal's ClientID (the first present of the claim mapping's
+// ClientIDClaims; SMART: client_id, then azp) must be exactly one of ids,
+// byte for byte (no case folding, no Unicode normalization, no trimming).
+// A token that names no client, an empty one, or one not on the list is
+// refused with ErrClient, before its Principal is cached or returned.
+// Give each issuer's Verifier its own list. At least one id; none empty.
+func WithAllowedClients(ids ...string) CommonOption {
+	return commonOption(func(c *commonConfig) error {
+		if len(ids) == 0 {
+			return errors.New("WithAllowedClients: no client ids")
+		}
+		set := make(map[string]struct{}, len(ids))
+		for _, id := range ids {
+			if id == "" {
+				return errors.New("WithAllowedClients: empty client id")
+			}
+			set[id] = struct{}{}
+		}
+		c.clients = set
 		return nil
 	})
 }

@@ -94,14 +94,15 @@ type revocationEntry struct {
 // NewRevocationIntrospector validates cfg. It does no I/O. Of the options,
 // those for HTTP, the clock and the logger apply; one that configures
 // token validation (WithLeeway, WithLenientScopes, WithMaxTokenSize,
-// WithTokenCache, WithAnswersWithoutAudience) is refused with ErrConfig,
-// since the Verifier validates and CacheTTL bounds this checker's cache.
+// WithTokenCache, WithAnswersWithoutAudience, WithAllowedClients) is
+// refused with ErrConfig, since the Verifier validates and CacheTTL bounds
+// this checker's cache.
 func NewRevocationIntrospector(cfg RevocationIntrospectorConfig, opts ...IntrospectorOption) (*RevocationIntrospector, error) {
 	c, err := newIntrospectorConfig(opts)
 	if err != nil {
 		return nil, err
 	}
-	if c.leeway != DefaultLeeway || c.lenient || c.maxTokenSize != DefaultMaxTokenSize || c.cacheSet || c.withoutAudience {
+	if c.leeway != DefaultLeeway || c.lenient || c.maxTokenSize != DefaultMaxTokenSize || c.cacheSet || c.withoutAudience || c.clients != nil {
 		return nil, fmt.Errorf("%w: a RevocationIntrospector takes only the HTTP, clock and logger options", ErrConfig)
 	}
 	if cfg.CacheTTL == 0 {

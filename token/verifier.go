@@ -91,6 +91,7 @@ func NewVerifier(ctx context.Context, cfg Config, opts ...VerifierOption) (*Veri
 			lenient:     c.lenient,
 			log:         c.logger,
 			memo:        &scopeMemo{},
+			clients:     c.clients,
 		},
 		algs:         c.algs,
 		requireATJWT: c.requireATJWT,
