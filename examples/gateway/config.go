@@ -45,6 +45,7 @@ type issuerConfig struct {
 	mapping    token.ClaimMapping // the profile, resolved
 	jwksURL    string             // "": the one the issuer's discovery names
 	algorithms []string           // empty: the verifier's defaults
+	clients    []string           // empty: any client (token.WithAllowedClients)
 }
 
 // flagValues are the command line's flags, and which were given.
@@ -233,7 +234,13 @@ func (c *config) fillIssuer(fc *fileConfig, f *flagValues) error {
 			ic.profile = ic.mapping.Name
 		}
 		if fromFile {
-			ic.jwksURL, ic.algorithms = fc.Issuers[i].JWKSURL, fc.Issuers[i].Algorithms
+			fi := fc.Issuers[i]
+			for j, id := range fi.AllowedClients {
+				if id == "" {
+					return &fieldError{"", []any{"issuers", i, "allowed_clients", j}, "an empty client id in allowed_clients"}
+				}
+			}
+			ic.jwksURL, ic.algorithms, ic.clients = fi.JWKSURL, fi.Algorithms, fi.AllowedClients
 		}
 		c.issuers = append(c.issuers, ic)
 	}
@@ -330,6 +337,9 @@ func (c *config) describe(w io.Writer) {
 		}
 		if len(is.algorithms) > 0 {
 			fmt.Fprintf(w, ", algorithms %s", strings.Join(is.algorithms, " "))
+		}
+		if len(is.clients) > 0 {
+			fmt.Fprintf(w, ", clients %s", strings.Join(is.clients, " "))
 		}
 		fmt.Fprintln(w, ")")
 	}

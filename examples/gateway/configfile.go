@@ -34,6 +34,9 @@ type fileIssuer struct {
 	JWKSURL    string   `yaml:"jwks_url"`   // instead of the one discovery names
 	Profile    string   `yaml:"profile"`    // claim-mapping profile name
 	Algorithms []string `yaml:"algorithms"` // accepted JWS algorithms
+	// AllowedClients: only tokens issued to these clients (client_id or
+	// the profile's client claim, matched exactly); empty: any client.
+	AllowedClients []string `yaml:"allowed_clients"`
 }
 
 // fileOperation registers a FHIR operation with the policy.

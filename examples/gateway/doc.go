@@ -70,6 +70,7 @@
 //	    profile: smart               # smart, entra, okta, keycloak, auth0, ping, or a JSON file
 //	    algorithms: [RS256]
 //	    jwks_url: https://login.example/keys   # optional: instead of discovery's
+//	    allowed_clients: [app-1, app-2]        # optional: only these clients' tokens
 //	  - issuer: https://login.microsoftonline.com/TENANT/v2.0
 //	    profile: entra
 //	audiences: [https://gw.example/fhir, api://fhir]

@@ -324,6 +324,9 @@ func (g *gateway) buildVerifiers(ctx context.Context) ([]*token.Verifier, *token
 		if len(is.algorithms) > 0 {
 			vopts = append(vopts, token.WithAlgorithms(is.algorithms...))
 		}
+		if len(is.clients) > 0 {
+			vopts = append(vopts, token.WithAllowedClients(is.clients...))
+		}
 		v, err := token.NewVerifier(ctx, token.Config{Issuer: is.issuer, Audiences: g.c.audiences, JWKSURL: jwks, Claims: is.mapping}, vopts...)
 		if err != nil {
 			closeAll(verifiers)

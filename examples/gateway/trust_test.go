@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/fhirwarden/fhirwarden/token"
 	"github.com/fhirwarden/fhirwarden/token/tokentest"
 )
 
@@ -49,4 +51,32 @@ func TestGatewayTrustFlagsRefused(t *testing.T) {
 		var usage usageError
 		assert.ErrorAs(t, err, &usage, name)
 	}
+}
+
+// TestGatewayAllowedClients: an issuer's allowed_clients in the
+// configuration file admit only tokens of those clients, matched
+// exactly; an empty entry is a configuration error.
+func TestGatewayAllowedClients(t *testing.T) {
+	iss := tokentest.NewIssuer()
+	defer iss.Close()
+	p := writeConfig(t, "upstream: http://h/fhir\naudiences: ["+iss.Audience()+"]\nissuers:\n  - issuer: "+iss.URL+"\n    allowed_clients: [app-1, app-2]\n")
+	c, err := parseFlags([]string{"-config", p}, io.Discard)
+	require.NoError(t, err)
+	g := newGateway(c, slog.New(slog.DiscardHandler))
+	vs, _, err := g.buildVerifiers(context.Background())
+	require.NoError(t, err)
+	defer closeAll(vs)
+	for id, ok := range map[string]bool{"app-1": true, "app-2": true, "App-1": false, "app-3": false, "app-1 ": false, "": false} {
+		_, err := vs[0].Authenticate(context.Background(), iss.Mint(map[string]any{"client_id": id, "scope": "user/Patient.rs"}))
+		if ok {
+			assert.NoError(t, err, id)
+		} else {
+			assert.ErrorIs(t, err, token.ErrClient, "%q", id)
+		}
+	}
+
+	bad := writeConfig(t, "upstream: http://h/fhir\naudiences: [x]\nissuers:\n  - issuer: https://idp.example\n    allowed_clients: [app-1, \"\"]\n")
+	_, err = parseFlags([]string{"-config", bad}, io.Discard)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "allowed_clients")
 }
