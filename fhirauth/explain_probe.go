@@ -140,7 +140,8 @@ func (pb explainProber) judge(in explainProbe) explainOutcome {
 // under the alternatives that can be checked on a body of the type (a
 // constraint on a parameter whose elements the type lacks or whose data
 // type is unknown denies every write). Under patient context only
-// compartment types other than Patient count, with the token's patient.
+// compartment types count, with the token's patient: Patient only for an
+// update (patient/ scopes never create a Patient).
 func (pb explainProber) constrainedWrite(in explainProbe) explainOutcome {
 	for _, c := range []scope.Context{scope.System, scope.User, scope.Patient} {
 		if pb.pr.Scopes.Permits(c, in.typ, in.letters) != scope.Constrained {
@@ -151,7 +152,8 @@ func (pb explainProber) constrainedWrite(in explainProbe) explainOutcome {
 			continue
 		}
 		if c == scope.Patient {
-			if _, ok := fhirspec.PatientCompartment(pb.p.version, in.typ); !ok || in.typ == "Patient" || !fhirspec.IsID(pb.pr.Patient) {
+			_, ok := fhirspec.PatientCompartment(pb.p.version, in.typ)
+			if !ok || (in.typ == "Patient" && in.name != ExplainUpdate) || !fhirspec.IsID(pb.pr.Patient) {
 				continue
 			}
 			return explainOutcome{allowed: true, context: c.String(), patient: pb.pr.Patient, where: where}

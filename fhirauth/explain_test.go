@@ -211,3 +211,21 @@ func BenchmarkExplain(b *testing.B) {
 		})
 	}
 }
+
+// TestExplainConstrainedPatientUpdate: an update of the token's own
+// Patient under a v2 constraint is offered where the body satisfies the
+// constraint, as Authorize allows it.
+func TestExplainConstrainedPatientUpdate(t *testing.T) {
+	pol := testPolicy(t)
+	pr := principal(t, "patient/Patient.u?gender=female", "1")
+	e := pol.Explain(context.Background(), pr)
+	g, ok := findGrant(e, ExplainUpdate, "Patient")
+	require.True(t, ok, e.String())
+	assert.Equal(t, "1", g.Patient)
+	assert.Equal(t, [][]string{{"gender=female"}}, g.Where)
+	assert.Contains(t, e.String(), "May update Patient/1 where gender is female.")
+	_, d := authorize(t, pol, pr, "PUT", "/fhir/Patient/1", `{"resourceType":"Patient","id":"1","gender":"female"}`, nil)
+	assert.True(t, d.Allowed, d.Reason)
+	_, d = authorize(t, pol, pr, "PUT", "/fhir/Patient/1", `{"resourceType":"Patient","id":"1","gender":"male"}`, nil)
+	assert.False(t, d.Allowed)
+}
