@@ -34,6 +34,11 @@ type compartmentInfo struct {
 	// ("subject", "performer", ...): a patch touching one of them could move
 	// the resource between compartments.
 	elements []string
+	// paths are the compartment reference paths themselves ("subject",
+	// "participant.actor"), each once.
+	paths []string
+	// narrowPaths are the paths narrow searches.
+	narrowPaths []string
 }
 
 // buildCompartments precomputes compartmentInfo for every compartment type.
@@ -65,6 +70,9 @@ func buildCompartments(v fhirspec.Version) map[string]*compartmentInfo {
 				first = p.Name
 			}
 			for _, path := range p.Paths {
+				if !contains(ci.paths, path) {
+					ci.paths = append(ci.paths, path)
+				}
 				seg, _, _ := strings.Cut(path, ".")
 				if !contains(ci.elements, seg) {
 					ci.elements = append(ci.elements, seg)
@@ -87,6 +95,7 @@ func buildCompartments(v fhirspec.Version) map[string]*compartmentInfo {
 				narrowPaths = p.Paths
 			}
 		}
+		ci.narrowPaths = narrowPaths
 		for _, p := range params {
 			if len(narrowPaths) > 0 && slices.Equal(p.Paths, narrowPaths) {
 				ci.narrowAliases = append(ci.narrowAliases, p.Name)

@@ -93,9 +93,13 @@
 // patient's compartment and under which v2 constraints; what the
 // non-resource scopes mean; what the token asks for that is not honoured.
 // It asks Decide itself with one representative request per type and
-// interaction, so it agrees with the decisions (a property test holds it
-// to that). Explanation.String renders short plain English; the struct
-// marshals to JSON. Policy.ExplainRequest explains one request: the
+// interaction, so it agrees with the decisions (property tests hold it
+// to that), and offers a v2 constraint only when some resource can
+// satisfy it together with the patient compartment check: a scope such as
+// patient/Observation.c?patient=Patient/2 for a token of Patient/1 grants
+// nothing and is reported as not honoured, with why.
+// Explanation.String renders short plain English; the struct marshals to
+// JSON. Policy.ExplainRequest explains one request: the
 // decision, its reason, the scopes that granted it, the narrowing and
 // checks the server applies, and the scope that would have been enough.
 package fhirauth

@@ -28,7 +28,9 @@ type Explanation struct {
 	// Scopes are the non-resource scopes (openid, fhirUser, launch, ...)
 	// with what each means.
 	Scopes []ScopeMeaning `json:"scopes,omitempty"`
-	// NotHonoured lists what the token asks for that grants nothing.
+	// NotHonoured lists what the token asks for that grants nothing, and
+	// the v2 scopes whose constraints no request can satisfy for some of
+	// the interactions and types they name (the reason says which).
 	NotHonoured []NotHonoured `json:"not_honoured,omitempty"`
 
 	version fhirspec.Version
@@ -52,7 +54,9 @@ type Grant struct {
 	Patient string `json:"patient,omitempty"`
 	// Where are v2 scope constraints: the grant covers only resources
 	// matching one of the alternatives, each a list of "param=value"
-	// that must all hold. Empty when unconstrained.
+	// that must all hold. Empty when unconstrained. Only alternatives
+	// that some resource can satisfy under the grant's context are
+	// listed.
 	Where [][]string `json:"where,omitempty"`
 }
 
@@ -62,7 +66,8 @@ type ScopeMeaning struct {
 	Meaning string `json:"meaning"`
 }
 
-// NotHonoured is something a token asks for that grants nothing, and why.
+// NotHonoured is something a token asks for that grants nothing (or
+// less than it names), and why.
 type NotHonoured struct {
 	Scope  string `json:"scope"`
 	Reason string `json:"reason"`
@@ -94,6 +99,19 @@ var explainOrder = []string{ExplainRead, ExplainSearch, ExplainHistory, ExplainC
 // patient, or resources that miss a constraint, are denied although the
 // interaction is listed: the grant's Patient and Where say so.
 //
+// A grant under v2 constraints is offered only with the alternatives that
+// some request can use: a resource must be able to satisfy every
+// constraint of one alternative together with what the context demands.
+// Under patient context that rules out, for instance, a create under
+// patient=Patient/2 for a token of Patient/1 (a write stays in that
+// patient's compartment alone), a search whose narrowing element the
+// constraint fills with someone else, and a read where the constraint
+// takes the only element that could name the patient; in any context,
+// values the constraint matcher never matches (an absolute reference, a
+// reference of a type the parameter does not search). Such scopes are
+// listed in NotHonoured, with why and, when they still grant something,
+// what they do not grant.
+//
 // The result depends only on the policy and pr's scopes, patient and
 // client id; the "scope" claim, when it is a string, is read again
 // leniently to report tokens that were dropped as invalid.
@@ -104,7 +122,7 @@ func (p *Policy) Explain(ctx context.Context, pr *token.Principal) *Explanation 
 	}
 	e.Client, e.Patient = pr.ClientID, pr.Patient
 	e.Scopes, e.NotHonoured = p.explainScopeNotes(pr)
-	pb := explainProber{p: p, pr: pr, ctx: ctx}
+	pb := explainProber{p: p, pr: pr, ctx: ctx, usage: &explainUsage{}}
 	g := explainGrouper{}
 	for _, t := range p.explainTypes(pr.Scopes) {
 		for _, in := range pb.typeProbes(t) {
@@ -115,6 +133,7 @@ func (p *Policy) Explain(ctx context.Context, pr *token.Principal) *Explanation 
 		g.add("", in.name, pb.judge(in))
 	}
 	e.Grants = g.grants()
+	e.NotHonoured = append(e.NotHonoured, pb.usage.notHonoured(pr.Scopes)...)
 	return e
 }
 

@@ -40,6 +40,9 @@ type explainProber struct {
 	p   *Policy
 	pr  *token.Principal
 	ctx context.Context
+	// usage records which constraint alternatives were offered and which
+	// were left out as unusable, and why.
+	usage *explainUsage
 }
 
 // typeProbes returns the probes of resource type t.
@@ -126,6 +129,9 @@ func (pb explainProber) judge(in explainProbe) explainOutcome {
 		}
 		if in.letters != 0 && pb.pr.Scopes.Permits(d.Context, in.typ, in.letters) == scope.Constrained {
 			o.where = pb.checkableWhere(d.Context, in)
+			if len(o.where) == 0 {
+				return explainOutcome{} // no alternative can be used
+			}
 		}
 		return o
 	}
@@ -139,16 +145,13 @@ func (pb explainProber) judge(in explainProbe) explainOutcome {
 // grant, in the first context (system, user, patient) whose scopes do,
 // under the alternatives that can be checked on a body of the type (a
 // constraint on a parameter whose elements the type lacks or whose data
-// type is unknown denies every write). Under patient context only
-// compartment types count, with the token's patient: Patient only for an
-// update (patient/ scopes never create a Patient).
+// type is unknown denies every write) and that some body can satisfy
+// (usability). Under patient context only compartment types count, with
+// the token's patient: Patient only for an update (patient/ scopes never
+// create a Patient).
 func (pb explainProber) constrainedWrite(in explainProbe) explainOutcome {
 	for _, c := range []scope.Context{scope.System, scope.User, scope.Patient} {
 		if pb.pr.Scopes.Permits(c, in.typ, in.letters) != scope.Constrained {
-			continue
-		}
-		where := pb.checkableWhere(c, in)
-		if len(where) == 0 {
 			continue
 		}
 		if c == scope.Patient {
@@ -156,6 +159,12 @@ func (pb explainProber) constrainedWrite(in explainProbe) explainOutcome {
 			if !ok || (in.typ == "Patient" && in.name != ExplainUpdate) || !fhirspec.IsID(pb.pr.Patient) {
 				continue
 			}
+		}
+		where := pb.checkableWhere(c, in)
+		if len(where) == 0 {
+			continue
+		}
+		if c == scope.Patient {
 			return explainOutcome{allowed: true, context: c.String(), patient: pb.pr.Patient, where: where}
 		}
 		return explainOutcome{allowed: true, context: c.String(), where: where}
@@ -165,17 +174,25 @@ func (pb explainProber) constrainedWrite(in explainProbe) explainOutcome {
 
 // checkableWhere is where of the probe's type and letters in context c,
 // limited to the alternatives that can be evaluated on a resource of the
-// type (for a create, on a body: none that constrains _id, withoutID).
+// type (for a create, on a body: none that constrains _id, withoutID) and
+// that some resource can satisfy together with what the context demands
+// of it (usability); it records the others, with why, in pb.usage.
 func (pb explainProber) checkableWhere(c scope.Context, in explainProbe) [][]string {
 	var out [][]string
 	alts := pb.pr.Scopes.AppendConstraints(nil, c, in.typ, in.letters)
 	if in.name == ExplainCreate {
 		alts = withoutID(alts)
 	}
+	u := pb.p.usabilityOf(c, pb.pr.Patient, in.typ, in.name)
 	for _, alt := range alts {
 		if !altCheckable(pb.p.version, in.typ, alt) {
 			continue
 		}
+		if why := u.unusable(alt); why != "" {
+			pb.usage.add(c, in, alt, why)
+			continue
+		}
+		pb.usage.add(c, in, alt, "")
 		items := make([]string, len(alt))
 		for i, k := range alt {
 			items[i] = k.String()

@@ -148,6 +148,27 @@ func expectAllowed(e *Explanation, c explainCase) (bool, string) {
 	return true, fmt.Sprintf("grant %+v", g)
 }
 
+// leftOut reports whether Explain may leave out c although Authorize
+// allows it with decision d: only when the allowance hangs on a check of
+// the resource (the response, or the stored version) under v2
+// constraints of the granting context that no resource can satisfy, and
+// Explain names a scope of that context on the type as not honoured.
+// TestExplainGrantsHaveWitness and TestExplainOffersWhatHasWitness hold
+// such omissions to resources.
+func leftOut(e *Explanation, pr *token.Principal, c explainCase, d *Decision) bool {
+	letters := explainLetter[c.kind]
+	if !d.Allowed || letters == 0 || !(d.NeedsResponseCheck() || d.NeedsStoredCheck()) ||
+		pr.Scopes.Permits(d.Context, c.typ, letters) != scope.Constrained {
+		return false
+	}
+	for _, n := range e.NotHonoured {
+		if strings.HasPrefix(n.Scope, d.Context.String()+"/"+c.typ+".") || strings.HasPrefix(n.Scope, d.Context.String()+"/*.") {
+			return true
+		}
+	}
+	return false
+}
+
 // predictable reports whether expectAllowed can foresee the decision on
 // c: a write under constraints only when each is one of propWhere's, which
 // the generator's bodies meet (meetsAll) or not by construction. A fuzzed
@@ -208,7 +229,7 @@ func TestExplainAgreesWithDecide(t *testing.T) {
 			}
 			want, why := expectAllowed(e, c)
 			_, d := pol.Authorize(ctx, pr, newRequest(c.method, "/fhir/"+c.target, c.body, nil))
-			if d.Allowed != want {
+			if d.Allowed != want && !leftOut(e, pr, c, d) {
 				t.Fatalf("scopes %q patient %q: %s %s %s\nexplain: %s (%s)\ndecide: allowed=%v %d %s",
 					pr.Scopes, pr.Patient, c.method, c.target, c.body, e, why, d.Allowed, d.Status, d.Reason)
 			}
@@ -258,6 +279,7 @@ func FuzzExplainAgrees(f *testing.F) {
 	}
 	f.Add("patient/Observation.rs?category=laboratory patient/Patient.r openid", true, int64(2))
 	f.Add("user/Observation.cu?status=final system/Group.r patient/*.d", true, int64(3))
+	f.Add("patient/Observation.cruds?patient=Patient/2 patient/Encounter.rd?subject=Patient/01 patient/*.r?subject=1", true, int64(4))
 	pol := testPolicy(f)
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, claim string, withPatient bool, seed int64) {
@@ -278,7 +300,7 @@ func FuzzExplainAgrees(f *testing.F) {
 			}
 			want, why := expectAllowed(e, c)
 			_, d := pol.Authorize(ctx, pr, newRequest(c.method, "/fhir/"+c.target, c.body, nil))
-			if d.Allowed != want {
+			if d.Allowed != want && !leftOut(e, pr, c, d) {
 				t.Fatalf("scopes %q: %s %s %s\nexplain: %s (%s)\ndecide: %v %s", claim, c.method, c.target, c.body, e, why, d.Allowed, d.Reason)
 			}
 		}
