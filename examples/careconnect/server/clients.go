@@ -184,15 +184,22 @@ func checkClient(c authserver.Client, policy *fhirauth.Policy) error {
 			return fmt.Errorf("scope %q: a patient/ scope needs \"patient\", the id of the patient the client's tokens are for", s)
 		}
 		pr := &token.Principal{ClientID: c.ID, Scopes: scope.NewSet(s), Patient: c.Patient}
-		if len(policy.Explain(context.Background(), pr).Grants) == 0 {
-			return fmt.Errorf("scope %q grants nothing on this server (%s)", s, nothingReason(s))
+		if e := policy.Explain(context.Background(), pr); len(e.Grants) == 0 {
+			return fmt.Errorf("scope %q grants nothing on this server (%s)", s, nothingReason(s, e))
 		}
 	}
 	return nil
 }
 
-// nothingReason guesses, for people, why a scope grants nothing.
-func nothingReason(s scope.Scope) string {
+// nothingReason says why scope s grants nothing: the reason explanation
+// e gives for it (v2 constraints no request can satisfy), else a guess
+// for people.
+func nothingReason(s scope.Scope, e *fhirauth.Explanation) string {
+	for _, n := range e.NotHonoured {
+		if n.Scope == s.String() {
+			return n.Reason
+		}
+	}
 	if s.Context == scope.Patient {
 		return "patient/ scopes reach only the patient's compartment and the shared types Practitioner and Organization, and never write shared types"
 	}

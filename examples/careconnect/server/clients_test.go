@@ -27,6 +27,8 @@ func TestClientsFileValidation(t *testing.T) {
 			`client "prac" (entry 2, line 3): scope "patient/Practitioner.c" grants nothing on this server`},
 		{"type outside the compartment", `{"client_id":"org","client_secret":"s","scope":"patient/Location.rs","patient":"1"}`,
 			`client "org" (entry 2, line 3): scope "patient/Location.rs" grants nothing`},
+		{"constraint naming another patient", `{"client_id":"obs","client_secret":"s","scope":"patient/Observation.c?patient=Patient/2","patient":"1"}`,
+			`client "obs" (entry 2, line 3): scope "patient/Observation.c?patient=Patient/2" grants nothing on this server (patient=Patient/2 names Patient/2 in Observation.subject`},
 		{"invalid scope", `{"client_id":"bad","client_secret":"s","scope":"Patient/*.read"}`,
 			`line 3: `},
 		{"no credentials", `{"client_id":"nokey","scope":"user/Patient.rs"}`,
