@@ -50,7 +50,16 @@
 // the compartment, with no reference a server could resolve to another
 // patient (conditional, absolute), and the stored version is checked
 // (Decision.CheckStored; deleting a missing resource is refused like
-// deleting another patient's); shared types are read-only.
+// deleting another patient's); shared types are read-only. A search,
+// narrowed or not, with a parameter that is neither a search parameter of
+// its type in the release (fhirspec.IsSearchParam, by the name before any
+// modifier or chain) nor a result parameter fhirauth reads (_count,
+// _sort, _include, ...; not _page) goes to the server as it is but gets
+// the response check, entry by entry as a _getpages page does: servers
+// page with opaque tokens in such parameters (Azure's ct, Cerner's
+// -pageContext, HealthLake's page), and a token may replay another
+// search, another patient's, while the server ignores the rest of the
+// query, the narrowing included.
 // SMART v2 constraints (patient/Observation.rs?category=laboratory) are
 // added to searches and checked on resources in hand; when they cannot be
 // enforced the request is denied. On a resource, each constraint is read

@@ -249,6 +249,15 @@ func (e *evaluation) searchPart(d *Decision, t string, params url.Values, letter
 			rc.on = true
 		}
 	}
+	if !rc.on && req.Interaction.IsSearch() && !e.p.knownParams(t, params) {
+		// A parameter the release does not define for t may be a
+		// server's opaque paging token (Azure's ct, Cerner's
+		// -pageContext, HealthLake's page), which can replay any
+		// search and make the server ignore the rest of the query, the
+		// narrowing too: the page is checked entry by entry, as a
+		// _getpages continuation is.
+		rc.on = true
+	}
 	if rc.on {
 		rc.bundle = true
 		rc.letters = scope.Search

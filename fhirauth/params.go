@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
 )
 
 // analyzeSearch validates the search parameters q of req and records every
@@ -152,6 +154,46 @@ func (p *Policy) controlParam(req *Request, q url.Values, key string, vals []str
 func takesModifier(base string) bool {
 	switch base {
 	case "_id", "_lastUpdated", "_tag", "_profile", "_security", "_source", "_text", "_content", "_list":
+		return true
+	}
+	return false
+}
+
+// knownParams reports whether every parameter of the search q of type t
+// ("*" or "" for a search of no one type) is, by its name before any
+// modifier or chain ("code:text", "subject:Patient.name",
+// "_has:Observation:patient:code"), a search parameter of t in the
+// policy's release (fhirspec.IsSearchParam: t's own, or one for every
+// type) or a result parameter whose value analyzeSearch has vetted
+// (isResultParam). Any other parameter still goes to the server (a
+// custom SearchParameter is legitimate), but the search is checked in the
+// response. It does not allocate.
+func (p *Policy) knownParams(t string, q url.Values) bool {
+	if t == "*" {
+		t = ""
+	}
+	for key := range q {
+		name := key
+		if i := strings.IndexAny(key, ":."); i >= 0 {
+			name = key[:i]
+		}
+		if !isResultParam(name) && !fhirspec.IsSearchParam(p.version, t, name) {
+			return false
+		}
+	}
+	return true
+}
+
+// isResultParam reports whether name is a search result or format
+// parameter that fhirauth reads and whose values it vets (controlParam,
+// checkControlValues): _include and _revinclude, _sort, _count,
+// _offset, _summary, _total, _elements, _contained, _containedType,
+// _format, _pretty. _page is not one: FHIR does not define it and its
+// value is passed unread, so a server may take it for a paging token.
+func isResultParam(name string) bool {
+	switch name {
+	case "_include", "_revinclude", "_sort", "_count", "_offset", "_summary", "_total",
+		"_elements", "_contained", "_containedType", "_format", "_pretty":
 		return true
 	}
 	return false

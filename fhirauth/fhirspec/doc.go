@@ -26,8 +26,10 @@
 // The elements each token, reference and uri search parameter searches
 // (SearchPaths, for fhirauth's scope constraints) are read from the
 // releases' SearchParameter definitions, with their data types from the
-// same protos, into searchparams_gen.go (internal/gen -spec);
-// RelativeReference parses a reference as the compartment walker does,
+// same protos, into searchparams_gen.go (internal/gen -spec), and so are
+// the names of every search parameter of each type (IsSearchParam, which
+// tells fhirauth that a search carries a parameter the release does not
+// define); RelativeReference parses a reference as the compartment walker does,
 // for matching reference constraints.
 //
 // # Membership rules

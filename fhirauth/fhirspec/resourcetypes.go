@@ -1,6 +1,6 @@
 package fhirspec
 
-//go:generate go run ./internal/gen -o resourcetypes_gen.go -c cardinality_gen.go -s searchparams_gen.go
+//go:generate go run ./internal/gen -o resourcetypes_gen.go -c cardinality_gen.go -s searchparams_gen.go -spec=$FHIR_SPEC
 
 import "slices"
 

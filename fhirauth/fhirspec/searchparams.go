@@ -74,3 +74,63 @@ func SearchPaths(v Version, t, param string) ([]SearchPath, bool) {
 	paths, ok := searchTables[v]["Resource."+param]
 	return paths, ok
 }
+
+// searchNameTables holds, per version, the generated names of every
+// resource type's own search parameters and of those for every type
+// (searchparams_gen.go).
+var searchNameTables = [...]struct {
+	own    map[string]string
+	common string
+}{
+	STU3: {stu3SearchNames, stu3CommonSearchNames},
+	R4:   {r4SearchNames, r4CommonSearchNames},
+}
+
+// IsSearchParam reports whether name, a search parameter's name without
+// modifier or chain ("code", "subject", "_lastUpdated"; not "code:text"
+// or "subject:Patient.name"), is a search parameter of resource type t in
+// version v as the release defines it: a SearchParameter of any parameter
+// type (string, date, token, reference, quantity, number, uri, composite,
+// special) based on t, or one for every resource type (_id,
+// _lastUpdated, _tag, _profile, _security, _text, _content, _list, _has,
+// _type, _query, _filter, and in R4 _source). With t "" it reports only
+// the latter (a search of no one type). Names are case-sensitive; result
+// parameters (_count, _include, _sort, ...) are not search parameters.
+// It reports false for unknown types and versions, and does not allocate.
+func IsSearchParam(v Version, t, name string) bool {
+	if !v.Valid() || name == "" || strings.IndexByte(name, ' ') >= 0 {
+		return false
+	}
+	tables := &searchNameTables[v]
+	if t != "" {
+		own, ok := tables.own[t]
+		if !ok {
+			return false
+		}
+		if hasName(own, name) {
+			return true
+		}
+	}
+	return hasName(tables.common, name)
+}
+
+// hasName reports whether name (without spaces) is one of the
+// space-separated names of list; "" never is.
+func hasName(list, name string) bool {
+	if name == "" {
+		return false
+	}
+	for off := 0; ; {
+		i := strings.Index(list[off:], name)
+		if i < 0 {
+			return false
+		}
+		i += off
+		end := i + len(name)
+		if (i == 0 || list[i-1] == ' ') && (end == len(list) || list[end] == ' ') {
+			return true
+		}
+		// A name starts after a space, so none starts inside this match.
+		off = end
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -238,13 +239,13 @@ func isResourceName(s string, res map[string]protoreflect.MessageDescriptor) boo
 }
 
 // writeSearch writes the map name of "Type.param" to the elements the
-// parameter searches, for the spec package directory dir of the release.
-func writeSearch(buf *bytes.Buffer, name, release, protoRelease, dir string) {
+// parameter searches, from the SearchParameters params of the release.
+func writeSearch(buf *bytes.Buffer, name, release, protoRelease string, params []searchParameter) {
 	res, err := cardinality.Resources(protoRelease)
 	if err != nil {
 		log.Fatalf("gen: %v", err)
 	}
-	entries := searchEntries(readSearchParameters(dir), res, release)
+	entries := searchEntries(params, res, release)
 	keys := make([]string, 0, len(entries))
 	for k := range entries {
 		keys = append(keys, k)
@@ -265,4 +266,71 @@ func writeSearch(buf *bytes.Buffer, name, release, protoRelease, dir string) {
 		buf.WriteString("},\n")
 	}
 	buf.WriteString("}\n\n")
+}
+
+// searchPageParams are the parameters for all resources that the search
+// page (search.html) of both releases defines without a SearchParameter
+// resource in the package: _list, _has and _type in its summary table of
+// the parameters for all resources, and _filter, "a special search
+// parameter" (search_filter.html).
+var searchPageParams = []string{"_filter", "_has", "_list", "_type"}
+
+// searchCode is the form of a search parameter code the name tables
+// hold: nothing a query parameter's name could not be, no ":" or "."
+// (which start a modifier or a chain) and no space (which separates the
+// names).
+var searchCode = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+
+// writeSearchNames writes the search parameter names of a release: the
+// map <prefix>SearchNames of every resource type to the codes of the
+// SearchParameters based on it, of any parameter type, and the constant
+// <prefix>CommonSearchNames of those for every resource type (based on
+// Resource or DomainResource, and searchPageParams), each sorted and
+// separated by single spaces.
+func writeSearchNames(buf *bytes.Buffer, prefix, release, protoRelease string, params []searchParameter) {
+	res, err := cardinality.Resources(protoRelease)
+	if err != nil {
+		log.Fatalf("gen: %v", err)
+	}
+	common := map[string]bool{}
+	for _, n := range searchPageParams {
+		common[n] = true
+	}
+	own := map[string]map[string]bool{}
+	for t := range res {
+		own[t] = map[string]bool{}
+	}
+	total := 0
+	for _, sp := range params {
+		if !searchCode.MatchString(sp.Code) {
+			log.Fatalf("gen: %s: SearchParameter %s has code %q", release, sp.ID, sp.Code)
+		}
+		for _, base := range sp.Base {
+			switch {
+			case base == "Resource" || base == "DomainResource":
+				common[sp.Code] = true
+			case own[base] != nil:
+				if !own[base][sp.Code] {
+					total++
+				}
+				own[base][sp.Code] = true
+			default:
+				log.Fatalf("gen: %s: SearchParameter %s is based on %q, not a resource type", release, sp.ID, base)
+			}
+		}
+	}
+	types := slices.Sorted(maps.Keys(own))
+	fmt.Fprintf(buf, "// %sSearchNames maps each of the %d resource types of FHIR %s to the\n", prefix, len(types), release)
+	fmt.Fprintf(buf, "// codes of the %d search parameters of any type (string, date, token,\n", total)
+	buf.WriteString("// reference, quantity, number, uri, composite, special) based on it, sorted\n")
+	buf.WriteString("// and separated by single spaces.\n")
+	fmt.Fprintf(buf, "var %sSearchNames = map[string]string{\n", prefix)
+	for _, t := range types {
+		fmt.Fprintf(buf, "\t%q: %q,\n", t, strings.Join(slices.Sorted(maps.Keys(own[t])), " "))
+	}
+	buf.WriteString("}\n\n")
+	fmt.Fprintf(buf, "// %sCommonSearchNames are the codes of the search parameters of every\n", prefix)
+	fmt.Fprintf(buf, "// resource type of FHIR %s (based on Resource or DomainResource, or\n", release)
+	buf.WriteString("// defined by the search page), sorted and separated by single spaces.\n")
+	fmt.Fprintf(buf, "const %sCommonSearchNames = %q\n\n", prefix, strings.Join(slices.Sorted(maps.Keys(common)), " "))
 }
