@@ -29,3 +29,41 @@ func TestBodyCharsetMustBeUTF8(t *testing.T) {
 		assert.Equal(t, tc.allow, d.Allowed, "%s %s %s: %d %s", tc.method, tc.target, tc.contentType, d.Status, d.Reason)
 	}
 }
+
+// MediaType is the one reading of a Content-Type, for request bodies and
+// checked responses alike: the media type in lower case, or an error for
+// a malformed value or a charset other than UTF-8 (or US-ASCII), however
+// it is spelled.
+func TestMediaType(t *testing.T) {
+	for ct, want := range map[string]string{
+		"":                                     "",
+		"application/fhir+json":                "application/fhir+json",
+		"Application/FHIR+JSON; charset=UTF-8": "application/fhir+json",
+		`application/json; charset="utf-8"`:    "application/json",
+		"application/json;charset=Utf-8":       "application/json",
+		"application/x-www-form-urlencoded; charset=US-ASCII": "application/x-www-form-urlencoded",
+		"text/html":                                           "text/html",
+		"application/fhir+json; charset=utf-7":                "",
+		"application/fhir+json; CHARSET=UTF-7":                "",
+		`application/fhir+json; charset="utf-7"`:              "",
+		"application/fhir+json; charset=iso-8859-1":           "",
+		"application/fhir+json; charset=utf-16le":             "",
+		"application/fhir+json; charset=utf8":                 "",
+		"application/fhir+json; charset=":                     "",
+		"application/fhir+json; charset=utf-8; charset=utf-7": "",
+		"application/fhir+json; charset=utf-8, text/html":     "",
+		"application/fhir+json;;":                             "",
+		"/json":                                               "",
+	} {
+		mt, err := MediaType(ct)
+		if want == "" && ct != "" {
+			assert.Error(t, err, "%q", ct)
+			assert.Empty(t, mt, "%q", ct)
+			continue
+		}
+		assert.NoError(t, err, "%q", ct)
+		assert.Equal(t, want, mt, "%q", ct)
+	}
+	_, err := MediaType("application/fhir+json; charset=utf-7")
+	assert.ErrorContains(t, err, `charset "utf-7"`)
+}

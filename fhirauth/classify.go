@@ -682,22 +682,37 @@ func clip(s string) string {
 	return oneLine(s)
 }
 
-// mediaType returns the lower-cased media type of a Content-Type value,
-// "invalid" for a malformed one and for one declaring a charset other
-// than UTF-8 or US-ASCII: a server decodes a body by its declared charset
-// (HAPI and Tomcat do), and fhirauth judges the body's bytes as UTF-8.
-func mediaType(ct string) string {
+// MediaType parses a Content-Type value as fhirauth reads request bodies
+// and as the middleware reads the responses it checks: it returns the
+// media type, lower-cased and without parameters ("" for ""). A
+// malformed value is an error, and so is one whose charset parameter (in
+// any letter case, quoted or not) names a charset other than UTF-8 or
+// US-ASCII, its subset: fhirauth judges a body's bytes as UTF-8, while
+// whoever reads the body decodes it by the charset declared (servers
+// such as HAPI and Tomcat do, and so do clients), and the text would
+// differ (in UTF-7, "+ACI-" is a quote).
+func MediaType(ct string) (string, error) {
 	if ct == "" || isJSONMedia(ct) {
 		// Already one lower-cased type without parameters, as every
 		// Bundle entry's is: mime.ParseMediaType would return it as it
 		// is, after allocating a map for the parameters it has none of.
-		return ct
+		return ct, nil
 	}
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil {
-		return "invalid"
+		return "", fmt.Errorf("malformed content type %q: %w", clip(ct), err)
 	}
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "us-ascii") {
+		return "", fmt.Errorf("content type %q names charset %q; only UTF-8 is read", clip(ct), clip(cs))
+	}
+	return mt, nil
+}
+
+// mediaType is MediaType with "invalid" for a value it refuses, a type
+// no caller accepts.
+func mediaType(ct string) string {
+	mt, err := MediaType(ct)
+	if err != nil {
 		return "invalid"
 	}
 	return mt

@@ -48,7 +48,10 @@
 // (WithStreamedChecks); one whose check fails after output was sent is
 // aborted, never completed. Other checked responses are buffered up to
 // WithMaxResponseSize; one that cannot be checked (too large, compressed,
-// not FHIR JSON) is refused with 502: the middleware fails closed. Either
+// not FHIR JSON, or in a charset other than UTF-8, which the client would
+// decode into other text than was checked; fhirauth.MediaType reads the
+// Content-Type, as it does for request bodies) is refused with 502: the
+// middleware fails closed. Either
 // way a checked response goes without the server's trailers (they would
 // arrive after the check, unchecked), and a checked Bundle without its
 // Location and Content-Location.

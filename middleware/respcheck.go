@@ -3,7 +3,6 @@ package middleware
 import (
 	"errors"
 	"fmt"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -172,8 +171,8 @@ func (m *Middleware) checkedBody(st *requestState, b *buffer, f *headerFacts) ([
 		m.refuse(st, http.StatusBadGateway, "exception", "the response is compressed ("+clipText(ce)+") and cannot be checked for authorization")
 		return nil, false
 	}
-	if cts := f.contentType; len(cts) > 1 || (len(cts) == 1 && !isJSONType(cts[0])) {
-		m.refuse(st, http.StatusBadGateway, "exception", "the response is not FHIR JSON ("+clipText(strings.Join(cts, ", "))+") and cannot be checked for authorization")
+	if problem := typeProblem("the response", f.contentType); problem != "" {
+		m.refuse(st, http.StatusBadGateway, "exception", problem)
 		return nil, false
 	}
 	if !success(b.finalStatus()) && !isOperationOutcome(body) {
@@ -343,18 +342,36 @@ func bodyAllowed(status int) bool {
 }
 
 // isJSONType accepts application/fhir+json, application/json and
-// application/json-patch+json style media types (any "+json" suffix).
+// application/json-patch+json style media types (any "+json" suffix), in
+// UTF-8 (fhirauth.MediaType, the parser of request bodies, refuses other
+// charsets).
 func isJSONType(ct string) bool {
 	switch ct {
 	case fhirJSON, fhirJSON + "; charset=utf-8", fhirJSON + ";charset=utf-8", fhirJSON + "; charset=UTF-8",
 		"application/json", "application/json; charset=utf-8", "application/json;charset=utf-8", "application/json; charset=UTF-8":
 		return true
 	}
-	mt, _, err := mime.ParseMediaType(ct)
+	mt, err := fhirauth.MediaType(ct)
 	if err != nil {
 		return false
 	}
 	return mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
+}
+
+// typeProblem says why a body (what: "the response", "the stored
+// version") whose Content-Type values are cts cannot be checked, or ""
+// when it can: it has at most one Content-Type, of a JSON media type
+// (isJSONType), without a charset other than UTF-8.
+func typeProblem(what string, cts []string) string {
+	switch {
+	case len(cts) == 0 || (len(cts) == 1 && isJSONType(cts[0])):
+		return ""
+	case len(cts) == 1:
+		if _, err := fhirauth.MediaType(cts[0]); err != nil {
+			return what + " cannot be checked for authorization: " + err.Error()
+		}
+	}
+	return what + " is not FHIR JSON (" + clipText(strings.Join(cts, ", ")) + ") and cannot be checked for authorization"
 }
 
 func clientID(st *requestState) string {

@@ -57,8 +57,8 @@ func (m *Middleware) storedVersion(ctx context.Context, next http.Handler, orig 
 			return "", http.StatusNotFound, "resource not found"
 		}
 	case st == http.StatusOK:
-		if ct := b.header.Get("Content-Type"); ct != "" && !isJSONType(ct) {
-			return "", http.StatusBadGateway, "the stored version is not FHIR JSON and cannot be checked"
+		if problem := typeProblem("the stored version", b.header["Content-Type"]); problem != "" {
+			return "", http.StatusBadGateway, problem
 		}
 		if fhirauth.ContentCoding(b.header["Content-Encoding"]) != "" {
 			return "", http.StatusBadGateway, "the stored version is compressed and cannot be checked"
