@@ -25,7 +25,12 @@
 // _type). Anything ambiguous is an error, never a guess: percent-encoding,
 // dot or empty segments and ";" in the path, mis-cased or unknown types,
 // absolute URLs in Bundle entries, nested Bundles, _filter and _query,
-// duplicate or case-variant keys in the JSON elements that matter.
+// duplicate or case-variant keys in the JSON elements that matter. The
+// search of a conditional write (If-None-Exist, the query of a
+// conditional update, patch or delete, and their forms in Bundle entries)
+// selects the resource to write, so it may hold search parameters only:
+// a result parameter there (_include, _revinclude, _sort, _count,
+// _summary, _elements, ...) is an error naming it.
 //
 // # Decide
 //

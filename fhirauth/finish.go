@@ -82,13 +82,38 @@ func (p *Policy) finishWrite(req *Request, in *rawRequest) error {
 		if err := allowOnly(in.query, "_format", "_pretty"); err != nil {
 			return err
 		}
+		if err := onlyCriteria(ine, req.Interaction); err != nil {
+			return err
+		}
 		return p.analyzeSearch(req, ine)
 	}
 	if req.Conditional && req.Interaction != Create {
+		if err := onlyCriteria(req.Params, req.Interaction); err != nil {
+			return err
+		}
 		return p.analyzeSearch(req, req.Params)
 	}
 	req.Reaches = []Reach{{Type: req.ResourceType, Kind: ReachTarget}}
 	return allowOnly(in.query, "_format", "_pretty")
+}
+
+// onlyCriteria refuses the result and paging parameters (isResultParam,
+// and _page) in q, the search of a conditional write of interaction i.
+// FHIR gives that search search parameters only ("If-None-Exist: [search
+// parameters]", "PUT [base]/[type]?[search parameters]"): they select the
+// resource to write, and the write answers with that resource, not with
+// search results. A result parameter there shapes nothing the client
+// gets, and an _include or _revinclude would have the decision expect a
+// Bundle, so that a write the server had done would be answered 502.
+// _format and _pretty, which format the write's own answer, stay.
+func onlyCriteria(q url.Values, i Interaction) error {
+	for key := range q {
+		name, _, _ := strings.Cut(key, ":")
+		if isResultParam(name) || name == "_page" {
+			return invalid("%s is a search result parameter, which the search of a conditional %s cannot hold: that search only selects the resource to write; remove it", clip(key), i)
+		}
+	}
+	return nil
 }
 
 // allowOnly rejects parameters outside names.

@@ -164,8 +164,8 @@ func takesModifier(base string) bool {
 // modifier or chain ("code:text", "subject:Patient.name",
 // "_has:Observation:patient:code"), a search parameter of t in the
 // policy's release (fhirspec.IsSearchParam: t's own, or one for every
-// type) or a result parameter whose value analyzeSearch has vetted
-// (isResultParam). Any other parameter still goes to the server (a
+// type), a result parameter whose value analyzeSearch has vetted
+// (isResultParam), _format or _pretty. Any other parameter still goes to the server (a
 // custom SearchParameter is legitimate), but the search is checked in the
 // response. It does not allocate.
 func (p *Policy) knownParams(t string, q url.Values) bool {
@@ -177,23 +177,23 @@ func (p *Policy) knownParams(t string, q url.Values) bool {
 		if i := strings.IndexAny(key, ":."); i >= 0 {
 			name = key[:i]
 		}
-		if !isResultParam(name) && !fhirspec.IsSearchParam(p.version, t, name) {
+		if !isResultParam(name) && name != "_format" && name != "_pretty" && !fhirspec.IsSearchParam(p.version, t, name) {
 			return false
 		}
 	}
 	return true
 }
 
-// isResultParam reports whether name is a search result or format
-// parameter that fhirauth reads and whose values it vets (controlParam,
-// checkControlValues): _include and _revinclude, _sort, _count,
-// _offset, _summary, _total, _elements, _contained, _containedType,
-// _format, _pretty. _page is not one: FHIR does not define it and its
-// value is passed unread, so a server may take it for a paging token.
+// isResultParam reports whether name is a search result parameter that
+// fhirauth reads and whose values it vets (controlParam,
+// checkControlValues): _include and _revinclude, _sort, _count, _offset,
+// _summary, _total, _elements, _contained, _containedType. _page is not
+// one: FHIR does not define it and its value is passed unread, so a
+// server may take it for a paging token.
 func isResultParam(name string) bool {
 	switch name {
 	case "_include", "_revinclude", "_sort", "_count", "_offset", "_summary", "_total",
-		"_elements", "_contained", "_containedType", "_format", "_pretty":
+		"_elements", "_contained", "_containedType":
 		return true
 	}
 	return false
