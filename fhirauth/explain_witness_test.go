@@ -94,20 +94,27 @@ func witnessPrincipal(rng *rand.Rand) *token.Principal {
 // parameters the decision adds). An interaction that no request can use
 // must not be offered.
 func TestExplainGrantsHaveWitness(t *testing.T) {
+	prs := witnessPrincipals(t, 22, 300)
+	t.Run("R4", func(t *testing.T) { checkWitnesses(t, testPolicy(t), prs) })
+	t.Run("STU3", func(t *testing.T) { checkWitnesses(t, careconnectPolicy(t), prs) })
+}
+
+// witnessPrincipals returns a principal for patient 1 for each of
+// witnessScopes, then n random ones (a fifth of them under -short) drawn
+// with seed.
+func witnessPrincipals(t *testing.T, seed int64, n int) []*token.Principal {
 	var prs []*token.Principal
 	for _, s := range witnessScopes {
 		prs = append(prs, principal(t, s, "1"))
 	}
-	rng := rand.New(rand.NewSource(22))
-	n := 300
+	rng := rand.New(rand.NewSource(seed))
 	if testing.Short() {
-		n = 60
+		n /= 5
 	}
 	for range n {
 		prs = append(prs, witnessPrincipal(rng))
 	}
-	t.Run("R4", func(t *testing.T) { checkWitnesses(t, testPolicy(t), prs) })
-	t.Run("STU3", func(t *testing.T) { checkWitnesses(t, careconnectPolicy(t), prs) })
+	return prs
 }
 
 // checkWitnesses requires a witness for every interaction Explain
@@ -144,18 +151,7 @@ func checkWitnesses(t *testing.T, pol *Policy, prs []*token.Principal) {
 // offers that interaction on that type. Explain leaves out only what no
 // request can use, however the constraint spells the token's patient.
 func TestExplainOffersWhatHasWitness(t *testing.T) {
-	var prs []*token.Principal
-	for _, s := range witnessScopes {
-		prs = append(prs, principal(t, s, "1"))
-	}
-	rng := rand.New(rand.NewSource(23))
-	n := 150
-	if testing.Short() {
-		n = 30
-	}
-	for range n {
-		prs = append(prs, witnessPrincipal(rng))
-	}
+	prs := witnessPrincipals(t, 23, 150)
 	t.Run("R4", func(t *testing.T) { checkOffered(t, testPolicy(t), prs) })
 	t.Run("STU3", func(t *testing.T) { checkOffered(t, careconnectPolicy(t), prs) })
 }
