@@ -185,7 +185,11 @@ type OperationRule struct {
 	Permission scope.Permission
 	// Search marks operations that behave as a search of the target type
 	// (e.g. Observation/$lastn): their parameters are narrowed like a
-	// search's under patient context. A search operation is type level
+	// search's under patient context and v2 constraints, and their
+	// results are checked entry by entry wherever a search's are: under
+	// a constrained scope, and with a parameter that is not a search
+	// parameter of the type (the operation's own, such as $lastn's max,
+	// too). A search operation is type level
 	// only: at instance level the resource in the path, not the narrowed
 	// parameters, says what it reads. Non-search type or system level
 	// operations are denied under patient/ scopes, and instance-level ones

@@ -64,7 +64,9 @@
 // page with opaque tokens in such parameters (Azure's ct, Cerner's
 // -pageContext, HealthLake's page), and a token may replay another
 // search, another patient's, while the server ignores the rest of the
-// query, the narrowing included.
+// query, the narrowing included. A registered search operation
+// (OperationRule.Search, such as $lastn) is decided, narrowed and checked
+// as a search of its type is.
 // SMART v2 constraints (patient/Observation.rs?category=laboratory) are
 // added to searches and checked on resources in hand; when they cannot be
 // enforced the request is denied. On a resource, each constraint is read

@@ -207,6 +207,16 @@ func (e *evaluation) search() (*Decision, denial) {
 	return d, denial{}
 }
 
+// returnsFound reports whether a request of interaction i whose search
+// part searchPart decides answers with what that search finds: a search,
+// or a registered search operation, which behaves as a search of its type
+// ("Operation" reaches searchPart for no other operation). A conditional
+// write answers with the resource it wrote, which the stored and body
+// checks hold.
+func returnsFound(i Interaction) bool {
+	return i.IsSearch() || i == Operation
+}
+
 // reachesKind reports whether rs has a Reach of kind k.
 func reachesKind(rs []Reach, k ReachKind) bool {
 	for _, r := range rs {
@@ -241,15 +251,17 @@ func (e *evaluation) searchPart(d *Decision, t string, params url.Values, letter
 		if den := e.constrainSearch(d, t, params, letters); den.status != 0 {
 			return den
 		}
-		if req.Interaction == SearchType || req.Interaction == SearchCompartment {
+		if returnsFound(req.Interaction) {
 			// The constraint is added to the query, but a server may
 			// not search by it (a parameter the type's element has no
-			// search parameter for, one it ignores): the results are
-			// held to the constraints in the response as well.
+			// search parameter for, one it ignores, an operation that
+			// reads a repeated parameter as OR or its Parameters body
+			// instead of the query): the results are held to the
+			// constraints in the response as well.
 			rc.on = true
 		}
 	}
-	if !rc.on && req.Interaction.IsSearch() && !e.p.knownParams(t, params) {
+	if !rc.on && returnsFound(req.Interaction) && !e.p.knownParams(t, params) {
 		// A parameter the release does not define for t may be a
 		// server's opaque paging token (Azure's ct, Cerner's
 		// -pageContext, HealthLake's page), which can replay any
