@@ -64,7 +64,8 @@
 // page with opaque tokens in such parameters (Azure's ct, Cerner's
 // -pageContext, HealthLake's page), and a token may replay another
 // search, another patient's, while the server ignores the rest of the
-// query, the narrowing included. A registered search operation
+// query, the narrowing included. A history with _page is checked the
+// same way, where the history alone would need no check. A registered search operation
 // (OperationRule.Search, such as $lastn) is decided, narrowed and checked
 // as a search of its type is.
 // SMART v2 constraints (patient/Observation.rs?category=laboratory) are

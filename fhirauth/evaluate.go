@@ -142,7 +142,9 @@ func (e *evaluation) evaluate() (*Decision, denial) {
 // read by id cannot be decided from the URL (the id says nothing about the
 // owner), so it is allowed with a response check: the returned resource
 // must be in the patient's compartment. The Patient resource itself is
-// decided from the URL: only the context patient.
+// decided from the URL: only the context patient. An instance history
+// with _page (a possible opaque paging token, see hasPageToken) is
+// checked whatever the scopes.
 func (e *evaluation) read() (*Decision, denial) {
 	t := e.req.ResourceType
 	m := e.permit(t, scope.Read)
@@ -168,6 +170,9 @@ func (e *evaluation) read() (*Decision, denial) {
 		if !e.constraintsCheckable(t, scope.Read) {
 			return nil, e.unenforceable(t, scope.Read, e.req.Interaction.String())
 		}
+		rc.on = true
+	}
+	if history && hasPageToken(e.req.Params) {
 		rc.on = true
 	}
 	d := e.grant()
@@ -376,30 +381,30 @@ func (e *evaluation) reachIncluded(r Reach, m scope.Match, rc *responseCheck) de
 // history: type and system history need "s" on every type they cover. A
 // history Bundle also reveals deleted versions and cannot take search
 // parameters, so it is denied under patient context and under v2
-// constraints rather than narrowed.
+// constraints rather than narrowed. With _page, which a server may take
+// for an opaque paging token replaying another search, the page is
+// checked entry by entry, as a search's with _page is.
 func (e *evaluation) history() (*Decision, denial) {
 	if e.inPatient() {
 		return nil, e.deny(http.StatusForbidden, "the history of a whole type or system cannot be limited to the patient compartment; read the history of one resource instead (Type/id/_history)")
 	}
+	types, via, what := e.p.allTypes, "_history of the whole system", "system history"
 	if e.req.Interaction == HistoryType {
-		t := e.req.ResourceType
+		types, via, what = []string{e.req.ResourceType}, "", "type history"
+	}
+	for _, t := range types {
 		switch e.permit(t, scope.Search) {
 		case scope.Denied:
-			return nil, e.missing(t, scope.Search, "")
+			return nil, e.missing(t, scope.Search, via)
 		case scope.Constrained:
-			return nil, e.unenforceable(t, scope.Search, "type history")
-		}
-		return e.grant(), denial{}
-	}
-	for _, t := range e.p.allTypes {
-		switch e.permit(t, scope.Search) {
-		case scope.Denied:
-			return nil, e.missing(t, scope.Search, "_history of the whole system")
-		case scope.Constrained:
-			return nil, e.unenforceable(t, scope.Search, "system history")
+			return nil, e.unenforceable(t, scope.Search, what)
 		}
 	}
-	return e.grant(), denial{}
+	d := e.grant()
+	if hasPageToken(e.req.Params) {
+		d.response = responseCheck{on: true, bundle: true, letters: scope.Search}
+	}
+	return d, denial{}
 }
 
 // continuation: an opaque paging token of the server (HAPI's _getpages)

@@ -199,6 +199,16 @@ func isResultParam(name string) bool {
 	return false
 }
 
+// hasPageToken reports whether q has _page, which FHIR does not define:
+// its value goes to the server unread, and a server may take it for an
+// opaque paging token that replays another search (another type's,
+// another patient's) whatever the rest of the request says. The answer
+// to a request with one is checked entry by entry.
+func hasPageToken(q url.Values) bool {
+	_, ok := q["_page"]
+	return ok
+}
+
 // checkControlValues checks the values of a control parameter that
 // reaches no other resources: known ones must have values whose effect is
 // known, _filter and _query (server-defined) and unknown ones are refused.
