@@ -85,7 +85,7 @@ func (m *Middleware) serveBundle(st *requestState, ctx context.Context, next htt
 	serveBuffered(next, b, r)
 	f := b.scan()
 	resBody, ok := m.checkedBody(st, b, &f)
-	if !ok {
+	if !ok || m.refuseNoBundle(st, b.finalStatus(), resBody, d, kept) {
 		return
 	}
 	if !success(b.finalStatus()) || len(resBody) == 0 {
@@ -186,6 +186,26 @@ func (m *Middleware) prepareEntry(st *requestState, dst []byte, i int, raw []byt
 		return dst, nil, false
 	}
 	return out, nil, true
+}
+
+// refuseNoBundle refuses, with 502, an answer to the forwarded Bundle
+// that is neither a Bundle nor an error (status < 400) when a kept entry's
+// response must be checked, and reports whether it did: a 202 Accepted of
+// Prefer: respond-async, a redirect, a 2xx without a body. Such an answer
+// holds no entry to check, and the result it points to (Content-Location,
+// Location) would be served unchecked; the refusal goes without them.
+func (m *Middleware) refuseNoBundle(st *requestState, status int, body []byte, d *fhirauth.Decision, kept []int) bool {
+	if status >= 400 || (success(status) && len(body) > 0) {
+		return false
+	}
+	for _, i := range kept {
+		if d.Entries[i].NeedsResponseCheck() {
+			m.refuse(st, http.StatusBadGateway, "exception", fmt.Sprintf("the server answered the Bundle with status %d and no Bundle "+
+				"(an asynchronous answer, a redirect), so the entries' responses cannot be checked for authorization; send it without Prefer: respond-async", status))
+			return true
+		}
+	}
+	return false
 }
 
 // storedOutcome is the outcome of an entry withheld by its stored-version

@@ -54,7 +54,10 @@
 // middleware fails closed. Either
 // way a checked response goes without the server's trailers (they would
 // arrive after the check, unchecked), and a checked Bundle without its
-// Location and Content-Location.
+// Location and Content-Location. An answer that holds nothing to check (a
+// 202 Accepted of Prefer: respond-async, whose result a polling URL would
+// serve unchecked, a redirect) is refused for a checked request, and for
+// a batch or transaction with an entry whose response is checked.
 //
 // SMARTConfigurationHandler serves the SMART App Launch configuration
 // document from configuration.
