@@ -54,10 +54,18 @@
 // middleware fails closed. Either
 // way a checked response goes without the server's trailers (they would
 // arrive after the check, unchecked), and a checked Bundle without its
-// Location and Content-Location. An answer that holds nothing to check (a
-// 202 Accepted of Prefer: respond-async, whose result a polling URL would
-// serve unchecked, a redirect) is refused for a checked request, and for
-// a batch or transaction with an entry whose response is checked.
+// Location and Content-Location. A request whose response is checked
+// (or a batch or transaction with an entry whose response is) that asks
+// for Prefer: respond-async is refused before it reaches the server, with
+// 400 not-supported: the result would be served from a polling URL the
+// check never sees. The preference counts in every form RFC 7240 allows
+// (several Prefer fields, a list, parameters after ";", any case) and
+// where a lax server finds it (after ";", in a quoted string); a request
+// whose response needs no check, such as a Bulk Data kick-off, keeps the
+// header. An answer that holds nothing to check all the same (a 202
+// Accepted the server chose itself, a redirect) is refused for a checked
+// request, and for a batch or transaction with an entry whose response is
+// checked.
 //
 // SMARTConfigurationHandler serves the SMART App Launch configuration
 // document from configuration.

@@ -275,6 +275,9 @@ func (m *Middleware) serve(st *requestState, next http.Handler, r *http.Request)
 		m.refuseDecision(st, d)
 		return
 	}
+	if m.refuseAsync(st, r, req, d) {
+		return // before narrowing, stored checks or the server
+	}
 	ctx := r.Context()
 	r = r.WithContext(context.WithValue(ctx, stateKey{}, st))
 	if isBundle(req) {
