@@ -11,7 +11,9 @@ import (
 
 // WithDPoP makes a token source obtain DPoP-bound tokens (RFC 9449): every
 // token request carries a proof signed by key, answered with a
-// token_type DPoP token bound to it. A Client built on that source sends
+// token_type DPoP token bound to it; a token of another type (a server
+// that ignored the proof) is refused with ErrDPoPNotBound, never sent
+// as a bearer token. A Client built on that source sends
 // a fresh proof with every FHIR request (each page of a search, each
 // retry), and follows the server nonces (use_dpop_nonce) of both the token
 // endpoint and the FHIR server.

@@ -56,6 +56,10 @@ var (
 	// ErrUnsupported is wrapped when a server's SMART configuration does
 	// not support the chosen grant type or client authentication method.
 	ErrUnsupported = errors.New("client: not supported by the server")
+	// ErrDPoPNotBound is wrapped when a token source built WithDPoP gets
+	// a token whose token_type is not DPoP: sent as it is, it would be a
+	// bearer token anyone holding it can replay.
+	ErrDPoPNotBound = errors.New("client: token endpoint issued a token not bound to the DPoP key")
 )
 
 // OAuth error codes (RFC 6749 section 5.2) as sentinels: an *OAuthError
