@@ -115,14 +115,20 @@ type Error struct {
 	Body []byte
 }
 
-// Error reports the method, URL, status and the outcome's issues.
+// Error reports the method, URL, status and the outcome's issues (the
+// first few, each clipped, control characters escaped; Outcome has them
+// all as the server sent them).
 func (e *Error) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "fhir: %s %s: %d %s", e.Method, e.URL, e.StatusCode, http.StatusText(e.StatusCode))
 	if e.Outcome != nil {
-		for _, is := range e.Outcome.Issues {
+		for i, is := range e.Outcome.Issues {
+			if i == maxIssuesShown {
+				fmt.Fprintf(&b, "; and %d more issues", len(e.Outcome.Issues)-i)
+				break
+			}
 			b.WriteString("; ")
-			b.WriteString(is.String())
+			b.WriteString(serverText(is.String()))
 		}
 	}
 	return b.String()
@@ -163,17 +169,18 @@ type OAuthError struct {
 	Err error
 }
 
-// Error reports the code, description and status.
+// Error reports the code, description and status (clipped, control
+// characters escaped; the fields hold them as the server sent them).
 func (e *OAuthError) Error() string {
 	var b strings.Builder
 	b.WriteString("oauth2: token endpoint")
 	if e.Code != "" {
-		fmt.Fprintf(&b, ": %s", e.Code)
+		fmt.Fprintf(&b, ": %s", serverText(e.Code))
 	} else {
 		b.WriteString(": no error code")
 	}
 	if e.Description != "" {
-		fmt.Fprintf(&b, " %q", e.Description)
+		fmt.Fprintf(&b, " %q", serverText(e.Description))
 	}
 	if e.StatusCode != 0 {
 		fmt.Fprintf(&b, " (HTTP %d)", e.StatusCode)
