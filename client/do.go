@@ -148,6 +148,7 @@ func (c *Client) send(ctx context.Context, r *request, tok *oauth2.Token) (*Resu
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
+		redactURLError(err)
 		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
 			err = fmt.Errorf("%w (%w)", ctxErr, err)
 		}
@@ -166,6 +167,21 @@ func (c *Client) send(ctx context.Context, r *request, tok *oauth2.Token) (*Resu
 		return nil, &ResponseTooLargeError{Method: r.method, URL: redactURL(r.url), Limit: c.maxBody}
 	}
 	return &Result{StatusCode: resp.StatusCode, Header: resp.Header, Body: data}, nil
+}
+
+// redactURLError drops the query (search parameters, which may name a
+// patient) and userinfo from the URL net/http's *url.Error names: the
+// request's, or a redirect target's.
+func redactURLError(err error) {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return
+	}
+	if u, perr := url.Parse(ue.URL); perr == nil {
+		ue.URL = redactURL(u)
+	} else {
+		ue.URL = ""
+	}
 }
 
 // maxErrorBody bounds the raw body kept in an *Error.
