@@ -123,8 +123,8 @@ func (e *Error) Error() string {
 	fmt.Fprintf(&b, "fhir: %s %s: %d %s", e.Method, e.URL, e.StatusCode, http.StatusText(e.StatusCode))
 	if e.Outcome != nil {
 		for i, is := range e.Outcome.Issues {
-			if i == maxIssuesShown {
-				fmt.Fprintf(&b, "; and %d more issues", len(e.Outcome.Issues)-i)
+			if i == maxOutcomeLines {
+				fmt.Fprintf(&b, "; and %d more", len(e.Outcome.Issues)-i)
 				break
 			}
 			b.WriteString("; ")

@@ -9,10 +9,10 @@ import (
 
 // Bounds of the server text an error message carries.
 const (
-	// maxServerText bounds one piece of text (an issue, an error code).
+	// maxServerText bounds one piece of text (an outcome line, an error code).
 	maxServerText = 512
-	// maxIssuesShown bounds the OperationOutcome issues Error lists.
-	maxIssuesShown = 10
+	// maxOutcomeLines bounds the OperationOutcome entries Error lists.
+	maxOutcomeLines = 10
 )
 
 // serverText renders text a server chose for an error message: at most
