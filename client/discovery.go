@@ -2,6 +2,7 @@ package client
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -36,4 +37,60 @@ func ServerSupports(sc *token.SMARTConfiguration, grant string, auth ClientAuth)
 		return fmt.Errorf("%w: client assertions signed with RS384 or ES384 (server supports: %s)", ErrUnsupported, strings.Join(algs, ", "))
 	}
 	return nil
+}
+
+// DiscoveredTokenURL returns the token endpoint of sc, the SMART
+// configuration read from fhirBase, for a client authenticating with auth.
+//
+// A shared secret (ClientSecretBasic, ClientSecretPost) is sent only to a
+// token endpoint the caller vouched for: the FHIR server's discovery
+// document may name any URL, and a compromised or hostile server would
+// collect the secret of every client that followed it. So for those
+// methods the endpoint must be on fhirBase's origin (scheme, host and
+// port, an absent port being the scheme's default); otherwise the error
+// wraps ErrForeignTokenEndpoint, and a caller that trusts that endpoint
+// passes it to ClientCredentials itself. PrivateKeyJWT takes the endpoint
+// from any origin: the client assertion's aud names it, so it is of no use
+// at another one.
+func DiscoveredTokenURL(fhirBase string, sc *token.SMARTConfiguration, auth ClientAuth) (string, error) {
+	if sc == nil || sc.TokenEndpoint == "" {
+		return "", fmt.Errorf("%w: the SMART configuration names no token endpoint", ErrConfig)
+	}
+	if auth == PrivateKeyJWT {
+		return sc.TokenEndpoint, nil
+	}
+	base, err := url.Parse(fhirBase)
+	if err != nil {
+		return "", fmt.Errorf("%w: FHIR base URL: %w", ErrConfig, err)
+	}
+	tu, err := url.Parse(sc.TokenEndpoint)
+	if err != nil {
+		return "", fmt.Errorf("%w: token endpoint %s is not a URL", ErrForeignTokenEndpoint, serverText(sc.TokenEndpoint))
+	}
+	if !sameOrigin(base, tu) {
+		return "", fmt.Errorf("%w: token endpoint %s, FHIR base %s", ErrForeignTokenEndpoint, serverText(redactURL(tu)), redactURL(base))
+	}
+	return sc.TokenEndpoint, nil
+}
+
+// sameOrigin reports whether a and b have the same scheme, host and port
+// (RFC 6454), an absent port being the scheme's default.
+func sameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) &&
+		strings.EqualFold(a.Hostname(), b.Hostname()) &&
+		effectivePort(a) == effectivePort(b)
+}
+
+// effectivePort is u's port, or its scheme's default port.
+func effectivePort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return "443"
+	case "http":
+		return "80"
+	}
+	return ""
 }

@@ -25,7 +25,14 @@
 // once with a new one. token.DiscoverSMART reads
 // {base}/.well-known/smart-configuration to find the token endpoint;
 // ServerSupports checks the server offers the chosen grant and client
-// authentication. Token requests never follow redirects: a token endpoint
+// authentication, and DiscoveredTokenURL takes the endpoint from it. A
+// client secret goes only to a token endpoint the caller vouched for:
+// one given to ClientCredentials directly, or one discovered on the FHIR
+// base's origin. DiscoveredTokenURL refuses a discovered endpoint on
+// another origin for ClientSecretBasic and ClientSecretPost with an error
+// wrapping ErrForeignTokenEndpoint, before anything is sent (a client
+// assertion names its endpoint, so PrivateKeyJWT takes it from any
+// origin). Token requests never follow redirects: a token endpoint
 // answering 3xx is an error wrapping ErrUnexpectedResponse, so credentials,
 // client assertions and DPoP proofs reach no other URL (a client given to
 // WithTokenHTTPClient is copied, not changed).

@@ -56,6 +56,11 @@ var (
 	// ErrUnsupported is wrapped when a server's SMART configuration does
 	// not support the chosen grant type or client authentication method.
 	ErrUnsupported = errors.New("client: not supported by the server")
+	// ErrForeignTokenEndpoint is wrapped when a server's SMART
+	// configuration names a token endpoint on another origin than the FHIR
+	// base and the client would authenticate there with its secret
+	// (DiscoveredTokenURL); nothing is sent.
+	ErrForeignTokenEndpoint = errors.New("client: discovered token endpoint is on another origin than the FHIR server; the client secret is not sent there unless the token URL is given explicitly")
 	// ErrDPoPNotBound is wrapped when a token source built WithDPoP gets
 	// a token whose token_type is not DPoP: sent as it is, it would be a
 	// bearer token anyone holding it can replay.

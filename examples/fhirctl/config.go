@@ -17,7 +17,7 @@ const (
 	exitOK         = 0
 	exitFailure    = 1 // anything else: local I/O, an answer that is not FHIR
 	exitUsage      = 2 // the command line is wrong
-	exitAuth       = 3 // authentication or authorization refused (401, 403, token endpoint; explain: denied)
+	exitAuth       = 3 // authentication or authorization refused (401, 403, token endpoint, foreign token endpoint; explain: denied)
 	exitNotFound   = 4 // 404 or 410
 	exitFHIR       = 5 // any other FHIR error status (400, 409, 412, 422, 5xx, a failed export)
 	exitNetwork    = 6 // no answer: connection refused, DNS, timeout, TLS
@@ -78,7 +78,9 @@ exit status:
   1  other failure (local files, an answer that is not FHIR)
   2  usage error
   3  authentication or authorization refused (HTTP 401/403, the token
-     endpoint said no; explain: the request would be denied)
+     endpoint said no, a discovered token endpoint on another origin than
+     -base would get the secret: give -token-url; explain: the request
+     would be denied)
   4  not found (HTTP 404/410)
   5  other FHIR error (HTTP 4xx/5xx, a failed export)
   6  network error (no answer: connection refused, DNS, timeout, TLS)
@@ -132,7 +134,7 @@ func newFlagSet(stderr io.Writer, getenv func(string) string) (*flag.FlagSet, *c
 	cfg, v := &config{}, &flagValues{}
 	fs.StringVar(&cfg.base, "base", getenv("FHIR_BASE"), "FHIR base `URL` (env FHIR_BASE)")
 	fs.StringVar(&cfg.token, "token", getenv("FHIR_TOKEN"), "access `token` to send as is, instead of getting one (env FHIR_TOKEN)")
-	fs.StringVar(&cfg.tokenURL, "token-url", "", "token endpoint `URL` (default: discovered from {base}/.well-known/smart-configuration)")
+	fs.StringVar(&cfg.tokenURL, "token-url", "", "token endpoint `URL` (default: discovered from {base}/.well-known/smart-configuration; a secret goes only to one discovered on the base's origin)")
 	fs.StringVar(&cfg.clientID, "client-id", getenv("FHIR_CLIENT_ID"), "OAuth2 client `id` (env FHIR_CLIENT_ID)")
 	fs.StringVar(&cfg.secret, "client-secret", getenv("FHIR_CLIENT_SECRET"), "client `secret` (env FHIR_CLIENT_SECRET)")
 	fs.StringVar(&v.auth, "client-auth", "basic", "how the secret is sent: basic (HTTP Basic header) or post (form body)")

@@ -54,6 +54,15 @@
 //	-dir, -type, -since, -status   export: see above
 //	-insecure-http      allow plain-http URLs on non-loopback hosts
 //
+// Without -token-url the token endpoint comes from the FHIR server's
+// SMART configuration, and a client secret (-client-secret) is sent there
+// only when it is on the origin (scheme, host, port) of -base: a FHIR
+// server naming a token endpoint elsewhere could collect the secret, so
+// fhirctl stops before sending anything, with exit status 3, and says to
+// give -token-url. A -key client takes the discovered endpoint from any
+// origin: its client assertion names the endpoint and is of no use at
+// another one.
+//
 // explain judges locally, with fhirwarden's default policy for the
 // server's FHIR version, from the token's claims (a JWT's payload, or the
 // token response of an opaque token); a server whose policy shares more
@@ -65,7 +74,8 @@
 //	1  other failure (local files, an answer that is not FHIR)
 //	2  usage error
 //	3  authentication or authorization refused (401/403, the token endpoint
-//	   said no; explain: the request would be denied)
+//	   said no, a discovered token endpoint on another origin than -base
+//	   would get the secret; explain: the request would be denied)
 //	4  not found (404/410)
 //	5  other FHIR error (4xx/5xx, a failed export)
 //	6  network error (no answer)

@@ -59,14 +59,18 @@ func Example() {
 }
 
 // exampleFHIRServer is the smallest FHIR server fhirctl can talk to: a
-// SMART configuration pointing at iss, and reads of one Patient, allowed
-// to tokens of iss whose scope names Patient.
+// SMART configuration naming a token endpoint on its own origin, which
+// forwards to iss, and reads of one Patient, allowed to tokens of iss
+// whose scope names Patient.
 func exampleFHIRServer(iss *tokentest.Issuer) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /fhir/.well-known/smart-configuration", func(w http.ResponseWriter, r *http.Request) {
+		doc := iss.AuthServer().SMARTConfiguration()
+		doc["token_endpoint"] = "http://" + r.Host + "/token"
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(iss.AuthServer().SMARTConfiguration())
+		_ = json.NewEncoder(w).Encode(doc)
 	})
+	mux.Handle("POST /token", tokenProxy(iss))
 	mux.HandleFunc("GET /fhir/{type}/{id}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/fhir+json")
 		claims, active := iss.Introspect(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -56,9 +58,33 @@ func newFHIRServer(t *testing.T, iss *tokentest.Issuer) *fhirServer {
 	mux.HandleFunc("POST /fhir/{type}", s.guardPath(s.create))
 	mux.HandleFunc("PUT /fhir/{type}/{id}", s.guardPath(s.update))
 	mux.HandleFunc("DELETE /fhir/{type}/{id}", s.guardPath(s.remove))
+	mux.Handle("POST /token", tokenProxy(iss))
 	s.Server = httptest.NewServer(mux)
 	t.Cleanup(s.Close)
+	s.setTokenEndpoint(s.URL + "/token")
 	return s
+}
+
+// setTokenEndpoint sets the token_endpoint the SMART configuration names.
+func (s *fhirServer) setTokenEndpoint(u string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.smartDoc["token_endpoint"] = u
+}
+
+// tokenProxy forwards token requests to iss, so that the FHIR server's
+// origin has a token endpoint as a FHIR server with its own
+// authorization server does: fhirctl sends a secret only to a discovered
+// endpoint on the FHIR server's origin.
+func tokenProxy(iss *tokentest.Issuer) http.Handler {
+	target, err := url.Parse(iss.TokenURL())
+	if err != nil {
+		panic(err)
+	}
+	return &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		u := *target
+		r.Out.URL, r.Out.Host = &u, target.Host
+	}}
 }
 
 func writeResource(w http.ResponseWriter, status int, v any) {
@@ -246,6 +272,9 @@ func TestTokenCommand(t *testing.T) {
 	assert.Empty(t, req.Header.Get("Authorization"))
 	assert.Equal(t, "s3cret", req.Form.Get("client_secret"))
 
+	// A client assertion names its token endpoint: -key uses one
+	// discovered on another origin.
+	f.fhir.setTokenEndpoint(f.iss.TokenURL())
 	f.iss.ResetRecords()
 	env := map[string]string{"FHIR_BASE": f.env["FHIR_BASE"], "FHIR_CLIENT_SECRET": "ignored when -key is given"}
 	r = fhirctl(t, env, "", "-client-id", "backend", "-key", f.keyFile, "-scope", "system/Patient.rs", "token")
@@ -255,6 +284,7 @@ func TestTokenCommand(t *testing.T) {
 	assert.Equal(t, "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", req.Form.Get("client_assertion_type"))
 	assert.Empty(t, req.Header.Get("Authorization"))
 
+	f.fhir.setTokenEndpoint(f.fhir.URL + "/token")
 	r = fhirctl(t, f.env, "", "-client-secret", "wrong", "token")
 	assert.Equal(t, exitAuth, r.code)
 	assert.Contains(t, r.stderr, "invalid_client")
@@ -303,7 +333,9 @@ func TestGetCommand(t *testing.T) {
 	assert.Contains(t, r.stderr, "HTTP 403")
 	assert.Contains(t, r.stderr, `scope "user/Patient.read" does not permit Observation`)
 
-	// Backend services through the key file.
+	// Backend services through the key file, with the issuer's own
+	// token endpoint (a client assertion names it).
+	f.fhir.setTokenEndpoint(f.iss.TokenURL())
 	env := map[string]string{"FHIR_BASE": f.env["FHIR_BASE"]}
 	r = fhirctl(t, env, "", "-client-id", "backend", "-key", f.keyFile, "get", "Patient/9000000009")
 	require.Equal(t, exitOK, r.code, r.stderr)

@@ -53,6 +53,7 @@ func TestDiscoveryRedirects(t *testing.T) {
 		}
 	}))
 	t.Cleanup(front.Close)
+	f.fhir.setTokenEndpoint(front.URL + "/token")
 	env := map[string]string{"FHIR_BASE": front.URL + "/fhir", "FHIR_CLIENT_ID": "patient-access", "FHIR_CLIENT_SECRET": "s3cret"}
 
 	r := fhirctl(t, env, "", "token")

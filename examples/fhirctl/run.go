@@ -102,21 +102,10 @@ func (a *app) setup(ctx context.Context) error {
 		}
 		tokenURL := cfg.tokenURL
 		if tokenURL == "" {
-			// The token package's default client follows redirects on
-			// the FHIR server's origin only: the document names the
-			// token endpoint the credentials go to.
-			var dopts []token.DiscoveryOption
-			if cfg.insecureHTTP {
-				dopts = append(dopts, token.WithInsecureHTTP())
-			}
-			sc, err := token.DiscoverSMART(ctx, cfg.base, dopts...)
-			if err != nil {
-				return fmt.Errorf("finding the token endpoint (or give -token-url): %w", err)
-			}
-			if err := client.ServerSupports(sc, "client_credentials", auth); err != nil {
+			var err error
+			if tokenURL, err = a.discoverTokenURL(ctx, auth); err != nil {
 				return err
 			}
-			tokenURL = sc.TokenEndpoint
 		}
 		// WithTokenHTTPClient copies tokenHC and makes the copy refuse
 		// redirects: a token endpoint's redirect never gets the credentials.
@@ -155,6 +144,31 @@ func (a *app) setup(ctx context.Context) error {
 	}
 	a.fhir = c
 	return nil
+}
+
+// discoverTokenURL reads the token endpoint from the FHIR server's SMART
+// configuration. The token package's default client follows redirects on
+// the FHIR server's origin only. A secret goes only to a token endpoint on
+// that origin too (client.DiscoveredTokenURL): one elsewhere is refused,
+// exit 3, unless given with -token-url. A client assertion names its
+// endpoint, so -key takes it from any origin.
+func (a *app) discoverTokenURL(ctx context.Context, auth client.ClientAuth) (string, error) {
+	var dopts []token.DiscoveryOption
+	if a.cfg.insecureHTTP {
+		dopts = append(dopts, token.WithInsecureHTTP())
+	}
+	sc, err := token.DiscoverSMART(ctx, a.cfg.base, dopts...)
+	if err != nil {
+		return "", fmt.Errorf("finding the token endpoint (or give -token-url): %w", err)
+	}
+	if err := client.ServerSupports(sc, "client_credentials", auth); err != nil {
+		return "", err
+	}
+	tokenURL, err := client.DiscoveredTokenURL(a.cfg.base, sc, auth)
+	if err != nil {
+		return "", fmt.Errorf("%w (give -token-url)", err)
+	}
+	return tokenURL, nil
 }
 
 // dpopKey loads the -dpop-key file, or makes a key for this run.
@@ -218,6 +232,9 @@ func report(stderr io.Writer, err error) int {
 		fmt.Fprintf(stderr, "fhirctl: %s\n", sanitize(ie.msg))
 		return exitIncomplete
 	case errors.Is(err, deniedError{}):
+		return exitAuth
+	case errors.Is(err, client.ErrForeignTokenEndpoint):
+		fmt.Fprintf(stderr, "fhirctl: %s\n", sanitize(err.Error()))
 		return exitAuth
 	case errors.As(err, &fe):
 		reportFHIR(stderr, fe)
