@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/fhirwarden/fhirwarden/internal/origin"
 	"github.com/fhirwarden/fhirwarden/token"
 )
 
@@ -67,30 +68,8 @@ func DiscoveredTokenURL(fhirBase string, sc *token.SMARTConfiguration, auth Clie
 	if err != nil {
 		return "", fmt.Errorf("%w: token endpoint %s is not a URL", ErrForeignTokenEndpoint, serverText(sc.TokenEndpoint))
 	}
-	if !sameOrigin(base, tu) {
+	if !origin.Same(base, tu) {
 		return "", fmt.Errorf("%w: token endpoint %s, FHIR base %s", ErrForeignTokenEndpoint, serverText(redactURL(tu)), redactURL(base))
 	}
 	return sc.TokenEndpoint, nil
-}
-
-// sameOrigin reports whether a and b have the same scheme, host and port
-// (RFC 6454), an absent port being the scheme's default.
-func sameOrigin(a, b *url.URL) bool {
-	return strings.EqualFold(a.Scheme, b.Scheme) &&
-		strings.EqualFold(a.Hostname(), b.Hostname()) &&
-		effectivePort(a) == effectivePort(b)
-}
-
-// effectivePort is u's port, or its scheme's default port.
-func effectivePort(u *url.URL) string {
-	if p := u.Port(); p != "" {
-		return p
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "https":
-		return "443"
-	case "http":
-		return "80"
-	}
-	return ""
 }

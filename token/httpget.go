@@ -7,7 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
+
+	"github.com/fhirwarden/fhirwarden/internal/origin"
 )
 
 // Response size limits: a hostile or broken endpoint cannot make the
@@ -47,35 +48,13 @@ func newHTTPClient(insecure bool) *http.Client {
 // the same host over plain http.
 func sameOriginRedirect(req *http.Request, via []*http.Request) error {
 	first := via[0].URL
-	if !sameOrigin(first, req.URL) {
+	if !origin.Same(first, req.URL) {
 		return &redirectError{from: first.Redacted(), reason: "redirected to another origin, " + req.URL.Redacted()}
 	}
 	if len(via) >= maxRedirects {
 		return &redirectError{from: first.Redacted(), reason: fmt.Sprintf("stopped after %d redirects", maxRedirects)}
 	}
 	return nil
-}
-
-// sameOrigin reports whether a and b have the same scheme, host and port
-// (RFC 6454), an absent port being the scheme's default.
-func sameOrigin(a, b *url.URL) bool {
-	return strings.EqualFold(a.Scheme, b.Scheme) &&
-		strings.EqualFold(a.Hostname(), b.Hostname()) &&
-		effectivePort(a) == effectivePort(b)
-}
-
-// effectivePort is u's port, or its scheme's default port.
-func effectivePort(u *url.URL) string {
-	if p := u.Port(); p != "" {
-		return p
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "https":
-		return "443"
-	case "http":
-		return "80"
-	}
-	return ""
 }
 
 // redirectError: the default client refused to follow a redirect. Discovery
