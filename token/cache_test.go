@@ -2,6 +2,7 @@ package token_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -114,4 +115,38 @@ func TestVerifiedTokenCache(t *testing.T) {
 		_, err = v.Authenticate(ctx, raw)
 		requireRejected(t, err, token.ErrUnknownKey, raw)
 	})
+}
+
+// TestTokenCacheBytesBound shows WithTokenCacheBytes through the public
+// API: out-of-range budgets are configuration errors, and with a budget of
+// a few dozen entries, a stream of distinct tokens keeps the estimated
+// bytes (Stats.CacheBytes) under the budget, evicts rather than refuses,
+// and still answers the token just verified from the cache.
+func TestTokenCacheBytesBound(t *testing.T) {
+	ctx := context.Background()
+	iss, clk := newIssuer(t)
+	for _, n := range []int64{-1, 0, 4<<10 - 1, 64<<30 + 1} {
+		_, err := token.NewVerifier(ctx, token.Config{Issuer: iss.URL, Audience: iss.Audience(), JWKSURL: iss.JWKSURL()},
+			token.WithTokenCacheBytes(n))
+		require.ErrorIs(t, err, token.ErrConfig, "budget %d", n)
+	}
+
+	const budget = 64 << 10
+	v := newVerifier(t, iss, clk, token.WithTokenCacheBytes(budget))
+	const tokens = 400
+	var last string
+	for i := range tokens {
+		last = iss.Mint(map[string]any{"sub": fmt.Sprintf("user-%d", i)})
+		_, err := v.Authenticate(ctx, last)
+		require.NoError(t, err)
+		st := v.Stats()
+		require.LessOrEqual(t, st.CacheBytes, int64(budget), "after %d tokens", i+1)
+	}
+	st := v.Stats()
+	require.Positive(t, st.CacheEntries)
+	require.Less(t, st.CacheEntries, tokens, "the budget, not the count, bounded the cache")
+	require.Greater(t, st.CacheBytes, int64(budget/2), "the budget is used, not left mostly empty")
+	_, err := v.Authenticate(ctx, last)
+	require.NoError(t, err)
+	require.Equal(t, st.CacheHits+1, v.Stats().CacheHits, "the newest token is served from the cache")
 }

@@ -13,6 +13,7 @@ type Stats struct {
 	CacheHits    uint64 // answered from the verified-token cache
 	CacheMisses  uint64 // verified afresh
 	CacheEntries int    // tokens currently cached
+	CacheBytes   int64  // estimated memory of the cached entries, bounded by WithTokenCacheBytes
 
 	KeysLoaded               int       // usable keys in the current key set
 	KeysSkipped              int       // keys of the last loaded JWKS that could not be used (logged)
@@ -30,6 +31,7 @@ func (v *Verifier) Stats() Stats {
 		st.CacheHits = v.cache.hits.Load()
 		st.CacheMisses = v.cache.misses.Load()
 		st.CacheEntries = v.cache.len()
+		st.CacheBytes = v.cache.bytes()
 	}
 	st.Verified = v.verified.load() + st.CacheHits
 	st.Rejected = v.rejected.load()

@@ -130,9 +130,14 @@ func (s *cacheShard) init(maxEntries int, maxBytes int64, ttl time.Duration) {
 	s.window.init()
 	s.main.init()
 	s.maxEntries, s.maxBytes = maxEntries, maxBytes
-	s.windowMax, s.windowMaxN = maxBytes/100, max(maxEntries/100, 1)
+	s.windowMax, s.windowMaxN = windowBytes(maxBytes), max(maxEntries/100, 1)
 	s.sketch.init(min(int64(maxEntries), maxBytes/typicalEntryBytes+1))
 }
+
+// windowBytes is the window's share of a shard of maxBytes: 1%, but room
+// for at least one typical entry, so that even a small cache serves a
+// token from the request after the one that verified it.
+func windowBytes(maxBytes int64) int64 { return max(maxBytes/100, typicalEntryBytes) }
 
 // hash picks a token's shard and its counters in the sketch. It reads
 // only the token's last 64 bytes, which for a JWS are signature bytes and

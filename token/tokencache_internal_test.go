@@ -160,7 +160,7 @@ func TestTokenCacheMatchesModel(t *testing.T) {
 		c := newTokenCache(maxEntries, maxBytes, time.Minute, 0)
 		require.Len(t, c.shards, 1)
 		s := &c.shards[0]
-		m := &cacheModel{maxEntries: maxEntries, maxBytes: maxBytes, windowMax: maxBytes / 100, windowMaxN: max(maxEntries/100, 1), freq: s.sketch.estimate}
+		m := &cacheModel{maxEntries: maxEntries, maxBytes: maxBytes, windowMax: windowBytes(maxBytes), windowMaxN: max(maxEntries/100, 1), freq: s.sketch.estimate}
 		now := cacheEpoch
 		for op := range 3000 {
 			key := "k" + strconv.Itoa(rng.IntN(3*maxEntries))

@@ -125,6 +125,8 @@ func TestGatewayHealthAndMetrics(t *testing.T) {
 	} {
 		assert.Contains(t, body, want)
 	}
+	assert.Regexp(t, `(?m)^fhirwarden_token_cache_entries 1$`, body)
+	assert.Regexp(t, `(?m)^fhirwarden_token_cache_bytes [1-9][0-9]{2,}$`, body, "one token's estimated bytes")
 	// Under the FHIR base, the same names are FHIR requests, not these.
 	res, _ := g.do(t, http.MethodGet, "healthz", "", "", "")
 	assert.Equal(t, 401, res.StatusCode)

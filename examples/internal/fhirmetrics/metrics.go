@@ -59,13 +59,14 @@ func (m *Metrics) Handler() http.Handler {
 type verifierCollector struct{ m *Metrics }
 
 var verifierDescs = struct {
-	verified, rejected, cacheHits, cacheMisses, cacheEntries, keys, fetches, fetchFailures, rateLimited, lastSuccess *prometheus.Desc
+	verified, rejected, cacheHits, cacheMisses, cacheEntries, cacheBytes, keys, fetches, fetchFailures, rateLimited, lastSuccess *prometheus.Desc
 }{
 	verified:      prometheus.NewDesc("fhirwarden_tokens_verified_total", "Access tokens accepted (cache hits included).", nil, nil),
 	rejected:      prometheus.NewDesc("fhirwarden_tokens_rejected_total", "Access tokens refused.", nil, nil),
 	cacheHits:     prometheus.NewDesc("fhirwarden_token_cache_hits_total", "Tokens answered from the verified-token cache.", nil, nil),
 	cacheMisses:   prometheus.NewDesc("fhirwarden_token_cache_misses_total", "Tokens verified afresh.", nil, nil),
 	cacheEntries:  prometheus.NewDesc("fhirwarden_token_cache_entries", "Tokens in the verified-token cache.", nil, nil),
+	cacheBytes:    prometheus.NewDesc("fhirwarden_token_cache_bytes", "Estimated memory held by the verified-token cache.", nil, nil),
 	keys:          prometheus.NewDesc("fhirwarden_jwks_keys", "Usable keys in the issuer's current key set.", nil, nil),
 	fetches:       prometheus.NewDesc("fhirwarden_jwks_fetches_total", "JWKS requests made.", nil, nil),
 	fetchFailures: prometheus.NewDesc("fhirwarden_jwks_fetch_failures_total", "JWKS requests that failed (the last good key set was kept).", nil, nil),
@@ -75,7 +76,7 @@ var verifierDescs = struct {
 
 func (c verifierCollector) Describe(ch chan<- *prometheus.Desc) {
 	d := verifierDescs
-	for _, x := range []*prometheus.Desc{d.verified, d.rejected, d.cacheHits, d.cacheMisses, d.cacheEntries, d.keys, d.fetches, d.fetchFailures, d.rateLimited, d.lastSuccess} {
+	for _, x := range []*prometheus.Desc{d.verified, d.rejected, d.cacheHits, d.cacheMisses, d.cacheEntries, d.cacheBytes, d.keys, d.fetches, d.fetchFailures, d.rateLimited, d.lastSuccess} {
 		ch <- x
 	}
 }
@@ -97,6 +98,7 @@ func (c verifierCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(d.cacheHits, s.CacheHits)
 	counter(d.cacheMisses, s.CacheMisses)
 	gauge(d.cacheEntries, float64(s.CacheEntries))
+	gauge(d.cacheBytes, float64(s.CacheBytes))
 	gauge(d.keys, float64(s.KeysLoaded))
 	counter(d.fetches, s.JWKSFetches)
 	counter(d.fetchFailures, s.JWKSFetchFailures)
