@@ -1,6 +1,7 @@
 package tokentest_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -8,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -408,4 +410,33 @@ func TestIssuerConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 	assert.Len(t, iss.TokenRequests(), 2)
+}
+
+// TestIssuerRevocationAndLogger revokes a token through RevocationURL (RFC
+// 7009, the client authenticated) and checks that WithLogger receives a
+// record of a refused request, without the secret that was refused.
+func TestIssuerRevocationAndLogger(t *testing.T) {
+	var logged bytes.Buffer
+	iss := tokentest.NewIssuer(
+		tokentest.WithLogger(slog.New(slog.NewTextHandler(&logged, nil))),
+		tokentest.WithClients(
+			tokentest.Client{ID: "rs", Secret: "rs-secret", Scope: "system/*.rs"},
+			tokentest.Client{ID: "app", Secret: "app-secret", Scope: "user/Patient.rs"},
+		))
+	defer iss.Close()
+	require.True(t, strings.HasPrefix(iss.RevocationURL(), iss.URL+"/"), iss.RevocationURL())
+	status, body := postForm(t, iss, iss.TokenURL(), url.Values{"grant_type": {"client_credentials"}}, "app", "app-secret")
+	require.Equal(t, http.StatusOK, status)
+	tok := body["access_token"].(string)
+
+	status, _ = postForm(t, iss, iss.RevocationURL(), url.Values{"token": {tok}}, "app", "app-secret")
+	require.Equal(t, http.StatusOK, status)
+	_, body = postForm(t, iss, iss.IntrospectionURL(), url.Values{"token": {tok}}, "rs", "rs-secret")
+	assert.Equal(t, map[string]any{"active": false}, body, "revoked through the endpoint")
+
+	require.Empty(t, logged.String(), "nothing refused yet")
+	status, _ = postForm(t, iss, iss.TokenURL(), url.Values{"grant_type": {"client_credentials"}}, "app", "not-the-secret")
+	require.Equal(t, http.StatusUnauthorized, status)
+	assert.Contains(t, logged.String(), "app", "the refused client is named")
+	assert.NotContains(t, logged.String(), "not-the-secret")
 }
