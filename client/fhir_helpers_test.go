@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -67,11 +66,4 @@ func newTestClient(t *testing.T, base string, ts interface{}, opts ...Option) (*
 	}
 	require.NoError(t, err)
 	return c, rs, clk
-}
-
-func newTLSFHIR(t *testing.T, h http.HandlerFunc) *httptest.Server {
-	t.Helper()
-	s := httptest.NewTLSServer(h)
-	t.Cleanup(s.Close)
-	return s
 }

@@ -2,7 +2,6 @@ package client
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 )
@@ -44,17 +43,6 @@ func (r *Result) VersionID() string {
 		return m.Meta.VersionID
 	}
 	return ""
-}
-
-// Decode unmarshals the body into v.
-func (r *Result) Decode(v any) error {
-	if len(r.Body) == 0 {
-		return fmt.Errorf("%w: empty body", ErrUnexpectedResponse)
-	}
-	if err := json.Unmarshal(r.Body, v); err != nil {
-		return fmt.Errorf("%w: %w", ErrUnexpectedResponse, err)
-	}
-	return nil
 }
 
 // versionFromETag extracts n from W/"n" or "n".
