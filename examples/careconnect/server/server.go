@@ -60,9 +60,6 @@ func (s *Server) BaseURL() string { return s.root + BasePath }
 // TokenURL returns the token endpoint of the trusted issuer.
 func (s *Server) TokenURL() string { return s.tokenURL }
 
-// Addr returns the bound listen address.
-func (s *Server) Addr() net.Addr { return s.addr }
-
 // Clients returns the clients of the embedded issuer (nil with -issuer).
 func (s *Server) Clients() []DemoClient { return s.clients }
 
