@@ -65,9 +65,12 @@
 // -pageContext, HealthLake's page), and a token may replay another
 // search, another patient's, while the server ignores the rest of the
 // query, the narrowing included. A history with _page is checked the
-// same way, where the history alone would need no check. A registered search operation
-// (OperationRule.Search, such as $lastn) is decided, narrowed and checked
-// as a search of its type is.
+// same way, where the history alone would need no check. A registered
+// search operation (OperationRule.Search, such as $lastn) is decided,
+// narrowed and checked as a search of its type is. None of these checks
+// is made for a token with an unconstrained "*" scope outside patient
+// context (system/*.rs, user/*.cruds): every resource of every type
+// would pass it, so such a response streams however it was paged.
 // SMART v2 constraints (patient/Observation.rs?category=laboratory) are
 // added to searches and checked on resources in hand; when they cannot be
 // enforced the request is denied. On a resource, each constraint is read

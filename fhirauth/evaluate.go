@@ -85,6 +85,20 @@ func (e *evaluation) class(t string) typeClass {
 
 func (e *evaluation) inPatient() bool { return e.c == scope.Patient }
 
+// checkResponse gives d the response check rc, unless it is off or no
+// resource could fail it. Outside patient context, a "*" scope that grants
+// rc's letters without constraints passes every resource of every type,
+// so checking would only hold the whole response in memory (and refuse
+// one over the middleware's limit) to keep all of it: a backend service
+// with system/*.rs that pages with a server's opaque token, or includes
+// what a reference holds, gets its answers streamed.
+func (e *evaluation) checkResponse(d *Decision, rc responseCheck) {
+	if !rc.on || !e.inPatient() && e.permit("*", rc.letters) == scope.Unconstrained {
+		return
+	}
+	d.response = rc
+}
+
 func (e *evaluation) permit(t string, letters scope.Permission) scope.Match {
 	return e.set.Permits(e.c, t, letters)
 }
@@ -176,9 +190,7 @@ func (e *evaluation) read() (*Decision, denial) {
 		rc.on = true
 	}
 	d := e.grant()
-	if rc.on {
-		d.response = rc
-	}
+	e.checkResponse(d, rc)
 	return d, denial{}
 }
 
@@ -275,12 +287,8 @@ func (e *evaluation) searchPart(d *Decision, t string, params url.Values, letter
 		// _getpages continuation is.
 		rc.on = true
 	}
-	if rc.on {
-		rc.bundle = true
-		rc.letters = scope.Search
-		rc.compartment = e.inPatient()
-		d.response = rc
-	}
+	rc.bundle, rc.letters, rc.compartment = true, scope.Search, e.inPatient()
+	e.checkResponse(d, rc)
 	return denial{}
 }
 
@@ -401,9 +409,7 @@ func (e *evaluation) history() (*Decision, denial) {
 		}
 	}
 	d := e.grant()
-	if hasPageToken(e.req.Params) {
-		d.response = responseCheck{on: true, bundle: true, letters: scope.Search}
-	}
+	e.checkResponse(d, responseCheck{on: hasPageToken(e.req.Params), bundle: true, letters: scope.Search})
 	return d, denial{}
 }
 
@@ -424,6 +430,6 @@ func (e *evaluation) continuation() (*Decision, denial) {
 		return nil, e.missing("*", scope.Search, "_getpages")
 	}
 	d := e.grant()
-	d.response = responseCheck{on: true, bundle: true, letters: scope.Search, compartment: e.inPatient()}
+	e.checkResponse(d, responseCheck{on: true, bundle: true, letters: scope.Search, compartment: e.inPatient()})
 	return d, denial{}
 }

@@ -85,7 +85,7 @@ func (e *evaluation) everything() (*Decision, denial) {
 		}
 	}
 	d := e.grant()
-	d.response = responseCheck{on: true, bundle: true, letters: scope.Read, compartment: e.inPatient()}
+	e.checkResponse(d, responseCheck{on: true, bundle: true, letters: scope.Read, compartment: e.inPatient()})
 	return d, denial{}
 }
 

@@ -1,14 +1,17 @@
 package fhirauth
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
+	"github.com/fhirwarden/fhirwarden/scope"
 )
 
 // Servers page with opaque tokens in parameters that look like any other
@@ -36,7 +39,7 @@ func TestSearchWithUnknownParameterIsChecked(t *testing.T) {
 		{r4, pat, "GET", "/fhir/Observation?-pageContext=abc&-pageDirection=NEXT", "", true},
 		{r4, pat, "GET", "/fhir/Observation?page=abc", "", true},
 		{r4, pat, "GET", "/fhir/Observation?ct:exact=abc", "", true},
-		{r4, user, "GET", "/fhir/Observation?ct:Patient.name=abc", "", true},
+		{r4, "user/Observation.rs user/Patient.rs", "GET", "/fhir/Observation?ct:Patient.name=abc", "", true},
 		{r4, pat, "GET", "/fhir/Observation?CODE=x", "", true},              // names are case-sensitive
 		{r4, pat, "GET", "/fhir/Observation?birthdate=2000", "", true},      // another type's parameter
 		{r4, pat, "GET", "/fhir/Observation?context=Encounter/1", "", true}, // STU3's, not R4's
@@ -47,8 +50,9 @@ func TestSearchWithUnknownParameterIsChecked(t *testing.T) {
 		{r4, pat, "POST", "/fhir/Observation/_search?ct=abc", "code=x", true},
 		{r4, pat, "GET", "/fhir/Patient?ct=abc", "", true},
 		{r4, "user/Observation.rs", "GET", "/fhir/Observation?ct=abc", "", true},
-		{r4, user, "GET", "/fhir?_type=Observation&ct=abc", "", true},
-		{r4, user, "GET", "/fhir?_type=Observation&code=x", "", true}, // only the parameters for all types are known without a type
+		{r4, "user/*.rs?category=laboratory", "GET", "/fhir/Observation?ct=abc", "", true},
+		{r4, "user/Observation.rs user/Patient.rs", "GET", "/fhir?_type=Observation&ct=abc", "", true},
+		{r4, "user/Observation.rs", "GET", "/fhir?_type=Observation&code=x", "", true}, // only the parameters for all types are known without a type
 		// Known parameters, with modifiers and chains by their base name:
 		// not checked.
 		{r4, pat, "GET", "/fhir/Observation?code=8867-4&_count=50", "", false},
@@ -63,9 +67,19 @@ func TestSearchWithUnknownParameterIsChecked(t *testing.T) {
 		{r4, user, "GET", "/fhir/Observation?subject:Patient.name=x&patient.birthdate=2000", "", false},
 		{r4, user, "GET", "/fhir/Patient?_has:Observation:patient:code=x", "", false},
 		{r4, user, "GET", "/fhir?_type=Observation,Condition&_lastUpdated=gt2020", "", false},
+		// A token that may search every type without constraint, outside
+		// patient context: whatever a page token replays, nothing could be
+		// withheld, so nothing is checked (and the page streams).
+		{r4, user, "GET", "/fhir/Observation?ct:Patient.name=abc", "", false},
+		{r4, user, "GET", "/fhir?_type=Observation&ct=abc", "", false},
+		{r4, user, "GET", "/fhir/Observation?_page=2", "", false},
+		{r4, "user/Observation.rs user/*.rs", "GET", "/fhir/Observation?ct=abc", "", false},
+		{r4, "system/*.rs", "GET", "/fhir/Observation?ct=abc", "", false},
+		{r4, "system/*.cruds", "GET", "/fhir/Observation?-pageContext=abc", "", false},
+		{r4, "user/*.read", "GET", "/fhir/Observation?page=abc", "", false},
 	} {
 		pr := principal(t, tc.scopes, "123")
-		if tc.scopes == user || tc.scopes == "user/Observation.rs" {
+		if !strings.HasPrefix(tc.scopes, "launch/patient") {
 			pr = principal(t, tc.scopes, "")
 		}
 		_, d := authorize(t, tc.p, pr, tc.method, tc.url, tc.body, nil)
@@ -120,4 +134,56 @@ func TestKnownParamsDoesNotAllocate(t *testing.T) {
 		}
 	})
 	assert.Zero(t, allocs)
+}
+
+// A token that may search (or read) every type without constraint,
+// outside patient context, gets no response check on any request that
+// would otherwise be checked for paging or reach, because the check could
+// withhold nothing: forced on, it keeps a Bundle holding a resource of
+// every type of the release. The same Bundle under a token for fewer
+// types loses entries, so the comparison can fail.
+func TestEveryTypeTokenNeedsNoResponseCheck(t *testing.T) {
+	p := testPolicy(t)
+	var all strings.Builder
+	all.WriteString(`{"resourceType":"Bundle","type":"searchset","entry":[`)
+	for i, rt := range p.allTypes {
+		if i > 0 {
+			all.WriteByte(',')
+		}
+		fmt.Fprintf(&all, `{"resource":{"resourceType":%q,"id":"x%d"}}`, rt, i)
+	}
+	all.WriteString(`]}`)
+	requests := []struct{ method, url string }{
+		{"GET", "/fhir/Observation?ct=abc"},
+		{"GET", "/fhir/Observation?_include=*"},
+		{"GET", "/fhir?_getpages=abc&_getpagesoffset=10"},
+		{"GET", "/fhir/Observation/_history?_page=2"},
+		{"GET", "/fhir/_history?_page=2"},
+		{"GET", "/fhir/Observation/1/_history?_page=2"},
+		{"GET", "/fhir/Patient/1/$everything"},
+	}
+	for _, scopes := range []string{"user/*.rs", "system/*.rs", "system/*.cruds", "user/*.read", "user/*.rs user/Observation.rs?category=laboratory"} {
+		for _, rq := range requests {
+			_, d := authorize(t, p, principal(t, scopes, ""), rq.method, rq.url, "", nil)
+			require.True(t, d.Allowed, "%s %s: %s", scopes, rq.url, d.Reason)
+			assert.False(t, d.NeedsResponseCheck(), "%s %s", scopes, rq.url)
+			forced := *d
+			forced.response = responseCheck{on: true, bundle: true, letters: scope.Search | scope.Read}
+			_, removed, err := forced.filterBundle([]byte(all.String()))
+			require.NoError(t, err)
+			assert.Zero(t, removed, "%s %s: a check would have withheld something", scopes, rq.url)
+		}
+	}
+	for _, scopes := range []string{"user/Observation.rs user/Patient.rs", "user/*.rs?category=laboratory", "launch/patient patient/*.rs"} {
+		pat := ""
+		if strings.HasPrefix(scopes, "launch/patient") {
+			pat = "1"
+		}
+		_, d := authorize(t, p, principal(t, scopes, pat), "GET", "/fhir?_getpages=abc", "", nil)
+		require.True(t, d.Allowed, "%s: %s", scopes, d.Reason)
+		require.True(t, d.NeedsResponseCheck(), scopes)
+		_, removed, err := d.filterBundle([]byte(all.String()))
+		require.NoError(t, err)
+		assert.Positive(t, removed, scopes)
+	}
 }

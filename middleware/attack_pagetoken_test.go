@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/fhirwarden/fhirwarden/middleware"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -82,4 +83,29 @@ func TestAttackPageTokenReplaysAnotherPatientsSearch(t *testing.T) {
 		"passed as the server wrote it (a checked Bundle is rebuilt without its total)")
 	assert.Equal(t, []string{"Patient/p1"}, srv.queries[len(srv.queries)-1]["patient"])
 	assert.Zero(t, e.lastAudit(t).Withheld)
+}
+
+// A backend service whose system/*.rs may see every resource pages with
+// the server's token unchecked: its page passes as the server wrote it
+// (total kept), even past the limit on checked responses, where a check
+// would have answered 502 for a page nothing in could be withheld from.
+func TestPageTokenOfEveryTypeTokenStreams(t *testing.T) {
+	const limit = 64 << 10
+	var page strings.Builder
+	page.WriteString(`{"resourceType":"Bundle","type":"searchset","total":9999,"entry":[`)
+	for i := 0; page.Len() < 2*limit; i++ {
+		if i > 0 {
+			page.WriteByte(',')
+		}
+		page.WriteString(`{"resource":{"resourceType":"Observation","id":"o` + strconv.Itoa(i) + `","status":"final","code":{"text":"hr"},"subject":{"reference":"Patient/p` + strconv.Itoa(i) + `"}}}`)
+	}
+	page.WriteString(`]}`)
+	e := newEnv(t, withInner(fixedInner([]byte(page.String()))), withMW(middleware.WithMaxResponseSize(limit)))
+
+	res, body := e.get(t, "/fhir/Observation?ct=next-page", e.token("system/*.rs", ""))
+	require.Equal(t, http.StatusOK, res.StatusCode, "%.300s", body)
+	assert.Equal(t, page.String(), string(body))
+
+	res, _ = e.get(t, "/fhir/Observation?ct=next-page", e.token("system/Observation.rs system/Patient.rs", ""))
+	assert.Equal(t, http.StatusBadGateway, res.StatusCode, "checked, and over the limit")
 }
