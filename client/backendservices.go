@@ -212,7 +212,14 @@ func (b *backendServices) fetch(ctx context.Context) (*oauth2.Token, error) {
 			return nil, err
 		}
 	}
-	return parseTokenResponse(resp.StatusCode, body)
+	tok, err := parseTokenResponse(resp.StatusCode, body)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkToken(tok, b.cfg.dpop != nil, resp.StatusCode); err != nil {
+		return nil, err
+	}
+	return tok, nil
 }
 
 // post sends one token request with a fresh client assertion and returns
@@ -275,9 +282,6 @@ func parseTokenResponse(status int, body []byte) (*oauth2.Token, error) {
 	}
 	if tr.AccessToken == "" {
 		return nil, &OAuthError{StatusCode: status, Err: fmt.Errorf("token response without access_token")}
-	}
-	if !strings.EqualFold(tr.TokenType, "bearer") && !strings.EqualFold(tr.TokenType, "DPoP") {
-		return nil, &OAuthError{StatusCode: status, Err: fmt.Errorf("token_type %q, want bearer or DPoP", tr.TokenType)}
 	}
 	tok := &oauth2.Token{AccessToken: tr.AccessToken, TokenType: tr.TokenType, RefreshToken: tr.RefreshToken}
 	if secs, ok := parseExpiresIn(tr.ExpiresIn); ok {

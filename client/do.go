@@ -49,8 +49,8 @@ func (c *Client) token(ctx context.Context) (*oauth2.Token, error) {
 	if err != nil {
 		return nil, fmt.Errorf("client: obtaining a token: %w", err)
 	}
-	if tok == nil || tok.AccessToken == "" {
-		return nil, fmt.Errorf("client: obtaining a token: %w", &OAuthError{Err: errors.New("empty access token")})
+	if err := checkToken(tok, c.dpop != nil, 0); err != nil {
+		return nil, fmt.Errorf("client: obtaining a token: %w", err)
 	}
 	return tok, nil
 }

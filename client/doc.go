@@ -37,6 +37,18 @@
 // client assertions and DPoP proofs reach no other URL (a client given to
 // WithTokenHTTPClient is copied, not changed).
 //
+// Every token is held to one token_type rule before it is cached or
+// sent, whatever source it comes from (a source the caller built, such as
+// an x/oauth2 authorization code source, included). Without a DPoP key
+// the client sends Bearer tokens: token_type Bearer in any letter case,
+// or none (RFC 6749 requires it, but servers in use omit it, and a client
+// that sent no proof can only have been issued a bearer token). With a
+// key (WithDPoP) it sends DPoP tokens only, and any other type is refused
+// with an error wrapping ErrDPoPNotBound. Anything else (DPoP without a
+// key, mac, N_A, ...) is refused with an *OAuthError wrapping
+// ErrUnexpectedResponse that names the token_type, and nothing is sent to
+// the FHIR server.
+//
 // # FHIR interactions
 //
 // Read, VRead, Search (an iterator over pages following next links that stay

@@ -49,7 +49,8 @@ var (
 	ErrInvalidArgument = errors.New("fhir: invalid argument")
 	// ErrUnexpectedResponse is wrapped when a successful response does not
 	// contain what the interaction promises (e.g. a search not answered
-	// with a Bundle).
+	// with a Bundle, or a token endpoint answering with a token the client
+	// cannot send, such as one of token_type mac).
 	ErrUnexpectedResponse = errors.New("fhir: unexpected response")
 	// ErrConfig is wrapped by constructor errors (invalid configuration).
 	ErrConfig = errors.New("client: invalid configuration")
@@ -174,14 +175,18 @@ type OAuthError struct {
 	Err error
 }
 
-// Error reports the code, description and status (clipped, control
-// characters escaped; the fields hold them as the server sent them).
+// Error reports the code, description and status, or without a code
+// what was wrong with the answer (clipped, control characters escaped;
+// the fields hold them as the server sent them).
 func (e *OAuthError) Error() string {
 	var b strings.Builder
 	b.WriteString("oauth2: token endpoint")
-	if e.Code != "" {
+	switch {
+	case e.Code != "":
 		fmt.Fprintf(&b, ": %s", serverText(e.Code))
-	} else {
+	case e.Err != nil:
+		fmt.Fprintf(&b, ": %s", serverText(e.Err.Error()))
+	default:
 		b.WriteString(": no error code")
 	}
 	if e.Description != "" {

@@ -2,9 +2,7 @@ package client
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -85,11 +83,8 @@ func (c *TokenCache) run(ctx context.Context, f *tokenFetch) {
 	defer cancel()
 	start := c.now()
 	tok, err := c.fetch(ctx)
-	if err == nil && (tok == nil || tok.AccessToken == "") {
-		err = &OAuthError{Err: errors.New("token endpoint returned no access_token")}
-	}
 	if err == nil {
-		err = c.checkBinding(tok)
+		err = checkToken(tok, c.dpop != nil, 0)
 	}
 
 	c.mu.Lock()
@@ -104,17 +99,6 @@ func (c *TokenCache) run(ctx context.Context, f *tokenFetch) {
 	c.refresh = c.refreshTime(start, tok)
 	f.tok = tok
 	close(f.done)
-}
-
-// checkBinding refuses a token that is not DPoP-bound from a source built
-// WithDPoP: a token endpoint that ignored the proof (or answered for
-// someone who wants a replayable token) must not turn the client's
-// requests into bearer requests without a proof.
-func (c *TokenCache) checkBinding(tok *oauth2.Token) error {
-	if c.dpop == nil || strings.EqualFold(tok.Type(), "DPoP") {
-		return nil
-	}
-	return fmt.Errorf("%w: the token endpoint answered token_type %q", ErrDPoPNotBound, tok.TokenType)
 }
 
 // refreshTime is when a token fetched at start should be replaced: its

@@ -1,0 +1,69 @@
+package client
+
+import (
+	"fmt"
+	"strings"
+
+	"golang.org/x/oauth2"
+)
+
+// checkToken is the one rule for the tokens the client uses, whatever
+// source they come from: the token caches of this package apply it
+// before they cache a token, and a Client applies it before it sends one
+// (so a token source the caller built, such as an x/oauth2 authorization
+// code source and its refreshes, is held to it too). dpop says whether
+// the source binds its tokens to a DPoP key; status is the HTTP status of
+// the token endpoint's answer, 0 where it is not known.
+//
+// The token_type rule (RFC 6749 section 7.1: names are case-insensitive):
+//   - without a DPoP key, Bearer in any letter case is accepted, and so is
+//     an absent or empty token_type. RFC 6749 requires the member, but
+//     servers in use omit it, and a client that sent no proof can only
+//     have been issued a bearer token: it is sent as Bearer, the one
+//     scheme the client speaks without a key, as x/oauth2 does. DPoP
+//     (it would be sent without a proof) and any other type (mac, N_A,
+//     ..., a scheme the client cannot speak) are refused with an
+//     *OAuthError wrapping ErrUnexpectedResponse;
+//   - with a DPoP key, only DPoP is accepted; anything else, an absent
+//     token_type included, is refused with an *OAuthError wrapping
+//     ErrDPoPNotBound (RFC 9449 section 5: a bound token is typed DPoP).
+func checkToken(tok *oauth2.Token, dpop bool, status int) error {
+	if oe := tokenProblem(tok, dpop); oe != nil {
+		oe.StatusCode = status
+		return oe
+	}
+	return nil
+}
+
+// tokenProblem is what checkToken refuses tok for, nil when nothing.
+func tokenProblem(tok *oauth2.Token, dpop bool) *OAuthError {
+	if tok == nil || tok.AccessToken == "" {
+		return &OAuthError{Err: fmt.Errorf("%w: the token endpoint returned no access_token", ErrUnexpectedResponse)}
+	}
+	return tokenTypeProblem(tok.TokenType, dpop)
+}
+
+// tokenTypeProblem applies the token_type rule of checkToken.
+func tokenTypeProblem(tokenType string, dpop bool) *OAuthError {
+	isDPoP := strings.EqualFold(tokenType, "DPoP")
+	isBearer := tokenType == "" || strings.EqualFold(tokenType, "Bearer")
+	switch {
+	case dpop && isDPoP, !dpop && isBearer:
+		return nil
+	case dpop:
+		return &OAuthError{Err: fmt.Errorf("%w: the token endpoint answered %s", ErrDPoPNotBound, describeTokenType(tokenType))}
+	case isDPoP:
+		return &OAuthError{Err: fmt.Errorf("%w: the token endpoint answered %s, but the token source has no DPoP key to sign proofs with (see WithDPoP)",
+			ErrUnexpectedResponse, describeTokenType(tokenType))}
+	}
+	return &OAuthError{Err: fmt.Errorf("%w: the token endpoint answered %s; the client sends Bearer or DPoP tokens only",
+		ErrUnexpectedResponse, describeTokenType(tokenType))}
+}
+
+// describeTokenType names a token_type in a message, escaped and clipped.
+func describeTokenType(tokenType string) string {
+	if tokenType == "" {
+		return "no token_type"
+	}
+	return fmt.Sprintf("token_type %q", serverText(tokenType))
+}
