@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -10,10 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -25,9 +21,6 @@ import (
 
 // clientAssertionType is the client_assertion_type of private_key_jwt.
 const clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-
-// maxTokenResponse bounds a token endpoint answer.
-const maxTokenResponse = 1 << 20
 
 // BackendServices returns a caching token source for SMART Backend Services
 // (the client_credentials grant with a private_key_jwt client assertion).
@@ -212,14 +205,7 @@ func (b *backendServices) fetch(ctx context.Context) (*oauth2.Token, error) {
 			return nil, err
 		}
 	}
-	tok, err := parseTokenResponse(resp.StatusCode, body)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkToken(tok, b.cfg.dpop != nil, resp.StatusCode); err != nil {
-		return nil, err
-	}
-	return tok, nil
+	return readTokenResponse(resp.StatusCode, body, b.cfg.dpop != nil)
 }
 
 // post sends one token request with a fresh client assertion and returns
@@ -229,90 +215,10 @@ func (b *backendServices) post(ctx context.Context) (*http.Response, []byte, err
 	if err != nil {
 		return nil, nil, err
 	}
-	form := url.Values{}
-	for k, vs := range b.cfg.params {
-		form[k] = append([]string(nil), vs...)
-	}
-	form.Set("grant_type", "client_credentials")
-	if len(b.cfg.scopes) > 0 {
-		form.Set("scope", strings.Join(b.cfg.scopes, " "))
-	}
+	form := tokenForm(b.cfg)
 	form.Set("client_assertion_type", clientAssertionType)
 	form.Set("client_assertion", assertion)
-
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.tokenURL, strings.NewReader(form.Encode()))
-	if err != nil {
-		return nil, nil, fmt.Errorf("client: token request: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	resp, err := b.cfg.httpClient.Do(req)
-	if err != nil {
-		return nil, nil, fmt.Errorf("client: token request: %w", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenResponse+1))
-	if err != nil {
-		return nil, nil, fmt.Errorf("client: token response: %w", err)
-	}
-	if len(body) > maxTokenResponse {
-		return nil, nil, &OAuthError{StatusCode: resp.StatusCode, Err: fmt.Errorf("%w: token response over %d bytes", ErrResponseTooLarge, maxTokenResponse)}
-	}
-	return resp, body, nil
-}
-
-// parseTokenResponse turns a token endpoint answer into a token or an
-// *OAuthError.
-func parseTokenResponse(status int, body []byte) (*oauth2.Token, error) {
-	var tr struct {
-		AccessToken      string          `json:"access_token"`
-		TokenType        string          `json:"token_type"`
-		ExpiresIn        json.RawMessage `json:"expires_in"`
-		RefreshToken     string          `json:"refresh_token"`
-		Error            string          `json:"error"`
-		ErrorDescription string          `json:"error_description"`
-		ErrorURI         string          `json:"error_uri"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&tr); err != nil {
-		return nil, &OAuthError{StatusCode: status, Err: fmt.Errorf("token response is not JSON: %w", err)}
-	}
-	if status < 200 || status > 299 || tr.Error != "" {
-		return nil, &OAuthError{Code: tr.Error, Description: tr.ErrorDescription, URI: tr.ErrorURI, StatusCode: status}
-	}
-	if tr.AccessToken == "" {
-		return nil, &OAuthError{StatusCode: status, Err: fmt.Errorf("token response without access_token")}
-	}
-	tok := &oauth2.Token{AccessToken: tr.AccessToken, TokenType: tr.TokenType, RefreshToken: tr.RefreshToken}
-	if secs, ok := parseExpiresIn(tr.ExpiresIn); ok {
-		tok.ExpiresIn = secs
-		tok.Expiry = time.Now().Add(time.Duration(secs) * time.Second)
-	}
-	var raw map[string]any
-	if json.Unmarshal(body, &raw) == nil {
-		tok = tok.WithExtra(raw)
-	}
-	return tok, nil
-}
-
-// parseExpiresIn reads expires_in as a JSON number or numeric string.
-func parseExpiresIn(raw json.RawMessage) (int64, bool) {
-	s := strings.Trim(string(raw), `"`)
-	if s == "" || s == "null" {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		f, ferr := strconv.ParseFloat(s, 64)
-		if ferr != nil || f <= 0 || f > 1<<31 {
-			return 0, false
-		}
-		n = int64(f)
-	}
-	if n <= 0 || n > 1<<31 {
-		return 0, false
-	}
-	return n, true
+	return postToken(ctx, b.cfg, b.tokenURL, form, nil)
 }
 
 // randomID returns 128 random bits, base64url encoded.

@@ -2,18 +2,19 @@ package client
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 
 	"golang.org/x/oauth2"
-	"golang.org/x/oauth2/clientcredentials"
 )
 
 // ClientCredentials returns a caching token source for the OAuth2 client
-// credentials grant (RFC 6749 section 4.4) through x/oauth2's
-// clientcredentials package. The client authenticates with HTTP Basic
-// (ClientSecretBasic, the Care Connect default) unless
+// credentials grant (RFC 6749 section 4.4). The client authenticates with
+// HTTP Basic (ClientSecretBasic, the Care Connect default) unless
 // WithClientAuth(ClientSecretPost) puts the credentials in the form body.
+// The token request asks for JSON, and the answer is read like
+// BackendServices' (one parser, one size limit, one token_type rule).
 //
 // Token endpoint refusals are *OAuthError values.
 func ClientCredentials(tokenURL, clientID, clientSecret string, opts ...TokenOption) (*TokenCache, error) {
@@ -27,48 +28,44 @@ func ClientCredentials(tokenURL, clientID, clientSecret string, opts ...TokenOpt
 	if clientID == "" || clientSecret == "" {
 		return nil, fmt.Errorf("%w: client credentials need a client id and a secret", ErrConfig)
 	}
-	style := oauth2.AuthStyleInHeader
+	cc := &clientCredentials{tokenURL: tokenURL, clientID: clientID, clientSecret: clientSecret, cfg: cfg}
 	switch cfg.clientAuth {
 	case "", ClientSecretBasic:
+		cc.basic = true
 	case ClientSecretPost:
-		style = oauth2.AuthStyleInParams
 	default:
 		return nil, fmt.Errorf("%w: client credentials with a secret cannot use %s (see BackendServices)", ErrConfig, cfg.clientAuth)
 	}
-	conf := &clientcredentials.Config{
-		ClientID:       clientID,
-		ClientSecret:   clientSecret,
-		TokenURL:       tokenURL,
-		Scopes:         cfg.scopes,
-		EndpointParams: cfg.params,
-		AuthStyle:      style,
-	}
-	hc := cfg.httpClient
-	fetch := func(ctx context.Context) (*oauth2.Token, error) {
-		tok, err := conf.Token(context.WithValue(ctx, oauth2.HTTPClient, hc))
-		if err != nil {
-			return nil, tokenError(err)
-		}
-		return tok, nil
-	}
-	return newTokenCache(fetch, cfg), nil
+	return newTokenCache(cc.fetch, cfg), nil
 }
 
-// tokenError maps x/oauth2's RetrieveError into an *OAuthError and wraps
-// anything else.
-func tokenError(err error) error {
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) {
-		oe := &OAuthError{
-			Code:        re.ErrorCode,
-			Description: re.ErrorDescription,
-			URI:         re.ErrorURI,
-			Err:         err,
+// clientCredentials fetches tokens with a client secret.
+type clientCredentials struct {
+	tokenURL     string
+	clientID     string
+	clientSecret string
+	basic        bool // ClientSecretBasic, else ClientSecretPost
+	cfg          *tokenConfig
+}
+
+// fetch sends one token request. With WithDPoP the proof's transport
+// answers a nonce challenge itself by sending the same request once more
+// (it holds no single-use assertion).
+func (cc *clientCredentials) fetch(ctx context.Context) (*oauth2.Token, error) {
+	form := tokenForm(cc.cfg)
+	var auth func(*http.Request)
+	if cc.basic {
+		// RFC 6749 section 2.3.1: form-encoded before Basic encoding.
+		auth = func(r *http.Request) {
+			r.SetBasicAuth(url.QueryEscape(cc.clientID), url.QueryEscape(cc.clientSecret))
 		}
-		if re.Response != nil {
-			oe.StatusCode = re.Response.StatusCode
-		}
-		return oe
+	} else {
+		form.Set("client_id", cc.clientID)
+		form.Set("client_secret", cc.clientSecret)
 	}
-	return fmt.Errorf("client: token request: %w", err)
+	resp, body, err := postToken(ctx, cc.cfg, cc.tokenURL, form, auth)
+	if err != nil {
+		return nil, err
+	}
+	return readTokenResponse(resp.StatusCode, body, cc.cfg.dpop != nil)
 }

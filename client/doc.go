@@ -22,7 +22,11 @@
 // TokenCaches: a token is reused until shortly before it expires
 // (WithRefreshSkew), concurrent callers share one token request, and a 401
 // answer with error="invalid_token" drops the token and retries the request
-// once with a new one. token.DiscoverSMART reads
+// once with a new one. Both ask for a JSON answer and read it with one
+// parser: whatever its Content-Type, a body that is not a JSON object (a
+// form-encoded one included) is refused with an *OAuthError wrapping
+// ErrUnexpectedResponse, and one over 1 MiB with one wrapping
+// ErrResponseTooLarge. token.DiscoverSMART reads
 // {base}/.well-known/smart-configuration to find the token endpoint;
 // ServerSupports checks the server offers the chosen grant and client
 // authentication, and DiscoveredTokenURL takes the endpoint from it. A

@@ -171,7 +171,9 @@ type OAuthError struct {
 	URI         string
 	// StatusCode is the HTTP status of the token endpoint's answer.
 	StatusCode int
-	// Err is the underlying error (e.g. *oauth2.RetrieveError), if any.
+	// Err is the underlying error, if any: what was wrong with an answer
+	// that carries no error code (wrapping ErrUnexpectedResponse,
+	// ErrResponseTooLarge or ErrDPoPNotBound).
 	Err error
 }
 

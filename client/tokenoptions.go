@@ -97,8 +97,9 @@ func WithScopes(scopes ...string) TokenOption {
 }
 
 // WithClientAuth selects how ClientCredentials authenticates the client:
-// ClientSecretBasic (default) or ClientSecretPost. It is set explicitly on
-// x/oauth2 (never auto-detected, which would send the secret twice).
+// ClientSecretBasic (default) or ClientSecretPost. It is never
+// auto-detected (trying one and then the other would send the secret
+// twice).
 func WithClientAuth(a ClientAuth) TokenOption {
 	return func(c *tokenConfig) error {
 		if a != ClientSecretBasic && a != ClientSecretPost && a != PrivateKeyJWT {
