@@ -51,7 +51,9 @@
 // with an error wrapping ErrDPoPNotBound. Anything else (DPoP without a
 // key, mac, N_A, ...) is refused with an *OAuthError wrapping
 // ErrUnexpectedResponse that names the token_type, and nothing is sent to
-// the FHIR server.
+// the FHIR server. So is an access token that an Authorization header
+// cannot carry as it is: one outside the token68 syntax of RFC 6750
+// (spaces, CR, LF and other control characters, non-ASCII) or over 64 KiB.
 //
 // # FHIR interactions
 //

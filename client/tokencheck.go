@@ -7,6 +7,12 @@ import (
 	"golang.org/x/oauth2"
 )
 
+// maxAccessToken bounds the access tokens the client accepts (64 KiB):
+// far above what servers issue (a JWT with many claims is a few KiB),
+// and below what would turn every request into a header most servers
+// refuse.
+const maxAccessToken = 64 << 10
+
 // checkToken is the one rule for the tokens the client uses, whatever
 // source they come from: the token caches of this package apply it
 // before they cache a token, and a Client applies it before it sends one
@@ -14,6 +20,10 @@ import (
 // code source and its refreshes, is held to it too). dpop says whether
 // the source binds its tokens to a DPoP key; status is the HTTP status of
 // the token endpoint's answer, 0 where it is not known.
+//
+// The access token must be what an Authorization header carries as Bearer
+// (RFC 6750 section 2.1) or DPoP (RFC 9449 section 7.1) credentials: the
+// token68 syntax, at most maxAccessToken bytes (see checkAccessToken).
 //
 // The token_type rule (RFC 6749 section 7.1: names are case-insensitive):
 //   - without a DPoP key, Bearer in any letter case is accepted, and so is
@@ -39,6 +49,9 @@ func checkToken(tok *oauth2.Token, dpop bool, status int) error {
 func tokenProblem(tok *oauth2.Token, dpop bool) *OAuthError {
 	if tok == nil || tok.AccessToken == "" {
 		return &OAuthError{Err: fmt.Errorf("%w: the token endpoint returned no access_token", ErrUnexpectedResponse)}
+	}
+	if err := checkAccessToken(tok.AccessToken); err != nil {
+		return &OAuthError{Err: err}
 	}
 	return tokenTypeProblem(tok.TokenType, dpop)
 }
@@ -66,4 +79,42 @@ func describeTokenType(tokenType string) string {
 		return "no token_type"
 	}
 	return fmt.Sprintf("token_type %q", serverText(tokenType))
+}
+
+// checkAccessToken reports, wrapping ErrUnexpectedResponse, an access
+// token that is not token68 (1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /
+// "+" / "/" ) *"=") or is longer than maxAccessToken. Sent as it is, such
+// a token would be refused by net/http on every request (CR, LF and other
+// control characters) while the cache kept it, or reach the FHIR server
+// as credentials it parses otherwise than the token endpoint meant
+// (spaces, commas, non-ASCII). The message names the offending byte's
+// position, never the token.
+func checkAccessToken(s string) error {
+	if len(s) > maxAccessToken {
+		return fmt.Errorf("%w: the access token is %d bytes, over the %d the client sends", ErrUnexpectedResponse, len(s), maxAccessToken)
+	}
+	end := len(s)
+	for end > 0 && s[end-1] == '=' {
+		end--
+	}
+	if end == 0 {
+		return fmt.Errorf("%w: the access token has no character before its padding", ErrUnexpectedResponse)
+	}
+	for i := 0; i < end; i++ {
+		if !isToken68Char(s[i]) {
+			return fmt.Errorf("%w: the access token has byte 0x%02x at offset %d, outside the token68 syntax of Authorization credentials",
+				ErrUnexpectedResponse, s[i], i)
+		}
+	}
+	return nil
+}
+
+// isToken68Char reports whether c may appear in token68 before its
+// padding.
+func isToken68Char(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/'
 }
