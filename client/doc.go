@@ -23,10 +23,11 @@
 // (WithRefreshSkew), concurrent callers share one token request, and a 401
 // answer with error="invalid_token" drops the token and retries the request
 // once with a new one. Both ask for a JSON answer and read it with one
-// parser: whatever its Content-Type, a body that is not a JSON object (a
-// form-encoded one included) is refused with an *OAuthError wrapping
-// ErrUnexpectedResponse, and one over 1 MiB with one wrapping
-// ErrResponseTooLarge. token.DiscoverSMART reads
+// parser: whatever its Content-Type, a body that is not one JSON object (a
+// form-encoded one included), or whose object names a member twice
+// (escaped or in another letter case included), is refused with an
+// *OAuthError wrapping ErrUnexpectedResponse, and one over 1 MiB with one
+// wrapping ErrResponseTooLarge. token.DiscoverSMART reads
 // {base}/.well-known/smart-configuration to find the token endpoint;
 // ServerSupports checks the server offers the chosen grant and client
 // authentication, and DiscoveredTokenURL takes the endpoint from it. A

@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
 )
 
 // maxTokenResponse bounds a token endpoint answer.
@@ -77,8 +78,11 @@ func readTokenResponse(status int, body []byte, dpop bool) (*oauth2.Token, error
 
 // parseTokenResponse turns a token endpoint answer into a token or an
 // *OAuthError. The body is read as JSON whatever its Content-Type says
-// (servers label JSON text/plain); a body that is not a JSON object (a
-// form-encoded answer included) is refused.
+// (servers label JSON text/plain); a body that is not one JSON object (a
+// form-encoded answer included), or whose object has two members a
+// parser may take for one (jsonsyntax's rule: the same name, escaped or
+// in another case), is refused rather than read one way here and
+// another way elsewhere.
 func parseTokenResponse(status int, body []byte) (*oauth2.Token, error) {
 	var tr struct {
 		AccessToken      string          `json:"access_token"`
@@ -89,12 +93,16 @@ func parseTokenResponse(status int, body []byte) (*oauth2.Token, error) {
 		ErrorDescription string          `json:"error_description"`
 		ErrorURI         string          `json:"error_uri"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&tr); err != nil {
+	obj := jsonsyntax.ReadObject(body, 0, 0)
+	err := obj.Done(true)
+	if err == nil {
+		err = json.Unmarshal(body, &tr)
+	}
+	if err != nil {
 		if status < 200 || status > 299 {
 			return nil, &OAuthError{StatusCode: status, Err: fmt.Errorf("token response is not JSON: %w", err)}
 		}
-		return nil, &OAuthError{StatusCode: status, Err: fmt.Errorf("%w: token response is not a JSON object: %w", ErrUnexpectedResponse, err)}
+		return nil, &OAuthError{StatusCode: status, Err: fmt.Errorf("%w: token response is not one JSON object with distinct member names: %w", ErrUnexpectedResponse, err)}
 	}
 	if status < 200 || status > 299 || tr.Error != "" {
 		return nil, &OAuthError{Code: tr.Error, Description: tr.ErrorDescription, URI: tr.ErrorURI, StatusCode: status}
