@@ -21,13 +21,8 @@
 // fresh for every token request) and StaticToken. The first two are
 // TokenCaches: a token is reused until shortly before it expires
 // (WithRefreshSkew), concurrent callers share one token request, and a 401
-// answer with error="invalid_token" drops the token and retries the request
-// once with a new one. Both ask for a JSON answer and read it with one
-// parser: whatever its Content-Type, a body that is not one JSON object (a
-// form-encoded one included), or whose object names a member twice
-// (escaped or in another letter case included), is refused with an
-// *OAuthError wrapping ErrUnexpectedResponse, and one over 1 MiB with one
-// wrapping ErrResponseTooLarge. token.DiscoverSMART reads
+// answer with error="invalid_token" drops the token and retries the
+// request once with a new one. token.DiscoverSMART reads
 // {base}/.well-known/smart-configuration to find the token endpoint;
 // ServerSupports checks the server offers the chosen grant and client
 // authentication, and DiscoveredTokenURL takes the endpoint from it. A
@@ -41,6 +36,15 @@
 // answering 3xx is an error wrapping ErrUnexpectedResponse, so credentials,
 // client assertions and DPoP proofs reach no other URL (a client given to
 // WithTokenHTTPClient is copied, not changed).
+//
+// Both token caches ask for a JSON answer and read it with one parser:
+// whatever its Content-Type, a body that is not one JSON object (a
+// form-encoded one included), or whose object names a member twice
+// (escaped or in another letter case included), is refused with an
+// *OAuthError wrapping ErrUnexpectedResponse, and one over 1 MiB with one
+// wrapping ErrResponseTooLarge. A token whose expires_in is absent or not
+// a positive number of seconds (a numeric string counts) is kept until a
+// 401 drops it; one whose expires_in is negative is never reused.
 //
 // Every token is held to one token_type rule before it is cached or
 // sent, whatever source it comes from (a source the caller built, such as

@@ -3,8 +3,10 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -112,7 +114,7 @@ func parseTokenResponse(status int, body []byte) (*oauth2.Token, error) {
 	}
 	tok := &oauth2.Token{AccessToken: tr.AccessToken, TokenType: tr.TokenType, RefreshToken: tr.RefreshToken}
 	if secs, ok := parseExpiresIn(tr.ExpiresIn); ok {
-		tok.ExpiresIn = secs
+		tok.ExpiresIn = max(secs, 0)
 		tok.Expiry = time.Now().Add(time.Duration(secs) * time.Second)
 	}
 	var raw map[string]any
@@ -122,22 +124,29 @@ func parseTokenResponse(status int, body []byte) (*oauth2.Token, error) {
 	return tok, nil
 }
 
-// parseExpiresIn reads expires_in as a JSON number or numeric string.
-func parseExpiresIn(raw json.RawMessage) (int64, bool) {
+// parseExpiresIn reads expires_in, a JSON number or a numeric string, as
+// whole seconds (a fraction is cut). ok is false, for a token without an
+// announced expiry, when it is absent, null, zero, not a number, or over
+// 2^31 seconds (68 years: no token lives so long, and the bound keeps
+// every lifetime far from overflowing a time.Duration). A negative value
+// is -1: the server says the token has expired, so it is not reused
+// (x/oauth2 reads it so too).
+func parseExpiresIn(raw json.RawMessage) (secs int64, ok bool) {
 	s := strings.Trim(string(raw), `"`)
 	if s == "" || s == "null" {
 		return 0, false
 	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		f, ferr := strconv.ParseFloat(s, 64)
-		if ferr != nil || f <= 0 || f > 1<<31 {
-			return 0, false
-		}
-		n = int64(f)
+	f, err := strconv.ParseFloat(s, 64)
+	if n, ierr := strconv.ParseInt(s, 10, 64); ierr == nil {
+		f, err = float64(n), nil
 	}
-	if n <= 0 || n > 1<<31 {
+	switch {
+	case err != nil && !errors.Is(err, strconv.ErrRange), math.IsNaN(f):
+		return 0, false
+	case f < 0:
+		return -1, true
+	case f < 1 || f > 1<<31:
 		return 0, false
 	}
-	return n, true
+	return int64(f), true
 }
