@@ -57,8 +57,8 @@
 // key, mac, N_A, ...) is refused with an *OAuthError wrapping
 // ErrUnexpectedResponse that names the token_type, and nothing is sent to
 // the FHIR server. So is an access token that an Authorization header
-// cannot carry as it is: one outside the token68 syntax of RFC 6750
-// (spaces, CR, LF and other control characters, non-ASCII) or over 64 KiB.
+// cannot carry as it is: one with a byte outside visible ASCII (spaces,
+// CR, LF and other control characters, non-ASCII) or over 64 KiB.
 //
 // # FHIR interactions
 //
