@@ -67,3 +67,30 @@ func TestMediaType(t *testing.T) {
 	_, err := MediaType("application/fhir+json; charset=utf-7")
 	assert.ErrorContains(t, err, `charset "utf-7"`)
 }
+
+// RFC 2231 lets a parameter be written as name*=charset'lang'value or in
+// numbered pieces (name*0, name*1), and Go's MIME parser reads such a
+// charset* in place of a plain charset beside it. Servers and clients
+// that read HTTP's Content-Type (RFC 9110 has no extended parameters)
+// take the plain one: "charset=utf-7; charset*=utf-8'en'utf-8" is UTF-7 to
+// them. A charset named more than once, or in the extended notation, is
+// refused, for request bodies and checked responses alike.
+func TestMediaTypeExtendedCharset(t *testing.T) {
+	for _, ct := range []string{
+		`application/fhir+json; charset=utf-7; charset*=utf-8''utf-8`,
+		`application/fhir+json; charset*=utf-8''utf-8; charset=utf-7`,
+		`application/fhir+json; charset*0=utf; charset*1=-8; charset=utf-7`,
+		`application/fhir+json; CHARSET=utf-7; Charset*=UTF-8''utf-8`,
+		`application/fhir+json; charset*=utf-8''utf-8`,
+		`application/fhir+json; charset=utf-8; charset=utf-8`,
+	} {
+		mt, err := MediaType(ct)
+		assert.Error(t, err, "%q", ct)
+		assert.Empty(t, mt, "%q", ct)
+	}
+	p := testPolicy(t)
+	pr := principal(t, "launch/patient patient/Observation.crs", "123")
+	_, d := authorize(t, p, pr, "POST", "/fhir/Observation", obsOf123,
+		map[string]string{"Content-Type": `application/fhir+json; charset=utf-7; charset*=utf-8''utf-8`})
+	assert.False(t, d.Allowed, "a body the server decodes as UTF-7 is judged as UTF-8")
+}

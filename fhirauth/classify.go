@@ -690,7 +690,9 @@ func clip(s string) string {
 // US-ASCII, its subset: fhirauth judges a body's bytes as UTF-8, while
 // whoever reads the body decodes it by the charset declared (servers
 // such as HAPI and Tomcat do, and so do clients), and the text would
-// differ (in UTF-7, "+ACI-" is a quote).
+// differ (in UTF-7, "+ACI-" is a quote). A value that names a charset
+// more than once, or in RFC 2231 notation (charset*=utf-8'en'utf-8,
+// charset*0=...), is an error too: readers differ on which one counts.
 func MediaType(ct string) (string, error) {
 	if ct == "" || isJSONMedia(ct) {
 		// Already one lower-cased type without parameters, as every
@@ -702,10 +704,34 @@ func MediaType(ct string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("malformed content type %q: %w", clip(ct), err)
 	}
+	if n, extended := charsetMentions(ct); n > 1 || extended {
+		// mime.ParseMediaType lets an RFC 2231 charset* (or charset*0,
+		// ...) replace a plain charset beside it; HTTP readers take the
+		// plain one, so the two would decode the body differently.
+		return "", fmt.Errorf("content type %q names a charset more than once or in RFC 2231 notation (charset*); name it once, as charset=utf-8", clip(ct))
+	}
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "us-ascii") {
 		return "", fmt.Errorf("content type %q names charset %q; only UTF-8 is read", clip(ct), clip(cs))
 	}
 	return mt, nil
+}
+
+// charsetMentions counts the occurrences of "charset", in any letter
+// case, in a Content-Type value ct, and reports whether one is followed
+// by "*" (an RFC 2231 extended or continued parameter). It counts text
+// inside quoted values too, which can only refuse more.
+func charsetMentions(ct string) (n int, extended bool) {
+	const name = "charset"
+	for i := 0; i+len(name) <= len(ct); i++ {
+		if !strings.EqualFold(ct[i:i+len(name)], name) {
+			continue
+		}
+		n++
+		if j := i + len(name); j < len(ct) && ct[j] == '*' {
+			extended = true
+		}
+	}
+	return n, extended
 }
 
 // mediaType is MediaType with "invalid" for a value it refuses, a type

@@ -45,6 +45,8 @@ func TestAttackResponseCharset(t *testing.T) {
 		"application/fhir+json; charset=windows-1252",
 		"application/fhir+json; charset=utf-8; charset=utf-7",
 		"application/fhir+json; charset=utf8",
+		"application/fhir+json; charset=utf-7; charset*=utf-8''utf-8",
+		"application/fhir+json; charset*0=utf; charset*1=-8; charset=utf-7",
 	}
 	passed := []string{
 		"application/fhir+json",
