@@ -90,6 +90,7 @@ func TestDiscoveredTokenURLSameOrigin(t *testing.T) {
 		{"https://fhir.example/fhir", "https://auth.fhir.example/token", false},
 		{"http://fhir.example/fhir", "https://fhir.example/token", false},
 		{"https://fhir.example/fhir", "https://fhir.example.evil/token", false},
+		{"https://fhir\u03c3.example/fhir", "https://fhir\u03c2.example/token", false}, // another host to net/http
 	}
 	for _, c := range cases {
 		_, err := DiscoveredTokenURL(c.base, &token.SMARTConfiguration{TokenEndpoint: c.tokenURL}, ClientSecretPost)

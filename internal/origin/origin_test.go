@@ -22,6 +22,14 @@ func TestSame(t *testing.T) {
 		{"https://as.example/a", "https://as.example/b?x=1", true},
 		{"http://127.0.0.1/a", "http://127.0.0.1:80/b", true},
 		{"http://127.0.0.1:8080/a", "http://localhost:8080/a", false},
+		// Unicode case folding joins names that resolve to other hosts:
+		// net/http dials fhirσ.example as xn--fhir-ood.example and
+		// fhirς.example as xn--fhir-jod.example. Only ASCII letters
+		// compare without case; other spellings of one host differ too.
+		{"https://fhir\u03c3.example/r4", "https://fhir\u03c2.example/token", false},
+		{"https://fhir\u03c3.example/r4", "https://FHIR\u03a3.example/token", false},
+		{"https://key.example/r4", "https://\u212aey.example/token", false},
+		{"https://fhir\u03c3.example/r4", "https://FHIR\u03c3.example:443/token", true},
 	} {
 		a, _ := url.Parse(tc.a)
 		b, _ := url.Parse(tc.b)
