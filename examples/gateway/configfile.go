@@ -35,7 +35,8 @@ type fileIssuer struct {
 	Profile    string   `yaml:"profile"`    // claim-mapping profile name
 	Algorithms []string `yaml:"algorithms"` // accepted JWS algorithms
 	// AllowedClients: only tokens issued to these clients (client_id or
-	// the profile's client claim, matched exactly); empty: any client.
+	// the profile's client claim, matched exactly); absent: any client.
+	// Given, it must list a client: an empty list is an error.
 	AllowedClients []string `yaml:"allowed_clients"`
 }
 
@@ -105,7 +106,45 @@ func parseConfigFile(name string, r io.Reader) (*fileConfig, *yaml.Node, error) 
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return nil, nil, &configError{file: name, line: extra.Line, msg: "more than one YAML document"}
 	}
+	if line := emptyClientList(&root); line > 0 {
+		return nil, nil, &configError{file: name, line: line, msg: "allowed_clients lists no client; list the clients to accept, or remove allowed_clients to accept any client of the issuer"}
+	}
 	return &fc, &root, nil
+}
+
+// emptyClientList returns the line of the first issuer's allowed_clients
+// that is given but lists no client (null, as when its entries are
+// commented out, or []), or 0. Decoded, such a list is the same as none,
+// which accepts any client: the opposite of what it was written for.
+func emptyClientList(root *yaml.Node) int {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	issuers := mappingValue(n, "issuers")
+	if issuers == nil || issuers.Kind != yaml.SequenceNode {
+		return 0
+	}
+	for _, is := range issuers.Content {
+		v := mappingValue(is, "allowed_clients")
+		if v != nil && (v.ShortTag() == "!!null" || (v.Kind == yaml.SequenceNode && len(v.Content) == 0)) {
+			return v.Line
+		}
+	}
+	return 0
+}
+
+// mappingValue returns the value of key in the mapping node n, or nil.
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
 }
 
 // yamlError turns the parser's error ("yaml: line 3: ...") into a

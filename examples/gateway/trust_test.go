@@ -79,4 +79,18 @@ func TestGatewayAllowedClients(t *testing.T) {
 	_, err = parseFlags([]string{"-config", bad}, io.Discard)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "allowed_clients")
+
+	// An allowed_clients that lists no client (its entries commented
+	// out, or []) would admit every client: it is an error, not "any".
+	for name, list := range map[string]string{
+		"entries commented out": "    allowed_clients:\n    #  - app-1\n",
+		"empty list":            "    allowed_clients: []\n",
+		"null":                  "    allowed_clients: null\n",
+	} {
+		empty := writeConfig(t, "upstream: http://h/fhir\naudiences: [x]\nissuers:\n  - issuer: https://idp.example\n"+list)
+		_, err = parseFlags([]string{"-config", empty}, io.Discard)
+		require.Error(t, err, name)
+		assert.Contains(t, err.Error(), "allowed_clients", name)
+		assert.Contains(t, err.Error(), ":5", name)
+	}
 }
