@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
 )
 
 // A body is judged as UTF-8 bytes, but a server decodes it by the charset
@@ -93,4 +95,39 @@ func TestMediaTypeExtendedCharset(t *testing.T) {
 	_, d := authorize(t, p, pr, "POST", "/fhir/Observation", obsOf123,
 		map[string]string{"Content-Type": `application/fhir+json; charset=utf-7; charset*=utf-8''utf-8`})
 	assert.False(t, d.Allowed, "a body the server decodes as UTF-7 is judged as UTF-8")
+}
+
+// FHIR lets one endpoint serve several releases, the fhirVersion
+// parameter of the body's Content-Type naming the one it is in: a server
+// that honours it reads (and converts) the body as that release, while
+// fhirauth judges it as the policy's, by that release's elements and
+// compartments. A body declared in another release is refused; one
+// declared in the policy's release, in any spelling ParseVersion reads,
+// passes.
+func TestBodyFHIRVersionMustBePolicys(t *testing.T) {
+	r4, stu3 := testPolicy(t), testPolicy(t, WithVersion(fhirspec.STU3))
+	pr := principal(t, "launch/patient patient/Observation.crs", "123")
+	for _, tc := range []struct {
+		p           *Policy
+		contentType string
+		allow       bool
+	}{
+		{r4, "application/fhir+json; fhirVersion=4.0", true},
+		{r4, "application/fhir+json;fhirVersion=4.0.1", true},
+		{r4, "application/fhir+json; charset=utf-8; FHIRVERSION=4.0", true},
+		{r4, "application/fhir+json; fhirVersion=3.0", false},
+		{r4, "application/fhir+json; fhirversion=3.0", false},
+		{r4, `application/fhir+json; fhirVersion="3.0"`, false},
+		{r4, "application/fhir+json; fhirVersion=4.3", false},
+		{r4, "application/fhir+json; fhirVersion=5.0", false},
+		{r4, "application/fhir+json; fhirVersion=", false},
+		{stu3, "application/fhir+json; fhirVersion=3.0", true},
+		{stu3, "application/fhir+json; fhirVersion=4.0", false},
+	} {
+		_, d := authorize(t, tc.p, pr, "POST", "/fhir/Observation", obsOf123, map[string]string{"Content-Type": tc.contentType})
+		assert.Equal(t, tc.allow, d.Allowed, "%v %s: %d %s", tc.p.Version(), tc.contentType, d.Status, d.Reason)
+	}
+	batch := `{"resourceType":"Bundle","type":"batch","entry":[{"resource":` + obsOf123 + `,"request":{"method":"POST","url":"Observation"}}]}`
+	_, d := authorize(t, r4, pr, "POST", "/fhir", batch, map[string]string{"Content-Type": "application/fhir+json; fhirVersion=3.0"})
+	assert.False(t, d.Allowed, "a Bundle declared in STU3")
 }

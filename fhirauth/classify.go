@@ -28,8 +28,10 @@ import (
 // the server behind it. For the same reason a method-override header
 // (X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override) is refused,
 // and so are repeated If-None-Exist or (when the body is read)
-// Content-Type headers, and a query (or form, or If-None-Exist) of more
-// than 100 parameters, which servers read only in part.
+// Content-Type headers, a body whose Content-Type declares another FHIR
+// release (fhirVersion) than the policy's, and a query (or form, or
+// If-None-Exist) of more than 100 parameters, which servers read only in
+// part.
 func (p *Policy) Classify(r *http.Request) (*Request, error) {
 	req := &Request{}
 	if err := p.classifyInto(req, r); err != nil {
@@ -85,6 +87,9 @@ func (p *Policy) classifyInto(req *Request, r *http.Request) error {
 		}
 		if len(ct) == 1 {
 			in.contentType = ct[0]
+			if err := p.checkBodyVersion(ct[0]); err != nil {
+				return err
+			}
 		}
 		if ce := ContentCoding(r.Header.Values("Content-Encoding")); ce != "" {
 			// The bytes judged must be the bytes the server reads: a
@@ -704,7 +709,7 @@ func MediaType(ct string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("malformed content type %q: %w", clip(ct), err)
 	}
-	if n, extended := charsetMentions(ct); n > 1 || extended {
+	if n, extended := paramMentions(ct, "charset"); n > 1 || extended {
 		// mime.ParseMediaType lets an RFC 2231 charset* (or charset*0,
 		// ...) replace a plain charset beside it; HTTP readers take the
 		// plain one, so the two would decode the body differently.
@@ -716,12 +721,12 @@ func MediaType(ct string) (string, error) {
 	return mt, nil
 }
 
-// charsetMentions counts the occurrences of "charset", in any letter
-// case, in a Content-Type value ct, and reports whether one is followed
-// by "*" (an RFC 2231 extended or continued parameter). It counts text
-// inside quoted values too, which can only refuse more.
-func charsetMentions(ct string) (n int, extended bool) {
-	const name = "charset"
+// paramMentions counts the occurrences of a parameter name (lower
+// case), in any letter case, in a Content-Type value ct, and reports
+// whether one is followed by "*" (an RFC 2231 extended or continued
+// parameter). It counts text inside quoted values too, which can only
+// refuse more.
+func paramMentions(ct, name string) (n int, extended bool) {
 	for i := 0; i+len(name) <= len(ct); i++ {
 		if !strings.EqualFold(ct[i:i+len(name)], name) {
 			continue
@@ -732,6 +737,32 @@ func charsetMentions(ct string) (n int, extended bool) {
 		}
 	}
 	return n, extended
+}
+
+// checkBodyVersion refuses a request body whose Content-Type ct names,
+// in its fhirVersion parameter, another FHIR release than the policy's
+// (or one it does not know). FHIR lets one endpoint serve several
+// releases by that parameter: a server honouring it reads the body as
+// that release, or converts it, while fhirauth judges it by the
+// elements and compartments of its own.
+func (p *Policy) checkBodyVersion(ct string) error {
+	if ct == "" || isJSONMedia(ct) {
+		return nil
+	}
+	if n, extended := paramMentions(ct, "fhirversion"); n == 0 {
+		return nil
+	} else if n > 1 || extended {
+		return unsupported("Content-Type %q names the FHIR version more than once or in RFC 2231 notation", clip(ct))
+	}
+	_, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return invalid("malformed content type %q: %v", clip(ct), err)
+	}
+	if v, err := fhirspec.ParseVersion(params["fhirversion"]); err != nil || v != p.version {
+		return unsupported("the body is declared as FHIR version %q (Content-Type fhirVersion), but this server's requests are judged as FHIR %s; send it in %s, or without fhirVersion",
+			clip(params["fhirversion"]), p.version, p.version)
+	}
+	return nil
 }
 
 // mediaType is MediaType with "invalid" for a value it refuses, a type
