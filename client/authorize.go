@@ -4,7 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
+
+	"github.com/fhirwarden/fhirwarden/internal/origin"
 )
 
 // Authorize puts the client's credentials on a request the caller sends
@@ -12,12 +13,12 @@ import (
 // Authorization header with a token from the client's token source, in
 // the token's scheme, and for a DPoP-bound token a fresh proof for req's
 // method and URL. req must go to the FHIR server's origin (the base URL's
-// scheme and host), else it is refused with ErrForeignLink and nothing is
+// scheme, host and port: origin.Same), else it is refused with ErrForeignLink and nothing is
 // added; the caller must not let it follow redirects elsewhere. Without a
 // token source Authorize does nothing.
 func (c *Client) Authorize(ctx context.Context, req *http.Request) error {
 	u := req.URL
-	if u == nil || u.Scheme != c.base.Scheme || !strings.EqualFold(u.Host, c.base.Host) || u.User != nil {
+	if u == nil || !origin.Same(u, c.base) || u.User != nil {
 		return fmt.Errorf("%w: %s is not on %s://%s", ErrForeignLink, redactedURL(req), c.base.Scheme, c.base.Host)
 	}
 	tok, err := c.token(ctx)

@@ -27,6 +27,28 @@ func TestAuthorize(t *testing.T) {
 		require.ErrorIs(t, c.Authorize(context.Background(), req), client.ErrForeignLink, u)
 		require.Empty(t, req.Header.Get("Authorization"))
 	}
+
+	// Hosts that fold together only under Unicode case folding are other
+	// hosts: net/http dials fhirς.example as xn--fhir-jod.example and
+	// fhirσ.example as xn--fhir-ood.example. The default port is the same
+	// origin.
+	c, err = client.New("https://fhirς.example/fhir", client.StaticToken("at"))
+	require.NoError(t, err)
+	for u, same := range map[string]bool{
+		"https://fhirσ.example/bulk/1":     false,
+		"https://fhirΣ.example/bulk/1":     false,
+		"https://FHIRς.example:443/bulk/1": true,
+	} {
+		req, err := http.NewRequest(http.MethodGet, u, nil)
+		require.NoError(t, err)
+		err = c.Authorize(context.Background(), req)
+		if same {
+			require.NoError(t, err, u)
+			continue
+		}
+		require.ErrorIs(t, err, client.ErrForeignLink, u)
+		require.Empty(t, req.Header.Get("Authorization"), u)
+	}
 }
 
 // DPoPNonceRequested recognizes a FHIR server's use_dpop_nonce challenge to

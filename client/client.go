@@ -12,6 +12,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
+	"github.com/fhirwarden/fhirwarden/internal/origin"
 )
 
 // Defaults of the FHIR client.
@@ -224,11 +225,11 @@ func parseBase(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// within reports whether u is under the base URL: same scheme, host and
-// port, and a path equal to the base path or below it, without dot
+// within reports whether u is under the base URL: the same origin
+// (origin.Same), and a path equal to the base path or below it, without dot
 // segments or credentials.
 func (c *Client) within(u *url.URL) bool {
-	if u.Scheme != c.base.Scheme || !strings.EqualFold(u.Host, c.base.Host) || u.User != nil || u.Opaque != "" {
+	if !origin.Same(u, c.base) || u.User != nil || u.Opaque != "" {
 		return false
 	}
 	p := u.Path

@@ -237,3 +237,21 @@ func TestSearchRetriesPostSearch(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, f.Seen(), 2, "POST _search has no side effects: retried")
 }
+
+// A next link is followed only within the base URL's origin compared as
+// net/http dials it: hosts that fold together only under Unicode case
+// folding are other hosts.
+func TestWithinComparesHostsAsDialled(t *testing.T) {
+	c, err := New("https://fhirς.example/fhir", nil)
+	require.NoError(t, err)
+	for link, in := range map[string]bool{
+		"https://fhirς.example/fhir/Observation?page=2":     true,
+		"https://FHIRς.example:443/fhir/Observation?page=2": true,
+		"https://fhirσ.example/fhir/Observation?page=2":     false,
+		"https://fhirΣ.example/fhir/Observation?page=2":     false,
+	} {
+		u, err := url.Parse(link)
+		require.NoError(t, err)
+		assert.Equal(t, in, c.within(u), link)
+	}
+}

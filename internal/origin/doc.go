@@ -8,5 +8,6 @@
 // It is the one rule for where credentials may go: the token package
 // follows a discovery or key-set redirect only within an origin, and the
 // client sends a shared secret only to a discovered token endpoint on the
-// FHIR server's own origin.
+// FHIR server's own origin, and its access token only there (paging
+// links, Client.Authorize).
 package origin
