@@ -166,6 +166,11 @@ type Request struct {
 	FullURL string
 	// Reaches lists every resource type the request can read.
 	Reaches []Reach
+
+	// unreadParams: an operation's Parameters body has parameters whose
+	// values are not strings, which Params cannot hold (such as $lastn's
+	// max as a valuePositiveInt).
+	unreadParams bool
 }
 
 // OperationRule registers a FHIR operation ($name) that the policy allows,

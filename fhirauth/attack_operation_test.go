@@ -73,3 +73,30 @@ func TestAttackSearchOperationUnknownParameter(t *testing.T) {
 	require.True(t, d.Allowed, d.Reason)
 	assert.False(t, d.NeedsResponseCheck(), "search parameters only: narrowed, not checked")
 }
+
+// A POSTed search operation's Parameters body may hold parameters whose
+// values are not strings (valuePositiveInt, valueDecimal,
+// valueReference, parts), which Params cannot hold and so the
+// unknown-parameter rule could not see: a server may read such a value
+// as a paging token, so the results are checked, as for an unknown
+// parameter. String values of search parameters only stay unchecked.
+func TestAttackSearchOperationUnreadBodyParameter(t *testing.T) {
+	p := testPolicy(t)
+	pr := principal(t, "user/Observation.rs user/Patient.rs", "")
+	for name, param := range map[string]string{
+		"integer max":     `{"name":"max","valuePositiveInt":3}`,
+		"decimal token":   `{"name":"ct","valueDecimal":12345678901234567890}`,
+		"reference":       `{"name":"subject","valueReference":{"reference":"Patient/9"}}`,
+		"parts":           `{"name":"code","part":[{"name":"ct","valueString":"x"}]}`,
+		"no value at all": `{"name":"code"}`,
+	} {
+		body := `{"resourceType":"Parameters","parameter":[{"name":"code","valueString":"8867-4"},` + param + `]}`
+		_, d := authorize(t, p, pr, "POST", "/fhir/Observation/$lastn", body, map[string]string{"Content-Type": "application/fhir+json"})
+		require.True(t, d.Allowed, "%s: %s", name, d.Reason)
+		assert.True(t, d.NeedsResponseCheck(), name)
+	}
+	body := `{"resourceType":"Parameters","parameter":[{"name":"code","valueString":"8867-4"},{"name":"category","valueString":"vital-signs"}]}`
+	_, d := authorize(t, p, pr, "POST", "/fhir/Observation/$lastn", body, map[string]string{"Content-Type": "application/fhir+json"})
+	require.True(t, d.Allowed, d.Reason)
+	assert.False(t, d.NeedsResponseCheck(), "string values of search parameters: unchecked")
+}

@@ -278,13 +278,14 @@ func (e *evaluation) searchPart(d *Decision, t string, params url.Values, letter
 			rc.on = true
 		}
 	}
-	if !rc.on && returnsFound(req.Interaction) && !e.p.knownParams(t, params) {
+	if !rc.on && returnsFound(req.Interaction) && (!e.p.knownParams(t, params) || req.unreadParams) {
 		// A parameter the release does not define for t may be a
 		// server's opaque paging token (Azure's ct, Cerner's
 		// -pageContext, HealthLake's page), which can replay any
 		// search and make the server ignore the rest of the query, the
 		// narrowing too: the page is checked entry by entry, as a
-		// _getpages continuation is.
+		// _getpages continuation is. So may a search operation's
+		// parameter whose value fhirauth does not read.
 		rc.on = true
 	}
 	rc.bundle, rc.letters, rc.compartment = true, scope.Search, e.inPatient()

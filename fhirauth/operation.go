@@ -101,8 +101,8 @@ func (p *Policy) finishEverything(req *Request) error {
 	return nil
 }
 
-// mergeParameters merges the primitive parameters of a Parameters body into
-// req.Params.
+// mergeParameters merges the string-valued parameters of a Parameters
+// body into req.Params, and notes in req.unreadParams that it has others.
 func mergeParameters(req *Request, in *rawRequest) error {
 	if mt := mediaType(in.contentType); mt != "" && !isJSONMedia(mt) {
 		return unsupported("only FHIR JSON Parameters bodies can be authorized, not %q", clip(in.contentType))
@@ -128,10 +128,13 @@ func mergeParameters(req *Request, in *rawRequest) error {
 			if err != nil {
 				return err
 			}
-			if name != "" && hasValue {
+			switch {
+			case name != "" && hasValue:
 				merged[name] = append(merged[name], value)
-			} else if name == "_type" || name == "_typeFilter" || name == "patient" {
+			case name == "_type" || name == "_typeFilter" || name == "patient":
 				return unsupported("parameter %q must be a primitive value", name)
+			default:
+				req.unreadParams = true
 			}
 			return nil
 		})
