@@ -197,12 +197,22 @@ func (c *config) fill(fc *fileConfig, f *flagValues) error {
 }
 
 // fillIssuer takes the trusted issuers and the accepted audiences. The
-// -issuer flags replace the file's issuers as a whole, and the -audience
-// flags the file's audiences; a -profile sets the profile of the issuer
-// it names, from the flags or the file.
+// -issuer flags replace the file's issuers as a whole (refused when one
+// of them has allowed_clients, which would silently lapse), and the
+// -audience flags the file's audiences; a -profile sets the profile of
+// the issuer it names, from the flags or the file.
 func (c *config) fillIssuer(fc *fileConfig, f *flagValues) error {
 	tf := trust.Flags{Issuers: f.trust.Issuers, Audiences: f.trust.Audiences, Profiles: f.trust.Profiles}
 	fromFile := len(tf.Issuers) == 0
+	if !fromFile {
+		for i, is := range fc.Issuers {
+			if is.AllowedClients != nil {
+				// Replaced, the file's issuer would take any client.
+				return &fieldError{"issuer", []any{"issuers", i, "allowed_clients"},
+					"-issuer replaces the file's issuers, and " + is.Issuer + " there accepts only its allowed_clients, which would be dropped; trust issuers in the file or by flags, not both"}
+			}
+		}
+	}
 	if fromFile {
 		tf.Profiles = map[string]string{}
 		for i, is := range fc.Issuers {

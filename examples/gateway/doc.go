@@ -83,5 +83,6 @@
 //
 // A token's iss selects its issuer before any key is fetched; every listed
 // audience is accepted. -issuer flags (with -profile) replace the file's
-// issuers as a whole, -audience flags its audiences.
+// issuers as a whole (an error when one of them has allowed_clients,
+// which would lapse), -audience flags its audiences.
 package main

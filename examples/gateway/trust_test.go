@@ -93,4 +93,10 @@ func TestGatewayAllowedClients(t *testing.T) {
 		assert.Contains(t, err.Error(), "allowed_clients", name)
 		assert.Contains(t, err.Error(), ":5", name)
 	}
+
+	// -issuer flags replace the file's issuers: not when that would drop
+	// an allowed_clients and so accept any client.
+	_, err = parseFlags([]string{"-config", p, "-issuer", iss.URL, "-audience", iss.Audience()}, io.Discard)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "allowed_clients")
 }
