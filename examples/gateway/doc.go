@@ -35,6 +35,35 @@
 // {base}/metadata share one read of the upstream's CapabilityStatement
 // every 5 s, so neither passes a flood of requests on to the upstream.
 //
+// Bulk Data export (a SMART Backend Services client with system/ scopes)
+// passes through, bound to the client that started it. The kick-off
+// ($export, decided by the policy: only the types the token may read)
+// goes upstream; when the upstream accepts it (202) with a
+// Content-Location under its FHIR base, the gateway rewrites that status
+// URL to its own and records the job with the identity that started it:
+// the verified token's issuer, client id and subject. Polling (GET) and
+// cancelling (DELETE) that exact URL (same path, same query), and
+// downloading the files the completed manifest lists under the
+// upstream's base (rewritten to the gateway, then streamed as they are),
+// are proxied only for a token that verifies and has the same issuer,
+// client id and subject; the policy does not see these requests, and
+// they are audited and counted like others (interaction "operation").
+// Any other request for those URLs, or one without a token or with a bad
+// one, is handled as if no job existed, so it gets what a guessed URL
+// gets (401, or the policy's refusal), and the upstream is not asked.
+// Files stored elsewhere (requiresAccessToken false) keep their URLs. A
+// file URL that is also an ordinary FHIR URL (HAPI's Binary/[id]) stays
+// readable as such to any token the policy lets read it.
+//
+// A job is forgotten when its cancellation succeeds or 24 h after its
+// kick-off. At most 10 jobs per identity and 1,000 in all are held; a
+// kick-off over the bound is refused with 429 and Retry-After before it
+// reaches the upstream. Jobs live in the memory of one gateway process:
+// behind several replicas, route a client's requests to one replica
+// (sticky sessions), since a poll that reaches another replica gets the
+// unknown-URL answer; a restart forgets every job. A file download has
+// the same 2 minute bound as every upstream exchange.
+//
 // On SIGINT or SIGTERM it stops accepting connections and waits up to 30 s
 // for the requests in flight. CLIENTS.md lists what the common FHIR client
 // libraries send and how the gateway answers each shape.

@@ -31,6 +31,7 @@ type gateway struct {
 	// capability serves GET metadata and /readyz the upstream's
 	// CapabilityStatement; startup and watchUpstream read it fresh.
 	capability *capabilityCache
+	jobs       *jobStore // the upstream's export jobs and who started them
 
 	fhir      atomic.Pointer[http.Handler]
 	verifiers atomic.Pointer[[]*token.Verifier] // one per trusted issuer
@@ -54,7 +55,8 @@ func newGateway(c *config, logger *slog.Logger) *gateway {
 	t := currentTimeouts()
 	client := &http.Client{Timeout: t.upstreamHeader}
 	return &gateway{c: c, logger: logger, metrics: fhirmetrics.New(), client: client,
-		capability: &capabilityCache{client: client, upstream: c.upstream.String()}}
+		capability: &capabilityCache{client: client, upstream: c.upstream.String()},
+		jobs:       newJobStore(currentJobLimits())}
 }
 
 // ServeHTTP routes the operational endpoints and hands everything else to
@@ -171,8 +173,10 @@ func (g *gateway) connect(ctx context.Context) error {
 	router.Handle("GET "+policy.BasePath()+"/.well-known/smart-configuration", smart)
 	router.Handle("GET "+policy.BasePath()+"/metadata", &capabilityHandler{capability: g.capability,
 		base: policy.BasePath(), version: version, oauth: *md, logger: g.logger})
-	router.Handle("/", newProxy(g.c, policy, g.logger))
-	var h http.Handler = mw.Wrap(router)
+	proxy := newProxy(g.c, policy, g.logger, g.jobs)
+	router.Handle("/", proxy)
+	var h http.Handler = &jobGuard{store: g.jobs, auth: auth, next: mw.Wrap(router), proxy: proxy,
+		logger: g.logger, observe: g.metrics.Observe}
 	g.verifiers.Store(&verifiers)
 	g.metrics.SetVerifier(verifiers[0])
 	g.fhir.Store(&h)

@@ -14,12 +14,14 @@ import (
 // newProxy forwards requests under the gateway's base path to the upstream
 // FHIR base: {base}/Type/id becomes {upstream}/Type/id. Requests reach it
 // only through the middleware, so they are authorized (and narrowed)
-// already.
-func newProxy(c *config, policy *fhirauth.Policy, logger *slog.Logger) http.Handler {
+// already, or through jobGuard, as the owner of an export job. An
+// allowed $export kick-off reserves room for its job in jobs first.
+func newProxy(c *config, policy *fhirauth.Policy, logger *slog.Logger, jobs *jobStore) http.Handler {
 	timeouts := currentTimeouts()
 	base := policy.BasePath()
 	upstream := c.upstream
 	links := &linkRewriter{upstreamBase: upstream.String(), gatewayBase: base}
+	binder := &jobBinder{store: jobs, links: links, version: policy.Version(), maxManifest: c.maxResponse, logger: logger}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.ResponseHeaderTimeout = timeouts.upstreamHeader
 	proxy := &httputil.ReverseProxy{
@@ -64,7 +66,7 @@ func newProxy(c *config, policy *fhirauth.Policy, logger *slog.Logger) http.Hand
 			out.Header.Del("Accept-Encoding")
 		},
 		Transport:      transport,
-		ModifyResponse: links.modify,
+		ModifyResponse: binder.modify,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			logger.LogAttrs(r.Context(), slog.LevelWarn, "gateway: upstream request failed", slog.String("error", err.Error()))
 			body := fhirauth.OperationOutcome(policy.Version(), "transient", "the upstream FHIR server did not answer")
@@ -79,7 +81,7 @@ func newProxy(c *config, policy *fhirauth.Policy, logger *slog.Logger) http.Hand
 		// response is buffered and nothing is written to the client.
 		ctx, cancel := context.WithTimeout(r.Context(), timeouts.upstream)
 		defer cancel()
-		proxy.ServeHTTP(w, r.WithContext(ctx))
+		binder.serve(proxy, w, r.WithContext(ctx))
 	})
 }
 
@@ -125,11 +127,7 @@ func (l *linkRewriter) gatewayURL(out *http.Request) string {
 
 func (l *linkRewriter) modify(res *http.Response) error {
 	gw := l.gatewayURL(res.Request)
-	for _, h := range []string{"Location", "Content-Location"} {
-		if v := res.Header.Get(h); v != "" {
-			res.Header.Set(h, l.rewrite(v, gw))
-		}
-	}
+	l.modifyHeaders(res, gw)
 	if !isJSON(res.Header.Get("Content-Type")) || res.Header.Get("Content-Encoding") != "" || res.Body == nil || res.Body == http.NoBody {
 		return nil
 	}
@@ -140,6 +138,15 @@ func (l *linkRewriter) modify(res *http.Response) error {
 	res.ContentLength = -1
 	res.Header.Del("Content-Length")
 	return nil
+}
+
+// modifyHeaders rewrites the Location and Content-Location headers.
+func (l *linkRewriter) modifyHeaders(res *http.Response, gw string) {
+	for _, h := range []string{"Location", "Content-Location"} {
+		if v := res.Header.Get(h); v != "" {
+			res.Header.Set(h, l.rewrite(v, gw))
+		}
+	}
 }
 
 // rewrite replaces the upstream base at the start of u with gw.

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/fhirwarden/fhirwarden/fhirauth"
+	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
+	"github.com/fhirwarden/fhirwarden/middleware"
+)
+
+// jobRetryAfter is the Retry-After, in seconds, of a kick-off refused
+// because its client has as many jobs as it may.
+const jobRetryAfter = 60
+
+// kickoff is an allowed $export kick-off on its way upstream, holding
+// a reservation in the job store until the answer records a job.
+type kickoff struct {
+	owner    identity
+	recorded bool
+}
+
+type kickoffKey struct{}
+
+// isKickoff reports whether r starts an export ($export at the system,
+// type or instance level). It reached the proxy, so the policy allowed
+// it.
+func isKickoff(r *http.Request) bool {
+	return (r.Method == http.MethodGet || r.Method == http.MethodPost) && path.Base(r.URL.Path) == "$export"
+}
+
+// jobBinder ties the upstream's export jobs to the clients that start
+// them: it records a job from the kick-off's answer, and rewrites and
+// records the manifest's file URLs.
+type jobBinder struct {
+	store       *jobStore
+	links       *linkRewriter
+	version     fhirspec.Version
+	maxManifest int64
+	logger      *slog.Logger
+}
+
+// startKickoff reserves room for r's job, or answers 429 and returns
+// false. A request with no usable identity passes without a job.
+func (b *jobBinder) startKickoff(w http.ResponseWriter, r *http.Request) (*kickoff, bool) {
+	p := middleware.PrincipalFrom(r.Context())
+	if p == nil || !identityOf(p).usable() {
+		return nil, true
+	}
+	k := &kickoff{owner: identityOf(p)}
+	if !b.store.reserve(k.owner) {
+		body := fhirauth.OperationOutcome(b.version, "throttled",
+			"too many export jobs: cancel one (DELETE its status URL) or wait until one ends")
+		h := w.Header()
+		h.Set("Content-Type", "application/fhir+json")
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		h.Set("Retry-After", strconv.Itoa(jobRetryAfter))
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = w.Write(body)
+		return nil, false
+	}
+	return k, true
+}
+
+// serve hands r to proxy; an export kick-off first reserves room for
+// its job, and gives the room back when the answer started none.
+func (b *jobBinder) serve(proxy http.Handler, w http.ResponseWriter, r *http.Request) {
+	if !isKickoff(r) {
+		proxy.ServeHTTP(w, r)
+		return
+	}
+	k, ok := b.startKickoff(w, r)
+	if !ok {
+		return
+	}
+	if k == nil {
+		proxy.ServeHTTP(w, r)
+		return
+	}
+	defer func() {
+		if !k.recorded {
+			b.store.release(k.owner)
+		}
+	}()
+	proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), kickoffKey{}, k)))
+}
+
+// modify is the proxy's ModifyResponse: job requests get their own
+// treatment, everything else the link rewriting, after which an
+// accepted kick-off records its job.
+func (b *jobBinder) modify(res *http.Response) error {
+	ctx := res.Request.Context()
+	if ju, ok := ctx.Value(jobCtxKey{}).(jobURL); ok {
+		return b.modifyJob(res, ju)
+	}
+	if err := b.links.modify(res); err != nil {
+		return err
+	}
+	if k, ok := ctx.Value(kickoffKey{}).(*kickoff); ok && res.StatusCode == http.StatusAccepted {
+		b.record(res, k)
+	}
+	return nil
+}
+
+// record binds the job whose status URL the upstream's 202 names, when
+// that URL is the upstream's and so was rewritten to the gateway's.
+func (b *jobBinder) record(res *http.Response, k *kickoff) {
+	loc := res.Header.Get("Content-Location")
+	gw := b.links.gatewayURL(res.Request)
+	if !strings.HasPrefix(loc, gw+"/") && !strings.HasPrefix(loc, gw+"?") {
+		return
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		return
+	}
+	b.store.record(k.owner, keyOf(u))
+	k.recorded = true
+}
+
+// modifyJob treats the answer to an owner's job request: a cancelled
+// job is forgotten; a manifest is rewritten and its files recorded; a
+// file streams through untouched but for its headers.
+func (b *jobBinder) modifyJob(res *http.Response, ju jobURL) error {
+	if ju.file {
+		b.links.modifyHeaders(res, b.links.gatewayURL(res.Request))
+		return nil
+	}
+	if res.Request.Method == http.MethodDelete {
+		if res.StatusCode >= 200 && res.StatusCode < 300 {
+			b.store.forget(ju.job)
+		}
+		return b.links.modify(res)
+	}
+	if res.StatusCode != http.StatusOK || !isJSON(res.Header.Get("Content-Type")) || res.Header.Get("Content-Encoding") != "" {
+		return b.links.modify(res)
+	}
+	return b.manifest(res, ju.job)
+}
+
+// errManifestTooLarge refuses a manifest the gateway cannot hold to
+// rewrite (the client gets 502).
+var errManifestTooLarge = errors.New("the export manifest is larger than the gateway reads")
+
+// manifest rewrites the upstream's URLs in a completed job's manifest
+// and records its file URLs on the upstream as the job's. Files stored
+// elsewhere (requiresAccessToken false) keep their URLs and are not
+// the gateway's to guard.
+func (b *jobBinder) manifest(res *http.Response, j *job) error {
+	b.links.modifyHeaders(res, b.links.gatewayURL(res.Request))
+	gw := b.links.gatewayURL(res.Request)
+	src := res.Body
+	defer src.Close()
+	body, err := io.ReadAll(io.LimitReader(newLinkStream(src, b.links.upstreamBase, gw), b.maxManifest+1))
+	if err != nil {
+		return fmt.Errorf("reading the export manifest: %w", err)
+	}
+	if int64(len(body)) > b.maxManifest {
+		return errManifestTooLarge
+	}
+	var m struct {
+		Output, Error, Deleted []struct {
+			URL string `json:"url"`
+		}
+	}
+	if json.Unmarshal(body, &m) == nil {
+		var files []jobKey
+		for _, list := range [][]struct {
+			URL string `json:"url"`
+		}{m.Output, m.Error, m.Deleted} {
+			for _, f := range list {
+				if u, err := url.Parse(f.URL); err == nil && strings.HasPrefix(f.URL, gw+"/") {
+					files = append(files, keyOf(u))
+				}
+			}
+		}
+		if dropped := b.store.addFiles(j, files); dropped > 0 {
+			b.logger.Warn("gateway: export files not recorded: the bound is reached or another job holds their URL", "files", dropped)
+		}
+	}
+	res.Body = io.NopCloser(bytes.NewReader(body))
+	res.ContentLength = int64(len(body))
+	res.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	return nil
+}
