@@ -64,8 +64,12 @@ const (
 	AuditDeny  = "deny"
 )
 
-// slogAudit writes r through l at Info level (the default audit sink).
-func slogAudit(ctx context.Context, l *slog.Logger, r *AuditRecord) {
+// Log writes r through l at Info level as a "fhirwarden audit" line, as
+// the middleware does for every request without WithAudit. It is for
+// handlers beside the middleware that serve requests the middleware does
+// not decide (the gateway's Bulk Data job URLs), so that every request
+// leaves one record of one shape.
+func (r *AuditRecord) Log(ctx context.Context, l *slog.Logger) {
 	l.LogAttrs(ctx, slog.LevelInfo, "fhirwarden audit",
 		slog.Time("time", r.Time),
 		slog.String("client_id", r.ClientID),
@@ -160,7 +164,7 @@ func (m *Middleware) emitAudit(st *requestState, r *http.Request) {
 		m.cfg.audit(ctx, rec)
 		return
 	}
-	slogAudit(ctx, m.cfg.logger, &rec)
+	rec.Log(ctx, m.cfg.logger)
 }
 
 // appendTypes adds the resource types req touches or reaches to types,
