@@ -48,12 +48,14 @@
 // are proxied only for a token that verifies and has the same issuer,
 // client id and subject; the policy does not see these requests, and
 // they are audited and counted like others (interaction "operation").
+// A request for a job file with a verified token of anyone else gets
+// 404, as a missing resource: a file URL may also be an ordinary FHIR
+// URL (HAPI serves export files as Binary/[id]) that the policy would
+// let any token with Binary read have, whatever types the file holds.
 // Any other request for those URLs, or one without a token or with a bad
 // one, is handled as if no job existed, so it gets what a guessed URL
 // gets (401, or the policy's refusal), and the upstream is not asked.
-// Files stored elsewhere (requiresAccessToken false) keep their URLs. A
-// file URL that is also an ordinary FHIR URL (HAPI's Binary/[id]) stays
-// readable as such to any token the policy lets read it.
+// Files stored elsewhere (requiresAccessToken false) keep their URLs.
 //
 // A job is forgotten when its cancellation succeeds or 24 h after its
 // kick-off. At most 10 jobs per identity and 1,000 in all are held; a

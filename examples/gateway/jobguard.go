@@ -6,10 +6,12 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth"
+	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
 	"github.com/fhirwarden/fhirwarden/middleware"
 	"github.com/fhirwarden/fhirwarden/token"
 )
@@ -29,6 +31,7 @@ type jobGuard struct {
 	proxy   http.Handler
 	logger  *slog.Logger
 	observe func(middleware.DecisionMetric)
+	version fhirspec.Version // of the OperationOutcome of a withheld file
 }
 
 // jobCtxKey marks, in the context handed to the proxy, a request of a
@@ -41,12 +44,18 @@ func (g *jobGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.next.ServeHTTP(w, r)
 		return
 	}
-	p := g.owner(r, ju.job)
-	if p == nil {
+	p := g.verified(r)
+	switch {
+	case p != nil && identityOf(p) == ju.job.owner:
+		g.serveOwner(w, r, p, ju)
+	case p != nil && ju.file:
+		// A manifest's file may also be an ordinary FHIR URL (HAPI
+		// serves export files as Binary/[id]) that the policy would let
+		// any token with Binary read have, whatever types the file holds.
+		g.withhold(w, r, p)
+	default:
 		g.next.ServeHTTP(w, r)
-		return
 	}
-	g.serveOwner(w, r, p, ju)
 }
 
 // jobMethod reports whether a job's URL serves method: the status URL
@@ -55,18 +64,39 @@ func jobMethod(method string, file bool) bool {
 	return method == http.MethodGet || (!file && method == http.MethodDelete)
 }
 
-// owner returns the request's Principal when its bearer token verifies
-// and names the job's identity; else nil.
-func (g *jobGuard) owner(r *http.Request, j *job) *token.Principal {
+// verified returns the request's Principal when its bearer token
+// verifies; else nil, and the middleware answers as it does for any
+// request.
+func (g *jobGuard) verified(r *http.Request) *token.Principal {
 	raw, ok := bearer(r.Header)
 	if !ok {
 		return nil
 	}
 	p, err := g.auth.Authenticate(r.Context(), raw)
-	if err != nil || p == nil || identityOf(p) != j.owner {
+	if err != nil {
 		return nil
 	}
 	return p
+}
+
+// withhold answers a verified client that did not start the job a file
+// of its manifest as a missing resource, without asking the upstream.
+func (g *jobGuard) withhold(w http.ResponseWriter, r *http.Request, p *token.Principal) {
+	start := time.Now()
+	id := newRequestID()
+	body := fhirauth.OperationOutcome(g.version, "not-found", "the resource was not found")
+	h := w.Header()
+	h.Set("Content-Type", "application/fhir+json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("X-Request-Id", id)
+	w.WriteHeader(http.StatusNotFound)
+	_, _ = w.Write(body)
+	g.observe(middleware.DecisionMetric{Interaction: "operation", Outcome: middleware.AuditDeny, Status: http.StatusNotFound,
+		ReasonKind: middleware.ReasonHidden, Latency: time.Since(start)})
+	rec := g.record(r, p, id, start)
+	rec.Decision, rec.Status, rec.ErrorKind = middleware.AuditDeny, http.StatusNotFound, middleware.ReasonHidden
+	rec.Reason = "a file of an export job another client started"
+	rec.Log(r.Context(), g.logger)
 }
 
 // bearer is the token of the one Authorization header, in the Bearer
@@ -116,28 +146,19 @@ func (g *jobGuard) report(r *http.Request, p *token.Principal, ju jobURL, status
 	if !g.logger.Enabled(r.Context(), slog.LevelInfo) {
 		return
 	}
-	g.logger.LogAttrs(r.Context(), slog.LevelInfo, "fhirwarden audit",
-		slog.Time("time", time.Now().Add(-latency)),
-		slog.String("client_id", p.ClientID),
-		slog.String("sub", p.Subject),
-		slog.String("patient", p.Patient),
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.EscapedPath()),
-		slog.Any("interactions", []string{"operation"}),
-		slog.Any("resource_types", []string{}),
-		slog.String("decision", middleware.AuditAllow),
-		slog.String("reason", reason),
-		slog.Int("status", status),
-		slog.Int("withheld", 0),
-		slog.Duration("latency", latency),
-		slog.String("iss", p.Issuer),
-		slog.String("jti", p.TokenID),
-		slog.String("error_kind", ""),
-		slog.String("narrowing", ""),
-		slog.String("remote_addr", r.RemoteAddr),
-		slog.String("request_id", id),
-		slog.String("trace_id", ""),
-	)
+	rec := g.record(r, p, id, time.Now().Add(-latency))
+	rec.Decision, rec.Reason, rec.Status, rec.Latency = middleware.AuditAllow, reason, status, latency
+	rec.Log(r.Context(), g.logger)
+}
+
+// record is the audit record of a job request by p that arrived at
+// start, without its outcome.
+func (g *jobGuard) record(r *http.Request, p *token.Principal, id string, start time.Time) middleware.AuditRecord {
+	return middleware.AuditRecord{
+		Time: start, ClientID: p.ClientID, Subject: p.Subject, Patient: p.Patient,
+		Method: r.Method, Path: r.URL.EscapedPath(), Interactions: []string{"operation"}, ResourceTypes: []string{},
+		Issuer: p.Issuer, TokenID: p.TokenID, RemoteAddr: r.RemoteAddr, RequestID: id, Latency: time.Since(start),
+	}
 }
 
 func newRequestID() string {

@@ -18,7 +18,8 @@ import (
 // bulkUpstream plays a Bulk Data server in front of the naive one:
 // $export answers 202 with a status URL, the first poll of a job 202
 // with X-Progress, later polls 200 with a manifest whose files are on
-// the upstream (one elsewhere), and the files are NDJSON.
+// the upstream (one elsewhere, one a Binary as HAPI serves them), and
+// the files are NDJSON.
 type bulkUpstream struct {
 	mu    sync.Mutex
 	asked []string // the bulk requests that reached the upstream
@@ -40,7 +41,7 @@ func (b *bulkUpstream) wrap(next http.Handler) http.Handler {
 		case r.URL.Path == upstreamBase+"/$export-poll-status":
 			b.note(r, false)
 			b.poll(w, r, base)
-		case strings.HasPrefix(r.URL.Path, upstreamBase+"/bulkfiles/"):
+		case strings.HasPrefix(r.URL.Path, upstreamBase+"/bulkfiles/"), strings.HasPrefix(r.URL.Path, upstreamBase+"/Binary/export-"):
 			b.note(r, false)
 			w.Header().Set("Content-Type", "application/fhir+ndjson")
 			_, _ = io.WriteString(w, bulkFile)
@@ -86,9 +87,9 @@ func (b *bulkUpstream) poll(w http.ResponseWriter, r *http.Request, base string)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = fmt.Fprintf(w, `{"transactionTime":"2026-01-01T00:00:00Z","request":%q,"requiresAccessToken":true,
-"output":[{"type":"Patient","url":%q},{"type":"Observation","url":"https://storage.example/%s-Observation.ndjson"}],
+"output":[{"type":"Patient","url":%q},{"type":"Observation","url":"https://storage.example/%s-Observation.ndjson"},{"type":"Patient","url":%q}],
 "error":[{"type":"OperationOutcome","url":%q}],"deleted":[]}`,
-		base+"/Patient/$export", base+"/bulkfiles/"+id+"-Patient.ndjson", id, base+"/bulkfiles/"+id+"-errors.ndjson")
+		base+"/Patient/$export", base+"/bulkfiles/"+id+"-Patient.ndjson", id, base+"/Binary/export-"+id, base+"/bulkfiles/"+id+"-errors.ndjson")
 }
 
 func startBulkGateway(t *testing.T) (*gw, *bulkUpstream) {
@@ -167,6 +168,42 @@ func same(t *testing.T, g *gw, b *bulkUpstream, method, u, like, tok string) {
 	assert.Equal(t, before, b.count(), "the upstream is not asked: %s %s", method, u)
 }
 
+// withheld asserts that u, a file of another client's job, answers 404
+// as a missing resource and the upstream is not asked.
+func withheld(t *testing.T, b *bulkUpstream, u, tok string) {
+	t.Helper()
+	before := b.count()
+	res, body := send(t, http.MethodGet, u, tok)
+	assert.Equal(t, http.StatusNotFound, res.StatusCode, "%s: %s", u, body)
+	assert.Contains(t, string(body), `"code":"not-found"`, u)
+	assert.Equal(t, before, b.count(), "the upstream is not asked: %s", u)
+}
+
+// A file the upstream serves as a Binary (as HAPI does) is an ordinary
+// FHIR read too, which the policy grants any token that may read Binary,
+// whatever types the file holds: as a job's file it is the starter's
+// alone, and another client that may read Binary gets 404. Once the job
+// is forgotten, the URL is an ordinary read again.
+func TestGatewayAttackExportBinaryFile(t *testing.T) {
+	g, b := startBulkGateway(t)
+	tok := g.token("system/*.rs", "")
+	status := startExport(t, g, tok)
+	m, _ := manifestOf(t, status, tok)
+	binary := m["output"][2]["url"]
+	require.Equal(t, g.url+"/Binary/export-j1", binary)
+
+	reader := g.iss.Mint(map[string]any{"sub": "svc", "client_id": "binary-reader", "scope": "system/Binary.r"})
+	withheld(t, b, binary, reader)
+	res, body := send(t, http.MethodGet, binary, tok)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Equal(t, bulkFile, string(body))
+
+	res, _ = send(t, http.MethodDelete, status, tok)
+	require.Equal(t, http.StatusAccepted, res.StatusCode)
+	res, _ = send(t, http.MethodGet, binary, reader)
+	assert.Equal(t, http.StatusOK, res.StatusCode, "an ordinary Binary read once the job is gone")
+}
+
 // The client that started an export polls it (202 with X-Progress, then
 // the manifest with the gateway's URLs), downloads a file and cancels
 // the job; then its URLs are unknown.
@@ -201,9 +238,9 @@ func TestGatewayExportJobOwner(t *testing.T) {
 	same(t, g, b, http.MethodGet, file, g.url+"/bulkfiles/nope.ndjson", tok)
 }
 
-// Nobody but the client (and subject) that started a job learns that it
-// exists: its status and file URLs answer as unknown URLs do, and the
-// upstream is not asked.
+// Nobody but the client (and subject) that started a job reaches it: its
+// status URL answers as unknown URLs do, its files as missing resources,
+// and the upstream is not asked.
 func TestGatewayAttackExportJobStrangers(t *testing.T) {
 	g, b := startBulkGateway(t)
 	tok := g.token("system/*.rs", "")
@@ -222,7 +259,8 @@ func TestGatewayAttackExportJobStrangers(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			same(t, g, b, http.MethodGet, status, unknownStatus, other)
 			same(t, g, b, http.MethodDelete, status, unknownStatus, other)
-			same(t, g, b, http.MethodGet, file, unknownFile, other)
+			withheld(t, b, file, other)
+			withheld(t, b, m["output"][2]["url"], other)
 		})
 	}
 	t.Run("no token or a bad one", func(t *testing.T) {
