@@ -56,6 +56,10 @@
 // one, is handled as if no job existed, so it gets what a guessed URL
 // gets (401, or the policy's refusal), and the upstream is not asked.
 // Files stored elsewhere (requiresAccessToken false) keep their URLs.
+// Only a status URL that is an operation or no FHIR interaction, and
+// files that are Binary reads or no FHIR interaction, are recorded: an
+// upstream naming an ordinary FHIR URL (Patient?_count=1000) as a job's
+// does not take it out of the policy's hands.
 //
 // A job is forgotten when its cancellation succeeds or 24 h after its
 // kick-off. At most 10 jobs per identity and 1,000 in all are held; a

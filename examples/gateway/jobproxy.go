@@ -45,6 +45,7 @@ func isKickoff(r *http.Request) bool {
 type jobBinder struct {
 	store       *jobStore
 	links       *linkRewriter
+	policy      *fhirauth.Policy // tells a job's URLs from the FHIR API's
 	version     fhirspec.Version
 	maxManifest int64
 	logger      *slog.Logger
@@ -121,7 +122,7 @@ func (b *jobBinder) record(res *http.Response, k *kickoff) {
 		return
 	}
 	u, err := url.Parse(loc)
-	if err != nil {
+	if err != nil || !b.jobShaped(u, false) {
 		return
 	}
 	b.store.record(k.owner, keyOf(u))
@@ -179,7 +180,7 @@ func (b *jobBinder) manifest(res *http.Response, j *job) error {
 			URL string `json:"url"`
 		}{m.Output, m.Error, m.Deleted} {
 			for _, f := range list {
-				if u, err := url.Parse(f.URL); err == nil && strings.HasPrefix(f.URL, gw+"/") {
+				if u, err := url.Parse(f.URL); err == nil && strings.HasPrefix(f.URL, gw+"/") && b.jobShaped(u, true) {
 					files = append(files, keyOf(u))
 				}
 			}
@@ -192,4 +193,21 @@ func (b *jobBinder) manifest(res *http.Response, j *job) error {
 	res.ContentLength = int64(len(body))
 	res.Header.Set("Content-Length", strconv.Itoa(len(body)))
 	return nil
+}
+
+// jobShaped reports whether u may be recorded as a job's status URL (an
+// operation, such as HAPI's $export-poll-status, or no FHIR interaction
+// at all) or file URL (a Binary read, as HAPI serves files, or no FHIR
+// interaction). Its owner reaches a recorded URL without the policy, so
+// an upstream that named an ordinary FHIR URL (Patient?_count=1000) as
+// a job's would hand the owner what its scopes do not grant.
+func (b *jobBinder) jobShaped(u *url.URL, file bool) bool {
+	req, err := b.policy.Classify(&http.Request{Method: http.MethodGet, URL: u, Header: http.Header{}})
+	switch {
+	case err != nil:
+		return true
+	case file:
+		return req.Interaction == fhirauth.Read && req.ResourceType == "Binary"
+	}
+	return req.Interaction == fhirauth.Operation
 }

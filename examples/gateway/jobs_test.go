@@ -351,3 +351,67 @@ func setJobLimits(t *testing.T, l jobLimits) {
 		jobLimitsMu.Unlock()
 	})
 }
+
+// An upstream that names an ordinary FHIR URL as a job's status URL or
+// file does not open it to the job's owner: only operations (status)
+// and Binary reads (files), or URLs that are no FHIR interaction, are
+// recorded; the rest go through the policy as always. Here the owner may
+// export Observations only, and the upstream names its Patient search.
+func TestGatewayAttackExportJobNamesFHIRURLs(t *testing.T) {
+	g := startGatewayWith(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			base := "http://" + r.Host + upstreamBase
+			switch {
+			case strings.HasSuffix(r.URL.Path, "/$export"):
+				w.Header().Set("Content-Location", base+"/Patient?_count=1000")
+				w.WriteHeader(http.StatusAccepted)
+			case r.URL.Path == upstreamBase+"/$export-poll-status":
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = fmt.Fprintf(w, `{"transactionTime":"2026-01-01T00:00:00Z","request":"x","requiresAccessToken":true,"output":[{"type":"Observation","url":%q}],"error":[]}`,
+					base+"/Patient/p1")
+			default:
+				next.ServeHTTP(w, r)
+			}
+		})
+	})
+	tok := g.token("system/Observation.rs", "")
+	res, body := send(t, http.MethodGet, g.url+"/$export?_type=Observation", tok)
+	require.Equal(t, http.StatusAccepted, res.StatusCode, "body: %s", body)
+	require.Equal(t, g.url+"/Patient?_count=1000", res.Header.Get("Content-Location"))
+	res, body = send(t, http.MethodGet, g.url+"/Patient?_count=1000", tok)
+	assert.Equal(t, http.StatusForbidden, res.StatusCode, "not the job's: the policy decides: %s", body)
+
+	// A status URL that is an operation is the job's, but a file that is
+	// a Patient read is not.
+	g2 := startGatewayWith(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			base := "http://" + r.Host + upstreamBase
+			switch {
+			case strings.HasSuffix(r.URL.Path, "/$export"):
+				w.Header().Set("Content-Location", base+"/$export-poll-status?_jobId=j1")
+				w.WriteHeader(http.StatusAccepted)
+			case r.URL.Path == upstreamBase+"/$export-poll-status":
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = fmt.Fprintf(w, `{"transactionTime":"2026-01-01T00:00:00Z","request":"x","requiresAccessToken":true,"output":[{"type":"Observation","url":%q}],"error":[]}`,
+					base+"/Patient/p1")
+			default:
+				next.ServeHTTP(w, r)
+			}
+		})
+	})
+	tok = g2.token("system/Observation.rs", "")
+	status := startObservationExport(t, g2, tok)
+	m, _ := manifestOf(t, status, tok)
+	require.Equal(t, g2.url+"/Patient/p1", m["output"][0]["url"])
+	res, body = send(t, http.MethodGet, g2.url+"/Patient/p1", tok)
+	assert.Equal(t, http.StatusForbidden, res.StatusCode, "not the job's file: the policy decides: %s", body)
+}
+
+// startObservationExport starts a system export of Observations as tok
+// and returns the status URL.
+func startObservationExport(t *testing.T, g *gw, tok string) string {
+	t.Helper()
+	res, body := send(t, http.MethodGet, g.url+"/$export?_type=Observation", tok)
+	require.Equal(t, http.StatusAccepted, res.StatusCode, "body: %s", body)
+	return res.Header.Get("Content-Location")
+}

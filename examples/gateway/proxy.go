@@ -21,7 +21,7 @@ func newProxy(c *config, policy *fhirauth.Policy, logger *slog.Logger, jobs *job
 	base := policy.BasePath()
 	upstream := c.upstream
 	links := &linkRewriter{upstreamBase: upstream.String(), gatewayBase: base}
-	binder := &jobBinder{store: jobs, links: links, version: policy.Version(), maxManifest: c.maxResponse, logger: logger}
+	binder := &jobBinder{store: jobs, links: links, policy: policy, version: policy.Version(), maxManifest: c.maxResponse, logger: logger}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.ResponseHeaderTimeout = timeouts.upstreamHeader
 	proxy := &httputil.ReverseProxy{
