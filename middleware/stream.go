@@ -18,8 +18,9 @@ import (
 // everything goes to the buffer and the response is checked whole, as
 // before. Nothing reaches the client before the entries start and the
 // first 32 KiB of checked output are ready. The headers go with that
-// first output, filtered as for a buffered Bundle; the server's trailers
-// never go (see finishStream).
+// first output, checked again as they then stand (clientWriter) and
+// filtered as for a buffered Bundle; the server's trailers never go (see
+// finishStream).
 //
 // Once output has been sent, a failed check (invalid JSON, a second entry
 // member, a late type of history, bytes after the Bundle, the limit, the
@@ -45,6 +46,11 @@ type bundleStream struct {
 // errBudgetSpent is a stream's write refused because the check memory
 // budget is spent.
 var errBudgetSpent = errors.New("middleware: check memory budget spent")
+
+// errHeadersChanged is a stream's first output refused because the
+// handler's Content-Type or Content-Encoding, which it may change until
+// the headers go out, no longer says uncompressed JSON in UTF-8.
+var errHeadersChanged = errors.New("middleware: the response's Content-Type or Content-Encoding changed to one that cannot be checked")
 
 // write is the buffer's Write while a stream may run.
 func (bs *bundleStream) write(p []byte) (int, error) {
@@ -87,6 +93,13 @@ func (bs *bundleStream) streamable() bool {
 		return false
 	}
 	f := b.scan()
+	return plainJSON(&f)
+}
+
+// plainJSON reports whether headers f say one JSON content type, in
+// UTF-8, without content coding: the body is read by the client as the
+// text that was checked.
+func plainJSON(f *headerFacts) bool {
 	return fhirauth.ContentCoding(f.contentEncoding) == "" && len(f.contentType) == 1 && isJSONType(f.contentType[0])
 }
 
@@ -126,7 +139,11 @@ func (bs *bundleStream) giveBack() {
 
 // clientWriter is where a BundleStream writes its checked output: the
 // client, with the handler's headers (checked as for a buffered Bundle)
-// sent before the first byte.
+// sent before the first byte. The handler may have changed them since
+// its first write chose to stream (until they go out, the map is its
+// to change): they are checked again as they stand, and a Content-Type
+// or Content-Encoding under which the client would read other text than
+// was checked fails the stream before anything is sent.
 type clientWriter struct{ bs *bundleStream }
 
 func (w clientWriter) Write(p []byte) (int, error) {
@@ -134,6 +151,9 @@ func (w clientWriter) Write(p []byte) (int, error) {
 	st, b := bs.st, bs.b
 	if st.rec.status == 0 {
 		f := b.scan()
+		if !plainJSON(&f) {
+			return 0, errHeadersChanged
+		}
 		// As on the buffered path, the locations go first: when b has a
 		// map of its own, passHeaders copies it into the real one.
 		bs.m.dropLocations(b, &f)
@@ -176,12 +196,12 @@ func (m *Middleware) finishStream(st *requestState, bs *bundleStream, r *http.Re
 	switch {
 	case err == nil:
 		m.noteRemoved(st, r, bs.d, removed)
-	case !bs.s.Sent() && errors.Is(err, errBudgetSpent):
+	case !bs.sent() && errors.Is(err, errBudgetSpent):
 		m.refuse(st, http.StatusServiceUnavailable, "transient", "the server is checking too many large responses at once; retry later")
-	case !bs.s.Sent() && bs.seen > bs.b.limit:
+	case !bs.sent() && bs.seen > bs.b.limit:
 		m.refuse(st, http.StatusBadGateway, "too-costly",
 			fmt.Sprintf("the response is larger than the %d bytes that can be checked for authorization; ask for less (e.g. a smaller _count)", m.cfg.maxResponse))
-	case !bs.s.Sent():
+	case !bs.sent():
 		st.withheld = int32(removed)
 		m.refuse(st, http.StatusBadGateway, "exception", "the response cannot be checked for authorization: "+err.Error())
 	default:
@@ -189,6 +209,11 @@ func (m *Middleware) finishStream(st *requestState, bs *bundleStream, r *http.Re
 	}
 	return true
 }
+
+// sent reports whether any of the response reached the client: from
+// then on a failed check can only abort it. (The stream's own Sent also
+// counts output the client writer refused before sending anything.)
+func (bs *bundleStream) sent() bool { return bs.st.rec.status != 0 }
 
 // abortStream marks a response whose check failed after output was sent
 // for abortion (handler.ServeHTTP panics with http.ErrAbortHandler once
