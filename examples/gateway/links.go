@@ -15,12 +15,14 @@ import (
 // numbers and everything else pass through byte for byte, so the output
 // differs from the input only in those strings.
 //
-// It reads the input a window at a time and never holds more than the
-// window and the longest string in it (up to maxLinkString; past that the
-// rest of the body passes through unchanged), whatever the body's size. A
-// string whose upstream base itself is written with escapes
-// ("http:\/\/...") is left as it is: an upstream that writes its URLs so
-// only leaves them showing.
+// It reads the input a window at a time and holds no more than the
+// window and the output not yet read, whatever the body's size or the
+// length of its strings: a string longer than the window is rewritten or
+// not by its start, and the rest of it passes through as it arrives.
+// However the input is cut, each byte is scanned a bounded number of
+// times. A string whose upstream base itself is written with escapes
+// ("http:\/\/...") is left as it is: an upstream that writes its URLs
+// so only leaves them showing.
 type linkStream struct {
 	src      io.ReadCloser
 	upstream []byte // "http://hapi:8080/fhir"
@@ -32,14 +34,19 @@ type linkStream struct {
 	arrays   []bool // the open containers, true for an array
 	last     byte   // the last structural byte outside strings (0 at the start)
 	eof      bool
-	verbatim bool // past a string too long to hold: copy the rest
-	err      error
+	verbatim bool // past nesting too deep to follow: copy the rest
+	// scanned > 0: in begins with a string held over from the last
+	// window, scanned for its end up to in[scanned]. inString: the input
+	// goes on inside a string whose start has been handed on. esc: the
+	// last byte scanned of either was an escaping backslash.
+	scanned       int
+	inString, esc bool
+	err           error
 }
 
 const (
-	linkWindow    = 32 << 10
-	maxLinkString = 8 << 20
-	maxLinkDepth  = 1 << 12
+	linkWindow   = 32 << 10
+	maxLinkDepth = 1 << 12
 )
 
 func newLinkStream(src io.ReadCloser, upstream, gateway string) *linkStream {
@@ -58,39 +65,32 @@ func (s *linkStream) Read(p []byte) (int, error) {
 		if s.verbatim {
 			return s.src.Read(p)
 		}
-		if s.fill() {
-			s.rewrite()
-		}
+		s.fill()
+		s.rewrite()
 	}
 	n := copy(p, s.out[s.off:])
 	s.off += n
 	return n, nil
 }
 
-// fill reads more input after what is left of the window; false when
-// the window holds one string too long to keep, which has been passed on.
-func (s *linkStream) fill() bool {
-	if len(s.in) >= maxLinkString { // all of it one string, unfinished
-		s.out = append(s.out, s.in...)
-		s.in, s.verbatim = s.in[:0], true
-		return false
-	}
-	if len(s.in) == cap(s.in) {
-		grown := make([]byte, len(s.in), min(2*cap(s.in), maxLinkString))
-		s.in = grown[:copy(grown, s.in)]
-	}
+// fill reads more input after what is left of the window: at most a
+// string shorter than the window, so there is room.
+func (s *linkStream) fill() {
 	n, err := s.src.Read(s.in[len(s.in):cap(s.in)])
 	s.in = s.in[:len(s.in)+n]
 	if err != nil {
 		s.eof, s.err = true, err
 	}
-	return true
 }
 
 // rewrite moves what it can of the window to the output: everything up to
-// a string whose end has not been read yet (all of it at the end of input).
+// a string whose end has not been read yet, unless the string fills the
+// window (all of it at the end of input).
 func (s *linkStream) rewrite() {
 	in, i := s.in, 0
+	if s.inString {
+		i = s.passString(in)
+	}
 	for i < len(in) {
 		q := bytes.IndexByte(in[i:], '"')
 		if q < 0 {
@@ -102,10 +102,14 @@ func (s *linkStream) rewrite() {
 		if i == len(in) {
 			break
 		}
-		end := jsonsyntax.SkipString(in, i)
+		end := s.stringAt(in, i)
 		if end < 0 {
-			if s.eof { // never closed: not JSON, passed on as it is
+			switch {
+			case s.eof: // never closed: not JSON, passed on as it is
 				s.out = append(s.out, in[i:]...)
+				i = len(in)
+			case len(in)-i >= linkWindow: // too long to hold
+				s.beginString(in[i:])
 				i = len(in)
 			}
 			break // else read on to the string's end
@@ -118,6 +122,54 @@ func (s *linkStream) rewrite() {
 		s.out = append(s.out, s.in...)
 		s.in, s.verbatim = s.in[:0], true
 	}
+}
+
+// stringAt returns the index just after the string that starts at in[i],
+// or -1 when it does not end in in. A string held over from the last
+// window (at in[0]) is scanned on from where that scan stopped: however
+// the input is cut, each byte is scanned once.
+func (s *linkStream) stringAt(in []byte, i int) int {
+	from := i + 1
+	if i == 0 && s.scanned > 0 {
+		from = s.scanned
+	} else {
+		s.esc = false
+	}
+	end := jsonsyntax.StringEnd(in[from:], &s.esc)
+	if end < 0 {
+		s.scanned = len(in) - i
+		return -1
+	}
+	s.scanned = 0
+	return from + end
+}
+
+// beginString writes part, the start of a string as long as the window
+// (scanned to its end, without finding the string's), rewritten if the
+// string names the upstream, and goes on inside the string: the rest of
+// it is handed on as it arrives (passString).
+func (s *linkStream) beginString(part []byte) {
+	if rest, ok := s.cut(part[1:]); ok && len(rest) > 0 && s.isValue() {
+		s.out = append(s.out, '"')
+		s.out = append(s.out, s.gateway...)
+		part = rest
+	}
+	s.out = append(s.out, part...)
+	s.last = '"'
+	s.inString, s.scanned = true, 0
+}
+
+// passString hands on in up to the end of the string the input is
+// inside, and returns where the string ended (len(in) when it goes on).
+func (s *linkStream) passString(in []byte) int {
+	end := jsonsyntax.StringEnd(in, &s.esc)
+	if end < 0 {
+		s.out = append(s.out, in...)
+		return len(in)
+	}
+	s.out = append(s.out, in[:end]...)
+	s.inString = false
+	return end
 }
 
 // structure follows the containers in b, which holds no string, so that a
@@ -142,8 +194,7 @@ func (s *linkStream) structure(b []byte) {
 // value writes the string tok (quotes included), rewritten if it is a
 // value naming the upstream.
 func (s *linkStream) value(tok []byte) {
-	isValue := s.last == ':' || s.last == '[' || s.last == 0 ||
-		(s.last == ',' && len(s.arrays) > 0 && s.arrays[len(s.arrays)-1])
+	isValue := s.isValue()
 	s.last = '"'
 	if isValue && len(tok) >= 2 {
 		if rest, ok := s.cut(tok[1 : len(tok)-1]); ok {
@@ -155,6 +206,13 @@ func (s *linkStream) value(tok []byte) {
 		}
 	}
 	s.out = append(s.out, tok...)
+}
+
+// isValue reports whether a string beginning now is a value, not a
+// member name.
+func (s *linkStream) isValue() bool {
+	return s.last == ':' || s.last == '[' || s.last == 0 ||
+		(s.last == ',' && len(s.arrays) > 0 && s.arrays[len(s.arrays)-1])
 }
 
 // cut returns what follows the upstream base in the string content v (as

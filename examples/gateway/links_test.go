@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -128,11 +129,11 @@ func TestLinkStreamMatchesReference(t *testing.T) {
 }
 
 func TestLinkStreamBoundedMemory(t *testing.T) {
-	// A string longer than maxLinkString passes through, and so does the
-	// rest of the body.
-	long := `{"a":"` + strings.Repeat("x", maxLinkString+10) + `","b":"` + testUpstream + `/x"}`
+	// A string of 8 MB passes through unchanged, and the rest of the
+	// body is rewritten as the start was.
+	long := `{"a":"` + strings.Repeat("x", 8<<20+10) + `","b":"` + testUpstream + `/x"}`
 	out := streamAll(t, []byte(long), readers["whole"])
-	assert.True(t, long == string(out), "passed through unchanged")
+	assert.True(t, strings.Replace(long, testUpstream, testGateway, 1) == string(out), "the string unchanged, the link after it rewritten")
 
 	s := newLinkStream(io.NopCloser(bytes.NewReader(largeSearchset(4<<20))), testUpstream, testGateway)
 	buf := make([]byte, 4096)
@@ -191,5 +192,45 @@ func BenchmarkLinkStream(b *testing.B) {
 		if _, err := io.CopyBuffer(io.Discard, struct{ io.Reader }{s}, buf); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A long string (an attachment's data, a Binary's content) passes
+// through in pieces as it arrives: the stream holds its window and what
+// it has not yet handed on, not the string, and strings after it are
+// still rewritten. Read a byte at a time, it takes time in proportion to
+// its length, not to the square of it.
+func TestLinkStreamHoldsNoLongString(t *testing.T) {
+	data := strings.Repeat("QUJD", 1<<20) + `\\\"` + strings.Repeat(`\\`, 1<<10) // 4 MB and escapes
+	body := []byte(`{"resourceType":"Binary","url":"` + testUpstream + `/x` + data + `","data":"` + data + `","next":"` + testUpstream + `/Binary/2"}`)
+	for name, r := range readers {
+		if name == "one byte" {
+			continue // below, on a shorter string
+		}
+		s := newLinkStream(io.NopCloser(r(bytes.NewReader(body))), testUpstream, testGateway)
+		var out bytes.Buffer
+		buf := make([]byte, 32<<10)
+		most := 0
+		for {
+			n, err := s.Read(buf)
+			out.Write(buf[:n])
+			most = max(most, cap(s.in)+cap(s.out))
+			if err == io.EOF {
+				break
+			}
+			require.NoError(t, err, name)
+		}
+		assert.LessOrEqual(t, most, 4*linkWindow, "%s: held at most", name)
+		assert.Equal(t, reference(decode(t, body)), decode(t, out.Bytes()), name)
+	}
+
+	body = []byte(`{"data":"` + strings.Repeat("QUJD", 256<<10) + `","next":"` + testUpstream + `/Binary/2"}`) // 1 MB
+	done := make(chan []byte, 1)
+	go func() { done <- streamAll(t, body, readers["one byte"]) }()
+	select {
+	case out := <-done:
+		assert.Equal(t, reference(decode(t, body)), decode(t, out))
+	case <-time.After(20 * time.Second):
+		t.Fatal("a 1 MB string read a byte at a time took more than 20 s")
 	}
 }

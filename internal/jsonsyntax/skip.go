@@ -102,3 +102,42 @@ func skipString(d []byte, i int) int {
 	}
 	return len(d)
 }
+
+// StringEnd finds the end of a string that arrives in pieces: p holds
+// the next bytes of its content (after the opening quote, or after the
+// pieces before), and esc says whether the byte before p[0] was an
+// escaping backslash. It returns the index in p just after the closing
+// quote, or -1, with esc updated for the next piece, when p ends first.
+// Like SkipString it does not validate; each byte is searched once for a
+// quote and once for a backslash, so a string of many escapes, however
+// it is cut, is scanned in linear time.
+func StringEnd(p []byte, esc *bool) int {
+	i, q := 0, -2 // q: the next quote at or after i; -1: none in p; -2: not searched
+	for {
+		if *esc {
+			if i == len(p) {
+				return -1
+			}
+			*esc = false
+			i++ // the escaped byte
+		}
+		if q == -2 || (q >= 0 && q < i) {
+			if q = bytes.IndexByte(p[i:], '"'); q >= 0 {
+				q += i
+			}
+		}
+		end := len(p)
+		if q >= 0 {
+			end = q
+		}
+		b := bytes.IndexByte(p[i:end], '\\')
+		if b < 0 {
+			if q < 0 {
+				return -1
+			}
+			return q + 1
+		}
+		i += b + 1
+		*esc = true
+	}
+}

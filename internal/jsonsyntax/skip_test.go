@@ -66,3 +66,31 @@ func TestSkipString(t *testing.T) {
 		}
 	}
 }
+
+// StringEnd, fed a string's bytes in pieces cut anywhere, finds the end
+// SkipString finds in the whole.
+func TestStringEnd(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	parts := []string{`a`, `\\`, `\"`, `\u00e9`, `é`, `\/`, `}]`, `\n`}
+	for range 2000 {
+		var b strings.Builder
+		b.WriteByte('"')
+		for n := rng.IntN(12); n > 0; n-- {
+			b.WriteString(parts[rng.IntN(len(parts))])
+		}
+		if rng.IntN(4) > 0 {
+			b.WriteString(`",1`)
+		}
+		d := []byte(b.String())
+		want := SkipString(d, 0)
+		got, esc := -1, false
+		for i := 1; i < len(d) && got < 0; {
+			n := 1 + rng.IntN(len(d)-i)
+			if e := StringEnd(d[i:i+n], &esc); e >= 0 {
+				got = i + e
+			}
+			i += n
+		}
+		require.Equal(t, want, got, "%s", d)
+	}
+}
