@@ -1,6 +1,6 @@
 package fhirauth
 
-import "bytes"
+import "github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
 
 // valueScan finds where one JSON value ends in input that arrives in
 // pieces, without holding it: it tracks strings, escapes and the depth of
@@ -85,40 +85,12 @@ func (s *valueScan) feed(p []byte) int {
 }
 
 // inString scans a string's bytes from p[i] and returns the index just
-// after its closing quote, or -1 when the string goes on past p. Each
-// byte is searched once for a quote and once for a backslash (a string
-// of many escapes stays linear).
+// after its closing quote, or -1 when the string goes on past p.
 func (s *valueScan) inString(p []byte, i int) int {
-	if s.esc {
-		if i >= len(p) {
-			return -1
-		}
-		s.esc = false
-		i++ // the escaped byte
+	end := jsonsyntax.StringEnd(p[i:], &s.esc)
+	if end < 0 {
+		return -1
 	}
-	q := -2 // the next quote at or after i; -1: none in p; -2: not searched
-	for {
-		if q == -2 || (q >= 0 && q < i) {
-			if q = bytes.IndexByte(p[i:], '"'); q >= 0 {
-				q += i
-			}
-		}
-		end := len(p)
-		if q >= 0 {
-			end = q
-		}
-		b := bytes.IndexByte(p[i:end], '\\')
-		if b < 0 {
-			if q < 0 {
-				return -1
-			}
-			s.inStr = false
-			return q + 1
-		}
-		if i += b + 1; i == len(p) {
-			s.esc = true
-			return -1
-		}
-		i++ // the escaped byte
-	}
+	s.inStr = false
+	return i + end
 }
