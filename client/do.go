@@ -49,6 +49,9 @@ func (c *Client) token(ctx context.Context) (*oauth2.Token, error) {
 	if err != nil {
 		return nil, fmt.Errorf("client: obtaining a token: %w", err)
 	}
+	if _, cached := c.ts.(*TokenCache); cached {
+		return tok, nil // checked when it was fetched, with the same key
+	}
 	if err := checkToken(tok, c.dpop != nil, 0); err != nil {
 		return nil, fmt.Errorf("client: obtaining a token: %w", err)
 	}
