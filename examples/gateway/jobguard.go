@@ -32,6 +32,23 @@ type jobGuard struct {
 	logger  *slog.Logger
 	observe func(middleware.DecisionMetric)
 	version fhirspec.Version // of the OperationOutcome of a withheld file
+	binary  string           // "[base]/Binary/"
+}
+
+// binaryOf is the path of the Binary resource ([base]/Binary/[id]) that
+// a request on path reads: the resource's own path or one under it (its
+// history, a version); "" for none. One prefix, so that telling a
+// request for a job's Binary from others costs one lookup, however
+// many segments its path has.
+func (g *jobGuard) binaryOf(path string) string {
+	rest, ok := strings.CutPrefix(path, g.binary)
+	if !ok {
+		return ""
+	}
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		return path[:len(g.binary)+i]
+	}
+	return path
 }
 
 // jobCtxKey marks, in the context handed to the proxy, a request of a
@@ -39,19 +56,33 @@ type jobGuard struct {
 type jobCtxKey struct{}
 
 func (g *jobGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ju, ok := g.store.lookup(r.URL)
-	if !ok || !jobMethod(r.Method, ju.file) || fhirauth.MethodOverride(r.Header) != "" {
+	ju, exact := g.store.lookup(r.URL)
+	if !exact {
+		// A Binary that is a job's file is also read by URLs the
+		// manifest does not name (another query, its history).
+		j, ok := g.store.binaryAt(g.binaryOf(r.URL.Path))
+		if !ok {
+			g.next.ServeHTTP(w, r)
+			return
+		}
+		ju = jobURL{job: j, file: true}
+	}
+	owners := exact && jobMethod(r.Method, ju.file) && fhirauth.MethodOverride(r.Header) == ""
+	if !owners && !ju.file {
 		g.next.ServeHTTP(w, r)
 		return
 	}
 	p := g.verified(r)
 	switch {
-	case p != nil && identityOf(p) == ju.job.owner:
+	case p == nil:
+		g.next.ServeHTTP(w, r)
+	case identityOf(p) == ju.job.owner && owners:
 		g.serveOwner(w, r, p, ju)
-	case p != nil && ju.file:
+	case ju.file && identityOf(p) != ju.job.owner:
 		// A manifest's file may also be an ordinary FHIR URL (HAPI
 		// serves export files as Binary/[id]) that the policy would let
-		// any token with Binary read have, whatever types the file holds.
+		// any token with Binary read (or write) have, whatever types the
+		// file holds: by any method it is withheld.
 		g.withhold(w, r, p)
 	default:
 		g.next.ServeHTTP(w, r)

@@ -122,7 +122,7 @@ func (b *jobBinder) record(res *http.Response, k *kickoff) {
 		return
 	}
 	u, err := url.Parse(loc)
-	if err != nil || !b.jobShaped(u, false) {
+	if err != nil || !b.jobShaped(u) {
 		return
 	}
 	b.store.record(k.owner, keyOf(u))
@@ -175,13 +175,17 @@ func (b *jobBinder) manifest(res *http.Response, j *job) error {
 		}
 	}
 	if json.Unmarshal(body, &m) == nil {
-		var files []jobKey
+		var files []jobFile
 		for _, list := range [][]struct {
 			URL string `json:"url"`
 		}{m.Output, m.Error, m.Deleted} {
 			for _, f := range list {
-				if u, err := url.Parse(f.URL); err == nil && strings.HasPrefix(f.URL, gw+"/") && b.jobShaped(u, true) {
-					files = append(files, keyOf(u))
+				u, err := url.Parse(f.URL)
+				if err != nil || !strings.HasPrefix(f.URL, gw+"/") {
+					continue
+				}
+				if binary, ok := b.fileShape(u); ok {
+					files = append(files, jobFile{key: keyOf(u), binary: binary})
 				}
 			}
 		}
@@ -197,17 +201,24 @@ func (b *jobBinder) manifest(res *http.Response, j *job) error {
 
 // jobShaped reports whether u may be recorded as a job's status URL (an
 // operation, such as HAPI's $export-poll-status, or no FHIR interaction
-// at all) or file URL (a Binary read, as HAPI serves files, or no FHIR
-// interaction). Its owner reaches a recorded URL without the policy, so
-// an upstream that named an ordinary FHIR URL (Patient?_count=1000) as
-// a job's would hand the owner what its scopes do not grant.
-func (b *jobBinder) jobShaped(u *url.URL, file bool) bool {
+// at all). Its owner reaches a recorded URL without the policy, so an
+// upstream that named an ordinary FHIR URL (Patient?_count=1000) as a
+// job's would hand the owner what its scopes do not grant.
+func (b *jobBinder) jobShaped(u *url.URL) bool {
+	req, err := b.policy.Classify(&http.Request{Method: http.MethodGet, URL: u, Header: http.Header{}})
+	return err != nil || req.Interaction == fhirauth.Operation
+}
+
+// fileShape reports whether u may be recorded as a job's file URL (a
+// Binary read, as HAPI serves files, or no FHIR interaction), and for a
+// Binary read the path of the resource, which other URLs also read.
+func (b *jobBinder) fileShape(u *url.URL) (binary string, ok bool) {
 	req, err := b.policy.Classify(&http.Request{Method: http.MethodGet, URL: u, Header: http.Header{}})
 	switch {
 	case err != nil:
-		return true
-	case file:
-		return req.Interaction == fhirauth.Read && req.ResourceType == "Binary"
+		return "", true
+	case req.Interaction == fhirauth.Read && req.ResourceType == "Binary":
+		return b.policy.BasePath() + "/Binary/" + req.ID, true
 	}
-	return req.Interaction == fhirauth.Operation
+	return "", false
 }

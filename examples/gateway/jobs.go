@@ -27,10 +27,11 @@ func (id identity) usable() bool {
 
 // job is an upstream export job the gateway passed the kick-off of.
 type job struct {
-	owner   identity
-	status  jobKey   // the status URL, as the client addresses it
-	files   []jobKey // the manifest's file URLs, as rewritten to the gateway
-	expires time.Time
+	owner    identity
+	status   jobKey   // the status URL, as the client addresses it
+	files    []jobKey // the manifest's file URLs, as rewritten to the gateway
+	binaries []string // the paths of the Binary resources among files
+	expires  time.Time
 }
 
 // jobKey is a URL of a job as requests address it: the decoded path and
@@ -39,6 +40,13 @@ type job struct {
 type jobKey struct{ path, query string }
 
 func keyOf(u *url.URL) jobKey { return jobKey{path: u.Path, query: u.RawQuery} }
+
+// jobFile is a file URL of a manifest; binary is the path of the Binary
+// resource it reads ("" when it is no Binary read).
+type jobFile struct {
+	key    jobKey
+	binary string
+}
 
 // jobURL is what a recorded URL leads to.
 type jobURL struct {
@@ -76,16 +84,20 @@ type jobStore struct {
 	// costs one atomic load here.
 	recorded atomic.Int64
 
-	mu      sync.RWMutex
-	urls    map[jobKey]jobURL
-	jobs    map[*job]struct{}
-	owned   map[identity]int // jobs and pending kick-offs per identity
-	pending int              // kick-offs sent upstream, not answered yet
-	files   int
+	mu   sync.RWMutex
+	urls map[jobKey]jobURL
+	// binaries maps the path of a Binary resource that is a job's file
+	// to its job: the resource is also read by other URLs (another
+	// query, HEAD, its history), none of which another client may use.
+	binaries map[string]*job
+	jobs     map[*job]struct{}
+	owned    map[identity]int // jobs and pending kick-offs per identity
+	pending  int              // kick-offs sent upstream, not answered yet
+	files    int
 }
 
 func newJobStore(l jobLimits) *jobStore {
-	return &jobStore{limits: l, now: time.Now, urls: map[jobKey]jobURL{},
+	return &jobStore{limits: l, now: time.Now, urls: map[jobKey]jobURL{}, binaries: map[string]*job{},
 		jobs: map[*job]struct{}{}, owned: map[identity]int{}}
 }
 
@@ -101,6 +113,21 @@ func (s *jobStore) lookup(u *url.URL) (jobURL, bool) {
 		return jobURL{}, false
 	}
 	return ju, true
+}
+
+// binaryAt returns the live job one of whose files is the Binary
+// resource at path ([base]/Binary/[id], see binaryOf).
+func (s *jobStore) binaryAt(path string) (*job, bool) {
+	if s.recorded.Load() == 0 {
+		return nil, false
+	}
+	s.mu.RLock()
+	j, ok := s.binaries[path]
+	s.mu.RUnlock()
+	if !ok || !s.now().Before(j.expires) {
+		return nil, false
+	}
+	return j, true
 }
 
 // reserve makes room for a kick-off of id before it is sent upstream;
@@ -143,26 +170,33 @@ func (s *jobStore) record(id identity, status jobKey) {
 
 // addFiles records the file URLs of j's manifest; it reports how many
 // did not fit in the bound and were left out.
-func (s *jobStore) addFiles(j *job, files []jobKey) (dropped int) {
+func (s *jobStore) addFiles(j *job, files []jobFile) (dropped int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, live := s.jobs[j]; !live {
 		return 0
 	}
-	for _, k := range files {
-		if cur, ok := s.urls[k]; ok {
-			if cur.job != j {
-				dropped++ // another job's URL is not this one's to take
-			}
+	for _, f := range files {
+		k := f.key
+		cur, ok := s.urls[k]
+		holder, held := s.binaries[f.binary] // "" is never held
+		switch {
+		case (ok && cur.job != j) || (held && holder != j):
+			dropped++ // another job's URL (or Binary) is not this one's to take
 			continue
-		}
-		if s.files >= s.limits.files {
+		case ok:
+			continue
+		case s.files >= s.limits.files:
 			dropped++
 			continue
 		}
 		s.urls[k] = jobURL{job: j, file: true}
 		j.files = append(j.files, k)
 		s.files++
+		if f.binary != "" && !held {
+			s.binaries[f.binary] = j
+			j.binaries = append(j.binaries, f.binary)
+		}
 	}
 	s.recorded.Store(int64(len(s.urls)))
 	return dropped
@@ -183,6 +217,9 @@ func (s *jobStore) forgetLocked(j *job) {
 	delete(s.urls, j.status)
 	for _, k := range j.files {
 		delete(s.urls, k)
+	}
+	for _, b := range j.binaries {
+		delete(s.binaries, b)
 	}
 	s.files -= len(j.files)
 	s.disown(j.owner)
