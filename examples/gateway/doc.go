@@ -63,9 +63,13 @@
 // gets (401, or the policy's refusal), and the upstream is not asked.
 // Files stored elsewhere (requiresAccessToken false) keep their URLs.
 // Only a status URL that is an operation or no FHIR interaction, and
-// files that are Binary reads or no FHIR interaction, are recorded: an
-// upstream naming an ordinary FHIR URL (Patient?_count=1000) as a job's
-// does not take it out of the policy's hands.
+// files that are Binary reads, operations or no FHIR interaction, are
+// recorded: an upstream naming an ordinary FHIR URL (Patient?_count=1000)
+// as a job's does not take it out of the policy's hands, in any
+// spelling: a URL is read as the path of plain segments (letters,
+// digits, "-._$") it must be, less a trailing "/", and "no FHIR
+// interaction" is such a path the policy routes nowhere, whatever its
+// query.
 //
 // A job is forgotten when its cancellation succeeds or 24 h after its
 // kick-off. At most 10 jobs per identity and 1,000 in all are held; a

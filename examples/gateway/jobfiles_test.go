@@ -1,7 +1,11 @@
 package main
 
 import (
+	"fmt"
+	"io"
 	"net/http"
+	"path"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -44,4 +48,104 @@ func TestGatewayAttackExportBinaryFileOtherURLs(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, res.StatusCode)
 	res, _ = send(t, http.MethodGet, binary+"?_pretty=true", reader)
 	assert.Equal(t, http.StatusOK, res.StatusCode, "an ordinary Binary read once the job is gone")
+}
+
+// An upstream that names an ordinary FHIR URL in another spelling
+// (percent-encoded, with a trailing slash, a ";" parameter, an empty or
+// dot segment, or more query parameters than the policy reads) as a
+// job's status URL or file does not open it to the job's owner: the
+// gateway sends the upstream the decoded path, and servers read the
+// rest as the FHIR URL too (servlet containers drop ";" parameters and
+// resolve dot segments). Here the owner may export Observations only.
+func TestGatewayAttackExportJobNamesFHIRURLsSpelledOtherwise(t *testing.T) {
+	many := "/Patient?_count=1000"
+	for i := range 100 {
+		many += fmt.Sprintf("&x%d=", i)
+	}
+	for _, named := range []string{
+		"/P%61tient", "/Patient/", "/Patient;x", "/x/../Patient", "//Patient", many,
+		"/P%61tient/p1", "/Patient/p1%2F", "/Patient/p1/", "/Patient/p1;x", "/Patient//p1", "/Binary/b/../../Patient/p1",
+	} {
+		file := strings.Contains(named, "p1")
+		t.Run(named, func(t *testing.T) {
+			g := startGatewayWith(t, func(next http.Handler) http.Handler {
+				return namingUpstream(next, named, file)
+			})
+			tok := g.token("system/Observation.rs", "")
+			status := startObservationExport(t, g, tok)
+			if file {
+				m, _ := manifestOf(t, status, tok)
+				require.Equal(t, g.url+named, m["output"][0]["url"])
+			}
+			res, body := send(t, http.MethodGet, g.url+named, tok)
+			assert.NotEqual(t, http.StatusOK, res.StatusCode, "not the job's: the policy decides: %s", body)
+		})
+	}
+}
+
+// namingUpstream names named as a job's status URL (file false) or its
+// one file, and serves everything else as a servlet container would:
+// ";" parameters dropped, dot and empty segments resolved.
+func namingUpstream(next http.Handler, named string, file bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		base := "http://" + r.Host + upstreamBase
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/$export"):
+			status := base + "/$export-poll-status?_jobId=j1"
+			if !file {
+				status = base + named
+			}
+			w.Header().Set("Content-Location", status)
+			w.WriteHeader(http.StatusAccepted)
+		case file && r.URL.Path == upstreamBase+"/$export-poll-status":
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = fmt.Fprintf(w, `{"transactionTime":"2026-01-01T00:00:00Z","request":"x","requiresAccessToken":true,"output":[{"type":"Observation","url":%q}],"error":[]}`,
+				base+named)
+		default:
+			segs := strings.Split(r.URL.Path, "/")
+			for i, seg := range segs {
+				segs[i], _, _ = strings.Cut(seg, ";")
+			}
+			r.URL.Path = path.Clean(strings.Join(segs, "/"))
+			r.URL.RawPath = ""
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
+// Firely Server's shapes are a job's: its status URL is an operation,
+// its files an operation with a trailing "/" and a query.
+func TestGatewayExportJobFirelyShapes(t *testing.T) {
+	g := startGatewayWith(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			base := "http://" + r.Host + upstreamBase
+			switch r.URL.Path {
+			case upstreamBase + "/$export":
+				w.Header().Set("Content-Location", base+"/$exportstatus?_id=j1")
+				w.WriteHeader(http.StatusAccepted)
+			case upstreamBase + "/$exportstatus":
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = fmt.Fprintf(w, `{"transactionTime":"2026-01-01T00:00:00Z","request":"x","requiresAccessToken":true,"output":[{"type":"Patient","url":%q}],"error":[]}`,
+					base+"/$exportfilerequest/?_id=j1&filename=Patient.ndjson")
+			case upstreamBase + "/$exportfilerequest/":
+				w.Header().Set("Content-Type", "application/fhir+ndjson")
+				_, _ = io.WriteString(w, bulkFile)
+			default:
+				next.ServeHTTP(w, r)
+			}
+		})
+	})
+	tok := g.token("system/*.rs", "")
+	res, body := send(t, http.MethodGet, g.url+"/$export", tok)
+	require.Equal(t, http.StatusAccepted, res.StatusCode, "body: %s", body)
+	status := res.Header.Get("Content-Location")
+	m, _ := manifestOf(t, status, tok)
+	file := m["output"][0]["url"]
+	require.Equal(t, g.url+"/$exportfilerequest/?_id=j1&filename=Patient.ndjson", file)
+	res, body = send(t, http.MethodGet, file, tok)
+	assert.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Equal(t, bulkFile, string(body))
+	other := g.iss.Mint(map[string]any{"sub": "u2", "client_id": "other", "scope": "system/*.rs"})
+	res, _ = send(t, http.MethodGet, file, other)
+	assert.Equal(t, http.StatusNotFound, res.StatusCode)
 }

@@ -205,20 +205,70 @@ func (b *jobBinder) manifest(res *http.Response, j *job) error {
 // upstream that named an ordinary FHIR URL (Patient?_count=1000) as a
 // job's would hand the owner what its scopes do not grant.
 func (b *jobBinder) jobShaped(u *url.URL) bool {
-	req, err := b.policy.Classify(&http.Request{Method: http.MethodGet, URL: u, Header: http.Header{}})
-	return err != nil || req.Interaction == fhirauth.Operation
+	req, ok := b.shapeOf(u)
+	return ok && (req == nil || req.Interaction == fhirauth.Operation)
 }
 
 // fileShape reports whether u may be recorded as a job's file URL (a
-// Binary read, as HAPI serves files, or no FHIR interaction), and for a
-// Binary read the path of the resource, which other URLs also read.
+// Binary read, as HAPI serves files, an operation, as Firely's
+// $exportfilerequest, or no FHIR interaction), and for a Binary read
+// the path of the resource, which other URLs also read.
 func (b *jobBinder) fileShape(u *url.URL) (binary string, ok bool) {
-	req, err := b.policy.Classify(&http.Request{Method: http.MethodGet, URL: u, Header: http.Header{}})
+	req, ok := b.shapeOf(u)
 	switch {
-	case err != nil:
+	case !ok:
+		return "", false
+	case req == nil || req.Interaction == fhirauth.Operation:
 		return "", true
 	case req.Interaction == fhirauth.Read && req.ResourceType == "Binary":
 		return b.policy.BasePath() + "/Binary/" + req.ID, true
 	}
 	return "", false
+}
+
+// shapeOf classifies u as the gateway sends it upstream for a request
+// that matches it (the decoded path, the query as is); nil when it is no
+// FHIR interaction. That needs a plainly spelled path the policy routes
+// nowhere: the policy refuses other spellings (percent-encoding, ";",
+// empty or dot segments) because a server may read them as a FHIR URL,
+// and a path it routes stays that FHIR URL whatever the query (one it
+// refuses for too many parameters, say). A trailing "/" (Firely's file
+// URLs end so) is read as servers commonly do, as the path without it.
+// false: not recordable.
+func (b *jobBinder) shapeOf(u *url.URL) (*fhirauth.Request, bool) {
+	k := keyOf(u)
+	p := strings.TrimSuffix(k.path, "/")
+	if !plainPath(p) {
+		return nil, false
+	}
+	classify := func(q string) (*fhirauth.Request, error) {
+		return b.policy.Classify(&http.Request{Method: http.MethodGet, URL: &url.URL{Path: p, RawQuery: q}, Header: http.Header{}})
+	}
+	if req, err := classify(k.query); err == nil {
+		return req, true
+	}
+	if _, err := classify(""); err == nil {
+		return nil, false
+	}
+	return nil, true
+}
+
+// plainPath reports whether p is "/" and segments of letters, digits
+// and "-._$", none empty, "." or "..".
+func plainPath(p string) bool {
+	if !strings.HasPrefix(p, "/") {
+		return false
+	}
+	for _, seg := range strings.Split(p[1:], "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return false
+		}
+		for i := 0; i < len(seg); i++ {
+			c := seg[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._$", c) >= 0) {
+				return false
+			}
+		}
+	}
+	return true
 }
