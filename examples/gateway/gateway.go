@@ -163,7 +163,7 @@ func (g *gateway) connect(ctx context.Context) error {
 		closeAll(verifiers)
 		return err
 	}
-	mw, err := middleware.New(auth, policy, middleware.WithLogger(g.logger), middleware.WithMaxResponseSize(g.c.maxResponse),
+	mw, err := middleware.New(verifiedOnce{auth}, policy, middleware.WithLogger(g.logger), middleware.WithMaxResponseSize(g.c.maxResponse),
 		middleware.WithMetrics(g.metrics.Observe), middleware.WithRequestIDs())
 	if err != nil {
 		closeAll(verifiers)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -111,6 +112,45 @@ func namingUpstream(next http.Handler, named string, file bool) http.Handler {
 			next.ServeHTTP(w, r)
 		}
 	})
+}
+
+// The token counters on /metrics, which anyone who reaches the gateway
+// may read, move for another client's request on a job's status URL
+// exactly as for one on an unknown URL: they do not tell that a job
+// exists.
+func TestGatewayAttackExportJobTokenCounters(t *testing.T) {
+	g, _ := startBulkGateway(t)
+	status := startExport(t, g, g.token("system/*.rs", ""))
+	unknown := g.url + "/$export-poll-status?_jobId=nope"
+	metrics := strings.TrimSuffix(g.url, "/fhir") + "/metrics"
+	counters := func() map[string]float64 {
+		_, body := send(t, http.MethodGet, metrics, "")
+		m := map[string]float64{}
+		for _, line := range strings.Split(string(body), "\n") {
+			name, value, _ := strings.Cut(line, " ")
+			if strings.HasPrefix(name, "fhirwarden_token") && strings.HasSuffix(name, "_total") {
+				m[name], _ = strconv.ParseFloat(value, 64)
+			}
+		}
+		return m
+	}
+	delta := func(u, tok string) map[string]float64 {
+		before := counters()
+		send(t, http.MethodGet, u, tok)
+		d := counters()
+		for name := range d {
+			d[name] -= before[name]
+		}
+		return d
+	}
+	// Each request with a token not seen before: the cache counts alike.
+	other := func(sub string) string {
+		return g.iss.Mint(map[string]any{"sub": sub, "client_id": "other", "scope": "system/*.rs"})
+	}
+	assert.Equal(t, delta(unknown, other("u1")), delta(status, other("u2")), "another client")
+	assert.Equal(t, delta(unknown, "not-a-token-1"), delta(status, "not-a-token-2"), "a bad token")
+	assert.Equal(t, delta(unknown, "not!a!token!1"), delta(status, "not!a!token!2"), "not a b64token")
+	assert.Equal(t, delta(unknown, other("u3")+"x"), delta(status, other("u4")+"x"), "a bad signature")
 }
 
 // Firely Server's shapes are a job's: its status URL is an operation,

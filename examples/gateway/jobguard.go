@@ -55,6 +55,29 @@ func (g *jobGuard) binaryOf(path string) string {
 // job's owner (its value is the jobURL).
 type jobCtxKey struct{}
 
+// verifiedOnce is the middleware's Authenticator: for a request jobGuard
+// verified already and hands on, it answers what that verification did.
+// The token counters on /metrics then move for a request on a job's URL
+// as for any other, instead of twice, which would tell that a job is
+// there.
+type verifiedOnce struct{ token.Authenticator }
+
+// verification is the outcome of jobGuard's verification of raw.
+type verification struct {
+	raw string
+	p   *token.Principal
+	err error
+}
+
+type verificationKey struct{}
+
+func (a verifiedOnce) Authenticate(ctx context.Context, raw string) (*token.Principal, error) {
+	if v, ok := ctx.Value(verificationKey{}).(*verification); ok && v.raw == raw {
+		return v.p, v.err
+	}
+	return a.Authenticator.Authenticate(ctx, raw)
+}
+
 func (g *jobGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ju, exact := g.store.lookup(r.URL)
 	if !exact {
@@ -72,7 +95,7 @@ func (g *jobGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.next.ServeHTTP(w, r)
 		return
 	}
-	p := g.verified(r)
+	p, r := g.verified(r)
 	switch {
 	case p == nil:
 		g.next.ServeHTTP(w, r)
@@ -97,17 +120,19 @@ func jobMethod(method string, file bool) bool {
 
 // verified returns the request's Principal when its bearer token
 // verifies; else nil, and the middleware answers as it does for any
-// request.
-func (g *jobGuard) verified(r *http.Request) *token.Principal {
+// request. The request returned carries the verification for the
+// middleware (verifiedOnce), so the token is verified once either way.
+func (g *jobGuard) verified(r *http.Request) (*token.Principal, *http.Request) {
 	raw, ok := bearer(r.Header)
 	if !ok {
-		return nil
+		return nil, r
 	}
 	p, err := g.auth.Authenticate(r.Context(), raw)
+	r = r.WithContext(context.WithValue(r.Context(), verificationKey{}, &verification{raw: raw, p: p, err: err}))
 	if err != nil {
-		return nil
+		return nil, r
 	}
-	return p
+	return p, r
 }
 
 // withhold answers a verified client that did not start the job a file
@@ -131,19 +156,33 @@ func (g *jobGuard) withhold(w http.ResponseWriter, r *http.Request, p *token.Pri
 }
 
 // bearer is the token of the one Authorization header, in the Bearer
-// scheme and within the middleware's size limit; anything else is left
-// to the middleware to refuse.
+// scheme, within the middleware's size limit and in RFC 6750's b64token
+// syntax, which the middleware checks before it verifies a token (its
+// Authenticator, verifiedOnce, is none of package token's); anything
+// else is left to the middleware to refuse without verifying it.
 func bearer(h http.Header) (string, bool) {
 	vs := h.Values("Authorization")
 	if len(vs) != 1 {
 		return "", false
 	}
 	scheme, raw, ok := strings.Cut(vs[0], " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || raw == "" || len(raw) > token.DefaultMaxTokenSize ||
-		strings.ContainsAny(raw, " \t") {
+	if !ok || !strings.EqualFold(scheme, "Bearer") || len(raw) > token.DefaultMaxTokenSize || !isB64Token(raw) {
 		return "", false
 	}
 	return raw, true
+}
+
+// isB64Token reports whether s is 1*( ALPHA / DIGIT / "-" / "." / "_" /
+// "~" / "+" / "/" ) *"=".
+func isB64Token(s string) bool {
+	s = strings.TrimRight(s, "=")
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~+/", c) >= 0) {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // serveOwner proxies the owner's request and reports it as the
