@@ -71,13 +71,16 @@
 // interaction" is such a path the policy routes nowhere, whatever its
 // query.
 //
-// A job is forgotten when its cancellation succeeds or 24 h after its
-// kick-off. At most 10 jobs per identity and 1,000 in all are held; a
-// kick-off over the bound is refused with 429 and Retry-After before it
-// reaches the upstream. Jobs live in the memory of one gateway process:
-// behind several replicas, route a client's requests to one replica
-// (sticky sessions), since a poll that reaches another replica gets the
-// unknown-URL answer; a restart forgets every job. A file download has
+// A kick-off the upstream answers with the status URL of another
+// client's job (HAPI reuses the job of an identical request) records no
+// job: that job stays its starter's. A job is forgotten when its
+// cancellation succeeds or 24 h after its kick-off. At most 10 jobs per
+// identity and 1,000 in all are held; a kick-off over the bound is
+// refused with 429 and Retry-After before it reaches the upstream.
+// Jobs live in the memory of one gateway process: behind several
+// replicas, route a client's requests to one replica (sticky sessions),
+// since a poll that reaches another replica gets the unknown-URL
+// answer; a restart forgets every job. A file download has
 // the same 2 minute bound as every upstream exchange.
 //
 // On SIGINT or SIGTERM it stops accepting connections and waits up to 30 s

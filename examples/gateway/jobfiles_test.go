@@ -153,6 +153,38 @@ func TestGatewayAttackExportJobTokenCounters(t *testing.T) {
 	assert.Equal(t, delta(unknown, other("u3")+"x"), delta(status, other("u4")+"x"), "a bad signature")
 }
 
+// An upstream that answers a kick-off with the status URL of a job it
+// runs already (HAPI reuses the job of an identical export request) does
+// not hand that job to the second client, nor take it from the first.
+func TestGatewayAttackExportJobReusedStatusURL(t *testing.T) {
+	b := &bulkUpstream{polls: map[string]int{}}
+	g := startGatewayWith(t, func(next http.Handler) http.Handler {
+		inner := b.wrap(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/$export") {
+				w.Header().Set("Content-Location", "http://"+r.Host+upstreamBase+"/$export-poll-status?_jobId=j1")
+				w.WriteHeader(http.StatusAccepted)
+				return
+			}
+			inner.ServeHTTP(w, r)
+		})
+	})
+	first := g.token("system/*.rs", "")
+	status := startExport(t, g, first)
+	m, _ := manifestOf(t, status, first)
+	file := m["output"][0]["url"]
+
+	second := g.iss.Mint(map[string]any{"sub": "u2", "client_id": "other", "scope": "system/*.rs"})
+	require.Equal(t, status, startExport(t, g, second))
+	same(t, g, b, http.MethodGet, status, g.url+"/$export-poll-status?_jobId=nope", second)
+	withheld(t, b, file, second)
+
+	res, _ := send(t, http.MethodGet, status, first)
+	assert.Equal(t, http.StatusOK, res.StatusCode, "the first client's job still")
+	res, _ = send(t, http.MethodGet, file, first)
+	assert.Equal(t, http.StatusOK, res.StatusCode, "the first client's file still")
+}
+
 // Firely Server's shapes are a job's: its status URL is an operation,
 // its files an operation with a trailing "/" and a query.
 func TestGatewayExportJobFirelyShapes(t *testing.T) {

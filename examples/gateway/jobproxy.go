@@ -125,8 +125,7 @@ func (b *jobBinder) record(res *http.Response, k *kickoff) {
 	if err != nil || !b.jobShaped(u) {
 		return
 	}
-	b.store.record(k.owner, keyOf(u))
-	k.recorded = true
+	k.recorded = b.store.record(k.owner, keyOf(u))
 }
 
 // modifyJob treats the answer to an owner's job request: a cancelled

@@ -154,18 +154,26 @@ func (s *jobStore) release(id identity) {
 }
 
 // record turns id's reservation into a job whose status URL is status.
-func (s *jobStore) record(id identity, status jobKey) {
+// It reports false, and leaves the reservation to release, when status
+// is a URL of another identity's live job: an upstream answers an
+// identical kick-off with the job it runs already (HAPI does), and that
+// job stays its starter's alone.
+func (s *jobStore) record(id identity, status jobKey) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.pending--
-	j := &job{owner: id, status: status, expires: s.now().Add(s.limits.ttl)}
 	if old, ok := s.urls[status]; ok {
-		// The upstream reused a status URL: the older job is gone.
+		if old.job.owner != id && s.now().Before(old.job.expires) {
+			return false
+		}
+		// The same client's again, or an expired one: the older is gone.
 		s.forgetLocked(old.job)
 	}
+	s.pending--
+	j := &job{owner: id, status: status, expires: s.now().Add(s.limits.ttl)}
 	s.jobs[j] = struct{}{}
 	s.urls[status] = jobURL{job: j}
 	s.recorded.Store(int64(len(s.urls)))
+	return true
 }
 
 // addFiles records the file URLs of j's manifest; it reports how many
