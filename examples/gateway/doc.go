@@ -45,9 +45,11 @@
 // cancelling (DELETE) that exact URL (same path, same query), and
 // downloading the files the completed manifest lists under the
 // upstream's base (rewritten to the gateway, then streamed as they are),
-// are proxied only for a token that verifies and has the same issuer,
-// client id and subject; the policy does not see these requests, and
-// they are audited and counted like others (interaction "operation").
+// are proxied only for a token that verifies, has the same issuer,
+// client id and subject, and still has the scopes the kick-off needed
+// (the policy decides the kick-off again: else 403); the policy cannot
+// classify these requests themselves, and they are audited and counted
+// like others (interaction "operation").
 // A request for a job file with a verified token of anyone else gets
 // 404, as a missing resource: a file URL may also be an ordinary FHIR
 // URL (HAPI serves export files as Binary/[id]) that the policy would

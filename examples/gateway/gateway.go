@@ -176,7 +176,7 @@ func (g *gateway) connect(ctx context.Context) error {
 	proxy := newProxy(g.c, policy, g.logger, g.jobs)
 	router.Handle("/", proxy)
 	var h http.Handler = &jobGuard{store: g.jobs, auth: auth, next: mw.Wrap(router), proxy: proxy,
-		logger: g.logger, observe: g.metrics.Observe, version: version, binary: policy.BasePath() + "/Binary/"}
+		logger: g.logger, observe: g.metrics.Observe, version: version, policy: policy, binary: policy.BasePath() + "/Binary/"}
 	g.verifiers.Store(&verifiers)
 	g.metrics.SetVerifier(verifiers[0])
 	g.fhir.Store(&h)

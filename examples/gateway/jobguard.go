@@ -32,6 +32,7 @@ type jobGuard struct {
 	logger  *slog.Logger
 	observe func(middleware.DecisionMetric)
 	version fhirspec.Version // of the OperationOutcome of a withheld file
+	policy  *fhirauth.Policy // decides a job's kick-off again for its owner's requests
 	binary  string           // "[base]/Binary/"
 }
 
@@ -100,7 +101,9 @@ func (g *jobGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == nil:
 		g.next.ServeHTTP(w, r)
 	case identityOf(p) == ju.job.owner && owners:
-		g.serveOwner(w, r, p, ju)
+		if g.stillGranted(w, r, p, ju.job) {
+			g.serveOwner(w, r, p, ju)
+		}
 	case ju.file && identityOf(p) != ju.job.owner:
 		// A manifest's file may also be an ordinary FHIR URL (HAPI
 		// serves export files as Binary/[id]) that the policy would let
@@ -138,21 +141,47 @@ func (g *jobGuard) verified(r *http.Request) (*token.Principal, *http.Request) {
 // withhold answers a verified client that did not start the job a file
 // of its manifest as a missing resource, without asking the upstream.
 func (g *jobGuard) withhold(w http.ResponseWriter, r *http.Request, p *token.Principal) {
+	g.refuse(w, r, p, http.StatusNotFound, "not-found", "the resource was not found",
+		middleware.ReasonHidden, "a file of an export job another client started")
+}
+
+// refuse answers a job request with status and an OperationOutcome of
+// code and diagnostics, and reports it as the middleware reports a
+// denial (kind, the audit reason).
+func (g *jobGuard) refuse(w http.ResponseWriter, r *http.Request, p *token.Principal, status int, code, diagnostics, kind, reason string) {
 	start := time.Now()
 	id := newRequestID()
-	body := fhirauth.OperationOutcome(g.version, "not-found", "the resource was not found")
+	body := fhirauth.OperationOutcome(g.version, code, diagnostics)
 	h := w.Header()
 	h.Set("Content-Type", "application/fhir+json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("X-Request-Id", id)
-	w.WriteHeader(http.StatusNotFound)
+	w.WriteHeader(status)
 	_, _ = w.Write(body)
-	g.observe(middleware.DecisionMetric{Interaction: "operation", Outcome: middleware.AuditDeny, Status: http.StatusNotFound,
-		ReasonKind: middleware.ReasonHidden, Latency: time.Since(start)})
+	g.observe(middleware.DecisionMetric{Interaction: "operation", Outcome: middleware.AuditDeny, Status: status,
+		ReasonKind: kind, Latency: time.Since(start)})
 	rec := g.record(r, p, id, start)
-	rec.Decision, rec.Status, rec.ErrorKind = middleware.AuditDeny, http.StatusNotFound, middleware.ReasonHidden
-	rec.Reason = "a file of an export job another client started"
+	rec.Decision, rec.Status, rec.ErrorKind, rec.Reason = middleware.AuditDeny, status, kind, reason
 	rec.Log(r.Context(), g.logger)
+}
+
+// stillGranted reports whether p's token still grants the export that
+// started the job: ownership is by identity, and the scopes of the
+// token a job is polled or downloaded with may be narrower than the
+// kick-off's (a consent withdrawn, a role taken away); else it refuses
+// the request as the policy would refuse the kick-off now.
+func (g *jobGuard) stillGranted(w http.ResponseWriter, r *http.Request, p *token.Principal, j *job) bool {
+	reason := "the kick-off of this export job is not known"
+	if j.kickoff != nil {
+		d := g.policy.Decide(r.Context(), p, j.kickoff)
+		if d.Allowed {
+			return true
+		}
+		reason = d.Reason
+	}
+	g.refuse(w, r, p, http.StatusForbidden, "forbidden", reason, middleware.ReasonScope,
+		"the export job's kick-off is no longer granted: "+reason)
+	return false
 }
 
 // bearer is the token of the one Authorization header, in the Bearer

@@ -27,6 +27,7 @@ const jobRetryAfter = 60
 // a reservation in the job store until the answer records a job.
 type kickoff struct {
 	owner    identity
+	request  *fhirauth.Request // as the policy classified it, without its body
 	recorded bool
 }
 
@@ -58,7 +59,7 @@ func (b *jobBinder) startKickoff(w http.ResponseWriter, r *http.Request) (*kicko
 	if p == nil || !identityOf(p).usable() {
 		return nil, true
 	}
-	k := &kickoff{owner: identityOf(p)}
+	k := &kickoff{owner: identityOf(p), request: kickoffRequest(r)}
 	if !b.store.reserve(k.owner) {
 		body := fhirauth.OperationOutcome(b.version, "throttled",
 			"too many export jobs: cancel one (DELETE its status URL) or wait until one ends")
@@ -125,7 +126,7 @@ func (b *jobBinder) record(res *http.Response, k *kickoff) {
 	if err != nil || !b.jobShaped(u) {
 		return
 	}
-	k.recorded = b.store.record(k.owner, keyOf(u))
+	k.recorded = b.store.record(k.owner, keyOf(u), k.request)
 }
 
 // modifyJob treats the answer to an owner's job request: a cancelled
@@ -270,4 +271,18 @@ func plainPath(p string) bool {
 		}
 	}
 	return true
+}
+
+// kickoffRequest is the kick-off r as the policy classified it, kept to
+// decide it again for the owner's later requests. The body (of a POSTed
+// Parameters) is dropped: what the decision reads of it is in Params,
+// and a job is kept for a day.
+func kickoffRequest(r *http.Request) *fhirauth.Request {
+	d := middleware.DecisionFrom(r.Context())
+	if d == nil || d.Request() == nil {
+		return nil
+	}
+	req := *d.Request()
+	req.Body = nil
+	return &req
 }

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/fhirwarden/fhirwarden/fhirauth"
 	"github.com/fhirwarden/fhirwarden/token"
 )
 
@@ -31,6 +32,7 @@ type job struct {
 	status   jobKey   // the status URL, as the client addresses it
 	files    []jobKey // the manifest's file URLs, as rewritten to the gateway
 	binaries []string // the paths of the Binary resources among files
+	kickoff  *fhirauth.Request
 	expires  time.Time
 }
 
@@ -153,12 +155,13 @@ func (s *jobStore) release(id identity) {
 	s.disown(id)
 }
 
-// record turns id's reservation into a job whose status URL is status.
+// record turns id's reservation into a job whose status URL is status,
+// started by kickoff (decided again for each of its owner's requests).
 // It reports false, and leaves the reservation to release, when status
 // is a URL of another identity's live job: an upstream answers an
 // identical kick-off with the job it runs already (HAPI does), and that
 // job stays its starter's alone.
-func (s *jobStore) record(id identity, status jobKey) bool {
+func (s *jobStore) record(id identity, status jobKey, kickoff *fhirauth.Request) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old, ok := s.urls[status]; ok {
@@ -169,7 +172,7 @@ func (s *jobStore) record(id identity, status jobKey) bool {
 		s.forgetLocked(old.job)
 	}
 	s.pending--
-	j := &job{owner: id, status: status, expires: s.now().Add(s.limits.ttl)}
+	j := &job{owner: id, status: status, kickoff: kickoff, expires: s.now().Add(s.limits.ttl)}
 	s.jobs[j] = struct{}{}
 	s.urls[status] = jobURL{job: j}
 	s.recorded.Store(int64(len(s.urls)))

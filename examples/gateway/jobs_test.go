@@ -334,7 +334,7 @@ func TestGatewayExportJobsLeaveOthersAlone(t *testing.T) {
 	s := newJobStore(defaultJobLimits)
 	id := identity{issuer: "i", client: "c", subject: "s"}
 	require.True(t, s.reserve(id))
-	s.record(id, jobKey{path: "/fhir/$export-poll-status", query: "_jobId=1"})
+	s.record(id, jobKey{path: "/fhir/$export-poll-status", query: "_jobId=1"}, nil)
 	u, err := url.Parse("http://gw/fhir/Observation?patient=p1")
 	require.NoError(t, err)
 	assert.Zero(t, testing.AllocsPerRun(100, func() { s.lookup(u) }))
@@ -414,4 +414,31 @@ func startObservationExport(t *testing.T, g *gw, tok string) string {
 	res, body := send(t, http.MethodGet, g.url+"/$export?_type=Observation", tok)
 	require.Equal(t, http.StatusAccepted, res.StatusCode, "body: %s", body)
 	return res.Header.Get("Content-Location")
+}
+
+// A job is its starter's by identity, but each poll and download is held
+// to the kick-off again: a later token of the same client and subject
+// whose scopes no longer grant the export (a consent withdrawn) gets 403
+// and the upstream is not asked; the starter's full token still works.
+func TestGatewayAttackExportJobScopesNarrowed(t *testing.T) {
+	g, b := startBulkGateway(t)
+	tok := g.token("system/*.rs", "")
+	status := startExport(t, g, tok)
+	m, _ := manifestOf(t, status, tok)
+	file := m["output"][0]["url"]
+
+	narrowed := g.token("system/Observation.rs", "")
+	for _, u := range []string{status, file} {
+		before := b.count()
+		res, body := send(t, http.MethodGet, u, narrowed)
+		assert.Equal(t, http.StatusForbidden, res.StatusCode, "%s: %s", u, body)
+		assert.Contains(t, string(body), "$export", "the reason says what is no longer granted: %s", body)
+		assert.Equal(t, before, b.count(), "the upstream is not asked: %s", u)
+	}
+	res, _ := send(t, http.MethodDelete, status, narrowed)
+	assert.Equal(t, http.StatusForbidden, res.StatusCode)
+
+	res, body := send(t, http.MethodGet, file, tok)
+	require.Equal(t, http.StatusOK, res.StatusCode, "%s", body)
+	assert.Equal(t, bulkFile, string(body))
 }
