@@ -175,8 +175,10 @@ func (g *gateway) connect(ctx context.Context) error {
 		base: policy.BasePath(), version: version, oauth: *md, logger: g.logger})
 	proxy := newProxy(g.c, policy, g.logger, g.jobs)
 	router.Handle("/", proxy)
-	var h http.Handler = &jobGuard{store: g.jobs, auth: auth, next: mw.Wrap(router), proxy: proxy,
+	guard := &jobGuard{store: g.jobs, auth: auth, proxy: proxy,
 		logger: g.logger, observe: g.metrics.Observe, version: version, policy: policy, binary: policy.BasePath() + "/Binary/"}
+	guard.next = mw.Wrap(guard.withholdFiles(router))
+	var h http.Handler = guard
 	g.verifiers.Store(&verifiers)
 	g.metrics.SetVerifier(verifiers[0])
 	g.fhir.Store(&h)

@@ -22,12 +22,13 @@ import (
 // verifies and names the job's identity goes to the proxy without it.
 // Every other request, including one for a recorded URL with another
 // identity, no token or a bad one, goes to the middleware, which answers
-// exactly as it does for a URL no job recorded: the answer shows no more
-// than a guess would.
+// exactly as it does for a URL no job recorded (withholdFiles then keeps
+// a job's file that is an ordinary FHIR URL from all but its owner): the
+// answer shows no more than a guess would.
 type jobGuard struct {
 	store   *jobStore
 	auth    token.Authenticator // the middleware's
-	next    http.Handler        // the middleware around the router
+	next    http.Handler        // the middleware around withholdFiles and the router
 	proxy   http.Handler
 	logger  *slog.Logger
 	observe func(middleware.DecisionMetric)
@@ -80,39 +81,71 @@ func (a verifiedOnce) Authenticate(ctx context.Context, raw string) (*token.Prin
 }
 
 func (g *jobGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ju, exact := g.store.lookup(r.URL)
-	if !exact {
-		// A Binary that is a job's file is also read by URLs the
-		// manifest does not name (another query, its history).
-		j, ok := g.store.binaryAt(g.binaryOf(r.URL.Path))
-		if !ok {
-			g.next.ServeHTTP(w, r)
-			return
-		}
-		ju = jobURL{job: j, file: true}
-	}
-	owners := exact && jobMethod(r.Method, ju.file) && fhirauth.MethodOverride(r.Header) == ""
-	if !owners && !ju.file {
+	ju, exact := g.jobOf(r)
+	if ju.job == nil {
 		g.next.ServeHTTP(w, r)
 		return
 	}
-	p, r := g.verified(r)
-	switch {
-	case p == nil:
-		g.next.ServeHTTP(w, r)
-	case identityOf(p) == ju.job.owner && owners:
-		if g.stillGranted(w, r, p, ju.job) {
-			g.serveOwner(w, r, p, ju)
+	if exact && jobMethod(r.Method, ju.file) && fhirauth.MethodOverride(r.Header) == "" {
+		p, vr := g.verified(r)
+		if p != nil && identityOf(p) == ju.job.owner {
+			if g.stillGranted(w, vr, p, ju.job) {
+				g.serveOwner(w, vr, p, ju)
+			}
+			return
 		}
-	case ju.file && identityOf(p) != ju.job.owner:
-		// A manifest's file may also be an ordinary FHIR URL (HAPI
-		// serves export files as Binary/[id]) that the policy would let
-		// any token with Binary read (or write) have, whatever types the
-		// file holds: by any method it is withheld.
-		g.withhold(w, r, p)
-	default:
-		g.next.ServeHTTP(w, r)
+		r = vr
 	}
+	if ju.file {
+		r = r.WithContext(context.WithValue(r.Context(), jobFileKey{}, ju.job))
+	}
+	g.next.ServeHTTP(w, r)
+}
+
+// jobOf returns the live job whose URL r names (exact), or whose Binary
+// file r reads by another URL (another query, its history): the zero
+// jobURL for none.
+func (g *jobGuard) jobOf(r *http.Request) (ju jobURL, exact bool) {
+	if ju, ok := g.store.lookup(r.URL); ok {
+		return ju, true
+	}
+	if j, ok := g.store.binaryAt(g.binaryOf(r.URL.Path)); ok {
+		return jobURL{job: j, file: true}, false
+	}
+	return jobURL{}, false
+}
+
+// jobFileKey marks, in the context of a request jobGuard hands to the
+// middleware, the job one of whose files the request is for.
+type jobFileKey struct{}
+
+// withholdFiles, behind the middleware, answers a request for a job's
+// file as a missing resource unless the middleware authenticated the
+// job's owner. A manifest's file may also be an ordinary FHIR URL (HAPI
+// serves export files as Binary/[id]) that the policy lets any token
+// with Binary read (or write) have, whatever types the file holds. It
+// is decided on the Principal the middleware authenticated, so that a
+// token presented in a form jobGuard does not read itself (the
+// Authorization header spaced otherwise) cannot go around it; and
+// after the policy, so that a token the policy refuses gets the
+// refusal any Binary would.
+func (g *jobGuard) withholdFiles(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		j, _ := r.Context().Value(jobFileKey{}).(*job)
+		if j == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if p := middleware.PrincipalFrom(r.Context()); p != nil && identityOf(p) == j.owner {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body := fhirauth.OperationOutcome(g.version, "not-found", "the resource was not found")
+		w.Header().Set("Content-Type", "application/fhir+json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write(body)
+	})
 }
 
 // jobMethod reports whether a job's URL serves method: the status URL
@@ -136,13 +169,6 @@ func (g *jobGuard) verified(r *http.Request) (*token.Principal, *http.Request) {
 		return nil, r
 	}
 	return p, r
-}
-
-// withhold answers a verified client that did not start the job a file
-// of its manifest as a missing resource, without asking the upstream.
-func (g *jobGuard) withhold(w http.ResponseWriter, r *http.Request, p *token.Principal) {
-	g.refuse(w, r, p, http.StatusNotFound, "not-found", "the resource was not found",
-		middleware.ReasonHidden, "a file of an export job another client started")
 }
 
 // refuse answers a job request with status and an OperationOutcome of
@@ -188,7 +214,7 @@ func (g *jobGuard) stillGranted(w http.ResponseWriter, r *http.Request, p *token
 // scheme, within the middleware's size limit and in RFC 6750's b64token
 // syntax, which the middleware checks before it verifies a token (its
 // Authenticator, verifiedOnce, is none of package token's); anything
-// else is left to the middleware to refuse without verifying it.
+// else is left to the middleware, which verifies it if it takes it.
 func bearer(h http.Header) (string, bool) {
 	vs := h.Values("Authorization")
 	if len(vs) != 1 {

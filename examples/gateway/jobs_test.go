@@ -239,8 +239,8 @@ func TestGatewayExportJobOwner(t *testing.T) {
 }
 
 // Nobody but the client (and subject) that started a job reaches it: its
-// status URL answers as unknown URLs do, its files as missing resources,
-// and the upstream is not asked.
+// status URL and files answer as unknown URLs do, a file that is a
+// Binary as a missing resource, and the upstream is not asked.
 func TestGatewayAttackExportJobStrangers(t *testing.T) {
 	g, b := startBulkGateway(t)
 	tok := g.token("system/*.rs", "")
@@ -259,7 +259,7 @@ func TestGatewayAttackExportJobStrangers(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			same(t, g, b, http.MethodGet, status, unknownStatus, other)
 			same(t, g, b, http.MethodDelete, status, unknownStatus, other)
-			withheld(t, b, file, other)
+			same(t, g, b, http.MethodGet, file, unknownFile, other)
 			withheld(t, b, m["output"][2]["url"], other)
 		})
 	}
