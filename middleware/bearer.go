@@ -34,6 +34,21 @@ func (m *Middleware) authenticateBearer(st *requestState, r *http.Request) *toke
 	return p
 }
 
+// BearerToken returns the token of h's one "Authorization: Bearer"
+// header as a Middleware with the default token size reads it (RFC 6750
+// section 2.1: the scheme in any letter case, one or more spaces, a
+// b64token of at most token.DefaultMaxTokenSize bytes), and false for
+// anything else. A handler beside the middleware that verifies a token
+// itself (a download link, an explanation page) uses it to take exactly
+// the tokens the middleware takes: one that reads the header another way
+// and decides by who called can be gone around with a header that the
+// middleware accepts and it does not. Tokens in a form body
+// (WithFormBodyTokens) are not read.
+func BearerToken(h http.Header) (string, bool) {
+	raw, prob := bearerFromHeader(h, token.DefaultMaxTokenSize+len("Bearer "), false)
+	return raw, prob == bearerOK
+}
+
 // bearerProblem says why no usable bearer token could be taken from a
 // request. The zero value means a token was found.
 type bearerProblem uint8

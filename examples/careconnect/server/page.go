@@ -9,10 +9,10 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/sample"
 	"github.com/fhirwarden/fhirwarden/fhirauth"
+	"github.com/fhirwarden/fhirwarden/middleware"
 	"github.com/fhirwarden/fhirwarden/token"
 )
 
@@ -132,8 +132,8 @@ func explainHandler(policy *fhirauth.Policy, auth token.Authenticator) http.Hand
 		h.Set("Content-Type", "application/json")
 		h.Set("Cache-Control", "no-store")
 		h.Set("X-Content-Type-Options", "nosniff")
-		raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || raw == "" || len(r.Header.Values("Authorization")) != 1 {
+		raw, ok := middleware.BearerToken(r.Header)
+		if !ok {
 			h.Set("WWW-Authenticate", `Bearer realm="careconnect"`)
 			w.WriteHeader(http.StatusUnauthorized)
 			_, _ = w.Write([]byte(`{"error":"send the token to explain: Authorization: Bearer <token>"}`))

@@ -149,15 +149,4 @@ func TestJobLimit(t *testing.T) {
 	assert.Equal(t, http.StatusAccepted, kick(e, "/fhir/$export?_type=Patient").Code)
 }
 
-// TestBearerParsing: only one well-formed Bearer header counts.
-func TestBearerParsing(t *testing.T) {
-	for _, h := range [][]string{nil, {"Basic abc"}, {"Bearer"}, {"Bearer "}, {"Bearer a b"}, {"Bearer a", "Bearer a"}} {
-		_, ok := bearer(http.Header{"Authorization": h})
-		assert.False(t, ok, "%q", h)
-	}
-	tok, ok := bearer(http.Header{"Authorization": {"bearer abc.def"}})
-	assert.True(t, ok)
-	assert.Equal(t, "abc.def", tok)
-}
-
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth"
+	"github.com/fhirwarden/fhirwarden/middleware"
 )
 
 // Handler serves the status and file endpoints below Path: GET and
@@ -94,7 +94,7 @@ func (e *Exporter) download(w http.ResponseWriter, r *http.Request) {
 // a missing or bad token, 404 for a job that is not the caller's) and
 // returns nil.
 func (e *Exporter) authorizedJob(w http.ResponseWriter, r *http.Request) *job {
-	raw, ok := bearer(r.Header)
+	raw, ok := middleware.BearerToken(r.Header)
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="bulk"`)
 		e.writeOutcome(w, http.StatusUnauthorized, "login", "the export's files and status need the access token of the client that started it (Authorization: Bearer ...)")
@@ -111,19 +111,6 @@ func (e *Exporter) authorizedJob(w http.ResponseWriter, r *http.Request) *job {
 		e.writeOutcome(w, http.StatusNotFound, "not-found", "no export job with this id for this client")
 	}
 	return j
-}
-
-// bearer returns the token of the one Authorization: Bearer header.
-func bearer(h http.Header) (string, bool) {
-	v := h.Values("Authorization")
-	if len(v) != 1 {
-		return "", false
-	}
-	scheme, tok, ok := strings.Cut(v[0], " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || strings.ContainsAny(tok, " \t") {
-		return "", false
-	}
-	return tok, true
 }
 
 // writeOutcome writes an OperationOutcome, the IG's error body.
