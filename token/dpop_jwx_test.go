@@ -113,3 +113,48 @@ func FuzzDPoPProof(f *testing.F) {
 type noReplay struct{}
 
 func (noReplay) Seen(context.Context, string, time.Time) (bool, error) { return false, nil }
+
+// TestDPoPThumbprintSpellingsJWX: a jwk spelled otherwise than its plain
+// form (a line break inside a base64url member, which Go's decoder skips;
+// extra members; another member order) is either refused or given the
+// RFC 7638 thumbprint jwx v3 computes: one key, one thumbprint.
+func TestDPoPThumbprintSpellingsJWX(t *testing.T) {
+	now := time.Now()
+	req := token.ProofRequest{Method: "POST", URL: "https://idp.example/token"}
+	for _, alg := range []string{"ES256", "ES512", "PS256", "EdDSA"} {
+		s := newProofSigner(t, alg)
+		spellings := map[string]map[string]any{
+			"extra members": {"kid": "k1", "use": "sig", "alg": alg},
+		}
+		for _, m := range []string{"x", "y", "n", "e"} {
+			if v, ok := s.jwk[m].(string); ok {
+				spellings[m+" with LF"] = map[string]any{m: v[:1] + "\n" + v[1:]}
+				spellings[m+" with CRLF"] = map[string]any{m: v[:len(v)-1] + "\r\n" + v[len(v)-1:]}
+			}
+		}
+		for name, change := range spellings {
+			t.Run(alg+"/"+name, func(t *testing.T) {
+				jwk := map[string]any{}
+				for k, v := range s.jwk {
+					jwk[k] = v
+				}
+				for k, v := range change {
+					jwk[k] = v
+				}
+				h := map[string]any{"typ": "dpop+jwt", "alg": alg, "jwk": jwk}
+				proof := s.signMaps(t, h, proofClaims(req.Method, req.URL, "", now))
+				c, err := token.NewDPoPChecker(token.DPoPConfig{Clock: func() time.Time { return now }})
+				require.NoError(t, err)
+				p, ours := c.Check(context.Background(), proof, req)
+				if ours != nil {
+					require.ErrorIs(t, ours, token.ErrDPoPProof)
+					return
+				}
+				tp, theirs := jwxProof(proof)
+				require.NoError(t, theirs)
+				require.Equal(t, tp, p.JKT, "thumbprint differs from jwx's")
+				require.Equal(t, s.thumbprint(t), p.JKT)
+			})
+		}
+	}
+}

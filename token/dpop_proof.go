@@ -144,14 +144,17 @@ func proofKey(jwk map[string]any) (*verificationKey, string, error) {
 	return nil, "", fail(ErrDPoPProof, "proof jwk kty %s is not EC, RSA or OKP", quoteShort(kty))
 }
 
-// jwkBytes decodes a base64url member of a jwk.
+// jwkBytes decodes a base64url member of a jwk. The member's text goes
+// into the thumbprint as it is, so it must be the one spelling of its
+// bytes: Go's decoder skips CR and LF, which would give one key many
+// thumbprints, none of them the RFC 7638 one other parties compute.
 func jwkBytes(jwk map[string]any, name string) ([]byte, string, error) {
 	s, ok := jwk[name].(string)
 	if !ok {
 		return nil, "", fail(ErrDPoPProof, "proof jwk member %q is missing or not a string", name)
 	}
 	b, err := b64.DecodeString(s)
-	if err != nil || len(b) == 0 {
+	if err != nil || len(b) == 0 || hasLineBreak(s) {
 		return nil, "", fail(ErrDPoPProof, "proof jwk member %q is not base64url", name)
 	}
 	return b, s, nil
