@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -26,6 +27,13 @@ func (m *Middleware) authenticateBearer(st *requestState, r *http.Request) *toke
 		p, err = m.authenticateMTLS(r, raw)
 	} else {
 		p, err = m.auth.Authenticate(r.Context(), raw)
+		if err == nil && p != nil && p.Confirmation.Bound() {
+			// The Authenticator is the caller's and may break the rule
+			// that Authenticate never returns a bound Principal (a cache
+			// serving AuthenticateBound's answers): the Bearer scheme
+			// carries no proof of possession, so a bound token stops here.
+			p, err = nil, errBoundAsBearer
+		}
 	}
 	if err != nil || p == nil {
 		m.refuseToken(st, err, raw)
@@ -48,6 +56,10 @@ func BearerToken(h http.Header) (string, bool) {
 	raw, prob := bearerFromHeader(h, token.DefaultMaxTokenSize+len("Bearer "), false)
 	return raw, prob == bearerOK
 }
+
+// errBoundAsBearer refuses a sender-constrained token presented with the
+// Bearer scheme, whatever Authenticator admitted it.
+var errBoundAsBearer = fmt.Errorf("%w: token is bound to a key (cnf claim) and needs a proof of possession, not the Bearer scheme", token.ErrSenderConstrained)
 
 // bearerProblem says why no usable bearer token could be taken from a
 // request. The zero value means a token was found.

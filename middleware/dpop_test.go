@@ -236,3 +236,55 @@ func TestDPoPInsufficientScopeChallenge(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, w.Code, w.Body.String())
 	assert.True(t, strings.HasPrefix(w.Header().Get("WWW-Authenticate"), "Bearer "), w.Header().Get("WWW-Authenticate"))
 }
+
+// boundCache is a caller's Authenticator that breaks BoundAuthenticator's
+// rule: its Authenticate answers what AuthenticateBound does (a cache
+// serving both from one verification).
+type boundCache struct{ token.BoundAuthenticator }
+
+func (b boundCache) Authenticate(ctx context.Context, raw string) (*token.Principal, error) {
+	return b.AuthenticateBound(ctx, raw)
+}
+
+// TestBoundTokenAsBearerRefusedWhateverAuthenticator: a DPoP-bound token
+// presented with the Bearer scheme is refused by the middleware itself,
+// with or without WithDPoP, even when the caller's Authenticator admits it.
+func TestBoundTokenAsBearerRefusedWhateverAuthenticator(t *testing.T) {
+	iss := tokentest.NewIssuer()
+	t.Cleanup(iss.Close)
+	ver, err := token.NewVerifier(context.Background(),
+		token.Config{Issuer: iss.URL, Audience: iss.Audience(), JWKSURL: iss.JWKSURL()}, token.WithLogger(discardLog()))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ver.Close() })
+	policy, err := fhirauth.NewPolicy(fhirauth.WithBasePath("/fhir"))
+	require.NoError(t, err)
+	key := newKey(t)
+	bound := iss.Mint(map[string]any{"scope": "user/Patient.rs", "cnf": map[string]any{"jkt": key.Thumbprint()}})
+	plain := iss.Mint(map[string]any{"scope": "user/Patient.rs"})
+	for name, opts := range map[string][]middleware.Option{
+		"bearer only": nil,
+		"WithDPoP":    {middleware.WithDPoP(middleware.DPoPConfig{ExternalURL: dpopOrigin})},
+	} {
+		t.Run(name, func(t *testing.T) {
+			mw, err := middleware.New(boundCache{ver}, policy, append(opts, middleware.WithLogger(discardLog()))...)
+			require.NoError(t, err)
+			h := mw.Wrap(naivefhir.New("/fhir", naivefhir.Sample()...))
+			get := func(tok string, proof string) *httptest.ResponseRecorder {
+				r := httptest.NewRequest(http.MethodGet, "/fhir/Patient", nil)
+				r.Header.Set("Authorization", "Bearer "+tok)
+				if proof != "" {
+					r.Header.Set("DPoP", proof)
+				}
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				return w
+			}
+			w := get(bound, "")
+			require.Equal(t, http.StatusUnauthorized, w.Code, w.Body.String())
+			require.Contains(t, w.Header().Get("WWW-Authenticate"), `error="invalid_token"`)
+			w = get(bound, mustProof(t, key, "GET", dpopOrigin+"/fhir/Patient", bound, ""))
+			require.Equal(t, http.StatusUnauthorized, w.Code, "a proof does not make the Bearer scheme bound")
+			require.Equal(t, http.StatusOK, get(plain, "").Code)
+		})
+	}
+}
