@@ -37,9 +37,14 @@ func New(rdb redis.Cmdable, prefix string) *ReplayCache {
 // Seen records key until expires with SET NX, and reports whether it was
 // already there. A Redis error is returned as is: the proof is refused.
 func (c *ReplayCache) Seen(ctx context.Context, key string, expires time.Time) (bool, error) {
-	ttl := time.Until(expires)
-	if ttl < time.Millisecond {
-		ttl = time.Millisecond // already at its end: keep it for the shortest time Redis can
+	// go-redis sends the TTL in whole milliseconds, truncated, and Redis
+	// starts it from its clock's whole millisecond: each can cut up to
+	// 1 ms off the key's life, and a proof replayed in that last
+	// millisecond of its window would find the key gone. Rounding up
+	// and adding both back keeps the key at least until expires.
+	ttl := time.Until(expires).Truncate(time.Millisecond) + 2*time.Millisecond
+	if ttl < 2*time.Millisecond {
+		ttl = 2 * time.Millisecond // already at its end: keep it for the shortest time that covers both
 	}
 	if err := c.ringUp(); err != nil {
 		return false, err

@@ -190,3 +190,26 @@ func TestTwoReplicas(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusServiceUnavailable, send(replica(down), outage).Code)
 }
+
+// TestSeenKeepsKeyUntilExpires: Redis keeps a proof's key at least until
+// the instant Seen was given, though go-redis sends whole milliseconds
+// (truncated) and Redis counts from a whole millisecond. The instants end
+// just short of a millisecond, where truncation costs the most.
+func TestSeenKeepsKeyUntilExpires(t *testing.T) {
+	addr := startRedis(t)
+	ctx := context.Background()
+	rdb := newClient(t, addr)
+	c := dpopredis.New(rdb, "x:")
+	for i := range 20 {
+		key := "jti-" + strconv.Itoa(i)
+		expires := time.Now().Truncate(time.Millisecond).Add(10*time.Second + 999*time.Microsecond)
+		seen, err := c.Seen(ctx, key, expires)
+		require.NoError(t, err)
+		require.False(t, seen)
+		at, err := rdb.PExpireTime(ctx, "x:"+key).Result()
+		require.NoError(t, err)
+		end := time.UnixMilli(at.Milliseconds())
+		require.False(t, end.Before(expires), "key %d expires at %s, %s before the proof's window ends",
+			i, end.Format(time.StampMicro), expires.Sub(end))
+	}
+}
