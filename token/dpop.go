@@ -203,6 +203,11 @@ func (c *DPoPChecker) Authenticate(ctx context.Context, auth BoundAuthenticator,
 	if err != nil {
 		return nil, err
 	}
+	if pr == nil {
+		// A BoundAuthenticator of the caller's that breaks its contract
+		// authenticated nobody.
+		return nil, fail(ErrInactive, "the token was not authenticated")
+	}
 	switch conf := pr.Confirmation; {
 	case conf.JKT != "":
 		if subtle.ConstantTimeCompare([]byte(conf.JKT), []byte(p.jkt)) != 1 {

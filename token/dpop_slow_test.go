@@ -104,3 +104,20 @@ func TestDPoPDefaultReplayCacheUsesClock(t *testing.T) {
 	_, err = w.authenticate(w.bound, proof, "GET", dpopURL)
 	require.ErrorIs(t, err, token.ErrDPoPProof)
 }
+
+// nobody is a BoundAuthenticator that breaks its contract: no Principal
+// and no error.
+type nobody struct{ token.Authenticator }
+
+func (nobody) AuthenticateBound(context.Context, string) (*token.Principal, error) { return nil, nil }
+
+// TestDPoPAuthenticatorWithoutPrincipal: a valid proof with an
+// Authenticator that answers neither a Principal nor an error is refused
+// as an inactive token, not a panic.
+func TestDPoPAuthenticatorWithoutPrincipal(t *testing.T) {
+	w := slowDPoPWorld(t)
+	proof := w.signer.proof(t, "GET", dpopURL, w.bound, w.clk.Now())
+	p, err := w.c.Authenticate(context.Background(), nobody{w.v}, w.bound, proof, token.ProofRequest{Method: "GET", URL: dpopURL})
+	require.ErrorIs(t, err, token.ErrInactive)
+	require.Nil(t, p)
+}
