@@ -269,6 +269,33 @@ func TestAttackUpstreamBatchAnswers(t *testing.T) {
 	}
 }
 
+// The answer to a batch whose entries' responses are checked goes
+// without the server's Location and Content-Location, as a checked
+// single response does: they would name, unchecked, what the entries
+// held or another patient's resource. A batch-response or an error has
+// no location of its own.
+func TestAttackUpstreamBatchLocations(t *testing.T) {
+	locations := map[string][]string{
+		"Location":         {"http://fhir.test/fhir/Patient/p2"},
+		"content-location": {"http://fhir.test/fhir/Observation/obs-p2"},
+	}
+	for name, a := range map[string]upstreamAnswer{
+		"batch-response": {header: locations, body: `{"resourceType":"Bundle","type":"batch-response","entry":[{"resource":` + aliceObs + `,"response":{"status":"200 OK"}}]}`},
+		"error":          {header: locations, status: 500, body: `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception"}]}`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, withInner(a.handler()))
+			h := bearer(e.token("patient/*.rs", naivefhir.Alice))
+			h.Set("Content-Type", "application/fhir+json")
+			res, out := e.request(t, http.MethodPost, "/fhir", h, `{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Observation/x"}}]}`)
+			require.Equal(t, max(a.status, 200), res.StatusCode, "body: %s", out)
+			assertNothingOfBob(t, res, out)
+			assert.Empty(t, res.Header.Values("Location"))
+			assert.Empty(t, res.Header.Values("Content-Location"))
+		})
+	}
+}
+
 // Streamed, chunked, slow and huge answers of a checked request are
 // buffered up to the limit and then refused, never passed on partly.
 func TestAttackUpstreamStreamingAnswers(t *testing.T) {

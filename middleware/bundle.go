@@ -85,8 +85,15 @@ func (m *Middleware) serveBundle(st *requestState, ctx context.Context, next htt
 	serveBuffered(next, b, r)
 	f := b.scan()
 	resBody, ok := m.checkedBody(st, b, &f)
-	if !ok || m.refuseNoBundle(st, b.finalStatus(), resBody, d, kept) {
+	checked := keptChecked(d, kept)
+	if !ok || (checked && m.refuseNoBundle(st, b.finalStatus(), resBody)) {
 		return
+	}
+	if checked {
+		// As for a checked Bundle or error answer of a single request:
+		// the locations would name what the entries held (or another
+		// patient's resource) unchecked.
+		m.dropLocations(b, &f)
 	}
 	if !success(b.finalStatus()) || len(resBody) == 0 {
 		m.pass(st, b, &f, resBody, false)
@@ -189,19 +196,26 @@ func (m *Middleware) prepareEntry(st *requestState, dst []byte, i int, raw []byt
 }
 
 // refuseNoBundle refuses, with 502, an answer to the forwarded Bundle
-// that is neither a Bundle nor an error (status < 400) when a kept entry's
-// response must be checked, and reports whether it did: a 202 Accepted of
-// Prefer: respond-async, a redirect, a 2xx without a body. Such an answer
-// holds no entry to check, and the result it points to (Content-Location,
-// Location) would be served unchecked; the refusal goes without them.
-func (m *Middleware) refuseNoBundle(st *requestState, status int, body []byte, d *fhirauth.Decision, kept []int) bool {
+// that is neither a Bundle nor an error (status < 400), and reports
+// whether it did: a 202 Accepted of Prefer: respond-async, a redirect, a
+// 2xx without a body. The caller asks only when a kept entry's response
+// must be checked (keptChecked): such an answer holds no entry to check,
+// and the result it points to (Content-Location, Location) would be
+// served unchecked; the refusal goes without them.
+func (m *Middleware) refuseNoBundle(st *requestState, status int, body []byte) bool {
 	if status >= 400 || (success(status) && len(body) > 0) {
 		return false
 	}
+	m.refuse(st, http.StatusBadGateway, "exception", fmt.Sprintf("the server answered the Bundle with status %d and no Bundle "+
+		"(an asynchronous answer, a redirect), so the entries' responses cannot be checked for authorization; send it without Prefer: respond-async", status))
+	return true
+}
+
+// keptChecked reports whether the response of one of the kept entries
+// must be checked.
+func keptChecked(d *fhirauth.Decision, kept []int) bool {
 	for _, i := range kept {
 		if d.Entries[i].NeedsResponseCheck() {
-			m.refuse(st, http.StatusBadGateway, "exception", fmt.Sprintf("the server answered the Bundle with status %d and no Bundle "+
-				"(an asynchronous answer, a redirect), so the entries' responses cannot be checked for authorization; send it without Prefer: respond-async", status))
 			return true
 		}
 	}
