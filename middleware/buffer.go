@@ -253,6 +253,7 @@ type headerFacts struct {
 	contentEncoding []string // Content-Encoding values
 	location        bool     // Location is set
 	contentLocation bool     // Content-Location is set
+	link            bool     // Link is set
 	trailer         bool     // Trailer is set (declares trailers)
 	trailerKeys     bool     // a key has http.TrailerPrefix
 	contentLength   bool     // Content-Length is set
@@ -282,6 +283,8 @@ func (b *buffer) scan() headerFacts {
 			f.location = true
 		case "Content-Location":
 			f.contentLocation = true
+		case "Link":
+			f.link = true
 		case "Trailer":
 			f.trailer = true
 		case "Content-Length":
@@ -309,7 +312,7 @@ func (b *buffer) scan() headerFacts {
 }
 
 // scannedNames are the headers scan looks for.
-var scannedNames = [...]string{"Content-Type", "Content-Encoding", "Location", "Content-Location", "Trailer", "Content-Length", "Transfer-Encoding"}
+var scannedNames = [...]string{"Content-Type", "Content-Encoding", "Location", "Content-Location", "Link", "Trailer", "Content-Length", "Transfer-Encoding"}
 
 // scannedLengths has bit n set when a name of scannedNames is n bytes
 // long: other names need no case-insensitive comparison.

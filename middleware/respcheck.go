@@ -245,11 +245,13 @@ func (m *Middleware) pass(st *requestState, b *buffer, f *headerFacts, body []by
 }
 
 // passHeaders puts the headers of a checked response in the real header
-// map, without trailers, Transfer-Encoding or the handler's
-// Content-Length. length is the body's length, sent as Content-Length
-// when setLength is set or an outer handler had set one (which must be
-// corrected); -1 for a body streamed as it is checked, which goes
-// without one.
+// map, without trailers, Transfer-Encoding, the handler's Content-Length
+// or its Link: a Link (RFC 8288; a handler may have set it for a 103
+// Early Hints, which stays in the map for the final answer) names
+// resources the check never saw, as a Location would. length is the
+// body's length, sent as Content-Length when setLength is set or an
+// outer handler had set one (which must be corrected); -1 for a body
+// streamed as it is checked, which goes without one.
 //
 // Whatever must be removed from b's headers (dropLocations,
 // scrubLocations) must be removed before: when b has a map of its own,
@@ -273,9 +275,12 @@ func (m *Middleware) passHeaders(st *requestState, b *buffer, f *headerFacts, le
 		if f.transferEnc {
 			delete(h, "Transfer-Encoding") // the framing is the server's
 		}
+		if f.link {
+			delete(h, "Link")
+		}
 	} else {
 		for k, v := range b.header {
-			if k == "Content-Length" || strings.HasPrefix(k, http.TrailerPrefix) {
+			if k == "Content-Length" || k == "Link" || strings.HasPrefix(k, http.TrailerPrefix) {
 				continue
 			}
 			h[k] = v

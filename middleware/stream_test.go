@@ -7,7 +7,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"net/http/httputil"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"sync"
@@ -411,5 +413,63 @@ func testDropsTrailers(t *testing.T, outer func(http.Handler) http.Handler, stre
 		assert.Empty(t, keys, "trailers left in the response's header map")
 	case <-time.After(5 * time.Second):
 		t.Fatal("the middleware did not return")
+	}
+}
+
+// A checked response goes without the server's Link header (RFC 8288),
+// which names resources as Location does: here another patient, as a
+// naive server echoes into its paging links, which the check removes
+// from the Bundle's own link. A Link sent ahead in a 103 Early Hints
+// stays in the header map for the final answer, as net/http keeps it;
+// the 103 itself never reaches the client of a checked request. Reads,
+// streamed and buffered search sets, batches alike; the server's other
+// headers pass.
+func TestCheckedResponseDropsLink(t *testing.T) {
+	link := "<http://up/fhir/Observation?subject=Patient/" + naivefhir.Bob + "&page=2>; rel=next"
+	hinted := func(body string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("link", link) // case-variant: sent, and read, as Link
+			w.WriteHeader(http.StatusEarlyHints)
+			w.Header().Set("Content-Type", "application/fhir+json")
+			w.Header().Set("X-Upstream", "1")
+			for i := 0; i < len(body); i += 8192 {
+				_, _ = io.WriteString(w, body[i:min(i+8192, len(body))])
+			}
+		})
+	}
+	batch := `{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Observation/x"}}]}`
+	for _, c := range []struct {
+		name, method, path, body, answer string
+	}{
+		{"read", http.MethodGet, "/fhir/Observation/x", "", aliceObs},
+		{"search of 3", http.MethodGet, streamedPath, "", streamHead + entries(3) + `]}`},
+		{"search of 1000", http.MethodGet, streamedPath, "", streamHead + entries(1000) + `]}`},
+		{"batch", http.MethodPost, "/fhir", batch, `{"resourceType":"Bundle","type":"batch-response","entry":[{"resource":` + aliceObs + `,"response":{"status":"200 OK"}}]}`},
+	} {
+		for _, hm := range headerMaps {
+			for _, streamed := range []bool{true, false} {
+				t.Run(fmt.Sprintf("%s/%s/streamed=%v", c.name, hm.name, streamed), func(t *testing.T) {
+					e := envWithOuter(t, hm.outer, withInner(hinted(c.answer)), withMW(middleware.WithStreamedChecks(streamed)))
+					req, err := http.NewRequest(c.method, e.srv.URL+c.path, strings.NewReader(c.body))
+					require.NoError(t, err)
+					req.Header.Set("Authorization", "Bearer "+e.token("launch/patient patient/*.rs", naivefhir.Alice))
+					req.Header.Set("Content-Type", "application/fhir+json")
+					var early []int
+					req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+						Got1xxResponse: func(code int, _ textproto.MIMEHeader) error { early = append(early, code); return nil },
+					}))
+					res, err := e.srv.Client().Do(req)
+					require.NoError(t, err)
+					defer res.Body.Close()
+					out, err := io.ReadAll(res.Body)
+					require.NoError(t, err)
+					require.Equal(t, http.StatusOK, res.StatusCode, "%.300s", out)
+					assert.Empty(t, early, "informational answers of a checked request")
+					assert.Empty(t, res.Header.Values("Link"))
+					assert.Equal(t, "1", res.Header.Get("X-Upstream"), "the server's other headers pass")
+					assertNothingOfBob(t, res, out)
+				})
+			}
+		}
 	}
 }
