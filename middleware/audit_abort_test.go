@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/fhirwarden/fhirwarden/internal/naivefhir"
 	"github.com/fhirwarden/fhirwarden/middleware"
 )
 
@@ -105,4 +106,62 @@ func TestClientHangupBehindReverseProxyIsAudited(t *testing.T) {
 	assert.Equal(t, "/fhir/Binary/b1", a.Path)
 	assert.Equal(t, middleware.AuditAllow, a.Decision)
 	assert.Contains(t, a.Reason, "cut off")
+}
+
+// recoverer answers 500 when next panics (other than with
+// http.ErrAbortHandler), as routers' recovery handlers do: with the
+// response's header map as it then stands.
+func recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				w.WriteHeader(http.StatusInternalServerError)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// The handler of a checked response panics after writing Bob's data and
+// headers naming him, and a recoverer outside answers: none of the
+// handler's headers or trailers goes with that answer, checked as none
+// of them was (a withheld read's ETag would tell that it exists). A
+// streamed Bundle whose checked headers went out before the panic loses
+// the trailer set after its body.
+func TestCheckedHandlerPanicLeavesNoHeaders(t *testing.T) {
+	for _, c := range []struct {
+		name, path, body string
+		streamed         bool
+	}{
+		{"read", "/fhir/Observation/x", bobObs, true},
+		{"search of 3", streamedPath, streamHead + entries(3) + `]}`, true},
+		{"search of 3, buffered", streamedPath, streamHead + entries(3) + `]}`, false},
+		{"search of 1000", streamedPath, streamHead + entries(1000) + `]}`, true},
+		{"search of 1000, buffered", streamedPath, streamHead + entries(1000) + `]}`, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/fhir+json")
+				w.Header().Set("Location", "http://up/fhir/Patient/p2")
+				_, _ = io.WriteString(w, c.body)
+				w.Header().Set("Etag", `W/"obs-p2"`)
+				w.Header().Set(http.TrailerPrefix+"X-Owner", "Patient/p2 Bob")
+				panic("the server failed")
+			})
+			e := newEnv(t, withInner(h), withOuter(recoverer), withMW(middleware.WithStreamedChecks(c.streamed)))
+			res, out, err := e.fetch(t, c.path, e.token("launch/patient patient/*.rs", naivefhir.Alice))
+			require.NoError(t, err)
+			assertNothingOfBob(t, res, out)
+			if c.streamed && strings.Contains(c.name, "1000") {
+				assert.Equal(t, http.StatusOK, res.StatusCode, "the headers went out before the panic")
+			} else {
+				assert.Equal(t, http.StatusInternalServerError, res.StatusCode)
+				assert.Empty(t, out)
+			}
+			assert.Contains(t, e.awaitAudits(t, 1)[0].Reason, "cut off")
+		})
+	}
 }

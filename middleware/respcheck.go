@@ -27,7 +27,14 @@ func (m *Middleware) serveChecked(st *requestState, next http.Handler, r *http.R
 		bs = &bundleStream{m: m, st: st, d: d, b: b}
 		b.stream = bs
 	}
+	returned := false
+	defer func() {
+		if !returned {
+			st.abandonChecked(bs)
+		}
+	}()
 	serveBuffered(next, b, r)
+	returned = true
 	if bs != nil && bs.s != nil && m.finishStream(st, bs, r) {
 		return
 	}
@@ -79,6 +86,24 @@ func (m *Middleware) serveChecked(st *requestState, next http.Handler, r *http.R
 		delete(b.header, "Location")
 	}
 	m.pass(st, b, &f, body, head)
+}
+
+// abandonChecked cleans the response's header map when the handler of a
+// checked response panicked (other than with http.ErrAbortHandler,
+// which serveBuffered answers) and the panic goes on up. A recovering
+// handler outside (a router's recoverer) would answer with the map as
+// it stands, and net/http would send its trailers: the handler's headers
+// (a withheld resource's ETag, a Location) and trailers, never checked,
+// are removed from it, or only the trailers when a streamed Bundle has
+// already sent its headers. bs is the stream, if any.
+func (st *requestState) abandonChecked(bs *bundleStream) {
+	switch {
+	case !st.buf.shared: // the handler's headers never reached the map
+	case st.rec.status == 0:
+		st.dropHandlerHeaders()
+	case bs != nil:
+		dropTrailers(st.rec.Header(), bs.announced)
+	}
 }
 
 // checkedHeaders are the request headers a checked request goes without:
