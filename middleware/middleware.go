@@ -259,6 +259,7 @@ func (m *Middleware) serve(st *requestState, next http.Handler, r *http.Request)
 		return // refused
 	}
 	st.principal = p
+	st.rec.private = true
 	req, d := m.policy.Authorize(r.Context(), p, r)
 	st.request, st.decision = req, d
 	if d == nil {

@@ -11,6 +11,7 @@ type recorder struct {
 	w       http.ResponseWriter
 	status  int
 	written int64
+	private bool // the answer to an authenticated request: see keepPrivate
 }
 
 func (r *recorder) Header() http.Header { return r.w.Header() }
@@ -20,14 +21,14 @@ func (r *recorder) WriteHeader(code int) {
 		return // superfluous: net/http would ignore it too
 	}
 	if code >= 200 {
-		r.status = code
+		r.begin(code)
 	}
 	r.w.WriteHeader(code) // 1xx informational answers pass through
 }
 
 func (r *recorder) Write(p []byte) (int, error) {
 	if r.status == 0 {
-		r.status = http.StatusOK
+		r.begin(http.StatusOK)
 	}
 	n, err := r.w.Write(p)
 	r.written += int64(n)
@@ -37,9 +38,17 @@ func (r *recorder) Write(p []byte) (int, error) {
 // Flush sends buffered data to the client, when the underlying writer can.
 func (r *recorder) Flush() {
 	if r.status == 0 {
-		r.status = http.StatusOK
+		r.begin(http.StatusOK)
 	}
 	_ = http.NewResponseController(r.w).Flush()
+}
+
+// begin notes the status of the response whose headers now go out.
+func (r *recorder) begin(code int) {
+	r.status = code
+	if r.private {
+		keepPrivate(r.w.Header())
+	}
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.

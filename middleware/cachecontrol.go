@@ -1,0 +1,69 @@
+package middleware
+
+import (
+	"net/http"
+	"strings"
+)
+
+// keepPrivate keeps a shared cache (a CDN or caching proxy in front of
+// the server) from storing the answer to an authenticated request. Such
+// an answer was decided, narrowed and checked for one token, and its URL
+// does not say whose it is: GET Observation narrowed to patient A's
+// compartment is the same URL as patient B's. RFC 9111 section 3.5 lets
+// a shared cache store it only when the server's Cache-Control says
+// public, s-maxage or must-revalidate; then "public" and "s-maxage" are
+// dropped and "private" added (section 5.2.2.7), and the other
+// directives stay for the client's own cache. The fields that address
+// shared caches alone (CDN-Cache-Control of RFC 9213, Surrogate-Control)
+// are dropped.
+func keepPrivate(h http.Header) {
+	delete(h, "Cdn-Cache-Control")
+	delete(h, "Surrogate-Control")
+	cc, ok := h["Cache-Control"]
+	if !ok || !sharedMayStore(cc) {
+		return
+	}
+	kept := make([]string, 0, 4)
+	for _, line := range cc {
+		for d := range strings.SplitSeq(line, ",") {
+			d = strings.TrimSpace(d)
+			if name := directiveName(d); d != "" && name != "public" && name != "s-maxage" {
+				kept = append(kept, d)
+			}
+		}
+	}
+	h["Cache-Control"] = []string{strings.Join(append(kept, "private"), ", ")}
+}
+
+// sharedMayStore reports whether Cache-Control field lines let a shared
+// cache store the answer to a request with credentials (RFC 9111
+// section 3.5): one of public, s-maxage or must-revalidate, and neither
+// private nor no-store.
+func sharedMayStore(cc []string) bool {
+	allows := false
+	for _, line := range cc {
+		for d := range strings.SplitSeq(line, ",") {
+			d = strings.TrimSpace(d)
+			switch directiveName(d) {
+			case "no-store":
+				return false
+			case "private":
+				// private="Set-Cookie" keeps only the fields it names
+				// out of a shared cache (section 5.2.2.7).
+				if !strings.Contains(d, "=") {
+					return false
+				}
+			case "public", "s-maxage", "must-revalidate":
+				allows = true
+			}
+		}
+	}
+	return allows
+}
+
+// directiveName is a Cache-Control directive's name in lower case
+// (directive names are case-insensitive, RFC 9111 section 5.2).
+func directiveName(d string) string {
+	name, _, _ := strings.Cut(d, "=")
+	return strings.ToLower(strings.TrimSpace(name))
+}
