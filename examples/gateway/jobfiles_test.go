@@ -267,3 +267,29 @@ func sendHeader(t *testing.T, method, u, authorization string) (*http.Response, 
 	require.NoError(t, err)
 	return res, body
 }
+
+// A job's status and files are the owner's alone, reached past the
+// middleware: whatever caching the upstream allows, no cache in front
+// of the gateway may keep them for the next caller of their URLs.
+func TestGatewayExportJobAnswersNotCached(t *testing.T) {
+	b := &bulkUpstream{polls: map[string]int{}}
+	g := startGatewayWith(t, func(next http.Handler) http.Handler {
+		inner := b.wrap(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "public, max-age=600")
+			w.Header().Set("CDN-Cache-Control", "max-age=600")
+			w.Header().Set("Surrogate-Control", "max-age=600")
+			inner.ServeHTTP(w, r)
+		})
+	})
+	tok := g.token("system/*.rs", "")
+	status := startExport(t, g, tok)
+	m, _ := manifestOf(t, status, tok)
+	for _, u := range []string{status, m["output"][0]["url"], m["output"][2]["url"]} {
+		res, body := send(t, http.MethodGet, u, tok)
+		require.Equal(t, http.StatusOK, res.StatusCode, "%s: %s", u, body)
+		assert.NotContains(t, strings.ToLower(res.Header.Get("Cache-Control")), "public", u)
+		assert.Empty(t, res.Header.Get("CDN-Cache-Control"), u)
+		assert.Empty(t, res.Header.Get("Surrogate-Control"), u)
+	}
+}

@@ -133,6 +133,12 @@ func (b *jobBinder) record(res *http.Response, k *kickoff) {
 // job is forgotten; a manifest is rewritten and its files recorded; a
 // file streams through untouched but for its headers.
 func (b *jobBinder) modifyJob(res *http.Response, ju jobURL) error {
+	// A job's answers are its owner's alone, and reached past the
+	// middleware, which keeps other answers out of shared caches: no
+	// cache keeps them.
+	res.Header.Set("Cache-Control", "no-store")
+	res.Header.Del("Cdn-Cache-Control")
+	res.Header.Del("Surrogate-Control")
 	if ju.file {
 		b.links.modifyHeaders(res, b.links.gatewayURL(res.Request))
 		return nil
