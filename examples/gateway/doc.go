@@ -56,10 +56,11 @@
 // let any token with Binary read have, whatever types the file holds.
 // For a file that is a Binary, so does any request for that Binary by
 // any method, query or path under it (its history), which the policy
-// would otherwise decide as a read, a delete or an update of it. A
-// Binary search, or a batch entry, that finds the file upstream is not
-// recognized: grant Binary read and search only to clients that may see
-// every export's files.
+// would otherwise decide as a read, a delete or an update of it. While
+// a live job's file is a Binary, a request that could find it other than
+// by its path (a Binary search or history, a system search or history,
+// an untyped _include, a conditional write on Binary, a batch entry
+// naming it) gets 403 from any client, and the upstream is not asked.
 // Any other request for those URLs, or one without a token or with a bad
 // one, is handled as if no job existed, so it gets what a guessed URL
 // gets (401, or the policy's refusal), and the upstream is not asked.

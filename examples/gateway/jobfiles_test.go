@@ -293,3 +293,49 @@ func TestGatewayExportJobAnswersNotCached(t *testing.T) {
 		assert.Empty(t, res.Header.Get("Surrogate-Control"), u)
 	}
 }
+
+// A job's Binary file is also found by requests that name no Binary
+// path: a Binary search (GET or POST _search), Binary or system
+// history, a system search that may return Binaries, a conditional
+// write on Binary, and a batch entry. Another client that may read (or
+// write) Binary would get the file's content, or delete it, through
+// them: while a job's file is a Binary they are refused and the
+// upstream is not asked. Once the job is forgotten they pass again.
+func TestGatewayAttackExportBinaryFileFoundOtherwise(t *testing.T) {
+	g, _ := startBulkGateway(t)
+	tok := g.token("system/*.rs", "")
+	status := startExport(t, g, tok)
+	manifestOf(t, status, tok)
+
+	stranger := g.iss.Mint(map[string]any{"sub": "svc", "client_id": "binary-user", "scope": "system/*.cruds"})
+	batch := `{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Binary/export-j1"}}]}`
+	type attempt struct{ method, path, contentType, body string }
+	attempts := []attempt{
+		{http.MethodGet, "Binary?_id=export-j1", "", ""},
+		{http.MethodPost, "Binary/_search", "application/x-www-form-urlencoded", "_id=export-j1"},
+		{http.MethodGet, "Binary/_history", "", ""},
+		{http.MethodGet, "_history", "", ""},
+		{http.MethodGet, "?_type=Binary&_id=export-j1", "", ""},
+		{http.MethodGet, "?_id=export-j1", "", ""},
+		{http.MethodDelete, "Binary?_id=export-j1", "", ""},
+		{http.MethodGet, "Observation?_include=*", "", ""},
+		{http.MethodPost, "", "application/fhir+json", batch},
+	}
+	for _, a := range attempts {
+		before := len(g.fhir.Requests())
+		res, body := g.do(t, a.method, a.path, stranger, a.contentType, a.body)
+		assert.Equal(t, http.StatusForbidden, res.StatusCode, "%s %s: %s", a.method, a.path, body)
+		assert.Equal(t, before, len(g.fhir.Requests()), "the upstream is not asked: %s %s", a.method, a.path)
+	}
+	res, body := g.do(t, http.MethodGet, "Observation?patient=p1", stranger, "", "")
+	assert.Equal(t, http.StatusOK, res.StatusCode, "other requests pass: %s", body)
+	res, body = g.do(t, http.MethodPost, "Binary", stranger, "application/fhir+json", `{"resourceType":"Binary","contentType":"text/plain"}`)
+	assert.Equal(t, http.StatusCreated, res.StatusCode, "a new Binary may be created: %s", body)
+
+	res, _ = send(t, http.MethodDelete, status, tok)
+	require.Equal(t, http.StatusAccepted, res.StatusCode)
+	for _, a := range attempts[:1] {
+		res, body := g.do(t, a.method, a.path, stranger, a.contentType, a.body)
+		assert.Equal(t, http.StatusOK, res.StatusCode, "once the job is gone: %s %s: %s", a.method, a.path, body)
+	}
+}

@@ -83,7 +83,7 @@ func (a verifiedOnce) Authenticate(ctx context.Context, raw string) (*token.Prin
 func (g *jobGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ju, exact := g.jobOf(r)
 	if ju.job == nil {
-		g.next.ServeHTTP(w, r)
+		g.serveOther(w, r)
 		return
 	}
 	if exact && jobMethod(r.Method, ju.file) && fhirauth.MethodOverride(r.Header) == "" {
@@ -146,6 +146,64 @@ func (g *jobGuard) withholdFiles(next http.Handler) http.Handler {
 		w.WriteHeader(http.StatusNotFound)
 		_, _ = w.Write(body)
 	})
+}
+
+// serveOther hands a request that names no job's URL to the middleware,
+// unless a job's file is a Binary and the request could find it other
+// than by its path: a Binary search or history, a system search or
+// history, an _include, a conditional write, a batch entry. The policy
+// lets any token with Binary read (or write) have those, whatever types
+// the file holds; while such a file is live they are refused, for
+// every client (the owner has the file's URL).
+func (g *jobGuard) serveOther(w http.ResponseWriter, r *http.Request) {
+	if !g.store.holdsBinaries() {
+		g.next.ServeHTTP(w, r)
+		return
+	}
+	p, r := g.verified(r)
+	if p == nil {
+		g.next.ServeHTTP(w, r)
+		return
+	}
+	// Classify restores the body it reads for the middleware; a request
+	// it cannot classify the middleware refuses.
+	if req, err := g.policy.Classify(r); err == nil && g.findsJobBinary(req) {
+		const why = "a request that could find a Binary other than by its URL, while an export job's files are Binaries"
+		g.refuse(w, r, p, http.StatusForbidden, "forbidden", "refused: "+why, middleware.ReasonScope, why)
+		return
+	}
+	g.next.ServeHTTP(w, r)
+}
+
+// findsJobBinary reports whether req (or an entry of it) may read or
+// change a Binary that is a live job's file: it names one by id, or it
+// returns (or writes) Binaries it does not name (a reach of Binary or
+// of any type). A plain create, a compartment (none holds Binary) and
+// a page of a search decided when it began are not.
+func (g *jobGuard) findsJobBinary(req *fhirauth.Request) bool {
+	for _, e := range req.Entries {
+		if g.findsJobBinary(e) {
+			return true
+		}
+	}
+	if req.ResourceType == "Binary" && req.ID != "" {
+		if _, held := g.store.binaryAt(g.binary + req.ID); held {
+			return true
+		}
+	}
+	for _, reach := range req.Reaches {
+		switch {
+		case reach.Type != "Binary" && reach.Type != "*":
+		case reach.Kind == fhirauth.ReachTarget && (req.ID != "" || (req.Interaction == fhirauth.Create && !req.Conditional)):
+		case reach.Kind != fhirauth.ReachTarget && reach.Kind != fhirauth.ReachInclude &&
+			reach.Kind != fhirauth.ReachRevInclude && reach.Kind != fhirauth.ReachType:
+			// Chains, _has and _list only filter; no compartment holds Binary.
+		case req.Interaction == fhirauth.PageContinuation:
+		default:
+			return true
+		}
+	}
+	return false
 }
 
 // jobMethod reports whether a job's URL serves method: the status URL

@@ -132,6 +132,29 @@ func (s *jobStore) binaryAt(path string) (*job, bool) {
 	return j, true
 }
 
+// holdsBinaries reports whether a live job has a file that is a Binary
+// resource. An expired job found on the way is swept, so that the
+// requests this refuses pass again once the jobs are gone.
+func (s *jobStore) holdsBinaries() bool {
+	if s.recorded.Load() == 0 {
+		return false
+	}
+	s.mu.RLock()
+	n, expired := len(s.binaries), false
+	for _, j := range s.binaries {
+		expired = !s.now().Before(j.expires)
+		break
+	}
+	s.mu.RUnlock()
+	if !expired {
+		return n > 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sweep()
+	return len(s.binaries) > 0
+}
+
 // reserve makes room for a kick-off of id before it is sent upstream;
 // false when the bounds are reached. The caller ends the reservation
 // with record or release.
