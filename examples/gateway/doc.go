@@ -50,13 +50,14 @@
 // (the policy decides the kick-off again: else 403); the policy cannot
 // classify these requests themselves, and they are audited and counted
 // like others (interaction "operation").
-// A request for a job file with a verified token of anyone else gets
-// 404, as a missing resource: a file URL may also be an ordinary FHIR
-// URL (HAPI serves export files as Binary/[id]) that the policy would
-// let any token with Binary read have, whatever types the file holds.
-// For a file that is a Binary, so does any request for that Binary by
-// any method, query or path under it (its history), which the policy
-// would otherwise decide as a read, a delete or an update of it. While
+// A request for a job's URL with a verified token of anyone else is
+// decided by the policy as if no job existed, and what the policy
+// refuses gets its refusal; but what it allows gets 404, as a missing
+// resource, without asking the upstream: a file URL may also be an
+// ordinary FHIR URL (HAPI serves export files as Binary/[id]) that the
+// policy would let any token with Binary read have, whatever types the
+// file holds. For a file that is a Binary, so does any request for that
+// Binary by any method, query or path under it (its history). While
 // a live job's file is a Binary, a request that could find it other than
 // by its path (a Binary search or history, a system search or history,
 // an untyped _include, a conditional write on Binary, a batch entry

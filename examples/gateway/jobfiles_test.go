@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -337,5 +338,78 @@ func TestGatewayAttackExportBinaryFileFoundOtherwise(t *testing.T) {
 	for _, a := range attempts[:1] {
 		res, body := g.do(t, a.method, a.path, stranger, a.contentType, a.body)
 		assert.Equal(t, http.StatusOK, res.StatusCode, "once the job is gone: %s %s: %s", a.method, a.path, body)
+	}
+}
+
+// Another client's request for a job's file is answered as one for a
+// URL no job recorded: the same status, body and headers (its own
+// X-Request-Id sent back), and the same decision counters on /metrics,
+// which anyone may read. A 404 from the gateway itself, where a guessed
+// URL gets the policy's refusal, told any client with a token which
+// guessed URLs (HAPI's Binary ids are sequential) are live export files.
+func TestGatewayAttackExportJobFileExistence(t *testing.T) {
+	g, b := startBulkGateway(t)
+	tok := g.token("system/*.rs", "")
+	status := startExport(t, g, tok)
+	m, _ := manifestOf(t, status, tok)
+	metrics := strings.TrimSuffix(g.url, "/fhir") + "/metrics"
+	decisions := func() map[string]float64 {
+		_, body := send(t, http.MethodGet, metrics, "")
+		m := map[string]float64{}
+		for _, line := range strings.Split(string(body), "\n") {
+			if name, value, ok := strings.Cut(line, " "); ok && strings.HasPrefix(name, "fhirwarden_decisions_total") {
+				m[name], _ = strconv.ParseFloat(value, 64)
+			}
+		}
+		return m
+	}
+	// answer is what a request shows: status, body, headers and the
+	// decision counters it moved.
+	answer := func(method, u, tok string) (int, string, []string, map[string]float64) {
+		before := decisions()
+		req, err := http.NewRequest(method, u, nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("X-Request-Id", "probe-1")
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		body, err := io.ReadAll(res.Body)
+		require.NoError(t, err)
+		var names []string
+		for name := range res.Header {
+			if name != "Date" {
+				names = append(names, name+": "+strings.Join(res.Header[name], ","))
+			}
+		}
+		slices.Sort(names)
+		moved := decisions()
+		for name, v := range moved {
+			if moved[name] = v - before[name]; moved[name] == 0 {
+				delete(moved, name)
+			}
+		}
+		return res.StatusCode, string(body), names, moved
+	}
+	other := g.iss.Mint(map[string]any{"sub": "u2", "client_id": "other", "scope": "system/Observation.rs"})
+	for _, c := range []struct {
+		file, unknown string
+		methods       []string
+	}{
+		{m["output"][0]["url"], g.url + "/bulkfiles/nope.ndjson", []string{http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodDelete}},
+		{m["output"][2]["url"], g.url + "/Binary/nope", []string{http.MethodGet, http.MethodHead, http.MethodDelete}},
+		{status, g.url + "/$export-poll-status?_jobId=nope", []string{http.MethodGet, http.MethodDelete}},
+	} {
+		file, unknown := c.file, c.unknown
+		for _, method := range c.methods {
+			before := b.count()
+			s1, b1, h1, d1 := answer(method, unknown, other)
+			s2, b2, h2, d2 := answer(method, file, other)
+			assert.Equal(t, s1, s2, "%s %s", method, file)
+			assert.Equal(t, b1, b2, "%s %s", method, file)
+			assert.Equal(t, h1, h2, "%s %s", method, file)
+			assert.Equal(t, d1, d2, "the decision counters move alike: %s %s", method, file)
+			assert.Equal(t, before, b.count(), "the upstream is not asked: %s %s", method, file)
+		}
 	}
 }
