@@ -413,3 +413,33 @@ func TestGatewayAttackExportJobFileExistence(t *testing.T) {
 		}
 	}
 }
+
+// An upstream that names an operation the policy decides ($export,
+// $everything, or one the configuration registers) as a job's status
+// URL or file does not open it to the job's owner: only operations the
+// policy knows nothing of (HAPI's $export-poll-status, Firely's
+// $exportstatus) may be a job's, in any case of its name. Here the
+// owner may export Observations only.
+func TestGatewayAttackExportJobNamesKnownOperations(t *testing.T) {
+	cfg := writeConfig(t, "operations:\n  - {name: stats, levels: [type], types: [Patient], permission: r}\n")
+	for _, named := range []string{"/Patient/$everything", "/$export", "/Patient/$stats", "/Patient/p1/$everything", "/Patient/$Everything", "/Patient/$STATS"} {
+		file := strings.Contains(named, "p1")
+		t.Run(named, func(t *testing.T) {
+			g := startGatewayWith(t, func(next http.Handler) http.Handler {
+				return namingUpstream(next, named, file)
+			}, "-config", cfg)
+			tok := g.token("system/Observation.rs", "")
+			status := startObservationExport(t, g, tok)
+			if file {
+				m, _ := manifestOf(t, status, tok)
+				require.Equal(t, g.url+named, m["output"][0]["url"])
+			} else {
+				require.Equal(t, g.url+named, status)
+			}
+			before := len(g.fhir.Requests())
+			res, body := send(t, http.MethodGet, g.url+named, tok)
+			assert.GreaterOrEqual(t, res.StatusCode, 400, "not the job's: the policy decides: %s", body)
+			assert.Equal(t, before, len(g.fhir.Requests()), "the upstream is not asked")
+		})
+	}
+}

@@ -47,6 +47,7 @@ type jobBinder struct {
 	store       *jobStore
 	links       *linkRewriter
 	policy      *fhirauth.Policy // tells a job's URLs from the FHIR API's
+	operations  []string         // the names of the operations the policy decides
 	version     fhirspec.Version
 	maxManifest int64
 	logger      *slog.Logger
@@ -206,25 +207,44 @@ func (b *jobBinder) manifest(res *http.Response, j *job) error {
 }
 
 // jobShaped reports whether u may be recorded as a job's status URL (an
-// operation, such as HAPI's $export-poll-status, or no FHIR interaction
-// at all). Its owner reaches a recorded URL without the policy, so an
-// upstream that named an ordinary FHIR URL (Patient?_count=1000) as a
-// job's would hand the owner what its scopes do not grant.
+// operation the policy does not know, such as HAPI's
+// $export-poll-status, or no FHIR interaction at all). Its owner
+// reaches a recorded URL without the policy, so an upstream that named
+// an ordinary FHIR URL (Patient?_count=1000) as a job's would hand the
+// owner what its scopes do not grant.
 func (b *jobBinder) jobShaped(u *url.URL) bool {
 	req, ok := b.shapeOf(u)
-	return ok && (req == nil || req.Interaction == fhirauth.Operation)
+	return ok && (req == nil || b.unknownOperation(req))
+}
+
+// unknownOperation reports whether req invokes an operation the policy
+// refuses as unknown (HAPI's $export-poll-status, Firely's $exportstatus
+// and $exportfilerequest): one it decides ($export, $everything, or a
+// registered one) reads or starts what the scopes must grant, and stays
+// the policy's. Names are compared in any case, as a server may.
+func (b *jobBinder) unknownOperation(req *fhirauth.Request) bool {
+	if req.Interaction != fhirauth.Operation {
+		return false
+	}
+	for _, name := range b.operations {
+		if strings.EqualFold(req.Operation, name) {
+			return false
+		}
+	}
+	return true
 }
 
 // fileShape reports whether u may be recorded as a job's file URL (a
-// Binary read, as HAPI serves files, an operation, as Firely's
-// $exportfilerequest, or no FHIR interaction), and for a Binary read
-// the path of the resource, which other URLs also read.
+// Binary read, as HAPI serves files, an operation the policy does not
+// know, as Firely's $exportfilerequest, or no FHIR interaction), and
+// for a Binary read the path of the resource, which other URLs also
+// read.
 func (b *jobBinder) fileShape(u *url.URL) (binary string, ok bool) {
 	req, ok := b.shapeOf(u)
 	switch {
 	case !ok:
 		return "", false
-	case req == nil || req.Interaction == fhirauth.Operation:
+	case req == nil || b.unknownOperation(req):
 		return "", true
 	case req.Interaction == fhirauth.Read && req.ResourceType == "Binary":
 		return b.policy.BasePath() + "/Binary/" + req.ID, true

@@ -21,7 +21,11 @@ func newProxy(c *config, policy *fhirauth.Policy, logger *slog.Logger, jobs *job
 	base := policy.BasePath()
 	upstream := c.upstream
 	links := &linkRewriter{upstreamBase: upstream.String(), gatewayBase: base}
-	binder := &jobBinder{store: jobs, links: links, policy: policy, version: policy.Version(), maxManifest: c.maxResponse, logger: logger}
+	ops := []string{"export", "everything"} // the policy's own
+	for _, op := range c.operations {
+		ops = append(ops, strings.TrimPrefix(op.Name, "$"))
+	}
+	binder := &jobBinder{store: jobs, links: links, policy: policy, operations: ops, version: policy.Version(), maxManifest: c.maxResponse, logger: logger}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.ResponseHeaderTimeout = timeouts.upstreamHeader
 	proxy := &httputil.ReverseProxy{
