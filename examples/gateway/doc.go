@@ -77,9 +77,10 @@
 // interaction" is such a path the policy routes nowhere, whatever its
 // query.
 //
-// A kick-off the upstream answers with the status URL of another
-// client's job (HAPI reuses the job of an identical request) records no
-// job: that job stays its starter's. A job is forgotten when its
+// A kick-off goes upstream with Cache-Control: no-cache, which keeps
+// HAPI from answering it with the job of an identical earlier request;
+// one the upstream still answers with the status URL of another
+// client's job records no job: that job stays its starter's. A job is forgotten when its
 // cancellation succeeds or 24 h after its kick-off. At most 10 jobs per
 // identity and 1,000 in all are held; a kick-off over the bound is
 // refused with 429 and Retry-After before it reaches the upstream.

@@ -443,3 +443,30 @@ func TestGatewayAttackExportJobNamesKnownOperations(t *testing.T) {
 		})
 	}
 }
+
+// HAPI answers a kick-off identical to one it runs already with that
+// job, unless the kick-off says Cache-Control: no-cache. The job stays
+// its starter's, so a second client that asked the same export got a
+// status URL it may not poll: its export refused, and a sign that
+// another client runs the same export. Every kick-off now asks the
+// upstream for a job of its own.
+func TestGatewayAttackExportJobReuseAvoided(t *testing.T) {
+	b := &bulkUpstream{polls: map[string]int{}}
+	g := startGatewayWith(t, func(next http.Handler) http.Handler {
+		inner := b.wrap(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/$export") && b.count() > 0 && !strings.Contains(r.Header.Get("Cache-Control"), "no-cache") {
+				w.Header().Set("Content-Location", "http://"+r.Host+upstreamBase+"/$export-poll-status?_jobId=j1")
+				w.WriteHeader(http.StatusAccepted)
+				return
+			}
+			inner.ServeHTTP(w, r)
+		})
+	})
+	first := g.token("system/*.rs", "")
+	startExport(t, g, first)
+	second := g.iss.Mint(map[string]any{"sub": "u2", "client_id": "other", "scope": "system/*.rs"})
+	status := startExport(t, g, second)
+	res, body := send(t, http.MethodGet, status, second)
+	assert.Equal(t, http.StatusAccepted, res.StatusCode, "the second client polls its own job: %s", body)
+}

@@ -54,6 +54,12 @@ func newProxy(c *config, policy *fhirauth.Policy, logger *slog.Logger, jobs *job
 				out.Header.Del("Content-Type")
 				out.TransferEncoding = nil
 			}
+			if isKickoff(pr.In) {
+				// HAPI answers a kick-off identical to a running one with
+				// that job, which stays its starter's: another client
+				// would get a status URL it may not poll.
+				out.Header.Set("Cache-Control", "no-cache")
+			}
 			out.URL.Scheme = upstream.Scheme
 			out.URL.Host = upstream.Host
 			out.URL.Path = upstream.Path + rel
