@@ -57,7 +57,9 @@
 // ordinary FHIR URL (HAPI serves export files as Binary/[id]) that the
 // policy would let any token with Binary read have, whatever types the
 // file holds. For a file that is a Binary, so does any request for that
-// Binary by any method, query or path under it (its history). While
+// Binary by any method, query or path under it (its history), its id
+// spelled with leading zeros too when it is all digits (HAPI reads
+// Binary/0123 as Binary/123). While
 // a live job's file is a Binary, a request that could find it other than
 // by its path (a Binary search or history, a system search or history,
 // an untyped _include, a conditional write on Binary, a batch entry

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -469,4 +470,58 @@ func TestGatewayAttackExportJobReuseAvoided(t *testing.T) {
 	status := startExport(t, g, second)
 	res, body := send(t, http.MethodGet, status, second)
 	assert.Equal(t, http.StatusAccepted, res.StatusCode, "the second client polls its own job: %s", body)
+}
+
+// HAPI gives export files numeric ids and reads an id of digits alone
+// by its number: Binary/0123 is its Binary/123. A job's file that is
+// such a Binary is withheld from other clients under every spelling of
+// its number, in the path and in a batch entry.
+func TestGatewayAttackExportBinaryFileNumericID(t *testing.T) {
+	var asked []string
+	var mu sync.Mutex
+	g := startGatewayWith(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			base := "http://" + r.Host + upstreamBase
+			switch {
+			case strings.HasSuffix(r.URL.Path, "/$export"):
+				w.Header().Set("Content-Location", base+"/$export-poll-status?_jobId=j1")
+				w.WriteHeader(http.StatusAccepted)
+			case r.URL.Path == upstreamBase+"/$export-poll-status":
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = fmt.Fprintf(w, `{"transactionTime":"2026-01-01T00:00:00Z","request":"x","requiresAccessToken":true,"output":[{"type":"Patient","url":%q}],"error":[]}`,
+					base+"/Binary/123")
+			case strings.HasPrefix(r.URL.Path, upstreamBase+"/Binary/"):
+				mu.Lock()
+				asked = append(asked, r.URL.Path)
+				mu.Unlock()
+				id := strings.Split(strings.TrimPrefix(r.URL.Path, upstreamBase+"/Binary/"), "/")[0]
+				if n, err := strconv.Atoi(id); err == nil && n == 123 {
+					w.Header().Set("Content-Type", "application/fhir+ndjson")
+					_, _ = io.WriteString(w, bulkFile)
+					return
+				}
+				next.ServeHTTP(w, r)
+			default:
+				next.ServeHTTP(w, r)
+			}
+		})
+	})
+	tok := g.token("system/*.rs", "")
+	status := startObservationExport(t, g, tok)
+	m, _ := manifestOf(t, status, tok)
+	require.Equal(t, g.url+"/Binary/123", m["output"][0]["url"])
+
+	reader := g.iss.Mint(map[string]any{"sub": "svc", "client_id": "binary-reader", "scope": "system/Binary.rs"})
+	for _, p := range []string{"Binary/123", "Binary/0123", "Binary/000123", "Binary/0123/_history/1", "Binary/0123?_pretty=true"} {
+		res, body := g.do(t, http.MethodGet, p, reader, "", "")
+		assert.Equal(t, http.StatusNotFound, res.StatusCode, "%s: %.200s", p, body)
+	}
+	batch := `{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Binary/0123"}}]}`
+	res, body := g.do(t, http.MethodPost, "", reader, "application/fhir+json", batch)
+	assert.Equal(t, http.StatusForbidden, res.StatusCode, "%.200s", body)
+	mu.Lock()
+	assert.Empty(t, asked, "the upstream is not asked")
+	mu.Unlock()
+	res, _ = g.do(t, http.MethodGet, "Binary/1230", reader, "", "")
+	assert.NotEqual(t, http.StatusOK, res.StatusCode)
 }

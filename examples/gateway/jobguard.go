@@ -37,20 +37,23 @@ type jobGuard struct {
 	binary  string           // "[base]/Binary/"
 }
 
-// binaryOf is the path of the Binary resource ([base]/Binary/[id]) that
-// a request on path reads: the resource's own path or one under it (its
-// history, a version); "" for none. One prefix, so that telling a
-// request for a job's Binary from others costs one lookup, however
-// many segments its path has.
+// binaryOf is the path of the Binary resource ([base]/Binary/[id], as
+// binaryPath keys it) that a request on path reads: the resource's own
+// path or one under it (its history, a version); "" for none. One
+// prefix, so that telling a request for a job's Binary from others
+// costs one lookup, however many segments its path has.
 func (g *jobGuard) binaryOf(path string) string {
 	rest, ok := strings.CutPrefix(path, g.binary)
 	if !ok {
 		return ""
 	}
 	if i := strings.IndexByte(rest, '/'); i >= 0 {
-		return path[:len(g.binary)+i]
+		rest = rest[:i]
 	}
-	return path
+	if rest == "" || rest[0] != '0' {
+		return path[:len(g.binary)+len(rest)] // keyed as it is: no copy
+	}
+	return binaryPath(g.binary, rest)
 }
 
 // jobCtxKey marks, in the context handed to the proxy, a request of a
@@ -187,7 +190,7 @@ func (g *jobGuard) findsJobBinary(req *fhirauth.Request) bool {
 		}
 	}
 	if req.ResourceType == "Binary" && req.ID != "" {
-		if _, held := g.store.binaryAt(g.binary + req.ID); held {
+		if _, held := g.store.binaryAt(binaryPath(g.binary, req.ID)); held {
 			return true
 		}
 	}

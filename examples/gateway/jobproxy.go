@@ -247,7 +247,7 @@ func (b *jobBinder) fileShape(u *url.URL) (binary string, ok bool) {
 	case req == nil || b.unknownOperation(req):
 		return "", true
 	case req.Interaction == fhirauth.Read && req.ResourceType == "Binary":
-		return b.policy.BasePath() + "/Binary/" + req.ID, true
+		return binaryPath(b.policy.BasePath()+"/Binary/", req.ID), true
 	}
 	return "", false
 }

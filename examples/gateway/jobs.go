@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,6 +49,19 @@ func keyOf(u *url.URL) jobKey { return jobKey{path: u.Path, query: u.RawQuery} }
 type jobFile struct {
 	key    jobKey
 	binary string
+}
+
+// binaryPath is the path of the Binary resource id under prefix
+// ("[base]/Binary/"), as the job store keys it: an id of digits alone by
+// its number, since HAPI, which gives export files such ids, reads
+// Binary/0123 as its Binary/123.
+func binaryPath(prefix, id string) string {
+	if id != "" && strings.Trim(id, "0123456789") == "" && id[0] == '0' {
+		if id = strings.TrimLeft(id, "0"); id == "" {
+			id = "0"
+		}
+	}
+	return prefix + id
 }
 
 // jobURL is what a recorded URL leads to.
