@@ -68,16 +68,15 @@
 // one, is handled as if no job existed, so it gets what a guessed URL
 // gets (401, or the policy's refusal), and the upstream is not asked.
 // Files stored elsewhere (requiresAccessToken false) keep their URLs.
-// Only a status URL that is an operation the policy does not know (not
-// $export, $everything or a registered one) or no FHIR interaction, and
-// files that are Binary reads, such operations or no FHIR interaction,
-// are recorded: an upstream naming an ordinary FHIR URL
-// (Patient?_count=1000, Patient/$everything) as a job's does not take
-// it out of the policy's hands, in any
-// spelling: a URL is read as the path of plain segments (letters,
-// digits, "-._$") it must be, less a trailing "/", and "no FHIR
-// interaction" is such a path the policy routes nowhere, whatever its
-// query.
+// Only a status URL that is a system-level operation the policy does
+// not know (not $export, $everything or a registered one) or no FHIR
+// interaction, and files that are Binary reads, such operations or no
+// FHIR interaction, are recorded: an upstream naming an ordinary FHIR
+// URL (Patient?_count=1000, Patient/$everything) as a job's does not
+// take it out of the policy's hands, in any spelling: a URL is read as
+// the path of plain segments (letters, digits, "-._$") it must be, less
+// a trailing "/", and "no FHIR interaction" is such a path the policy
+// routes nowhere, whatever its query.
 //
 // A kick-off goes upstream with Cache-Control: no-cache, which keeps
 // HAPI from answering it with the job of an identical earlier request;

@@ -525,3 +525,30 @@ func TestGatewayAttackExportBinaryFileNumericID(t *testing.T) {
 	res, _ = g.do(t, http.MethodGet, "Binary/1230", reader, "", "")
 	assert.NotEqual(t, http.StatusOK, res.StatusCode)
 }
+
+// An operation on a type or a resource names what it reads: HAPI's
+// Binary/[id]/$binary-access-read, for one, returns that Binary's
+// content though the policy knows nothing of it. Status and file URLs
+// of every known server are system-level operations or no FHIR
+// interaction; an upstream that names a type- or instance-level
+// operation as a job's does not open it to the job's owner.
+func TestGatewayAttackExportJobNamesResourceOperations(t *testing.T) {
+	for _, named := range []string{"/Patient/p1/$binary-access-read", "/Patient/$x-poll", "/Binary/b1/$binary-access-read?p1"} {
+		file := strings.Contains(named, "p1")
+		t.Run(named, func(t *testing.T) {
+			g := startGatewayWith(t, func(next http.Handler) http.Handler {
+				return namingUpstream(next, named, file)
+			})
+			tok := g.token("system/Observation.rs", "")
+			status := startObservationExport(t, g, tok)
+			if file {
+				m, _ := manifestOf(t, status, tok)
+				require.Equal(t, g.url+named, m["output"][0]["url"])
+			}
+			before := len(g.fhir.Requests())
+			res, body := send(t, http.MethodGet, g.url+named, tok)
+			assert.GreaterOrEqual(t, res.StatusCode, 400, "not the job's: the policy decides: %s", body)
+			assert.Equal(t, before, len(g.fhir.Requests()), "the upstream is not asked")
+		})
+	}
+}

@@ -217,13 +217,15 @@ func (b *jobBinder) jobShaped(u *url.URL) bool {
 	return ok && (req == nil || b.unknownOperation(req))
 }
 
-// unknownOperation reports whether req invokes an operation the policy
-// refuses as unknown (HAPI's $export-poll-status, Firely's $exportstatus
-// and $exportfilerequest): one it decides ($export, $everything, or a
-// registered one) reads or starts what the scopes must grant, and stays
-// the policy's. Names are compared in any case, as a server may.
+// unknownOperation reports whether req invokes, at the system level,
+// an operation the policy refuses as unknown (HAPI's
+// $export-poll-status, Firely's $exportstatus and $exportfilerequest):
+// one it decides ($export, $everything, or a registered one) reads or
+// starts what the scopes must grant, and one on a type or a resource
+// reads what it names (HAPI's Binary/[id]/$binary-access-read); both
+// stay the policy's. Names are compared in any case, as a server may.
 func (b *jobBinder) unknownOperation(req *fhirauth.Request) bool {
-	if req.Interaction != fhirauth.Operation {
+	if req.Interaction != fhirauth.Operation || req.Level != fhirauth.SystemLevel {
 		return false
 	}
 	for _, name := range b.operations {
