@@ -76,7 +76,8 @@
 // take it out of the policy's hands, in any spelling: a URL is read as
 // the path of plain segments (letters, digits, "-._$") it must be, less
 // a trailing "/", and "no FHIR interaction" is such a path the policy
-// routes nowhere, whatever its query.
+// routes nowhere, whatever its query, and whose first segment is no
+// resource type (nor metadata, _history, _search) in any case.
 //
 // A kick-off goes upstream with Cache-Control: no-cache, which keeps
 // HAPI from answering it with the job of an identical earlier request;

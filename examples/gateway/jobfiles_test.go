@@ -552,3 +552,28 @@ func TestGatewayAttackExportJobNamesResourceOperations(t *testing.T) {
 		})
 	}
 }
+
+// Resource type names are case-sensitive to the policy, which refuses
+// /fhir/patient for that reason: a server may read it as Patient. An
+// upstream that names such a spelling (or one of another FHIR path) as
+// a job's URL does not open it to the job's owner past the policy.
+func TestGatewayAttackExportJobNamesFHIRURLsInOtherCase(t *testing.T) {
+	for _, named := range []string{"/patient?_count=1000", "/PATIENT", "/_HISTORY", "/Metadata", "/patient/p1", "/bInArY/b1", "/Patient/p1/x"} {
+		file := strings.Contains(named, "1")
+		t.Run(named, func(t *testing.T) {
+			g := startGatewayWith(t, func(next http.Handler) http.Handler {
+				return namingUpstream(next, named, file)
+			})
+			tok := g.token("system/Observation.rs", "")
+			status := startObservationExport(t, g, tok)
+			if file {
+				m, _ := manifestOf(t, status, tok)
+				require.Equal(t, g.url+named, m["output"][0]["url"])
+			}
+			before := len(g.fhir.Requests())
+			res, body := send(t, http.MethodGet, g.url+named, tok)
+			assert.GreaterOrEqual(t, res.StatusCode, 400, "not the job's: the policy decides: %s", body)
+			assert.Equal(t, before, len(g.fhir.Requests()), "the upstream is not asked")
+		})
+	}
+}

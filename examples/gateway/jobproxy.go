@@ -48,6 +48,7 @@ type jobBinder struct {
 	links       *linkRewriter
 	policy      *fhirauth.Policy // tells a job's URLs from the FHIR API's
 	operations  []string         // the names of the operations the policy decides
+	fhirNames   map[string]bool  // see fhirNames
 	version     fhirspec.Version
 	maxManifest int64
 	logger      *slog.Logger
@@ -275,10 +276,31 @@ func (b *jobBinder) shapeOf(u *url.URL) (*fhirauth.Request, bool) {
 	if req, err := classify(k.query); err == nil {
 		return req, true
 	}
-	if _, err := classify(""); err == nil {
+	if _, err := classify(""); err == nil || b.namesFHIR(p) {
 		return nil, false
 	}
 	return nil, true
+}
+
+// namesFHIR reports whether the path p under the base starts with a
+// resource type or a FHIR path segment (metadata, _history, _search) in
+// any case: the policy refuses /fhir/patient because a server may read
+// it as Patient, and a path that goes on past a type's (Patient/p1/x)
+// is no path of a job.
+func (b *jobBinder) namesFHIR(p string) bool {
+	rest := strings.TrimPrefix(p, b.policy.BasePath()+"/")
+	first, _, _ := strings.Cut(rest, "/")
+	return b.fhirNames[strings.ToLower(first)]
+}
+
+// fhirNames is the set of the resource types of v and FHIR path
+// segments, in lower case.
+func fhirNames(v fhirspec.Version) map[string]bool {
+	names := map[string]bool{"metadata": true, "_history": true, "_search": true}
+	for _, t := range fhirspec.ResourceTypes(v) {
+		names[strings.ToLower(t)] = true
+	}
+	return names
 }
 
 // plainPath reports whether p is "/" and segments of letters, digits

@@ -25,7 +25,8 @@ func newProxy(c *config, policy *fhirauth.Policy, logger *slog.Logger, jobs *job
 	for _, op := range c.operations {
 		ops = append(ops, strings.TrimPrefix(op.Name, "$"))
 	}
-	binder := &jobBinder{store: jobs, links: links, policy: policy, operations: ops, version: policy.Version(), maxManifest: c.maxResponse, logger: logger}
+	binder := &jobBinder{store: jobs, links: links, policy: policy, operations: ops, fhirNames: fhirNames(policy.Version()),
+		version: policy.Version(), maxManifest: c.maxResponse, logger: logger}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.ResponseHeaderTimeout = timeouts.upstreamHeader
 	proxy := &httputil.ReverseProxy{
