@@ -85,7 +85,8 @@
 // client's job records no job: that job stays its starter's. A job is forgotten when its
 // cancellation succeeds or 24 h after its kick-off. At most 10 jobs per
 // identity and 1,000 in all are held; a kick-off over the bound is
-// refused with 429 and Retry-After before it reaches the upstream.
+// refused with 429 and Retry-After before it reaches the upstream, and
+// one whose token names neither client nor subject with 403.
 // Jobs live in the memory of one gateway process: behind several
 // replicas, route a client's requests to one replica (sticky sessions),
 // since a poll that reaches another replica gets the unknown-URL

@@ -577,3 +577,18 @@ func TestGatewayAttackExportJobNamesFHIRURLsInOtherCase(t *testing.T) {
 		})
 	}
 }
+
+// A token that names neither its client nor its subject has no
+// identity a job could be bound to: its kick-offs went upstream outside
+// the bounds on jobs (as many as it liked, each an export the upstream
+// runs), for jobs nobody can poll. They are refused before the upstream.
+func TestGatewayAttackExportJobWithoutIdentity(t *testing.T) {
+	g, b := startBulkGateway(t)
+	anon := g.iss.Mint(map[string]any{"scope": "system/*.rs"})
+	res, body := send(t, http.MethodGet, g.url+"/Patient/$export", anon)
+	assert.Equal(t, http.StatusForbidden, res.StatusCode, "%s", body)
+	assert.Contains(t, string(body), "OperationOutcome")
+	assert.Zero(t, b.count(), "the upstream is not asked")
+	res, body = send(t, http.MethodGet, g.url+"/Patient/p1", anon)
+	assert.Equal(t, http.StatusOK, res.StatusCode, "other requests pass: %s", body)
+}

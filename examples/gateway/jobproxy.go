@@ -54,26 +54,39 @@ type jobBinder struct {
 	logger      *slog.Logger
 }
 
-// startKickoff reserves room for r's job, or answers 429 and returns
-// false. A request with no usable identity passes without a job.
-func (b *jobBinder) startKickoff(w http.ResponseWriter, r *http.Request) (*kickoff, bool) {
+// startKickoff reserves room for r's job, or answers and returns nil: a
+// token that names neither its client nor its subject has no identity
+// to bind a job to (its jobs would go upstream outside the bounds, and
+// nobody could poll them), and one whose identity has as many jobs as
+// it may waits.
+func (b *jobBinder) startKickoff(w http.ResponseWriter, r *http.Request) *kickoff {
 	p := middleware.PrincipalFrom(r.Context())
 	if p == nil || !identityOf(p).usable() {
-		return nil, true
+		b.answer(w, r, http.StatusForbidden, "forbidden",
+			"an export job is bound to the client and subject of the token that starts it: this token names neither")
+		return nil
 	}
 	k := &kickoff{owner: identityOf(p), request: kickoffRequest(r)}
 	if !b.store.reserve(k.owner) {
-		body := fhirauth.OperationOutcome(b.version, "throttled",
+		w.Header().Set("Retry-After", strconv.Itoa(jobRetryAfter))
+		b.answer(w, r, http.StatusTooManyRequests, "throttled",
 			"too many export jobs: cancel one (DELETE its status URL) or wait until one ends")
-		h := w.Header()
-		h.Set("Content-Type", "application/fhir+json")
-		h.Set("Content-Length", strconv.Itoa(len(body)))
-		h.Set("Retry-After", strconv.Itoa(jobRetryAfter))
-		w.WriteHeader(http.StatusTooManyRequests)
-		_, _ = w.Write(body)
-		return nil, false
+		return nil
 	}
-	return k, true
+	return k
+}
+
+// answer answers r with status and an OperationOutcome (its headers
+// alone to HEAD).
+func (b *jobBinder) answer(w http.ResponseWriter, r *http.Request, status int, code, diagnostics string) {
+	body := fhirauth.OperationOutcome(b.version, code, diagnostics)
+	h := w.Header()
+	h.Set("Content-Type", "application/fhir+json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
 }
 
 // serve hands r to proxy; an export kick-off first reserves room for
@@ -83,12 +96,8 @@ func (b *jobBinder) serve(proxy http.Handler, w http.ResponseWriter, r *http.Req
 		proxy.ServeHTTP(w, r)
 		return
 	}
-	k, ok := b.startKickoff(w, r)
-	if !ok {
-		return
-	}
+	k := b.startKickoff(w, r)
 	if k == nil {
-		proxy.ServeHTTP(w, r)
 		return
 	}
 	defer func() {
