@@ -59,11 +59,16 @@
 // file holds. For a file that is a Binary, so does any request for that
 // Binary by any method, query or path under it (its history), its id
 // spelled with leading zeros too when it is all digits (HAPI reads
-// Binary/0123 as Binary/123). While
-// a live job's file is a Binary, a request that could find it other than
-// by its path (a Binary search or history, a system search or history,
-// an untyped _include, a conditional write on Binary, a batch entry
-// naming it) gets 403 from any client, and the upstream is not asked.
+// Binary/0123 as Binary/123). While a live job's file is a Binary, a
+// request that could find it other than by its path (a Binary search
+// or history, a system search or history, an untyped _include, a
+// conditional write on Binary, a batch entry naming it) gets 403 from
+// any client, and the upstream is not asked. A Binary is known as a
+// job's file only from the manifest until the job is forgotten: before
+// its owner first reads the completed manifest, and after the job is
+// cancelled or expires (or when the bound on files is reached), it is
+// an ordinary Binary, so grant Binary read only to clients that may see
+// every export's files.
 // Any other request for those URLs, or one without a token or with a bad
 // one, is handled as if no job existed, so it gets what a guessed URL
 // gets (401, or the policy's refusal), and the upstream is not asked.
