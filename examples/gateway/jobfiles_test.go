@@ -324,10 +324,14 @@ func TestGatewayAttackExportBinaryFileFoundOtherwise(t *testing.T) {
 		{http.MethodPost, "", "application/fhir+json", batch},
 	}
 	for _, a := range attempts {
-		before := len(g.fhir.Requests())
-		res, body := g.do(t, a.method, a.path, stranger, a.contentType, a.body)
-		assert.Equal(t, http.StatusForbidden, res.StatusCode, "%s %s: %s", a.method, a.path, body)
-		assert.Equal(t, before, len(g.fhir.Requests()), "the upstream is not asked: %s %s", a.method, a.path)
+		// The token also as the middleware takes it after "Bearer" and
+		// more than one space.
+		for _, spelled := range []string{stranger, "  " + stranger} {
+			before := len(g.fhir.Requests())
+			res, body := g.do(t, a.method, a.path, spelled, a.contentType, a.body)
+			assert.Equal(t, http.StatusForbidden, res.StatusCode, "%s %s: %s", a.method, a.path, body)
+			assert.Equal(t, before, len(g.fhir.Requests()), "the upstream is not asked: %s %s", a.method, a.path)
+		}
 	}
 	res, body := g.do(t, http.MethodGet, "Observation?patient=p1", stranger, "", "")
 	assert.Equal(t, http.StatusOK, res.StatusCode, "other requests pass: %s", body)

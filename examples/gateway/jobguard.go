@@ -217,10 +217,14 @@ func jobMethod(method string, file bool) bool {
 
 // verified returns the request's Principal when its bearer token
 // verifies; else nil, and the middleware answers as it does for any
-// request. The request returned carries the verification for the
-// middleware (verifiedOnce), so the token is verified once either way.
+// request. The token is read by middleware.BearerToken, as the
+// gateway's middleware (default options: no form-body tokens, no DPoP)
+// reads it, so that no spelling of the header the middleware takes
+// passes here unread. The request returned carries the verification for
+// the middleware (verifiedOnce), so the token is verified once either
+// way.
 func (g *jobGuard) verified(r *http.Request) (*token.Principal, *http.Request) {
-	raw, ok := bearer(r.Header)
+	raw, ok := middleware.BearerToken(r.Header)
 	if !ok {
 		return nil, r
 	}
@@ -269,36 +273,6 @@ func (g *jobGuard) stillGranted(w http.ResponseWriter, r *http.Request, p *token
 	g.refuse(w, r, p, http.StatusForbidden, "forbidden", reason, middleware.ReasonScope,
 		"the export job's kick-off is no longer granted: "+reason)
 	return false
-}
-
-// bearer is the token of the one Authorization header, in the Bearer
-// scheme, within the middleware's size limit and in RFC 6750's b64token
-// syntax, which the middleware checks before it verifies a token (its
-// Authenticator, verifiedOnce, is none of package token's); anything
-// else is left to the middleware, which verifies it if it takes it.
-func bearer(h http.Header) (string, bool) {
-	vs := h.Values("Authorization")
-	if len(vs) != 1 {
-		return "", false
-	}
-	scheme, raw, ok := strings.Cut(vs[0], " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || len(raw) > token.DefaultMaxTokenSize || !isB64Token(raw) {
-		return "", false
-	}
-	return raw, true
-}
-
-// isB64Token reports whether s is 1*( ALPHA / DIGIT / "-" / "." / "_" /
-// "~" / "+" / "/" ) *"=".
-func isB64Token(s string) bool {
-	s = strings.TrimRight(s, "=")
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~+/", c) >= 0) {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // serveOwner proxies the owner's request and reports it as the
