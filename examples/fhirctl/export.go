@@ -60,11 +60,11 @@ func (a *app) export(ctx context.Context) error {
 	if err := a.sameServer(statusURL); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stderr, "export: status %s\n", statusURL)
+	fmt.Fprintf(a.stderr, "export: status %s\n", sanitize(statusURL))
 	m, err := a.poll(ctx, statusURL)
 	if err != nil {
 		if ctx.Err() != nil {
-			fmt.Fprintf(a.stderr, "export: interrupted; the job goes on. Resume with:\n  fhirctl export -dir %s -status %s\n", a.cfg.dir, statusURL)
+			fmt.Fprintf(a.stderr, "export: interrupted; the job goes on. Resume with:\n  fhirctl export -dir %s -status %s\n", a.cfg.dir, sanitize(statusURL))
 		}
 		return err
 	}

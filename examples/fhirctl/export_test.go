@@ -111,3 +111,16 @@ func TestExportInterrupted(t *testing.T) {
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.FileExists(t, filepath.Join(dir, "Patient.ndjson"))
 }
+
+// TestExportStatusURLShownSafely: a status URL on the FHIR server's own
+// origin (from a kick-off's Content-Location, or given back with
+// -status) is printed without the characters that rewrite what a
+// terminal shows.
+func TestExportStatusURLShownSafely(t *testing.T) {
+	s := startCareConnect(t)
+	env := map[string]string{"FHIR_BASE": s.BaseURL(), "FHIR_CLIENT_ID": "bulk", "FHIR_CLIENT_SECRET": "s3cret"}
+	r := fhirctl(t, env, "", "export", "-dir", t.TempDir(), "-status", s.BaseURL()+"/bulk/1?x=\u202egpj.exe\u009b2J")
+	assert.Contains(t, r.stderr, "export: status ")
+	assert.NotContains(t, r.stderr, "\u202e")
+	assert.NotContains(t, r.stderr, "\u009b")
+}

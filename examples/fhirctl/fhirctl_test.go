@@ -487,4 +487,5 @@ func TestKeyFileErrors(t *testing.T) {
 
 func TestSanitize(t *testing.T) {
 	assert.Equal(t, "a?[31mred? ok\n", sanitize("a\x1b[31mred\x07 ok\n"))
+	assert.Equal(t, "?[31m ?evil? ?gpj.exe ??", sanitize("\u009b[31m \u2066evil\u2069 \u202egpj.exe \u2028\u2029"))
 }

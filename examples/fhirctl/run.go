@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"time"
+	"unicode"
 
 	"github.com/fhirwarden/fhirwarden/client"
 	"github.com/fhirwarden/fhirwarden/token"
@@ -286,12 +287,17 @@ func isNetwork(err error) bool {
 		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
-// sanitize replaces control characters a hostile server could use to
-// rewrite the terminal.
+// sanitize replaces the characters a hostile server could use to
+// rewrite the terminal or what a reader sees in it: control characters
+// (but newline and tab), line and paragraph separators, and
+// bidirectional formatting (U+202E shows the text after it reversed).
 func sanitize(s string) string {
 	b := []rune(s)
 	for i, r := range b {
-		if r < 0x20 && r != '\n' && r != '\t' || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+		if r == '\n' || r == '\t' {
+			continue
+		}
+		if unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp, unicode.Bidi_Control) {
 			b[i] = '?'
 		}
 	}
