@@ -21,12 +21,7 @@ import (
 // any token that may read Binary, and DELETE take it from its owner.
 // Once the job is forgotten they are ordinary requests again.
 func TestGatewayAttackExportBinaryFileOtherURLs(t *testing.T) {
-	g, b := startBulkGateway(t)
-	tok := g.token("system/*.rs", "")
-	status := startExport(t, g, tok)
-	m, _ := manifestOf(t, status, tok)
-	binary := m["output"][2]["url"]
-	require.Equal(t, g.url+"/Binary/export-j1", binary)
+	g, b, tok, status, binary := exportedBinary(t)
 
 	reader := g.iss.Mint(map[string]any{"sub": "svc", "client_id": "binary-reader", "scope": "system/Binary.rs"})
 	for _, u := range []string{
@@ -69,21 +64,31 @@ func TestGatewayAttackExportJobNamesFHIRURLsSpelledOtherwise(t *testing.T) {
 		"/P%61tient", "/Patient/", "/Patient;x", "/x/../Patient", "//Patient", many,
 		"/P%61tient/p1", "/Patient/p1%2F", "/Patient/p1/", "/Patient/p1;x", "/Patient//p1", "/Binary/b/../../Patient/p1",
 	} {
-		file := strings.Contains(named, "p1")
-		t.Run(named, func(t *testing.T) {
-			g := startGatewayWith(t, func(next http.Handler) http.Handler {
-				return namingUpstream(next, named, file)
-			})
-			tok := g.token("system/Observation.rs", "")
-			status := startObservationExport(t, g, tok)
-			if file {
-				m, _ := manifestOf(t, status, tok)
-				require.Equal(t, g.url+named, m["output"][0]["url"])
-			}
-			res, body := send(t, http.MethodGet, g.url+named, tok)
-			assert.NotEqual(t, http.StatusOK, res.StatusCode, "not the job's: the policy decides: %s", body)
-		})
+		t.Run(named, func(t *testing.T) { notAJobURL(t, named, strings.Contains(named, "p1")) })
 	}
+}
+
+// notAJobURL starts a gateway (with args) in front of an upstream that
+// names named as a job's status URL, or as its one file, and asserts
+// that the job's owner, who may export Observations only, does not reach
+// it past the policy: it gets an error, and the upstream is not asked.
+func notAJobURL(t *testing.T, named string, file bool, args ...string) {
+	t.Helper()
+	g := startGatewayWith(t, func(next http.Handler) http.Handler {
+		return namingUpstream(next, named, file)
+	}, args...)
+	tok := g.token("system/Observation.rs", "")
+	status := startObservationExport(t, g, tok)
+	if file {
+		m, _ := manifestOf(t, status, tok)
+		require.Equal(t, g.url+named, m["output"][0]["url"])
+	} else {
+		require.Equal(t, g.url+named, status)
+	}
+	before := len(g.fhir.Requests())
+	res, body := send(t, http.MethodGet, g.url+named, tok)
+	assert.GreaterOrEqual(t, res.StatusCode, 400, "not the job's: the policy decides: %s", body)
+	assert.Equal(t, before, len(g.fhir.Requests()), "the upstream is not asked")
 }
 
 // namingUpstream names named as a job's status URL (file false) or its
@@ -234,12 +239,7 @@ func TestGatewayExportJobFirelyShapes(t *testing.T) {
 // stranger the policy refuses Binary gets the refusal any Binary gets,
 // not a 404 that would tell a job's file from other Binaries.
 func TestGatewayAttackExportBinaryFileHeaderForms(t *testing.T) {
-	g, b := startBulkGateway(t)
-	tok := g.token("system/*.rs", "")
-	status := startExport(t, g, tok)
-	m, _ := manifestOf(t, status, tok)
-	binary := m["output"][2]["url"]
-	require.Equal(t, g.url+"/Binary/export-j1", binary)
+	g, b, tok, _, binary := exportedBinary(t)
 
 	reader := g.iss.Mint(map[string]any{"sub": "svc", "client_id": "binary-reader", "scope": "system/Binary.r"})
 	for _, h := range []string{"Bearer  " + reader, "Bearer    " + reader, "bEaReR  " + reader} {
@@ -254,20 +254,6 @@ func TestGatewayAttackExportBinaryFileHeaderForms(t *testing.T) {
 
 	obs := g.iss.Mint(map[string]any{"sub": "svc", "client_id": "observer", "scope": "system/Observation.rs"})
 	same(t, g, b, http.MethodGet, binary, g.url+"/Binary/not-a-job-file", obs)
-}
-
-// sendHeader is send with the Authorization header as given.
-func sendHeader(t *testing.T, method, u, authorization string) (*http.Response, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(method, u, nil)
-	require.NoError(t, err)
-	req.Header.Set("Authorization", authorization)
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	require.NoError(t, err)
-	return res, body
 }
 
 // A job's status and files are the owner's alone, reached past the
@@ -428,24 +414,7 @@ func TestGatewayAttackExportJobFileExistence(t *testing.T) {
 func TestGatewayAttackExportJobNamesKnownOperations(t *testing.T) {
 	cfg := writeConfig(t, "operations:\n  - {name: stats, levels: [type], types: [Patient], permission: r}\n")
 	for _, named := range []string{"/Patient/$everything", "/$export", "/Patient/$stats", "/Patient/p1/$everything", "/Patient/$Everything", "/Patient/$STATS"} {
-		file := strings.Contains(named, "p1")
-		t.Run(named, func(t *testing.T) {
-			g := startGatewayWith(t, func(next http.Handler) http.Handler {
-				return namingUpstream(next, named, file)
-			}, "-config", cfg)
-			tok := g.token("system/Observation.rs", "")
-			status := startObservationExport(t, g, tok)
-			if file {
-				m, _ := manifestOf(t, status, tok)
-				require.Equal(t, g.url+named, m["output"][0]["url"])
-			} else {
-				require.Equal(t, g.url+named, status)
-			}
-			before := len(g.fhir.Requests())
-			res, body := send(t, http.MethodGet, g.url+named, tok)
-			assert.GreaterOrEqual(t, res.StatusCode, 400, "not the job's: the policy decides: %s", body)
-			assert.Equal(t, before, len(g.fhir.Requests()), "the upstream is not asked")
-		})
+		t.Run(named, func(t *testing.T) { notAJobURL(t, named, strings.Contains(named, "p1"), "-config", cfg) })
 	}
 }
 
@@ -538,22 +507,7 @@ func TestGatewayAttackExportBinaryFileNumericID(t *testing.T) {
 // operation as a job's does not open it to the job's owner.
 func TestGatewayAttackExportJobNamesResourceOperations(t *testing.T) {
 	for _, named := range []string{"/Patient/p1/$binary-access-read", "/Patient/$x-poll", "/Binary/b1/$binary-access-read?p1"} {
-		file := strings.Contains(named, "p1")
-		t.Run(named, func(t *testing.T) {
-			g := startGatewayWith(t, func(next http.Handler) http.Handler {
-				return namingUpstream(next, named, file)
-			})
-			tok := g.token("system/Observation.rs", "")
-			status := startObservationExport(t, g, tok)
-			if file {
-				m, _ := manifestOf(t, status, tok)
-				require.Equal(t, g.url+named, m["output"][0]["url"])
-			}
-			before := len(g.fhir.Requests())
-			res, body := send(t, http.MethodGet, g.url+named, tok)
-			assert.GreaterOrEqual(t, res.StatusCode, 400, "not the job's: the policy decides: %s", body)
-			assert.Equal(t, before, len(g.fhir.Requests()), "the upstream is not asked")
-		})
+		t.Run(named, func(t *testing.T) { notAJobURL(t, named, strings.Contains(named, "p1")) })
 	}
 }
 
@@ -563,22 +517,7 @@ func TestGatewayAttackExportJobNamesResourceOperations(t *testing.T) {
 // a job's URL does not open it to the job's owner past the policy.
 func TestGatewayAttackExportJobNamesFHIRURLsInOtherCase(t *testing.T) {
 	for _, named := range []string{"/patient?_count=1000", "/PATIENT", "/_HISTORY", "/Metadata", "/patient/p1", "/bInArY/b1", "/Patient/p1/x"} {
-		file := strings.Contains(named, "1")
-		t.Run(named, func(t *testing.T) {
-			g := startGatewayWith(t, func(next http.Handler) http.Handler {
-				return namingUpstream(next, named, file)
-			})
-			tok := g.token("system/Observation.rs", "")
-			status := startObservationExport(t, g, tok)
-			if file {
-				m, _ := manifestOf(t, status, tok)
-				require.Equal(t, g.url+named, m["output"][0]["url"])
-			}
-			before := len(g.fhir.Requests())
-			res, body := send(t, http.MethodGet, g.url+named, tok)
-			assert.GreaterOrEqual(t, res.StatusCode, 400, "not the job's: the policy decides: %s", body)
-			assert.Equal(t, before, len(g.fhir.Requests()), "the upstream is not asked")
-		})
+		t.Run(named, func(t *testing.T) { notAJobURL(t, named, strings.Contains(named, "1")) })
 	}
 }
 

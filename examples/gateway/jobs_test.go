@@ -102,12 +102,21 @@ func startBulkGateway(t *testing.T) (*gw, *bulkUpstream) {
 // tok is ""); Prefer: respond-async rides along.
 func send(t *testing.T, method, u, tok string) (*http.Response, []byte) {
 	t.Helper()
+	if tok != "" {
+		tok = "Bearer " + tok
+	}
+	return sendHeader(t, method, u, tok)
+}
+
+// sendHeader is send with the Authorization header as given.
+func sendHeader(t *testing.T, method, u, authorization string) (*http.Response, []byte) {
+	t.Helper()
 	req, err := http.NewRequest(method, u, nil)
 	require.NoError(t, err)
 	req.Header.Set("Prefer", "respond-async")
 	req.Header.Set("Accept", "application/fhir+json")
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
 	}
 	res, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
@@ -168,6 +177,20 @@ func same(t *testing.T, g *gw, b *bulkUpstream, method, u, like, tok string) {
 	assert.Equal(t, before, b.count(), "the upstream is not asked: %s %s", method, u)
 }
 
+// exportedBinary starts an export of every type as an owner with
+// system/*.rs and returns the gateway, the upstream, the owner's token,
+// the job's status URL and its file that is a Binary (HAPI's shape).
+func exportedBinary(t *testing.T) (g *gw, b *bulkUpstream, tok, status, binary string) {
+	t.Helper()
+	g, b = startBulkGateway(t)
+	tok = g.token("system/*.rs", "")
+	status = startExport(t, g, tok)
+	m, _ := manifestOf(t, status, tok)
+	binary = m["output"][2]["url"]
+	require.Equal(t, g.url+"/Binary/export-j1", binary)
+	return g, b, tok, status, binary
+}
+
 // withheld asserts that u, a file of another client's job, answers 404
 // as a missing resource and the upstream is not asked.
 func withheld(t *testing.T, b *bulkUpstream, u, tok string) {
@@ -185,12 +208,7 @@ func withheld(t *testing.T, b *bulkUpstream, u, tok string) {
 // alone, and another client that may read Binary gets 404. Once the job
 // is forgotten, the URL is an ordinary read again.
 func TestGatewayAttackExportBinaryFile(t *testing.T) {
-	g, b := startBulkGateway(t)
-	tok := g.token("system/*.rs", "")
-	status := startExport(t, g, tok)
-	m, _ := manifestOf(t, status, tok)
-	binary := m["output"][2]["url"]
-	require.Equal(t, g.url+"/Binary/export-j1", binary)
+	g, b, tok, status, binary := exportedBinary(t)
 
 	reader := g.iss.Mint(map[string]any{"sub": "svc", "client_id": "binary-reader", "scope": "system/Binary.r"})
 	withheld(t, b, binary, reader)
@@ -358,53 +376,8 @@ func setJobLimits(t *testing.T, l jobLimits) {
 // recorded; the rest go through the policy as always. Here the owner may
 // export Observations only, and the upstream names its Patient search.
 func TestGatewayAttackExportJobNamesFHIRURLs(t *testing.T) {
-	g := startGatewayWith(t, func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			base := "http://" + r.Host + upstreamBase
-			switch {
-			case strings.HasSuffix(r.URL.Path, "/$export"):
-				w.Header().Set("Content-Location", base+"/Patient?_count=1000")
-				w.WriteHeader(http.StatusAccepted)
-			case r.URL.Path == upstreamBase+"/$export-poll-status":
-				w.Header().Set("Content-Type", "application/json")
-				_, _ = fmt.Fprintf(w, `{"transactionTime":"2026-01-01T00:00:00Z","request":"x","requiresAccessToken":true,"output":[{"type":"Observation","url":%q}],"error":[]}`,
-					base+"/Patient/p1")
-			default:
-				next.ServeHTTP(w, r)
-			}
-		})
-	})
-	tok := g.token("system/Observation.rs", "")
-	res, body := send(t, http.MethodGet, g.url+"/$export?_type=Observation", tok)
-	require.Equal(t, http.StatusAccepted, res.StatusCode, "body: %s", body)
-	require.Equal(t, g.url+"/Patient?_count=1000", res.Header.Get("Content-Location"))
-	res, body = send(t, http.MethodGet, g.url+"/Patient?_count=1000", tok)
-	assert.Equal(t, http.StatusForbidden, res.StatusCode, "not the job's: the policy decides: %s", body)
-
-	// A status URL that is an operation is the job's, but a file that is
-	// a Patient read is not.
-	g2 := startGatewayWith(t, func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			base := "http://" + r.Host + upstreamBase
-			switch {
-			case strings.HasSuffix(r.URL.Path, "/$export"):
-				w.Header().Set("Content-Location", base+"/$export-poll-status?_jobId=j1")
-				w.WriteHeader(http.StatusAccepted)
-			case r.URL.Path == upstreamBase+"/$export-poll-status":
-				w.Header().Set("Content-Type", "application/json")
-				_, _ = fmt.Fprintf(w, `{"transactionTime":"2026-01-01T00:00:00Z","request":"x","requiresAccessToken":true,"output":[{"type":"Observation","url":%q}],"error":[]}`,
-					base+"/Patient/p1")
-			default:
-				next.ServeHTTP(w, r)
-			}
-		})
-	})
-	tok = g2.token("system/Observation.rs", "")
-	status := startObservationExport(t, g2, tok)
-	m, _ := manifestOf(t, status, tok)
-	require.Equal(t, g2.url+"/Patient/p1", m["output"][0]["url"])
-	res, body = send(t, http.MethodGet, g2.url+"/Patient/p1", tok)
-	assert.Equal(t, http.StatusForbidden, res.StatusCode, "not the job's file: the policy decides: %s", body)
+	notAJobURL(t, "/Patient?_count=1000", false)
+	notAJobURL(t, "/Patient/p1", true)
 }
 
 // startObservationExport starts a system export of Observations as tok
