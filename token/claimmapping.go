@@ -159,14 +159,17 @@ var (
 		EncounterClaim: "encounter",
 		FHIRUserClaim:  "fhirUser",
 	}
-	// Auth0Claims is Auth0: "scope" as a space-separated string, or, for an
-	// API with RBAC and "Add Permissions in the Access Token" but no scope
-	// claim, "permissions" as an array; the client in "azp".
+	// Auth0Claims is Auth0: "scope" as a space-separated string (or an
+	// array); the client in "azp". "permissions" is never read: with
+	// RBAC's "Add Permissions in the Access Token" it holds every
+	// permission assigned to the user, whatever the client asked for or
+	// was granted, while "scope" holds what the client requested and was
+	// granted (with RBAC, only the requested permissions the user has).
 	// https://auth0.com/docs/secure/tokens/access-tokens/access-token-profiles
 	// https://auth0.com/docs/manage-users/access-control/enable-role-based-access-control-for-apis
 	Auth0Claims = ClaimMapping{
 		Name:           "auth0",
-		ScopeClaims:    []string{"scope", "permissions"},
+		ScopeClaims:    []string{"scope"},
 		ScopeFormat:    ScopeStringOrArray,
 		ScopeNames:     ScopeNamesSMART,
 		ClientIDClaims: []string{"azp"},

@@ -135,7 +135,7 @@ func TestClaimMappingProfiles(t *testing.T) {
 		{"keycloak", map[string]any{"azp": "kc", "scope": []string{"patient/Observation.rs"}}, want{err: token.ErrScope}},
 		{"keycloak", map[string]any{"scope": "openid", "scp": []string{"system/*.*"}, "roles": []string{"system/*.*"}}, want{scopes: "openid"}},
 		{"auth0", map[string]any{"azp": "a0", "scope": "patient/Observation.rs"}, want{client: "a0", scopes: "patient/Observation.rs"}},
-		{"auth0", map[string]any{"azp": "a0", "permissions": []string{"patient/Observation.rs"}}, want{client: "a0", scopes: "patient/Observation.rs"}},
+		{"auth0", map[string]any{"azp": "a0", "permissions": []string{"patient/Observation.rs"}}, want{client: "a0", scopes: ""}},
 		{"auth0", map[string]any{"scope": "openid", "permissions": []string{"system/*.*"}}, want{scopes: "openid"}},
 		{"ping", map[string]any{"client_id": "pf", "scope": []string{"patient/Observation.rs"}}, want{client: "pf", scopes: "patient/Observation.rs"}},
 		{"ping", map[string]any{"client_id": "pf", "scope": "patient/Observation.rs"}, want{client: "pf", scopes: "patient/Observation.rs"}},

@@ -250,6 +250,7 @@ func TestIdentityProviderFixturesHostile(t *testing.T) {
 	}{
 		{"roles smuggling system/*.* past a profile that does not read roles", "keycloak", map[string]any{"roles": []string{"system/*.*"}}, "/fhir/Patient/123", http.StatusForbidden},
 		{"permissions smuggling when scope is present", "auth0", map[string]any{"permissions": []string{"system/*.*"}}, "/fhir/Patient/123", http.StatusForbidden},
+		{"Auth0 user's own permissions in a token granted no scope", "auth0", map[string]any{"scope": nil, "permissions": []string{"user/*.cruds"}}, "/fhir/Patient/123", http.StatusForbidden},
 		{"roles smuggled next to Entra delegated scp", "entra-v2-delegated", map[string]any{"roles": []string{"system.all.cruds"}}, "/fhir/Patient/123", http.StatusForbidden},
 		{"Okta scp as a string", "okta", map[string]any{"scp": "user/Observation.rs"}, "/fhir/Observation/obs-1", http.StatusUnauthorized},
 		{"Keycloak scope as an array", "keycloak", map[string]any{"scope": []string{"user/Observation.rs"}}, "/fhir/Observation/obs-1", http.StatusUnauthorized},

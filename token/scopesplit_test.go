@@ -52,7 +52,7 @@ func scopeSplitCases(sep string) []scopeSplitCase {
 		{"smart", map[string]any{"scope": "openid" + sep + "user/*.cruds"}, scope.User},
 		{"smart", map[string]any{"scp": []string{"openid" + sep + "user/*.cruds"}}, scope.User},
 		{"okta", map[string]any{"scp": []string{"openid" + sep + "system/*.cruds"}}, scope.System},
-		{"auth0", map[string]any{"permissions": []string{"App.Reader" + sep + "system/*.cruds"}}, scope.System},
+		{"auth0", map[string]any{"scope": []string{"openid" + sep + "system/*.cruds"}}, scope.System},
 	}
 }
 
