@@ -778,7 +778,7 @@ func TestAttackTransactionHiddenRead(t *testing.T) {
 	bundle := func(typ string, entries ...string) string {
 		return `{"resourceType":"Bundle","type":"` + typ + `","entry":[` + strings.Join(entries, ",") + `]}`
 	}
-	create := `{"request":{"method":"POST","url":"Observation"},"resource":` + obsOf123 + `}`
+	create := `{"request":{"method":"POST","url":"Observation"},"resource":` + noID(obsOf123) + `}`
 	read := `{"request":{"method":"GET","url":"Observation/1"}}`
 	history := `{"request":{"method":"GET","url":"Observation/1/_history"}}`
 	search := `{"request":{"method":"GET","url":"Observation?code=x"}}`

@@ -15,7 +15,7 @@ import (
 func TestBaseWithTrailingSlash(t *testing.T) {
 	p := testPolicy(t)
 	batch := bundle("batch", entry("GET", "Patient/123", ""))
-	txn := bundle("transaction", entry("POST", "Observation", obsOf123))
+	txn := bundle("transaction", entry("POST", "Observation", noID(obsOf123)))
 	cases := []struct {
 		name, method, url, body, scopes, patient string
 		want                                     Interaction // 0: refused with 400

@@ -18,11 +18,11 @@ func TestBodyCharsetMustBeUTF8(t *testing.T) {
 		method, target, body, contentType string
 		allow                             bool
 	}{
-		{"POST", "/fhir/Observation", obsOf123, "application/fhir+json; charset=utf-8", true},
-		{"POST", "/fhir/Observation", obsOf123, "application/fhir+json; charset=UTF-8", true},
-		{"POST", "/fhir/Observation", obsOf123, "application/fhir+json; charset=utf-16", false},
-		{"POST", "/fhir/Observation", obsOf123, "application/json; charset=ibm037", false},
-		{"POST", "/fhir/Observation", obsOf123, "application/fhir+json; charset=iso-8859-1", false},
+		{"POST", "/fhir/Observation", noID(obsOf123), "application/fhir+json; charset=utf-8", true},
+		{"POST", "/fhir/Observation", noID(obsOf123), "application/fhir+json; charset=UTF-8", true},
+		{"POST", "/fhir/Observation", noID(obsOf123), "application/fhir+json; charset=utf-16", false},
+		{"POST", "/fhir/Observation", noID(obsOf123), "application/json; charset=ibm037", false},
+		{"POST", "/fhir/Observation", noID(obsOf123), "application/fhir+json; charset=iso-8859-1", false},
 		{"POST", "/fhir/Observation/_search", "code=x", "application/x-www-form-urlencoded; charset=us-ascii", true},
 		{"POST", "/fhir/Observation/_search", "code=x", "application/x-www-form-urlencoded; charset=utf-16le", false},
 		{"POST", "/fhir", `{"resourceType":"Bundle","type":"batch","entry":[]}`, "application/fhir+json; charset=utf-7", false},
@@ -124,10 +124,10 @@ func TestBodyFHIRVersionMustBePolicys(t *testing.T) {
 		{stu3, "application/fhir+json; fhirVersion=3.0", true},
 		{stu3, "application/fhir+json; fhirVersion=4.0", false},
 	} {
-		_, d := authorize(t, tc.p, pr, "POST", "/fhir/Observation", obsOf123, map[string]string{"Content-Type": tc.contentType})
+		_, d := authorize(t, tc.p, pr, "POST", "/fhir/Observation", noID(obsOf123), map[string]string{"Content-Type": tc.contentType})
 		assert.Equal(t, tc.allow, d.Allowed, "%v %s: %d %s", tc.p.Version(), tc.contentType, d.Status, d.Reason)
 	}
-	batch := `{"resourceType":"Bundle","type":"batch","entry":[{"resource":` + obsOf123 + `,"request":{"method":"POST","url":"Observation"}}]}`
+	batch := `{"resourceType":"Bundle","type":"batch","entry":[{"resource":` + noID(obsOf123) + `,"request":{"method":"POST","url":"Observation"}}]}`
 	_, d := authorize(t, r4, pr, "POST", "/fhir", batch, map[string]string{"Content-Type": "application/fhir+json; fhirVersion=3.0"})
 	assert.False(t, d.Allowed, "a Bundle declared in STU3")
 }

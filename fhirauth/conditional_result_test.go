@@ -32,8 +32,8 @@ func TestConditionalWriteRefusesResultParameters(t *testing.T) {
 				method, url, body string
 				headers           map[string]string
 			}{
-				{"POST", "/fhir/Observation", obsOf123, ine("identifier=x&" + param)},
-				{"POST", "/fhir/Observation", obsOf123, ine("Observation?" + param + "&_id=1")},
+				{"POST", "/fhir/Observation", noID(obsOf123), ine("identifier=x&" + param)},
+				{"POST", "/fhir/Observation", noID(obsOf123), ine("Observation?" + param + "&_id=1")},
 				{"PUT", "/fhir/Observation?identifier=x&" + param, obsOf123, nil},
 				{"PATCH", "/fhir/Observation?" + param + "&identifier=x", `[{"op":"replace","path":"/status","value":"final"}]`, nil},
 				{"DELETE", "/fhir/Observation?identifier=x&" + param, "", nil},
@@ -55,13 +55,13 @@ func TestConditionalWriteRefusesResultParameters(t *testing.T) {
 			method, url, body string
 			headers           map[string]string
 		}{
-			{"POST", "/fhir/Observation", obsOf123, ine("_id=1")},
-			{"POST", "/fhir/Observation", obsOf123, ine("identifier=http://x|1&code=8867-4&_lastUpdated=gt2020&_tag=a|b")},
-			{"POST", "/fhir/Observation?_format=json", obsOf123, ine("Observation?identifier=x")},
+			{"POST", "/fhir/Observation", noID(obsOf123), ine("_id=1")},
+			{"POST", "/fhir/Observation", noID(obsOf123), ine("identifier=http://x|1&code=8867-4&_lastUpdated=gt2020&_tag=a|b")},
+			{"POST", "/fhir/Observation?_format=json", noID(obsOf123), ine("Observation?identifier=x")},
 			{"PUT", "/fhir/Observation?_id=1&_format=json&_pretty=true", obsOf123, nil},
 			{"PUT", "/fhir/Observation?identifier=x&code:text=hr", obsOf123, nil},
 			{"DELETE", "/fhir/Observation?_id=1", "", nil},
-			{"POST", "/fhir", transaction(`{"request":{"method":"POST","url":"Observation","ifNoneExist":"identifier=x"},"resource":` + obsOf123 + `}`), nil},
+			{"POST", "/fhir", transaction(`{"request":{"method":"POST","url":"Observation","ifNoneExist":"identifier=x"},"resource":` + noID(obsOf123) + `}`), nil},
 			{"POST", "/fhir", transaction(`{"request":{"method":"PUT","url":"Observation?_id=1"},"resource":` + obsOf123 + `}`), nil},
 		} {
 			_, d := authorize(t, p, pr, c.method, c.url, c.body, c.headers)

@@ -40,7 +40,7 @@ func TestConstraintBarItemMatchesNoPrimitive(t *testing.T) {
 			assert.True(t, d.Allowed, "%d %s", d.Status, d.Reason)
 			err := d.checkRead([]byte(tc.body))
 			assert.Equal(t, tc.allow, err == nil, "read: %v", err)
-			_, d = authorize(t, p, pr, "POST", "/fhir/"+tc.typ, tc.body, nil)
+			_, d = authorize(t, p, pr, "POST", "/fhir/"+tc.typ, noID(tc.body), nil)
 			assert.Equal(t, tc.allow, d.Allowed, "create: %d %s", d.Status, d.Reason)
 		})
 	}

@@ -90,8 +90,8 @@ func decisionCases(t *testing.T) []decisionCase {
 			reason: "scopes user/Patient.read do not permit search on Observation; needs user/Observation.s or user/Observation.read", needed: "user/Observation.s"},
 		{name: "v2 r does not permit search", method: "GET", url: "/fhir/Patient?name=x", scopes: "user/Patient.r", status: 403, needed: "user/Patient.s"},
 		{name: "v2 s does not permit read", method: "GET", url: "/fhir/Patient/1", scopes: "user/Patient.s", status: 403, needed: "user/Patient.r"},
-		{name: "create needs c", method: "POST", url: "/fhir/Observation", body: obsOf123, scopes: "user/Observation.c", allow: true},
-		{name: "read scope cannot create", method: "POST", url: "/fhir/Observation", body: obsOf123, scopes: "user/Observation.read", status: 403, needed: "user/Observation.c", reason: "or user/Observation.write"},
+		{name: "create needs c", method: "POST", url: "/fhir/Observation", body: noID(obsOf123), scopes: "user/Observation.c", allow: true},
+		{name: "read scope cannot create", method: "POST", url: "/fhir/Observation", body: noID(obsOf123), scopes: "user/Observation.read", status: 403, needed: "user/Observation.c", reason: "or user/Observation.write"},
 		{name: "update with u only checks update-as-create", method: "PUT", url: "/fhir/Observation/1", body: obsOf123, scopes: "user/Observation.u", allow: true, check: func(t *testing.T, d *Decision) {
 			wantStoredCheck(t, d)
 			assert.ErrorIs(t, d.CheckStored(nil), ErrConstraint, "update-as-create without c")
@@ -102,8 +102,8 @@ func decisionCases(t *testing.T) []decisionCase {
 		}},
 		{name: "delete needs d", method: "DELETE", url: "/fhir/Observation/1", scopes: "user/Observation.d", allow: true},
 		{name: "conditional delete also needs s", method: "DELETE", url: "/fhir/Observation?identifier=x", scopes: "user/Observation.d", status: 403, needed: "user/Observation.ds"},
-		{name: "conditional create also needs s", method: "POST", url: "/fhir/Observation", body: obsOf123, headers: map[string]string{"If-None-Exist": "identifier=a|1"}, scopes: "user/Observation.c", status: 403, needed: "user/Observation.cs"},
-		{name: "conditional create with cs", method: "POST", url: "/fhir/Observation", body: obsOf123, headers: map[string]string{"If-None-Exist": "identifier=a|1"}, scopes: "user/Observation.cs", allow: true},
+		{name: "conditional create also needs s", method: "POST", url: "/fhir/Observation", body: noID(obsOf123), headers: map[string]string{"If-None-Exist": "identifier=a|1"}, scopes: "user/Observation.c", status: 403, needed: "user/Observation.cs"},
+		{name: "conditional create with cs", method: "POST", url: "/fhir/Observation", body: noID(obsOf123), headers: map[string]string{"If-None-Exist": "identifier=a|1"}, scopes: "user/Observation.cs", allow: true},
 		{name: "vread needs r", method: "GET", url: "/fhir/Observation/1/_history/2", scopes: "user/Observation.r", allow: true},
 		{name: "instance history needs r", method: "GET", url: "/fhir/Observation/1/_history", scopes: "user/Observation.r", allow: true},
 		{name: "type history needs s", method: "GET", url: "/fhir/Observation/_history", scopes: "user/Observation.r", status: 403, needed: "user/Observation.s"},
@@ -189,7 +189,7 @@ func decisionCases(t *testing.T) []decisionCase {
 				assert.Equal(t, 403, d.Entries[1].Status)
 			}},
 		{name: "transaction smuggle: create for another patient", method: "POST", url: "/fhir", scopes: patientAll, patient: "123",
-			body: bundle("transaction", entry("POST", "Observation", obsOf123), entry("POST", "Observation", obsOf456)), status: 403, reason: "another patient"},
+			body: bundle("transaction", entry("POST", "Observation", noID(obsOf123)), entry("POST", "Observation", obsOf456)), status: 403, reason: "another patient"},
 		{name: "transaction smuggle: absolute entry URL", method: "POST", url: "/fhir", scopes: "user/*.*",
 			body: bundle("transaction", entry("GET", "http://evil.example/fhir/Patient/1", "")), status: 400, reason: "relative"},
 		{name: "transaction smuggle: nested Bundle", method: "POST", url: "/fhir", scopes: "user/*.*",
@@ -204,7 +204,7 @@ func decisionCases(t *testing.T) []decisionCase {
 		{name: "transaction smuggle: encoded entry path", method: "POST", url: "/fhir", scopes: "user/*.*",
 			body: bundle("batch", entry("GET", "Patient/1%2F..%2F2", "")), status: 400, reason: "percent-encoded"},
 		{name: "transaction with permitted entries", method: "POST", url: "/fhir", scopes: patientAll, patient: "123",
-			body: bundle("transaction", entry("POST", "Observation", obsOf123), entry("GET", "Patient/123", "")), allow: true},
+			body: bundle("transaction", entry("POST", "Observation", noID(obsOf123)), entry("GET", "Patient/123", "")), allow: true},
 
 		// update hijack
 		{name: "update hijack: another Patient", method: "PUT", url: "/fhir/Patient/456", body: patient456, scopes: patientAll, patient: "123", status: 403, reason: "other than the token's patient"},
@@ -308,8 +308,8 @@ func decisionCases(t *testing.T) []decisionCase {
 		{name: "everything of another patient", method: "GET", url: "/fhir/Patient/456/$everything", scopes: patientAll, patient: "123", status: 404},
 		{name: "system scopes are not narrowed", method: "GET", url: "/fhir/Observation?code=1", scopes: "system/Observation.rs", patient: "123", allow: true, check: noNarrow},
 		{name: "user scopes win over patient scopes", method: "GET", url: "/fhir/Observation?code=1", scopes: "user/Observation.rs patient/Observation.rs", patient: "123", allow: true, check: noNarrow},
-		{name: "patient create in the compartment", method: "POST", url: "/fhir/Observation", body: obsOf123, scopes: patientAll, patient: "123", allow: true},
-		{name: "patient conditional create narrows If-None-Exist", method: "POST", url: "/fhir/Observation", body: obsOf123, headers: map[string]string{"If-None-Exist": "identifier=a|1"}, scopes: patientAll, patient: "123", allow: true, check: narrowIs("patient", "Patient/123")},
+		{name: "patient create in the compartment", method: "POST", url: "/fhir/Observation", body: noID(obsOf123), scopes: patientAll, patient: "123", allow: true},
+		{name: "patient conditional create narrows If-None-Exist", method: "POST", url: "/fhir/Observation", body: noID(obsOf123), headers: map[string]string{"If-None-Exist": "identifier=a|1"}, scopes: patientAll, patient: "123", allow: true, check: narrowIs("patient", "Patient/123")},
 		{name: "patient conditional update naming another patient", method: "PUT", url: "/fhir/Observation?patient=456&identifier=a|1", body: obsOf123, scopes: patientAll, patient: "123", status: 403, reason: "another patient"},
 		{name: "_list under patient scopes", method: "GET", url: "/fhir/Observation?_list=42", scopes: patientAll, patient: "123", status: 403, reason: "List"},
 
@@ -332,8 +332,8 @@ func decisionCases(t *testing.T) []decisionCase {
 			assert.Nil(t, d.Narrow["status"])
 		}},
 		{name: "unenforceable constraint on a read", method: "GET", url: "/fhir/Observation/1", scopes: "patient/Observation.rs?date=ge2020", patient: "123", status: 403, reason: "cannot be enforced"},
-		{name: "constrained create with a matching body", method: "POST", url: "/fhir/Observation", body: obsOf123, scopes: "user/Observation.c?category=laboratory", allow: true},
-		{name: "constrained create with another body", method: "POST", url: "/fhir/Observation", body: vitalOf123, scopes: "user/Observation.c?category=laboratory", status: 403, reason: "does not satisfy"},
+		{name: "constrained create with a matching body", method: "POST", url: "/fhir/Observation", body: noID(obsOf123), scopes: "user/Observation.c?category=laboratory", allow: true},
+		{name: "constrained create with another body", method: "POST", url: "/fhir/Observation", body: noID(vitalOf123), scopes: "user/Observation.c?category=laboratory", status: 403, reason: "does not satisfy"},
 		{name: "constrained include is filtered", method: "GET", url: "/fhir/Observation?_include=Observation:has-member:Observation&category=laboratory", scopes: "user/Observation.rs?category=laboratory", allow: true, check: func(t *testing.T, d *Decision) {
 			out, removed, err := d.filterBundle([]byte(`{"resourceType":"Bundle","type":"searchset","entry":[{"resource":` + obsOf123 + `},{"resource":` + vitalOf123 + `}]}`))
 			require.NoError(t, err)
@@ -361,7 +361,7 @@ func decisionCases(t *testing.T) []decisionCase {
 		{name: "unknown control parameter", method: "GET", url: "/fhir/Observation?_bogus=1", scopes: "user/*.*", status: 400, reason: "unknown control parameter"},
 		{name: "XML body is not supported", method: "POST", url: "/fhir/Observation", body: `<Observation xmlns="http://hl7.org/fhir"/>`, headers: map[string]string{"Content-Type": "application/fhir+xml"}, scopes: "user/*.*", status: 400, reason: "only FHIR JSON"},
 		{name: "unknown parameter on a read", method: "GET", url: "/fhir/Observation/1?_include=Observation:subject", scopes: "user/*.*", status: 400},
-		{name: "oversized body", method: "POST", url: "/fhir/Observation", body: obsOf123, policy: testPolicy(t, WithMaxBodySize(16)), scopes: "user/*.*", status: 413},
+		{name: "oversized body", method: "POST", url: "/fhir/Observation", body: noID(obsOf123), policy: testPolicy(t, WithMaxBodySize(16)), scopes: "user/*.*", status: 413},
 	}
 }
 

@@ -92,7 +92,11 @@
 // letters by one scope whose constraints, if any, the body satisfies, as a
 // create of the same body would; otherwise the stored-version check
 // refuses a missing target (and the middleware, which cannot resolve a
-// conditional update's search, refuses the conditional update). $export
+// conditional update's search, refuses the conditional update). A create
+// whose body has an id is refused unless the token may update any
+// resource of the type, without constraints and outside patient context:
+// FHIR has the server ignore that id, but some servers (medplum) store
+// the resource under it, replacing the one that has it. $export
 // needs system/ scopes; other operations need registering (WithOperation).
 // A batch is decided per entry; a transaction is refused when any entry
 // is.

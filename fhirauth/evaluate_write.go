@@ -11,7 +11,9 @@ import (
 
 // create needs "c" (and "s" when conditional). Under patient context the
 // body must be in exactly the context patient's compartment (not also in
-// another patient's), and Patient resources are never created.
+// another patient's), and Patient resources are never created. A body
+// with an id is refused unless the token could update that id anyway
+// (createWithID).
 func (e *evaluation) create() (*Decision, denial) {
 	req := e.req
 	t := req.ResourceType
@@ -38,6 +40,9 @@ func (e *evaluation) create() (*Decision, denial) {
 			return nil, den
 		}
 	}
+	if den := e.createWithID(t, letters); den.status != 0 {
+		return nil, den
+	}
 	d := e.grant()
 	if req.Conditional {
 		if den := e.searchPart(d, t, req.IfNoneExist, letters, m); den.status != 0 {
@@ -45,6 +50,27 @@ func (e *evaluation) create() (*Decision, denial) {
 		}
 	}
 	return d, denial{}
+}
+
+// createWithID refuses a create whose body has an id, unless the token
+// may also update any resource of type t without constraints outside
+// patient context (then the create could be no more than a PUT it may
+// send). FHIR has a server ignore a created resource's id, but not every
+// server does: medplum's stores the resource under that id, replacing
+// the resource that has it, which no stored-version check has seen (it
+// may be another patient's, or outside the scope's constraints).
+func (e *evaluation) createWithID(t string, letters scope.Permission) denial {
+	if !e.inPatient() && e.permit(t, letters|scope.Update) == scope.Unconstrained {
+		return denial{}
+	}
+	id, err := bodyID(e.req.Body)
+	if err != nil {
+		return denial{status: http.StatusBadRequest, code: "invalid", reason: "the resource to create cannot be read: " + err.Error()}
+	}
+	if id == "" {
+		return denial{}
+	}
+	return e.deny(http.StatusForbidden, "the %s to create has an id; some servers store a created resource under its id, replacing the resource that has it, which this token may not update; send it without id, or update by id (PUT %s/[id])", t, t)
 }
 
 // update covers update and patch: "u" (and "s" when conditional). A patch

@@ -38,7 +38,7 @@ func TestUpdateAsCreateNeedsCreateConstraints(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			pr := principal(t, tc.scopes, tc.patient)
-			_, dc := authorize(t, p, pr, "POST", "/fhir/Observation", tc.body, nil)
+			_, dc := authorize(t, p, pr, "POST", "/fhir/Observation", noID(tc.body), nil)
 			_, d := authorize(t, p, pr, "PUT", "/fhir/Observation/new1", tc.body, nil)
 			require.True(t, d.Allowed, "%d %s", d.Status, d.Reason)
 			err := d.CheckStored(nil)

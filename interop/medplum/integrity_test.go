@@ -54,6 +54,9 @@ func writes(ctx context.Context, t *testing.T, e *env) int {
 	plant := `{"resourceType":"Observation","status":"final","code":{"text":"planted"},"subject":{"reference":"Patient/p2"}}`
 	attempts := []struct{ method, target, body string }{
 		{http.MethodPut, "Observation/obs-p2-2", hijack},
+		// A create whose body names obs-p2-2: medplum stores a created
+		// resource under the id its body has, replacing p2's.
+		{http.MethodPost, "Observation", hijack},
 		{http.MethodPost, "Observation", plant},
 		{http.MethodDelete, "Observation/obs-p3-1", ""},
 		{http.MethodPost, "", `{"resourceType":"Bundle","type":"transaction","entry":[` +
