@@ -158,3 +158,37 @@ func TestAttackReplacedFullURLConstraint(t *testing.T) {
 			body: transaction(fullURLEntry("urn:uuid:0b1c2d3e-0000-4000-8000-000000000005", "POST", "Basic", "", basic), postObs(labObsOfA))},
 	})
 }
+
+// A urn fullUrl inside a longer link: medplum replaces the first
+// urn:uuid it finds anywhere in a string, so a performer
+// "urn:uuid:X2", where X is the fullUrl of the PUT of the token's own
+// Patient/123, was stored as "Patient/1232": a patient/ token wrote an
+// Observation into another patient's compartment.
+func TestAttackPlaceholderInsideLink(t *testing.T) {
+	const (
+		A      = "123"
+		scopes = "launch/patient patient/*.cruds"
+		x      = "urn:uuid:0b1c2d3e-0000-4000-8000-000000000009"
+	)
+	obsBy := func(performer string) string {
+		return `{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/123"},"performer":[{"reference":"` + performer + `"}]}`
+	}
+	putA := fullURLEntry(x, "PUT", "Patient/123", "", patient123)
+	runAttacks(t, []decisionCase{
+		{name: "suffix after the placeholder", method: "POST", url: "/fhir", scopes: scopes, patient: A, status: 403,
+			body: transaction(putA, postObs(obsBy(x+"2")))},
+		{name: "prefix before the placeholder", method: "POST", url: "/fhir", scopes: scopes, patient: A, status: 403,
+			body: transaction(putA, postObs(obsBy("x"+x)))},
+		{name: "percent-encoded colons and upper case", method: "POST", url: "/fhir", scopes: scopes, patient: A, status: 403,
+			body: transaction(putA, postObs(obsBy("URN%3Auuid%3A0B1C2D3E-0000-4000-8000-0000000000092")))},
+		{name: "batch: the entry is refused", method: "POST", url: "/fhir", scopes: scopes, patient: A, allow: true,
+			body: bundle("batch", putA, postObs(obsBy(x+"2"))), check: entryAllowed(true, false)},
+		// What keeps working: a urn of no entry, and the placeholder of
+		// an entry that is no Patient.
+		{name: "legit: a urn no entry claims", method: "POST", url: "/fhir", scopes: scopes, patient: A, allow: true,
+			body: transaction(putA, postObs(obsBy("urn:uuid:0b1c2d3e-0000-4000-8000-000000000008")))},
+		{name: "legit: placeholder of an Encounter", method: "POST", url: "/fhir", scopes: scopes, patient: A, allow: true,
+			body: transaction(fullURLEntry(x, "POST", "Encounter", "", `{"resourceType":"Encounter","status":"finished","class":{"code":"AMB"},"subject":{"reference":"Patient/123"}}`),
+				postObs(`{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/123"},"encounter":{"reference":"`+x+`"}}`))},
+	})
+}

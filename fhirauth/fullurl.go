@@ -2,6 +2,7 @@ package fhirauth
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -28,11 +29,18 @@ import (
 // server that resolved them would store what a transaction stores.
 // Links are compared by their "Type/id" whatever their base, version,
 // query or letter case, so that every form a server could resolve to
-// the fullUrl matches, and some it would not: failing closed.
+// the fullUrl matches, and some it would not: failing closed. A link
+// that holds a urn fullUrl anywhere inside it counts too: medplum
+// replaces the first urn:uuid it finds in any string, wherever it is,
+// so "urn:uuid:X2", where X stands for Patient/1, is stored as
+// "Patient/12".
 type replacedLinks struct {
 	// links maps the lower-cased fullUrls and their "Type/id" keys to
 	// whether a link replaced may then name a Patient.
 	links map[string]bool
+	// urnLens are the distinct lengths of the keys of links that are
+	// urns, for finding one inside a longer link (containedURN).
+	urnLens []int
 }
 
 // bundleReplaced returns the replaced links of the entries of a batch or
@@ -58,6 +66,9 @@ func bundleReplaced(entries []*Request) *replacedLinks {
 		patient := e.ResourceType == "Patient" || e.ResourceType == "" || e.Interaction == Operation || strings.EqualFold(typ, "Patient")
 		for _, k := range [...]string{strings.ToLower(e.FullURL), strings.ToLower(key)} {
 			r.links[k] = r.links[k] || patient
+			if strings.HasPrefix(k, "urn:") && !slices.Contains(r.urnLens, len(k)) {
+				r.urnLens = append(r.urnLens, len(k))
+			}
 		}
 	}
 	return r
@@ -83,8 +94,48 @@ func (r *replacedLinks) lookup(s string) (patient, ok bool) {
 	if p, ok := r.links[strings.ToLower(s)]; ok {
 		return p, true
 	}
-	p, ok := r.links[strings.ToLower(linkKey(s))]
-	return p, ok
+	if p, ok := r.links[strings.ToLower(linkKey(s))]; ok {
+		return p, true
+	}
+	return r.containedURN(s)
+}
+
+// containedURN reports whether a urn fullUrl of the Bundle occurs inside
+// the link s (with ":" written as "%3A" or not), which a server that
+// replaces placeholders within strings would replace there, and whether
+// one that may then name a Patient does.
+func (r *replacedLinks) containedURN(s string) (patient, ok bool) {
+	if len(r.urnLens) == 0 || !hasFoldURN(s) {
+		return false, false
+	}
+	n := strings.ReplaceAll(strings.ToLower(s), "%3a", ":")
+	for i := strings.Index(n, "urn:"); i >= 0; {
+		for _, l := range r.urnLens {
+			if i+l <= len(n) {
+				if p, found := r.links[n[i:i+l]]; found {
+					patient, ok = patient || p, true
+				}
+			}
+		}
+		j := strings.Index(n[i+1:], "urn:")
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return patient, ok
+}
+
+// hasFoldURN reports whether s has "urn" in any letter case: without it
+// no urn can be inside s, which containedURN then says without
+// allocating.
+func hasFoldURN(s string) bool {
+	for i := 0; i+3 <= len(s); i++ {
+		if s[i]|0x20 == 'u' && s[i+1]|0x20 == 'r' && s[i+2]|0x20 == 'n' {
+			return true
+		}
+	}
+	return false
 }
 
 // replaced reports whether the link s is replaced by the server.

@@ -67,12 +67,22 @@ func writes(ctx context.Context, t *testing.T, e *env) int {
 			`{"resource":` + hijack + `,"request":{"method":"PUT","url":"Observation/obs-p2-2"}},` +
 			`{"request":{"method":"DELETE","url":"Observation/obs-p3-1"}}]}`},
 	}
+	// medplum replaces the first urn:uuid inside any string of a
+	// transaction: the placeholder of the PUT of p1 followed by "0"
+	// would be stored as Patient/p10, another patient.
+	const placeholder = "urn:uuid:0b1c2d3e-0000-4000-8000-00000000000a"
+	attempts = append(attempts, struct{ method, target, body string }{http.MethodPost, "", `{"resourceType":"Bundle","type":"transaction","entry":[` +
+		`{"fullUrl":"` + placeholder + `","resource":{"resourceType":"Patient","id":"p1"},"request":{"method":"PUT","url":"Patient/p1"}},` +
+		`{"resource":{"resourceType":"Observation","status":"final","code":{"text":"planted"},"subject":{"reference":"Patient/p1"},` +
+		`"performer":[{"reference":"` + placeholder + `0"}]},"request":{"method":"POST","url":"Observation"}}]}`})
 	for _, a := range attempts {
 		status, body := send(ctx, t, a.method, e.gateway, a.target, tok, a.body)
 		t.Logf("%s %s: %d %s", a.method, a.target, status, body)
 		require.Empty(t, foreign(t, body), "LEAK in the answer to %s %s: %s", a.method, a.target, body)
 	}
 	assert.Equal(t, before, snapshot(ctx, t, e), "other patients' records changed through the gateway")
+	_, planted := send(ctx, t, http.MethodGet, e.upstream, "Observation?performer=Patient/p10", "", "")
+	assert.Empty(t, resourcesIn(t, planted), "an Observation was written into Patient/p10's compartment through the gateway")
 
 	own := `{"resourceType":"Observation","id":"obs-p1-3","status":"amended","code":{"text":"heart rate"},"subject":{"reference":"Patient/p1"}}`
 	status, body := send(ctx, t, http.MethodPut, e.gateway, "Observation/obs-p1-3", tok, own)
