@@ -951,3 +951,28 @@ func TestAttackConstrainedSearchChecked(t *testing.T) {
 	assert.NotContains(t, string(out), `"id":"9"`)
 	assert.Contains(t, string(out), `"id":"8"`)
 }
+
+// medplum reads a Bundle PATCH entry's Parameters as JSON Patch
+// operations in Parameters form: op, path and value, and for copy and
+// move a "from" pointer. A move from /subject emptied the subject of the
+// token's patient's Observation (out of the compartment, which a patch
+// may not change) while fhirauth, reading a FHIRPath Patch, looked only
+// at "path".
+func TestAttackParametersPatchFrom(t *testing.T) {
+	const A = "123"
+	op := func(parts string) string {
+		return bundle("batch", entry("PATCH", "Observation/1", `{"resourceType":"Parameters","parameter":[{"name":"operation","part":[`+parts+`]}]}`))
+	}
+	cases := []decisionCase{
+		{name: "move from subject", check: entryAllowed(false),
+			body: op(`{"name":"op","valueCode":"move"},{"name":"from","valueString":"/subject"},{"name":"path","valueString":"/basedOn"}`)},
+		{name: "move from a performer", check: entryAllowed(false),
+			body: op(`{"name":"op","valueCode":"move"},{"name":"from","valueString":"/performer/0"},{"name":"path","valueString":"/basedOn"}`)},
+		{name: "legit: move between other elements", check: entryAllowed(true),
+			body: op(`{"name":"op","valueCode":"move"},{"name":"from","valueString":"/note/0"},{"name":"path","valueString":"/note/1"}`)},
+	}
+	for i := range cases {
+		cases[i].method, cases[i].url, cases[i].scopes, cases[i].patient, cases[i].allow = "POST", "/fhir", patientAll, A, true
+	}
+	runAttacks(t, cases)
+}

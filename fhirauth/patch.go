@@ -9,8 +9,11 @@ import (
 // patchAvoids denies a patch that could change one of elems (top-level
 // element names). JSON Patch operations are checked by their "path" and
 // "from" pointers; FHIRPath Patch operations by every name in their "path"
-// expression and their "name" part. A patch replacing the whole resource
-// ("" path) or in a format fhirauth cannot read is denied.
+// expression and their "name" part, and in a "from" part too: medplum
+// reads a Parameters patch as JSON Patch operations in Parameters form
+// (op, path, from, value), whose "move" empties the element its "from"
+// names. A patch replacing the whole resource ("" path) or in a format
+// fhirauth cannot read is denied.
 func (e *evaluation) patchAvoids(elems []string, what string) denial {
 	req := e.req
 	var touched string
@@ -117,7 +120,7 @@ func fhirPathPatchTouches(body []byte, elems []string) (string, error) {
 					if err != nil || touched != "" {
 						return err
 					}
-					if name == "path" || name == "name" || name == "source" || name == "destination" {
+					if name == "path" || name == "name" || name == "source" || name == "destination" || name == "from" {
 						touched = expressionTouches(value, elems)
 					}
 					return nil

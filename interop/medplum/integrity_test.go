@@ -84,8 +84,19 @@ func writes(ctx context.Context, t *testing.T, e *env) int {
 	_, planted := send(ctx, t, http.MethodGet, e.upstream, "Observation?performer=Patient/p10", "", "")
 	assert.Empty(t, resourcesIn(t, planted), "an Observation was written into Patient/p10's compartment through the gateway")
 
+	// medplum reads a PATCH entry's Parameters as JSON Patch operations:
+	// a move from /subject would take p1's Observation out of the
+	// compartment, which no patch may change.
+	moveOut := `{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"PATCH","url":"Observation/obs-p1-1"},` +
+		`"resource":{"resourceType":"Parameters","parameter":[{"name":"operation","part":[{"name":"op","valueCode":"move"},` +
+		`{"name":"from","valueString":"/subject"},{"name":"path","valueString":"/basedOn"}]}]}}]}`
+	status, body := send(ctx, t, http.MethodPost, e.gateway, "", tok, moveOut)
+	t.Logf("PATCH move from /subject: %d %s", status, body)
+	_, stored := send(ctx, t, http.MethodGet, e.upstream, "Observation/obs-p1-1", "", "")
+	assert.Equal(t, "p1", owner(resourcesIn(t, stored)[0]), "a patch moved obs-p1-1 out of p1's compartment: %s", stored)
+
 	own := `{"resourceType":"Observation","id":"obs-p1-3","status":"amended","code":{"text":"heart rate"},"subject":{"reference":"Patient/p1"}}`
-	status, body := send(ctx, t, http.MethodPut, e.gateway, "Observation/obs-p1-3", tok, own)
+	status, body = send(ctx, t, http.MethodPut, e.gateway, "Observation/obs-p1-3", tok, own)
 	assert.Equal(t, http.StatusOK, status, "updating the patient's own Observation: %s", body)
 	_, after := send(ctx, t, http.MethodGet, e.upstream, "Observation/obs-p1-3", "", "")
 	assert.Contains(t, string(after), `"amended"`, "the own update reached the upstream")
