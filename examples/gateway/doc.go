@@ -62,8 +62,8 @@
 // Binary/0123 as Binary/123). While a live job's file is a Binary, a
 // request that could find it other than by its path (a Binary search
 // or history, a system search or history, an untyped _include, a
-// conditional write on Binary, a batch entry naming it) gets 403 from
-// any client, and the upstream is not asked. A Binary is known as a
+// conditional write on Binary, a batch entry naming it) that the policy
+// allows gets 403 from any client, and the upstream is not asked. A Binary is known as a
 // job's file only from the manifest until the job is forgotten: before
 // its owner first reads the completed manifest, and after the job is
 // cancelled or expires (or when the bound on files is reached), it is

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -86,7 +85,7 @@ func (a verifiedOnce) Authenticate(ctx context.Context, raw string) (*token.Prin
 func (g *jobGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ju, exact := g.jobOf(r)
 	if ju.job == nil {
-		g.serveOther(w, r)
+		g.next.ServeHTTP(w, r)
 		return
 	}
 	if exact && jobMethod(r.Method, ju.file) && fhirauth.MethodOverride(r.Header) == "" {
@@ -122,60 +121,39 @@ func (g *jobGuard) jobOf(r *http.Request) (ju jobURL, exact bool) {
 // middleware, the job one of whose files the request is for.
 type jobFileKey struct{}
 
-// withholdFiles, behind the middleware, answers a request for a job's
-// file as a missing resource unless the middleware authenticated the
-// job's owner. A manifest's file may also be an ordinary FHIR URL (HAPI
-// serves export files as Binary/[id]) that the policy lets any token
-// with Binary read (or write) have, whatever types the file holds. It
-// is decided on the Principal the middleware authenticated, so that a
-// token presented in a form jobGuard does not read itself (the
-// Authorization header spaced otherwise) cannot go around it; and
-// after the policy, so that a token the policy refuses gets the
-// refusal any Binary would.
+// withholdFiles, behind the middleware, keeps the Binaries that are
+// live jobs' files from all but their owners. The policy lets any token
+// with Binary read (or write) have a Binary, whatever types an export
+// file holds (HAPI serves them as Binary/[id]):
+//   - a request for a job's file (its URL, or any on or under its
+//     Binary's path) is answered as a missing resource unless the
+//     middleware authenticated the job's owner;
+//   - while such a file is live, a request that could find it other
+//     than by its path (a Binary search or history, a system search or
+//     history, an _include, a conditional write, a batch entry) is
+//     refused, for every client (the owner has the file's URL).
+//
+// It decides on the Principal and the Request the middleware
+// authenticated and classified, so that no spelling of a token or a
+// request the guard would read otherwise goes around it, and after the
+// policy, so that a request the policy refuses gets the refusal it
+// would get were there no job.
 func (g *jobGuard) withholdFiles(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		j, _ := r.Context().Value(jobFileKey{}).(*job)
-		if j == nil {
-			next.ServeHTTP(w, r)
+		ctx := r.Context()
+		if j, _ := ctx.Value(jobFileKey{}).(*job); j != nil {
+			if p := middleware.PrincipalFrom(ctx); p == nil || identityOf(p) != j.owner {
+				writeOutcome(w, r, g.version, http.StatusNotFound, "not-found", "the resource was not found")
+				return
+			}
+		} else if d := middleware.DecisionFrom(ctx); d != nil && d.Request() != nil &&
+			g.store.holdsBinaries() && g.findsJobBinary(d.Request()) {
+			writeOutcome(w, r, g.version, http.StatusForbidden, "forbidden",
+				"refused: a request that could find a Binary other than by its URL, while an export job's files are Binaries")
 			return
 		}
-		if p := middleware.PrincipalFrom(r.Context()); p != nil && identityOf(p) == j.owner {
-			next.ServeHTTP(w, r)
-			return
-		}
-		body := fhirauth.OperationOutcome(g.version, "not-found", "the resource was not found")
-		w.Header().Set("Content-Type", "application/fhir+json")
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		w.WriteHeader(http.StatusNotFound)
-		_, _ = w.Write(body)
+		next.ServeHTTP(w, r)
 	})
-}
-
-// serveOther hands a request that names no job's URL to the middleware,
-// unless a job's file is a Binary and the request could find it other
-// than by its path: a Binary search or history, a system search or
-// history, an _include, a conditional write, a batch entry. The policy
-// lets any token with Binary read (or write) have those, whatever types
-// the file holds; while such a file is live they are refused, for
-// every client (the owner has the file's URL).
-func (g *jobGuard) serveOther(w http.ResponseWriter, r *http.Request) {
-	if !g.store.holdsBinaries() {
-		g.next.ServeHTTP(w, r)
-		return
-	}
-	p, r := g.verified(r)
-	if p == nil {
-		g.next.ServeHTTP(w, r)
-		return
-	}
-	// Classify restores the body it reads for the middleware; a request
-	// it cannot classify the middleware refuses.
-	if req, err := g.policy.Classify(r); err == nil && g.findsJobBinary(req) {
-		const why = "a request that could find a Binary other than by its URL, while an export job's files are Binaries"
-		g.refuse(w, r, p, http.StatusForbidden, "forbidden", "refused: "+why, middleware.ReasonScope, why)
-		return
-	}
-	g.next.ServeHTTP(w, r)
 }
 
 // findsJobBinary reports whether req (or an entry of it) may read or
@@ -242,13 +220,8 @@ func (g *jobGuard) verified(r *http.Request) (*token.Principal, *http.Request) {
 func (g *jobGuard) refuse(w http.ResponseWriter, r *http.Request, p *token.Principal, status int, code, diagnostics, kind, reason string) {
 	start := time.Now()
 	id := newRequestID()
-	body := fhirauth.OperationOutcome(g.version, code, diagnostics)
-	h := w.Header()
-	h.Set("Content-Type", "application/fhir+json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	h.Set("X-Request-Id", id)
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	w.Header().Set("X-Request-Id", id)
+	writeOutcome(w, r, g.version, status, code, diagnostics)
 	g.observe(middleware.DecisionMetric{Interaction: "operation", Outcome: middleware.AuditDeny, Status: status,
 		ReasonKind: kind, Latency: time.Since(start)})
 	rec := g.record(r, p, id, start)

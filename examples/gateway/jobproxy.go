@@ -79,7 +79,13 @@ func (b *jobBinder) startKickoff(w http.ResponseWriter, r *http.Request) *kickof
 // answer answers r with status and an OperationOutcome (its headers
 // alone to HEAD).
 func (b *jobBinder) answer(w http.ResponseWriter, r *http.Request, status int, code, diagnostics string) {
-	body := fhirauth.OperationOutcome(b.version, code, diagnostics)
+	writeOutcome(w, r, b.version, status, code, diagnostics)
+}
+
+// writeOutcome answers r with status and an OperationOutcome of
+// release v (its headers alone to HEAD).
+func writeOutcome(w http.ResponseWriter, r *http.Request, v fhirspec.Version, status int, code, diagnostics string) {
+	body := fhirauth.OperationOutcome(v, code, diagnostics)
 	h := w.Header()
 	h.Set("Content-Type", "application/fhir+json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
