@@ -30,5 +30,5 @@ func mountExport(fhir, root *http.ServeMux, e *bulk.Exporter) {
 	fhir.HandleFunc("GET "+BasePath+"/$export", e.KickOff)
 	fhir.HandleFunc("GET "+BasePath+"/Patient/$export", e.KickOff)
 	fhir.HandleFunc("GET "+BasePath+"/Group/{id}/$export", e.KickOff)
-	root.Handle(bulk.Path, e.Handler())
+	root.Handle(bulk.Path, noStore(e.Handler()))
 }

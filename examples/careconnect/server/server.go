@@ -260,7 +260,7 @@ func build(ctx context.Context, cfg Config, addr net.Addr) (*Server, http.Handle
 	fhir.Handle(BasePath+"/.well-known/smart-configuration", smartHandler)
 	fhir.Handle(BasePath+"/", api)
 	fhir.Handle(BasePath, api)
-	secured := mw.Wrap(fhir)
+	secured := noStore(mw.Wrap(fhir))
 	mux.Handle(BasePath+"/", secured)
 	mux.Handle(BasePath, secured)
 
