@@ -54,6 +54,9 @@ type Server struct {
 // URL returns the server's root URL (scheme://host:port).
 func (s *Server) URL() string { return s.root }
 
+// Addr returns the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.addr }
+
 // BaseURL returns the FHIR base URL.
 func (s *Server) BaseURL() string { return s.root + BasePath }
 
@@ -271,7 +274,9 @@ func build(ctx context.Context, cfg Config, addr net.Addr) (*Server, http.Handle
 	mux.Handle("/{$}", page)
 	mux.Handle("/static/", staticHandler())
 	mountPageExtras(mux, policy, auth)
-	return s, mux, nil
+	// Every answer, the scopes page and token endpoint included, goes only
+	// to requests that address this server by a name it is known by.
+	return s, guardHosts(newKnownHosts(s.root), policy.Version(), mux), nil
 }
 
 // sampleStore is the in-memory FHIR store of version v, loaded with the
