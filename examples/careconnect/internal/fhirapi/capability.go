@@ -40,8 +40,10 @@ func (h *Handler) capabilities(req request) response {
 		securitySystem = "http://terminology.hl7.org/CodeSystem/restful-security-service"
 		fhirVersion = "4.0.1"
 	}
+	// The server sends no CORS headers: browsers on other origins cannot
+	// read its answers, and cors says so rather than invite them to try.
 	security := obj{
-		"cors": true,
+		"cors": false,
 		"service": []any{obj{
 			"coding": []any{obj{"system": securitySystem, "code": "SMART-on-FHIR"}},
 			"text":   "OAuth2 using SMART-on-FHIR profile (see http://docs.smarthealthit.org)",
