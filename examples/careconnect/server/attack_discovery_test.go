@@ -10,7 +10,7 @@ import (
 
 // TestCareConnectCapabilityStatementSaysWhatTheServerDoes: the
 // CapabilityStatement's security describes the server a client meets,
-// not another one.
+// not another one, and names the endpoints of its SMART configuration.
 func TestCareConnectCapabilityStatementSaysWhatTheServerDoes(t *testing.T) {
 	a := startAttack(t, attackClients)
 	md := a.do(t, http.MethodGet, "/metadata", "", "", "")
@@ -30,4 +30,25 @@ func TestCareConnectCapabilityStatementSaysWhatTheServerDoes(t *testing.T) {
 		assert.Empty(t, r.header.Get("Access-Control-Allow-Credentials"))
 	}
 	assert.Equal(t, false, sec["cors"], "security.cors must not promise CORS the server does not do")
+
+	// The oauth-uris extension names the endpoints of the SMART configuration.
+	smart := a.do(t, http.MethodGet, "/.well-known/smart-configuration", "", "", "")
+	require.Equal(t, http.StatusOK, smart.status)
+	uris := map[string]any{}
+	for _, e := range sec["extension"].([]any) {
+		ext := e.(map[string]any)
+		if ext["url"] != "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris" {
+			continue
+		}
+		for _, s := range ext["extension"].([]any) {
+			sub := s.(map[string]any)
+			uris[sub["url"].(string)] = sub["valueUri"]
+		}
+	}
+	assert.Equal(t, map[string]any{
+		"token":      smart.doc["token_endpoint"],
+		"introspect": smart.doc["introspection_endpoint"],
+		"revoke":     smart.doc["revocation_endpoint"],
+	}, uris)
+	assert.Equal(t, a.s.TokenURL(), smart.doc["token_endpoint"])
 }

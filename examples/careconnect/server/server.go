@@ -227,6 +227,7 @@ func build(ctx context.Context, cfg Config, addr net.Addr) (*Server, http.Handle
 			TokenURL:      smart.TokenEndpoint,
 			AuthorizeURL:  smart.AuthorizationEndpoint,
 			IntrospectURL: smart.IntrospectionEndpoint,
+			RevokeURL:     smart.RevocationEndpoint,
 			Description:   "SMART on FHIR scopes; tokens from " + smart.TokenEndpoint + " (client credentials)",
 		}))
 	if err != nil {

@@ -18,6 +18,8 @@ type Security struct {
 	AuthorizeURL string
 	// IntrospectURL is the RFC 7662 introspection endpoint, when there is one.
 	IntrospectURL string
+	// RevokeURL is the RFC 7009 revocation endpoint, when there is one.
+	RevokeURL string
 	// Description is shown as rest.security.description.
 	Description string
 }
@@ -61,6 +63,7 @@ func (h *Handler) capabilities(req request) response {
 	add("token", h.security.TokenURL)
 	add("authorize", h.security.AuthorizeURL)
 	add("introspect", h.security.IntrospectURL)
+	add("revoke", h.security.RevokeURL)
 	if len(uris) > 0 {
 		security["extension"] = []any{obj{
 			"url":       "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
