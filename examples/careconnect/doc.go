@@ -23,7 +23,8 @@
 //	                      auth0, ping, or a JSON file (see token.ClaimMapping)
 //	-clients FILE         JSON array of clients for the embedded issuer (default: built-in demo clients)
 //	-fhir-version V       STU3 (default) or R4
-//	-public-url URL       externally visible root URL (default: http:// + the listen address)
+//	-public-url URL       externally visible root URL (default: http:// + the listen address);
+//	                      its host is also a name the server answers to
 //	-backend-key FILE     where to write the demo backend-service client's private JWK
 //	                      (default: in the temporary directory)
 //
@@ -52,6 +53,15 @@
 // (/bulk/{job}) in Content-Location; polling it answers 202 with
 // X-Progress and Retry-After, then the manifest; DELETE cancels. Status
 // and files answer only the client that started the export.
+//
+// The server answers only requests whose Host is an IP address,
+// localhost or the -public-url host (others get 421 Misdirected Request),
+// so that a web page whose name its owner points at 127.0.0.1 (DNS
+// rebinding) cannot read the scopes page, get tokens or read records;
+// /healthz and /readyz answer any name. Every answer behind a token
+// carries Cache-Control: no-store and X-Content-Type-Options: nosniff.
+// The server sends no CORS headers, and its CapabilityStatement says so
+// (security.cors false).
 //
 // The demo backend-service key file is removed on shutdown, and the
 // startup text warns when the demo clients' fixed secrets are served on
