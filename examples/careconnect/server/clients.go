@@ -129,13 +129,39 @@ func backendKey(path string) (json.RawMessage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("careconnect: backend key: %w", err)
 	}
-	if err := os.WriteFile(path, append(privJSON, '\n'), 0o600); err != nil {
+	if err := writePrivateFile(path, append(privJSON, '\n')); err != nil {
 		return nil, fmt.Errorf("careconnect: write backend key: %w", err)
 	}
-	if err := os.Chmod(path, 0o600); err != nil { // an existing file keeps its mode on WriteFile
-		return nil, fmt.Errorf("careconnect: backend key file mode: %w", err)
-	}
 	return authserver.PublicJWKS(key)
+}
+
+// writePrivateFile writes data to a new file at path that only its owner
+// may read. The default path is in the shared temporary directory under
+// a name anyone can predict, so what is already there is not trusted: a
+// symbolic link (which would send the key to a file of its creator's
+// choosing, or overwrite one of this user's files) is refused; a regular
+// file, a key left by a run that did not shut down, is removed first,
+// which the sticky temporary directory allows only to its owner; and the
+// file is created exclusively, so nothing put there in between is
+// written through.
+func writePrivateFile(path string, data []byte) error {
+	if fi, err := os.Lstat(path); err == nil {
+		if !fi.Mode().IsRegular() {
+			return fmt.Errorf("%s exists and is not a regular file (%v); remove it or choose another -backend-key", path, fi.Mode().Type())
+		}
+		if err := os.Remove(path); err != nil {
+			return fmt.Errorf("replace %s: %w", path, err)
+		}
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // maxClientsFile bounds the -clients file.
