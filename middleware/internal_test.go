@@ -25,7 +25,11 @@ func TestChallengeQuoting(t *testing.T) {
 		{"fhir", "", "", "", `Bearer realm="fhir"`},
 		{"fhir", "invalid_token", "expired", "", `Bearer realm="fhir", error="invalid_token", error_description="expired"`},
 		{`a"b\c`, "insufficient_scope", `say "no"`, "user/Patient.r user/Patient.read",
-			`Bearer realm="a\"b\\c", error="insufficient_scope", error_description="say \"no\"", scope="user/Patient.r user/Patient.read"`},
+			`Bearer realm="a'b?c", error="insufficient_scope", error_description="say 'no'", scope="user/Patient.r user/Patient.read"`},
+		// A parser that does not unescape reads no further parameters
+		// out of a description that repeats the request's text.
+		{"fhir", "invalid_token", `issuer "x", error="none", scope="user/*.cruds" refused`, "",
+			`Bearer realm="fhir", error="invalid_token", error_description="issuer 'x', error='none', scope='user/*.cruds' refused"`},
 		{"fhir", "invalid_request", "line\r\nSet-Cookie: x=1", "", `Bearer realm="fhir", error="invalid_request", error_description="line??Set-Cookie: x=1"`},
 		{"fhir", "invalid_token", "caf\u00e9", "", `Bearer realm="fhir", error="invalid_token", error_description="caf??"`},
 		{"fhir", "", "ignored without an error code", "", `Bearer realm="fhir"`},

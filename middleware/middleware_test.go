@@ -193,7 +193,7 @@ func TestDenialsCarryChallenges(t *testing.T) {
 		res, body := e.get(t, "/fhir/Observation?code=x", tok)
 		require.Equal(t, 403, res.StatusCode, "body: %s", body)
 		ch := res.Header.Get("WWW-Authenticate")
-		assert.True(t, strings.HasPrefix(ch, `Bearer realm="my \"FHIR\" \\ realm", error="insufficient_scope", error_description="`), ch)
+		assert.True(t, strings.HasPrefix(ch, `Bearer realm="my 'FHIR' ? realm", error="insufficient_scope", error_description="`), ch)
 		assert.Contains(t, ch, `scope="user/Observation.`)
 		o := parseOutcome(t, body)
 		assert.Equal(t, "forbidden", o.Issue[0].Code)

@@ -64,6 +64,8 @@ type endpoint struct {
 }
 
 // WithRealm sets the realm of WWW-Authenticate challenges (default "fhir").
+// Like every challenge parameter it is sent with a quote as an
+// apostrophe, and a backslash, control and non-ASCII characters as '?'.
 func WithRealm(realm string) Option {
 	return func(c *config) error {
 		if realm == "" {
