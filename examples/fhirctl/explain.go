@@ -50,10 +50,12 @@ func (a *app) explain(ctx context.Context) error {
 	return nil
 }
 
-// printExplanation prints v as words or, with -json, as JSON.
+// printExplanation prints v as words or, with -json, as JSON. The words
+// repeat the token's claims as the token endpoint wrote them (scopes,
+// patient, client id), so they are sanitized like any server text.
 func (a *app) printExplanation(v fmt.Stringer) error {
 	if !a.cfg.jsonOut {
-		_, err := fmt.Fprintln(a.stdout, v)
+		_, err := fmt.Fprintln(a.stdout, sanitize(v.String()))
 		return err
 	}
 	data, err := json.Marshal(v)
