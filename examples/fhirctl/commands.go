@@ -170,6 +170,6 @@ func (a *app) printJSON(data []byte) error {
 		return fmt.Errorf("the server's answer is not JSON: %w", err)
 	}
 	buf.WriteByte('\n')
-	_, err := a.stdout.Write(buf.Bytes())
+	_, err := a.stdout.Write(escapeControls(buf.Bytes()))
 	return err
 }

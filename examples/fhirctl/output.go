@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"text/tabwriter"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/fhirwarden/fhirwarden/client"
 )
@@ -21,7 +23,7 @@ func (a *app) printEntries(entries []client.Entry, total *int) error {
 				return fmt.Errorf("the server's answer is not JSON: %w", err)
 			}
 			buf.WriteByte('\n')
-			if _, err := a.stdout.Write(buf.Bytes()); err != nil {
+			if _, err := a.stdout.Write(escapeControls(buf.Bytes())); err != nil {
 				return err
 			}
 		}
@@ -61,4 +63,49 @@ func (a *app) printTable(entries []client.Entry) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", sanitize(r.ResourceType), sanitize(r.ID), sanitize(r.Meta.VersionID), sanitize(r.Meta.LastUpdated))
 	}
 	return tw.Flush()
+}
+
+// escapeControls rewrites, in JSON that json.Indent or json.Compact has
+// checked, the characters sanitize replaces in plain text (control
+// characters, C1 ones such as U+009B, which a terminal reads as CSI,
+// included; line separators; bidirectional formatting) and bytes that
+// are not UTF-8 as \u escapes. Valid JSON has them only inside strings,
+// where the escape stands for the same character (and U+FFFD for a bad
+// byte, as decoders read it), so the value printed is the value the
+// server sent, yet a resource cannot rewrite the terminal it is shown on.
+func escapeControls(data []byte) []byte {
+	var out []byte // nil while nothing needs escaping
+	for i := 0; i < len(data); {
+		r, n := utf8.DecodeRune(data[i:])
+		if !terminalControl(r, n) {
+			if out != nil {
+				out = append(out, data[i:i+n]...)
+			}
+			i += n
+			continue
+		}
+		if out == nil {
+			out = append(make([]byte, 0, len(data)+64), data[:i]...)
+		}
+		out = fmt.Appendf(out, `\u%04x`, r)
+		i += n
+	}
+	if out == nil {
+		return data
+	}
+	return out
+}
+
+// terminalControl reports whether the rune r, n bytes long, is one
+// escapeControls escapes. JSON's own white space is not.
+func terminalControl(r rune, n int) bool {
+	switch {
+	case r == '\n' || r == '\t' || r == '\r' || r == ' ':
+		return false
+	case r < utf8.RuneSelf:
+		return r < ' ' || r == 0x7f
+	case r == utf8.RuneError && n == 1:
+		return true
+	}
+	return unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp, unicode.Bidi_Control)
 }

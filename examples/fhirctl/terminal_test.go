@@ -2,6 +2,9 @@ package main
 
 import (
 	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -37,4 +40,63 @@ func TestExplainShowsClaimsSafely(t *testing.T) {
 
 	r = fhirctl(t, env, "", "-fhir-version", "R4", "explain", "GET", "Observation?patient=p1")
 	assertNoTerminalControls(t, r.stdout)
+}
+
+// hostileName is a Patient name with controls a JSON string may carry
+// as they are: C1 controls (U+009B is CSI, U+009D OSC), a line
+// separator and a right-to-left override.
+const hostileName = "Smith\u009b2J\u009d0;x\u009c\u2028\u202egpj.exe"
+
+// TestJSONOutputEscapesTerminalControls: get and search print the
+// server's JSON with those characters as \u escapes: the same JSON
+// value, nothing a terminal acts on.
+func TestJSONOutputEscapesTerminalControls(t *testing.T) {
+	patient := `{"resourceType":"Patient","id":"p1","name":[{"family":"` + hostileName + `"}]}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/fhir+json")
+		if r.URL.Path == "/fhir/Patient/p1" {
+			_, _ = w.Write([]byte(patient))
+			return
+		}
+		_, _ = w.Write([]byte(`{"resourceType":"Bundle","type":"searchset","entry":[{"resource":` + patient + `}]}`))
+	}))
+	defer srv.Close()
+	env := map[string]string{"FHIR_BASE": srv.URL + "/fhir", "FHIR_TOKEN": "at"}
+	for _, args := range [][]string{{"get", "Patient/p1"}, {"search", "Patient"}, {"search", "Patient", "-o", "ndjson"}} {
+		r := fhirctl(t, env, "", args...)
+		require.Equal(t, exitOK, r.code, "%q: %s", args, r.stderr)
+		assertNoTerminalControls(t, r.stdout)
+		assert.Contains(t, r.stdout, `Smith\u009b2J\u009d0;x\u009c\u2028\u202egpj.exe`, "%q", args)
+		var got struct {
+			Name  []struct{ Family string }
+			Entry []struct {
+				Resource struct{ Name []struct{ Family string } }
+			}
+		}
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &got), "%q", args)
+		if len(got.Entry) > 0 {
+			got.Name = got.Entry[0].Resource.Name
+		}
+		require.Len(t, got.Name, 1, "%q", args)
+		assert.Equal(t, hostileName, got.Name[0].Family, "%q: the same JSON value", args)
+	}
+}
+
+// TestEscapeControlsKeepsTheValue: encoding/json reads the escaped JSON
+// as the same value as the server's, and nothing a terminal acts on is
+// left.
+func TestEscapeControlsKeepsTheValue(t *testing.T) {
+	for _, in := range []string{
+		`{"a":"` + hostileName + `"}`,
+		"{\"a\":\"bad \x9b byte \xc2\", \"b\":[\"\u0085\u200f\u2029\x7f\"]}",
+		`{"plain":"text, é and 日本"}`,
+	} {
+		out := escapeControls([]byte(in))
+		assertNoTerminalControls(t, string(out))
+		var want, got any
+		require.NoError(t, json.Unmarshal([]byte(in), &want), in)
+		require.NoError(t, json.Unmarshal(out, &got), "%q", out)
+		assert.Equal(t, want, got, "%q", out)
+	}
+	assert.NotContains(t, string(escapeControls([]byte("{\"a\":\"\x9b\"}"))), "\x9b")
 }
