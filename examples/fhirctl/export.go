@@ -17,12 +17,15 @@ import (
 	"github.com/fhirwarden/fhirwarden/client"
 )
 
-// maxManifest bounds the status answer; maxExportFile one NDJSON file.
+// maxManifest bounds the status answer; maxErrorBody an error answer.
 const (
 	maxManifest   = 4 << 20
-	maxExportFile = 1 << 30
+	maxErrorBody  = 64 << 10
 	maxRetryAfter = time.Minute
 )
+
+// maxExportFile bounds one NDJSON file (a variable for tests).
+var maxExportFile int64 = 1 << 30
 
 // manifest is the Bulk Data IG's completed-job manifest.
 type manifest struct {
@@ -147,23 +150,11 @@ func retryAfter(v string) time.Duration {
 }
 
 // authGet GETs u with the access token and returns the response and at
-// most limit bytes of body. The FHIR client authorizes the request, so a
-// DPoP-bound token goes with its scheme and a proof for u; a 401 asking
-// for a DPoP nonce is answered once with a new proof carrying it.
+// most limit bytes of body.
 func (a *app) authGet(ctx context.Context, u, accept string, limit int64) (*http.Response, []byte, error) {
-	hc := &http.Client{Timeout: 5 * time.Minute, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := a.authSend(ctx, hc, u, accept)
+	resp, err := a.authOpen(ctx, u, accept)
 	if err != nil {
 		return nil, nil, err
-	}
-	if a.fhir.DPoPNonceRequested(resp) {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-		resp.Body.Close()
-		if resp, err = a.authSend(ctx, hc, u, accept); err != nil {
-			return nil, nil, err
-		}
-		// Only the nonce is kept: a second refusal is the answer.
-		_ = a.fhir.DPoPNonceRequested(resp)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
@@ -174,6 +165,29 @@ func (a *app) authGet(ctx context.Context, u, accept string, limit int64) (*http
 		return nil, nil, fmt.Errorf("export: %s is larger than %d bytes", sanitize(u), limit)
 	}
 	return resp, body, nil
+}
+
+// authOpen GETs u with the access token and returns the response with
+// its body still to read; the caller closes it. The FHIR client
+// authorizes the request, so a DPoP-bound token goes with its scheme and
+// a proof for u; a 401 asking for a DPoP nonce is answered once with a
+// new proof carrying it.
+func (a *app) authOpen(ctx context.Context, u, accept string) (*http.Response, error) {
+	hc := &http.Client{Timeout: 5 * time.Minute, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := a.authSend(ctx, hc, u, accept)
+	if err != nil {
+		return nil, err
+	}
+	if a.fhir.DPoPNonceRequested(resp) {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+		resp.Body.Close()
+		if resp, err = a.authSend(ctx, hc, u, accept); err != nil {
+			return nil, err
+		}
+		// Only the nonce is kept: a second refusal is the answer.
+		_ = a.fhir.DPoPNonceRequested(resp)
+	}
+	return resp, nil
 }
 
 // authSend sends one GET of u, authorized by the FHIR client (a new
@@ -213,11 +227,10 @@ func (a *app) downloadAll(ctx context.Context, m *manifest, statusURL string) er
 	total := 0
 	used := map[string]int{}
 	for _, f := range append(m.Output, m.Error...) {
-		name, err := a.download(ctx, f, used)
+		name, n, err := a.download(ctx, f, used)
 		if err != nil {
 			return fmt.Errorf("%w (the files stay on the server: fhirctl export -dir %s -status %s)", err, a.cfg.dir, statusURL)
 		}
-		n := lineCount(filepath.Join(a.cfg.dir, name))
 		total += n
 		fmt.Fprintf(tw, "%s\t%d\t%s\n", sanitize(f.Type), n, filepath.Join(a.cfg.dir, name))
 	}
@@ -232,44 +245,94 @@ func (a *app) downloadAll(ctx context.Context, m *manifest, statusURL string) er
 }
 
 // download fetches one file to DIR/<Type>.ndjson (or <Type>-2.ndjson, ...
-// when a type has several files); the name never comes from the URL.
-func (a *app) download(ctx context.Context, f manifestFile, used map[string]int) (string, error) {
+// when a type has several files); the name never comes from the URL. It
+// returns the name and the file's resource (non-blank line) count.
+func (a *app) download(ctx context.Context, f manifestFile, used map[string]int) (string, int, error) {
 	if !validType(f.Type) {
-		return "", fmt.Errorf("export: the manifest names a file of type %q", sanitize(f.Type))
+		return "", 0, fmt.Errorf("export: the manifest names a file of type %q", sanitize(f.Type))
 	}
 	if err := a.sameServer(f.URL); err != nil {
-		return "", err
+		return "", 0, err
 	}
 	used[f.Type]++
 	name := f.Type + ".ndjson"
 	if n := used[f.Type]; n > 1 {
 		name = f.Type + "-" + strconv.Itoa(n) + ".ndjson"
 	}
-	resp, body, err := a.authGet(ctx, f.URL, "application/fhir+ndjson", maxExportFile)
+	resp, err := a.authOpen(ctx, f.URL, "application/fhir+ndjson")
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
+	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return "", httpError(resp, body)
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		return "", 0, httpError(resp, body)
 	}
-	path := filepath.Join(a.cfg.dir, name)
-	if err := os.WriteFile(path+".part", body, 0o600); err != nil {
-		return "", err
+	lines, err := saveFile(filepath.Join(a.cfg.dir, name), resp.Body, maxExportFile)
+	if err != nil {
+		return "", 0, fmt.Errorf("export: %s: %w", name, err)
 	}
-	return name, os.Rename(path+".part", path)
+	return name, lines, nil
 }
 
-// lineCount counts the non-empty lines of a downloaded file.
-func lineCount(path string) int {
-	data, err := os.ReadFile(path)
+// saveFile writes what r gives, at most limit bytes, to path+".part",
+// counting its non-blank lines as they go by, and renames it to path
+// when all of it came. A file that fails half-way, or is larger than
+// limit, is removed: it is never taken for a whole one.
+func saveFile(path string, r io.Reader, limit int64) (lines int, err error) {
+	part := path + ".part"
+	f, err := os.OpenFile(part, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return 0
+		return 0, err
 	}
-	n := 0
-	for line := range strings.Lines(string(data)) {
-		if strings.TrimSpace(line) != "" {
-			n++
+	defer func() {
+		if err != nil {
+			_ = os.Remove(part)
+		}
+	}()
+	var lc lineCounter
+	n, err := io.Copy(io.MultiWriter(f, &lc), io.LimitReader(r, limit+1))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	switch {
+	case err != nil:
+		return 0, err
+	case n > limit:
+		return 0, fmt.Errorf("larger than %d bytes", limit)
+	}
+	return lc.count(), os.Rename(part, path)
+}
+
+// lineCounter counts the lines that are not blank in what is written to
+// it.
+type lineCounter struct {
+	lines   int
+	content bool // the current line has a character other than space
+}
+
+// Write implements io.Writer.
+func (c *lineCounter) Write(p []byte) (int, error) {
+	for _, b := range p {
+		switch b {
+		case '\n':
+			if c.content {
+				c.lines++
+			}
+			c.content = false
+		case ' ', '\t', '\r', '\v', '\f':
+		default:
+			c.content = true
 		}
 	}
-	return n
+	return len(p), nil
+}
+
+// count is the number of non-blank lines, the last one included when it
+// has no newline.
+func (c *lineCounter) count() int {
+	if c.content {
+		return c.lines + 1
+	}
+	return c.lines
 }
