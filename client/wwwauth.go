@@ -8,17 +8,26 @@ type challenge struct {
 	params map[string]string // lower-cased names
 }
 
-// maxChallengeHeader bounds the header text parsed.
+// maxChallengeHeader bounds the header text parsed, all the
+// WWW-Authenticate values of an answer together: a server may send
+// thousands of them (net/http reads 10 MiB of header), and each
+// challenge costs a map.
 const maxChallengeHeader = 8 << 10
 
 // parseChallenges parses WWW-Authenticate header values into challenges.
-// It is lenient about form and never fails: malformed parts are skipped.
+// It is lenient about form and never fails: malformed parts are skipped,
+// and so is the text beyond maxChallengeHeader.
 func parseChallenges(values []string) []challenge {
 	var out []challenge
+	budget := maxChallengeHeader
 	for _, v := range values {
-		if len(v) > maxChallengeHeader {
-			v = v[:maxChallengeHeader]
+		if budget <= 0 {
+			break
 		}
+		if len(v) > budget {
+			v = v[:budget]
+		}
+		budget -= len(v)
 		p := challengeParser{s: v}
 		out = p.parse(out)
 	}
