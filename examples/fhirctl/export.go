@@ -204,9 +204,13 @@ func (a *app) authSend(ctx context.Context, hc *http.Client, u, accept string) (
 	return hc.Do(req)
 }
 
-// httpError turns an error answer into a *client.Error for report.
+// httpError turns an error answer into a *client.Error for report. Its
+// URL has no user information, query or fragment, as in the client's
+// own errors: a file URL's query may carry a signature or a token.
 func httpError(resp *http.Response, body []byte) error {
-	e := &client.Error{Method: resp.Request.Method, URL: resp.Request.URL.Redacted(), StatusCode: resp.StatusCode}
+	u := *resp.Request.URL
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+	e := &client.Error{Method: resp.Request.Method, URL: u.String(), StatusCode: resp.StatusCode}
 	var oo struct {
 		ResourceType string `json:"resourceType"`
 		client.OperationOutcome

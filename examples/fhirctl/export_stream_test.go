@@ -99,3 +99,22 @@ func TestExportDownloadIncompleteLeavesNothing(t *testing.T) {
 		assert.Empty(t, entries, name)
 	}
 }
+
+// TestExportFileErrorLeavesQueryOut: a file URL may carry a credential
+// in its query (a signature, an access_token); a refused download is
+// reported without it, as the client package reports every URL.
+func TestExportFileErrorLeavesQueryOut(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+	}))
+	t.Cleanup(srv.Close)
+	a := bulkApp(t, srv, t.TempDir(), io.Discard)
+	m := &manifest{Output: []manifestFile{{Type: "Patient", URL: srv.URL + "/bulk/files/1?sig=s3cret-signature#frag"}}}
+	err := a.downloadAll(context.Background(), m, srv.URL+"/bulk/1")
+	var fe *client.Error
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, srv.URL+"/bulk/files/1", fe.URL)
+	var stderr strings.Builder
+	assert.Equal(t, exitAuth, report(&stderr, err))
+	assert.NotContains(t, stderr.String(), "s3cret-signature")
+}
