@@ -135,7 +135,7 @@ func (a *app) printResult(res *client.Result, what string) error {
 		return a.printJSON(res.Body)
 	}
 	if loc := res.Location(); loc != "" {
-		fmt.Fprintf(a.stderr, "%s: %s\n", what, sanitize(loc))
+		fmt.Fprintf(a.stderr, "%s: %s\n", what, serverLine(loc))
 	} else {
 		fmt.Fprintf(a.stderr, "%s (HTTP %d)\n", what, res.StatusCode)
 	}

@@ -121,7 +121,7 @@ func (a *app) poll(ctx context.Context, statusURL string) (*manifest, error) {
 			return &m, nil
 		case http.StatusAccepted:
 			wait := retryAfter(resp.Header.Get("Retry-After"))
-			progress := sanitize(resp.Header.Get("X-Progress"))
+			progress := serverLine(resp.Header.Get("X-Progress"))
 			if progress == "" {
 				progress = "in progress"
 			}
@@ -238,7 +238,7 @@ func (a *app) downloadAll(ctx context.Context, m *manifest, statusURL string) er
 		total += n
 		fmt.Fprintf(tw, "%s\t%d\t%s\n", sanitize(f.Type), n, filepath.Join(a.cfg.dir, name))
 	}
-	fmt.Fprintf(tw, "total\t%d\t%d files, transaction time %s\n", total, len(m.Output)+len(m.Error), sanitize(m.TransactionTime))
+	fmt.Fprintf(tw, "total\t%d\t%d files, transaction time %s\n", total, len(m.Output)+len(m.Error), serverLine(m.TransactionTime))
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -253,7 +253,7 @@ func (a *app) downloadAll(ctx context.Context, m *manifest, statusURL string) er
 // returns the name and the file's resource (non-blank line) count.
 func (a *app) download(ctx context.Context, f manifestFile, used map[string]int) (string, int, error) {
 	if !validType(f.Type) {
-		return "", 0, fmt.Errorf("export: the manifest names a file of type %q", sanitize(f.Type))
+		return "", 0, fmt.Errorf("export: the manifest names a file of type %q", serverLine(f.Type))
 	}
 	if err := a.sameServer(f.URL); err != nil {
 		return "", 0, err

@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"time"
 	"unicode"
 
@@ -258,11 +259,15 @@ func report(stderr io.Writer, err error) int {
 func reportFHIR(stderr io.Writer, fe *client.Error) {
 	fmt.Fprintf(stderr, "fhirctl: %s %s: HTTP %d %s\n", fe.Method, sanitize(fe.URL), fe.StatusCode, http.StatusText(fe.StatusCode))
 	if fe.Outcome != nil {
-		for _, is := range fe.Outcome.Issues {
-			fmt.Fprintf(stderr, "  %s\n", sanitize(is.String()))
+		for i, is := range fe.Outcome.Issues {
+			if i == maxIssueLines {
+				fmt.Fprintf(stderr, "  and %d more\n", len(fe.Outcome.Issues)-i)
+				break
+			}
+			fmt.Fprintf(stderr, "  %s\n", serverLine(is.String()))
 		}
 	} else if len(fe.Body) > 0 {
-		fmt.Fprintf(stderr, "  %s\n", sanitize(string(fe.Body[:min(len(fe.Body), 300)])))
+		fmt.Fprintf(stderr, "  %s\n", serverLine(string(fe.Body)))
 	}
 }
 
@@ -302,4 +307,24 @@ func sanitize(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// Bounds of the server text fhirctl prints on stderr.
+const (
+	// maxServerLine bounds one line of it, in characters.
+	maxServerLine = 300
+	// maxIssueLines bounds the OperationOutcome issues listed.
+	maxIssueLines = 10
+)
+
+// serverLine renders text a server chose (an issue's diagnostics, a
+// progress header, a Location) as one sanitized line of at most
+// maxServerLine characters: a server can neither flood the terminal or
+// a log with it nor start a line that reads as fhirctl's own.
+func serverLine(s string) string {
+	s = strings.Join(strings.Fields(sanitize(s)), " ")
+	if r := []rune(s); len(r) > maxServerLine {
+		return string(r[:maxServerLine]) + "..."
+	}
+	return s
 }

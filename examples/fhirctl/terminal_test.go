@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -99,4 +103,45 @@ func TestEscapeControlsKeepsTheValue(t *testing.T) {
 		assert.Equal(t, want, got, "%q", out)
 	}
 	assert.NotContains(t, string(escapeControls([]byte("{\"a\":\"\x9b\"}"))), "\x9b")
+}
+
+// TestServerTextBounded: what a server says in an error answer or a
+// progress header reaches stderr clipped, one line each and at most a
+// few of them, so it cannot flood a terminal or a log, nor add lines
+// that read as fhirctl's own.
+func TestServerTextBounded(t *testing.T) {
+	long := strings.Repeat("x", 8<<10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/bulk/1" {
+			w.Header().Set("Retry-After", "0")
+			w.Header().Set("X-Progress", "50% "+long)
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
+		issues := make([]map[string]any, 1000)
+		for i := range issues {
+			issues[i] = map[string]any{"severity": "error", "code": "not-found", "diagnostics": "gone\nfhirctl: forged " + long}
+		}
+		writeResource(w, http.StatusNotFound, map[string]any{"resourceType": "OperationOutcome", "issue": issues})
+	}))
+	defer srv.Close()
+	env := map[string]string{"FHIR_BASE": srv.URL + "/fhir", "FHIR_TOKEN": "at"}
+	r := fhirctl(t, env, "", "get", "Patient/p1")
+	assert.Equal(t, exitNotFound, r.code, r.stderr)
+	assert.Less(t, len(r.stderr), 8<<10)
+	assert.Contains(t, r.stderr, "and 990 more")
+	assert.NotContains(t, r.stderr, "\nfhirctl: forged")
+
+	var stderr strings.Builder
+	a := bulkApp(t, srv, t.TempDir(), io.Discard)
+	a.stderr = &stderr
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	time.AfterFunc(300*time.Millisecond, cancel)
+	_, err := a.poll(ctx, srv.URL+"/bulk/1")
+	require.Error(t, err)
+	require.Contains(t, stderr.String(), "export: 50% xxx")
+	for _, line := range strings.Split(stderr.String(), "\n") {
+		assert.Less(t, len(line), 1<<10)
+	}
 }
