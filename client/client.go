@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -244,6 +243,10 @@ func (c *Client) within(u *url.URL) bool {
 	return true
 }
 
+// maxRedirects bounds the redirects of one request, as net/http's
+// default policy does.
+const maxRedirects = 10
+
 // checkRedirect refuses redirects outside the base URL, signs a new DPoP
 // proof for the redirected request, then defers to next.
 func (c *Client) checkRedirect(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
@@ -257,8 +260,8 @@ func (c *Client) checkRedirect(next func(*http.Request, []*http.Request) error) 
 		if next != nil {
 			return next(req, via)
 		}
-		if len(via) >= 10 {
-			return errors.New("stopped after 10 redirects")
+		if len(via) >= maxRedirects {
+			return fmt.Errorf("%w: stopped after %d redirects", ErrUnexpectedResponse, maxRedirects)
 		}
 		return nil
 	}

@@ -50,7 +50,8 @@ var (
 	// ErrUnexpectedResponse is wrapped when a successful response does not
 	// contain what the interaction promises (e.g. a search not answered
 	// with a Bundle, or a token endpoint answering with a token the client
-	// cannot send, such as one of token_type mac).
+	// cannot send, such as one of token_type mac), or when a server
+	// redirects one request ten times.
 	ErrUnexpectedResponse = errors.New("fhir: unexpected response")
 	// ErrConfig is wrapped by constructor errors (invalid configuration).
 	ErrConfig = errors.New("client: invalid configuration")
