@@ -65,3 +65,29 @@ func TestDiscoveryRedirects(t *testing.T) {
 	assert.Contains(t, r.stderr, "another origin")
 	assert.Zero(t, hits.Load())
 }
+
+// A FHIR server redirecting elsewhere, or in a loop, did answer: fhirctl
+// says what was wrong with the answer and exits 1, not 6 (no answer),
+// and sends nothing to the other origin.
+func TestFHIRRedirectIsNoNetworkError(t *testing.T) {
+	other, hits := elsewhere(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/fhir/Patient/away" {
+			http.Redirect(w, r, other.URL+r.URL.Path, http.StatusFound)
+			return
+		}
+		http.Redirect(w, r, r.URL.Path+"?again=1", http.StatusFound)
+	}))
+	t.Cleanup(srv.Close)
+	env := map[string]string{"FHIR_BASE": srv.URL + "/fhir", "FHIR_TOKEN": "at"}
+	r := fhirctl(t, env, "", "get", "Patient/away")
+	assert.Equal(t, exitFailure, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "link leaves the base URL")
+	assert.NotContains(t, r.stderr, "no answer")
+	assert.Zero(t, hits.Load())
+
+	r = fhirctl(t, env, "", "get", "Patient/loop")
+	assert.Equal(t, exitFailure, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "redirects")
+	assert.NotContains(t, r.stderr, "no answer")
+}

@@ -283,8 +283,13 @@ func statusExit(status int) int {
 }
 
 // isNetwork reports whether err means no HTTP answer came: a dial, DNS,
-// TLS or timeout failure, or a connection closed mid-answer.
+// TLS or timeout failure, or a connection closed mid-answer. A redirect
+// the client refused (to another origin, or one too many) comes as a
+// *url.Error too, but the server did answer.
 func isNetwork(err error) bool {
+	if errors.Is(err, client.ErrForeignLink) || errors.Is(err, client.ErrUnexpectedResponse) {
+		return false
+	}
 	var ue *url.Error
 	var oe *net.OpError
 	var de *net.DNSError
