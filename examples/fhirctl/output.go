@@ -44,7 +44,9 @@ func (a *app) printEntries(entries []client.Entry, total *int) error {
 	return a.printJSON(data)
 }
 
-// printTable prints one line per resource.
+// printTable prints one line per resource, each cell one line of
+// server text (serverLine): a tab or newline in an id cannot add a row
+// or shift a column.
 func (a *app) printTable(entries []client.Entry) error {
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TYPE\tID\tVERSION\tLAST UPDATED")
@@ -60,7 +62,7 @@ func (a *app) printTable(entries []client.Entry) error {
 		if err := json.Unmarshal(e.Resource, &r); err != nil {
 			return fmt.Errorf("the server's answer is not FHIR JSON: %w", err)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", sanitize(r.ResourceType), sanitize(r.ID), sanitize(r.Meta.VersionID), sanitize(r.Meta.LastUpdated))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", serverLine(r.ResourceType), serverLine(r.ID), serverLine(r.Meta.VersionID), serverLine(r.Meta.LastUpdated))
 	}
 	return tw.Flush()
 }

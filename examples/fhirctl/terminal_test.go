@@ -145,3 +145,21 @@ func TestServerTextBounded(t *testing.T) {
 		assert.Less(t, len(line), 1<<10)
 	}
 }
+
+// TestTableCellsOneLine: -o table prints one row per resource whatever
+// its id or meta hold; a newline or tab there cannot add a row that
+// reads as another resource, nor shift the columns.
+func TestTableCellsOneLine(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/fhir+json")
+		_, _ = w.Write([]byte(`{"resourceType":"Bundle","type":"searchset","entry":[` +
+			`{"resource":{"resourceType":"Patient","id":"p1\nPatient\tforged\t9","meta":{"versionId":"1\t2","lastUpdated":"x\r\ny"}}}]}`))
+	}))
+	defer srv.Close()
+	env := map[string]string{"FHIR_BASE": srv.URL + "/fhir", "FHIR_TOKEN": "at"}
+	r := fhirctl(t, env, "", "-o", "table", "search", "Patient")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	require.Len(t, lines, 2, "a header and one row: %q", r.stdout)
+	assert.Contains(t, lines[1], "p1 Patient forged 9  1 2", "the cells' white space as single spaces")
+}
