@@ -23,10 +23,12 @@ func (c *tokenCapture) wrap(next http.RoundTripper) http.RoundTripper {
 		if err != nil {
 			return nil, err
 		}
-		body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxCapturedToken))
+		// One byte past the bound goes on, so that the token source sees
+		// an oversize answer as one (the client's limit is the same).
+		body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxCapturedToken+1))
 		resp.Body.Close()
 		resp.Body = io.NopCloser(bytes.NewReader(body))
-		if rerr == nil {
+		if rerr == nil && len(body) <= maxCapturedToken {
 			c.mu.Lock()
 			c.last = body
 			c.mu.Unlock()
