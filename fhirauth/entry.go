@@ -3,6 +3,8 @@ package fhirauth
 import (
 	"errors"
 	"fmt"
+
+	"github.com/fhirwarden/fhirwarden/scope"
 )
 
 // operationOutcomeElements are the top-level elements an OperationOutcome
@@ -23,10 +25,20 @@ func (d *Decision) entryResource(res []byte) (rt, id string, err error) {
 		if top.hasExtra {
 			return "", "", fmt.Errorf("%w: an OperationOutcome with %q is not passed on unchecked", ErrConstraint, clip(top.extra))
 		}
-	} else if err := d.allowResource(top.rt, res, d.response.letters); err != nil {
+	} else if err := d.allowResource(top.rt, res, d.entryLetters(top)); err != nil {
 		return "", "", err
 	}
 	return top.rt, top.id, nil
+}
+
+// entryLetters is what a Bundle entry holding a resource with header top
+// needs: "r" for the resource the request names by id, the response
+// check's letters for the others.
+func (d *Decision) entryLetters(top topLevel) scope.Permission {
+	if r := d.request; d.response.readNamed && r != nil && r.ID != "" && top.id == r.ID && top.rt == r.ResourceType {
+		return scope.Read
+	}
+	return d.response.letters
 }
 
 // topLevel is what scanTopLevel finds.

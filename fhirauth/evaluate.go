@@ -51,6 +51,10 @@ type responseCheck struct {
 	// expectCompartment: expectType is a patient compartment type (known
 	// from the decision's own lookup, which the check need not repeat).
 	expectCompartment bool
+	// readNamed: in the Bundle, the resource the request names
+	// (ResourceType/ID: $everything's Patient) needs only "r", the
+	// other entries letters.
+	readNamed bool
 }
 
 // storedCheck describes the check of the stored version before a write.

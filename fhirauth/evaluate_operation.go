@@ -56,9 +56,13 @@ func (e *evaluation) export() (*Decision, denial) {
 
 // everything: Patient/[id]/$everything needs "r" on Patient; under patient
 // context only for the context patient. What it returns is filtered by a
-// response check: each resource's type must be permitted ("r"), and under
-// patient context compartment types must be in the compartment. Types
-// listed in _type must all be permitted.
+// response check: under patient context compartment types must be in the
+// compartment, and each resource but the Patient named by the request
+// must be of a type the token may read and search ("rs"). The server
+// finds those resources; the caller did not name them by id, so for
+// them the operation is a search, as an _include is: "r" alone reads
+// only what the caller can name. Types listed in _type must all be
+// permitted "rs".
 func (e *evaluation) everything() (*Decision, denial) {
 	req := e.req
 	m := e.permit("Patient", scope.Read)
@@ -77,15 +81,15 @@ func (e *evaluation) everything() (*Decision, denial) {
 		if r.Kind != ReachType {
 			continue
 		}
-		if e.permit(r.Type, scope.Read) == scope.Denied {
-			return nil, e.missing(r.Type, scope.Read, "_type")
+		if e.permit(r.Type, scope.V1Read) == scope.Denied {
+			return nil, e.missing(r.Type, scope.V1Read, "_type")
 		}
 		if e.inPatient() && e.class(r.Type) == classOther {
 			return nil, e.outsideCompartment(r.Type, "read")
 		}
 	}
 	d := e.grant()
-	e.checkResponse(d, responseCheck{on: true, bundle: true, letters: scope.Read, compartment: e.inPatient()})
+	e.checkResponse(d, responseCheck{on: true, bundle: true, letters: scope.V1Read, compartment: e.inPatient(), readNamed: true})
 	return d, denial{}
 }
 
