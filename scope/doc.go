@@ -34,7 +34,10 @@
 // Constraint values are kept as written (not percent-decoded), after checking
 // that every "%" starts a valid escape; "|" is allowed unencoded for token
 // searches such as category=http://terminology.hl7.org/CodeSystem/observation-category|laboratory.
-// [Constraint.DecodedValue] decodes.
+// [Constraint.DecodedValue] decodes. A scope has at most [MaxConstraints]
+// constraints, and so has a claim, counted over its distinct constrained
+// scopes: each one is checked on every resource a constrained request
+// touches.
 //
 // # Claims
 //

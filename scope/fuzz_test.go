@@ -13,6 +13,8 @@ func FuzzParse(f *testing.F) {
 	for _, tc := range parseCases {
 		f.Add(tc.in)
 	}
+	f.Add(queryOf(MaxConstraints, "a"))
+	f.Add(queryOf(MaxConstraints+1, "a"))
 	f.Fuzz(func(t *testing.T, in string) {
 		s, err := Parse(in)
 		if err != nil {
@@ -103,9 +105,14 @@ func FuzzParseSet(f *testing.F) {
 	f.Add("openid  patient/Observation.rs?category=lab")
 	f.Add("*.* user/Patient.cruds ")
 	f.Add("")
+	f.Add(strings.Join(constrained(MaxConstraints+1, "rs"), " "))
+	f.Add(strings.Join(constrained(MaxConstraints, "r"), " ") + " " + strings.Join(constrained(MaxConstraints, "s"), " "))
 	f.Fuzz(func(t *testing.T, claim string) {
 		strict, err := ParseSet(claim)
 		lenient, bad := ParseSetLenient(claim)
+		if n := setConstraints(lenient); n > MaxConstraints {
+			t.Fatalf("%q: the lenient set holds %d constraints", claim, n)
+		}
 		for _, c := range []Context{Patient, User, System} {
 			if lenient.HasContext(c) != (len(lenient.ResourceTypes(c)) > 0) {
 				t.Fatalf("%q: HasContext(%v) disagrees with ResourceTypes", claim, c)
@@ -135,4 +142,17 @@ func FuzzParseSet(f *testing.F) {
 			t.Fatalf("strict rejected %q (%v) but lenient found nothing wrong", claim, err)
 		}
 	})
+}
+
+// setConstraints counts the constraints of a Set's distinct constrained
+// grants: what every constrained request checks at most.
+func setConstraints(s Set) int {
+	if s.d == nil {
+		return 0
+	}
+	n := 0
+	for _, g := range s.d.cons {
+		n += len(g.cons)
+	}
+	return n
 }

@@ -7,7 +7,9 @@ package scope
 // result holds a scope with the letters both grant, constrained by the union
 // of both scopes' constraints (it matches only where both constraint lists
 // hold, so it is never broader than either). Pairs without common letters
-// contribute nothing. A resulting scope that means the same as the requested
+// contribute nothing, and so do results whose constraints would take the
+// returned Set over MaxConstraints (in the order of s, then allowed).
+// A resulting scope that means the same as the requested
 // scope keeps the requested spelling (so v1 scopes echo as requested); other
 // results are in v2 canonical form. Non-resource scopes are kept when both
 // sets contain them.
@@ -37,7 +39,8 @@ func (s Set) Intersect(allowed Set) Set {
 			}
 		}
 	}
-	return buildSet(out)
+	set, _ := buildSet(out) // constraints over MaxConstraints are not granted
+	return set
 }
 
 // intersectScopes returns the scope granting what both a and b grant, if any.

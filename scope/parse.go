@@ -15,7 +15,8 @@ import (
 //     for the caller to decide);
 //   - permissions are v1 "read", "write" or "*", or v2 letters: a non-empty
 //     subset of "cruds" in that order, each at most once;
-//   - constraints, v2 only, are "?param=value" items joined by "&". Each item
+//   - constraints, v2 only, are "?param=value" items joined by "&", at most
+//     MaxConstraints of them. Each item
 //     needs a non-empty param (letters, digits, "_", "-", ".", ":") and a
 //     non-empty value made of URL query characters (RFC 3986) or "|"; "&", "=",
 //     "#" and brackets must be percent-encoded and every "%" must start a
@@ -152,7 +153,11 @@ func parseQuery(s, query string) ([]Constraint, error) {
 	if query == "" {
 		return nil, newError(s, "empty query after '?'")
 	}
-	cons := make([]Constraint, 0, strings.Count(query, "&")+1)
+	n := strings.Count(query, "&") + 1
+	if n > MaxConstraints {
+		return nil, newError(s, "%d query items; a scope may have at most %d constraints", n, MaxConstraints)
+	}
+	cons := make([]Constraint, 0, n)
 	for item := range strings.SplitSeq(query, "&") {
 		if item == "" {
 			return nil, newError(s, "empty query item (stray '&')")

@@ -37,7 +37,8 @@ type grant struct {
 // NewSet builds a Set from parsed scopes.
 //
 // Scopes that mean the same thing are kept once (the first spelling wins).
-// Each scope is validated again, so a Scope built as a struct literal or
+// Constrained scopes whose constraints would take the set over
+// MaxConstraints are dropped. Each scope is validated again, so a Scope built as a struct literal or
 // modified after parsing is kept only if it is a valid scope whose fields
 // match its text; invalid scopes (zero Permissions, malformed type or
 // constraints, unknown Context, ...) are dropped, never widened. The set does
@@ -51,26 +52,53 @@ func NewSet(scopes ...Scope) Set {
 		}
 		valid = append(valid, p)
 	}
-	return buildSet(valid)
+	set, _ := buildSet(valid)
+	return set
 }
 
 // smallSet is the size up to which buildSet finds duplicates by linear
 // search instead of hashing canonical strings (cheaper for typical claims).
 const smallSet = 16
 
+// MaxConstraints bounds the constraints of one scope ([Parse]) and of
+// one Set: counted over its distinct constrained grants, the scopes that
+// differ only in their letters counted once. Every constraint is checked
+// on every resource a constrained request reads, writes or returns, and
+// added to every search it narrows: without a bound, a token whose
+// scopes carry thousands of constraints would make each of its requests
+// cost the server thousands of times what it costs anyone else. SMART
+// tokens carry a handful.
+const MaxConstraints = 64
+
 // buildSet builds a Set from valid scopes, which it takes ownership of.
-func buildSet(scopes []Scope) Set {
+// It returns, in input order, the constrained scopes it left out because
+// their constraints would take the set over MaxConstraints.
+func buildSet(scopes []Scope) (Set, []Scope) {
 	if len(scopes) == 0 {
-		return Set{}
+		return Set{}, nil
 	}
 	d := &setData{scopes: scopes[:0]}
 	var ix *setIndex
 	if len(scopes) > smallSet {
 		ix = &setIndex{seen: map[string]struct{}{}, typed: map[string]int{}, cons: map[string]int{}}
 	}
+	var over []Scope
+	nCons := 0 // constraints of d.cons
 	for _, sc := range scopes {
 		if d.has(ix, sc) {
 			continue
+		}
+		if len(sc.Constraints) > 0 {
+			g := grant{typ: sc.ResourceType, ctx: sc.Context, perm: sc.Permissions, cons: normalizeConstraints(sc.Constraints)}
+			if i := ix.find(d.cons, ix.consMap(), g); i >= 0 {
+				d.cons[i].perm |= g.perm
+			} else if nCons+len(g.cons) > MaxConstraints {
+				over = append(over, sc)
+				continue
+			} else {
+				nCons += len(g.cons)
+				d.cons = ix.push(d.cons, ix.consMap(), g)
+			}
 		}
 		d.scopes = append(d.scopes, sc)
 		if sc.IsResource() {
@@ -79,17 +107,15 @@ func buildSet(scopes []Scope) Set {
 		switch {
 		case !sc.IsResource():
 			d.names = append(d.names, sc.raw)
-		case len(sc.Constraints) == 0 && sc.ResourceType == "*":
+		case len(sc.Constraints) > 0:
+		case sc.ResourceType == "*":
 			d.wild[sc.Context] |= sc.Permissions
-		case len(sc.Constraints) == 0:
-			d.typed = ix.add(d.typed, ix.typedMap(), grant{typ: sc.ResourceType, ctx: sc.Context, perm: sc.Permissions})
 		default:
-			g := grant{typ: sc.ResourceType, ctx: sc.Context, perm: sc.Permissions, cons: normalizeConstraints(sc.Constraints)}
-			d.cons = ix.add(d.cons, ix.consMap(), g)
+			d.typed = ix.add(d.typed, ix.typedMap(), grant{typ: sc.ResourceType, ctx: sc.Context, perm: sc.Permissions})
 		}
 	}
 	d.scopes = slices.Clip(d.scopes)
-	return Set{d: d}
+	return Set{d: d}, over
 }
 
 // setIndex speeds up buildSet for large inputs; a nil *setIndex means linear
@@ -128,26 +154,45 @@ func (d *setData) has(ix *setIndex, sc Scope) bool {
 	return false
 }
 
+// find returns the index in gs of the grant with the same context, type
+// and constraint list as g, or -1. index is nil for linear search.
+func (ix *setIndex) find(gs []grant, index map[string]int, g grant) int {
+	if index == nil {
+		for i := range gs {
+			if gs[i].ctx == g.ctx && gs[i].typ == g.typ && slices.Equal(gs[i].cons, g.cons) {
+				return i
+			}
+		}
+		return -1
+	}
+	if i, ok := index[grantKey(g)]; ok {
+		return i
+	}
+	return -1
+}
+
 // add merges g into the grant of gs with the same context, type and
 // constraint list (a union of letters), or appends it. index is nil for
 // linear search.
 func (ix *setIndex) add(gs []grant, index map[string]int, g grant) []grant {
-	if index == nil {
-		for i := range gs {
-			if gs[i].ctx == g.ctx && gs[i].typ == g.typ && slices.Equal(gs[i].cons, g.cons) {
-				gs[i].perm |= g.perm
-				return gs
-			}
-		}
-		return append(gs, g)
-	}
-	key := g.ctx.String() + "/" + g.typ + constraintKey(g.cons)
-	if i, ok := index[key]; ok {
+	if i := ix.find(gs, index, g); i >= 0 {
 		gs[i].perm |= g.perm
 		return gs
 	}
-	index[key] = len(gs)
+	return ix.push(gs, index, g)
+}
+
+// push appends g, which gs does not hold, to gs.
+func (ix *setIndex) push(gs []grant, index map[string]int, g grant) []grant {
+	if index != nil {
+		index[grantKey(g)] = len(gs)
+	}
 	return append(gs, g)
+}
+
+// grantKey identifies a grant's context, type and constraint list.
+func grantKey(g grant) string {
+	return g.ctx.String() + "/" + g.typ + constraintKey(g.cons)
 }
 
 // ParseSet parses a space-separated scope claim strictly: any invalid token is an error.
@@ -155,7 +200,9 @@ func (ix *setIndex) add(gs []grant, index map[string]int, g grant) []grant {
 // The claim must follow RFC 6749 section 3.3: tokens separated by single
 // spaces. An empty claim is the empty set without error; a leading, trailing
 // or doubled space is an error (an empty token), as is any invalid token. On
-// error the returned Set is empty (fail closed) and the error wraps ErrInvalid:
+// error the returned Set is empty (fail closed) and the error wraps ErrInvalid
+// (so does a claim whose constrained scopes hold more than MaxConstraints
+// constraints in all):
 // a single *Error when one token is invalid, otherwise the errors.Join of one
 // *Error per invalid token, in claim order (errors.As finds the first).
 func ParseSet(claim string) (Set, error) {
@@ -176,9 +223,13 @@ func ParseSet(claim string) (Set, error) {
 		}
 		scopes = append(scopes, sc)
 	}
+	set, over := buildSet(scopes)
+	for _, sc := range over {
+		errs = append(errs, tooManyConstraints(sc))
+	}
 	switch len(errs) {
 	case 0:
-		return buildSet(scopes), nil
+		return set, nil
 	case 1:
 		return Set{}, errs[0]
 	}
@@ -190,6 +241,8 @@ func ParseSet(claim string) (Set, error) {
 // It is tolerant about separators: empty tokens (leading, trailing or
 // repeated spaces) are skipped without an error. Other separators such as
 // tabs are not accepted; a token containing one is reported as invalid.
+// Constrained scopes that would take the set over MaxConstraints
+// constraints are left out and reported.
 func ParseSetLenient(claim string) (Set, []*Error) {
 	scopes := make([]Scope, 0, countTokens(claim))
 	var bad []*Error
@@ -204,7 +257,16 @@ func ParseSetLenient(claim string) (Set, []*Error) {
 		}
 		scopes = append(scopes, sc)
 	}
-	return buildSet(scopes), bad
+	set, over := buildSet(scopes)
+	for _, sc := range over {
+		bad = append(bad, tooManyConstraints(sc))
+	}
+	return set, bad
+}
+
+// tooManyConstraints is the error for a scope buildSet left out.
+func tooManyConstraints(sc Scope) *Error {
+	return newError(sc.raw, "its constraints take the claim over %d constraints in all", MaxConstraints)
 }
 
 // countTokens returns the number of non-empty space-separated tokens.
