@@ -42,3 +42,28 @@ func TestEverythingNeedsSearchOnWhatItReturns(t *testing.T) {
 	assert.False(t, d.Allowed, "_type naming a type the token may not search")
 	assert.Equal(t, http.StatusForbidden, d.Status)
 }
+
+// An entry of $everything is a resource in hand: the token may return it
+// when its scopes grant "r" and "s" on it, each letter by whichever
+// scope grants it, under that scope's constraints.
+func TestEverythingEntryLettersOneByOne(t *testing.T) {
+	p := testPolicy(t)
+	for _, tc := range []struct {
+		name, scopes    string
+		keepLab, keepVS bool
+	}{
+		{"r on all, s on laboratory", "patient/Patient.r patient/Observation.r patient/Observation.s?category=laboratory", true, false},
+		{"r on laboratory, s on all", "patient/Patient.r patient/Observation.r?category=laboratory patient/Observation.s", true, false},
+		{"r and s on different categories", "patient/Patient.r patient/Observation.r?category=vital-signs patient/Observation.s?category=laboratory", false, false},
+		{"rs on laboratory", "patient/Patient.r patient/Observation.rs?category=laboratory", true, false},
+		{"r on laboratory only", "patient/Patient.r patient/Observation.r?category=laboratory", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, d := authorize(t, p, principal(t, tc.scopes, "123"), "GET", "/fhir/Patient/123/$everything", "", nil)
+			require.True(t, d.Allowed, "%d %s", d.Status, d.Reason)
+			assert.Equal(t, tc.keepLab, d.CheckResult([]byte(obsOf123)) == nil, "laboratory")
+			assert.Equal(t, tc.keepVS, d.CheckResult([]byte(vitalOf123)) == nil, "vital signs")
+			assert.NoError(t, d.CheckResult([]byte(patient123)))
+		})
+	}
+}
