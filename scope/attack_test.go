@@ -146,3 +146,47 @@ func TestAttackClaimParsing(t *testing.T) {
 	assert.Equal(t, Unconstrained, s.Permits(Patient, "Condition", Read))
 	assert.Equal(t, Constrained, s.Permits(Patient, "Observation", Read))
 }
+
+// More spellings a client may try to have read as broader scopes: a
+// wildcard context, letters out of order or repeated, a query smuggled
+// into the permissions by percent-encoding, and separators other than a
+// single space (NBSP, CR, LF, tab, U+2028). Each is an error in a strict
+// claim; none grants anything in a lenient one.
+func TestAttackScopeSpellingMore(t *testing.T) {
+	for _, s := range []string{
+		"*/Patient.read",
+		"*/*.*",
+		"patient/Observation.dscru",
+		"patient/Observation.rrs",
+		"patient/Observation.cruds.s",
+		"patient/Observation.rs%3Fcategory%3Dx",
+		"patient/Observation.r%73",
+		"patient/Observation.rs?category=a&",
+		"patient/Observation.rs?&category=a",
+		"patient/Observation.rs??category=a",
+		"patient/Observation.write?category=a",
+	} {
+		t.Run(s, func(t *testing.T) {
+			_, err := Parse(s)
+			require.ErrorIs(t, err, ErrInvalid)
+			set, bad := ParseSetLenient(s)
+			assert.Len(t, bad, 1)
+			assert.False(t, set.HasContext(Patient) || set.HasContext(User) || set.HasContext(System))
+		})
+	}
+	for _, sep := range []string{"\u00a0", "\r", "\n", "\r\n", "\t", "\u2028", "\v", "\f"} {
+		claim := "openid" + sep + "patient/*.rs"
+		set, err := ParseSet(claim)
+		require.ErrorIs(t, err, ErrInvalid, "%q", claim)
+		assert.Zero(t, set.Len())
+		lenient, _ := ParseSetLenient(claim)
+		assert.Equal(t, Denied, lenient.Permits(Patient, "Observation", Read), "%q", claim)
+	}
+	// A percent-encoded slash is not a context: an extension scope that
+	// grants nothing (a server decoding it would grant what it names, so
+	// fhirwarden is the narrower of the two).
+	sc, err := Parse("patient%2FObservation.rs")
+	require.NoError(t, err)
+	assert.False(t, sc.IsResource())
+	assert.Equal(t, Denied, NewSet(sc).Permits(Patient, "Observation", Read))
+}
