@@ -1,15 +1,17 @@
 // Command fhirctl is a command-line FHIR client that gets its own OAuth2
 // tokens: the Care Connect security guide's Postman flow, scriptable.
 //
+//	go run ./examples/careconnect &                      # the server and its demo clients
 //	export FHIR_BASE=http://127.0.0.1:8080/fhir
-//	export FHIR_CLIENT_ID=patient-access FHIR_CLIENT_SECRET=s3cret
+//	export FHIR_CLIENT_ID=patient-access FHIR_CLIENT_SECRET=patient-access-secret
 //	go run ./examples/fhirctl token                      # the token response
-//	go run ./examples/fhirctl get Patient/9000000009     # read
-//	go run ./examples/fhirctl get Observation/1          # 403: diagnostics on stderr, exit 3
-//	go run ./examples/fhirctl search Observation patient=9000000009 -o table
+//	go run ./examples/fhirctl get Patient/1              # read
+//	go run ./examples/fhirctl get Observation/obs-lab-1  # 403: diagnostics on stderr, exit 3
+//	go run ./examples/fhirctl search Patient family=Jones -o table
 //	go run ./examples/fhirctl explain                    # what may this token do?
 //	go run ./examples/fhirctl explain GET 'Observation?patient=2'
-//	go run ./examples/fhirctl -client-id backend -key backend.jwk -scope 'system/*.rs' \
+//	go run ./examples/fhirctl -client-id backend-service -scope 'system/*.rs' \
+//		-key /tmp/careconnect-backend-service-8080.jwk.json \
 //		export -dir out -type Patient,Observation      # SMART Backend Services, Bulk Data
 //
 // Usage: go run ./examples/fhirctl [flags] <command> [args] [flags]
