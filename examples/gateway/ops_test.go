@@ -202,8 +202,8 @@ func TestGatewayMetricsHideExistence(t *testing.T) {
 	assert.Equal(t, "2", after2[count])
 }
 
-// Without -fhir-version the gateway reads the upstream's: careconnect
-// (STU3 by default) in front of which the gateway used to assume R4.
+// Without -fhir-version the gateway reads the upstream's: in front of
+// careconnect (STU3 by default) it must not assume R4.
 func TestGatewayInFrontOfCareConnect(t *testing.T) {
 	cc, err := server.Start(context.Background(), server.Config{Addr: "127.0.0.1:0",
 		Logger: slog.New(slog.DiscardHandler)}, io.Discard)
