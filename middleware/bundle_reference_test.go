@@ -263,7 +263,7 @@ func refJoinBundle(top map[string]json.RawMessage, entries []json.RawMessage) ([
 func refMarshalObject(members map[string]json.RawMessage, first string) ([]byte, error) {
 	keys := make([]string, 0, len(members))
 	for k := range members {
-		if k != first || first == "" { // the reference dropped a member named "" here: fixed
+		if k != first || first == "" { // first == "": none is special; a member named "" stays
 			keys = append(keys, k)
 		}
 	}
