@@ -14,10 +14,13 @@ func main() {
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	var usage usageError
+	var config *configError
 	switch {
 	case err == nil:
 	case errors.As(err, &usage):
 		os.Exit(2)
+	case errors.As(err, &config):
+		os.Exit(1) // parseFlags has said it, as FILE:LINE: reason
 	default:
 		fmt.Fprintln(os.Stderr, "gateway:", err)
 		os.Exit(1)
