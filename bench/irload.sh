@@ -25,7 +25,7 @@ go build -o "$bin" ./cmd/loadir
 
 count1() { # scenario server n -> instructions collected in one run
   local out
-  out=$(GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=/dev/null \
+  out=$(GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=/dev/null \
     "$bin" -scenario "$1" -server "$2" -n "$3" -callgrind 2>&1) || { echo "$out" >&2; return 1; }
   grep -o 'Collected : [0-9]*' <<<"$out" | grep -o '[0-9]*$'
 }

@@ -9,8 +9,12 @@
 // thing: cache misses and waiting do not count). irload.sh runs it under
 // callgrind for every scenario and prints the table.
 //
-//	valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=/dev/null \
+//	GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off valgrind --tool=callgrind \
+//	    --instr-atstart=no --callgrind-out-file=/dev/null \
 //	    go-built-loadir -scenario patient-read -server wrapped -n 3000 -callgrind
+//
+// The GODEBUG settings keep the Go runtime from preemption signals and
+// from the RDTSCP instruction, which valgrind cannot run (SIGILL).
 //
 // Flags:
 //
