@@ -319,7 +319,7 @@ func (m *Matcher) walk(resource []byte, w *walker) (string, error) {
 	rt, err := m.walkValidating(resource, w)
 	if err != nil && !errors.Is(err, ErrMalformedResource) && !validJSONSyntax(resource) {
 		// Whatever the walk stumbled on first, a document that is not
-		// JSON is reported as such (as when it was validated up front).
+		// JSON is reported as such, as a validation pass before the walk would.
 		return "", errNotJSON
 	}
 	return rt, err
