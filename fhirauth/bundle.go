@@ -341,10 +341,39 @@ func (p *Policy) classifyEntry(e *bundleEntry) (*Request, error) {
 	if err := p.route(req, &in); err != nil {
 		return nil, err
 	}
+	if err := entryPost(req, u); err != nil {
+		return nil, err
+	}
 	if err := p.finish(req, &in); err != nil {
 		return nil, err
 	}
 	return req, nil
+}
+
+// entryPost refuses the POST entries whose request.url servers read in
+// different ways. A search by POST ([type]/_search, _search,
+// [compartment]/[id]/[type]/_search) has its parameters in a form body,
+// which an entry cannot carry: servers take them from request.url's
+// query, from the entry's resource, or from nowhere (medplum searches
+// with the resource as its form and drops the query, so a search
+// without a resource returns every resource of the type, whatever
+// narrowing the query got). A create's request.url is [type] alone: with
+// a query some servers make it a conditional create (the query as its
+// If-None-Exist), others read the query as options of the create, and
+// others drop it.
+func entryPost(req *Request, u string) error {
+	if req.Method != http.MethodPost {
+		return nil
+	}
+	switch req.Interaction {
+	case SearchType, SearchSystem, SearchCompartment:
+		return invalid("a Bundle entry cannot search by POST (%q): servers read the parameters of such an entry from its request.url, from its resource or not at all; send GET with the parameters in request.url", clip(u))
+	case Create:
+		if strings.Contains(u, "?") {
+			return invalid("the request.url of a create entry is the resource type alone, not %q: servers read a query there as a condition, as options or not at all; put a condition in request.ifNoneExist", clip(u))
+		}
+	}
+	return nil
 }
 
 // binaryPayload names the element that holds a Binary's content in the

@@ -24,7 +24,8 @@
 // can read (target, _include/_revinclude targets, chain hops, _has types,
 // _type). Anything ambiguous is an error, never a guess: percent-encoding,
 // dot or empty segments and ";" in the path, mis-cased or unknown types,
-// absolute URLs in Bundle entries, nested Bundles, _filter and _query,
+// absolute URLs in Bundle entries, nested Bundles, Bundle entries that
+// search by POST or create with a query in request.url, _filter and _query,
 // duplicate or case-variant keys in the JSON elements that matter. The
 // search of a conditional write (If-None-Exist, the query of a
 // conditional update, patch or delete, and their forms in Bundle entries)

@@ -46,6 +46,9 @@ func TestGatewayInFrontOfMedplum(t *testing.T) {
 	t.Run("oracle", func(t *testing.T) {
 		counts["existence oracle"] += existenceOracles(ctx, t, e, patientToken, v1)
 	})
+	t.Run("entry urls", func(t *testing.T) {
+		counts["entry url"] += entryURLs(ctx, t, e, patientToken)
+	})
 	// Last: the own update changes the upstream.
 	t.Run("write", func(t *testing.T) {
 		counts["write"] += writes(ctx, t, e)
