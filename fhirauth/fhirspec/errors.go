@@ -8,7 +8,9 @@ var (
 	ErrUnknownVersion = errors.New("unknown FHIR version")
 	// ErrMalformedResource means the resource bytes are not one well-formed
 	// JSON object with a string "resourceType" and, when present, a string
-	// "id" (or too deeply nested).
+	// "id" (or too deeply nested); for a resource about to be written
+	// (Matcher.PatientCompartmentsStrict), also one with a compartment
+	// element or reference of a shape FHIR JSON does not have.
 	ErrMalformedResource = errors.New("malformed FHIR resource")
 	// ErrAmbiguousResource means the resource repeats an element that decides
 	// compartment membership ("resourceType", "id", a compartment element or

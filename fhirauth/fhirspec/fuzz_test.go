@@ -40,7 +40,18 @@ func FuzzInPatientCompartment(f *testing.F) {
 				t.Fatalf("strict %v/%v, plain %v/%v", strictIDs, strictErr, ids, idsErr)
 			}
 		} else if idsErr == nil && !errors.Is(strictErr, ErrUnverifiableReference) {
-			t.Fatalf("strict error %v where plain accepts", strictErr)
+			// Or a misshapen compartment element, which only the
+			// strict form refuses.
+			var decoded map[string]any
+			if !errors.Is(strictErr, ErrMalformedResource) || json.Unmarshal([]byte(doc), &decoded) != nil || !modelMisshapen(m.Version(), decoded) {
+				t.Fatalf("strict error %v where plain accepts", strictErr)
+			}
+		}
+		if _, _, strictErr := m.PatientCompartmentsStrict([]byte(doc)); idsErr == nil && strictErr == nil {
+			var decoded map[string]any
+			if json.Unmarshal([]byte(doc), &decoded) == nil && modelMisshapen(m.Version(), decoded) {
+				t.Fatalf("strict accepts a misshapen compartment element")
+			}
 		}
 		if !IsID(patient) {
 			if !errors.Is(err, ErrInvalidID) {

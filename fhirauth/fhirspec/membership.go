@@ -146,7 +146,12 @@ func (m *Matcher) PatientCompartments(resource []byte) (resourceType string, ids
 // "Patient" in any letter case but that is not exactly
 // "Patient/<id>[/_history/<vid>]". References that cannot name a patient
 // (other types, "urn:uuid:" and "urn:oid:" placeholders of a Bundle,
-// contained "#id") are accepted as in PatientCompartments.
+// contained "#id") are accepted as in PatientCompartments. A
+// compartment element that is neither an object nor an array of objects,
+// and a "reference" there that is not a string, are errors wrapping
+// ErrMalformedResource: FHIR JSON has neither, PatientCompartments reads
+// them as naming nobody, and a lenient reader may find a patient in
+// ["Patient/1"] or 1.
 func (m *Matcher) PatientCompartmentsStrict(resource []byte) (resourceType string, ids []string, err error) {
 	return m.compartments(resource, true)
 }

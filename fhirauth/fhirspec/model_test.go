@@ -88,3 +88,49 @@ func modelPatientID(ref string, bases []string) string {
 	}
 	return "\x00none" // never a valid id
 }
+
+// modelMisshapen reports whether a compartment path of doc's type holds
+// an element that is neither an object nor an array of objects (null
+// included), or a Reference whose "reference" is present but not a
+// string: what PatientCompartmentsStrict refuses as malformed.
+func modelMisshapen(v Version, doc map[string]any) bool {
+	rt, _ := doc["resourceType"].(string)
+	params, _ := PatientCompartment(v, rt)
+	for _, p := range params {
+		for _, path := range p.Paths {
+			if misshapenAt(doc, strings.Split(path, ".")) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func misshapenAt(obj map[string]any, path []string) bool {
+	x, present := obj[path[0]]
+	if !present {
+		return false
+	}
+	elems := []any{x}
+	if arr, ok := x.([]any); ok {
+		elems = arr
+	}
+	for _, e := range elems {
+		m, ok := e.(map[string]any)
+		if !ok {
+			return true
+		}
+		if len(path) == 1 {
+			if r, present := m["reference"]; present {
+				if _, ok := r.(string); !ok {
+					return true
+				}
+			}
+			continue
+		}
+		if misshapenAt(m, path[1:]) {
+			return true
+		}
+	}
+	return false
+}

@@ -61,6 +61,18 @@ func TestPatientCompartmentsStrict(t *testing.T) {
 		"own base, bad id":        {`{"resourceType":"Observation","subject":{"reference":"https://fhir.example.org/r4/Patient/b/x"}}`, nil, ErrUnverifiableReference},
 		"mis-cased":               {`{"resourceType":"Observation","subject":{"reference":"patient/b"}}`, nil, ErrUnverifiableReference},
 		"Patient link":            {`{"resourceType":"Patient","id":"a","link":[{"other":{"reference":"Patient?identifier=b"}}]}`, nil, ErrUnverifiableReference},
+		"reference array":         {`{"resourceType":"Observation","subject":{"reference":"Patient/a"},"performer":[{"reference":["Patient/b"]}]}`, nil, ErrMalformedResource},
+		"reference object":        {`{"resourceType":"Observation","subject":{"reference":"Patient/a"},"performer":[{"reference":{"x":"Patient/b"}}]}`, nil, ErrMalformedResource},
+		"reference number":        {`{"resourceType":"Observation","subject":{"reference":"Patient/a"},"performer":[{"reference":12}]}`, nil, ErrMalformedResource},
+		"reference true":          {`{"resourceType":"Observation","subject":{"reference":"Patient/a"},"performer":[{"reference":true}]}`, nil, ErrMalformedResource},
+		"reference null":          {`{"resourceType":"Observation","subject":{"reference":"Patient/a"},"performer":[{"reference":null}]}`, nil, ErrMalformedResource},
+		"element a string":        {`{"resourceType":"Observation","subject":{"reference":"Patient/a"},"performer":"Patient/b"}`, nil, ErrMalformedResource},
+		"element null":            {`{"resourceType":"Observation","subject":null,"performer":[{"reference":"Patient/a"}]}`, nil, ErrMalformedResource},
+		"null in an array":        {`{"resourceType":"Observation","subject":{"reference":"Patient/a"},"performer":[null]}`, nil, ErrMalformedResource},
+		"array in an array":       {`{"resourceType":"Observation","subject":{"reference":"Patient/a"},"performer":[["Patient/b"]]}`, nil, ErrMalformedResource},
+		"backbone a string":       {`{"resourceType":"CareTeam","subject":{"reference":"Patient/a"},"participant":["Patient/b"]}`, nil, ErrMalformedResource},
+		"Patient link.other":      {`{"resourceType":"Patient","id":"a","link":[{"other":{"reference":["Patient/b"]}}]}`, nil, ErrMalformedResource},
+		"outside compartment":     {`{"resourceType":"Observation","subject":{"reference":"Patient/a"},"focus":[{"reference":["Patient/b"]}]}`, []string{"a"}, nil},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, ids, err := m.PatientCompartmentsStrict([]byte(tc.doc))

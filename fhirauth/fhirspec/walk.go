@@ -85,8 +85,20 @@ func (w *walker) value(n *pathNode, at, depth int, inArray bool) int {
 	end := jsonsyntax.ValidValue(w.data, at, depth)
 	if end < 0 {
 		w.err = errNotJSON
+	} else if w.strict {
+		w.err = notObject(n.name)
+		return -1
 	}
 	return end
+}
+
+// notObject is the error, for a resource about to be written, of an
+// element on a compartment path that is neither an object nor an array
+// of objects ("subject": "Patient/1", "performer": [["..."]], null): FHIR
+// JSON has no such form of a Reference or of an element holding one, and
+// a lenient reader may still find a reference in it.
+func notObject(name string) error {
+	return fmt.Errorf("fhirspec: element %q is not an object or an array of objects: %w", name, ErrMalformedResource)
 }
 
 // array walks the elements of the array at data[at] for node n.
@@ -209,8 +221,17 @@ func (w *walker) root(obj *jsonsyntax.ObjectReader, n *pathNode) bool {
 // reference reads v, the value of the "reference" member of a Reference
 // at node n, and records the patient it names.
 func (w *walker) reference(v []byte, n *pathNode) {
-	if len(v) == 0 || v[0] != '"' {
-		return // not a string (or invalid: obj has the error): names nobody
+	if len(v) == 0 {
+		return // invalid: obj has the error
+	}
+	if v[0] != '"' {
+		// Not a string: FHIR has none, so it names nobody, except to a
+		// reader that takes ["Patient/2"] or {"x": "Patient/2"} for the
+		// string in it, or 12 for "12": a write must not carry one.
+		if w.strict {
+			w.err = fmt.Errorf("fhirspec: the reference in %q is not a string: %w", n.name, ErrMalformedResource)
+		}
+		return
 	}
 	ref, _ := w.str(v)
 	if w.err != nil {
