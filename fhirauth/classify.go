@@ -653,7 +653,7 @@ func (p *Policy) routeOperation(req *Request, in *rawRequest, m, seg string, lev
 // paramsInBody reports whether a POSTed operation's Parameters body holds
 // parameters the decision must see.
 func (p *Policy) paramsInBody(op string) bool {
-	return op == "export" || op == "everything" || p.ops[op].Search
+	return builtinOperation(op) || p.ops[op].Search
 }
 
 // checkType checks a resource type name exactly, naming the right spelling

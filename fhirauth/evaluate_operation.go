@@ -10,9 +10,9 @@ import (
 // other operation is denied.
 func (e *evaluation) operation() (*Decision, denial) {
 	switch e.req.Operation {
-	case "export":
+	case opExport:
 		return e.export()
-	case "everything":
+	case opEverything:
 		return e.everything()
 	}
 	return e.registered()

@@ -103,6 +103,28 @@ func ExamplePolicy_Authorize_batch() {
 	// 1 false 403 "user/Observation.d"
 }
 
+// KnowsOperation tells the operations the policy decides (its built-in
+// $export and $everything, and those registered) from any other, such
+// as the status URL of an upstream's Bulk Data job.
+func ExamplePolicy_KnowsOperation() {
+	policy, err := fhirauth.NewPolicy(fhirauth.WithOperation(fhirauth.OperationRule{
+		Name: "$stats", Levels: fhirauth.TypeLevel, Types: []string{"Patient"}, Permission: scope.Read,
+	}))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, name := range []string{"$export", "everything", "$stats", "$STATS", "$export-poll-status"} {
+		fmt.Println(name, policy.KnowsOperation(name))
+	}
+	// Output:
+	// $export true
+	// everything true
+	// $stats true
+	// $STATS true
+	// $export-poll-status false
+}
+
 // OperationOutcome builds the body of a refusal for either FHIR version.
 func ExampleOperationOutcome() {
 	fmt.Println(string(fhirauth.OperationOutcome(fhirspec.STU3, "forbidden", `needs "user/Observation.s"`)))

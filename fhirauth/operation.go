@@ -2,10 +2,51 @@ package fhirauth
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
 )
+
+// The operations fhirauth has rules of its own for (their names without
+// "$"): Bulk Data's $export and Patient/[id]/$everything. Every other
+// operation is decided by a registered OperationRule, or refused.
+const (
+	opExport     = "export"
+	opEverything = "everything"
+)
+
+// builtinOperations lists them.
+var builtinOperations = [...]string{opExport, opEverything}
+
+// builtinOperation reports whether name is one of the built-in operations.
+func builtinOperation(name string) bool {
+	return slices.Contains(builtinOperations[:], name)
+}
+
+// KnowsOperation reports whether the policy has rules for the operation
+// named name ("$" optional): a built-in one ($export, $everything) or
+// one registered with WithOperation. Any other operation is refused as
+// unknown. Names are compared ignoring letter case, although the policy
+// routes the exact name only and refuses a case variant as unknown: a
+// server may match operation names in any case and read $EXPORT as
+// $export, so a caller telling the policy's operations from others
+// (a gateway recording an upstream's Bulk Data job URLs, which their
+// owner then reaches past the policy) must not take one for the other.
+func (p *Policy) KnowsOperation(name string) bool {
+	name = strings.TrimPrefix(name, "$")
+	for _, known := range builtinOperations {
+		if strings.EqualFold(name, known) {
+			return true
+		}
+	}
+	for known := range p.ops {
+		if strings.EqualFold(name, known) {
+			return true
+		}
+	}
+	return false
+}
 
 // finishOperation validates the parameters of an operation and fills
 // Reaches. The built-in $export and $everything are understood here;
@@ -18,9 +59,9 @@ func (p *Policy) finishOperation(req *Request, in *rawRequest) error {
 		}
 	}
 	switch req.Operation {
-	case "export":
+	case opExport:
 		return p.finishExport(req)
-	case "everything":
+	case opEverything:
 		return p.finishEverything(req)
 	}
 	if rule, ok := p.ops[req.Operation]; ok && rule.Search && req.Level != SystemLevel {

@@ -122,7 +122,7 @@ func WithOperation(r OperationRule) Option {
 		if name == "" || !isPathText(name) {
 			return fmt.Errorf("fhirauth: operation name %q is not valid", r.Name)
 		}
-		if name == "export" || name == "everything" {
+		if builtinOperation(name) {
 			return fmt.Errorf("fhirauth: $%s has built-in rules and cannot be registered", name)
 		}
 		if r.Levels == 0 || r.Levels&^(SystemLevel|TypeLevel|InstanceLevel) != 0 {

@@ -407,13 +407,15 @@ func TestGatewayAttackExportJobFileExistence(t *testing.T) {
 
 // An upstream that names an operation the policy decides ($export,
 // $everything, or one the configuration registers) as a job's status
-// URL or file does not open it to the job's owner: only operations the
+// URL or file does not open it to the job's owner, at any level and in
+// any case of its name (Policy.KnowsOperation): only operations the
 // policy knows nothing of (HAPI's $export-poll-status, Firely's
-// $exportstatus) may be a job's, in any case of its name. Here the
-// owner may export Observations only.
+// $exportstatus) may be a job's. Here the owner may export Observations
+// only.
 func TestGatewayAttackExportJobNamesKnownOperations(t *testing.T) {
 	cfg := writeConfig(t, "operations:\n  - {name: stats, levels: [type], types: [Patient], permission: r}\n")
-	for _, named := range []string{"/Patient/$everything", "/$export", "/Patient/$stats", "/Patient/p1/$everything", "/Patient/$Everything", "/Patient/$STATS"} {
+	for _, named := range []string{"/Patient/$everything", "/$export", "/Patient/$stats", "/Patient/p1/$everything", "/Patient/$Everything", "/Patient/$STATS",
+		"/$stats", "/$STATS", "/$EXPORT", "/$Stats?p1"} {
 		t.Run(named, func(t *testing.T) { notAJobURL(t, named, strings.Contains(named, "p1"), "-config", cfg) })
 	}
 }

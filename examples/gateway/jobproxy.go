@@ -47,7 +47,6 @@ type jobBinder struct {
 	store       *jobStore
 	links       *linkRewriter
 	policy      *fhirauth.Policy // tells a job's URLs from the FHIR API's
-	operations  []string         // the names of the operations the policy decides
 	fhirNames   map[string]bool  // see fhirNames
 	version     fhirspec.Version
 	maxManifest int64
@@ -239,17 +238,13 @@ func (b *jobBinder) jobShaped(u *url.URL) bool {
 // one it decides ($export, $everything, or a registered one) reads or
 // starts what the scopes must grant, and one on a type or a resource
 // reads what it names (HAPI's Binary/[id]/$binary-access-read); both
-// stay the policy's. Names are compared in any case, as a server may.
+// stay the policy's. Policy.KnowsOperation compares names in any case,
+// as a server may.
 func (b *jobBinder) unknownOperation(req *fhirauth.Request) bool {
 	if req.Interaction != fhirauth.Operation || req.Level != fhirauth.SystemLevel {
 		return false
 	}
-	for _, name := range b.operations {
-		if strings.EqualFold(req.Operation, name) {
-			return false
-		}
-	}
-	return true
+	return !b.policy.KnowsOperation(req.Operation)
 }
 
 // fileShape reports whether u may be recorded as a job's file URL (a

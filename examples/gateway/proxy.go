@@ -21,11 +21,7 @@ func newProxy(c *config, policy *fhirauth.Policy, logger *slog.Logger, jobs *job
 	base := policy.BasePath()
 	upstream := c.upstream
 	links := &linkRewriter{upstreamBase: upstream.String(), gatewayBase: base}
-	ops := []string{"export", "everything"} // the policy's own
-	for _, op := range c.operations {
-		ops = append(ops, strings.TrimPrefix(op.Name, "$"))
-	}
-	binder := &jobBinder{store: jobs, links: links, policy: policy, operations: ops, fhirNames: fhirNames(policy.Version()),
+	binder := &jobBinder{store: jobs, links: links, policy: policy, fhirNames: fhirNames(policy.Version()),
 		version: policy.Version(), maxManifest: c.maxResponse, logger: logger}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.ResponseHeaderTimeout = timeouts.upstreamHeader
