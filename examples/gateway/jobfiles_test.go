@@ -415,7 +415,7 @@ func TestGatewayAttackExportJobFileExistence(t *testing.T) {
 func TestGatewayAttackExportJobNamesKnownOperations(t *testing.T) {
 	cfg := writeConfig(t, "operations:\n  - {name: stats, levels: [type], types: [Patient], permission: r}\n")
 	for _, named := range []string{"/Patient/$everything", "/$export", "/Patient/$stats", "/Patient/p1/$everything", "/Patient/$Everything", "/Patient/$STATS",
-		"/$stats", "/$STATS", "/$EXPORT", "/$Stats?p1"} {
+		"/$stats", "/$STATS", "/$EXPORT", "/$Stats?p1", "/$everything", "/$everything?p1", "/$Everything", "/$eVerything?p1"} {
 		t.Run(named, func(t *testing.T) { notAJobURL(t, named, strings.Contains(named, "p1"), "-config", cfg) })
 	}
 }

@@ -294,13 +294,15 @@ func (b *jobBinder) shapeOf(u *url.URL) (*fhirauth.Request, bool) {
 
 // namesFHIR reports whether the path p under the base starts with a
 // resource type or a FHIR path segment (metadata, _history, _search) in
-// any case: the policy refuses /fhir/patient because a server may read
-// it as Patient, and a path that goes on past a type's (Patient/p1/x)
-// is no path of a job.
+// any case, or with an operation the policy knows: the policy refuses
+// /fhir/patient because a server may read it as Patient, a path that
+// goes on past a type's (Patient/p1/x) is no path of a job, and the
+// policy refuses [base]/$everything, which it authorizes on Patient
+// only, though a server may serve it.
 func (b *jobBinder) namesFHIR(p string) bool {
 	rest := strings.TrimPrefix(p, b.policy.BasePath()+"/")
 	first, _, _ := strings.Cut(rest, "/")
-	return b.fhirNames[strings.ToLower(first)]
+	return b.fhirNames[strings.ToLower(first)] || (strings.HasPrefix(first, "$") && b.policy.KnowsOperation(first))
 }
 
 // fhirNames is the set of the resource types of v and FHIR path
