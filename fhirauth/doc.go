@@ -56,7 +56,11 @@
 // the compartment, with no reference a server could resolve to another
 // patient (conditional, absolute), and the stored version is checked
 // (Decision.CheckStored; deleting a missing resource is refused like
-// deleting another patient's); shared types are read-only. A search,
+// deleting another patient's); shared types are read-only. A conditional
+// reference anywhere in a written body (Patient?identifier=...) is a
+// search the server runs to resolve it, and whether the write succeeds
+// tells what it found: it needs unconstrained "s" on its type, and
+// under patient context a type shared with patient/ scopes. A search,
 // narrowed or not, with a parameter that is neither a search parameter of
 // its type in the release (fhirspec.IsSearchParam, by the name before any
 // modifier or chain) nor a result parameter fhirauth reads (_count,

@@ -13,7 +13,8 @@ import (
 // body must be in exactly the context patient's compartment (not also in
 // another patient's), and Patient resources are never created. A body
 // with an id is refused unless the token could update that id anyway
-// (createWithID).
+// (createWithID), and one with a conditional reference the token may not
+// search for too (conditionalReferences).
 func (e *evaluation) create() (*Decision, denial) {
 	req := e.req
 	t := req.ResourceType
@@ -34,6 +35,9 @@ func (e *evaluation) create() (*Decision, denial) {
 		default:
 			return nil, e.outsideCompartment(t, "create")
 		}
+	}
+	if den := e.conditionalReferences(); den.status != 0 {
+		return nil, den
 	}
 	if m == scope.Constrained {
 		if den := e.bodySatisfies(t, letters, req.Body); den.status != 0 {
@@ -90,6 +94,8 @@ func (e *evaluation) createWithID(t string, letters scope.Permission) denial {
 // compartment and the stored version too (CheckStored), so a resource of
 // another patient can neither be overwritten nor moved into or out of the
 // compartment; a patch must not touch the compartment reference elements.
+// Neither may hold a conditional reference the token may not search for
+// (conditionalReferences).
 func (e *evaluation) update() (*Decision, denial) {
 	req := e.req
 	t := req.ResourceType
@@ -132,6 +138,9 @@ func (e *evaluation) update() (*Decision, denial) {
 		default:
 			return nil, e.outsideCompartment(t, string(req.Interaction.String()))
 		}
+	}
+	if den := e.conditionalReferences(); den.status != 0 {
+		return nil, den
 	}
 	if m == scope.Constrained {
 		if req.Interaction == Update {
