@@ -49,6 +49,9 @@ func TestGatewayInFrontOfMedplum(t *testing.T) {
 	t.Run("entry urls", func(t *testing.T) {
 		counts["entry url"] += entryURLs(ctx, t, e, patientToken)
 	})
+	t.Run("misshapen references", func(t *testing.T) {
+		counts["misshapen reference"] += misshapenReferences(ctx, t, e)
+	})
 	// Last: the own update changes the upstream.
 	t.Run("write", func(t *testing.T) {
 		counts["write"] += writes(ctx, t, e)

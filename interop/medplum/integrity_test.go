@@ -124,3 +124,25 @@ func snapshot(ctx context.Context, t *testing.T, e *env) map[string]string {
 	}
 	return out
 }
+
+// misshapenReferences writes, with a patient/*.cruds token for p1,
+// Observations of p1 whose performer reference is not a string. medplum
+// stores such a body as it is (it does not validate it), so what a
+// reader makes of ["Patient/p2"] decides whose record it is: the gateway
+// refuses it as malformed. It returns the requests made.
+func misshapenReferences(ctx context.Context, t *testing.T, e *env) int {
+	tok := e.token("patient/*.cruds", contextPatient)
+	n := 0
+	for _, ref := range []string{`["Patient/p2"]`, `{"reference":"Patient/p2"}`, `2`, `null`} {
+		body := `{"resourceType":"Observation","status":"final","code":{"text":"misshapen"},"subject":{"reference":"Patient/p1"},"performer":[{"reference":` + ref + `}]}`
+		t.Run(ref, func(t *testing.T) {
+			status, stored := send(ctx, t, http.MethodPost, e.upstream, "Observation", "", body)
+			require.Equal(t, http.StatusCreated, status, "medplum stores it: %s", stored)
+			status, answer := send(ctx, t, http.MethodPost, e.gateway, "Observation", tok, body)
+			n += 2
+			assert.Equal(t, http.StatusBadRequest, status, "%s", answer)
+			assert.Contains(t, string(answer), "not a string")
+		})
+	}
+	return n
+}
