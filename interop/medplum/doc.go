@@ -33,7 +33,11 @@
 // patient's resource are compared with the same requests about a missing
 // one (an existence oracle is a difference); and a patient/*.cruds token
 // tries to hijack, plant and delete other patients' records, alone and in
-// batches and transactions, after which the upstream must be unchanged.
+// batches and transactions, after which the upstream must be unchanged;
+// Bundle entries that search by POST (medplum drops their query and
+// answers with every patient's resources) and bodies whose compartment
+// references are not strings (medplum stores them as written) must be
+// refused.
 //
 // medplum's MemoryRepository matches plain search parameters only;
 // server.mjs adds _include, _revinclude, chains, fullUrls and paging links
