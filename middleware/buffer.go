@@ -352,16 +352,19 @@ func serveBuffered(next http.Handler, b *buffer, r *http.Request) {
 }
 
 // DefaultCheckMemoryBudget bounds the bytes a Middleware holds at once in
-// the buffers of responses being checked (see WithCheckMemoryBudget).
+// the buffers of responses being checked and in the request bodies it
+// reads (see WithCheckMemoryBudget).
 const DefaultCheckMemoryBudget = 256 << 20
 
-// WithCheckMemoryBudget bounds the memory held by responses buffered for
-// checking, all requests together (default DefaultCheckMemoryBudget; a
-// streamed search set counts what its check holds: the current entry and
-// the output not yet sent): N
-// concurrent large responses cannot exhaust memory. When it is spent, a
-// checked request waits briefly for room and is then answered 503 with
-// Retry-After (an OperationOutcome), and its audit record says why.
+// WithCheckMemoryBudget bounds the memory held by checks, all requests
+// together (default DefaultCheckMemoryBudget): responses buffered for
+// checking (a streamed search set counts what its check holds: the
+// current entry and the output not yet sent) and the request bodies the
+// middleware reads (a write's body the policy judges, a form body looked
+// at for a token), which are held until the request is over. N
+// concurrent large requests or responses cannot exhaust memory. When it
+// is spent, a request waits briefly for room and is then answered 503
+// with Retry-After (an OperationOutcome), and its audit record says why.
 func WithCheckMemoryBudget(n int64) Option {
 	return func(c *config) error {
 		if n < bufferInitial {

@@ -167,12 +167,13 @@ type requestState struct {
 	request   *fhirauth.Request
 	decision  *fhirauth.Decision
 	public    bool
-	denied    bool   // the client was refused (by the decision or a response check)
-	withheld  int32  // resources removed by response checks
-	reason    string // why, for the audit record
-	dpop      bool   // the request used the DPoP scheme: refusals challenge in it
-	aborted   bool   // a streamed response failed its check after it began: abort it
-	cutOff    bool   // the next handler panicked: the response may be incomplete
+	denied    bool      // the client was refused (by the decision or a response check)
+	withheld  int32     // resources removed by response checks
+	reason    string    // why, for the audit record
+	dpop      bool      // the request used the DPoP scheme: refusals challenge in it
+	aborted   bool      // a streamed response failed its check after it began: abort it
+	cutOff    bool      // the next handler panicked: the response may be incomplete
+	body      *heldBody // the request body while the middleware reads it (nil: none)
 	// hidden: answered with existence hiding's 404 (notFound), whether
 	// the resource was withheld or is missing; the metric counts both
 	// alike (see emitMetric), the audit record tells them apart.
@@ -248,6 +249,8 @@ func (m *Middleware) serve(st *requestState, next http.Handler, r *http.Request)
 		m.refuseBearer(st, bearerInQuery)
 		return
 	}
+	st.body = holdBody(r, m.cfg.budget)
+	defer st.body.release(r)
 	var p *token.Principal
 	if m.cfg.dpop != nil && usesDPoP(r.Header) {
 		st.dpop = true
@@ -262,6 +265,11 @@ func (m *Middleware) serve(st *requestState, next http.Handler, r *http.Request)
 	st.rec.private = true
 	req, d := m.policy.Authorize(r.Context(), p, r)
 	st.request, st.decision = req, d
+	st.body.handOff(r)
+	if st.body.spent() {
+		m.refuseSpent(st)
+		return
+	}
 	if d == nil {
 		m.refuse(st, http.StatusInternalServerError, "exception", "the policy returned no decision")
 		return

@@ -176,7 +176,7 @@ func readForCheck(h http.Header) (accept string, drop bool) {
 // OperationOutcomes or without a body.
 func (m *Middleware) checkedBody(st *requestState, b *buffer, f *headerFacts) ([]byte, bool) {
 	if b.starved {
-		m.refuse(st, http.StatusServiceUnavailable, "transient", "the server is checking too many large responses at once; retry later")
+		m.refuseBusy(st)
 		return nil, false
 	}
 	if b.over {
@@ -416,4 +416,18 @@ func clipText(s string) string {
 		return s[:64] + "..."
 	}
 	return s
+}
+
+// refuseSpent answers 503 a request whose body found the check-memory
+// budget spent while being read, and closes the connection after it: the
+// rest of the body is not read (see heldBody.Close).
+func (m *Middleware) refuseSpent(st *requestState) {
+	st.rec.Header().Set("Connection", "close")
+	m.refuseBusy(st)
+}
+
+// refuseBusy answers 503 (with Retry-After) a request that found the
+// check-memory budget spent.
+func (m *Middleware) refuseBusy(st *requestState) {
+	m.refuse(st, http.StatusServiceUnavailable, "transient", "the server is checking too many large requests and responses at once; retry later")
 }
