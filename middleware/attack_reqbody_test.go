@@ -141,3 +141,47 @@ func TestExpectContinueRefusedWithoutReadingBody(t *testing.T) {
 	defer res.Body.Close()
 	assert.Equal(t, http.StatusUnauthorized, res.StatusCode)
 }
+
+// A batch the middleware takes apart (here: a search entry it narrows)
+// is forwarded as a copy of the body, held as long as the body: both
+// count in the budget.
+func TestReworkedBundleCopyCountsInCheckMemoryBudget(t *testing.T) {
+	const (
+		clients = 6
+		budget  = 1 << 20
+	)
+	body := `{"resourceType":"Bundle","type":"batch","entry":[` +
+		`{"request":{"method":"POST","url":"Observation"},"resource":{"resourceType":"Observation","subject":{"reference":"Patient/` + naivefhir.Alice +
+		`"},"note":[{"text":"` + strings.Repeat("n", 300<<10) + `"}]}},` +
+		`{"request":{"method":"GET","url":"Observation?code=x"}}]}`
+	release := make(chan struct{})
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(release) }) })
+	var inside atomic.Int32
+	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		inside.Add(1)
+		<-release
+		w.WriteHeader(http.StatusInternalServerError)
+	})
+	e := newEnv(t, withInner(inner), withMW(middleware.WithCheckMemoryBudget(budget)))
+	hdr := bearer(e.token("patient/Observation.crs", naivefhir.Alice))
+	hdr.Set("Content-Type", "application/fhir+json")
+	var refused atomic.Int32
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Go(func() {
+			res, _ := e.request(t, http.MethodPost, "/fhir", hdr, body)
+			if res.StatusCode == http.StatusServiceUnavailable {
+				refused.Add(1)
+			}
+		})
+	}
+	require.Eventually(t, func() bool { return inside.Load()+refused.Load() == clients },
+		10*time.Second, 5*time.Millisecond, "inside %d, refused %d", inside.Load(), refused.Load())
+	assert.LessOrEqual(t, 2*int64(inside.Load())*int64(len(body)), int64(budget),
+		"%d Bundles of %d bytes and their copies held at once", inside.Load(), len(body))
+	assert.Positive(t, inside.Load())
+	once.Do(func() { close(release) })
+	wg.Wait()
+}

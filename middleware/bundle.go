@@ -55,6 +55,11 @@ func (m *Middleware) serveBundle(st *requestState, ctx context.Context, next htt
 	// The Bundle forwarded: the client's, with the kept entries, as
 	// prepared, in place of its entry array.
 	fwd := make([]byte, 0, len(req.Body)+len(entries)*64)
+	if !st.body.holdMore(int64(cap(fwd))) {
+		// The copy is held until the request is over, as the body is.
+		m.refuseBusy(st)
+		return
+	}
 	fwd = append(append(fwd, bundle.body[:bundle.entryStart]...), '[')
 	for i, raw := range entries {
 		mark := len(fwd)

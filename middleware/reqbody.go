@@ -54,6 +54,20 @@ func holdBody(r *http.Request, budget *checkBudget) *heldBody {
 	return h
 }
 
+// holdMore counts n more bytes the middleware holds for the request until
+// it is over (a copy of the body it makes), waiting briefly for room;
+// false when the budget is spent. A request without a body holds nothing.
+func (h *heldBody) holdMore(n int64) bool {
+	if h == nil {
+		return true
+	}
+	if !h.budget.take(n) {
+		return false
+	}
+	h.held += n
+	return true
+}
+
 // spent reports whether a read found the budget spent.
 func (h *heldBody) spent() bool { return h != nil && h.starved }
 
