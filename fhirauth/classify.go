@@ -2,6 +2,7 @@ package fhirauth
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -385,7 +386,7 @@ func (p *Policy) readBody(r *http.Request) ([]byte, error) {
 	if r.ContentLength > p.maxBody {
 		return nil, fmt.Errorf("%w: %d bytes (limit %d)", ErrBodyTooLarge, r.ContentLength, p.maxBody)
 	}
-	b, err := io.ReadAll(io.LimitReader(r.Body, p.maxBody+1))
+	b, err := readAtMost(r.Body, r.ContentLength, p.maxBody)
 	r.Body.Close()
 	if err != nil {
 		return nil, invalid("reading the body: %v", err)
@@ -396,6 +397,32 @@ func (p *Policy) readBody(r *http.Request) ([]byte, error) {
 	r.Body = io.NopCloser(bytes.NewReader(b))
 	r.ContentLength = int64(len(b))
 	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	return b, nil
+}
+
+// errLongerThanDeclared: a body went on after the length it declared.
+var errLongerThanDeclared = errors.New("the body is longer than its Content-Length")
+
+// readAtMost reads body (at most limit+1 bytes of it). A body of declared
+// length (n >= 0) is read into memory of exactly that size, which must
+// then be all of it: growing a buffer as the bytes come would allocate
+// more than twice the body, for each of the writes at the size limit
+// that a server may be reading at once.
+func readAtMost(body io.Reader, n, limit int64) ([]byte, error) {
+	if n < 0 || n > limit {
+		return io.ReadAll(io.LimitReader(body, limit+1))
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(body, b); err != nil {
+		return nil, err
+	}
+	var one [1]byte
+	switch m, err := io.ReadFull(body, one[:]); {
+	case m > 0:
+		return nil, errLongerThanDeclared
+	case err != io.EOF:
+		return nil, err
+	}
 	return b, nil
 }
 
