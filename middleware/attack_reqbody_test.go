@@ -30,16 +30,7 @@ func TestRequestBodiesCountInCheckMemoryBudget(t *testing.T) {
 	)
 	body := `{"resourceType":"Observation","subject":{"reference":"Patient/` + naivefhir.Alice +
 		`"},"note":[{"text":"` + strings.Repeat("n", 300<<10) + `"}]}`
-	release := make(chan struct{})
-	var once sync.Once
-	t.Cleanup(func() { once.Do(func() { close(release) }) })
-	var inside atomic.Int32
-	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		inside.Add(1)
-		<-release
-		w.WriteHeader(http.StatusCreated)
-	})
+	inner, inside, release := holdingHandler(t, http.StatusCreated)
 	e := newEnv(t, withInner(inner), withMW(middleware.WithCheckMemoryBudget(budget)))
 	tok := e.token("patient/Observation.c", naivefhir.Alice)
 	hdr := bearer(tok)
@@ -66,7 +57,7 @@ func TestRequestBodiesCountInCheckMemoryBudget(t *testing.T) {
 	held := int64(inside.Load()) * int64(len(body))
 	assert.LessOrEqual(t, held, int64(budget), "%d bodies of %d bytes held at once", inside.Load(), len(body))
 	assert.Positive(t, inside.Load(), "some requests must get through")
-	once.Do(func() { close(release) })
+	release()
 	wg.Wait()
 	close(statuses)
 	for s := range statuses {
@@ -154,16 +145,7 @@ func TestReworkedBundleCopyCountsInCheckMemoryBudget(t *testing.T) {
 		`{"request":{"method":"POST","url":"Observation"},"resource":{"resourceType":"Observation","subject":{"reference":"Patient/` + naivefhir.Alice +
 		`"},"note":[{"text":"` + strings.Repeat("n", 300<<10) + `"}]}},` +
 		`{"request":{"method":"GET","url":"Observation?code=x"}}]}`
-	release := make(chan struct{})
-	var once sync.Once
-	t.Cleanup(func() { once.Do(func() { close(release) }) })
-	var inside atomic.Int32
-	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		inside.Add(1)
-		<-release
-		w.WriteHeader(http.StatusInternalServerError)
-	})
+	inner, inside, release := holdingHandler(t, http.StatusInternalServerError)
 	e := newEnv(t, withInner(inner), withMW(middleware.WithCheckMemoryBudget(budget)))
 	hdr := bearer(e.token("patient/Observation.crs", naivefhir.Alice))
 	hdr.Set("Content-Type", "application/fhir+json")
@@ -182,6 +164,24 @@ func TestReworkedBundleCopyCountsInCheckMemoryBudget(t *testing.T) {
 	assert.LessOrEqual(t, 2*int64(inside.Load())*int64(len(body)), int64(budget),
 		"%d Bundles of %d bytes and their copies held at once", inside.Load(), len(body))
 	assert.Positive(t, inside.Load())
-	once.Do(func() { close(release) })
+	release()
 	wg.Wait()
+}
+
+// holdingHandler reads each request's body, counts the request in inside
+// and holds it until release is called (at the latest when the test ends),
+// then answers status.
+func holdingHandler(t *testing.T, status int) (h http.Handler, inside *atomic.Int32, release func()) {
+	held := make(chan struct{})
+	var once sync.Once
+	release = func() { once.Do(func() { close(held) }) }
+	t.Cleanup(release)
+	inside = new(atomic.Int32)
+	h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		inside.Add(1)
+		<-held
+		w.WriteHeader(status)
+	})
+	return h, inside, release
 }
