@@ -97,6 +97,7 @@ type response struct {
 	body     []byte          // JSON body (resource, Bundle or OperationOutcome); nil for none
 	resource *store.Resource // the resource concerned, for ETag and Last-Modified
 	location string          // Location header (absolute)
+	allow    string          // Allow header of a 405: the methods the path takes
 }
 
 // request is one FHIR interaction request, from HTTP or a Bundle entry.
@@ -229,6 +230,9 @@ func writeResponse(w http.ResponseWriter, resp response) {
 	}
 	if resp.location != "" {
 		hdr.Set("Location", resp.location)
+	}
+	if resp.allow != "" {
+		hdr.Set("Allow", resp.allow)
 	}
 	if resp.body == nil {
 		w.WriteHeader(resp.status)

@@ -21,13 +21,13 @@ func (h *Handler) route(req request, ops store.Ops) response {
 			}
 			return h.bundle(req)
 		}
-		return notAllowed(req, "system-level interactions other than batch/transaction are not supported")
+		return notAllowed(req, "POST", "system-level interactions other than batch/transaction are not supported")
 	}
 	first := segs[0]
 	switch {
 	case first == "metadata" && len(segs) == 1:
 		if req.method != http.MethodGet {
-			return notAllowed(req, "metadata is read-only")
+			return notAllowed(req, "GET", "metadata is read-only")
 		}
 		return h.capabilities(req)
 	case strings.HasPrefix(first, "$"), strings.HasPrefix(first, "_"):
@@ -56,13 +56,13 @@ func (h *Handler) routeType(req request, ops store.Ops, typ string, segs []strin
 		case http.MethodDelete:
 			return h.conditionalDelete(req, ops, typ)
 		}
-		return notAllowed(req, "")
+		return notAllowed(req, "GET, POST, PUT, DELETE", "")
 	case 2:
 		second := segs[1]
 		switch {
 		case second == "_search":
 			if req.method != http.MethodPost {
-				return notAllowed(req, "")
+				return notAllowed(req, "POST", "")
 			}
 			return h.postSearch(req, ops, typ)
 		case strings.HasPrefix(second, "$"), strings.HasPrefix(second, "_"):
@@ -79,11 +79,11 @@ func (h *Handler) routeType(req request, ops store.Ops, typ string, segs []strin
 		case http.MethodDelete:
 			return h.delete(req, ops, typ, id)
 		}
-		return notAllowed(req, "")
+		return notAllowed(req, "GET, PUT, PATCH, DELETE", "")
 	case 3:
 		id, third := segs[1], segs[2]
 		if req.method != http.MethodGet {
-			return notAllowed(req, "")
+			return notAllowed(req, "GET", "")
 		}
 		switch {
 		case third == "_history":
@@ -99,7 +99,7 @@ func (h *Handler) routeType(req request, ops store.Ops, typ string, segs []strin
 			break
 		}
 		if req.method != http.MethodGet {
-			return notAllowed(req, "")
+			return notAllowed(req, "GET", "")
 		}
 		v, err := strconv.Atoi(segs[3])
 		if err != nil || v < 1 {
@@ -110,12 +110,16 @@ func (h *Handler) routeType(req request, ops store.Ops, typ string, segs []strin
 	return failure(http.StatusBadRequest, "not-supported", "unsupported path")
 }
 
-func notAllowed(req request, why string) response {
+// notAllowed answers 405 a method the path does not take; allow lists
+// the methods it does, for the Allow header RFC 9110 requires on a 405.
+func notAllowed(req request, allow, why string) response {
 	msg := fmt.Sprintf("%s is not allowed here", req.method)
 	if why != "" {
 		msg += ": " + why
 	}
-	return failure(http.StatusMethodNotAllowed, "not-supported", msg)
+	resp := failure(http.StatusMethodNotAllowed, "not-supported", msg)
+	resp.allow = allow
+	return resp
 }
 
 // checkContentType checks a request body's media type; entries of a Bundle
