@@ -265,11 +265,10 @@ type headerFacts struct {
 // caller, on its stack: a field of the buffer would make every checked
 // request's state larger.)
 //
-// A handler that writes the map directly may use a name in another
-// letter case ("location"), which net/http sends as it is and clients
-// read as the header it names. Such a name of a header scan looks for is
-// first merged into the canonical one, so that every check applies to
-// it (and two Content-Types written in two cases count as two).
+// A name of a header scan looks for, written by the handler in another
+// letter case ("location"), is first merged into the canonical one (see
+// headerNames), so that every check applies to it (and two Content-Types
+// written in two cases count as two).
 func (b *buffer) scan() headerFacts {
 	var f headerFacts
 	variant := false
@@ -294,7 +293,7 @@ func (b *buffer) scan() headerFacts {
 		default:
 			if strings.HasPrefix(k, http.TrailerPrefix) { // as net/http reads it
 				f.trailerKeys = true
-			} else if len(k) < 64 && scannedLengths&(1<<len(k)) != 0 && scannedName(k) != "" {
+			} else if scannedNames.match(k) != "" {
 				variant = true
 			}
 		}
@@ -302,37 +301,12 @@ func (b *buffer) scan() headerFacts {
 	if !variant {
 		return f
 	}
-	for k, v := range b.header {
-		if name := scannedName(k); name != "" && name != k {
-			delete(b.header, k)
-			b.header[name] = append(b.header[name][:len(b.header[name]):len(b.header[name])], v...)
-		}
-	}
+	scannedNames.canonicalize(b.header)
 	return b.scan()
 }
 
 // scannedNames are the headers scan looks for.
-var scannedNames = [...]string{"Content-Type", "Content-Encoding", "Location", "Content-Location", "Link", "Trailer", "Content-Length", "Transfer-Encoding"}
-
-// scannedLengths has bit n set when a name of scannedNames is n bytes
-// long: other names need no case-insensitive comparison.
-var scannedLengths = func() (m uint64) {
-	for _, n := range scannedNames {
-		m |= 1 << len(n)
-	}
-	return m
-}()
-
-// scannedName returns the name of scannedNames that k equals in any
-// letter case, or "".
-func scannedName(k string) string {
-	for _, n := range scannedNames {
-		if len(n) == len(k) && strings.EqualFold(n, k) {
-			return n
-		}
-	}
-	return ""
-}
+var scannedNames = newHeaderNames("Content-Type", "Content-Encoding", "Location", "Content-Location", "Link", "Trailer", "Content-Length", "Transfer-Encoding")
 
 // serveBuffered runs next with b. A handler that aborts with
 // http.ErrAbortHandler (as httputil.ReverseProxy does when its copy fails:

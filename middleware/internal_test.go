@@ -372,7 +372,7 @@ func (noAuth) Authenticate(context.Context, string) (*token.Principal, error) {
 // scannedNames is read by the switch, and written in another letter case
 // it is merged into its canonical name first.
 func TestScanNamesAgree(t *testing.T) {
-	for _, name := range scannedNames {
+	for _, name := range scannedNames.names {
 		b := &buffer{header: http.Header{name: {"x"}}}
 		assert.NotEqual(t, headerFacts{}, b.scan(), "%s not read by scan's switch", name)
 		lower := strings.ToLower(name)
