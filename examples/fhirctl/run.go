@@ -302,16 +302,16 @@ func isNetwork(err error) bool {
 // (but newline and tab), line and paragraph separators, and
 // bidirectional formatting (U+202E shows the text after it reversed).
 func sanitize(s string) string {
-	b := []rune(s)
-	for i, r := range b {
-		if r == '\n' || r == '\t' {
-			continue
-		}
-		if unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp, unicode.Bidi_Control) {
-			b[i] = '?'
-		}
+	return strings.Map(safeRune, s)
+}
+
+// safeRune is r, or '?' for a control, separator or bidi character other
+// than a newline or a tab.
+func safeRune(r rune) rune {
+	if r != '\n' && r != '\t' && (unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp, unicode.Bidi_Control)) {
+		return '?'
 	}
-	return string(b)
+	return r
 }
 
 // Bounds of the server text fhirctl prints on stderr.
@@ -326,10 +326,29 @@ const (
 // progress header, a Location) as one sanitized line of at most
 // maxServerLine characters: a server can neither flood the terminal or
 // a log with it nor start a line that reads as fhirctl's own.
+//
+// It reads no further than the line needs: the text may be megabytes.
 func serverLine(s string) string {
-	s = strings.Join(strings.Fields(sanitize(s)), " ")
-	if r := []rune(s); len(r) > maxServerLine {
-		return string(r[:maxServerLine]) + "..."
+	var b strings.Builder
+	n, space := 0, false // runes written; white space since the last one
+	for _, r := range s {
+		r = safeRune(r)
+		if unicode.IsSpace(r) {
+			space = n > 0
+			continue
+		}
+		if space {
+			if n == maxServerLine {
+				return b.String() + "..."
+			}
+			b.WriteByte(' ')
+			n, space = n+1, false
+		}
+		if n == maxServerLine {
+			return b.String() + "..."
+		}
+		b.WriteRune(r)
+		n++
 	}
-	return s
+	return b.String()
 }
