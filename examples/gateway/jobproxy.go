@@ -61,24 +61,18 @@ type jobBinder struct {
 func (b *jobBinder) startKickoff(w http.ResponseWriter, r *http.Request) *kickoff {
 	p := middleware.PrincipalFrom(r.Context())
 	if p == nil || !identityOf(p).usable() {
-		b.answer(w, r, http.StatusForbidden, "forbidden",
+		writeOutcome(w, r, b.version, http.StatusForbidden, "forbidden",
 			"an export job is bound to the client and subject of the token that starts it: this token names neither")
 		return nil
 	}
 	k := &kickoff{owner: identityOf(p), request: kickoffRequest(r)}
 	if !b.store.reserve(k.owner) {
 		w.Header().Set("Retry-After", strconv.Itoa(jobRetryAfter))
-		b.answer(w, r, http.StatusTooManyRequests, "throttled",
+		writeOutcome(w, r, b.version, http.StatusTooManyRequests, "throttled",
 			"too many export jobs: cancel one (DELETE its status URL) or wait until one ends")
 		return nil
 	}
 	return k
-}
-
-// answer answers r with status and an OperationOutcome (its headers
-// alone to HEAD).
-func (b *jobBinder) answer(w http.ResponseWriter, r *http.Request, status int, code, diagnostics string) {
-	writeOutcome(w, r, b.version, status, code, diagnostics)
 }
 
 // writeOutcome answers r with status and an OperationOutcome of
