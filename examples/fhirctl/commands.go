@@ -49,44 +49,62 @@ func (a *app) capabilities(ctx context.Context) error {
 	return a.printJSON(res.Body)
 }
 
-// search follows next links and prints the entries of every page in the
-// -o format; progress goes to stderr. Stopping at -max-pages prints what
-// was read and exits 7.
+// search follows next links and writes the entries of each page in the
+// -o format as the page comes (a table at the end: its columns fit every
+// row); progress goes to stderr. Stopping at -max-pages ends the output
+// as if the search had ended, and exits 7. A failure after some pages
+// were written leaves them on stdout, says so on stderr and exits with
+// the failure's status.
 func (a *app) search(ctx context.Context) error {
-	typ := a.cfg.args[0]
 	params := url.Values{}
 	for _, p := range a.cfg.args[1:] {
 		k, v, _ := strings.Cut(p, "=")
 		params.Add(k, v)
 	}
-	var total *int
-	entries := []client.Entry{}
-	var stopped bool
-	for page, err := range a.fhir.Search(ctx, typ, params) {
+	out := a.entryWriter()
+	var read, pages, written int // entries read; pages and entries written
+	for page, err := range a.fhir.Search(ctx, a.cfg.args[0], params) {
 		if errors.Is(err, client.ErrPageLimit) {
-			stopped = true
-			break
+			if err := out.finish(); err != nil {
+				return err
+			}
+			return &incompleteError{fmt.Sprintf("stopped at -max-pages %d with %d entries; the server has more results (raise -max-pages)", a.cfg.maxPages, read)}
+		}
+		if err == nil {
+			read += len(page.Entries)
+			a.progress(page, read)
+			err = out.page(page.Entries, page.Total)
 		}
 		if err != nil {
+			a.reportCut(pages, written)
 			return err
 		}
-		if page.Total != nil {
-			total = page.Total
-		}
-		entries = append(entries, page.Entries...)
-		shown := "?"
-		if page.Total != nil {
-			shown = fmt.Sprint(*page.Total)
-		}
-		fmt.Fprintf(a.stderr, "page %d: %d entries (%d so far, total %s)\n", page.Number, len(page.Entries), len(entries), shown)
+		pages, written = pages+1, written+len(page.Entries)
 	}
-	if err := a.printEntries(entries, total); err != nil {
-		return err
+	return out.finish()
+}
+
+// progress says on stderr how far the search has come.
+func (a *app) progress(page *client.Page, read int) {
+	total := "?"
+	if page.Total != nil {
+		total = fmt.Sprint(*page.Total)
 	}
-	if stopped {
-		return &incompleteError{fmt.Sprintf("stopped at -max-pages %d with %d entries; the server has more results (raise -max-pages)", a.cfg.maxPages, len(entries))}
+	fmt.Fprintf(a.stderr, "page %d: %d entries (%d so far, total %s)\n", page.Number, len(page.Entries), read, total)
+}
+
+// reportCut says on stderr that stdout holds only the first pages of a
+// search that then failed: the exit status is the failure's, and a
+// reader of the output is told it is not the whole result.
+func (a *app) reportCut(pages, entries int) {
+	if pages == 0 || a.cfg.output == "table" {
+		return // nothing written
 	}
-	return nil
+	unclosed := ""
+	if a.cfg.output == "json" {
+		unclosed = "; the Bundle is left unclosed"
+	}
+	fmt.Fprintf(a.stderr, "fhirctl: incomplete output: the search failed after page %d (%d entries written)%s\n", pages, entries, unclosed)
 }
 
 func (a *app) create(ctx context.Context) error {

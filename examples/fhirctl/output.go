@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"text/tabwriter"
 	"unicode"
 	"unicode/utf8"
@@ -11,38 +12,123 @@ import (
 	"github.com/fhirwarden/fhirwarden/client"
 )
 
-// printEntries prints search entries as one searchset Bundle (-o json),
-// one resource a line (-o ndjson) or a table of type, id, version and
-// last update (-o table).
-func (a *app) printEntries(entries []client.Entry, total *int) error {
+// entryWriter writes search results in one -o format as the pages
+// come, so fhirctl holds one page rather than every page it has read.
+type entryWriter interface {
+	// page writes the entries of one page; total is the page's
+	// Bundle.total, if any.
+	page(entries []client.Entry, total *int) error
+	// finish ends the output after the last page read.
+	finish() error
+}
+
+// entryWriter returns the writer of the -o format.
+func (a *app) entryWriter() entryWriter {
 	switch a.cfg.output {
 	case "ndjson":
-		for _, e := range entries {
-			var buf bytes.Buffer
-			if err := json.Compact(&buf, e.Resource); err != nil {
-				return fmt.Errorf("the server's answer is not JSON: %w", err)
-			}
-			buf.WriteByte('\n')
-			if _, err := a.stdout.Write(escapeControls(buf.Bytes())); err != nil {
-				return err
-			}
-		}
-		return nil
+		return &ndjsonWriter{w: a.stdout}
 	case "table":
-		return a.printTable(entries)
+		return &tableWriter{a: a}
 	}
-	out := struct {
-		ResourceType string         `json:"resourceType"`
-		Type         string         `json:"type"`
-		Total        *int           `json:"total,omitempty"`
-		Entry        []client.Entry `json:"entry"`
-	}{ResourceType: "Bundle", Type: "searchset", Total: total, Entry: entries}
-	data, err := json.Marshal(out)
-	if err != nil {
-		return err
-	}
-	return a.printJSON(data)
+	return &bundleWriter{w: a.stdout}
 }
+
+// bundleWriter writes one searchset Bundle, pretty-printed: the bytes
+// json.Indent gives the whole Bundle, written as the opening with the
+// first page, each entry as its page comes, and the closing at the end.
+// The total, written before the entries, is the first page's. A search
+// that fails after the opening leaves the Bundle unclosed: what was
+// written does not parse as a complete Bundle.
+type bundleWriter struct {
+	w       io.Writer
+	opened  bool
+	entries int // entries written
+}
+
+func (b *bundleWriter) page(entries []client.Entry, total *int) error {
+	var buf bytes.Buffer
+	if !b.opened {
+		b.open(&buf, total)
+	}
+	for _, e := range entries {
+		if err := b.entry(&buf, e); err != nil {
+			return err
+		}
+	}
+	_, err := b.w.Write(escapeControls(buf.Bytes()))
+	return err
+}
+
+// open writes the Bundle up to the entry array's bracket.
+func (b *bundleWriter) open(buf *bytes.Buffer, total *int) {
+	buf.WriteString("{\n  \"resourceType\": \"Bundle\",\n  \"type\": \"searchset\",\n")
+	if total != nil {
+		fmt.Fprintf(buf, "  \"total\": %d,\n", *total)
+	}
+	buf.WriteString(`  "entry": [`)
+	b.opened = true
+}
+
+// entry writes one entry, indented as an element of the entry array.
+func (b *bundleWriter) entry(buf *bytes.Buffer, e client.Entry) error {
+	data, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("the server's answer is not JSON: %w", err)
+	}
+	if b.entries > 0 {
+		buf.WriteByte(',')
+	}
+	buf.WriteString("\n    ")
+	b.entries++
+	return json.Indent(buf, data, "    ", "  ")
+}
+
+// finish closes the entry array (kept on one line when empty, as
+// json.Indent writes it) and the Bundle.
+func (b *bundleWriter) finish() error {
+	var buf bytes.Buffer
+	if !b.opened {
+		b.open(&buf, nil)
+	}
+	if b.entries > 0 {
+		buf.WriteString("\n  ")
+	}
+	buf.WriteString("]\n}\n")
+	_, err := b.w.Write(buf.Bytes())
+	return err
+}
+
+// ndjsonWriter writes one resource a line.
+type ndjsonWriter struct{ w io.Writer }
+
+// page writes the page's resources once all of them are checked JSON:
+// a page with one bad resource adds no line.
+func (n *ndjsonWriter) page(entries []client.Entry, _ *int) error {
+	var buf bytes.Buffer
+	for _, e := range entries {
+		if err := json.Compact(&buf, e.Resource); err != nil {
+			return fmt.Errorf("the server's answer is not JSON: %w", err)
+		}
+		buf.WriteByte('\n')
+	}
+	_, err := n.w.Write(escapeControls(buf.Bytes()))
+	return err
+}
+
+func (n *ndjsonWriter) finish() error { return nil }
+
+// tableWriter keeps every entry: the column widths depend on all rows.
+type tableWriter struct {
+	a       *app
+	entries []client.Entry
+}
+
+func (t *tableWriter) page(entries []client.Entry, _ *int) error {
+	t.entries = append(t.entries, entries...)
+	return nil
+}
+
+func (t *tableWriter) finish() error { return t.a.printTable(t.entries) }
 
 // printTable prints one line per resource, each cell one line of
 // server text (serverLine): a tab or newline in an id cannot add a row
