@@ -65,14 +65,14 @@
 // origin: its client assertion names the endpoint and is of no use at
 // another one.
 //
-// search writes each page as it is read (-o table waits for the last: its
-// columns fit every row), so fhirctl holds one page however many it
-// follows. A -o json Bundle has the bytes of the whole Bundle indented,
-// its total being the first page's. When a page fails after others were
-// written, those stay on stdout, stderr says the output is incomplete, a
-// -o json Bundle is left unclosed (it does not parse as JSON), and the
-// exit status is the failure's. Stopping at -max-pages closes the output
-// and exits 7.
+// search writes each page as it is read, so fhirctl holds one page however
+// many it follows (-o table keeps a short row per resource and prints at
+// the end: its columns fit every row). A -o json Bundle has the bytes of
+// the whole Bundle indented, its total being the first page's. When a page
+// fails after others were written, those stay on stdout, stderr says the
+// output is incomplete, a -o json Bundle is left unclosed (it does not
+// parse as JSON), and the exit status is the failure's. Stopping at
+// -max-pages closes the output and exits 7.
 //
 // explain judges locally, with fhirwarden's default policy for the
 // server's FHIR version, from the token's claims (a JWT's payload, or the

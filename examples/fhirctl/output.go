@@ -28,7 +28,7 @@ func (a *app) entryWriter() entryWriter {
 	case "ndjson":
 		return &ndjsonWriter{w: a.stdout}
 	case "table":
-		return &tableWriter{a: a}
+		return &tableWriter{w: a.stdout}
 	}
 	return &bundleWriter{w: a.stdout}
 }
@@ -117,40 +117,51 @@ func (n *ndjsonWriter) page(entries []client.Entry, _ *int) error {
 
 func (n *ndjsonWriter) finish() error { return nil }
 
-// tableWriter keeps every entry: the column widths depend on all rows.
+// tableWriter keeps a row of cells per resource, not the resource: the
+// column widths depend on every row, and a cell is at most a line of
+// maxServerLine characters.
 type tableWriter struct {
-	a       *app
-	entries []client.Entry
+	w    io.Writer
+	rows []string // tab-separated cells, a newline at the end
 }
 
 func (t *tableWriter) page(entries []client.Entry, _ *int) error {
-	t.entries = append(t.entries, entries...)
+	for _, e := range entries {
+		row, err := tableRow(e.Resource)
+		if err != nil {
+			return err
+		}
+		t.rows = append(t.rows, row)
+	}
 	return nil
 }
 
-func (t *tableWriter) finish() error { return t.a.printTable(t.entries) }
-
-// printTable prints one line per resource, each cell one line of
-// server text (serverLine): a tab or newline in an id cannot add a row
-// or shift a column.
-func (a *app) printTable(entries []client.Entry) error {
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+// finish prints the header and the rows, aligned.
+func (t *tableWriter) finish() error {
+	tw := tabwriter.NewWriter(t.w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TYPE\tID\tVERSION\tLAST UPDATED")
-	for _, e := range entries {
-		var r struct {
-			ResourceType string `json:"resourceType"`
-			ID           string `json:"id"`
-			Meta         struct {
-				VersionID   string `json:"versionId"`
-				LastUpdated string `json:"lastUpdated"`
-			} `json:"meta"`
-		}
-		if err := json.Unmarshal(e.Resource, &r); err != nil {
-			return fmt.Errorf("the server's answer is not FHIR JSON: %w", err)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", serverLine(r.ResourceType), serverLine(r.ID), serverLine(r.Meta.VersionID), serverLine(r.Meta.LastUpdated))
+	for _, row := range t.rows {
+		fmt.Fprint(tw, row)
 	}
 	return tw.Flush()
+}
+
+// tableRow is a resource's type, id, version and last update, each cell
+// one line of server text (serverLine): a tab or newline in an id cannot
+// add a row or shift a column.
+func tableRow(resource []byte) (string, error) {
+	var r struct {
+		ResourceType string `json:"resourceType"`
+		ID           string `json:"id"`
+		Meta         struct {
+			VersionID   string `json:"versionId"`
+			LastUpdated string `json:"lastUpdated"`
+		} `json:"meta"`
+	}
+	if err := json.Unmarshal(resource, &r); err != nil {
+		return "", fmt.Errorf("the server's answer is not FHIR JSON: %w", err)
+	}
+	return fmt.Sprintf("%s\t%s\t%s\t%s\n", serverLine(r.ResourceType), serverLine(r.ID), serverLine(r.Meta.VersionID), serverLine(r.Meta.LastUpdated)), nil
 }
 
 // escapeControls rewrites, in JSON that json.Indent or json.Compact has

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"text/tabwriter"
 
 	"github.com/fhirwarden/fhirwarden/client"
 	"github.com/stretchr/testify/assert"
@@ -73,6 +74,24 @@ func bufferedOutput(t *testing.T, base, format string) string {
 		entries = append(entries, page.Entries...)
 	}
 	var out bytes.Buffer
+	if format == "table" {
+		tw := tabwriter.NewWriter(&out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "TYPE\tID\tVERSION\tLAST UPDATED")
+		for _, e := range entries {
+			var r struct {
+				ResourceType string `json:"resourceType"`
+				ID           string `json:"id"`
+				Meta         struct {
+					VersionID   string `json:"versionId"`
+					LastUpdated string `json:"lastUpdated"`
+				} `json:"meta"`
+			}
+			require.NoError(t, json.Unmarshal(e.Resource, &r))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", serverLine(r.ResourceType), serverLine(r.ID), serverLine(r.Meta.VersionID), serverLine(r.Meta.LastUpdated))
+		}
+		require.NoError(t, tw.Flush())
+		return out.String()
+	}
 	if format == "ndjson" {
 		for _, e := range entries {
 			var buf bytes.Buffer
@@ -109,7 +128,8 @@ var hostileEntries = []string{
 
 // TestSearchStreamSameBytes: the pages written as they come are the
 // bytes fhirctl printed when it collected them all first, for -o json
-// and -o ndjson, across pages with and without totals or entries.
+// and -o ndjson, and the table of rows kept is the table of resources
+// kept, across pages with and without totals or entries.
 func TestSearchStreamSameBytes(t *testing.T) {
 	h := hostileEntries
 	cases := map[string][]testPage{
@@ -123,7 +143,7 @@ func TestSearchStreamSameBytes(t *testing.T) {
 	for name, pages := range cases {
 		srv := httptest.NewServer(&pagedServer{pages: pages})
 		env := map[string]string{"FHIR_BASE": srv.URL + "/fhir", "FHIR_TOKEN": "at"}
-		for _, format := range []string{"json", "ndjson"} {
+		for _, format := range []string{"json", "ndjson", "table"} {
 			r := fhirctl(t, env, "", "-o", format, "search", "Patient")
 			require.Equal(t, exitOK, r.code, "%s -o %s: %s", name, format, r.stderr)
 			assert.Equal(t, bufferedOutput(t, env["FHIR_BASE"], format), r.stdout, "%s -o %s", name, format)
