@@ -110,6 +110,11 @@ func (p *Policy) decideOne(ctx context.Context, pr *token.Principal, req *Reques
 					return &Decision{Status: http.StatusForbidden, IssueCode: "forbidden", Reason: oneLine("denied by the user rule: " + err.Error()), policy: p, request: req}
 				}
 			}
+			if req.ResourceType == "Subscription" {
+				if sd := p.subscriptionWrite(ctx, pr, req); sd != nil {
+					return sd
+				}
+			}
 			return d
 		}
 		den.ctx = c

@@ -101,7 +101,17 @@
 // whose body has an id is refused unless the token may update any
 // resource of the type, without constraints and outside patient context:
 // FHIR has the server ignore that id, but some servers (medplum) store
-// the resource under it, replacing the one that has it. $export
+// the resource under it, replacing the one that has it. A Subscription
+// is a search the server keeps running with its own rights, delivering
+// what it finds to the writer's endpoint even after the token expired:
+// a create or update of one (conditional ones and Bundle entries too) is
+// allowed only when its criteria is a search of one type relative to the
+// base (Type?params) that the same token may run as written, decided as
+// a GET of it: allowed, with nothing added to its query and no response
+// check (the server makes neither on what it delivers). Any other
+// criteria (a missing, absolute or topic URL, R5's topic, extensions on
+// the criteria) is refused, and so is a patch of a Subscription, whose
+// criteria after the patch cannot be known (send it with PUT). $export
 // needs system/ scopes; other operations need registering (WithOperation).
 // A batch is decided per entry; a transaction is refused when any entry
 // is.

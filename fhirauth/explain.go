@@ -94,7 +94,8 @@ var explainOrder = []string{ExplainRead, ExplainSearch, ExplainHistory, ExplainC
 // type of the policy's FHIR version for "*" scopes) it decides one
 // representative request per interaction (a read by id, a search without
 // parameters, a type history, a create, update and delete whose body is in
-// the token patient's compartment, and the built-in operations), so what it
+// the token patient's compartment, a Subscription's with a criteria the
+// token may run as written, and the built-in operations), so what it
 // says is what Decide does for those requests. Requests that name another
 // patient, or resources that miss a constraint, are denied although the
 // interaction is listed: the grant's Patient and Where say so.

@@ -93,8 +93,28 @@ func (pb explainProber) body(t, id string) []byte {
 			explainCompartmentRef(res, params, pb.pr.Patient)
 		}
 	}
+	if t == "Subscription" {
+		if c := pb.runnableCriteria(); c != "" {
+			res["criteria"] = c
+		}
+	}
 	b, _ := json.Marshal(res) // a map of strings and maps always marshals
 	return b
+}
+
+// runnableCriteria is a Subscription criteria the token may run as
+// written, if it has one: a search of a type its system/ or user/
+// scopes let it search without constraints (a Subscription is allowed
+// only with such a criteria), or "".
+func (pb explainProber) runnableCriteria() string {
+	for _, t := range pb.p.allTypes {
+		for _, c := range []scope.Context{scope.System, scope.User} {
+			if pb.pr.Scopes.Permits(c, t, scope.Search) == scope.Unconstrained {
+				return t + "?"
+			}
+		}
+	}
+	return ""
 }
 
 // explainCompartmentRef sets the element of the first compartment parameter
