@@ -111,8 +111,16 @@
 // check (the server makes neither on what it delivers). Any other
 // criteria (a missing, absolute or topic URL, R5's topic, extensions on
 // the criteria) is refused, and so is a patch of a Subscription, whose
-// criteria after the patch cannot be known (send it with PUT). $export
-// needs system/ scopes; other operations need registering (WithOperation).
+// criteria after the patch cannot be known (send it with PUT). A
+// SearchParameter, CompartmentDefinition or OperationDefinition changes
+// what the server does for every user (HAPI lets a SearchParameter
+// redefine a built-in parameter, the narrowing's included; medplum runs
+// the Bot an OperationDefinition names as that operation): a write of
+// one, of any kind, needs a system/ scope that names the type, without
+// constraints, and grants the write's letters (system/SearchParameter.c);
+// user/, patient/ and "*" scopes do not count, and an update that would
+// create its target needs that scope's "c" too. $export needs system/
+// scopes; other operations need registering (WithOperation).
 // A batch is decided per entry; a transaction is refused when any entry
 // is.
 //

@@ -144,16 +144,26 @@ func (e *evaluation) evaluate() (*Decision, denial) {
 		return e.history()
 	case PageContinuation:
 		return e.continuation()
-	case Create:
-		return e.create()
-	case Update, Patch:
-		return e.update()
-	case Delete:
-		return e.delete()
+	case Create, Update, Patch, Delete:
+		if serverDefinition(e.req.ResourceType) != "" {
+			return e.definitionWrite()
+		}
+		return e.write()
 	case Operation:
 		return e.operation()
 	}
 	return nil, e.deny(http.StatusBadRequest, "%s cannot be decided", e.req.Interaction)
+}
+
+// write decides a create, update, patch or delete.
+func (e *evaluation) write() (*Decision, denial) {
+	switch e.req.Interaction {
+	case Create:
+		return e.create()
+	case Update, Patch:
+		return e.update()
+	}
+	return e.delete()
 }
 
 // read: read, vread and instance history need "r". Under patient context a
