@@ -156,7 +156,10 @@
 // # Keys
 //
 // Only signing keys are used: a JWK with "use" other than "sig", key_ops
-// without "verify", or kty "oct" is skipped (and logged). A key published
+// without "verify", or kty "oct" is skipped (and logged). So is a fetched
+// JWK that carries private key material (d, p, q, dp, dq, qi, oth or k;
+// jwx reads RSA primes without d as a public key): a published private key
+// lets anyone sign tokens. A key published
 // only as an X.509 certificate ("x5c" without "n"/"e" or "x"/"y", as some
 // identity providers do) is used through the public key of its leaf
 // certificate; whenever a JWK has "x5c", the leaf's key must be the JWK's

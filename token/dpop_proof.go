@@ -120,7 +120,8 @@ func proofHeader(hdr map[string]any, allowed algSet) (*verificationKey, string, 
 }
 
 // privateMembers are the JWK members of private or symmetric keys (RFC
-// 7518 section 6). A proof's jwk must hold a public key only.
+// 7518 section 6, RFC 8037 2). A proof's jwk, and a key in a fetched key
+// set, must hold a public key only.
 var privateMembers = [...]string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
 // proofKey turns the proof's jwk into a public key and computes its RFC

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -220,11 +221,36 @@ func (s *keyStore) fetch(ctx context.Context, prev *keySet, noCache bool) (*keyS
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("JWKS does not parse: %w", err)
 	}
+	present := parsed.Len()
+	leaked := removePrivateKeys(parsed)
 	set, skipped := newKeySet(parsed, s.allowed, prev)
+	skipped = append(leaked, skipped...)
 	if set.len() == 0 {
-		return nil, skipped, 0, fmt.Errorf("JWKS has no usable keys (%d present, %d skipped)", parsed.Len(), len(skipped))
+		return nil, skipped, 0, fmt.Errorf("JWKS has no usable keys (%d present, %d skipped)", present, len(skipped))
 	}
 	return set, skipped, refreshInterval(hdr.Get("Cache-Control"), s.minRefresh, s.maxRefresh), nil
+}
+
+// removePrivateKeys removes from a fetched key set every key that carries
+// private key material (any of privateMembers: the RSA primes alone give
+// the private exponent), and says why. A key set is published: a private
+// key in it can be read by anyone, who can then sign tokens with it, so
+// the key proves nothing and is not used, its public half included.
+func removePrivateKeys(set jwk.Set) []skippedKey {
+	var leaked []jwk.Key
+	for i := range set.Len() {
+		key, _ := set.Key(i)
+		if slices.ContainsFunc(privateMembers[:], key.Has) {
+			leaked = append(leaked, key)
+		}
+	}
+	skipped := make([]skippedKey, 0, len(leaked))
+	for _, key := range leaked {
+		_ = set.RemoveKey(key)
+		kid, _ := key.KeyID()
+		skipped = append(skipped, skippedKey{kid: kid, reason: "key set publishes private key material: anyone can sign with this key"})
+	}
+	return skipped
 }
 
 // loop refreshes the key set when it is due, until close.
