@@ -34,13 +34,13 @@ func TestCachedVerificationNeedsItsKeyInTheCurrentSet(t *testing.T) {
 
 	// A newer set holding the same key (as a reload keeps unchanged keys).
 	old := v.keys.current()
-	v.keys.set.Store(&keySet{byKid: old.byKid, all: old.all})
+	v.keys.set.Store(&keySet{byKid: old.byKid, all: old.all, fetched: old.fetched})
 	_, err = v.Authenticate(ctx, raw)
 	require.NoError(t, err)
 	require.Equal(t, uint64(1), fresh(), "the key is in the newer set: answered by the cache")
 
 	// A newer set without it, stored behind the cache's back.
-	v.keys.set.Store(&keySet{byKid: map[string][]*verificationKey{}})
+	v.keys.set.Store(&keySet{byKid: map[string][]*verificationKey{}, fetched: old.fetched})
 	_, err = v.Authenticate(ctx, raw)
 	require.Error(t, err)
 	require.True(t, errors.Is(err, ErrUnknownKey), "%v: verified afresh, and refused", err)

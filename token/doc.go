@@ -176,9 +176,14 @@
 // identity provider at most one request per interval. When a fetch fails
 // (error status, timeout, garbage, or a 200 without a usable key), the last
 // good key set keeps serving; the failure is logged (slog) and counted
-// (Verifier.Stats). Tokens with unknown kids then get ErrUnknownKey (401);
-// only a Verifier that never loaded a key set answers ErrIssuerUnavailable
-// (503). Close stops the background refresh.
+// (Verifier.Stats). Tokens with unknown kids then get ErrUnknownKey (401).
+// The last good set serves for a bounded time only (WithMaxKeySetAge,
+// default twice the upper refresh bound: 48 h): an identity provider
+// withdraws a leaked key by removing it from its JWKS, and whoever can cut
+// the verifier off from the JWKS must not keep that key trusted. A
+// Verifier that never loaded a key set, or whose set is older than that,
+// answers ErrIssuerUnavailable (503), cached tokens included, and
+// Stats.KeysLoaded is 0. Close stops the background refresh.
 //
 // # Verified-token cache
 //

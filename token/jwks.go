@@ -1,6 +1,7 @@
 package token
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -45,6 +46,7 @@ type keyStore struct {
 	refetchInterval time.Duration
 	minRefresh      time.Duration
 	maxRefresh      time.Duration
+	maxAge          time.Duration // a set older than this is not used
 	onLoad          func(*keySet) // called after a new set is stored
 
 	mu          sync.Mutex
@@ -89,6 +91,7 @@ func newRemoteKeyStore(parent context.Context, url string, cfg *verifierConfig) 
 		refetchInterval: cfg.refetchInterval,
 		minRefresh:      cfg.minRefresh,
 		maxRefresh:      cfg.maxRefresh,
+		maxAge:          cmp.Or(cfg.maxKeySetAge, 2*cfg.maxRefresh),
 		wake:            make(chan struct{}, 1),
 		ctx:             ctx,
 		cancel:          cancel,
@@ -99,6 +102,17 @@ func (s *keyStore) remote() bool { return s.url != "" }
 
 // current returns the current key set (nil if none was ever loaded).
 func (s *keyStore) current() *keySet { return s.set.Load() }
+
+// usable returns the key set to verify with at now: the current one,
+// unless it was fetched more than maxAge ago (every refresh since failed),
+// or nil.
+func (s *keyStore) usable(now time.Time) *keySet {
+	set := s.set.Load()
+	if set != nil && s.maxAge > 0 && now.Sub(set.fetched) > s.maxAge {
+		return nil
+	}
+	return set
+}
 
 // start makes the first fetch (waiting for it at most as long as ctx allows)
 // and starts the background refresh loop.
@@ -121,15 +135,16 @@ func (s *keyStore) close() {
 	}
 }
 
-// refetchUnknown is called when a token names a kid the current set lacks:
-// it joins the fetch in flight, or starts one unless the rate limit says a
-// fetch happened too recently. It returns the set to look in afterwards.
+// refetchUnknown is called when a token names a kid the usable set lacks
+// (or there is none): it joins the fetch in flight, or starts one unless
+// the rate limit says a fetch happened too recently. It returns the set to
+// look in afterwards (see usable).
 func (s *keyStore) refetchUnknown(ctx context.Context) (*keySet, error) {
 	if !s.remote() {
 		return s.current(), nil
 	}
 	err := s.refresh(ctx, true)
-	return s.current(), err
+	return s.usable(s.now()), err
 }
 
 // refresh fetches the key set, or joins the fetch in flight. With onDemand,
@@ -198,8 +213,8 @@ func (s *keyStore) fetchInto(c *fetchCall, onDemand bool) {
 	default:
 	}
 	if err != nil {
-		s.log.Warn("token: JWKS fetch failed; keeping the last good key set",
-			"jwks_uri", s.url, "error", err, "keys_kept", s.current().len())
+		s.log.Warn("token: JWKS fetch failed; keeping the last good key set until it is too old to use",
+			"jwks_uri", s.url, "error", err, "keys_kept", s.current().len(), "max_key_set_age", s.maxAge)
 		return
 	}
 	for _, k := range skipped {
@@ -224,6 +239,7 @@ func (s *keyStore) fetch(ctx context.Context, prev *keySet, noCache bool) (*keyS
 	present := parsed.Len()
 	leaked := removePrivateKeys(parsed)
 	set, skipped := newKeySet(parsed, s.allowed, prev)
+	set.fetched = s.now()
 	skipped = append(leaked, skipped...)
 	if set.len() == 0 {
 		return nil, skipped, 0, fmt.Errorf("JWKS has no usable keys (%d present, %d skipped)", present, len(skipped))
@@ -295,7 +311,11 @@ func refreshInterval(cacheControl string, lo, hi time.Duration) time.Duration {
 
 // keyStats is the key store's part of Stats.
 func (s *keyStore) stats(st *Stats) {
-	st.KeysLoaded = s.current().len()
+	if s.remote() {
+		st.KeysLoaded = s.usable(s.now()).len()
+	} else {
+		st.KeysLoaded = s.current().len()
+	}
 	st.JWKSFetches = s.fetches.Load()
 	st.JWKSFetchFailures = s.failures.Load()
 	st.JWKSRefetchesRateLimited = s.rateLimited.Load()

@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwk"
 )
@@ -51,8 +52,9 @@ func (k *verificationKey) sameKey(o *verificationKey) bool {
 // keySet is an immutable snapshot of usable keys, indexed by kid. A token
 // without kid may be checked against every key allowing its algorithm.
 type keySet struct {
-	byKid map[string][]*verificationKey
-	all   []*verificationKey
+	byKid   map[string][]*verificationKey
+	all     []*verificationKey
+	fetched time.Time // when a fetched set arrived (configured clock); zero for a fixed one
 }
 
 func (s *keySet) len() int {

@@ -73,6 +73,7 @@ type verifierConfig struct {
 	refetchInterval time.Duration
 	minRefresh      time.Duration
 	maxRefresh      time.Duration
+	maxKeySetAge    time.Duration // 0: twice maxRefresh
 }
 
 // introspectorConfig is everything NewIntrospector needs.
@@ -229,6 +230,23 @@ func WithRefreshBounds(min, max time.Duration) VerifierOption {
 			return fmt.Errorf("WithRefreshBounds: need 1s <= min <= max, got %v, %v", min, max)
 		}
 		c.minRefresh, c.maxRefresh = min, max
+		return nil
+	})
+}
+
+// WithMaxKeySetAge bounds how long a fetched key set is used after it was
+// fetched, while every refresh since has failed (default twice the upper
+// refresh bound: 48 h). Past it, tokens are refused with
+// ErrIssuerUnavailable until a fetch succeeds: an identity provider
+// withdraws a leaked key by removing it from its JWKS, and whoever can keep
+// the verifier from reaching the JWKS must not keep that key trusted. d
+// must exceed the upper refresh bound (WithRefreshBounds).
+func WithMaxKeySetAge(d time.Duration) VerifierOption {
+	return verifierOption(func(c *verifierConfig) error {
+		if d <= 0 {
+			return fmt.Errorf("WithMaxKeySetAge: %v is not positive", d)
+		}
+		c.maxKeySetAge = d
 		return nil
 	})
 }

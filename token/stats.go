@@ -15,7 +15,7 @@ type Stats struct {
 	CacheEntries int    // tokens currently cached
 	CacheBytes   int64  // estimated memory of the cached entries, bounded by WithTokenCacheBytes
 
-	KeysLoaded               int       // usable keys in the current key set
+	KeysLoaded               int       // usable keys in the current key set (0 once it is older than WithMaxKeySetAge)
 	KeysSkipped              int       // keys of the last loaded JWKS that could not be used (logged)
 	JWKSFetches              uint64    // JWKS requests made
 	JWKSFetchFailures        uint64    // requests that failed (the last good key set was kept)

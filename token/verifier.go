@@ -183,6 +183,9 @@ func validateVerifierConfig(cfg *Config, c *verifierConfig) error {
 			errs = append(errs, fmt.Errorf("JWKSURL: %w", err))
 		}
 	}
+	if c.maxKeySetAge != 0 && c.maxKeySetAge <= c.maxRefresh {
+		errs = append(errs, fmt.Errorf("WithMaxKeySetAge: %v leaves no room for a refresh (upper refresh bound %v)", c.maxKeySetAge, c.maxRefresh))
+	}
 	if c.cacheSize > 0 && c.cacheTTL <= 0 {
 		errs = append(errs, errors.New("token cache TTL must be positive"))
 	}
@@ -190,7 +193,8 @@ func validateVerifierConfig(cfg *Config, c *verifierConfig) error {
 }
 
 // Close stops the background key refresh and waits for it. Authenticate
-// keeps working with the keys already loaded, but never fetches again.
+// keeps working with the keys already loaded, until they are older than
+// WithMaxKeySetAge, but never fetches again.
 func (v *Verifier) Close() error {
 	v.keys.close()
 	return nil
@@ -260,9 +264,10 @@ func (v *Verifier) fromCache(raw string, now time.Time) *Principal {
 	if e == nil {
 		return nil
 	}
-	// The key must still be in the current set: at once when the set is
-	// the one it was verified from (sets are immutable).
-	if cur := v.keys.current(); e.key == v.secretKey || (e.set != nil && e.set == cur) || cur.contains(e.key) {
+	// The key must still be in the current set, and that set not too old
+	// to use: at once when the set is the one it was verified from (sets
+	// are immutable).
+	if cur := v.keys.usable(now); e.key == v.secretKey || (e.set != nil && e.set == cur) || cur.contains(e.key) {
 		return &e.principal
 	}
 	v.cache.remove(raw) // its key left the key set: verify afresh
@@ -313,7 +318,7 @@ func (v *Verifier) verify(ctx context.Context, jws *compactJWS, now time.Time) (
 		return nil, nil, nil, fail(ErrMalformed, `header "typ" is %s, want "at+jwt"`, quoteShort(h.typ))
 	}
 
-	key, set, err := v.selectAndVerify(ctx, jws, alg)
+	key, set, err := v.selectAndVerify(ctx, jws, alg, now)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -331,7 +336,7 @@ func (v *Verifier) verify(ctx context.Context, jws *compactJWS, now time.Time) (
 
 // selectAndVerify finds the key for the token's kid and alg (refetching the
 // JWKS once, rate-limited, for an unknown kid) and checks the signature.
-func (v *Verifier) selectAndVerify(ctx context.Context, jws *compactJWS, alg algorithm) (*verificationKey, *keySet, error) {
+func (v *Verifier) selectAndVerify(ctx context.Context, jws *compactJWS, alg algorithm, now time.Time) (*verificationKey, *keySet, error) {
 	if alg.isHMAC() {
 		if verifySignature(alg, v.secretKey, jws.signingInput, jws.signature) {
 			return v.secretKey, nil, nil
@@ -339,13 +344,13 @@ func (v *Verifier) selectAndVerify(ctx context.Context, jws *compactJWS, alg alg
 		return nil, nil, fail(ErrSignature, "%s signature does not verify with the shared secret", alg)
 	}
 	h := &jws.header
-	set := v.keys.current()
+	set := v.keys.usable(now)
 	cands := set.candidates(h.kid, h.hasKid)
 	if len(cands) == 0 {
 		var err error
 		set, err = v.keys.refetchUnknown(ctx)
 		if set == nil {
-			return nil, nil, failWrap(ErrIssuerUnavailable, err, "no key set could be loaded from the issuer")
+			return nil, nil, failWrap(ErrIssuerUnavailable, err, "no usable key set from the issuer: none was loaded, or the last one is too old (WithMaxKeySetAge)")
 		}
 		if cands = set.candidates(h.kid, h.hasKid); len(cands) == 0 {
 			if h.hasKid {
