@@ -159,7 +159,10 @@
 // without "verify", or kty "oct" is skipped (and logged). So is a fetched
 // JWK that carries private key material (d, p, q, dp, dq, qi, oth or k;
 // jwx reads RSA primes without d as a public key): a published private key
-// lets anyone sign tokens. A key published
+// lets anyone sign tokens. A fetched key set is read with the strict rules
+// of the header and claims first: one with a member named twice, or under
+// two case variants ("use":"enc" and "use":"sig", "kid" and "KID", which
+// jwx resolves by keeping the last), is a failed fetch. A key published
 // only as an X.509 certificate ("x5c" without "n"/"e" or "x"/"y", as some
 // identity providers do) is used through the public key of its leaf
 // certificate; whenever a JWK has "x5c", the leaf's key must be the JWK's

@@ -232,6 +232,13 @@ func (s *keyStore) fetch(ctx context.Context, prev *keySet, noCache bool) (*keyS
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("GET JWKS: %w", err)
 	}
+	// Read as strictly as tokens are before jwx reads it: jwx keeps the
+	// last of duplicate members ("use":"enc" then "use":"sig" is a signing
+	// key to it) and takes case variants for other members, where another
+	// reader would see something else. An ambiguous key set is refused.
+	if _, err := decodeJSONObject(string(body)); err != nil {
+		return nil, nil, 0, fmt.Errorf("JWKS is not a JSON object without ambiguous members: %w", err)
+	}
 	parsed, err := jwk.Parse(completeX5C(body), jwk.WithStrictKeySetParsing(false), jwk.WithMaxKeys(maxJWKSKeys))
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("JWKS does not parse: %w", err)
