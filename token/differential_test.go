@@ -198,11 +198,24 @@ func documentedRefusal(header, claims []byte, err error) string {
 		}
 	}
 	if typ, ok := h["typ"]; ok {
-		if _, isString := typ.(string); !isString {
+		s, isString := typ.(string)
+		if !isString {
 			return "typ that is not a string"
+		}
+		if otherJWTType(s) {
+			return "typ naming another kind of JWT"
 		}
 	}
 	return ""
+}
+
+// otherJWTType is the oracle's reading of a typ that names another kind
+// of JWT than an access token: a media type, "application/" optional,
+// ending in "+jwt" (RFC 8725 3.11), but not at+jwt (RFC 9068).
+func otherJWTType(typ string) bool {
+	t := strings.ToLower(typ)
+	t = strings.TrimPrefix(t, "application/")
+	return strings.HasSuffix(t, "+jwt") && t != "+jwt" && t != "at+jwt"
 }
 
 // hasDuplicateMember reports whether any object in the JSON text repeats a
@@ -359,7 +372,7 @@ func FuzzDifferentialJWTMember(f *testing.F) {
 		{"exp", `1e300`, false}, {"exp", `-1`, false}, {"exp", `null`, false}, {"nbf", `1767225700`, false}, {"iat", `"x"`, false},
 		{"aud", `[]`, false}, {"aud", `["` + fuzzAudience + `",1]`, false}, {"iss", `null`, false}, {"sub", `{}`, false},
 		{"client_id", `1`, false}, {"cnf", `{}`, false}, {"typ", `"Bearer"`, false},
-		{"kid", `"rsa-2"`, true}, {"kid", `null`, true}, {"alg", `"RS256 "`, true}, {"typ", `1`, true}, {"crit", `[]`, true}, {"jku", `"https://evil"`, true},
+		{"kid", `"rsa-2"`, true}, {"kid", `null`, true}, {"alg", `"RS256 "`, true}, {"typ", `1`, true}, {"typ", `"secevent+jwt"`, true}, {"crit", `[]`, true}, {"jku", `"https://evil"`, true},
 	} {
 		f.Add(m.name, []byte(m.value), m.inHeader)
 	}
@@ -428,6 +441,8 @@ func TestDifferentialDocumentedChoices(t *testing.T) {
 		{"invalid UTF-8 or a lone surrogate escape", hdr, `{` + base + `,"sub":"\ud800"}`},
 		{"exp outside [0, 9999-12-31]", hdr, `{"iss":"` + fuzzIssuer + `","aud":"` + fuzzAudience + `","exp":1e12}`},
 		{`"crit" header`, `{"alg":"RS256","kid":"rsa-1","crit":[]}`, `{` + base + `}`},
+		{"typ naming another kind of JWT", `{"alg":"RS256","kid":"rsa-1","typ":"logout+jwt"}`, `{` + base + `}`},
+		{"typ naming another kind of JWT", `{"alg":"RS256","kid":"rsa-1","typ":"application/token-introspection+jwt"}`, `{` + base + `}`},
 	} {
 		raw := d.sign([]byte(tc.header), []byte(tc.claims))
 		fw, jx, gj := d.fhirwarden(raw), d.jwx(raw), d.golangJWT(raw)

@@ -65,7 +65,12 @@
 //     headers are ignored and never fetched. kid is an opaque lookup key.
 //     A token without kid is accepted only if exactly one key fits its alg.
 //   - Any "crit" header is rejected (no extensions are supported); with
-//     WithRequireATJWT, typ must be "at+jwt".
+//     WithRequireATJWT, typ must be "at+jwt". Whatever the option, a typ
+//     that names another kind of JWT ("logout+jwt", "secevent+jwt",
+//     "token-introspection+jwt", any "+jwt" type but at+jwt, RFC 8725
+//     3.11) is rejected: the issuer may sign those with the same keys and
+//     address them to this server, and their typ says they are no access
+//     tokens.
 //   - exp is required; exp, nbf and iat are checked with one leeway
 //     (default 60 s, WithLeeway).
 //   - iss equals the configured issuer exactly; aud (string or array)
@@ -144,6 +149,7 @@
 //   - nesting deeper than 32 levels;
 //   - a "crit" header, whatever its value, and a "b64" header other than
 //     true;
+//   - a "typ" naming another kind of JWT than an access token;
 //   - a "cnf" claim (sender-constrained tokens need a proof of possession);
 //   - a scope claim that is not SMART scopes in the shape the issuer's
 //     ClaimMapping allows;

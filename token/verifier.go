@@ -317,6 +317,9 @@ func (v *Verifier) verify(ctx context.Context, jws *compactJWS, now time.Time) (
 	if v.requireATJWT && !isATJWT(h.typ) {
 		return nil, nil, nil, fail(ErrMalformed, `header "typ" is %s, want "at+jwt"`, quoteShort(h.typ))
 	}
+	if namesOtherJWT(h.typ) {
+		return nil, nil, nil, fail(ErrMalformed, `header "typ" %s names another kind of JWT than an access token`, quoteShort(h.typ))
+	}
 
 	key, set, err := v.selectAndVerify(ctx, jws, alg, now)
 	if err != nil {
@@ -387,6 +390,19 @@ func (v *Verifier) selectAndVerify(ctx context.Context, jws *compactJWS, alg alg
 
 func isATJWT(typ string) bool {
 	return strings.EqualFold(typ, "at+jwt") || strings.EqualFold(typ, "application/at+jwt")
+}
+
+// namesOtherJWT reports whether typ explicitly types the token as a JWT of
+// another kind than an access token ("logout+jwt", "secevent+jwt",
+// "token-introspection+jwt", "dpop+jwt", ...: RFC 8725 3.11). An issuer
+// may sign those with the keys of its access tokens and address them to
+// this server; with its typ, such a JWT says it is not meant as one.
+func namesOtherJWT(typ string) bool {
+	const prefix, suffix = "application/", "+jwt"
+	if len(typ) > len(prefix) && strings.EqualFold(typ[:len(prefix)], prefix) {
+		typ = typ[len(prefix):]
+	}
+	return len(typ) > len(suffix) && strings.EqualFold(typ[len(typ)-len(suffix):], suffix) && !strings.EqualFold(typ, "at+jwt")
 }
 
 // quoteShort quotes a header value for an error message, truncated so that
