@@ -165,8 +165,13 @@ func (e *revocationEntry) fresh(now time.Time, ttl time.Duration) bool {
 	return age >= 0 && age < ttl
 }
 
-// store keeps an answer, making room by dropping entries that can no
-// longer be used, then arbitrary ones.
+// store keeps an answer. When the cache is full it drops the entries that
+// can no longer be used and, if that leaves it above seven eighths of
+// CacheSize, arbitrary ones down to that: a cache kept full by many
+// distinct tokens then sweeps its entries, under the lock every Revoked
+// call takes, once per CacheSize/8 new answers, not on every one. Dropping
+// a "revoked" answer only costs asking again (and refusing if the
+// endpoint cannot be asked).
 func (r *RevocationIntrospector) store(key [sha256.Size]byte, e revocationEntry, now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -176,8 +181,9 @@ func (r *RevocationIntrospector) store(key [sha256.Size]byte, e revocationEntry,
 				delete(r.cache, k)
 			}
 		}
+		low := r.cfg.CacheSize - max(r.cfg.CacheSize/8, 1)
 		for k := range r.cache {
-			if len(r.cache) < r.cfg.CacheSize {
+			if len(r.cache) <= low {
 				break
 			}
 			delete(r.cache, k)
