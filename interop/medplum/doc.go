@@ -37,7 +37,15 @@
 // Bundle entries that search by POST (medplum drops their query and
 // answers with every patient's resources) and bodies whose compartment
 // references are not strings (medplum stores them as written) must be
-// refused.
+// refused. Subscriptions and SearchParameters are written with tokens that
+// may or may not (constrained user scopes, patient context, user/*.cruds,
+// system/*.cruds, system/SearchParameter.c), alone and in transactions
+// whose urn fullUrls medplum replaces inside the criteria: what the gateway
+// refuses must be missing from medplum's store, and every Subscription a
+// patient-context token got stored is run through medplum's own
+// subscription matching (matches.mjs: parseSearchRequest and
+// matchesSearchRequest of @medplum/core), which must select none of
+// another patient's resources.
 //
 // medplum's MemoryRepository matches plain search parameters only;
 // server.mjs adds _include, _revinclude, chains, fullUrls and paging links

@@ -52,6 +52,9 @@ func TestGatewayInFrontOfMedplum(t *testing.T) {
 	t.Run("misshapen references", func(t *testing.T) {
 		counts["misshapen reference"] += misshapenReferences(ctx, t, e)
 	})
+	t.Run("server writes", func(t *testing.T) {
+		counts["subscription and definition write"] += serverWrites(ctx, t, e)
+	})
 	// Last: the own update changes the upstream.
 	t.Run("write", func(t *testing.T) {
 		counts["write"] += writes(ctx, t, e)
