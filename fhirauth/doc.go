@@ -110,7 +110,8 @@
 // a GET of it: allowed, with nothing added to its query and no response
 // check (the server makes neither on what it delivers). Any other
 // criteria (a missing, absolute or topic URL, R5's topic, extensions on
-// the criteria) is refused, and so is a patch of a Subscription, whose
+// the criteria, a second "?", where medplum ends the criteria's query)
+// is refused, and so is a patch of a Subscription, whose
 // criteria after the patch cannot be known (send it with PUT). A
 // SearchParameter, CompartmentDefinition or OperationDefinition changes
 // what the server does for every user (HAPI lets a SearchParameter

@@ -97,6 +97,13 @@ func TestSubscriptionCriteria(t *testing.T) {
 		{"fragment", subAllObs, "", "Observation?code=x#y", 403, "cannot be judged"},
 		{"semicolon", subAllObs, "", "Observation?code=x;y=1", 403, "cannot be judged"},
 		{"dot segment", subAllObs, "", "../Observation?code=x", 403, "cannot be judged"},
+		// A "?" in the query: medplum reads a Subscription's criteria only
+		// up to it, so the patient's parameter after it would be dropped
+		// and every patient's Observations delivered.
+		{"patient: second question mark", "user/Subscription.cu patient/Observation.rs", "123", "Observation?_sort=date?&patient=Patient/123", 403, "second \"?\""},
+		{"patient: question mark in a value", "user/Subscription.cu patient/Observation.rs", "123", "Observation?code=x?&patient=Patient/123", 403, "second \"?\""},
+		{"question mark last", subAllObs, "", "Observation?code=x?", 403, "second \"?\""},
+		{"encoded question mark in a value", "user/Subscription.cu patient/Observation.rs", "123", "Observation?code=x%3F&patient=Patient/123", 200, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -282,6 +289,7 @@ func FuzzSubscriptionCriteria(f *testing.F) {
 		"Observation?", "/Observation?x=1", "Observation%3Fx=1", "http://a/Observation?x=1",
 		"Patient/123/Observation?x=1", "Observation?_include=Observation:subject:Patient",
 		"Patient?_has:Observation:subject:code=x", "observation?x=1", "Observation?ct=1",
+		"Observation?_sort=date?&patient=Patient/123",
 	} {
 		f.Add(s, false)
 		f.Add(s, true)
@@ -300,6 +308,9 @@ func FuzzSubscriptionCriteria(f *testing.F) {
 				t.Fatalf("%q: status %d", criteria, d.Status)
 			}
 			return
+		}
+		if strings.Count(criteria, "?") != 1 {
+			t.Fatalf("%q allowed as criteria: medplum reads a criteria only up to its second \"?\"", criteria)
 		}
 		r := fuzzRequest("GET", "/fhir/"+criteria)
 		if r == nil {

@@ -66,6 +66,9 @@ func serverWrites(ctx context.Context, t *testing.T, e *env) int {
 			body: sub("sub-4", "Observation?patient=Patient/p1"), stored: true},
 		{name: "patient token, no compartment", scopes: patientSub, patient: contextPatient, typ: "Subscription", marker: "sub-5",
 			body: sub("sub-5", "Observation?code=heart%20rate")},
+		// medplum reads a criteria up to its second "?": every Observation.
+		{name: "patient token, second question mark", scopes: patientSub, patient: contextPatient, typ: "Subscription", marker: "sub-6",
+			body: sub("sub-6", "Observation?_sort=date?&patient=Patient/p1")},
 		{name: "patient token, urn in a value", scopes: patientSub, patient: contextPatient, typ: "Subscription", marker: "sub-7",
 			body: urnTx("sub-7", "Observation?code="+urn+"&patient=Patient/p1"), stored: true},
 		{name: "patient token, urn as the patient", scopes: patientSub, patient: contextPatient, typ: "Subscription", marker: "sub-8",
