@@ -47,8 +47,10 @@
 // someone else (a chain may enter Patient only through the narrowing
 // parameter, and only where that parameter holds a single reference:
 // Observation?subject:Patient.name, not Group?member:Patient.name, whose
-// member repeats, so the chain would test the other members); reads by id
-// get a response check
+// member repeats, so the chain would test the other members); a search
+// of Patient, narrowed by _id, is also checked entry by entry (medplum
+// matches _id without regard to letter case, so Patient?_id=abc returns
+// Patient/ABC too); reads by id get a response check
 // (Decision.CheckResponse, which rebuilds a Bundle from an allow-list
 // so nothing unchecked rides along, or Decision.CheckResult per result
 // for servers that search natively; a

@@ -277,6 +277,15 @@ func (e *evaluation) searchPart(d *Decision, t string, params url.Values, letter
 		if den := e.patientSearch(d, t, params); den.status != 0 {
 			return den
 		}
+		if t == "Patient" && returnsFound(req.Interaction) {
+			// The narrowing _id=X holds only where the server matches
+			// ids exactly, as FHIR ids are compared. medplum (its
+			// in-memory repository, and the matching of its
+			// Subscriptions) compares every token, _id too, without
+			// regard to letter case: Patient?_id=abc returns Patient/ABC
+			// as well, and _revinclude that Patient's records.
+			rc.on = true
+		}
 	}
 	if m == scope.Constrained && t != "*" && t != "" {
 		if den := e.constrainSearch(d, t, params, letters); den.status != 0 {

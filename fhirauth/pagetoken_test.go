@@ -62,7 +62,7 @@ func TestSearchWithUnknownParameterIsChecked(t *testing.T) {
 		{r4, pat, "GET", "/fhir/Observation?_elements=code&_contained=false&_containedType=container", "", false},
 		{stu3, pat, "GET", "/fhir/Observation?context=Encounter/1", "", false},
 		{r4, pat, "POST", "/fhir/Observation/_search", "code=x&date=ge2020", false},
-		{r4, pat, "GET", "/fhir/Patient?name=x&birthdate=2000", "", false},
+		{r4, pat, "GET", "/fhir/Encounter?status=finished&date=2000", "", false},
 		{r4, "user/Observation.rs", "GET", "/fhir/Observation?code=x&subject=Patient/9", "", false},
 		{r4, user, "GET", "/fhir/Observation?subject:Patient.name=x&patient.birthdate=2000", "", false},
 		{r4, user, "GET", "/fhir/Patient?_has:Observation:patient:code=x", "", false},

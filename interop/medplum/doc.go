@@ -45,7 +45,9 @@
 // patient-context token got stored is run through medplum's own
 // subscription matching (matches.mjs: parseSearchRequest and
 // matchesSearchRequest of @medplum/core), which must select none of
-// another patient's resources.
+// another patient's resources. A patient whose id differs from the context
+// patient's only in letter case (P1), which medplum's answer to the
+// narrowed Patient?_id=p1 holds, must not reach the patient token.
 //
 // medplum's MemoryRepository matches plain search parameters only;
 // server.mjs adds _include, _revinclude, chains, fullUrls and paging links

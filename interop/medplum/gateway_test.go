@@ -52,6 +52,9 @@ func TestGatewayInFrontOfMedplum(t *testing.T) {
 	t.Run("misshapen references", func(t *testing.T) {
 		counts["misshapen reference"] += misshapenReferences(ctx, t, e)
 	})
+	t.Run("id case", func(t *testing.T) {
+		counts["case-variant id"] += caseVariantIDs(ctx, t, e, patientToken)
+	})
 	t.Run("server writes", func(t *testing.T) {
 		counts["subscription and definition write"] += serverWrites(ctx, t, e)
 	})

@@ -27,7 +27,7 @@ type serverWrite struct {
 
 // patientSub are the scopes of a patient-context token that may write
 // Subscriptions whose criteria it may run: its own Observations.
-const patientSub = "user/Subscription.cu patient/Observation.rs patient/Patient.ru"
+const patientSub = "user/Subscription.cu patient/Observation.rs patient/Patient.rus"
 
 // serverWrites sends each write through the gateway, then looks in
 // medplum's store, with the backend's access, for what it stored. Every
@@ -73,6 +73,9 @@ func serverWrites(ctx context.Context, t *testing.T, e *env) int {
 			body: urnTx("sub-7", "Observation?code="+urn+"&patient=Patient/p1"), stored: true},
 		{name: "patient token, urn as the patient", scopes: patientSub, patient: contextPatient, typ: "Subscription", marker: "sub-8",
 			body: urnTx("sub-8", "Observation?patient="+urn)},
+		// medplum matches _id without regard to case: Patient/P1 too.
+		{name: "patient token, own Patient by _id", scopes: patientSub, patient: contextPatient, typ: "Subscription", marker: "sub-9",
+			body: sub("sub-9", "Patient?_id=p1")},
 		{name: "user wildcard", scopes: "user/*.cruds", typ: "SearchParameter", marker: "sp1", body: sp("sp1")},
 		{name: "system scope naming the type", scopes: "system/SearchParameter.c", typ: "SearchParameter", marker: "sp2", body: sp("sp2"), stored: true},
 	}
@@ -125,9 +128,10 @@ func storedWith(ctx context.Context, t *testing.T, e *env, typ, marker string) [
 	return out
 }
 
-// seeded is the seeded resource with key "Type/id".
+// seeded is the seeded resource with key "Type/id", caseVariant's
+// included.
 func seeded(k string) map[string]any {
-	for _, r := range seedResources() {
+	for _, r := range append(seedResources(), caseVariantResources()...) {
 		if fmt.Sprintf("%s/%s", r["resourceType"], r["id"]) == k {
 			return r
 		}
@@ -135,11 +139,12 @@ func seeded(k string) map[string]any {
 	return nil
 }
 
-// medplumMatches returns the keys of the seeded resources medplum's
-// subscription matching (matches.mjs) selects with criteria.
+// medplumMatches returns the keys of the seeded resources (caseVariant's
+// included) medplum's subscription matching (matches.mjs) selects with
+// criteria.
 func medplumMatches(ctx context.Context, t *testing.T, criteria string) []string {
 	t.Helper()
-	in, err := json.Marshal(map[string]any{"criteria": criteria, "resources": seedResources()})
+	in, err := json.Marshal(map[string]any{"criteria": criteria, "resources": append(seedResources(), caseVariantResources()...)})
 	require.NoError(t, err)
 	cmd := exec.CommandContext(ctx, "node", "matches.mjs")
 	cmd.Stdin = bytes.NewReader(in)
