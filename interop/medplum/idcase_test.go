@@ -29,8 +29,10 @@ func caseVariantResources() []map[string]any {
 
 // caseVariantIDs stores caseVariant's resources in medplum, checks that
 // medplum's own answer to the patient's narrowed search (Patient?_id=p1)
-// holds them, then searches Patients with the patient-context token
-// through the gateway: neither may appear. It returns the requests made.
+// holds them, then searches Patients, and Observations (narrowed by a
+// reference, which medplum compares exactly), with the patient-context
+// token through the gateway: neither may appear. It returns the requests
+// made.
 func caseVariantIDs(ctx context.Context, t *testing.T, e *env, patientToken string) int {
 	for _, r := range caseVariantResources() {
 		b, err := json.Marshal(r)
@@ -41,7 +43,7 @@ func caseVariantIDs(ctx context.Context, t *testing.T, e *env, patientToken stri
 	_, up := send(ctx, t, http.MethodGet, e.upstream, "Patient?_id="+contextPatient+"&_revinclude=Observation:subject", "", "")
 	require.Contains(t, stripVersions(keys(t, up)), "Patient/"+caseVariant, "medplum answers Patient?_id=%s with Patient/%s", contextPatient, caseVariant)
 	targets := []string{"Patient", "Patient?_id=" + contextPatient, "Patient?_revinclude=Observation:subject",
-		"Patient?family=Variant", "Patient/" + contextPatient + "/Patient"}
+		"Patient?family=Variant", "Patient/" + contextPatient + "/Patient", "Observation", "Observation?code=heart rate", "Patient/" + contextPatient + "/Observation", "Observation?subject=Patient/" + contextPatient, "Observation?_include=Observation:subject"}
 	for _, target := range targets {
 		t.Run(target, func(t *testing.T) {
 			status, body := send(ctx, t, http.MethodGet, e.gateway, target, patientToken, "")
