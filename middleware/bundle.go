@@ -14,11 +14,16 @@ import (
 )
 
 // needsBundleWork reports whether a batch or transaction must be taken
-// apart by the middleware (some entries denied, narrowed, or with checks)
-// rather than passed through as it is.
-func needsBundleWork(d *fhirauth.Decision, narrow, stored bool) bool {
-	for _, e := range d.Entries {
+// apart by the middleware (some entries denied, narrowed, with checks, or
+// conditional creates whose ifNoneExist is to be sent as judged) rather
+// than passed through as it is.
+func needsBundleWork(req *fhirauth.Request, d *fhirauth.Decision, narrow, stored bool) bool {
+	for i, e := range d.Entries {
 		if !e.Allowed || e.NeedsResponseCheck() || (narrow && e.Narrow != nil) || (stored && e.NeedsStoredCheck()) {
+			return true
+		}
+		if narrow && i < len(req.Entries) && req.Entries[i] != nil &&
+			req.Entries[i].Interaction == fhirauth.Create && req.Entries[i].Conditional {
 			return true
 		}
 	}
@@ -188,8 +193,11 @@ func (m *Middleware) prepareEntry(st *requestState, dst []byte, i int, raw []byt
 	// without a pin, so that what is forwarded has one request.ifMatch
 	// (the one compared) however the client wrote it; one whose response
 	// is checked is rewritten even when narrowing is off, so that it goes
-	// without its conditional members (entryConditional).
-	if !(m.cfg.narrow && ed.Narrow != nil) && !ed.NeedsResponseCheck() && !checked {
+	// without its conditional members (entryConditional); a conditional
+	// create is rewritten so that the server reads the ifNoneExist query
+	// fhirauth judged (appendRequest).
+	ine := m.cfg.narrow && er.Interaction == fhirauth.Create && er.Conditional
+	if !(m.cfg.narrow && ed.Narrow != nil) && !ed.NeedsResponseCheck() && !checked && !ine {
 		return append(dst, raw...), nil, true
 	}
 	out, err := rewriteEntry(dst, raw, er, ed, m.cfg.narrow, c.pin)

@@ -229,7 +229,11 @@ func rewriteEntry(dst, raw []byte, er *fhirauth.Request, ed *fhirauth.Decision, 
 func appendRequest(out, v []byte, er *fhirauth.Request, ed *fhirauth.Decision, narrow bool, ifMatch string) ([]byte, error) {
 	narrowing := narrow && (ed.Narrow != nil || ed.NeedsResponseCheck())
 	narrowURL := narrowing && er.Interaction != fhirauth.Create
-	narrowINE := narrowing && er.Interaction == fhirauth.Create && er.Conditional
+	// A conditional create's ifNoneExist is rewritten even when nothing
+	// narrows it, unless it is a plain query: like the If-None-Exist
+	// header (narrowIfNoneExist), fhirauth reads "Type?query" and the
+	// type's absolute URL from after the "?", which the server may not.
+	narrowINE := narrow && er.Interaction == fhirauth.Create && er.Conditional
 	checked, write := ed.NeedsResponseCheck(), isWrite(er.Interaction)
 	start := len(out)
 	sawURL, sawINE := false, false
@@ -245,6 +249,9 @@ func appendRequest(out, v []byte, er *fhirauth.Request, ed *fhirauth.Decision, n
 			return out, true, err
 		case string(name) == "ifNoneExist" && narrowINE:
 			sawINE = true
+			if !narrowing && plainQueryString(value) {
+				return append(out, value...), true, nil
+			}
 			out, err := appendNarrowedQuery(out, er, ed)
 			return out, true, err
 		}
@@ -327,6 +334,12 @@ func appendNarrowedQuery(out []byte, er *fhirauth.Request, ed *fhirauth.Decision
 		q[k] = vs[:len(vs):len(vs)] // ApplyTo's appends copy
 	}
 	return jsonsyntax.AppendQuote(out, ed.ApplyTo(q).Encode()), nil
+}
+
+// plainQueryString reports whether the JSON string v holds a plainQuery.
+func plainQueryString(v []byte) bool {
+	s, err := unquoteString(v)
+	return err == nil && plainQuery(s)
 }
 
 // unquoteString reads the JSON string v.

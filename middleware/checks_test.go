@@ -475,3 +475,67 @@ func TestCheckedResponseLength(t *testing.T) {
 		})
 	}
 }
+
+// The If-None-Exist of a conditional create reaches the server as the
+// parameters fhirauth judged, also when the decision narrows nothing: a
+// header written "Type?query" or as the absolute URL of the type (HAPI's
+// Java client) is read by fhirauth from after the "?", which a server
+// reading the header as a plain query would not do (it would see one
+// parameter named "http://host/fhir/Observation?identifier", refuse it or,
+// leniently, ignore that criterion).
+func TestConditionalCreateSendsJudgedQuery(t *testing.T) {
+	for _, c := range []struct{ name, scope, patient, ine, want string }{
+		{"absolute URL, user token", "user/Observation.crs", "", "http://127.0.0.1:8081/fhir/Observation?identifier=urn%3Aoid%3A1%7Cx&code=8867-4", "code=8867-4&identifier=urn%3Aoid%3A1%7Cx"},
+		{"Type?query, user token", "user/Observation.crs", "", "Observation?identifier=x", "identifier=x"},
+		{"?query, user token", "user/Observation.crs", "", "?identifier=x", "identifier=x"},
+		{"plain query passed as sent", "user/Observation.crs", "", "identifier=x&code=8867-4", "identifier=x&code=8867-4"},
+		{"escaped query re-encoded", "user/Observation.crs", "", "identifier=a%2Db", "identifier=a-b"},
+		{"absolute URL, patient token", "patient/Observation.crs", naivefhir.Alice, "http://127.0.0.1:8081/fhir/Observation?identifier=x", "identifier=x&patient=Patient%2Fp1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t)
+			h := bearer(e.token(c.scope, c.patient))
+			h.Set("Content-Type", "application/fhir+json")
+			h.Set("If-None-Exist", c.ine)
+			res, body := e.request(t, http.MethodPost, "/fhir/Observation", h,
+				`{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"}}`)
+			require.Equal(t, 201, res.StatusCode, "body: %s", body)
+			assert.Equal(t, c.want, lastUpstream(t, e).Header.Get("If-None-Exist"))
+		})
+	}
+}
+
+// The request.ifNoneExist of a conditional create in a batch or
+// transaction reaches the server as the parameters fhirauth judged, as
+// the header of a single request does (TestConditionalCreateSendsJudgedQuery).
+func TestConditionalCreateEntrySendsJudgedQuery(t *testing.T) {
+	for _, c := range []struct{ name, ine, want string }{
+		{"absolute URL", "http://127.0.0.1:8081/fhir/Observation?identifier=x&code=8867-4", "code=8867-4&identifier=x"},
+		{"Type?query", "Observation?identifier=x", "identifier=x"},
+		{"plain query passed as sent", "identifier=x&code=8867-4", "identifier=x&code=8867-4"},
+	} {
+		for _, kind := range []string{"batch", "transaction"} {
+			t.Run(kind+"/"+c.name, func(t *testing.T) {
+				e := newEnv(t)
+				h := bearer(e.token("user/Observation.crs", ""))
+				h.Set("Content-Type", "application/fhir+json")
+				ine, err := json.Marshal(c.ine)
+				require.NoError(t, err)
+				res, body := e.request(t, http.MethodPost, "/fhir", h, `{"resourceType":"Bundle","type":"`+kind+`","entry":[`+
+					`{"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"}},`+
+					`"request":{"method":"POST","url":"Observation","ifNoneExist":`+string(ine)+`}}]}`)
+				require.Equal(t, 200, res.StatusCode, "body: %s", body)
+				var sent struct {
+					Entry []struct {
+						Request struct {
+							IfNoneExist string `json:"ifNoneExist"`
+						} `json:"request"`
+					} `json:"entry"`
+				}
+				require.NoError(t, json.Unmarshal(lastUpstream(t, e).Body, &sent))
+				require.Len(t, sent.Entry, 1)
+				assert.Equal(t, c.want, sent.Entry[0].Request.IfNoneExist)
+			})
+		}
+	}
+}

@@ -290,7 +290,7 @@ func (m *Middleware) serve(st *requestState, next http.Handler, r *http.Request)
 	ctx := r.Context()
 	r = r.WithContext(context.WithValue(ctx, stateKey{}, st))
 	if isBundle(req) {
-		if needsBundleWork(d, m.cfg.narrow, m.cfg.stored) {
+		if needsBundleWork(req, d, m.cfg.narrow, m.cfg.stored) {
 			m.serveBundle(st, ctx, next, r, req, d)
 			return
 		}

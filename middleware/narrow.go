@@ -22,8 +22,16 @@ var errBodyNotNarrowable = errors.New("the parameters of this operation are in a
 // checks are applied even without narrowing parameters, because ApplyTo
 // then also removes _elements and forces a JSON _format so the checked
 // response still has what the check reads. Nothing is done (and nothing
-// allocated) when the decision needs neither.
+// allocated) when the decision needs neither, except that an
+// If-None-Exist that is not a plain query is always written as the
+// parameters fhirauth judged (see narrowIfNoneExist).
 func narrowRequest(r *http.Request, req *fhirauth.Request, d *fhirauth.Decision, maxBody int64) error {
+	if req != nil && req.Interaction == fhirauth.Create && req.Conditional && !isBundle(req) {
+		if d.Narrow == nil && !d.NeedsResponseCheck() && plainQuery(r.Header.Get("If-None-Exist")) {
+			return nil // the server reads what fhirauth parsed
+		}
+		return narrowIfNoneExist(r, req, d)
+	}
 	if d.Narrow == nil && !d.NeedsResponseCheck() {
 		return nil
 	}
@@ -31,10 +39,7 @@ func narrowRequest(r *http.Request, req *fhirauth.Request, d *fhirauth.Decision,
 		return nil // bundle entries are narrowed one by one (bundle.go)
 	}
 	if req.Interaction == fhirauth.Create {
-		if !req.Conditional {
-			return nil
-		}
-		return narrowIfNoneExist(r, req, d)
+		return nil // not conditional: no query to narrow
 	}
 	if req.Interaction == fhirauth.Operation && len(req.Body) > 0 && d.Narrow != nil {
 		// The operation's parameters are in a Parameters body, which many
@@ -82,9 +87,12 @@ func narrowedQuery(method, raw string, params url.Values, d *fhirauth.Decision) 
 
 // narrowIfNoneExist applies d to the If-None-Exist query of a conditional
 // create. It starts from the parameters fhirauth parsed and judged
-// (req.IfNoneExist), not from the header again: fhirauth reads "?query"
-// and "Type?query" as the query, which a query parser would read as a
-// parameter named "?code" or "Observation?code".
+// (req.IfNoneExist), not from the header again: fhirauth reads "?query",
+// "Type?query" and "http://host/base/Type?query" (HAPI's Java client) as
+// the query, which a server reading the header as a query would read as
+// a parameter named "?code" or "Observation?code", and refuse, or ignore
+// as unknown, matching on fewer criteria than were judged. So the header
+// is rewritten even when d narrows nothing.
 func narrowIfNoneExist(r *http.Request, req *fhirauth.Request, d *fhirauth.Decision) error {
 	if len(req.IfNoneExist) == 0 {
 		return errors.New("If-None-Exist: no parameters classified")
