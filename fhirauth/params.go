@@ -126,7 +126,7 @@ func (p *Policy) controlParam(req *Request, q url.Values, key string, vals []str
 		err := p.parseHas(key, &reaches)
 		return reaches, err
 	}
-	if hasMod && !takesModifier(base) {
+	if hasMod && !takesModifier(base) && !sortDirection(base, mod) {
 		return nil, invalid("%q takes no modifier", clip(key))
 	}
 	switch base {
@@ -157,6 +157,13 @@ func takesModifier(base string) bool {
 		return true
 	}
 	return false
+}
+
+// sortDirection reports whether base:mod is _sort:asc or _sort:desc, the
+// DSTU2 spelling of _sort=x and _sort=-x that fhir.js writes and HAPI
+// still reads. Its values are vetted as _sort's (checkControlValues).
+func sortDirection(base, mod string) bool {
+	return base == "_sort" && (mod == "asc" || mod == "desc")
 }
 
 // knownParams reports whether every parameter of the search q of type t
