@@ -50,8 +50,8 @@ type compartmentInfo struct {
 // compartment: never more than the caller may see, possibly less (an
 // Observation where X is only the performer). The preference is "patient"
 // (a parameter that targets only Patient, so a bare id is unambiguous),
-// then "subject", then the first non-chained parameter in
-// CompartmentDefinition order. Patient itself is narrowed by "_id".
+// then "subject", then "beneficiary" (Coverage), then the first
+// non-chained parameter in CompartmentDefinition order. Patient itself is narrowed by "_id".
 func buildCompartments(v fhirspec.Version) map[string]*compartmentInfo {
 	out := map[string]*compartmentInfo{}
 	for _, t := range fhirspec.PatientCompartmentTypes(v) {
@@ -86,6 +86,12 @@ func buildCompartments(v fhirspec.Version) map[string]*compartmentInfo {
 			ci.narrow = "patient"
 		case contains(ci.params, "subject"):
 			ci.narrow = "subject"
+		case contains(ci.params, "beneficiary"):
+			// Coverage: the beneficiary is required and a Patient;
+			// policy-holder, first in the definition, is optional and
+			// often an Organization or a parent, so narrowing by it
+			// would hide a beneficiary's own Coverage.
+			ci.narrow = "beneficiary"
 		default:
 			ci.narrow = first
 		}

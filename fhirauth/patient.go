@@ -10,13 +10,13 @@ import (
 // compartment and rejects parameters that name anybody else.
 //
 // The narrowing parameter is chosen by buildCompartments (patient, then
-// subject, then the first compartment parameter; _id for Patient); it is
-// ANDed with the request's own parameters, so whatever else the query says
-// the result stays inside the compartment. Parameters that refer to
-// patients (the type's compartment parameters, "patient", and _id/link on
-// Patient) must name only the context patient: another id, an OR-list with
-// another id ("patient=A,B"), another reference type
-// ("performer=Practitioner/1"), a modifier that changes what the value
+// subject, then beneficiary, then the first compartment parameter; _id
+// for Patient); it is ANDed with the request's own parameters, so
+// whatever else the query says the result stays inside the compartment.
+// Parameters that refer to patients (the type's compartment parameters,
+// "patient", and _id/link on Patient) must name only the context patient:
+// another id, an OR-list with another id ("patient=A,B"), another
+// reference type ("performer=Practitioner/1"), a modifier that changes what the value
 // means (":identifier", ":missing", ":not", a type other than Patient) are
 // rejected rather than silently ANDed to an empty result, so a caller
 // learns at once that the request is outside its rights. Any other
