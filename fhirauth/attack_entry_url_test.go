@@ -53,3 +53,42 @@ func TestAttackEntryPostURL(t *testing.T) {
 		}
 	})
 }
+
+// A Bundle entry's request.url is read by the server's own FHIR URL
+// parser, not by an HTTP stack. medplum's splits a conditional write's
+// url at every "?" and keeps only the text between the first two, so
+// "Observation?_id=o2?&category=laboratory" names Observation o2
+// whatever its category, while the policy read the constraint in it and
+// allowed a user/Observation.cruds?category=laboratory token to delete
+// or replace it; only the middleware's refusal of conditional writes
+// whose stored version it cannot check stood in the way. A second "?" in
+// an entry's url now makes the Bundle a 400, as any entry that cannot be
+// read does, for every method and token.
+func TestAttackEntryURLSecondQuestionMark(t *testing.T) {
+	p := testPolicy(t)
+	const lab = "user/Observation.cruds?category=laboratory"
+	labObs := `{"resourceType":"Observation","status":"final","code":{"text":"x"},"category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}]}`
+	for _, tc := range []struct{ method, url, resource, scopes string }{
+		{"DELETE", "Observation?_id=o2?&category=laboratory", "", lab},
+		{"PUT", "Observation?_id=o2?&category=laboratory", labObs, lab},
+		{"PATCH", "Observation?_id=o2?&category=laboratory", `{"resourceType":"Parameters"}`, lab},
+		{"GET", "Observation?code=x?&category=laboratory", "", lab},
+		{"GET", "Observation?code=x?", "", "system/*.cruds"},
+		{"DELETE", "Observation?_id=o2?", "", "system/*.cruds"},
+	} {
+		for _, typ := range []string{"batch", "transaction"} {
+			t.Run(tc.method+" "+tc.url+"/"+typ, func(t *testing.T) {
+				_, d := authorize(t, p, principal(t, tc.scopes, ""), "POST", "/fhir", bundle(typ, entry(tc.method, tc.url, tc.resource)), nil)
+				assert.False(t, d.Allowed)
+				assert.Equal(t, http.StatusBadRequest, d.Status, d.Reason)
+				assert.Contains(t, d.Reason, `second "?"`)
+			})
+		}
+	}
+	t.Run("escaped", func(t *testing.T) {
+		_, d := authorize(t, p, principal(t, lab, ""), "POST", "/fhir", bundle("batch", entry("DELETE", "Observation?_id=o2%3F&category=laboratory", "")), nil)
+		if assert.True(t, d.Allowed, d.Reason) {
+			assert.True(t, d.Entries[0].Allowed, d.Entries[0].Reason)
+		}
+	})
+}

@@ -303,6 +303,14 @@ func (p *Policy) classifyEntry(e *bundleEntry) (*Request, error) {
 		return nil, invalid("request.url %q must be relative to this server's base", clip(u))
 	}
 	path, rawQuery, _ := strings.Cut(u, "?")
+	if strings.Contains(rawQuery, "?") {
+		// The server reads request.url with its own FHIR URL parser, and
+		// such parsers do not agree on where a query with "?" in it ends:
+		// medplum's keeps only the text between the first two, so a
+		// constraint or narrowing after the second would be judged here
+		// and dropped there.
+		return nil, invalid("request.url %q has a second \"?\", where some servers end its query, dropping the parameters after it; write a \"?\" in a value as %%3F", clip(u))
+	}
 	if i := strings.IndexByte(path, ':'); i >= 0 {
 		return nil, invalid("request.url %q must be relative to this server's base", clip(u))
 	}

@@ -82,22 +82,17 @@ func subscriptionCriteria(body []byte) (criteria, why string, err error) {
 // criteriaSearch classifies criteria as the GET of a search of one type
 // relative to the base ("Observation?code=x"), or says why it is not
 // one: absolute or rooted URLs, a topic's canonical URL, a path that is
-// not a type alone, bytes a URL does not hold (space, controls), a
-// second "?" and whatever a Bundle entry's request.url may not hold.
-//
-// A query may hold "?" (RFC 3986), but servers do not agree on where a
-// criteria string's query ends: medplum's subscription matching splits
-// the criteria at every "?" and reads only the text between the first
-// two, so "Observation?_sort=date?&patient=Patient/123" is, there, a
-// search of every Observation. A "?" meant as data is written %3F.
+// not a type alone, bytes a URL does not hold (space, controls) and
+// whatever a Bundle entry's request.url may not hold: a second "?"
+// among them, since servers do not agree on where such a query ends
+// (medplum's subscription matching reads only the text between the
+// first two, so "Observation?_sort=date?&patient=Patient/123" is, there,
+// a search of every Observation).
 func (p *Policy) criteriaSearch(criteria string) (*Request, string) {
 	const want = "; only a search of one type relative to the base (Type?params) that this token may run as written can be a Subscription's criteria"
-	path, query, hasQuery := strings.Cut(criteria, "?")
+	path, _, hasQuery := strings.Cut(criteria, "?")
 	if !hasQuery || strings.IndexFunc(criteria, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
 		return nil, "the Subscription's criteria " + quote(criteria) + " is not a search URL" + want
-	}
-	if strings.Contains(query, "?") {
-		return nil, "the Subscription's criteria " + quote(criteria) + " has a second \"?\", where servers that read a criteria end its query (medplum does), dropping the parameters after it; write a \"?\" in a value as %3F" + want
 	}
 	sr, err := p.classifyEntry(&bundleEntry{method: http.MethodGet, url: criteria})
 	if err != nil {

@@ -35,3 +35,33 @@ func entryURLs(ctx context.Context, t *testing.T, e *env, patientToken string) i
 	}
 	return n
 }
+
+// entryURLQuestionMarks shows that medplum reads a conditional Bundle
+// entry's request.url only up to its second "?": a DELETE of
+// Observation?_id=obs-qm?&category=laboratory deletes obs-qm, which has
+// no category. Through the gateway, a conditional delete of that shape
+// with user/Observation.cruds?category=laboratory, which would delete an
+// Observation outside the token's constraint, is refused for its url
+// (400) and obs-p2-1 stays. It returns the requests made.
+func entryURLQuestionMarks(ctx context.Context, t *testing.T, e *env) int {
+	const u = "Observation?_id=obs-p2-1?&category=laboratory"
+	// A throwaway Observation without a category, deleted by medplum
+	// through the same shape sent directly.
+	status, body := send(ctx, t, http.MethodPut, e.upstream, "Observation/obs-qm", "", `{"resourceType":"Observation","id":"obs-qm","status":"final","code":{"text":"x"}}`)
+	require.Contains(t, []int{http.StatusOK, http.StatusCreated}, status, "%s", body)
+	direct := `{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"DELETE","url":"Observation?_id=obs-qm?&category=laboratory"}}]}`
+	_, up := send(ctx, t, http.MethodPost, e.upstream, "", "", direct)
+	status, _ = send(ctx, t, http.MethodGet, e.upstream, "Observation/obs-qm", "", "")
+	require.Equal(t, http.StatusNotFound, status, "medplum deletes obs-qm, which has no category, for %q: %s", "Observation?_id=obs-qm?&category=laboratory", up)
+
+	lab := e.token("user/Observation.cruds?category=laboratory", "")
+	for _, kind := range []string{"batch", "transaction"} {
+		del := `{"resourceType":"Bundle","type":"` + kind + `","entry":[{"request":{"method":"DELETE","url":"` + u + `"}}]}`
+		status, body = send(ctx, t, http.MethodPost, e.gateway, "", lab, del)
+		assert.Equal(t, http.StatusBadRequest, status, "%s", body)
+		assert.Contains(t, string(body), `second \"?\"`)
+		status, body = send(ctx, t, http.MethodGet, e.upstream, "Observation/obs-p2-1", "", "")
+		require.Equal(t, http.StatusOK, status, "LEAK: the %s deleted obs-p2-1, which is not a laboratory Observation: %s", kind, body)
+	}
+	return 3
+}

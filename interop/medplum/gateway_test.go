@@ -49,6 +49,9 @@ func TestGatewayInFrontOfMedplum(t *testing.T) {
 	t.Run("entry urls", func(t *testing.T) {
 		counts["entry url"] += entryURLs(ctx, t, e, patientToken)
 	})
+	t.Run("entry url question marks", func(t *testing.T) {
+		counts["entry url"] += entryURLQuestionMarks(ctx, t, e)
+	})
 	t.Run("misshapen references", func(t *testing.T) {
 		counts["misshapen reference"] += misshapenReferences(ctx, t, e)
 	})
