@@ -302,6 +302,14 @@ func (p *Policy) classifyEntry(e *bundleEntry) (*Request, error) {
 	if strings.Contains(u, "#") || strings.Contains(u, "://") || strings.HasPrefix(u, "/") || strings.HasPrefix(u, "urn:") {
 		return nil, invalid("request.url %q must be relative to this server's base", clip(u))
 	}
+	if strings.IndexFunc(u, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
+		// A URL holds no space or control character, and servers that
+		// read request.url as a WHATWG URL (medplum's router) drop tabs
+		// and line breaks anywhere and controls and spaces at either
+		// end before they split the query: "category=labor<TAB>atory",
+		// judged as no laboratory search, runs as category=laboratory.
+		return nil, invalid("request.url %q holds a space or control character, which some servers remove before they read the query; percent-encode it", clip(u))
+	}
 	path, rawQuery, _ := strings.Cut(u, "?")
 	if strings.Contains(rawQuery, "?") {
 		// The server reads request.url with its own FHIR URL parser, and
