@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
 )
@@ -271,7 +272,8 @@ func checkSegment(seg string, star bool) error {
 const maxParams = 100
 
 // parseQuery parses a raw query strictly, with url.ParseQuery's
-// semantics: malformed escapes and ";" separators are errors, and
+// semantics: malformed escapes, values that are not UTF-8 (once
+// unescaped) and ";" separators are errors, and
 // parameter names may contain only letters, digits and "-_.:"; more than
 // maxParams items are an error. It
 // allocates less than url.ParseQuery (one backing array for all values, a
@@ -315,6 +317,12 @@ func parseQuery(raw string) (url.Values, error) {
 			if c, ok := badNameByte(k); ok {
 				return nil, invalid("query parameter name %q contains %q", clip(k), string(rune(c)))
 			}
+		}
+		if !utf8.ValidString(v) {
+			// Parsers disagree on what such a value is (medplum's,
+			// URLSearchParams, reads U+FFFD for each bad byte), and
+			// no FHIR string holds one.
+			return nil, invalid("malformed query: the value of %q is not UTF-8", clip(k))
 		}
 		if old, ok := q[k]; ok {
 			q[k] = append(old, v)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/url"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -11,16 +12,19 @@ import (
 
 // queryAgrees checks parseQuery against url.ParseQuery: it accepts exactly
 // the queries url.ParseQuery accepts whose names are all non-empty and made
-// of letters, digits and "-_.:", and yields the same values in the same
-// order.
+// of letters, digits and "-_.:" and whose values are UTF-8, and yields the
+// same values in the same order.
 func queryAgrees(t *testing.T, raw string) {
 	t.Helper()
 	got, err := parseQuery(raw)
 	want, werr := url.ParseQuery(raw)
 	namesOK := true
-	for k := range want {
+	for k, vs := range want {
 		if _, bad := badNameByte(k); bad || k == "" {
 			namesOK = false
+		}
+		for _, v := range vs {
+			namesOK = namesOK && utf8.ValidString(v)
 		}
 	}
 	if werr != nil || !namesOK {
@@ -77,6 +81,7 @@ var querySeeds = []string{
 	"k1=1&k2=2&k3=3&k4=4&k5=5&k6=6&k7=7&k8=8&k9=9&k1=10&k9=11",
 	"a=1&b=1&c=1&d=1&e=1&f=1&g=1&h=1&i=1&a=2",
 	"%41=1&A=2",
+	"a=%FF", "a=%C3%28", "a=%ED%A0%80", "a=x%C3", "a=\xff", "a=%C3%A9", "a=%F0%9F%98%80",
 }
 
 func TestParseQueryAgreesWithNetURL(t *testing.T) {
