@@ -67,5 +67,20 @@
 // FHIR R4 are tolerated only where a check shows that they account for the
 // disagreement (deviation_test.go); any other disagreement fails.
 //
+// medplum is also the reference for how fhirauth reads the FHIR URLs a
+// server parses itself rather than through its HTTP stack: a Bundle
+// entry's request.url, If-None-Exist and a Subscription's criteria
+// (querydiff_test.go). For about 700 hostile URLs (escaped delimiters,
+// "+", double encoding, ";", "#", empty names and values, repeated and
+// case-variant names, invalid UTF-8, controls, modifiers, prefixes,
+// chains, _has, lists with escaped commas, and a seeded random mix),
+// every one fhirauth accepts must read, in medplum's batch router
+// (queryparse.mjs) and in its parseSearchRequest of the string, as the
+// same (name, value) pairs fhirauth judged, and so must the query the
+// gateway writes from them; each parameter without a modifier, as every
+// narrowing is, must be a filter of the same code and value. A Bundle
+// entry whose url holds a tab, which medplum's router drops, is refused
+// through the gateway (entryurl_test.go).
+//
 // The package has no API: it is its tests and this documentation.
 package medplum

@@ -2,6 +2,7 @@ package medplum
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"testing"
 
@@ -64,4 +65,48 @@ func entryURLQuestionMarks(ctx context.Context, t *testing.T, e *env) int {
 		require.Equal(t, http.StatusOK, status, "LEAK: the %s deleted obs-p2-1, which is not a laboratory Observation: %s", kind, body)
 	}
 	return 3
+}
+
+// entryURLControls shows that medplum's router drops a tab in a Bundle
+// entry's request.url before it reads the query (queryparse.mjs, WHATWG
+// URL): a DELETE of Observation?_id=obs-ctl<TAB> deletes obs-ctl, which
+// fhirauth would have judged as the id "obs-ctl<TAB>". Through the
+// gateway such an entry is refused (400) for a constrained user token
+// and for the patient token, and obs-p2-1 stays. It returns the requests
+// made.
+func entryURLControls(ctx context.Context, t *testing.T, e *env, patientToken string) int {
+	status, body := send(ctx, t, http.MethodPut, e.upstream, "Observation/obs-ctl", "", `{"resourceType":"Observation","id":"obs-ctl","status":"final","code":{"text":"x"}}`)
+	require.Contains(t, []int{http.StatusOK, http.StatusCreated}, status, "%s", body)
+	_, up := send(ctx, t, http.MethodPost, e.upstream, "", "", controlBundle("batch", "DELETE", "Observation?_id=obs-ctl\t"))
+	status, _ = send(ctx, t, http.MethodGet, e.upstream, "Observation/obs-ctl", "", "")
+	require.Equal(t, http.StatusNotFound, status, "medplum deletes obs-ctl for _id=obs-ctl<TAB>: %s", up)
+
+	n := 3
+	lab := e.token("user/Observation.cruds?category=laboratory", "")
+	for _, tc := range []struct{ token, method, url string }{
+		{lab, "DELETE", "Observation?_id=obs-p2-1\t&category=laboratory"},
+		{lab, "PATCH", "Observation?_id=obs-p2-1\t&category=laboratory"},
+		{patientToken, "DELETE", "Observation?_id=obs-p2-1\t&patient=Patient/p1"},
+	} {
+		for _, kind := range []string{"batch", "transaction"} {
+			status, body = send(ctx, t, http.MethodPost, e.gateway, "", tc.token, controlBundle(kind, tc.method, tc.url))
+			assert.Equal(t, http.StatusBadRequest, status, "%s", body)
+			assert.Contains(t, string(body), "space or control character")
+			status, body = send(ctx, t, http.MethodGet, e.upstream, "Observation/obs-p2-1", "", "")
+			require.Equal(t, http.StatusOK, status, "LEAK: the %s %s %q reached obs-p2-1: %s", kind, tc.method, tc.url, body)
+			n += 2
+		}
+	}
+	return n
+}
+
+// controlBundle is a Bundle of kind with one entry: method url, with a
+// JSON Patch Binary for a PATCH.
+func controlBundle(kind, method, url string) string {
+	u, _ := json.Marshal(url)
+	e := `{"request":{"method":"` + method + `","url":` + string(u) + `}`
+	if method == http.MethodPatch {
+		e += `,"resource":{"resourceType":"Binary","contentType":"application/json-patch+json","data":"W3sib3AiOiJyZXBsYWNlIiwicGF0aCI6Ii9zdGF0dXMiLCJ2YWx1ZSI6ImNhbmNlbGxlZCJ9XQ=="}`
+	}
+	return `{"resourceType":"Bundle","type":"` + kind + `","entry":[` + e + `}]}`
 }

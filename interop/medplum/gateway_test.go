@@ -52,6 +52,9 @@ func TestGatewayInFrontOfMedplum(t *testing.T) {
 	t.Run("entry url question marks", func(t *testing.T) {
 		counts["entry url"] += entryURLQuestionMarks(ctx, t, e)
 	})
+	t.Run("entry url controls", func(t *testing.T) {
+		counts["entry url"] += entryURLControls(ctx, t, e, patientToken)
+	})
 	t.Run("misshapen references", func(t *testing.T) {
 		counts["misshapen reference"] += misshapenReferences(ctx, t, e)
 	})
