@@ -302,7 +302,15 @@ func FuzzSubscriptionCriteria(f *testing.F) {
 		if patient {
 			pr = pat
 		}
-		_, d := authorize(t, p, pr, "POST", "/fhir/Subscription", subscriptionWith(criteria), nil)
+		body := subscriptionWith(criteria)
+		// The criteria as the body carries it: json.Marshal writes each
+		// byte that is not UTF-8 as U+FFFD.
+		var carried struct{ Criteria string }
+		if err := json.Unmarshal([]byte(body), &carried); err != nil {
+			t.Fatal(err)
+		}
+		criteria = carried.Criteria
+		_, d := authorize(t, p, pr, "POST", "/fhir/Subscription", body, nil)
 		if !d.Allowed {
 			if d.Status != http.StatusForbidden && d.Status != http.StatusBadRequest {
 				t.Fatalf("%q: status %d", criteria, d.Status)
@@ -317,7 +325,7 @@ func FuzzSubscriptionCriteria(f *testing.F) {
 			t.Fatalf("%q allowed but not a request target", criteria)
 		}
 		req, sd := p.Authorize(context.Background(), pr, r)
-		if !sd.Allowed || req.Interaction != SearchType || sd.NeedsResponseCheck() || sd.ChangesQuery(req.Params) {
+		if !sd.Allowed || req == nil || req.Interaction != SearchType || sd.NeedsResponseCheck() || sd.ChangesQuery(req.Params) {
 			t.Fatalf("%q allowed as criteria, as a search: allowed %v, %v, check %v, narrow %v", criteria, sd.Allowed, req.Interaction, sd.NeedsResponseCheck(), sd.Narrow)
 		}
 	})
