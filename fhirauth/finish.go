@@ -169,6 +169,14 @@ func parseIfNoneExist(v, t string) (url.Values, error) {
 		}
 		v = after
 	}
+	if strings.Contains(v, "?") {
+		// As in a Bundle entry's request.url (classifyEntry): FHIR URL
+		// parsers that read "Type?query" end the query at a second "?"
+		// (medplum's keeps only the text between the first two), so a
+		// constraint or narrowing after it would be judged here and
+		// dropped there.
+		return nil, invalid("If-None-Exist %q has a \"?\" in its query, where some servers end it, dropping the parameters after it; write a \"?\" in a value as %%3F", clip(v))
+	}
 	q, err := parseQuery(v)
 	if err != nil {
 		return nil, err
