@@ -146,7 +146,14 @@ type Request struct {
 	Params url.Values
 	// Conditional is true for conditional create/update/patch/delete.
 	Conditional bool
-	// IfNoneExist is the parsed If-None-Exist query of a conditional create.
+	// IfNoneExist is the parsed If-None-Exist query of a conditional
+	// create, the search the decision judged. A server searches with it
+	// (and Decision.Narrow), not with the header or request.ifNoneExist
+	// as sent: fhirauth also reads "?query", "Type?query" and the type's
+	// absolute URL there, which servers read differently (medplum's
+	// conditional create prefixes "Type?" and reads
+	// "Observation??identifier=x" as a search of every Observation). The
+	// middleware sends it so.
 	IfNoneExist url.Values
 	// Patch is the patch body format.
 	Patch PatchFormat
