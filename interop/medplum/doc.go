@@ -51,7 +51,11 @@
 //
 // medplum's MemoryRepository matches plain search parameters only;
 // server.mjs adds _include, _revinclude, chains, fullUrls and paging links
-// on top, as a production server has them. fhir-kit-client's shapes (POST
+// on top, as a production server has them, and searches the patient
+// compartment (Patient/id/Type, Patient/id/*, Patient/id/$everything) by
+// the official CompartmentDefinition: Patients that link to the patient,
+// and, through medplum's case-blind _id, a Patient whose id differs only
+// in letter case, are in the answer. fhir-kit-client's shapes (POST
 // [base]/ for batches and transactions, GET [base]/?_type= for a system
 // search) go through; another patient's resource, read, vread or history,
 // answers exactly as a missing one does.

