@@ -49,6 +49,37 @@
 // patient's only in letter case (P1), which medplum's answer to the
 // narrowed Patient?_id=p1 holds, must not reach the patient token.
 //
+// A seeded grammar (searchgen_test.go, searchgrammar_test.go; the seed is
+// logged, MEDPLUM_SEARCHGEN_SEED replays another) generates 700 hostile GET
+// requests: searches of the nine types, Practitioner, Organization and the
+// system with _type; reference parameters as Patient/pN, pN, absolute URLs
+// of the gateway and the upstream, lists, escaped slashes and versions;
+// chains, _has, _id, _lastUpdated; tokens with and without a system;
+// modifiers (:not, :missing, :exact, :contains, :text, :in, :below, :above,
+// :identifier, :of-type, a type) and prefixes; _include and _revinclude
+// (with :iterate, wildcards), _elements, _summary, _count, _offset, _sort,
+// _total, _contained, _containedType, _format; repeated, re-cased and
+// escaped names and values; compartment searches, $everything, histories,
+// reads and vreads. On top of the seed above, each patient gets Observations
+// of categories laboratory (in the category system, another system, beside
+// vital-signs) and not (vital-signs, "Laboratory", the text only), hasMember
+// references into another patient's Observation, p1 an Observation of p2's
+// Encounter, p1 a link to p2 and p3 a link to p1, the case variant P1 is
+// stored, and four Observations of p1 in two versions whose rights differ
+// (laboratory, then not; the reverse; p1's, then p2's; the reverse), which
+// vreads and histories judge version by version. Each request goes through
+// the gateway with the patient-context token and with
+// user/Observation.rs?category=laboratory user/Patient.rs user/Encounter.rs:
+// every 2xx answer, and every page its next links lead to, may hold only
+// resources the token may see, judged by their ids (and versions) against
+// the store (an _elements answer keeps neither subject nor category), no
+// other patient's marker (patient token), no total above what the token may
+// see, and only links and fullUrls naming the gateway. Refusals pass, but
+// the log counts answers by status, and floors of answers with entries, and
+// of answers the gateway had to narrow or filter (the upstream's answer
+// holds what the token may not see), keep the grammar from proving nothing
+// by being refused.
+//
 // medplum's MemoryRepository matches plain search parameters only;
 // server.mjs adds _include, _revinclude, chains, fullUrls and paging links
 // on top, as a production server has them, and searches the patient
