@@ -20,7 +20,7 @@ import (
 func TestAttackResponseCharset(t *testing.T) {
 	// Checked as UTF-8: Alice's Observation with a note. Read as UTF-7:
 	// the note ends, and a subject naming Bob follows.
-	const utf7Obs = `{"resourceType":"Observation","id":"x","status":"final","code":{"text":"t"},"subject":{"reference":"Patient/p1"},` +
+	const utf7Obs = `{"resourceType":"Observation","id":"x","meta":{"versionId":"1"},"status":"final","code":{"text":"t"},"subject":{"reference":"Patient/p1"},` +
 		`"note":[{"text":"ok+ACIAfQBdACwAIg-subject+ACI-:{+ACI-reference+ACI-:+ACI-Patient/p2+ACIAfQAs-x+ACI-:+AFsAew-text+ACI-:+ACI-"}]}`
 	search := `{"resourceType":"Bundle","type":"searchset","entry":[{"resource":` + utf7Obs + `,"search":{"mode":"match"}}]}`
 	alice := func(e *env) string { return e.token("launch/patient patient/*.cruds", naivefhir.Alice) }

@@ -32,7 +32,8 @@
 //     Decision in the request context (PrincipalFrom, DecisionFrom), after
 //     doing what a server that knows nothing of fhirwarden cannot: narrowing
 //     searches by rewriting the query (WithQueryNarrowing), checking the
-//     stored version before writes (WithStoredChecks), checking responses
+//     stored version before writes and pinning them to it with If-Match
+//     (WithStoredChecks), checking responses
 //     (a resource outside the caller's compartment becomes 404 or 403, a
 //     search Bundle loses the entries the caller may not see), and taking
 //     batches apart (denied entries answered with entry-level errors, the

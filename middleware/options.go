@@ -136,10 +136,16 @@ func WithQueryNarrowing(on bool) Option {
 // fhirauth.Decision.NeedsStoredCheck). When on, the middleware reads the
 // stored resource with a GET of {base}/Type/id through the wrapped handler,
 // runs Decision.CheckStored on it, refuses the write when it fails, and
-// pins updates and patches to the checked version with If-Match (a
-// client If-Match naming another version is refused with 412; a delete
-// of a resource that does not exist gets the same 404 as a withheld one
-// when the policy hides existence). The entries of a batch or
+// pins the write (update, patch or delete, single or a Bundle entry's
+// request.ifMatch) to the checked version with If-Match: W/"<versionId>",
+// so that a server honouring If-Match refuses it when another writer
+// changed the resource after the check (a server that ignores If-Match
+// on a delete or a patch carries it out unprotected). A stored version
+// naming no version (neither meta.versionId nor an ETag), or naming two,
+// refuses the write with 502: it could not be pinned. A client If-Match
+// naming another version is refused with 412; a delete of a resource
+// that does not exist gets the same 404 as a withheld one when the
+// policy hides existence. The entries of a batch or
 // transaction are read up to 8 at a time; a transaction is refused for
 // its lowest-numbered failing entry. A server
 // that runs CheckStored against its own stored copy inside the write (no

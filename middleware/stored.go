@@ -9,17 +9,19 @@ import (
 	"sync"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth"
+	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
 )
 
 // storedVersion fetches the stored version of Type/id through the wrapped
 // handler itself (a GET of {base}/Type/id, not re-authorized: it is the
 // middleware asking) and checks it with d.CheckStored. It returns the
-// ETag of the stored version (for If-Match) and, on refusal, the status
-// and reason to answer with: the decision's CheckStatus when the check
-// fails, 502 when the stored version cannot be read. mustExist says that
+// entity tag of the version checked (versionTag; empty when there is no
+// stored version) and, on refusal, the status and reason to answer
+// with: the decision's CheckStatus when the check fails, 502 when the
+// stored version cannot be read or names no version. mustExist says that
 // the write can only act on an existing resource (needsExisting): then a
 // missing one answers as a hidden one would.
-func (m *Middleware) storedVersion(ctx context.Context, next http.Handler, orig *http.Request, d *fhirauth.Decision, typ, id string, mustExist bool) (etag string, status int, reason string) {
+func (m *Middleware) storedVersion(ctx context.Context, next http.Handler, orig *http.Request, d *fhirauth.Decision, typ, id string, mustExist bool) (tag string, status int, reason string) {
 	if id == "" {
 		return "", http.StatusForbidden, "the stored version of a conditional write cannot be checked by the middleware; write by id (Type/id) instead"
 	}
@@ -64,14 +66,118 @@ func (m *Middleware) storedVersion(ctx context.Context, next http.Handler, orig 
 			return "", http.StatusBadGateway, "the stored version is compressed and cannot be checked"
 		}
 		body = b.bytes()
-		etag = b.header.Get("ETag")
 	default:
 		return "", http.StatusBadGateway, fmt.Sprintf("reading the stored version for the authorization check failed with status %d", st)
 	}
 	if err := d.CheckStored(body); err != nil {
 		return "", d.CheckStatus(), "the stored version does not permit this write: " + err.Error()
 	}
-	return etag, 0, ""
+	if body == nil {
+		return "", 0, "" // none stored: nothing to pin
+	}
+	// After the check: a version problem answers alike for every
+	// resource, so it cannot tell one hidden by the check from a missing one.
+	tag, problem := versionTag(body, b.header.Values("ETag"))
+	if problem != "" {
+		return "", http.StatusBadGateway, problem
+	}
+	return tag, 0, ""
+}
+
+// versionTag is the entity tag that pins a write to the stored version
+// checked (body, served with the ETag fields etags): W/"<meta.versionId>"
+// as FHIR servers send it (R4 http.html#concurrency), or the server's ETag
+// when the body names no version. A stored version that names none, or
+// names two (an ETag that is not its meta.versionId, several ETags), is a
+// problem (the reason): the write could not be made conditional on the
+// version checked, and between the read and the write another writer
+// could make the resource one the token may not touch.
+func versionTag(body []byte, etags []string) (tag, problem string) {
+	vid, ok := metaVersionID(body)
+	switch {
+	case !ok:
+		return "", "the stored version's meta.versionId cannot be read"
+	case len(etags) > 1:
+		return "", "the stored version came with several ETags"
+	case len(etags) == 1 && !entityTag(etags[0]):
+		return "", "the stored version's ETag is not an entity tag"
+	}
+	etag := ""
+	if len(etags) == 1 {
+		etag = strings.TrimSpace(etags[0])
+	}
+	switch {
+	case vid == "" && etag == "":
+		return "", "the stored version names no version (no meta.versionId, no ETag), so the write cannot be made conditional on the version checked"
+	case vid == "":
+		return etag, ""
+	case etag != "" && opaqueTag(etag) != `"`+vid+`"`:
+		return "", "the stored version's ETag does not name its meta.versionId"
+	}
+	return `W/"` + vid + `"`, ""
+}
+
+// metaVersionID reads meta.versionId of a resource ("" when it has
+// none); ok is false when it is there but not an id (FHIR's id type:
+// 1 to 64 of letters, digits, "-" and "."), which could not go into an
+// If-Match as it is, or when the resource cannot be read unambiguously.
+func metaVersionID(body []byte) (vid string, ok bool) {
+	meta, ok := member(body, "meta")
+	if !ok || meta == nil {
+		return "", ok
+	}
+	v, ok := member(meta, "versionId")
+	if !ok || v == nil {
+		return "", ok
+	}
+	s, ok := stringValue(v)
+	return s, ok && fhirID(s)
+}
+
+// member returns the value of the member named name of the object raw
+// (nil when it has none); ok is false when raw is not an object that
+// reads whole (invalid, or with names a parser could take for one).
+func member(raw []byte, name string) (v []byte, ok bool) {
+	obj := jsonsyntax.ReadObject(raw, 0, 0)
+	for obj.Next() {
+		if string(obj.Name()) == name {
+			v = obj.Value()
+		}
+	}
+	if obj.Done(true) != nil {
+		return nil, false
+	}
+	return v, true
+}
+
+// fhirID reports whether s is a FHIR id: 1 to 64 of A-Z, a-z, 0-9, "-"
+// and ".".
+func fhirID(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// entityTag reports whether t is an RFC 9110 entity tag, weak or strong:
+// it goes into an If-Match as the server sent it.
+func entityTag(t string) bool {
+	t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+	if len(t) < 2 || t[0] != '"' || t[len(t)-1] != '"' {
+		return false
+	}
+	for i := 1; i < len(t)-1; i++ {
+		if c := t[i]; c == '"' || c < 0x21 || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // needsExisting reports whether a write by id can only act on a resource
@@ -87,10 +193,10 @@ func needsExisting(method string, ifMatch bool) bool {
 	return false
 }
 
-// checkStored runs the stored-version check of a single write and, for
-// update and patch without If-Match, pins the write to the checked
-// version with If-Match so that the resource cannot change in between. It
-// reports false when it has refused the request.
+// checkStored runs the stored-version check of a single write and pins
+// the write (update, patch or delete) to the checked version with
+// If-Match so that the resource cannot change in between. It reports
+// false when it has refused the request.
 func (m *Middleware) checkStored(st *requestState, ctx context.Context, next http.Handler, r *http.Request, req *fhirauth.Request, d *fhirauth.Decision) bool {
 	mustExist := needsExisting(r.Method, len(r.Header.Values("If-Match")) > 0)
 	etag, status, reason := m.storedVersion(ctx, next, r, d, req.ResourceType, req.ID, mustExist)
@@ -98,7 +204,7 @@ func (m *Middleware) checkStored(st *requestState, ctx context.Context, next htt
 		m.refuseStored(st, status, reason)
 		return false
 	}
-	pin, ok := pinVersion(r.Header.Values("If-Match"), etag, r.Method)
+	pin, ok := pinVersion(r.Header.Values("If-Match"), etag)
 	if !ok {
 		m.refuse(st, http.StatusPreconditionFailed, "conflict", errIfMatch)
 		return false
@@ -116,13 +222,17 @@ func (m *Middleware) checkStored(st *requestState, ctx context.Context, next htt
 const errIfMatch = "If-Match does not name the current version of the resource, the one checked for authorization"
 
 // pinVersion decides the If-Match of a checked write. The stored version
-// with ETag etag passed the check; a client If-Match naming another
+// with entity tag etag passed the check; a client If-Match naming another
 // version is refused (ok false) rather than passed on, since the write
 // would then succeed only on a version nobody checked (one changed in
-// between, perhaps into another patient's resource). Updates and patches
-// are pinned to the checked version (pin); other writes keep the
-// client's If-Match. Without an ETag nothing can be compared or pinned.
-func pinVersion(ifMatch []string, etag, method string) (pin string, ok bool) {
+// between, perhaps into another patient's resource). Every write, update,
+// patch and delete alike, is pinned to the checked version (pin): a
+// server that honours If-Match refuses it with 412 when the resource
+// changed after the check; one that ignores If-Match on a delete or a
+// patch carries it out as it would without. With no stored version
+// (etag empty: an update that creates) there is nothing to compare or
+// pin; the client's If-Match goes on, and the server refuses it.
+func pinVersion(ifMatch []string, etag string) (pin string, ok bool) {
 	if etag == "" {
 		return "", true
 	}
@@ -135,10 +245,7 @@ func pinVersion(ifMatch []string, etag, method string) (pin string, ok bool) {
 	default:
 		return "", false
 	}
-	if method == http.MethodPut || method == http.MethodPatch {
-		return etag, true
-	}
-	return "", true
+	return etag, true
 }
 
 // opaqueTag is an entity tag without its weak prefix (If-Match uses weak
@@ -189,7 +296,7 @@ func (m *Middleware) checkEntryStored(ctx context.Context, next http.Handler, r 
 	if status != 0 {
 		return entryStoredCheck{done: true, status: status, reason: reason}
 	}
-	pin, ok := pinVersion(ifMatch, etag, er.Method)
+	pin, ok := pinVersion(ifMatch, etag)
 	return entryStoredCheck{done: true, pin: pin, mismatch: !ok}
 }
 

@@ -100,7 +100,15 @@ func writes(ctx context.Context, t *testing.T, e *env) int {
 	assert.Equal(t, http.StatusOK, status, "updating the patient's own Observation: %s", body)
 	_, after := send(ctx, t, http.MethodGet, e.upstream, "Observation/obs-p1-3", "", "")
 	assert.Contains(t, string(after), `"amended"`, "the own update reached the upstream")
-	return len(attempts) + 1
+
+	// The gateway pins the delete to the version it checked (If-Match:
+	// W/"<versionId>"); medplum ignores If-Match on a delete and carries
+	// it out all the same.
+	status, body = send(ctx, t, http.MethodDelete, e.gateway, "Observation/obs-p1-3", tok, "")
+	assert.Less(t, status, 300, "deleting the patient's own Observation: %s", body)
+	status, _ = send(ctx, t, http.MethodGet, e.upstream, "Observation/obs-p1-3", "", "")
+	assert.GreaterOrEqual(t, status, 400, "the own delete reached the upstream")
+	return len(attempts) + 2
 }
 
 // snapshot is every Observation of p2 and p3 in the upstream, by key
