@@ -36,14 +36,22 @@ import (
 // part.
 func (p *Policy) Classify(r *http.Request) (*Request, error) {
 	req := &Request{}
-	if err := p.classifyInto(req, r); err != nil {
+	if err := p.classifyInto(req, r, nil); err != nil {
 		return nil, err
 	}
 	return req, nil
 }
 
-// classifyInto is Classify writing into req, a zero Request.
-func (p *Policy) classifyInto(req *Request, r *http.Request) error {
+// errBodyNotNeeded is what classifyInto returns when its beforeBody
+// callback said that the body is not needed: the request is classified
+// from its request line and headers alone.
+var errBodyNotNeeded = errors.New("fhirauth: the body is not needed")
+
+// classifyInto is Classify writing into req, a zero Request. When the
+// body must be read, beforeBody (if not nil) is first called with req
+// classified from the request line and headers; if it returns false, the
+// body is left unread and classifyInto returns errBodyNotNeeded.
+func (p *Policy) classifyInto(req *Request, r *http.Request, beforeBody func(*Request) bool) error {
 	if r == nil || r.URL == nil {
 		return invalid("no request URL")
 	}
@@ -97,6 +105,9 @@ func (p *Policy) classifyInto(req *Request, r *http.Request) error {
 			// The bytes judged must be the bytes the server reads: a
 			// server that decodes the body would read another document.
 			return unsupported("a request body with Content-Encoding %q cannot be checked; send it uncompressed", clip(ce))
+		}
+		if beforeBody != nil && !beforeBody(req) {
+			return errBodyNotNeeded
 		}
 		body, err := p.readBody(r)
 		if err != nil {

@@ -15,13 +15,56 @@ import (
 // middleware needs. A request that cannot be classified is denied with the
 // status of its error (400, or 413 for an oversized body) and a nil
 // Request. A nil principal is denied with 401 unless the request is public
-// (capabilities, SMART configuration).
+// (capabilities, SMART configuration). A create, update or patch that the
+// principal's scopes permit on its type in no context is denied without
+// reading r.Body: a server in front of which a client waits for "100
+// Continue" then never asks for the body, and the Request returned has
+// none.
 func (p *Policy) Authorize(ctx context.Context, pr *token.Principal, r *http.Request) (*Request, *Decision) {
-	req, err := p.Classify(r)
+	req := &Request{}
+	err := p.classifyInto(req, r, func(req *Request) bool { return !p.noWriteScope(pr, req) })
+	if errors.Is(err, errBodyNotNeeded) {
+		// Refused from the request line and headers: the body stays
+		// unread, so that a client waiting for "100 Continue" gets the
+		// refusal instead, and never sends it.
+		return req, p.decideOne(ctx, pr, req, nil)
+	}
 	if err != nil {
 		return nil, p.classifyError(err)
 	}
 	return req, p.Decide(ctx, pr, req)
+}
+
+// noWriteScope reports whether req (classified from its request line and
+// headers: a create, update or patch of its resource type) is one that
+// pr's scopes permit in no context, whatever its body. Every way of
+// deciding such a write (create, update, definitionWrite) first asks for
+// the scope letters on the type and denies without them, before it
+// looks at the body, so the decision without the body is the decision.
+func (p *Policy) noWriteScope(pr *token.Principal, req *Request) bool {
+	if pr == nil || req.ResourceType == "" {
+		return false
+	}
+	var letters scope.Permission
+	switch req.Interaction {
+	case Create:
+		letters = scope.Create
+	case Update:
+		letters = scope.Update
+	case Patch:
+		letters = scope.Update | scope.Read
+	default:
+		return false
+	}
+	if req.Conditional {
+		letters |= scope.Search
+	}
+	for _, c := range [...]scope.Context{scope.System, scope.User, scope.Patient} {
+		if pr.Scopes.Permits(c, req.ResourceType, letters) != scope.Denied {
+			return false
+		}
+	}
+	return true
 }
 
 // classifyError turns a Classify error into a denying Decision: 413 for
