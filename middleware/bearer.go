@@ -16,8 +16,7 @@ func (m *Middleware) authenticateBearer(st *requestState, r *http.Request) *toke
 	raw, prob := bearerFromHeader(r.Header, m.maxHeader, m.syntaxChecked)
 	if prob == bearerMissing && isFormPost(r) {
 		raw, prob = m.formToken(r)
-		if st.body.spent() {
-			m.refuseSpent(st)
+		if m.refusedBody(st) {
 			return nil
 		}
 	}

@@ -73,6 +73,7 @@ func New(auth token.Authenticator, policy *fhirauth.Policy, opts ...Option) (*Mi
 		budget:        &checkBudget{max: DefaultCheckMemoryBudget},
 		maxBody:       policy.MaxBodySize(), // the form bodies read here (tokens, POST _search) keep to the policy's limit
 		retryAfter:    defaultRetryAfter,
+		bodyTimeout:   DefaultBodyReadTimeout,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -249,7 +250,7 @@ func (m *Middleware) serve(st *requestState, next http.Handler, r *http.Request)
 		m.refuseBearer(st, bearerInQuery)
 		return
 	}
-	st.body = holdBody(r, m.cfg.budget)
+	st.body = holdBody(r, st.rec.w, m.cfg.budget, m.cfg.bodyTimeout)
 	defer st.body.release(r)
 	var p *token.Principal
 	if m.cfg.dpop != nil && usesDPoP(r.Header) {
@@ -266,8 +267,7 @@ func (m *Middleware) serve(st *requestState, next http.Handler, r *http.Request)
 	req, d := m.policy.Authorize(r.Context(), p, r)
 	st.request, st.decision = req, d
 	st.body.handOff(r)
-	if st.body.spent() {
-		m.refuseSpent(st)
+	if m.refusedBody(st) {
 		return
 	}
 	if d == nil {

@@ -41,6 +41,7 @@ type config struct {
 	budget        *checkBudget // bytes held by checks, all requests together
 	maxBody       int64
 	retryAfter    time.Duration
+	bodyTimeout   time.Duration // reading a body the middleware judges
 	audit         func(context.Context, AuditRecord)
 	metrics       func(DecisionMetric)
 	onError       ErrorHandler
@@ -227,6 +228,33 @@ func WithRetryAfter(d time.Duration) Option {
 			return fmt.Errorf("middleware: Retry-After %v must be positive", d)
 		}
 		c.retryAfter = d
+		return nil
+	}
+}
+
+// DefaultBodyReadTimeout bounds the time the middleware waits for a
+// request body it reads (see WithBodyReadTimeout): the default 8 MiB
+// body limit of fhirauth at about 2.3 Mbit/s.
+const DefaultBodyReadTimeout = 30 * time.Second
+
+// WithBodyReadTimeout bounds the time the middleware spends reading a
+// request body it must judge (a write's body, a Bundle, a form body with
+// a token or search parameters; default DefaultBodyReadTimeout): from
+// its first read, the body must arrive whole within d. One that does not
+// is answered 408 with an OperationOutcome, and the connection closed;
+// its bytes go back to the check-memory budget at once rather than being
+// held for as long as the client dribbles them. The deadline is set with
+// http.ResponseController.SetReadDeadline (a ResponseWriter that cannot
+// set one leaves the server's ReadTimeout in charge), never later than
+// the server's own ReadTimeout, and cleared once the body has been read,
+// so that the wrapped handler's work is not cut short by it. A body the
+// middleware does not read goes to the wrapped handler unbounded by it.
+func WithBodyReadTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("middleware: body read timeout %v must be positive", d)
+		}
+		c.bodyTimeout = d
 		return nil
 	}
 }

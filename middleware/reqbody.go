@@ -1,8 +1,12 @@
 package middleware
 
 import (
+	"context"
+	"errors"
 	"io"
 	"net/http"
+	"os"
+	"time"
 )
 
 // heldBody stands in for a request's body while the middleware reads it
@@ -12,15 +16,32 @@ import (
 // a few hundred clients each sending a body at the policy's size limit
 // would hold gigabytes. A read that finds the budget spent fails, and the
 // request is answered 503 with Retry-After.
+//
+// The read is bounded in time too (WithBodyReadTimeout): from the first
+// read, the body must arrive whole within the timeout, or the read fails
+// and the request is answered 408. Without it a client sending a byte a
+// second would hold its share of the budget, and the memory of a body
+// of declared length, for as long as the server lets it (net/http's
+// ReadTimeout, none by default).
 type heldBody struct {
 	rc      io.ReadCloser
 	budget  *checkBudget
 	held    int64 // bytes read, and taken from budget
 	starved bool  // a read found the budget spent
+
+	w        http.ResponseWriter // where the read deadline is set (nil: none)
+	ctx      context.Context     // the request's, for its *http.Server
+	timeout  time.Duration
+	timing   bool // the first read set the deadline (or tried to)
+	deadline bool // a read deadline is set on the connection
+	slow     bool // a read failed at the deadline
 }
 
 // Read reads from the real body and takes what it read from the budget.
 func (h *heldBody) Read(p []byte) (int, error) {
+	if !h.timing {
+		h.startDeadline()
+	}
 	n, err := h.rc.Read(p)
 	if n > 0 {
 		if !h.budget.take(int64(n)) {
@@ -29,7 +50,41 @@ func (h *heldBody) Read(p []byte) (int, error) {
 		}
 		h.held += int64(n)
 	}
+	switch {
+	case err == io.EOF:
+		h.endDeadline()
+	case err != nil && errors.Is(err, os.ErrDeadlineExceeded):
+		h.slow = true
+	}
 	return n, err
+}
+
+// startDeadline sets the connection's read deadline to the body read
+// timeout from now, or the server's ReadTimeout when that is shorter
+// (the middleware only ever shortens it). A ResponseWriter that cannot
+// set deadlines (http.ErrNotSupported) leaves the server's own.
+func (h *heldBody) startDeadline() {
+	h.timing = true
+	if h.w == nil || h.timeout <= 0 {
+		return
+	}
+	d := h.timeout
+	if srv, ok := h.ctx.Value(http.ServerContextKey).(*http.Server); ok && srv.ReadTimeout > 0 && srv.ReadTimeout < d {
+		d = srv.ReadTimeout
+	}
+	h.deadline = http.NewResponseController(h.w).SetReadDeadline(time.Now().Add(d)) == nil
+}
+
+// endDeadline clears the read deadline once the body has been read
+// whole: it bounds the body, not the wrapped handler's work after it
+// (net/http's HTTP/1 server clears it too when it starts reading ahead
+// for the next request; another server may not). The next request on
+// the connection gets the server's deadlines anew.
+func (h *heldBody) endDeadline() {
+	if h.deadline {
+		h.deadline = false
+		_ = http.NewResponseController(h.w).SetReadDeadline(time.Time{})
+	}
 }
 
 // Close closes the real body, unless a read found the budget spent: the
@@ -44,12 +99,13 @@ func (h *heldBody) Close() error {
 }
 
 // holdBody puts a heldBody in front of r's body, if it has one (nil
-// otherwise: a request without a body costs nothing).
-func holdBody(r *http.Request, budget *checkBudget) *heldBody {
+// otherwise: a request without a body costs nothing). Its reads time out
+// after timeout on w's connection.
+func holdBody(r *http.Request, w http.ResponseWriter, budget *checkBudget, timeout time.Duration) *heldBody {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil
 	}
-	h := &heldBody{rc: r.Body, budget: budget}
+	h := &heldBody{rc: r.Body, budget: budget, w: w, ctx: r.Context(), timeout: timeout}
 	r.Body = h
 	return h
 }
@@ -70,6 +126,10 @@ func (h *heldBody) holdMore(n int64) bool {
 
 // spent reports whether a read found the budget spent.
 func (h *heldBody) spent() bool { return h != nil && h.starved }
+
+// tooSlow reports whether a read failed at the read deadline: the body
+// did not arrive in time.
+func (h *heldBody) tooSlow() bool { return h != nil && h.slow }
 
 // handOff ends the counting: a body the middleware did not read goes to
 // the next handler as it came, to be read (streamed) there. What was read

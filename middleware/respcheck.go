@@ -426,6 +426,25 @@ func (m *Middleware) refuseSpent(st *requestState) {
 	m.refuseBusy(st)
 }
 
+// refusedBody answers a request whose body the middleware could not
+// read whole, and reports whether it did: 503 when the check-memory
+// budget was spent (refuseSpent), 408 when the body did not arrive
+// within the body read timeout. Either way the connection is closed
+// after the answer: the rest of the body is not waited for.
+func (m *Middleware) refusedBody(st *requestState) bool {
+	switch {
+	case st.body.spent():
+		m.refuseSpent(st)
+	case st.body.tooSlow():
+		st.rec.Header().Set("Connection", "close")
+		m.refuse(st, http.StatusRequestTimeout, "timeout",
+			"the request body did not arrive within the time allowed for it; send it faster, or smaller")
+	default:
+		return false
+	}
+	return true
+}
+
 // refuseBusy answers 503 (with Retry-After) a request that found the
 // check-memory budget spent.
 func (m *Middleware) refuseBusy(st *requestState) {
