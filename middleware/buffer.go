@@ -335,7 +335,9 @@ const DefaultCheckMemoryBudget = 256 << 20
 // checking (a streamed search set counts what its check holds: the
 // current entry and the output not yet sent) and the request bodies the
 // middleware reads (a write's body the policy judges, a form body looked
-// at for a token), which are held until the request is over. N
+// at for a token), which are held until the request is over; a body of
+// declared length counts whole from its first read, as room is made for
+// all of it then, however slowly it arrives. N
 // concurrent large requests or responses cannot exhaust memory. When it
 // is spent, a request waits briefly for room and is then answered 503
 // with Retry-After (an OperationOutcome), and its audit record says why.

@@ -250,7 +250,7 @@ func (m *Middleware) serve(st *requestState, next http.Handler, r *http.Request)
 		m.refuseBearer(st, bearerInQuery)
 		return
 	}
-	st.body = holdBody(r, st.rec.w, m.cfg.budget, m.cfg.bodyTimeout)
+	st.body = holdBody(r, st.rec.w, &m.cfg)
 	defer st.body.release(r)
 	var p *token.Principal
 	if m.cfg.dpop != nil && usesDPoP(r.Header) {

@@ -14,7 +14,10 @@ import (
 // in memory until the request is over, so it is counted in the
 // check-memory budget like the buffer of a checked response. Without it,
 // a few hundred clients each sending a body at the policy's size limit
-// would hold gigabytes. A read that finds the budget spent fails, and the
+// would hold gigabytes. A body of declared length is counted whole at its
+// first read, since the reader then makes room for all of it (fhirauth
+// does): counted as it arrives, a body sent slowly would hold memory the
+// budget does not see. A read that finds the budget spent fails, and the
 // request is answered 503 with Retry-After.
 //
 // The read is bounded in time too (WithBodyReadTimeout): from the first
@@ -24,31 +27,31 @@ import (
 // of declared length, for as long as the server lets it (net/http's
 // ReadTimeout, none by default).
 type heldBody struct {
-	rc      io.ReadCloser
-	budget  *checkBudget
-	held    int64 // bytes read, and taken from budget
-	starved bool  // a read found the budget spent
+	rc       io.ReadCloser
+	budget   *checkBudget
+	held     int64 // bytes taken from budget: read, declared ahead, copies
+	ahead    int64 // of held, the declared bytes not read yet
+	declared int64 // the body's Content-Length, when within the size limit (else 0)
+	starved  bool  // a read found the budget spent
 
 	w        http.ResponseWriter // where the read deadline is set (nil: none)
 	ctx      context.Context     // the request's, for its *http.Server
 	timeout  time.Duration
-	timing   bool // the first read set the deadline (or tried to)
+	started  bool // the first read took the declared length and set the deadline
 	deadline bool // a read deadline is set on the connection
 	slow     bool // a read failed at the deadline
 }
 
 // Read reads from the real body and takes what it read from the budget.
 func (h *heldBody) Read(p []byte) (int, error) {
-	if !h.timing {
-		h.startDeadline()
+	if !h.started && !h.start() {
+		h.starved = true
+		return 0, errBudgetSpent
 	}
 	n, err := h.rc.Read(p)
-	if n > 0 {
-		if !h.budget.take(int64(n)) {
-			h.starved = true
-			return 0, errBudgetSpent
-		}
-		h.held += int64(n)
+	if n > 0 && !h.count(int64(n)) {
+		h.starved = true
+		return 0, errBudgetSpent
 	}
 	switch {
 	case err == io.EOF:
@@ -59,12 +62,41 @@ func (h *heldBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// start begins the reading of the body: it takes the declared length from
+// the budget (false when there is no room for it) and sets the deadline.
+func (h *heldBody) start() bool {
+	h.started = true
+	if h.declared > 0 {
+		if !h.budget.take(h.declared) {
+			return false
+		}
+		h.held += h.declared
+		h.ahead = h.declared
+	}
+	h.startDeadline()
+	return true
+}
+
+// count counts n bytes just read: from the declared length taken ahead,
+// and beyond it (a body longer than it said) from the budget.
+func (h *heldBody) count(n int64) bool {
+	used := min(n, h.ahead)
+	h.ahead -= used
+	if n -= used; n == 0 {
+		return true
+	}
+	if !h.budget.take(n) {
+		return false
+	}
+	h.held += n
+	return true
+}
+
 // startDeadline sets the connection's read deadline to the body read
 // timeout from now, or the server's ReadTimeout when that is shorter
 // (the middleware only ever shortens it). A ResponseWriter that cannot
 // set deadlines (http.ErrNotSupported) leaves the server's own.
 func (h *heldBody) startDeadline() {
-	h.timing = true
 	if h.w == nil || h.timeout <= 0 {
 		return
 	}
@@ -99,13 +131,17 @@ func (h *heldBody) Close() error {
 }
 
 // holdBody puts a heldBody in front of r's body, if it has one (nil
-// otherwise: a request without a body costs nothing). Its reads time out
-// after timeout on w's connection.
-func holdBody(r *http.Request, w http.ResponseWriter, budget *checkBudget, timeout time.Duration) *heldBody {
+// otherwise: a request without a body costs nothing), counted in c's
+// budget, its reads timing out after c's body read timeout on w's
+// connection.
+func holdBody(r *http.Request, w http.ResponseWriter, c *config) *heldBody {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil
 	}
-	h := &heldBody{rc: r.Body, budget: budget, w: w, ctx: r.Context(), timeout: timeout}
+	h := &heldBody{rc: r.Body, budget: c.budget, w: w, ctx: r.Context(), timeout: c.bodyTimeout}
+	if r.ContentLength > 0 && r.ContentLength <= c.maxBody {
+		h.declared = r.ContentLength
+	}
 	r.Body = h
 	return h
 }

@@ -104,3 +104,39 @@ func TestWithBodyReadTimeoutMustBePositive(t *testing.T) {
 		assert.Error(t, err, "%v", d)
 	}
 }
+
+// A body of declared length counts whole in the check-memory budget from
+// its first read (the reader makes room for all of it then), not byte by
+// byte as it arrives: a client that declares a large body and sends it
+// slowly holds its declared size, so that the next such client finds
+// the budget spent and is answered 503 at once, instead of both holding
+// memory the budget never saw.
+func TestDeclaredBodyCountsWholeInBudget(t *testing.T) {
+	const budget = 1 << 20
+	e := newEnv(t, withMW(middleware.WithCheckMemoryBudget(budget)))
+	tok := e.token("patient/Observation.c", naivefhir.Alice)
+	stall := func() net.Conn {
+		conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = conn.Close() })
+		_, err = fmt.Fprintf(conn, "POST /fhir/Observation HTTP/1.1\r\nHost: fhir.test\r\nAuthorization: Bearer %s\r\n"+
+			"Content-Type: application/fhir+json\r\nContent-Length: %d\r\n\r\n{\"resourceType\"", tok, 700<<10)
+		require.NoError(t, err)
+		return conn
+	}
+	stall()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		conn := stall()
+		require.NoError(t, conn.SetReadDeadline(time.Now().Add(500*time.Millisecond)))
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err == nil {
+			b, _ := io.ReadAll(res.Body)
+			_ = res.Body.Close()
+			require.Equal(t, http.StatusServiceUnavailable, res.StatusCode, "body: %s", b)
+			assert.NotEmpty(t, res.Header.Get("Retry-After"))
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "two stalled bodies of %d declared bytes are held in a budget of %d", 700<<10, budget)
+	}
+}
