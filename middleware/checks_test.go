@@ -80,6 +80,31 @@ func TestNarrowingByQueryRewrite(t *testing.T) {
 		assert.Equal(t, []string{"2339-0"}, form["code"])
 		assert.Equal(t, []string{"Observation/obs-p1-lab"}, parseBundle(t, body).ids())
 	})
+	// medplum searches a POST [type]/_search with its form body alone
+	// and drops the URL's query: a search whose parameters are all in the
+	// URL, its body empty, returned every patient's Observations when the
+	// narrowing went to the URL alone. The narrowing goes to the body
+	// too, written as a form whatever the client sent.
+	for _, ct := range []string{"application/x-www-form-urlencoded", "", "application/fhir+json"} {
+		t.Run("POST _search, query in the URL, empty body, Content-Type "+ct, func(t *testing.T) {
+			e := newEnv(t)
+			h := bearer(e.token("patient/Observation.rs", naivefhir.Alice))
+			if ct != "" {
+				h.Set("Content-Type", ct)
+			}
+			res, body := e.request(t, http.MethodPost, "/fhir/Observation/_search?code=2339-0", h, "")
+			require.Equal(t, 200, res.StatusCode, "body: %s", body)
+			up := lastUpstream(t, e)
+			assert.Equal(t, "application/x-www-form-urlencoded", up.Header.Get("Content-Type"))
+			form, err := url.ParseQuery(string(up.Body))
+			require.NoError(t, err)
+			assert.Equal(t, []string{"Patient/p1"}, form["patient"], "the form body %q the server may read alone", up.Body)
+			u, err := url.Parse(up.URL)
+			require.NoError(t, err)
+			assert.Equal(t, []string{"Patient/p1"}, u.Query()["patient"])
+			assert.Equal(t, []string{"2339-0"}, u.Query()["code"])
+		})
+	}
 	t.Run("conditional create If-None-Exist", func(t *testing.T) {
 		e := newEnv(t)
 		h := bearer(e.token("patient/Observation.crs", naivefhir.Alice))

@@ -18,7 +18,7 @@ var errBodyNotNarrowable = errors.New("the parameters of this operation are in a
 // middleware's own shallow copy of the incoming request (its URL is
 // copied before it is changed): the query string of a search,
 // conditional update, patch or delete; the form body of POST _search as
-// well; the If-None-Exist header of a conditional create. Decisions with response
+// well (written even when the client sent none); the If-None-Exist header of a conditional create. Decisions with response
 // checks are applied even without narrowing parameters, because ApplyTo
 // then also removes _elements and forces a JSON _format so the checked
 // response still has what the check reads. Nothing is done (and nothing
@@ -122,17 +122,33 @@ func rewriteQuery(r *http.Request, req *fhirauth.Request, d *fhirauth.Decision, 
 	u.RawQuery = query
 	r.URL = u
 	r.RequestURI = u.RequestURI()
-	if r.Method == http.MethodPost && req.Interaction.IsSearch() && isFormPost(r) {
+	if r.Method == http.MethodPost && req.Interaction.IsSearch() {
+		return narrowForm(r, d, maxBody)
+	}
+	return nil
+}
+
+// narrowForm applies d to the form body of a POST search, and writes it
+// even when the client sent no body, or an empty one of another type
+// (fhirauth refuses a body that is not a form): some servers (medplum)
+// search with the form body alone and drop the URL's query, so a
+// narrowing added to the query only would not narrow there.
+func narrowForm(r *http.Request, d *fhirauth.Decision, maxBody int64) error {
+	form := url.Values{}
+	if isFormPost(r) {
 		body, ok := readBody(r, maxBody)
 		if !ok {
 			return errors.New("the form body is too large or unreadable")
 		}
-		form, err := url.ParseQuery(string(body))
-		if err != nil {
+		var err error
+		if form, err = url.ParseQuery(string(body)); err != nil {
 			return fmt.Errorf("form body: %w", err)
 		}
-		setBody(r, []byte(d.ApplyTo(form).Encode()))
+	} else {
+		r.Header = r.Header.Clone()
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
+	setBody(r, []byte(d.ApplyTo(form).Encode()))
 	return nil
 }
 

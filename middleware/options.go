@@ -110,9 +110,10 @@ func WithoutDefaultPublicEndpoints() Option {
 // WithQueryNarrowing turns the rewriting of narrowed searches on (the
 // default) or off. When on, the middleware adds the Decision's narrowing
 // parameters (the patient compartment, SMART v2 scope constraints) to the
-// query string, and to the form body of POST _search, so that a FHIR
-// server which knows nothing of fhirwarden returns only what the caller may
-// see. An operation whose parameters come in a POSTed Parameters body
+// query string, and to the form body of POST _search (a form body is
+// written even when the client sent none: some servers search with the
+// body alone), so that a FHIR server which knows nothing of fhirwarden
+// returns only what the caller may see. An operation whose parameters come in a POSTed Parameters body
 // cannot be narrowed that way and is refused with 400 when its decision
 // narrows (send its parameters in the query instead). A server that
 // narrows natively (it reads DecisionFrom) may turn it off; leaving it on
