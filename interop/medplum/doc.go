@@ -78,7 +78,20 @@
 // the log counts answers by status, and floors of answers with entries, and
 // of answers the gateway had to narrow or filter (the upstream's answer
 // holds what the token may not see), keep the grammar from proving nothing
-// by being refused.
+// by being refused. The same requests are then read the other ways a
+// client reads: as GET entries of batch Bundles of one to six entries,
+// a quarter of them with a hostile entry (an absolute url naming the
+// gateway or the upstream, a rooted url, _search as the url by GET or
+// POST, HEAD), a Bundle refused for one entry sent again without it,
+// every 2xx entry's resource (a searchset Bundle or a resource) judged
+// as a GET answer is, every other entry and refusal for markers; and the
+// type and system searches among them as POST [type]/_search with a form
+// body, the query in the body, in the URL or split between them. medplum
+// searches a POST _search with its form body alone and drops the URL's
+// query, so the gateway writes the narrowing into the body even when the
+// client sent none; its batch router serves no compartment search or
+// $everything (server.mjs adds those to its top level only), so such
+// entries are answered 404 there. Both ways have floors of their own.
 //
 // medplum's MemoryRepository matches plain search parameters only;
 // server.mjs adds _include, _revinclude, chains, fullUrls and paging links

@@ -39,7 +39,9 @@ const labScope = "user/Observation.rs?category=laboratory user/Patient.rs user/E
 // narrative marker for the patient token; only Patients, Encounters and
 // laboratory Observations for the user token; no total counting more than
 // that; every link and fullUrl naming the gateway. Refusals are fine, but
-// a floor of answers with entries keeps the grammar honest.
+// a floor of answers with entries keeps the grammar honest. The same
+// requests then go as batch entries (batchHunt) and, the searches among
+// them, as POST _search with a form body (formHunt).
 func TestSearchGrammarThroughGateway(t *testing.T) {
 	requirePeer(t)
 	grammarSeed := uint64(searchGenSeed)
@@ -55,35 +57,58 @@ func TestSearchGrammarThroughGateway(t *testing.T) {
 	e := startEnv(t)
 	seed(ctx, t, e)
 	stored := seedSearchGen(ctx, t, e)
+	g := &searchGen{r: rand.New(rand.NewPCG(grammarSeed, grammarSeed)), gateway: e.gateway, upstream: e.upstream, versions: stored.versions}
+	targets := make([]string, searchGenCases)
+	ups := make([][]byte, searchGenCases)
+	for i := range targets {
+		targets[i] = g.target()
+		_, ups[i] = send(ctx, t, http.MethodGet, e.upstream, targets[i], "", "")
+	}
+	t.Run("GET", func(t *testing.T) {
+		holders := newHolders(e, stored, 22, 13)
+		for i, target := range targets {
+			for _, h := range holders {
+				h.run(ctx, t, e, i, target, ups[i])
+			}
+			if t.Failed() {
+				t.Fatalf("case %d failed; replay with MEDPLUM_SEARCHGEN_SEED=%d", i, grammarSeed)
+			}
+		}
+		for _, h := range holders {
+			t.Logf("%s: %d requests; answered 2xx %d (with entries %d; where the upstream's answer holds what the token may not see %d; next pages followed %d), not 2xx %d; by status %v",
+				h.name, searchGenCases, h.answered, h.withEntries, h.withheld, h.pages, searchGenCases-h.answered, h.statuses)
+			h.floors(t, searchGenCases)
+		}
+	})
+	t.Run("batch", func(t *testing.T) { batchHunt(ctx, t, e, stored, grammarSeed, targets, ups) })
+	t.Run("POST _search", func(t *testing.T) { formHunt(ctx, t, e, stored, grammarSeed, targets, ups) })
+	t.Logf("%d requests per token and way in %s", searchGenCases, time.Since(start).Round(time.Millisecond))
+}
+
+// newHolders are the grammar's two tokens, the patient token with floor
+// pf (the percentage of requests that must be answered with entries),
+// the user token with floor uf: eight of the grammar's eleven types are
+// outside its scopes, so its floor is lower.
+func newHolders(e *env, stored *storedSet, pf, uf int) []*holder {
 	holders := []*holder{
-		{name: "patient/*.rs p1", token: e.token("patient/*.rs", contextPatient), may: stored.patientMay, floor: 22},
-		// Eight of the grammar's eleven types are outside this token's
-		// scopes: its floor is lower.
-		{name: labScope, token: e.token(labScope, ""), may: stored.labMay, floor: 13},
+		{name: "patient/*.rs p1", token: e.token("patient/*.rs", contextPatient), may: stored.patientMay, floor: pf},
+		{name: labScope, token: e.token(labScope, ""), may: stored.labMay, floor: uf},
 	}
 	for _, h := range holders {
 		h.stored, h.gateway, h.statuses = stored, e.gateway, map[int]int{}
 	}
-	g := &searchGen{r: rand.New(rand.NewPCG(grammarSeed, grammarSeed)), gateway: e.gateway, upstream: e.upstream, versions: stored.versions}
-	for i := range searchGenCases {
-		target := g.target()
-		_, up := send(ctx, t, http.MethodGet, e.upstream, target, "", "")
-		for _, h := range holders {
-			h.run(ctx, t, e, i, target, up)
-		}
-		if t.Failed() {
-			t.Fatalf("case %d failed; replay with MEDPLUM_SEARCHGEN_SEED=%d", i, grammarSeed)
-		}
-	}
-	for _, h := range holders {
-		t.Logf("%s: %d requests; answered 2xx %d (with entries %d; where the upstream's answer holds what the token may not see %d; next pages followed %d), not 2xx %d; by status %v",
-			h.name, searchGenCases, h.answered, h.withEntries, h.withheld, h.pages, searchGenCases-h.answered, h.statuses)
-		// A grammar whose requests are all refused proves nothing.
-		assert.GreaterOrEqual(t, h.withEntries*100, searchGenCases*h.floor, "%s: fewer than %d%% of the requests were answered with entries", h.name, h.floor)
-		// Nor does one whose answers the gateway need not narrow or filter.
-		assert.GreaterOrEqual(t, h.withheld*100, searchGenCases*5, "%s: fewer than 5%% of the requests were answered where the upstream's answer holds what the token may not see", h.name)
-	}
-	t.Logf("%d requests per token in %s", searchGenCases, time.Since(start).Round(time.Millisecond))
+	return holders
+}
+
+// floors fails when fewer than the holder's floor of n requests were
+// answered with entries, or fewer than 5% where the upstream's answer
+// holds what the token may not see.
+func (h *holder) floors(t *testing.T, n int) {
+	t.Helper()
+	// A grammar whose requests are all refused proves nothing.
+	assert.GreaterOrEqual(t, h.withEntries*100, n*h.floor, "%s: fewer than %d%% of the requests were answered with entries", h.name, h.floor)
+	// Nor does one whose answers the gateway need not narrow or filter.
+	assert.GreaterOrEqual(t, h.withheld*100, n*5, "%s: fewer than 5%% of the requests were answered where the upstream's answer holds what the token may not see", h.name)
 }
 
 // searchGenResources are the Observations the grammar's checks need on
@@ -283,47 +308,57 @@ func (h *holder) run(ctx context.Context, t *testing.T, e *env, i int, target st
 	status, body := send(ctx, t, http.MethodGet, e.gateway, target, h.token, "")
 	h.statuses[status]++
 	if status < 200 || status > 299 {
-		h.checkDenial(t, i, target, status, body)
+		h.checkDenial(t, fmt.Sprintf("case %d GET %s", i, target), status, body)
 		return
 	}
 	h.answered++
-	if h.check(t, i, target, body) > 0 {
+	if h.check(t, fmt.Sprintf("case %d GET %s", i, target), target, body) > 0 {
 		h.withEntries++
 	}
 	if h.holdsForbidden(t, up) {
 		h.withheld++
 	}
+	h.follow(ctx, t, e, fmt.Sprintf("case %d", i), target, body)
+}
+
+// follow sends, with the holder's token, the next links body and the
+// pages after it hold (at most 10), and checks each answer; where and
+// target name the request body answered.
+func (h *holder) follow(ctx context.Context, t *testing.T, e *env, where, target string, body []byte) {
+	t.Helper()
 	next := nextLink(body)
 	for n := 0; next != "" && n < 10; n++ {
-		require.True(t, h.namesGateway(next), "case %d %s (%s): next link %q does not name the gateway", i, target, h.name, next)
-		status, body = send(ctx, t, http.MethodGet, e.gateway, next, h.token, "")
+		require.True(t, h.namesGateway(next), "%s %s (%s): next link %q does not name the gateway", where, target, h.name, next)
+		status, page := send(ctx, t, http.MethodGet, e.gateway, next, h.token, "")
 		h.pages++
 		if status < 200 || status > 299 {
-			h.checkDenial(t, i, next, status, body)
+			h.checkDenial(t, where+" GET "+next, status, page)
 			return
 		}
-		h.check(t, i, next, body)
-		next = nextLink(body)
+		h.check(t, where+" GET "+next, next, page)
+		next = nextLink(page)
 	}
 }
 
-// checkDenial: a refusal may say anything but another patient's marker.
-func (h *holder) checkDenial(t *testing.T, i int, target string, status int, body []byte) {
+// checkDenial: a refusal may say anything but another patient's marker;
+// where names the request.
+func (h *holder) checkDenial(t *testing.T, where string, status int, body []byte) {
 	t.Helper()
 	if h.may("Patient/p2") {
 		return
 	}
 	for _, p := range []string{"p2", "p3", caseVariant} {
-		require.NotContains(t, string(body), marker(p), "LEAK: case %d GET %s (%s) answered %d with %s's marker: %s", i, target, h.name, status, p, body)
+		require.NotContains(t, string(body), marker(p), "LEAK: %s (%s) answered %d with %s's marker: %s", where, h.name, status, p, body)
 	}
 }
 
-// check holds one 2xx answer to the holder's rights and returns how many
-// resources (OperationOutcomes aside) it holds.
-func (h *holder) check(t *testing.T, i int, target string, body []byte) int {
+// check holds one 2xx answer (body) to the request where names, a search
+// of target when a searchset, to the holder's rights and returns how
+// many resources (OperationOutcomes aside) it holds.
+func (h *holder) check(t *testing.T, where, target string, body []byte) int {
 	t.Helper()
-	where := fmt.Sprintf("case %d GET %s (%s)", i, target, h.name)
-	h.checkDenial(t, i, target, 200, body)
+	h.checkDenial(t, where, 200, body)
+	where += " (" + h.name + ")"
 	n := 0
 	for _, r := range resourcesIn(t, body) {
 		if r["resourceType"] == "OperationOutcome" {
