@@ -65,7 +65,9 @@
 // reference anywhere in a written body (Patient?identifier=...) is a
 // search the server runs to resolve it, and whether the write succeeds
 // tells what it found: it needs unconstrained "s" on its type, and
-// under patient context a type shared with patient/ scopes. A search,
+// under patient context a type shared with patient/ scopes. No patch,
+// under any scope, may change a resource's id or resourceType: medplum
+// stores the patched resource under its new type and id. A search,
 // narrowed or not, with a parameter that is neither a search parameter of
 // its type in the release (fhirspec.IsSearchParam, by the name before any
 // modifier or chain) nor a result parameter fhirauth reads (_count,

@@ -95,7 +95,8 @@ func (e *evaluation) createWithID(t string, letters scope.Permission) denial {
 // another patient can neither be overwritten nor moved into or out of the
 // compartment; a patch must not touch the compartment reference elements.
 // Neither may hold a conditional reference the token may not search for
-// (conditionalReferences).
+// (conditionalReferences). No patch, whatever the token, may change the
+// resource's id or resourceType (identityElements).
 func (e *evaluation) update() (*Decision, denial) {
 	req := e.req
 	t := req.ResourceType
@@ -106,6 +107,11 @@ func (e *evaluation) update() (*Decision, denial) {
 	letters, m, den := e.writePermit(need)
 	if den.status != 0 {
 		return nil, den
+	}
+	if req.Interaction == Patch {
+		if den := e.patchAvoids(identityElements, "which resource is written"); den.status != 0 {
+			return nil, den
+		}
 	}
 	sc := storedCheck{typ: t, letters: letters}
 	if req.Interaction == Update {
@@ -186,14 +192,22 @@ func (e *evaluation) updateMayCreate(t string, letters scope.Permission) (bool, 
 	return ok, denial{}
 }
 
-// writeBody checks an update body or a patch under patient context.
+// identityElements name the resource a patch writes. FHIR has a server
+// refuse a patch that changes them, but not every server does: medplum
+// stores the patched resource under its new type and id, creating or
+// replacing a resource no check has seen (a Condition for a token without
+// Condition scopes, another patient's or a constrained-out Observation).
+var identityElements = []string{"id", "resourceType"}
+
+// writeBody checks an update body or a patch under patient context (a
+// patch's identityElements are checked for every token in update).
 func (e *evaluation) writeBody(t string) denial {
 	if e.req.Interaction == Update {
 		return e.bodyInCompartment(e.req.Body)
 	}
-	elems := []string{"id", "resourceType"}
+	var elems []string
 	if ci := e.p.compartment[t]; ci != nil {
-		elems = append(elems, ci.elements...)
+		elems = ci.elements
 	}
 	return e.patchAvoids(elems, "the patient compartment")
 }
