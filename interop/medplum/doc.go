@@ -93,6 +93,34 @@
 // $everything (server.mjs adds those to its top level only), so such
 // entries are answered 404 there. Both ways have floors of their own.
 //
+// A seeded generator (writegen_test.go, writegrammar_test.go; the seed is
+// printed, WRITEGEN_SEED and WRITEGEN_WRITES replay or lengthen a run)
+// sends 200 hostile writes per token through the gateway: creates, updates
+// of the patient's own, another patient's and new ids (update-as-create)
+// and of ids that differ only in letter case, JSON Patch and FHIRPath Patch
+// under several content types, deletes, conditional creates (If-None-Exist
+// as a query, with the type, as an absolute URL, empty), conditional
+// updates, patches and deletes, _method and method-override headers, and
+// batches and transactions mixing them (urn:uuid fullUrls and references to
+// them, medplum's replacement of those urns in request.url and inside
+// longer strings, a PUT then a DELETE of one resource, resource types that
+// disagree with the url, duplicated entries). Bodies name patients in many
+// spellings (relative, absolute with the gateway's, the upstream's or
+// another base, versioned, contained, identifier-only, in extensions, in
+// subject, patient, performer or focus; member names repeated, \u escaped
+// or in another letter case, which JSON.parse reads its own way) and move
+// Observations in and out of the laboratory category. The tokens are
+// patient/*.cruds for p1; patient/Observation.cruds?category=laboratory
+// patient/Patient.rs for p1; user/Observation.cruds?category=laboratory
+// user/Patient.rs; and user/Observation.cruds user/Patient.rs,
+// unconstrained, so that conditional writes get through. After every write
+// the whole store is read from medplum directly: every resource created,
+// changed or deleted must have been the token's to write before and after
+// (in p1's compartment and no other's; a laboratory Observation; both; an
+// Observation), a refused single write must have changed nothing, and no
+// answer may hold another patient's data; a floor of allowed writes keeps
+// the check meaningful.
+//
 // medplum's MemoryRepository matches plain search parameters only;
 // server.mjs adds _include, _revinclude, chains, fullUrls and paging links
 // on top, as a production server has them, and searches the patient
