@@ -213,7 +213,8 @@ func (e *evaluation) writeBody(t string) denial {
 }
 
 // delete needs "d" (and "s" when conditional); under patient context the
-// stored version must be in the compartment, and must exist: a delete of
+// stored version (of a conditional delete of Patient too) must be in the
+// compartment, and must exist: a delete of
 // a missing resource is refused like one of another patient's (404 when
 // the policy hides existence), or the answers would tell them apart.
 func (e *evaluation) delete() (*Decision, denial) {
@@ -229,6 +230,12 @@ func (e *evaluation) delete() (*Decision, denial) {
 		case classPatient:
 			if den := e.otherPatient(); den.status != 0 {
 				return nil, den
+			}
+			if req.Conditional {
+				// The narrowing _id=patient selects other Patients
+				// on servers that match ids without regard to letter
+				// case (medplum): the deleted one must be checked.
+				sc.on, sc.compartment = true, true
 			}
 		case classCompartment:
 			sc.on, sc.compartment = true, true
