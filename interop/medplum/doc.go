@@ -89,9 +89,7 @@
 // body, the query in the body, in the URL or split between them. medplum
 // searches a POST _search with its form body alone and drops the URL's
 // query, so the gateway writes the narrowing into the body even when the
-// client sent none; its batch router serves no compartment search or
-// $everything (server.mjs adds those to its top level only), so such
-// entries are answered 404 there. Both ways have floors of their own.
+// client sent none. Both ways have floors of their own.
 //
 // A seeded generator (writegen_test.go, writegrammar_test.go; the seed is
 // printed, WRITEGEN_SEED and WRITEGEN_WRITES replay or lengthen a run)
@@ -125,9 +123,12 @@
 // server.mjs adds _include, _revinclude, chains, fullUrls and paging links
 // on top, as a production server has them, and searches the patient
 // compartment (Patient/id/Type, Patient/id/*, Patient/id/$everything) by
-// the official CompartmentDefinition: Patients that link to the patient,
-// and, through medplum's case-blind _id, a Patient whose id differs only
-// in letter case, are in the answer. fhir-kit-client's shapes (POST
+// the official CompartmentDefinition, the Encounter compartment
+// (Encounter/id/Type, Encounter/id/*) and the system with _type, which
+// MemoryRepository answers with nothing, by GET and POST and as entries
+// of batches and transactions: Patients that link to the patient, and,
+// through medplum's case-blind _id, a Patient whose id differs only in
+// letter case, are in the answer. fhir-kit-client's shapes (POST
 // [base]/ for batches and transactions, GET [base]/?_type= for a system
 // search) go through; another patient's resource, read, vread or history,
 // answers exactly as a missing one does.

@@ -338,13 +338,13 @@ func formHunt(ctx context.Context, t *testing.T, e *env, stored *storedSet, gram
 				continue
 			}
 			h.answered++
-			if h.check(t, where, path, body) > 0 {
+			if h.check(t, where, target, body) > 0 {
 				h.withEntries++
 			}
 			if h.holdsForbidden(t, up) {
 				h.withheld++
 			}
-			h.follow(ctx, t, e, where, path, body)
+			h.follow(ctx, t, e, where, target, body)
 		}
 		if t.Failed() {
 			t.Fatalf("case %d failed; replay with MEDPLUM_SEARCHGEN_SEED=%d", i, grammarSeed)

