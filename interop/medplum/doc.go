@@ -79,17 +79,26 @@
 // of answers the gateway had to narrow or filter (the upstream's answer
 // holds what the token may not see), keep the grammar from proving nothing
 // by being refused. The same requests are then read the other ways a
-// client reads: as GET entries of batch Bundles of one to six entries,
-// a quarter of them with a hostile entry (an absolute url naming the
+// client reads: as GET entries of batch Bundles of one to six entries
+// (all of them) and of transaction Bundles (a seeded quarter), a quarter
+// of the Bundles with a hostile entry (an absolute url naming the
 // gateway or the upstream, a rooted url, _search as the url by GET or
-// POST, HEAD), a Bundle refused for one entry sent again without it,
-// every 2xx entry's resource (a searchset Bundle or a resource) judged
-// as a GET answer is, every other entry and refusal for markers; and the
-// type and system searches among them as POST [type]/_search with a form
-// body, the query in the body, in the URL or split between them. medplum
-// searches a POST _search with its form body alone and drops the URL's
-// query, so the gateway writes the narrowing into the body even when the
-// client sent none. Both ways have floors of their own.
+// POST, HEAD), a Bundle refused for one entry (400, or 403 for a
+// transaction with a denied entry) sent again without it, every 2xx
+// entry's resource (a searchset Bundle or a resource) judged as a GET
+// answer is, every other entry and refusal for markers, and compartment
+// entries answered with resources counted; the type and system searches
+// among them as POST [type]/_search with a form body, the query in the
+// body, in the URL or split between them; the compartment searches as
+// POST Patient/x/Type/_search (and Encounter/x/Type) the same ways; the
+// Patient/x/$everything among them by POST, without a body or with the
+// parameters (_type, _since, _count, start) in a Parameters body, in the
+// URL or split; and the system searches, with six of the types the user
+// token may see, as GET [base]/_search. medplum searches a POST _search
+// with its form body alone and drops the URL's query, so the gateway
+// writes the narrowing into the body even when the client sent none.
+// Each way has floors of its own; each kind of operation or POST read
+// must be answered with entries to each token that may make it.
 //
 // A seeded generator (writegen_test.go, writegrammar_test.go; the seed is
 // printed, WRITEGEN_SEED and WRITEGEN_WRITES replay or lengthen a run)

@@ -13,11 +13,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // The grammar's requests read in the other ways a client reads: as GET
-// entries of batch Bundles, and as POST [type]/_search with a form body.
+// entries of batch and transaction Bundles, and as POST [type]/_search
+// with a form body.
 
 // batchEntry is one entry of a generated batch: method, url relative to
 // the base (or hostile: absolute, rooted), and the grammar's case it
@@ -33,13 +35,13 @@ func (b batchEntry) json() string {
 	return `{"request":{"method":"` + b.method + `","url":` + string(u) + `}}`
 }
 
-// batchBundle is a batch Bundle of entries.
-func batchBundle(entries []batchEntry) string {
+// bundleOf is a Bundle of type typ (batch, transaction) of entries.
+func bundleOf(typ string, entries []batchEntry) string {
 	parts := make([]string, len(entries))
 	for i, en := range entries {
 		parts[i] = en.json()
 	}
-	return `{"resourceType":"Bundle","type":"batch","entry":[` + strings.Join(parts, ",") + `]}`
+	return `{"resourceType":"Bundle","type":"` + typ + `","entry":[` + strings.Join(parts, ",") + `]}`
 }
 
 // entryURL is a grammar target as a Bundle entry's request.url: relative
@@ -79,19 +81,24 @@ type batchStats struct {
 	entryStatus                                     map[int]int
 	hostile, hostileRefused                         int
 	hostileStatus                                   map[int]int // the hostile entries answered, by entry status
+	compartment, compartmentWith                    int         // compartment entries, those answered with resources
 }
 
-// batchHunt sends the grammar's requests as GET entries of batch Bundles
-// of one to six entries, a quarter of them with one hostile entry
+// compartmentRE matches a compartment search or $everything entry url.
+var compartmentRE = regexp.MustCompile(`^(Patient|Encounter)/[^/?]+/(\*|%2A|\$everything|[A-Z][A-Za-z]+)(\?|$)`)
+
+// batchHunt sends the grammar's requests of idx as GET entries of
+// Bundles of type typ (batch, transaction) of one to six entries, a quarter of them with one hostile entry
 // (hostileEntry), with both tokens. A Bundle the gateway refuses for one
-// entry (400 naming it) is sent again without it, as a client would.
+// entry (400 or 403 naming it) is sent again without it, as a client
+// would.
 // Every entry answered 2xx is held to the token's rights as a GET answer
 // is; every other entry, and every refusal, may hold no other patient's
 // marker. The upstream gets each Bundle without its hostile entry: its
 // answers count the entries the gateway had to narrow or filter, and how
 // many differ from medplum's answers to the same GET requests.
-func batchHunt(ctx context.Context, t *testing.T, e *env, stored *storedSet, grammarSeed uint64, targets []string, ups [][]byte) {
-	bundles := batches(rand.New(rand.NewPCG(grammarSeed, grammarSeed+1)), e, targets)
+func batchHunt(ctx context.Context, t *testing.T, e *env, stored *storedSet, grammarSeed uint64, typ string, idx []int, targets []string, ups [][]byte) {
+	bundles := batches(rand.New(rand.NewPCG(grammarSeed, grammarSeed+1)), e, idx, targets)
 	holders := newHolders(e, stored, 22, 13)
 	stats := map[*holder]*batchStats{}
 	for _, h := range holders {
@@ -100,7 +107,7 @@ func batchHunt(ctx context.Context, t *testing.T, e *env, stored *storedSet, gra
 	differ := 0
 	for bi, b := range bundles {
 		generated := slices.DeleteFunc(slices.Clone(b), func(en batchEntry) bool { return en.i < 0 })
-		up := upstreamEntries(ctx, t, e, generated)
+		up := upstreamEntries(ctx, t, e, typ, generated)
 		for k, en := range generated {
 			if entryKeys(t, up[k]) != keysOrStatus(t, ups[en.i]) {
 				differ++
@@ -111,7 +118,7 @@ func batchHunt(ctx context.Context, t *testing.T, e *env, stored *storedSet, gra
 			upOf[en.i] = up[k]
 		}
 		for _, h := range holders {
-			h.runBatch(ctx, t, e, bi, b, upOf, stats[h])
+			h.runBatch(ctx, t, e, typ, bi, b, upOf, stats[h])
 		}
 		if t.Failed() {
 			t.Fatalf("bundle %d failed; replay with MEDPLUM_SEARCHGEN_SEED=%d", bi, grammarSeed)
@@ -125,27 +132,30 @@ func batchHunt(ctx context.Context, t *testing.T, e *env, stored *storedSet, gra
 				answered += n
 			}
 		}
-		t.Logf("%s: %d batches of %d entries; %d entries refused with their Bundle (400), %d answered 2xx (with resources %d; where the upstream's answer holds what the token may not see %d; next pages followed %d); entries by status %v",
-			h.name, s.bundles, s.sent, s.refused, answered, s.withResources, s.withheld, h.pages, s.entryStatus)
-		t.Logf("%s: of %d hostile entries, %d refused with their Bundle (400), the others answered by status %v", h.name, s.hostile, s.hostileRefused, s.hostileStatus)
+		t.Logf("%s: %d %s Bundles of %d entries; %d entries refused with their Bundle (400, 403), %d answered 2xx (with resources %d; where the upstream's answer holds what the token may not see %d; next pages followed %d); entries by status %v",
+			h.name, s.bundles, typ, s.sent, s.refused, answered, s.withResources, s.withheld, h.pages, s.entryStatus)
+		t.Logf("%s: of %d hostile entries, %d refused with their Bundle (400, 403), the others answered by status %v", h.name, s.hostile, s.hostileRefused, s.hostileStatus)
+		t.Logf("%s: %d compartment and $everything entries answered, %d with resources", h.name, s.compartment, s.compartmentWith)
+		// server.mjs answers them inside Bundles as at the top level.
+		assert.Positive(t, s.compartmentWith, "%s: no compartment entry was answered with resources", h.name)
 		h.withEntries, h.withheld = s.withResources, s.withheld
-		h.floors(t, len(targets))
+		h.floors(t, len(idx))
 	}
-	t.Logf("medplum answered %d of %d entries with another status or other resources than the same GET request", differ, len(targets))
+	t.Logf("medplum answered %d of %d entries with another status or other resources than the same GET request", differ, len(idx))
 }
 
-// batches puts targets, in order, into batches of one to six GET
-// entries, a quarter of them with a hostile entry at a random place.
-func batches(r *rand.Rand, e *env, targets []string) [][]batchEntry {
+// batches puts the targets of idx, in order, into Bundles of one to six
+// GET entries, a quarter of them with a hostile entry at a random place.
+func batches(r *rand.Rand, e *env, idx []int, targets []string) [][]batchEntry {
 	var bundles [][]batchEntry
-	for i := 0; i < len(targets); {
-		n := min(1+r.IntN(6), len(targets)-i)
+	for i := 0; i < len(idx); {
+		n := min(1+r.IntN(6), len(idx)-i)
 		var b []batchEntry
-		for j := i; j < i+n; j++ {
+		for _, j := range idx[i : i+n] {
 			b = append(b, batchEntry{http.MethodGet, entryURL(targets[j]), j})
 		}
 		if r.IntN(4) == 0 {
-			h := hostileEntry(r, e, targets[i+r.IntN(n)])
+			h := hostileEntry(r, e, targets[idx[i+r.IntN(n)]])
 			b = slices.Insert(b, r.IntN(len(b)+1), h)
 		}
 		bundles = append(bundles, b)
@@ -154,19 +164,19 @@ func batches(r *rand.Rand, e *env, targets []string) [][]batchEntry {
 	return bundles
 }
 
-// upstreamEntries sends entries to the upstream as one batch and returns
-// each entry of its answer.
-func upstreamEntries(ctx context.Context, t *testing.T, e *env, entries []batchEntry) [][]byte {
+// upstreamEntries sends entries to the upstream as one Bundle of type
+// typ and returns each entry of its answer.
+func upstreamEntries(ctx context.Context, t *testing.T, e *env, typ string, entries []batchEntry) [][]byte {
 	t.Helper()
-	status, body := send(ctx, t, http.MethodPost, e.upstream, "", "", batchBundle(entries))
+	status, body := send(ctx, t, http.MethodPost, e.upstream, "", "", bundleOf(typ, entries))
 	require.Equal(t, http.StatusOK, status, "upstream batch: %s", body)
-	out := responseEntries(t, body)
+	out := responseEntries(t, typ, body)
 	require.Len(t, out, len(entries), "upstream batch: %s", body)
 	return out
 }
 
-// responseEntries are the entries of a batch-response Bundle.
-func responseEntries(t *testing.T, body []byte) [][]byte {
+// responseEntries are the entries of a typ-response Bundle.
+func responseEntries(t *testing.T, typ string, body []byte) [][]byte {
 	t.Helper()
 	var b struct {
 		ResourceType string            `json:"resourceType"`
@@ -174,7 +184,7 @@ func responseEntries(t *testing.T, body []byte) [][]byte {
 		Entry        []json.RawMessage `json:"entry"`
 	}
 	require.NoError(t, json.Unmarshal(body, &b), "%s", body)
-	require.Equal(t, "Bundle/batch-response", b.ResourceType+"/"+b.Type, "%s", body)
+	require.Equal(t, "Bundle/"+typ+"-response", b.ResourceType+"/"+b.Type, "%s", body)
 	out := make([][]byte, len(b.Entry))
 	for i, en := range b.Entry {
 		out[i] = en
@@ -228,13 +238,15 @@ func keysOrStatus(t *testing.T, body []byte) string {
 }
 
 // refusedEntryRE finds the entry a Bundle was refused for in the
-// gateway's OperationOutcome.
-var refusedEntryRE = regexp.MustCompile(`entry (\d+): `)
+// gateway's OperationOutcome: "entry 3: ..." when the entry is invalid
+// (400), "entry 3 (GET Procedure) is denied" when a transaction is
+// refused for a denied entry (403).
+var refusedEntryRE = regexp.MustCompile(`entry (\d+)(?:: | \()`)
 
-// runBatch sends batch b with the holder's token, again without each
+// runBatch sends b as a Bundle of type typ with the holder's token, again without each
 // entry the gateway refuses the Bundle for, and checks the answer's
 // entries; upOf holds the upstream's answer to each generated entry.
-func (h *holder) runBatch(ctx context.Context, t *testing.T, e *env, bi int, b []batchEntry, upOf map[int][]byte, s *batchStats) {
+func (h *holder) runBatch(ctx context.Context, t *testing.T, e *env, typ string, bi int, b []batchEntry, upOf map[int][]byte, s *batchStats) {
 	t.Helper()
 	b = slices.Clone(b) // entries the gateway refuses are dropped from this copy
 	s.bundles++
@@ -245,15 +257,15 @@ func (h *holder) runBatch(ctx context.Context, t *testing.T, e *env, bi int, b [
 		}
 	}
 	for len(b) > 0 {
-		where := fmt.Sprintf("bundle %d POST batch %s", bi, batchBundle(b))
-		status, body := send(ctx, t, http.MethodPost, h.gateway, "", h.token, batchBundle(b))
+		where := fmt.Sprintf("bundle %d POST %s", bi, bundleOf(typ, b))
+		status, body := send(ctx, t, http.MethodPost, h.gateway, "", h.token, bundleOf(typ, b))
 		if status < 200 || status > 299 {
 			h.checkDenial(t, where, status, body)
 			k := -1
 			if m := refusedEntryRE.FindSubmatch(body); m != nil {
 				k, _ = strconv.Atoi(string(m[1]))
 			}
-			if status != http.StatusBadRequest || k < 0 || k >= len(b) {
+			if status != http.StatusBadRequest && status != http.StatusForbidden || k < 0 || k >= len(b) {
 				s.refused += len(b)
 				return
 			}
@@ -264,8 +276,8 @@ func (h *holder) runBatch(ctx context.Context, t *testing.T, e *env, bi int, b [
 			b = slices.Delete(b, k, k+1)
 			continue
 		}
-		entries := responseEntries(t, body)
-		require.Len(t, entries, len(b), "%s (%s): the batch-response does not answer every entry: %s", where, h.name, body)
+		entries := responseEntries(t, typ, body)
+		require.Len(t, entries, len(b), "%s (%s): the response Bundle does not answer every entry: %s", where, h.name, body)
 		for k, raw := range entries {
 			h.checkEntry(ctx, t, e, fmt.Sprintf("bundle %d entry %s %s", bi, b[k].method, b[k].url), b[k], raw, upOf[b[k].i], s)
 		}
@@ -289,8 +301,15 @@ func (h *holder) checkEntry(ctx context.Context, t *testing.T, e *env, where str
 	if st < 200 || st > 299 || len(re.Resource) == 0 {
 		return
 	}
-	if h.check(t, where, en.url, re.Resource) > 0 {
+	n := h.check(t, where, en.url, re.Resource)
+	if n > 0 {
 		s.withResources++
+	}
+	if compartmentRE.MatchString(en.url) {
+		s.compartment++
+		if n > 0 {
+			s.compartmentWith++
+		}
 	}
 	if up != nil {
 		var u responseEntry

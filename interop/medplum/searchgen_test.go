@@ -40,8 +40,11 @@ const labScope = "user/Observation.rs?category=laboratory user/Patient.rs user/E
 // laboratory Observations for the user token; no total counting more than
 // that; every link and fullUrl naming the gateway. Refusals are fine, but
 // a floor of answers with entries keeps the grammar honest. The same
-// requests then go as batch entries (batchHunt) and, the searches among
-// them, as POST _search with a form body (formHunt).
+// requests then go as batch entries and, a seeded quarter, as
+// transaction entries (batchHunt); the searches among them as POST
+// _search with a form body (formHunt); and the compartment searches,
+// $everything and system searches among them as POST .../_search, POST
+// $everything and GET [base]/_search (opsHunt).
 func TestSearchGrammarThroughGateway(t *testing.T) {
 	requirePeer(t)
 	grammarSeed := uint64(searchGenSeed)
@@ -80,8 +83,18 @@ func TestSearchGrammarThroughGateway(t *testing.T) {
 			h.floors(t, searchGenCases)
 		}
 	})
-	t.Run("batch", func(t *testing.T) { batchHunt(ctx, t, e, stored, grammarSeed, targets, ups) })
+	all, quarter := make([]int, len(targets)), []int(nil)
+	r := rand.New(rand.NewPCG(grammarSeed, grammarSeed+3))
+	for i := range all {
+		all[i] = i
+		if r.IntN(4) == 0 {
+			quarter = append(quarter, i)
+		}
+	}
+	t.Run("batch", func(t *testing.T) { batchHunt(ctx, t, e, stored, grammarSeed, "batch", all, targets, ups) })
+	t.Run("transaction", func(t *testing.T) { batchHunt(ctx, t, e, stored, grammarSeed, "transaction", quarter, targets, ups) })
 	t.Run("POST _search", func(t *testing.T) { formHunt(ctx, t, e, stored, grammarSeed, targets, ups) })
+	t.Run("operations", func(t *testing.T) { opsHunt(ctx, t, e, stored, grammarSeed, targets) })
 	t.Logf("%d requests per token and way in %s", searchGenCases, time.Since(start).Round(time.Millisecond))
 }
 
