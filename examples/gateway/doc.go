@@ -10,8 +10,9 @@
 // the caller may see by rewriting the query, checks responses (a resource
 // of another patient becomes 404, a search Bundle loses such entries),
 // takes batches apart, checks the stored version before patient-context
-// writes, and rewrites paging links so that following them goes through
-// the gateway, and so is authorized again. The caller's Authorization
+// and constrained writes and pins the write to it (If-Match), and
+// rewrites paging links so that following them goes through the
+// gateway, and so is authorized again. The caller's Authorization
 // header is not forwarded upstream unless -forward-authorization is given.
 //
 // The gateway starts even when the issuer or the upstream is not reachable
