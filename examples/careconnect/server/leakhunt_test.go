@@ -82,7 +82,7 @@ var (
 	huntStrings = []string{"Smith", "Jones", "sm", "Oliver", "priya", "a", "Patel", "Amelia Jones", "%", "*"}
 	huntIDs     = []string{"1", "2", "3", "obs-lab-1", "obs-lab-2", "obs-vital-1", "obs-vital-3", "enc-2", "cond-3",
 		"proc-2", "allergy-3", "medreq-2", "medstmt-3", "imm-2", "gp-1", "org-1", "nope", "obs-lab-1,obs-lab-2",
-		"obs-vital-2", "cond-1", "obs-lab-3", "imm-1", "obs-vital-2,obs-lab-1"}
+		"obs-vital-2", "cond-1", "obs-lab-3", "imm-1", "obs-vital-2,obs-lab-1", "obs-elsewhere-1"}
 	huntModifiers = []string{"Patient", "exact", "contains", "missing", "not", "Group", "Practitioner", "Encounter", "text", "below", "identifier"}
 )
 
@@ -448,7 +448,8 @@ func huntVersionID(doc map[string]any) string {
 // seed gives resources a history that crosses the tokens' limits: an
 // Observation moved into Patient/1's compartment and a Condition moved
 // out of it, laboratory and vital-signs Observations swapping category,
-// and a deleted Immunization of Patient/1. A version the token may not
+// a deleted Immunization of Patient/1, and an Observation about another
+// server's Patient/1 (an absolute reference). A version the token may not
 // see must not come out through vread, history or a search.
 func (h *huntRun) seed(t *testing.T, admin string) {
 	get := func(key string) map[string]any {
@@ -458,10 +459,11 @@ func (h *huntRun) seed(t *testing.T, admin string) {
 	}
 	put := func(key string, doc map[string]any) {
 		delete(doc, "meta")
+		doc["id"] = key[strings.Index(key, "/")+1:]
 		b, err := json.Marshal(doc)
 		require.NoError(t, err)
 		r := h.a.do(t, http.MethodPut, "/"+key, admin, "application/fhir+json", string(b))
-		require.Equal(t, http.StatusOK, r.status, "%s: %s", key, r.body)
+		require.Contains(t, []int{http.StatusOK, http.StatusCreated}, r.status, "%s: %s", key, r.body)
 	}
 	lab, vital := get("Observation/obs-lab-1")["category"], get("Observation/obs-vital-1")["category"]
 	moved := get("Observation/obs-vital-2")
@@ -476,6 +478,9 @@ func (h *huntRun) seed(t *testing.T, admin string) {
 	toLab := get("Observation/obs-vital-3")
 	toLab["category"] = lab
 	put("Observation/obs-vital-3", toLab)
+	elsewhere := get("Observation/obs-lab-1")
+	elsewhere["subject"] = map[string]any{"reference": "http://elsewhere.example/fhir/Patient/1"}
+	put("Observation/obs-elsewhere-1", elsewhere)
 	r := h.a.do(t, http.MethodDelete, "/Immunization/imm-1", admin, "", "")
 	require.Less(t, r.status, 300, "delete: %s", r.body)
 }

@@ -114,12 +114,23 @@ func boolString(b bool) string {
 
 // matchReference compares a reference search value ("Type/id", a bare id,
 // or an absolute URL ending in Type/id) with a Reference element.
+//
+// A stored absolute reference names a resource of some server, which this
+// store cannot tell from another one's: it matches only the same absolute
+// URL, never "Type/id" or a bare id. fhirauth does not count an absolute
+// reference as compartment membership, and the store honours its
+// patient narrowing natively (patient=Patient/1, without checking each
+// result again), so matching "http://elsewhere/fhir/Patient/1" there would
+// hand another server's patient's data to Patient/1's token.
 func (c Criterion) matchReference(node any, v string) bool {
 	m, ok := node.(map[string]any)
 	if !ok {
 		return false
 	}
 	refStr, _ := m["reference"].(string)
+	if strings.Contains(refStr, "://") {
+		return refStr == v && c.matchReferenceType(refStr)
+	}
 	rt, rid, ok := SplitReference(refStr)
 	if !ok {
 		return false
@@ -145,6 +156,13 @@ func (c Criterion) matchReference(node any, v string) bool {
 		return false
 	}
 	return rid == wantID && (wantType == "" || wantType == rt)
+}
+
+// matchReferenceType reports whether an absolute stored reference names a
+// type the parameter (and its type modifier) allows.
+func (c Criterion) matchReferenceType(ref string) bool {
+	rt, _, ok := SplitReference(ref)
+	return ok && (c.Modifier == "" || rt == c.Modifier) && (len(c.def.targets) == 0 || contains(c.def.targets, rt))
 }
 
 // SplitReference splits a literal reference ("Patient/1", "Patient/1/_history/2"

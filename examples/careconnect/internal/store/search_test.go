@@ -70,7 +70,12 @@ func TestSearchParameters(t *testing.T) {
 		{"Observation", "status=amended", []string{}},
 		{"Condition", "clinical-status=active", []string{"c1"}},
 		{"Condition", "patient=p1", []string{"c1"}},
-		{"AllergyIntolerance", "patient=p2", []string{"a2"}},
+		// a2's patient is an absolute reference: a resource of some server,
+		// matched only by the same URL, never by a relative id.
+		{"AllergyIntolerance", "patient=p2", []string{}},
+		{"AllergyIntolerance", "patient=Patient/p2", []string{}},
+		{"AllergyIntolerance", "patient=http://elsewhere.example/fhir/Patient/p2", []string{}},
+		{"AllergyIntolerance", "patient=http://example.org/fhir/Patient/p2", []string{"a2"}},
 		{"AllergyIntolerance", "category=medication", []string{"a2"}},
 	}
 	for _, tc := range cases {
