@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth"
+	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
 	"github.com/fhirwarden/fhirwarden/internal/jsonsyntax"
 )
 
@@ -131,7 +132,7 @@ func metaVersionID(body []byte) (vid string, ok bool) {
 		return "", ok
 	}
 	s, ok := stringValue(v)
-	return s, ok && fhirID(s)
+	return s, ok && fhirspec.IsID(s)
 }
 
 // member returns the value of the member named name of the object raw
@@ -148,21 +149,6 @@ func member(raw []byte, name string) (v []byte, ok bool) {
 		return nil, false
 	}
 	return v, true
-}
-
-// fhirID reports whether s is a FHIR id: 1 to 64 of A-Z, a-z, 0-9, "-"
-// and ".".
-func fhirID(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.') {
-			return false
-		}
-	}
-	return true
 }
 
 // entityTag reports whether t is an RFC 9110 entity tag, weak or strong:
