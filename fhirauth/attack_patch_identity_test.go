@@ -49,4 +49,12 @@ func TestPatchChangingIdentityRefused(t *testing.T) {
 	_, d := authorize(t, p, principal(t, "user/Observation.rus", ""), http.MethodPatch, "/fhir/Observation/1",
 		`[{"op":"replace","path":"/status","value":"amended"},{"op":"add","path":"/identifier","value":[{"value":"x"}]}]`, nil)
 	assert.True(t, d.Allowed, "a patch of other elements goes through: %s", d.Reason)
+	// An XML patch could change id or resourceType unseen: it cannot be
+	// read here, so no token may send one.
+	_, d = authorize(t, p, principal(t, "system/*.*", ""), http.MethodPatch, "/fhir/Observation/1",
+		`<diff><replace sel="Observation/id/@value">2</replace></diff>`, map[string]string{"Content-Type": "application/xml-patch+xml"})
+	if assert.False(t, d.Allowed, "an XML patch under system/*.*") {
+		assert.Equal(t, http.StatusBadRequest, d.Status)
+		assert.Contains(t, d.Reason, "only JSON Patch and FHIRPath Patch")
+	}
 }

@@ -67,7 +67,9 @@
 // tells what it found: it needs unconstrained "s" on its type, and
 // under patient context a type shared with patient/ scopes. No patch,
 // under any scope, may change a resource's id or resourceType: medplum
-// stores the patched resource under its new type and id. A search,
+// stores the patched resource under its new type and id. So only JSON
+// Patch and FHIRPath Patch (JSON), which can be read for that, are
+// accepted; an XML patch is refused (400) for every token. A search,
 // narrowed or not, with a parameter that is neither a search parameter of
 // its type in the release (fhirspec.IsSearchParam, by the name before any
 // modifier or chain) nor a result parameter fhirauth reads (_count,
