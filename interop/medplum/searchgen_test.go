@@ -15,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/fhirwarden/fhirwarden/internal/hunt"
 )
 
 // searchGenSeed is the grammar's seed; MEDPLUM_SEARCHGEN_SEED replaces it
@@ -160,22 +162,6 @@ func searchGenResources() []map[string]any {
 	return out
 }
 
-// isLab reports whether an Observation's category has the code
-// laboratory, in any system: what category=laboratory selects in FHIR.
-func isLab(r map[string]any) bool {
-	cats, _ := r["category"].([]any)
-	for _, c := range cats {
-		cm, _ := c.(map[string]any)
-		codings, _ := cm["coding"].([]any)
-		for _, cd := range codings {
-			if m, _ := cd.(map[string]any); m["code"] == "laboratory" {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // storedSet is what the upstream holds, by "Type/id": the owner (""
 // for shared resources) and, for Observations, whether laboratory.
 type storedSet struct {
@@ -254,7 +240,7 @@ func changingResources() [][]map[string]any {
 func (s *storedSet) add(k string, r map[string]any) {
 	s.owner[k] = owner(r)
 	if r["resourceType"] == "Observation" {
-		s.lab[k] = isLab(r)
+		s.lab[k], _ = hunt.IsLaboratory(r)
 	}
 }
 

@@ -9,13 +9,14 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/fhirwarden/fhirwarden/internal/hunt"
 )
 
 // The write generator: a seeded grammar of hostile writes (creates,
@@ -98,21 +99,21 @@ func TestWriteGeneratorThroughGateway(t *testing.T) {
 			within: inPatientCompartment, foreignMarkers: []string{marker("p2"), marker("p3"), marker(caseVariant)}},
 		{name: "user/Observation.cruds?category=laboratory user/Patient.rs",
 			token:  e.token("user/Observation.cruds?category=laboratory user/Patient.rs", ""),
-			within: laboratoryObservation},
+			within: hunt.IsLaboratory},
 		{name: "patient/Observation.cruds?category=laboratory patient/Patient.rs (p1)",
 			token: e.token("patient/Observation.cruds?category=laboratory patient/Patient.rs", contextPatient),
 			within: func(r map[string]any) (bool, string) {
 				if ok, why := inPatientCompartment(r); !ok {
 					return false, why
 				}
-				return laboratoryObservation(r)
+				return hunt.IsLaboratory(r)
 			},
 			foreignMarkers: []string{marker("p2"), marker("p3"), marker(caseVariant)}},
 		// Unconstrained, so that conditional writes get through: every
 		// Observation is its to write, nothing else.
 		{name: "user/Observation.cruds user/Patient.rs",
 			token:  e.token("user/Observation.cruds user/Patient.rs", ""),
-			within: anyObservation},
+			within: hunt.IsObservation},
 	}
 	for _, p := range principals {
 		t.Run(p.name, func(t *testing.T) {
@@ -180,11 +181,11 @@ func runWrites(ctx context.Context, t *testing.T, e *env, g *writeGen, p writePr
 		}
 		c.byShape[w.shape][verdict]++
 		if w.bundle {
-			for _, st := range entryStatuses(answer) {
+			for _, st := range hunt.EntryStatuses(answer) {
 				c.entries[st]++
 			}
 		}
-		changed := changedKeys(before, after)
+		changed := hunt.ChangedKeys(before, after)
 		if verboseWrites {
 			t.Logf("write %d (%s) %s %s %v %s\n-> %d %s; changed %v", i, w.shape, w.method, w.target, w.headers, w.body, status, clipAnswer(answer), changed)
 		}
@@ -210,27 +211,6 @@ func runWrites(ctx context.Context, t *testing.T, e *env, g *writeGen, p writePr
 	return c
 }
 
-// entryStatuses are the first words of the response.status of a Bundle's
-// entries.
-func entryStatuses(body []byte) []string {
-	var b struct {
-		Entry []struct {
-			Response struct {
-				Status string `json:"status"`
-			} `json:"response"`
-		} `json:"entry"`
-	}
-	if json.Unmarshal(body, &b) != nil {
-		return nil
-	}
-	var out []string
-	for _, en := range b.Entry {
-		st, _, _ := strings.Cut(en.Response.Status, " ")
-		out = append(out, st)
-	}
-	return out
-}
-
 func clipAnswer(b []byte) string {
 	if len(b) > 600 {
 		return string(b[:600]) + "..."
@@ -254,7 +234,7 @@ func checkWrite(e *env, p writePrincipal, before, after map[string]map[string]an
 			}
 			if ok, why := p.within(side.r); !ok {
 				problems = append(problems, fmt.Sprintf("%s changed (%s), not the token's to write %s: %s; stored %s",
-					k, changeKind(before[k], after[k]), side.name, why, mustJSON(side.r)))
+					k, changeKind(before[k], after[k]), side.name, why, hunt.JSON(side.r)))
 			}
 		}
 	}
@@ -279,11 +259,6 @@ func changeKind(before, after map[string]any) string {
 	return "updated"
 }
 
-func mustJSON(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
 // readUpstream reads every resource of storeTypes from the upstream
 // directly, by "Type/id".
 func readUpstream(ctx context.Context, t *testing.T, e *env) map[string]map[string]any {
@@ -305,24 +280,6 @@ func readUpstream(ctx context.Context, t *testing.T, e *env) map[string]map[stri
 	return out
 }
 
-// changedKeys are the keys created, deleted or changed (in any element,
-// meta.versionId included) between two reads of the upstream.
-func changedKeys(before, after map[string]map[string]any) []string {
-	var out []string
-	for k, r := range after {
-		if b, ok := before[k]; !ok || mustJSON(b) != mustJSON(r) {
-			out = append(out, k)
-		}
-	}
-	for k := range before {
-		if _, ok := after[k]; !ok {
-			out = append(out, k)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
 // inPatientCompartment: a Patient resource must be p1 (linking no other
 // patient), a resource of a compartment type must name, in its
 // compartment elements, p1 and no other patient; nothing else may be
@@ -332,98 +289,7 @@ func changedKeys(before, after map[string]map[string]any) []string {
 // written when no entry of its Bundle resolved it (one that resolves is
 // stored as the reference it became).
 func inPatientCompartment(r map[string]any) (bool, string) {
-	typ, _ := r["resourceType"].(string)
-	elems, ok := compartmentElements[typ]
-	if !ok {
-		return false, typ + " is not a patient-compartment type"
-	}
-	var ids []string
-	if typ == "Patient" {
-		id, _ := r["id"].(string)
-		ids = append(ids, "Patient/"+id)
-	}
-	for _, el := range elems {
-		for _, n := range referencesIn(r[el]) {
-			if !strings.HasPrefix(n, "?#") && !hasFoldPrefix(n, "?urn:uuid:") {
-				ids = append(ids, n)
-			}
-		}
-	}
-	ids = slices.Compact(sorted(ids))
-	if len(ids) == 1 && ids[0] == "Patient/"+contextPatient {
-		return true, ""
-	}
-	return false, fmt.Sprintf("its compartment references are %q", ids)
-}
-
-func hasFoldPrefix(s, prefix string) bool {
-	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
-}
-
-// laboratoryObservation: an Observation with a laboratory category code.
-func laboratoryObservation(r map[string]any) (bool, string) {
-	if r["resourceType"] != "Observation" {
-		return false, fmt.Sprintf("%v is not Observation", r["resourceType"])
-	}
-	cats, _ := r["category"].([]any)
-	for _, c := range cats {
-		cm, _ := c.(map[string]any)
-		codings, _ := cm["coding"].([]any)
-		for _, cd := range codings {
-			if m, _ := cd.(map[string]any); m["code"] == "laboratory" {
-				return true, ""
-			}
-		}
-	}
-	return false, "its category is " + mustJSON(r["category"])
-}
-
-// anyObservation: an Observation, whatever it holds.
-func anyObservation(r map[string]any) (bool, string) {
-	if r["resourceType"] != "Observation" {
-		return false, fmt.Sprintf("%v is not Observation", r["resourceType"])
-	}
-	return true, ""
-}
-
-// referencesIn returns every reference string under v, normalized to
-// "Patient/id" for references to a Patient by any base or version, and
-// kept as written ("?..." prefixed) when it names no resource plainly.
-// References to other types are left out.
-func referencesIn(v any) []string {
-	var out []string
-	switch x := v.(type) {
-	case map[string]any:
-		for k, c := range x {
-			if s, ok := c.(string); ok && k == "reference" {
-				if n := normalizeReference(s); n != "" {
-					out = append(out, n)
-				}
-				continue
-			}
-			out = append(out, referencesIn(c)...)
-		}
-	case []any:
-		for _, c := range x {
-			out = append(out, referencesIn(c)...)
-		}
-	}
-	return out
-}
-
-func normalizeReference(s string) string {
-	rest := s
-	if i := strings.Index(rest, "/Patient/"); i >= 0 && strings.HasPrefix(rest, "http") {
-		rest = rest[i+1:]
-	}
-	parts := strings.Split(rest, "/")
-	switch {
-	case len(parts) >= 2 && parts[0] == "Patient" && (len(parts) == 2 || len(parts) == 4 && parts[2] == "_history"):
-		return "Patient/" + parts[1]
-	case len(parts) == 2 && !strings.ContainsAny(s, ":#?") && parts[0] != "" && parts[1] != "":
-		return "" // another type
-	}
-	return "?" + s
+	return hunt.InCompartment(r, compartmentElements, contextPatient, hunt.PatientRef)
 }
 
 // strayPatients are the patients other than the context patient that r
@@ -437,7 +303,7 @@ func strayPatients(e *env, r map[string]any) []string {
 		delete(rest, el)
 	}
 	var out []string
-	for _, n := range referencesIn(rest) {
+	for _, n := range hunt.PatientRefs(rest, hunt.PatientRef) {
 		if n != "Patient/"+contextPatient && !strings.HasPrefix(n, "?") {
 			out = append(out, n)
 		}

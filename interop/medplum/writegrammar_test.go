@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
-	"slices"
 	"strings"
-	"unicode"
+
+	"github.com/fhirwarden/fhirwarden/internal/hunt"
 )
 
 // The grammar of the write generator (writegen_test.go).
@@ -72,10 +72,10 @@ func (g *writeGen) single(shape, typ string) writeRequest {
 	switch shape {
 	case "create":
 		w.method, w.target = "POST", typ
-		w.body = mustJSON(g.resource(typ, g.maybe(id)))
+		w.body = hunt.JSON(g.resource(typ, g.maybe(id)))
 	case "conditional-create":
 		w.method, w.target = "POST", typ
-		w.body = mustJSON(g.resource(typ, g.maybe(id)))
+		w.body = hunt.JSON(g.resource(typ, g.maybe(id)))
 		w.headers["If-None-Exist"] = g.ifNoneExist(typ)
 	case "update":
 		w.method, w.target = "PUT", typ+"/"+id
@@ -83,15 +83,15 @@ func (g *writeGen) single(shape, typ string) writeRequest {
 		if g.chance(6) {
 			bodyID = g.targetID(typ)
 		}
-		w.body = mustJSON(g.resource(typ, bodyID))
+		w.body = hunt.JSON(g.resource(typ, bodyID))
 	case "patch":
 		w.method, w.target = "PATCH", typ+"/"+id
-		w.body = mustJSON(g.jsonPatch(typ))
+		w.body = hunt.JSON(g.jsonPatch(typ))
 		w.headers["Content-Type"] = g.pick([]string{"application/json-patch+json", "application/json-patch+json",
 			"application/json", "application/fhir+json", "application/json-patch+json; charset=utf-8"})
 	case "fhirpath-patch":
 		w.method, w.target = "PATCH", typ+"/"+id
-		w.body = mustJSON(g.fhirPathPatch(typ))
+		w.body = hunt.JSON(g.fhirPathPatch(typ))
 		w.headers["Content-Type"] = g.pick([]string{"application/fhir+json", "application/json-patch+json"})
 	case "delete":
 		w.method, w.target = "DELETE", typ+"/"+id
@@ -107,21 +107,21 @@ func (g *writeGen) single(shape, typ string) writeRequest {
 // end (the last one wins there), a member name with a \u escape, a
 // member name in another letter case.
 func (g *writeGen) respell(body, typ string) string {
-	owner := ownerElement(typ)
+	owner := hunt.PatientElement(typ)
 	switch g.r.IntN(3) {
 	case 0:
 		name := g.pick([]string{owner, owner, "resourceType", "id", "category"})
 		value := map[string]string{
-			owner:          mustJSON(map[string]any{"reference": "Patient/" + g.pick([]string{"p2", "p3", caseVariant})}),
+			owner:          hunt.JSON(map[string]any{"reference": "Patient/" + g.pick([]string{"p2", "p3", caseVariant})}),
 			"resourceType": `"Condition"`,
-			"id":           mustJSON(g.targetID(typ)),
-			"category":     mustJSON([]any{concept(coding(sysCategory, "vital-signs"))}),
+			"id":           hunt.JSON(g.targetID(typ)),
+			"category":     hunt.JSON([]any{concept(coding(sysCategory, "vital-signs"))}),
 		}[name]
-		return strings.TrimSuffix(body, "}") + `,"` + name + `":` + value + "}"
+		return hunt.RepeatMember(body, name, value)
 	case 1:
-		return strings.Replace(body, `"`+owner+`":`, `"`+owner[:1]+`\u00`+fmt.Sprintf("%02x", owner[1])+owner[2:]+`":`, 1)
+		return hunt.EscapeName(body, owner)
 	}
-	return strings.Replace(body, `"`+owner+`":`, `"`+strings.ToUpper(owner[:1])+owner[1:]+`":`, 1)
+	return hunt.RecaseName(body, owner)
 }
 
 // conditional is a conditional update, delete or patch (Type?params).
@@ -130,12 +130,12 @@ func (g *writeGen) conditional(shape, typ string) writeRequest {
 	switch shape {
 	case "conditional-update":
 		w.method = "PUT"
-		w.body = mustJSON(g.resource(typ, g.maybe(g.targetID(typ))))
+		w.body = hunt.JSON(g.resource(typ, g.maybe(g.targetID(typ))))
 	case "conditional-delete":
 		w.method = "DELETE"
 	case "conditional-patch":
 		w.method = "PATCH"
-		w.body = mustJSON(g.jsonPatch(typ))
+		w.body = hunt.JSON(g.jsonPatch(typ))
 		w.headers["Content-Type"] = "application/json-patch+json"
 	}
 	return w
@@ -154,7 +154,7 @@ func (g *writeGen) override(typ string) writeRequest {
 		w.headers[g.pick([]string{"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"})] = method
 	}
 	if method != "DELETE" || g.chance(2) {
-		w.body = mustJSON(g.resource(typ, id))
+		w.body = hunt.JSON(g.resource(typ, id))
 	}
 	return w
 }
@@ -170,9 +170,9 @@ func (g *writeGen) maybe(id string) string {
 // targetID draws an id of typ: one that exists (the context patient's,
 // another patient's, any), a new one, or a case variant of one.
 func (g *writeGen) targetID(typ string) string {
-	ids := g.idsOf(typ)
+	ids := hunt.IDsOf(g.state, typ)
 	if g.tame {
-		if own := g.ownIDs(ids, typ); len(own) > 0 && !g.chance(4) {
+		if own := hunt.WritableIDs(g.state, typ, ids, g.within); len(own) > 0 && !g.chance(4) {
 			return g.pick(own)
 		}
 		g.n++
@@ -182,57 +182,16 @@ func (g *writeGen) targetID(typ string) string {
 	case k < 6 && len(ids) > 0:
 		return g.pick(ids)
 	case k < 8 && len(ids) > 0:
-		return swapCase(g.pick(ids), g.r)
+		id := g.pick(ids)
+		if v, ok := hunt.SwapCase(id, g.r); ok {
+			return v
+		}
+		return id + "X"
 	case k < 9 && typ == "Patient":
 		return g.pick([]string{"p1", "P1", "p2", "p1 ", "p01"})
 	}
 	g.n++
 	return fmt.Sprintf("gen-%d", g.n)
-}
-
-// idsOf are the ids of typ in the upstream, sorted.
-func (g *writeGen) idsOf(typ string) []string {
-	var ids []string
-	for k := range g.state {
-		if id, ok := strings.CutPrefix(k, typ+"/"); ok {
-			ids = append(ids, id)
-		}
-	}
-	slices.Sort(ids)
-	return ids
-}
-
-// ownIDs are the ids among ids whose resource is within the principal's
-// rights.
-func (g *writeGen) ownIDs(ids []string, typ string) []string {
-	var out []string
-	for _, id := range ids {
-		if ok, _ := g.within(g.state[typ+"/"+id]); ok {
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
-// swapCase changes the case of one letter of id.
-func swapCase(id string, r *rand.Rand) string {
-	rs := []rune(id)
-	var letters []int
-	for i, c := range rs {
-		if unicode.IsLetter(c) {
-			letters = append(letters, i)
-		}
-	}
-	if len(letters) == 0 {
-		return id + "X"
-	}
-	i := letters[r.IntN(len(letters))]
-	if unicode.IsUpper(rs[i]) {
-		rs[i] = unicode.ToLower(rs[i])
-	} else {
-		rs[i] = unicode.ToUpper(rs[i])
-	}
-	return string(rs)
 }
 
 // patientID draws the patient a reference names: mostly the context
@@ -314,15 +273,6 @@ func (g *writeGen) category() []any {
 	return []any{concept(coding(sysCategory, "laboratory"))}
 }
 
-// ownerElement is the element that names a resource's patient.
-func ownerElement(typ string) string {
-	switch typ {
-	case "AllergyIntolerance", "Immunization":
-		return "patient"
-	}
-	return "subject"
-}
-
 // resource draws a body of typ with id (none when ""): its patient
 // reference, a second compartment reference, an extension or a focus
 // naming a patient, and for Observations a category.
@@ -347,7 +297,7 @@ func (g *writeGen) resource(typ, id string) map[string]any {
 			r[k] = v
 		}
 		if !g.chance(10) {
-			r[ownerElement(typ)] = g.reference(r)
+			r[hunt.PatientElement(typ)] = g.reference(r)
 		}
 	}
 	if typ == "Observation" {
@@ -405,7 +355,7 @@ func (g *writeGen) jsonPatch(typ string) []any {
 // patchOp draws one JSON Patch operation: harmless ones, and ones that
 // move the resource to another patient, id, type or category.
 func (g *writeGen) patchOp(typ string) map[string]any {
-	owner := "/" + ownerElement(typ)
+	owner := "/" + hunt.PatientElement(typ)
 	scratch := map[string]any{}
 	if g.tame {
 		return map[string]any{"op": "replace", "path": "/status", "value": g.pick([]string{"amended", "final", "completed", "active"})}
@@ -447,7 +397,7 @@ func (g *writeGen) fhirPathPatch(typ string) map[string]any {
 		parts := []any{map[string]any{"name": "type", "valueCode": op["op"]}, map[string]any{"name": "op", "valueCode": op["op"]},
 			map[string]any{"name": "path", "valueString": typ + strings.ReplaceAll(fmt.Sprint(op["path"]), "/", ".")}}
 		if v, ok := op["value"]; ok {
-			parts = append(parts, map[string]any{"name": "value", "valueString": mustJSON(v)})
+			parts = append(parts, map[string]any{"name": "value", "valueString": hunt.JSON(v)})
 		}
 		if from, ok := op["from"].(string); ok {
 			parts = append(parts, map[string]any{"name": "from", "valueString": from})
@@ -462,7 +412,7 @@ func (g *writeGen) fhirPathPatch(typ string) map[string]any {
 // holding a JSON Patch document.
 func (g *writeGen) entryPatch(typ string) map[string]any {
 	if g.chance(2) {
-		data := base64.StdEncoding.EncodeToString([]byte(mustJSON(g.jsonPatch(typ))))
+		data := base64.StdEncoding.EncodeToString([]byte(hunt.JSON(g.jsonPatch(typ))))
 		return map[string]any{"resourceType": "Binary", "contentType": "application/json-patch+json", "data": data}
 	}
 	var params []any
@@ -470,7 +420,7 @@ func (g *writeGen) entryPatch(typ string) map[string]any {
 		op := o.(map[string]any)
 		parts := []any{map[string]any{"name": "op", "valueCode": op["op"]}, map[string]any{"name": "path", "valueString": op["path"]}}
 		if v, ok := op["value"]; ok {
-			parts = append(parts, map[string]any{"name": "value", "valueString": mustJSON(v)})
+			parts = append(parts, map[string]any{"name": "value", "valueString": hunt.JSON(v)})
 		}
 		if from, ok := op["from"]; ok {
 			parts = append(parts, map[string]any{"name": "from", "valueString": from})
@@ -565,7 +515,7 @@ func (g *writeGen) bundleRequest(kind string, entries []map[string]any) writeReq
 	for i, en := range entries {
 		list[i] = en
 	}
-	body := mustJSON(map[string]any{"resourceType": "Bundle", "type": kind, "entry": list})
+	body := hunt.JSON(map[string]any{"resourceType": "Bundle", "type": kind, "entry": list})
 	return writeRequest{shape: kind, method: "POST", target: "", body: body, bundle: true, headers: map[string]string{}}
 }
 
@@ -578,7 +528,7 @@ func (g *writeGen) entry(typ string) map[string]any {
 	case 0, 1:
 		req["method"], req["url"] = "POST", typ
 		en["resource"] = g.resource(typ, g.maybe(id))
-		en["fullUrl"] = g.urn()
+		en["fullUrl"] = hunt.URN(g.r)
 	case 2:
 		req["method"], req["url"] = "POST", typ
 		req["ifNoneExist"] = g.ifNoneExist(typ)
@@ -587,7 +537,7 @@ func (g *writeGen) entry(typ string) map[string]any {
 		req["method"], req["url"] = "PUT", typ+"/"+id
 		en["resource"] = g.resource(typ, id)
 		if g.chance(2) {
-			en["fullUrl"] = g.pick([]string{g.urn(), g.e.gateway + "/" + typ + "/" + g.targetID(typ)})
+			en["fullUrl"] = g.pick([]string{hunt.URN(g.r), g.e.gateway + "/" + typ + "/" + g.targetID(typ)})
 		}
 	case 5:
 		req["method"], req["url"] = "PATCH", typ+"/"+id
@@ -612,7 +562,7 @@ func (g *writeGen) entry(typ string) map[string]any {
 // urn where medplum replaces it: in its request.url, in a reference
 // followed by more characters, percent-encoded.
 func (g *writeGen) placeholderEntries(typ string) []map[string]any {
-	u := g.urn()
+	u := hunt.URN(g.r)
 	first := map[string]any{"fullUrl": u}
 	switch g.r.IntN(3) {
 	case 0:
@@ -640,22 +590,17 @@ func (g *writeGen) placeholderEntries(typ string) []map[string]any {
 		return []map[string]any{first, second}
 	}
 	r := g.resource(g.pick([]string{"Observation", typ}), "")
-	r[ownerElement(r["resourceType"].(string))] = map[string]any{"reference": spelled}
+	r[hunt.PatientElement(r["resourceType"].(string))] = map[string]any{"reference": spelled}
 	second["request"] = map[string]any{"method": "POST", "url": r["resourceType"]}
 	second["resource"] = r
 	return []map[string]any{first, second}
-}
-
-// urn draws a fresh urn:uuid.
-func (g *writeGen) urn() string {
-	return fmt.Sprintf("urn:uuid:%08x-%04x-4%03x-8%03x-%012x", g.r.Uint32(), g.r.IntN(1<<16), g.r.IntN(1<<12), g.r.IntN(1<<12), g.r.Uint64()&(1<<48-1))
 }
 
 // linkedEntries puts a Patient entry with a urn:uuid fullUrl (a create,
 // or an update of an existing or case-variant patient) first, and makes
 // the patient reference of a later entry name that urn.
 func (g *writeGen) linkedEntries(entries []map[string]any) []map[string]any {
-	u := g.urn()
+	u := hunt.URN(g.r)
 	pid := g.pick([]string{"p1", "p2", "P1", ""})
 	if g.tame {
 		pid = contextPatient
@@ -672,6 +617,6 @@ func (g *writeGen) linkedEntries(entries []map[string]any) []map[string]any {
 		obs["performer"] = []any{map[string]any{"reference": u}}
 		obs["subject"] = g.reference(obs)
 	}
-	linked := map[string]any{"fullUrl": g.urn(), "resource": obs, "request": map[string]any{"method": "POST", "url": "Observation"}}
+	linked := map[string]any{"fullUrl": hunt.URN(g.r), "resource": obs, "request": map[string]any{"method": "POST", "url": "Observation"}}
 	return append([]map[string]any{patient, linked}, entries...)
 }

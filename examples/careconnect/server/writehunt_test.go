@@ -21,16 +21,15 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
-	"unicode"
 
 	"github.com/google/fhir/go/fhirversion"
 	"github.com/stretchr/testify/require"
 
 	"github.com/fhirwarden/fhirwarden/examples/careconnect/server"
+	"github.com/fhirwarden/fhirwarden/internal/hunt"
 	"github.com/fhirwarden/fhirwarden/internal/logbuf"
 )
 
@@ -110,14 +109,14 @@ func TestWriteHunt(t *testing.T) {
 	inCompartment := func(r map[string]any) (bool, string) { return whInCompartment(r) }
 	principals := []whPrincipal{
 		{client: "pw", within: inCompartment, markers: whOthersMarkers},
-		{client: "labw", within: whLaboratory, obsOnly: true},
+		{client: "labw", within: hunt.IsLaboratory, obsOnly: true},
 		{client: "plabw", obsOnly: true, markers: whOthersMarkers, within: func(r map[string]any) (bool, string) {
 			if ok, why := whInCompartment(r); !ok {
 				return false, why
 			}
-			return whLaboratory(r)
+			return hunt.IsLaboratory(r)
 		}},
-		{client: "obsw", within: whObservation, obsOnly: true},
+		{client: "obsw", within: hunt.IsObservation, obsOnly: true},
 	}
 	g.setTemplates(whReadStore(t, a, sys))
 	for _, p := range principals {
@@ -180,11 +179,11 @@ func whRun(t *testing.T, a *attackServer, sys string, g *whGen, p whPrincipal, n
 		}
 		c.byShape[w.shape][verdict]++
 		if w.bundle {
-			for _, st := range whEntryStatuses(r.body) {
+			for _, st := range hunt.EntryStatuses(r.body) {
 				c.entries[st]++
 			}
 		}
-		changed := whChanged(before, after)
+		changed := hunt.ChangedKeys(before, after)
 		if whVerbose {
 			t.Logf("write %d (%s) %s %s %v %s\n-> %d %.400s; changed %v", i, w.shape, w.method, w.target, w.headers, w.body, r.status, r.body, changed)
 		}
@@ -213,7 +212,7 @@ func whCheck(p whPrincipal, before, after map[string]map[string]any, changed []s
 				continue
 			}
 			if ok, why := p.within(res); !ok {
-				problems = append(problems, fmt.Sprintf("%s changed, not the token's to write %s: %s; stored %s", k, side, why, whJSON(res)))
+				problems = append(problems, fmt.Sprintf("%s changed, not the token's to write %s: %s; stored %s", k, side, why, hunt.JSON(res)))
 			}
 		}
 	}
@@ -231,29 +230,25 @@ func whCheck(p whPrincipal, before, after map[string]map[string]any, changed []s
 	return problems
 }
 
-// whEntryStatuses are the status codes of a response Bundle's entries.
-func whEntryStatuses(body []byte) []string {
-	var b struct {
-		Entry []struct {
-			Response struct {
-				Status string `json:"status"`
-			} `json:"response"`
-		} `json:"entry"`
-	}
-	if json.Unmarshal(body, &b) != nil {
-		return nil
-	}
-	var out []string
-	for _, en := range b.Entry {
-		st, _, _ := strings.Cut(en.Response.Status, " ")
-		out = append(out, st)
-	}
-	return out
+// whInCompartment: a Patient must be the context patient (linking no
+// other), a resource of a compartment type must name, in its compartment
+// elements, the context patient and no other; nothing else may be written
+// under patient context. A local reference ("#id", to a contained
+// resource) names no patient of the server, nor does a urn:uuid no entry
+// of its Bundle resolved (stored as written).
+func whInCompartment(r map[string]any) (bool, string) {
+	return hunt.InCompartment(r, whCompartment, whPatient, whPatientRef)
 }
 
-func whJSON(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
+// whPatientRef normalizes a reference as hunt.PatientRef does, and
+// keeps one to another type that holds a space ("Group /1") as written,
+// so that the oracle refuses it.
+func whPatientRef(s string) string {
+	n := hunt.PatientRef(s)
+	if n == "" && strings.Contains(s, " ") {
+		return "?" + s
+	}
+	return n
 }
 
 // whReadStore reads every resource of whTypes with a system token,
@@ -294,122 +289,6 @@ func whReadStore(t *testing.T, a *attackServer, sys string) map[string]map[strin
 		require.Equal(t, total, seen, "every %s read", typ)
 	}
 	return out
-}
-
-// whChanged are the keys created, deleted or changed (in any
-// element, meta.versionId included) between two reads of the store.
-func whChanged(before, after map[string]map[string]any) []string {
-	var out []string
-	for k, r := range after {
-		if b, ok := before[k]; !ok || whJSON(b) != whJSON(r) {
-			out = append(out, k)
-		}
-	}
-	for k := range before {
-		if _, ok := after[k]; !ok {
-			out = append(out, k)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-// whInCompartment: a Patient must be the context patient (linking no
-// other), a resource of a compartment type must name, in its compartment
-// elements, the context patient and no other; nothing else may be written
-// under patient context. A local reference ("#id", to a contained
-// resource) names no patient of the server, nor does a urn:uuid no entry
-// of its Bundle resolved (stored as written).
-func whInCompartment(r map[string]any) (bool, string) {
-	typ, _ := r["resourceType"].(string)
-	elems, ok := whCompartment[typ]
-	if !ok {
-		return false, typ + " is not a patient-compartment type"
-	}
-	var ids []string
-	if typ == "Patient" {
-		id, _ := r["id"].(string)
-		ids = append(ids, "Patient/"+id)
-	}
-	for _, el := range elems {
-		for _, n := range whPatientRefs(r[el]) {
-			if !strings.HasPrefix(n, "?#") && !strings.HasPrefix(strings.ToLower(n), "?urn:uuid:") {
-				ids = append(ids, n)
-			}
-		}
-	}
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
-	if len(ids) == 1 && ids[0] == "Patient/"+whPatient {
-		return true, ""
-	}
-	return false, fmt.Sprintf("its compartment references are %q", ids)
-}
-
-// whLaboratory: an Observation with a laboratory category code.
-func whLaboratory(r map[string]any) (bool, string) {
-	if ok, why := whObservation(r); !ok {
-		return false, why
-	}
-	cats, _ := r["category"].([]any)
-	for _, c := range cats {
-		cm, _ := c.(map[string]any)
-		codings, _ := cm["coding"].([]any)
-		for _, cd := range codings {
-			if m, _ := cd.(map[string]any); m["code"] == "laboratory" {
-				return true, ""
-			}
-		}
-	}
-	return false, "its category is " + whJSON(r["category"])
-}
-
-// whObservation: an Observation, whatever it holds.
-func whObservation(r map[string]any) (bool, string) {
-	if r["resourceType"] != "Observation" {
-		return false, fmt.Sprintf("%v is not Observation", r["resourceType"])
-	}
-	return true, ""
-}
-
-// whPatientRefs returns the reference strings under v that name a Patient
-// ("Patient/id" for any base or version) or name nothing plainly (kept
-// as written, "?"-prefixed, so that the oracle refuses them); references
-// to other types are left out.
-func whPatientRefs(v any) []string {
-	var out []string
-	switch x := v.(type) {
-	case map[string]any:
-		for k, c := range x {
-			if s, ok := c.(string); ok && k == "reference" {
-				if n := whNormalizeRef(s); n != "" {
-					out = append(out, n)
-				}
-				continue
-			}
-			out = append(out, whPatientRefs(c)...)
-		}
-	case []any:
-		for _, c := range x {
-			out = append(out, whPatientRefs(c)...)
-		}
-	}
-	return out
-}
-
-func whNormalizeRef(s string) string {
-	rest := s
-	if i := strings.Index(rest, "/Patient/"); i >= 0 && strings.HasPrefix(rest, "http") {
-		rest = rest[i+1:]
-	}
-	parts := strings.Split(rest, "/")
-	switch {
-	case len(parts) >= 2 && parts[0] == "Patient" && (len(parts) == 2 || len(parts) == 4 && parts[2] == "_history"):
-		return "Patient/" + parts[1]
-	case len(parts) == 2 && !strings.ContainsAny(s, ":#? ") && parts[0] != "" && parts[1] != "":
-		return ""
-	}
-	return "?" + s
 }
 
 // whWrite is one generated write.
@@ -501,7 +380,7 @@ func (g *whGen) single(shape, typ string) whWrite {
 	switch shape {
 	case "create", "conditional-create":
 		w.method, w.target = http.MethodPost, typ
-		w.body = whJSON(g.resource(typ, g.maybe(id)))
+		w.body = hunt.JSON(g.resource(typ, g.maybe(id)))
 		if shape == "conditional-create" {
 			w.headers["If-None-Exist"] = g.ifNoneExist(typ)
 		}
@@ -511,10 +390,10 @@ func (g *whGen) single(shape, typ string) whWrite {
 		if g.chance(6) {
 			bodyID = g.targetID(typ)
 		}
-		w.body = whJSON(g.resource(typ, bodyID))
+		w.body = hunt.JSON(g.resource(typ, bodyID))
 	case "patch":
 		w.method, w.target = http.MethodPatch, typ+"/"+id
-		w.body = whJSON(g.jsonPatch(typ, id))
+		w.body = hunt.JSON(g.jsonPatch(typ, id))
 		w.headers["Content-Type"] = g.pick([]string{"application/json-patch+json", "application/json-patch+json",
 			"application/json", "application/json-patch+json; charset=utf-8"})
 	case "delete":
@@ -533,21 +412,21 @@ func (g *whGen) single(shape, typ string) whWrite {
 // (which a last-wins reader and a first-wins reader disagree on), a
 // member name with a \u escape, a member name in another letter case.
 func (g *whGen) respell(body, typ string) string {
-	owner := whOwnerOf(typ)
+	owner := hunt.PatientElement(typ)
 	switch g.r.IntN(3) {
 	case 0:
 		name := g.pick([]string{owner, owner, "resourceType", "id", "category"})
 		value := map[string]string{
-			owner:          whJSON(map[string]any{"reference": "Patient/" + g.pick([]string{"2", "3"})}),
+			owner:          hunt.JSON(map[string]any{"reference": "Patient/" + g.pick([]string{"2", "3"})}),
 			"resourceType": `"Condition"`,
-			"id":           whJSON(g.targetID(typ)),
-			"category":     whJSON([]any{g.concept("vital-signs")}),
+			"id":           hunt.JSON(g.targetID(typ)),
+			"category":     hunt.JSON([]any{g.concept("vital-signs")}),
 		}[name]
-		return strings.TrimSuffix(body, "}") + `,"` + name + `":` + value + "}"
+		return hunt.RepeatMember(body, name, value)
 	case 1:
-		return strings.Replace(body, `"`+owner+`":`, `"`+owner[:1]+`\u00`+fmt.Sprintf("%02x", owner[1])+owner[2:]+`":`, 1)
+		return hunt.EscapeName(body, owner)
 	}
-	return strings.Replace(body, `"`+owner+`":`, `"`+strings.ToUpper(owner[:1])+owner[1:]+`":`, 1)
+	return hunt.RecaseName(body, owner)
 }
 
 // conditional is a conditional update or delete (Type?params).
@@ -555,7 +434,7 @@ func (g *whGen) conditional(shape, typ string) whWrite {
 	w := whWrite{shape: shape, target: typ + "?" + g.searchParams(typ), headers: map[string]string{}}
 	if shape == "conditional-update" {
 		w.method = http.MethodPut
-		w.body = whJSON(g.resource(typ, g.maybe(g.targetID(typ))))
+		w.body = hunt.JSON(g.resource(typ, g.maybe(g.targetID(typ))))
 		return w
 	}
 	w.method = http.MethodDelete
@@ -574,7 +453,7 @@ func (g *whGen) override(typ string) whWrite {
 	} else {
 		w.headers[g.pick([]string{"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"})] = method
 	}
-	w.body = whJSON(g.resource(typ, id))
+	w.body = hunt.JSON(g.resource(typ, id))
 	return w
 }
 
@@ -589,9 +468,9 @@ func (g *whGen) maybe(id string) string {
 // targetID draws an id of typ: one that exists (the principal's, another
 // patient's, any), a new one, or a variant of one.
 func (g *whGen) targetID(typ string) string {
-	ids := g.idsOf(typ)
+	ids := hunt.IDsOf(g.state, typ)
 	if g.tame {
-		if own := g.ownIDs(ids, typ); len(own) > 0 && !g.chance(4) {
+		if own := hunt.WritableIDs(g.state, typ, ids, g.within); len(own) > 0 && !g.chance(4) {
 			return g.pick(own)
 		}
 		g.n++
@@ -601,56 +480,16 @@ func (g *whGen) targetID(typ string) string {
 	case k < 6 && len(ids) > 0:
 		return g.pick(ids)
 	case k < 8 && len(ids) > 0:
-		return whSwapCase(g.pick(ids), g.r)
+		id := g.pick(ids)
+		if v, ok := hunt.SwapCase(id, g.r); ok {
+			return v
+		}
+		return id + "x"
 	case k < 9:
 		return g.pick([]string{"1", "01", "1.", "2", "3", "obs-lab-2", "OBS-LAB-1", "enc-2", "1-"})
 	}
 	g.n++
 	return fmt.Sprintf("gen-%d", g.n)
-}
-
-// idsOf are the ids of typ in the store, sorted.
-func (g *whGen) idsOf(typ string) []string {
-	var ids []string
-	for k := range g.state {
-		if id, ok := strings.CutPrefix(k, typ+"/"); ok {
-			ids = append(ids, id)
-		}
-	}
-	slices.Sort(ids)
-	return ids
-}
-
-// ownIDs are the ids among ids whose resource the principal may write.
-func (g *whGen) ownIDs(ids []string, typ string) []string {
-	var out []string
-	for _, id := range ids {
-		if ok, _ := g.within(g.state[typ+"/"+id]); ok {
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
-// whSwapCase changes the case of one letter of id (or appends one).
-func whSwapCase(id string, r *rand.Rand) string {
-	rs := []rune(id)
-	var letters []int
-	for i, c := range rs {
-		if unicode.IsLetter(c) {
-			letters = append(letters, i)
-		}
-	}
-	if len(letters) == 0 {
-		return id + "x"
-	}
-	i := letters[r.IntN(len(letters))]
-	if unicode.IsUpper(rs[i]) {
-		rs[i] = unicode.ToLower(rs[i])
-	} else {
-		rs[i] = unicode.ToUpper(rs[i])
-	}
-	return string(rs)
 }
 
 // patientID draws the patient a reference names.
@@ -730,13 +569,4 @@ func (g *whGen) category() []any {
 		return []any{map[string]any{"text": "laboratory"}}
 	}
 	return []any{g.concept("laboratory")}
-}
-
-// whOwnerOf is the element that names a resource's patient.
-func whOwnerOf(typ string) string {
-	switch typ {
-	case "AllergyIntolerance", "Immunization":
-		return "patient"
-	}
-	return "subject"
 }

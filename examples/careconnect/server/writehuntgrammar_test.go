@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/fhirwarden/fhirwarden/internal/hunt"
 )
 
 // The grammar of the write hunt (writehunt_test.go), fitted to what
@@ -61,7 +63,7 @@ func (g *whGen) resource(typ, id string) map[string]any {
 	case "Practitioner":
 	default:
 		if g.tame || !g.chance(10) {
-			r[whOwnerOf(typ)] = g.reference(r)
+			r[hunt.PatientElement(typ)] = g.reference(r)
 		}
 	}
 	if typ == "Observation" {
@@ -101,7 +103,7 @@ func (g *whGen) jsonPatch(typ, id string) []any {
 // patchOp draws one JSON Patch operation: harmless ones, and ones that
 // move the resource to another patient, id, type or category.
 func (g *whGen) patchOp(typ, id string) map[string]any {
-	owner := "/" + whOwnerOf(typ)
+	owner := "/" + hunt.PatientElement(typ)
 	scratch := map[string]any{}
 	status := g.pick([]string{"amended", "final", "completed", "active"})
 	if g.tame {
@@ -207,7 +209,7 @@ func (g *whGen) bundle(kind string) whWrite {
 	for i, en := range entries {
 		list[i] = en
 	}
-	body := whJSON(map[string]any{"resourceType": "Bundle", "type": kind, "entry": list})
+	body := hunt.JSON(map[string]any{"resourceType": "Bundle", "type": kind, "entry": list})
 	return whWrite{shape: kind, method: http.MethodPost, body: body, bundle: true, headers: map[string]string{}}
 }
 
@@ -244,19 +246,19 @@ func (g *whGen) entry(typ string) map[string]any {
 	case 0, 1:
 		req["method"], req["url"] = "POST", typ
 		en["resource"] = g.resource(typ, g.maybe(id))
-		en["fullUrl"] = g.urn()
+		en["fullUrl"] = hunt.URN(g.r)
 	case 2:
 		req["method"], req["url"] = "POST", typ
 		req["ifNoneExist"] = g.ifNoneExist(typ)
 		en["resource"] = g.resource(typ, "")
 		if g.chance(2) {
-			en["fullUrl"] = g.urn()
+			en["fullUrl"] = hunt.URN(g.r)
 		}
 	case 3, 4:
 		req["method"], req["url"] = "PUT", typ+"/"+id
 		en["resource"] = g.resource(typ, id)
 		if g.chance(2) {
-			en["fullUrl"] = g.pick([]string{g.urn(), g.base + "/" + typ + "/" + g.targetID(typ)})
+			en["fullUrl"] = g.pick([]string{hunt.URN(g.r), g.base + "/" + typ + "/" + g.targetID(typ)})
 		}
 		if !g.tame && g.chance(4) {
 			req["ifMatch"] = g.pick([]string{`W/"1"`, `W/"2"`})
@@ -266,7 +268,7 @@ func (g *whGen) entry(typ string) map[string]any {
 		if req["method"] == "PATCH" {
 			// careconnect takes no PATCH entries; fhirauth reads a
 			// Binary JSON Patch and may forward the entry.
-			data := base64.StdEncoding.EncodeToString([]byte(whJSON(g.jsonPatch(typ, id))))
+			data := base64.StdEncoding.EncodeToString([]byte(hunt.JSON(g.jsonPatch(typ, id))))
 			en["resource"] = map[string]any{"resourceType": "Binary", "contentType": "application/json-patch+json", "content": data}
 		}
 	case 6:
@@ -285,7 +287,7 @@ func (g *whGen) entry(typ string) map[string]any {
 // patient's, an update, a create) and an entry naming that urn: in its
 // request.url, or in a reference, in some spelling.
 func (g *whGen) placeholderEntries(typ string) []map[string]any {
-	u := g.urn()
+	u := hunt.URN(g.r)
 	first := map[string]any{"fullUrl": u}
 	switch g.r.IntN(3) {
 	case 0:
@@ -311,7 +313,7 @@ func (g *whGen) placeholderEntries(typ string) []map[string]any {
 	}
 	r := g.resource(g.pick([]string{"Observation", typ}), "")
 	if rt, _ := r["resourceType"].(string); rt != "Patient" && rt != "Practitioner" {
-		r[whOwnerOf(rt)] = map[string]any{"reference": spelled}
+		r[hunt.PatientElement(rt)] = map[string]any{"reference": spelled}
 	} else {
 		r["link"] = []any{map[string]any{"type": "seealso", "other": map[string]any{"reference": spelled}}}
 	}
@@ -320,16 +322,11 @@ func (g *whGen) placeholderEntries(typ string) []map[string]any {
 	return []map[string]any{first, second}
 }
 
-// urn draws a fresh urn:uuid.
-func (g *whGen) urn() string {
-	return fmt.Sprintf("urn:uuid:%08x-%04x-4%03x-8%03x-%012x", g.r.Uint32(), g.r.IntN(1<<16), g.r.IntN(1<<12), g.r.IntN(1<<12), g.r.Uint64()&(1<<48-1))
-}
-
 // linkedEntries puts a Patient entry with a urn:uuid fullUrl (a create,
 // or an update of an existing or variant patient) first, and makes the
 // patient reference of a later Observation name that urn.
 func (g *whGen) linkedEntries(entries []map[string]any) []map[string]any {
-	u := g.urn()
+	u := hunt.URN(g.r)
 	pid := g.pick([]string{"1", "2", "01", "", ""})
 	if g.tame {
 		pid = whPatient
@@ -346,6 +343,6 @@ func (g *whGen) linkedEntries(entries []map[string]any) []map[string]any {
 		obs["performer"] = []any{map[string]any{"reference": u}}
 		obs["subject"] = g.reference(obs)
 	}
-	linked := map[string]any{"fullUrl": g.urn(), "resource": obs, "request": map[string]any{"method": "POST", "url": "Observation"}}
+	linked := map[string]any{"fullUrl": hunt.URN(g.r), "resource": obs, "request": map[string]any{"method": "POST", "url": "Observation"}}
 	return append([]map[string]any{patient, linked}, entries...)
 }
