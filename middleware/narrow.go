@@ -18,10 +18,11 @@ var errBodyNotNarrowable = errors.New("the parameters of this operation are in a
 // middleware's own shallow copy of the incoming request (its URL is
 // copied before it is changed): the query string of a search,
 // conditional update, patch or delete; the form body of POST _search as
-// well (written even when the client sent none); the If-None-Exist header of a conditional create. Decisions with response
-// checks are applied even without narrowing parameters, because ApplyTo
-// then also removes _elements and forces a JSON _format so the checked
-// response still has what the check reads. Nothing is done (and nothing
+// well (written even when the client sent none); the If-None-Exist
+// header of a conditional create. Decisions with response checks are
+// applied even without narrowing parameters, because ApplyTo then also
+// removes _elements and forces a JSON _format so the checked response
+// still has what the check reads. Nothing is done (and nothing
 // allocated) when the decision needs neither, except that an
 // If-None-Exist that is not a plain query is always written as the
 // parameters fhirauth judged (see narrowIfNoneExist).
