@@ -246,10 +246,11 @@ const DefaultBodyReadTimeout = 30 * time.Second
 // its bytes go back to the check-memory budget at once rather than being
 // held for as long as the client dribbles them. The deadline is set with
 // http.ResponseController.SetReadDeadline (a ResponseWriter that cannot
-// set one leaves the server's ReadTimeout in charge), never later than
-// the server's own ReadTimeout, and cleared once the body has been read,
-// so that the wrapped handler's work is not cut short by it. A body the
-// middleware does not read goes to the wrapped handler unbounded by it.
+// set one leaves the server's ReadTimeout in charge, and so does a server
+// whose ReadTimeout is not longer than d, since it runs from the start of
+// the request), and cleared once the body has been read, so that the
+// wrapped handler's work is not cut short by it. A body the middleware
+// does not read goes to the wrapped handler unbounded by it.
 func WithBodyReadTimeout(d time.Duration) Option {
 	return func(c *config) error {
 		if d <= 0 {

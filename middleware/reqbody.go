@@ -93,18 +93,19 @@ func (h *heldBody) count(n int64) bool {
 }
 
 // startDeadline sets the connection's read deadline to the body read
-// timeout from now, or the server's ReadTimeout when that is shorter
-// (the middleware only ever shortens it). A ResponseWriter that cannot
-// set deadlines (http.ErrNotSupported) leaves the server's own.
+// timeout from now. When the server's own ReadTimeout is not longer, its
+// deadline is left alone: it runs from the start of the request, so it
+// already ends first, and a deadline set from now would extend it. A
+// ResponseWriter that cannot set deadlines (http.ErrNotSupported) leaves
+// the server's own.
 func (h *heldBody) startDeadline() {
 	if h.w == nil || h.timeout <= 0 {
 		return
 	}
-	d := h.timeout
-	if srv, ok := h.ctx.Value(http.ServerContextKey).(*http.Server); ok && srv.ReadTimeout > 0 && srv.ReadTimeout < d {
-		d = srv.ReadTimeout
+	if srv, ok := h.ctx.Value(http.ServerContextKey).(*http.Server); ok && srv.ReadTimeout > 0 && srv.ReadTimeout <= h.timeout {
+		return
 	}
-	h.deadline = http.NewResponseController(h.w).SetReadDeadline(time.Now().Add(d)) == nil
+	h.deadline = http.NewResponseController(h.w).SetReadDeadline(time.Now().Add(h.timeout)) == nil
 }
 
 // endDeadline clears the read deadline once the body has been read
