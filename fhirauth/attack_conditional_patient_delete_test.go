@@ -9,12 +9,12 @@ import (
 
 // TestConditionalPatientDeleteChecksStored: under patient context a
 // conditional delete of Patient is narrowed to _id=the patient, but
-// medplum matches _id without regard to letter case: once Patient/p1 was
-// gone, DELETE Patient?_id=p1 with a token for p1 deleted Patient/P1,
-// another patient. The delete now needs the stored-version check, as a
-// conditional update of Patient does, so the deleted resource is checked
-// (a middleware, which cannot read the target of a conditional write,
-// refuses it).
+// medplum matches _id without regard to letter case: once Patient/p1 is
+// gone, DELETE Patient?_id=p1 with a token for p1 would delete
+// Patient/P1, another patient. So the delete needs the stored-version
+// check, as a conditional update of Patient does, and the deleted
+// resource is checked (a middleware, which cannot read the target of a
+// conditional write, refuses it).
 func TestConditionalPatientDeleteChecksStored(t *testing.T) {
 	p := testPolicy(t)
 	pr := principal(t, patientAll, "abc")
