@@ -3,7 +3,11 @@ package token_test
 import (
 	"context"
 	"crypto"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -156,5 +160,47 @@ func TestDPoPThumbprintSpellingsJWX(t *testing.T) {
 				require.Equal(t, s.thumbprint(t), p.JKT)
 			})
 		}
+	}
+}
+
+// TestDPoPThumbprintWrittenOtherwiseJWX: a proof's jwk written with its
+// members in reverse order, white space between them, extra members and
+// JSON escapes inside the values names the same key as its plain form:
+// for every accepted algorithm the thumbprint is jwx v3's and the one the
+// key's canonical RFC 7638 form gives, so a token bound to the key takes
+// the proof however its client's JSON encoder wrote it.
+func TestDPoPThumbprintWrittenOtherwiseJWX(t *testing.T) {
+	now := time.Now()
+	req := token.ProofRequest{Method: "POST", URL: "https://idp.example/token"}
+	for _, alg := range token.DefaultDPoPAlgorithms {
+		t.Run(alg, func(t *testing.T) {
+			s := newProofSigner(t, alg)
+			names := []string{"kid", "use"}
+			for name := range s.jwk {
+				names = append(names, name)
+			}
+			sort.Sort(sort.Reverse(sort.StringSlice(names)))
+			members := make([]string, len(names))
+			for i, name := range names {
+				v, ok := s.jwk[name].(string)
+				if !ok {
+					v = "k1"
+				}
+				// Escape the value's first character: "\u0050-256", "\u0041QAB".
+				members[i] = fmt.Sprintf("%q :\t\"\\u%04x%s\"", name, v[0], v[1:])
+			}
+			header := `{ "jwk" : {` + strings.Join(members, " ,\n ") + `}, "alg":"` + alg + `", "typ":"dpop+jwt" }`
+			claims, err := json.Marshal(proofClaims(req.Method, req.URL, "", now))
+			require.NoError(t, err)
+			proof := s.signRaw(t, []byte(header), claims)
+			c, err := token.NewDPoPChecker(token.DPoPConfig{Clock: func() time.Time { return now }})
+			require.NoError(t, err)
+			p, err := c.Check(context.Background(), proof, req)
+			require.NoError(t, err, header)
+			tp, err := jwxProof(proof)
+			require.NoError(t, err)
+			require.Equal(t, tp, p.JKT, "thumbprint differs from jwx's")
+			require.Equal(t, s.thumbprint(t), p.JKT, "thumbprint differs from the canonical form's")
+		})
 	}
 }
