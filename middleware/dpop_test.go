@@ -288,3 +288,63 @@ func TestBoundTokenAsBearerRefusedWhateverAuthenticator(t *testing.T) {
 		})
 	}
 }
+
+// TestDPoPForwardingHeadersNotTrusted: without ExternalURL the URL a proof
+// must name is the request's own; forwarding headers that name another
+// scheme and host do not make a proof made for that URL acceptable (an
+// attacker holding a token and a proof made for another server would
+// otherwise spend them here by naming that server in a header).
+func TestDPoPForwardingHeadersNotTrusted(t *testing.T) {
+	s := newDPoPServer(t, nil, middleware.DPoPConfig{})
+	key := newKey(t)
+	tok := s.boundToken(key)
+	send := func(proofURL string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodGet, "/fhir/Patient", nil)
+		r.Host = "internal:8080"
+		r.Header.Set("Authorization", "DPoP "+tok)
+		r.Header.Set("DPoP", mustProof(t, key, "GET", proofURL, tok, ""))
+		r.Header.Set("X-Forwarded-Host", "fhir.example.org")
+		r.Header.Set("X-Forwarded-Proto", "https")
+		r.Header.Set("X-Forwarded-Port", "443")
+		r.Header.Set("Forwarded", "proto=https;host=fhir.example.org")
+		w := httptest.NewRecorder()
+		s.h.ServeHTTP(w, r)
+		return w
+	}
+	requireDPoPError(t, send(dpopOrigin+"/fhir/Patient"), "invalid_dpop_proof")
+	w := send("http://internal:8080/fhir/Patient")
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+}
+
+// TestDPoPSchemeSpellings: the DPoP scheme is matched as RFC 9110 section
+// 11.1 says (any letter case, one or more spaces before the token); a tab
+// instead of the space, or a second Authorization header, makes no DPoP
+// request, and is refused.
+func TestDPoPSchemeSpellings(t *testing.T) {
+	s := newDPoPServer(t, nil, middleware.DPoPConfig{ExternalURL: dpopOrigin})
+	key := newKey(t)
+	tok := s.boundToken(key)
+	send := func(auth ...string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodGet, "/fhir/Patient", nil)
+		r.Header["Authorization"] = auth
+		r.Header.Set("DPoP", mustProof(t, key, "GET", dpopOrigin+"/fhir/Patient", tok, ""))
+		w := httptest.NewRecorder()
+		s.h.ServeHTTP(w, r)
+		return w
+	}
+	for _, scheme := range []string{"dpop ", "DPOP ", "dPoP   "} {
+		w := send(scheme + tok)
+		require.Equal(t, http.StatusOK, w.Code, "%q: %s", scheme, w.Body.String())
+	}
+	w := send("DPoP\t" + tok)
+	require.Equal(t, http.StatusUnauthorized, w.Code)
+	chs := w.Header().Values("WWW-Authenticate")
+	require.Len(t, chs, 2)
+	require.Equal(t, `Bearer realm="fhir"`, chs[0], "no credentials of a known scheme")
+	require.True(t, strings.HasPrefix(chs[1], `DPoP realm="fhir", algs="`), chs[1])
+	for _, second := range []string{"DPoP " + tok, "Bearer " + tok} {
+		w := send("DPoP "+tok, second)
+		require.Equal(t, http.StatusBadRequest, w.Code)
+		require.Contains(t, w.Header().Get("WWW-Authenticate"), `error="invalid_request"`)
+	}
+}
