@@ -13,7 +13,8 @@
 // and constrained writes and pins the write to it (If-Match), and
 // rewrites paging links so that following them goes through the
 // gateway, and so is authorized again. The caller's Authorization
-// header is not forwarded upstream unless -forward-authorization is given.
+// header is not forwarded upstream unless -forward-authorization is given;
+// a DPoP proof (DPoP header) never is.
 //
 // The gateway starts even when the issuer or the upstream is not reachable
 // yet: it retries in the background (backoff up to 30 s) and answers FHIR

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/fhirwarden/fhirwarden/client"
 	"github.com/fhirwarden/fhirwarden/internal/logbuf"
 	"github.com/fhirwarden/fhirwarden/internal/naivefhir"
 	"github.com/fhirwarden/fhirwarden/token/tokentest"
@@ -294,6 +295,30 @@ func TestGatewayForwarding(t *testing.T) {
 		require.Equal(t, 200, res.StatusCode)
 		reqs := g.fhir.Requests()
 		assert.Equal(t, "Bearer "+tok, reqs[len(reqs)-1].Header.Get("Authorization"))
+	})
+	t.Run("no DPoP proof upstream", func(t *testing.T) {
+		// A proof names the gateway's URL and hashes the caller's token;
+		// the gateway checks none, and the upstream must not get one
+		// (with -forward-authorization, together with its token).
+		for _, extra := range [][]string{nil, {"-forward-authorization"}} {
+			g := startGateway(t, extra...)
+			tok := g.token("user/Patient.rs", "")
+			req, err := http.NewRequest(http.MethodGet, g.url+"/Patient/p1", nil)
+			require.NoError(t, err)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			key, err := client.GenerateDPoPKey()
+			require.NoError(t, err)
+			proof, err := key.Proof(http.MethodGet, req.URL.String(), tok, "")
+			require.NoError(t, err)
+			req.Header.Set("DPoP", proof)
+			res, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			_ = res.Body.Close()
+			require.Equal(t, 200, res.StatusCode)
+			reqs := g.fhir.Requests()
+			up := reqs[len(reqs)-1]
+			assert.Empty(t, up.Header.Values("DPoP"), "%v", extra)
+		}
 	})
 	t.Run("Location of a created resource", func(t *testing.T) {
 		loc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -67,6 +67,12 @@ func newProxy(c *config, policy *fhirauth.Policy, logger *slog.Logger, jobs *job
 			if !c.forwardAuth {
 				out.Header.Del("Authorization")
 			}
+			// A DPoP proof names the gateway's URL and hashes the
+			// caller's token: nothing behind the gateway has a use
+			// for it, and a server there that rebuilds the request
+			// URL from the X-Forwarded headers set above would take
+			// it, with a forwarded token, as made for itself.
+			out.Header.Del("DPoP")
 			// Let the transport negotiate compression: it then hands the
 			// body over decompressed, so responses can be checked and
 			// their links rewritten.
