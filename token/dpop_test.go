@@ -170,6 +170,11 @@ func TestDPoPCheckAtTokenEndpoint(t *testing.T) {
 	require.Equal(t, w.signer.thumbprint(t), p.JKT)
 	_, err = w.c.Check(context.Background(), proof, token.ProofRequest{Method: "POST", URL: tokenURL})
 	require.ErrorIs(t, err, token.ErrDPoPProof, "replay")
+	// A proof hashing a token was made to present that token, not to
+	// obtain one.
+	_, err = w.c.Check(context.Background(), w.signer.proof(t, "POST", tokenURL, w.bound, w.clk.Now()), token.ProofRequest{Method: "POST", URL: tokenURL})
+	require.ErrorIs(t, err, token.ErrDPoPProof)
+	require.Contains(t, err.Error(), "ath")
 }
 
 func TestDPoPConfigRefusesSymmetricAlgorithms(t *testing.T) {
@@ -296,6 +301,25 @@ func hostileProofs() []hostileProof {
 		{name: "duplicate htu claim", proof: rawProof(validHeaderJSON, func(w *dpopWorld) string {
 			return strings.Replace(validClaimsJSON(w), `"htm"`, `"htu":"https://evil.example/","htm"`, 1)
 		}), want: p},
+		{name: "case-variant htu claim", proof: rawProof(validHeaderJSON, func(w *dpopWorld) string {
+			return strings.Replace(validClaimsJSON(w), `"htm"`, `"HTU":"https://evil.example/","htm"`, 1)
+		}), want: p},
+		{name: "case-variant typ in header", proof: rawProof(func(w *dpopWorld) string {
+			return strings.Replace(validHeaderJSON(w), `"typ"`, `"Typ":"JWT","typ"`, 1)
+		}, validClaimsJSON), want: p},
+		{name: "case-variant kty in jwk", proof: rawProof(func(w *dpopWorld) string {
+			return strings.Replace(validHeaderJSON(w), `"kty"`, `"KTY":"oct","kty"`, 1)
+		}, validClaimsJSON), want: p},
+		{name: "header base64url padded", proof: func(t *testing.T, w *dpopWorld) string {
+			h, rest, _ := strings.Cut(mutate(func(h, c map[string]any) {})(t, w), ".")
+			return h + strings.Repeat("=", (4-len(h)%4)%4+4) + "." + rest // "=" also where none is due
+		}, want: p},
+		{name: "signature with its trailing bits set", proof: func(t *testing.T, w *dpopWorld) string {
+			s := mutate(func(h, c map[string]any) {})(t, w) // ES256: 64 bytes, 86 characters, 4 bits spare
+			const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+			last := strings.IndexByte(alphabet, s[len(s)-1])
+			return s[:len(s)-1] + string(alphabet[last|1])
+		}, want: p},
 		{name: "line break in proof", proof: func(t *testing.T, w *dpopWorld) string {
 			s := mutate(func(h, c map[string]any) {})(t, w)
 			return s[:10] + "\n" + s[10:]
