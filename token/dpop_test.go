@@ -2,9 +2,11 @@ package token_test
 
 import (
 	"context"
+	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/json"
+	"math/big"
 	"strings"
 	"sync"
 	"testing"
@@ -147,6 +149,13 @@ func TestDPoPNonce(t *testing.T) {
 	claims["nonce"] = nonce
 	_, err = w.authenticate(w.bound, w.signer.signMaps(t, w.signer.header(), claims), "GET", dpopURL)
 	require.NoError(t, err)
+
+	other, err := token.NewNonceSource([]byte(strings.Repeat("o", 32)), time.Minute)
+	require.NoError(t, err)
+	claims = proofClaims("GET", dpopURL, w.bound, w.clk.Now())
+	claims["nonce"] = other.Nonce(w.clk.Now()) // a server with another secret
+	_, err = w.authenticate(w.bound, w.signer.signMaps(t, w.signer.header(), claims), "GET", dpopURL)
+	require.ErrorIs(t, err, token.ErrDPoPNonce)
 
 	w.clk.Advance(time.Minute) // previous period: still accepted
 	claims = proofClaims("GET", dpopURL, w.bound, w.clk.Now())
@@ -502,4 +511,48 @@ func TestDPoPBoundTokenAsBearerThroughIssuers(t *testing.T) {
 	require.ErrorIs(t, err, token.ErrSenderConstrained, "a cached bound token is not a bearer token")
 	_, err = is.Authenticate(context.Background(), w.plain)
 	require.NoError(t, err)
+}
+
+// TestDPoPReplayIsOfTheKeyAndJTI: what a proof is remembered by is its
+// key and its jti, not its text or its request. The same proof with its
+// ECDSA signature's s replaced by n-s (which verifies as well) is a
+// replay, and so is a new proof by the same key that spends a jti again
+// for another request; another key's proof with that jti is not.
+func TestDPoPReplayIsOfTheKeyAndJTI(t *testing.T) {
+	w := newDPoPWorld(t, token.DPoPConfig{})
+	claims := proofClaims("GET", dpopURL, w.bound, w.clk.Now())
+	proof := w.signer.signMaps(t, w.signer.header(), claims)
+
+	input, sig, _ := strings.Cut(proof[strings.IndexByte(proof, '.')+1:], ".")
+	input = proof[:strings.IndexByte(proof, '.')] + "." + input
+	raw, err := b64u.DecodeString(sig)
+	require.NoError(t, err)
+	s := new(big.Int).SetBytes(raw[32:])
+	s.Sub(elliptic.P256().Params().N, s)
+	malleated := input + "." + b64u.EncodeToString(append(raw[:32:32], s.FillBytes(make([]byte, 32))...))
+	require.NotEqual(t, proof, malleated)
+	fresh, err := token.NewDPoPChecker(token.DPoPConfig{Clock: w.clk.Now})
+	require.NoError(t, err)
+	_, err = fresh.Check(context.Background(), malleated, token.ProofRequest{Method: "GET", URL: dpopURL, AccessToken: w.bound})
+	require.NoError(t, err, "the malleated proof verifies")
+
+	_, err = w.authenticate(w.bound, proof, "GET", dpopURL)
+	require.NoError(t, err)
+	_, err = w.authenticate(w.bound, malleated, "GET", dpopURL)
+	require.ErrorIs(t, err, token.ErrDPoPProof)
+	require.Contains(t, err.Error(), "replay")
+
+	const other = "https://fhir.example.org/fhir/Patient/2"
+	again := proofClaims("GET", other, w.bound, w.clk.Now())
+	again["jti"] = claims["jti"]
+	_, err = w.authenticate(w.bound, w.signer.signMaps(t, w.signer.header(), again), "GET", other)
+	require.ErrorIs(t, err, token.ErrDPoPProof)
+	require.Contains(t, err.Error(), "replay")
+
+	s2 := newProofSigner(t, "ES256")
+	tok2 := w.mint(map[string]any{"scope": "user/Patient.rs", "cnf": map[string]any{"jkt": s2.thumbprint(t)}})
+	theirs := proofClaims("GET", dpopURL, tok2, w.clk.Now())
+	theirs["jti"] = claims["jti"]
+	_, err = w.authenticate(tok2, s2.signMaps(t, s2.header(), theirs), "GET", dpopURL)
+	require.NoError(t, err, "a jti is spent for its key only")
 }
