@@ -133,6 +133,20 @@ func TestDPoPIntrospectedBinding(t *testing.T) {
 	other := newProofSigner(t, "ES256")
 	_, err = c.Authenticate(context.Background(), in, opaque, other.proof(t, "GET", dpopURL, opaque, clk.Now()), req)
 	require.ErrorIs(t, err, token.ErrDPoPProof)
+
+	// An answer from the token cache binds the token as the answer from
+	// the endpoint did.
+	cached := newIntrospector(t, iss, clk, nil, token.WithTokenCache(10, time.Minute))
+	_, err = c.Authenticate(context.Background(), cached, opaque, s.proof(t, "GET", dpopURL, opaque, clk.Now()), req)
+	require.NoError(t, err)
+	asked := len(iss.IntrospectionRequests())
+	_, err = c.Authenticate(context.Background(), cached, opaque, other.proof(t, "GET", dpopURL, opaque, clk.Now()), req)
+	require.ErrorIs(t, err, token.ErrDPoPProof)
+	_, err = cached.Authenticate(context.Background(), opaque)
+	require.ErrorIs(t, err, token.ErrSenderConstrained)
+	_, err = c.Authenticate(context.Background(), cached, opaque, s.proof(t, "GET", dpopURL, opaque, clk.Now()), req)
+	require.NoError(t, err)
+	require.Len(t, iss.IntrospectionRequests(), asked, "answered from the cache")
 }
 
 func TestDPoPNonce(t *testing.T) {
