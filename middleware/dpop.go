@@ -94,28 +94,51 @@ func usesDPoP(h http.Header) bool {
 	return len(vals) == 1 && len(vals[0]) > 5 && strings.EqualFold(vals[0][:5], "DPoP ")
 }
 
+// DPoPToken returns the access token of h's one "Authorization: DPoP"
+// header and the proof of its one DPoP header as a Middleware with
+// WithDPoP and the default token size reads them (the scheme in any
+// letter case, one or more spaces, a b64token), and false for anything
+// else. Like BearerToken, it is for a handler beside the middleware that
+// authenticates a request itself (token.DPoPChecker.Authenticate): it
+// takes exactly the requests the middleware would check.
+func DPoPToken(h http.Header) (raw, proof string, ok bool) {
+	if !usesDPoP(h) {
+		return "", "", false
+	}
+	raw, proof, code, _ := dpopFromHeader(h, token.DefaultMaxTokenSize+len("Bearer "))
+	return raw, proof, code == ""
+}
+
+// dpopFromHeader reads the token and the proof of a request that uses
+// the DPoP scheme; code and description say why they are refused ("" and
+// "" when they are not).
+func dpopFromHeader(h http.Header, maxHeader int) (raw, proof, code, description string) {
+	v := h["Authorization"][0]
+	if len(v) > maxHeader {
+		return "", "", errInvalidToken, bearerTooLarge.description()
+	}
+	raw = strings.TrimLeft(v[len("DPoP "):], " ")
+	if !isB64Token(raw) {
+		return "", "", errInvalidToken, "the DPoP access token is missing or contains characters not allowed by RFC 6750 (b64token)"
+	}
+	proofs := h["Dpop"]
+	if len(proofs) != 1 {
+		return "", "", errInvalidDPoPProof, "a request with the DPoP scheme needs exactly one DPoP header, it has " + strconv.Itoa(len(proofs))
+	}
+	return raw, proofs[0], "", ""
+}
+
 // authenticateDPoP authenticates a request made with the DPoP scheme, or
 // answers it and returns nil.
 func (m *Middleware) authenticateDPoP(st *requestState, r *http.Request) *token.Principal {
 	d := m.cfg.dpop
-	v := r.Header["Authorization"][0]
-	if len(v) > m.maxHeader {
-		m.refuseDPoP(st, http.StatusUnauthorized, errInvalidToken, bearerTooLarge.description())
-		return nil
-	}
-	raw := strings.TrimLeft(v[len("DPoP "):], " ")
-	if !isB64Token(raw) {
-		m.refuseDPoP(st, http.StatusUnauthorized, errInvalidToken, "the DPoP access token is missing or contains characters not allowed by RFC 6750 (b64token)")
-		return nil
-	}
-	proofs := r.Header["Dpop"]
-	if len(proofs) != 1 {
-		m.refuseDPoP(st, http.StatusUnauthorized, errInvalidDPoPProof,
-			"a request with the DPoP scheme needs exactly one DPoP header, it has "+strconv.Itoa(len(proofs)))
+	raw, proof, code, description := dpopFromHeader(r.Header, m.maxHeader)
+	if code != "" {
+		m.refuseDPoP(st, http.StatusUnauthorized, code, description)
 		return nil
 	}
 	req := token.ProofRequest{Method: r.Method, URL: d.targetURL(r)}
-	p, err := d.checker.Authenticate(r.Context(), d.auth, raw, proofs[0], req)
+	p, err := d.checker.Authenticate(r.Context(), d.auth, raw, proof, req)
 	if err != nil {
 		m.refuseDPoPError(st, err, raw)
 		return nil

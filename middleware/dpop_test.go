@@ -348,3 +348,50 @@ func TestDPoPSchemeSpellings(t *testing.T) {
 		require.Contains(t, w.Header().Get("WWW-Authenticate"), `error="invalid_request"`)
 	}
 }
+
+// DPoPToken takes exactly the DPoP credentials the middleware admits: a
+// handler beside it that authenticates by DPoPToken sees no spelling of
+// the headers the middleware would refuse, and misses none it accepts.
+func TestDPoPTokenReadsAsTheMiddleware(t *testing.T) {
+	s := newDPoPServer(t, nil, middleware.DPoPConfig{ExternalURL: dpopOrigin})
+	key := newKey(t)
+	tok := s.boundToken(key)
+	long := strings.Repeat("a", token.DefaultMaxTokenSize+len("Bearer ")-len("DPoP ")+1)
+	shapes := []struct {
+		name   string
+		auth   []string
+		proofs int
+		tok    string
+	}{
+		{"canonical", []string{"DPoP " + tok}, 1, tok},
+		{"scheme in lower case", []string{"dpop " + tok}, 1, tok},
+		{"scheme in upper case", []string{"DPOP " + tok}, 1, tok},
+		{"several spaces", []string{"DPoP   " + tok}, 1, tok},
+		{"tab", []string{"DPoP\t" + tok}, 1, tok},
+		{"no proof", []string{"DPoP " + tok}, 0, tok},
+		{"two proofs", []string{"DPoP " + tok}, 2, tok},
+		{"two Authorization headers", []string{"DPoP " + tok, "DPoP " + tok}, 1, tok},
+		{"trailing space", []string{"DPoP " + tok + " "}, 1, tok},
+		{"no token", []string{"DPoP  "}, 1, ""},
+		{"token too large", []string{"DPoP " + long}, 1, long},
+		{"Bearer scheme", []string{"Bearer " + tok}, 1, tok},
+	}
+	for _, sh := range shapes {
+		t.Run(sh.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, "/fhir/Patient/1", nil)
+			r.Header["Authorization"] = sh.auth
+			for range sh.proofs {
+				r.Header.Add("DPoP", mustProof(t, key, http.MethodGet, dpopOrigin+"/fhir/Patient/1", sh.tok, ""))
+			}
+			raw, proof, ok := middleware.DPoPToken(r.Header)
+			w := httptest.NewRecorder()
+			s.h.ServeHTTP(w, r)
+			admitted := w.Code != http.StatusUnauthorized && w.Code != http.StatusBadRequest
+			assert.Equal(t, admitted, ok, "middleware answered %d: %s", w.Code, w.Body)
+			if ok {
+				assert.True(t, raw == tok, "DPoPToken returned another token")
+				assert.Equal(t, r.Header.Get("DPoP"), proof)
+			}
+		})
+	}
+}
