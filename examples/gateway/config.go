@@ -9,12 +9,14 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/fhirwarden/fhirwarden/examples/internal/trust"
 	"github.com/fhirwarden/fhirwarden/fhirauth"
 	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
+	"github.com/fhirwarden/fhirwarden/internal/dpopurl"
 	"github.com/fhirwarden/fhirwarden/middleware"
 	"github.com/fhirwarden/fhirwarden/scope"
 	"github.com/fhirwarden/fhirwarden/token"
@@ -35,7 +37,15 @@ type config struct {
 	maxResponse int64
 	tlsCert     string
 	tlsKey      string
-	check       bool // -check-config: print and exit
+	check       bool        // -check-config: print and exit
+	dpop        *dpopConfig // nil: DPoP-bound tokens are refused
+}
+
+// dpopConfig is the DPoP scheme (RFC 9449) the gateway accepts.
+type dpopConfig struct {
+	publicURL   string            // normalized origin, without the trailing "/"
+	nonces      token.NonceSource // nil: no server nonces
+	nonceSecret string            // the file nonces' secret came from
 }
 
 // issuerConfig is one trusted token issuer.
@@ -53,7 +63,8 @@ type flagValues struct {
 	set                                   map[string]bool
 	trust                                 trust.Flags // -issuer, -audience, -profile (repeatable)
 	upstream, addr, version, base, shared string
-	forward                               bool
+	forward, dpop                         bool
+	publicURL, nonceSecret                string
 	maxResponse                           int64
 	configFile, checkConfig               string
 }
@@ -72,6 +83,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&f.shared, "shared-types", "", "comma-separated non-patient resource types patient/ scopes may read")
 	fs.BoolVar(&f.forward, "forward-authorization", false, "forward the caller's Authorization header upstream")
 	fs.Int64Var(&f.maxResponse, "max-response", middleware.DefaultMaxResponseSize, "largest upstream response that can be checked, in bytes")
+	fs.BoolVar(&f.dpop, "dpop", false, "accept DPoP-bound access tokens (RFC 9449); needs -public-url")
+	fs.StringVar(&f.publicURL, "public-url", "", "origin clients address the gateway by (https://gw.example), which DPoP proofs name")
+	fs.StringVar(&f.nonceSecret, "dpop-nonce-secret", "", "file holding the secret (at least 32 bytes) of DPoP server nonces")
 	fs.StringVar(&f.configFile, "config", "", "YAML configuration file (flags override it)")
 	fs.StringVar(&f.checkConfig, "check-config", "", "validate a configuration file, print what the gateway would enforce, and exit")
 	if err := fs.Parse(args); err != nil {
@@ -193,6 +207,9 @@ func (c *config) fill(fc *fileConfig, f *flagValues) error {
 	if err := c.fillOperations(fc.Operations); err != nil {
 		return err
 	}
+	if err := c.fillDPoP(fc.DPoP, f); err != nil {
+		return err
+	}
 	return c.checkPolicy()
 }
 
@@ -258,6 +275,51 @@ func (c *config) fillIssuer(fc *fileConfig, f *flagValues) error {
 		return &fieldError{"issuer", []any{"issuers"}, err.Error()}
 	}
 	c.audiences = tf.Audiences
+	return nil
+}
+
+// dpopNoncePeriod is how long a DPoP server nonce is handed out; the
+// previous period's is still accepted.
+const dpopNoncePeriod = 5 * time.Minute
+
+// fillDPoP takes the DPoP settings. The URL proofs name is required:
+// behind a proxy the Host header is not what the client addressed, and
+// forwarding headers are not trusted. Settings of a DPoP that is off
+// are refused rather than ignored.
+func (c *config) fillDPoP(fd fileDPoP, f *flagValues) error {
+	on := fd.Enabled
+	if f.set["dpop"] {
+		on = f.dpop
+	}
+	public := pick(f, "public-url", f.publicURL, fd.PublicURL)
+	secret := pick(f, "dpop-nonce-secret", f.nonceSecret, fd.NonceSecretFile)
+	switch {
+	case !on && f.set["dpop"]:
+		return nil // -dpop=false turns the file's DPoP off, settings and all
+	case !on && public != "":
+		return &fieldError{"public-url", []any{"dpop", "public_url"}, "is used only with DPoP: give -dpop (dpop: {enabled: true}) or remove it"}
+	case !on && secret != "":
+		return &fieldError{"dpop-nonce-secret", []any{"dpop", "nonce_secret_file"}, "is used only with DPoP: give -dpop (dpop: {enabled: true}) or remove it"}
+	case !on:
+		return nil
+	case public == "":
+		return &fieldError{"public-url", []any{"dpop"}, "DPoP needs the URL clients address the gateway by, which their proofs name (-public-url or dpop: public_url:); the Host header is not trusted for it"}
+	}
+	u, err := dpopurl.Normalize(public)
+	if err != nil || !strings.HasSuffix(u, "/") || strings.Count(u, "/") != 3 {
+		return &fieldError{"public-url", []any{"dpop", "public_url"}, fmt.Sprintf("%q is not an http(s) origin (scheme://host[:port], no path)", public)}
+	}
+	d := &dpopConfig{publicURL: strings.TrimSuffix(u, "/"), nonceSecret: secret}
+	if secret != "" {
+		key, err := os.ReadFile(secret)
+		if err == nil {
+			d.nonces, err = token.NewNonceSource(key, dpopNoncePeriod)
+		}
+		if err != nil {
+			return &fieldError{"dpop-nonce-secret", []any{"dpop", "nonce_secret_file"}, err.Error()}
+		}
+	}
+	c.dpop = d
 	return nil
 }
 
@@ -359,6 +421,13 @@ func (c *config) describe(w io.Writer) {
 		fmt.Fprintf(w, "operation     $%s (levels %v, types %s, needs %q, search %t)\n", op.Name, op.Levels, orNone(strings.Join(op.Types, ",")), op.Permission.String(), op.Search)
 	}
 	fmt.Fprintf(w, "max response  %d bytes\nforward Authorization upstream: %t\n", c.maxResponse, c.forwardAuth)
+	if d := c.dpop; d != nil {
+		nonces := "no server nonces"
+		if d.nonces != nil {
+			nonces = "server nonces from " + d.nonceSecret
+		}
+		fmt.Fprintf(w, "DPoP          proofs name %s, %s, in-memory replay cache\n", d.publicURL, nonces)
+	}
 }
 
 func orNone(s string) string {

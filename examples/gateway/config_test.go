@@ -38,6 +38,9 @@ limits:
 tls:
   cert: /etc/gw/cert.pem
   key: /etc/gw/key.pem
+dpop:
+  enabled: true
+  public_url: https://GW.example:443
 `
 
 func writeConfig(t *testing.T, body string) string {
@@ -58,6 +61,7 @@ func TestCheckConfig(t *testing.T) {
 		"issuer        https://login.example/tenant (profile smart, algorithms RS256 ES256)",
 		"issuer        https://keycloak.example/realms/care (profile smart, keys https://keycloak.example/realms/care/certs)",
 		"audiences     https://gw.example/fhir, api://gw",
+		"DPoP          proofs name https://gw.example, no server nonces, in-memory replay cache",
 		"shared types  Practitioner, Organization",
 		`operation     $lastn (levels type, types Observation, needs "s", search true)`,
 		"max response  8388608 bytes",

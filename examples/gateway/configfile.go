@@ -26,6 +26,18 @@ type fileConfig struct {
 	Limits               fileLimits      `yaml:"limits"`
 	TLS                  fileTLS         `yaml:"tls"`
 	ForwardAuthorization bool            `yaml:"forward_authorization"`
+	DPoP                 fileDPoP        `yaml:"dpop"`
+}
+
+// fileDPoP turns on DPoP-bound access tokens (RFC 9449).
+type fileDPoP struct {
+	Enabled bool `yaml:"enabled"`
+	// PublicURL is the origin clients address the gateway by
+	// (scheme://host[:port]), which their proofs name; required.
+	PublicURL string `yaml:"public_url"`
+	// NonceSecretFile holds the secret (at least 32 bytes) of server
+	// nonces; absent: no nonces.
+	NonceSecretFile string `yaml:"nonce_secret_file"`
 }
 
 // fileIssuer is a trusted token issuer.

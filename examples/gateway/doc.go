@@ -5,9 +5,10 @@
 //	go run ./examples/gateway -upstream http://hapi:8080/fhir \
 //		-issuer https://idp.example -audience http://127.0.0.1:8081/fhir
 //
-// Every request needs a bearer token from the issuer, for the audience; the
-// gateway decides it with the token's SMART scopes, narrows searches to what
-// the caller may see by rewriting the query, checks responses (a resource
+// Every request needs a bearer token (or, with -dpop, a DPoP-bound one)
+// from the issuer, for the audience; the gateway decides it with the
+// token's SMART scopes, narrows searches to what the caller may see by
+// rewriting the query, checks responses (a resource
 // of another patient becomes 404, a search Bundle loses such entries),
 // takes batches apart, checks the stored version before patient-context
 // and constrained writes and pins the write to it (If-Match), and
@@ -100,6 +101,28 @@
 // answer; a restart forgets every job. A file download has
 // the same 2 minute bound as every upstream exchange.
 //
+// With -dpop (dpop: enabled: true) the gateway also accepts DPoP-bound
+// access tokens (RFC 9449, as Okta, Keycloak and others issue them):
+// "Authorization: DPoP <token>" with one "DPoP: <proof>" header. The
+// proof is checked on every request, export job URLs included: it must
+// name the request's method and its URL under -public-url, the origin
+// clients address the gateway by (required: behind a proxy the Host
+// header is not the URL the client used, and X-Forwarded-* headers are
+// never trusted), be fresh, not replayed, and be signed by the key the
+// token is bound to (cnf.jkt), also when the verified token is reused.
+// Such a token presented as Bearer is refused, and an unbound token
+// presented as DPoP. Refusals are 401 with a "WWW-Authenticate: DPoP"
+// challenge (error invalid_dpop_proof, use_dpop_nonce or invalid_token).
+// -dpop-nonce-secret FILE (at least 32 bytes) makes every proof carry a
+// server nonce (DPoP-Nonce header), which changes every 5 minutes;
+// replicas given the same file accept each other's nonces. Spent proofs
+// are remembered in the memory of one process (at most 100,000; a full
+// cache answers 503): replicas behind a load balancer must share one
+// store, or a proof replayed to another replica is accepted there; set
+// token.DPoPConfig.Replay in newDPoPScheme to a dpopredis.New store
+// (module github.com/fhirwarden/fhirwarden/dpopredis) on a Redis every
+// replica reaches.
+//
 // On SIGINT or SIGTERM it stops accepting connections and waits up to 30 s
 // for the requests in flight. CLIENTS.md lists what the common FHIR client
 // libraries send and how the gateway answers each shape.
@@ -118,6 +141,9 @@
 //	-base /fhir              the gateway's FHIR base path (default /fhir)
 //	-shared-types T1,T2      non-patient types patient/ scopes may read (e.g. Practitioner,Organization)
 //	-forward-authorization   also send the caller's Authorization header upstream
+//	-dpop                    also accept DPoP-bound access tokens (RFC 9449); needs -public-url
+//	-public-url URL          origin clients address the gateway by (https://gw.example), which DPoP proofs name
+//	-dpop-nonce-secret FILE  secret (at least 32 bytes) of DPoP server nonces (default: no nonces)
 //	-max-response BYTES      largest upstream response that can be checked (default 16 MiB)
 //	-config FILE             YAML configuration file (flags override it)
 //	-check-config FILE       validate FILE, print what the gateway would enforce, exit
@@ -145,6 +171,10 @@
 //	limits: {max_response: 16777216}
 //	tls: {cert: /etc/gw/cert.pem, key: /etc/gw/key.pem}
 //	forward_authorization: false
+//	dpop:
+//	  enabled: true
+//	  public_url: https://gw.example
+//	  nonce_secret_file: /etc/gw/dpop-nonce.key   # optional
 //
 // A token's iss selects its issuer before any key is fetched; every listed
 // audience is accepted. -issuer flags (with -profile) replace the file's

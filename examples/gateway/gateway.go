@@ -31,7 +31,8 @@ type gateway struct {
 	// capability serves GET metadata and /readyz the upstream's
 	// CapabilityStatement; startup and watchUpstream read it fresh.
 	capability *capabilityCache
-	jobs       *jobStore // the upstream's export jobs and who started them
+	jobs       *jobStore   // the upstream's export jobs and who started them
+	dpop       *dpopScheme // nil: DPoP-bound tokens are refused
 
 	fhir      atomic.Pointer[http.Handler]
 	verifiers atomic.Pointer[[]*token.Verifier] // one per trusted issuer
@@ -146,7 +147,7 @@ func (g *gateway) connect(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var auth token.Authenticator = verifiers[0]
+	var auth token.BoundAuthenticator = verifiers[0]
 	if len(verifiers) > 1 {
 		if auth, err = token.NewIssuers(verifiers...); err != nil {
 			closeAll(verifiers)
@@ -163,8 +164,7 @@ func (g *gateway) connect(ctx context.Context) error {
 		closeAll(verifiers)
 		return err
 	}
-	mw, err := middleware.New(verifiedOnce{auth}, policy, middleware.WithLogger(g.logger), middleware.WithMaxResponseSize(g.c.maxResponse),
-		middleware.WithMetrics(g.metrics.Observe), middleware.WithRequestIDs())
+	mw, err := middleware.New(verifiedOnce{auth}, policy, g.middlewareOptions()...)
 	if err != nil {
 		closeAll(verifiers)
 		return err
@@ -176,13 +176,51 @@ func (g *gateway) connect(ctx context.Context) error {
 	proxy := newProxy(g.c, policy, g.logger, g.jobs)
 	router.Handle("/", proxy)
 	guard := &jobGuard{store: g.jobs, auth: auth, proxy: proxy,
-		logger: g.logger, observe: g.metrics.Observe, version: version, policy: policy, binary: policy.BasePath() + "/Binary/"}
+		logger: g.logger, observe: g.metrics.Observe, version: version, policy: policy, binary: policy.BasePath() + "/Binary/",
+		dpop: g.dpop}
 	guard.next = mw.Wrap(guard.withholdFiles(router))
 	var h http.Handler = guard
 	g.verifiers.Store(&verifiers)
 	g.metrics.SetVerifier(verifiers[0])
 	g.fhir.Store(&h)
 	return nil
+}
+
+// middlewareOptions are the middleware's options: DPoP's when it is on.
+func (g *gateway) middlewareOptions() []middleware.Option {
+	opts := []middleware.Option{middleware.WithLogger(g.logger), middleware.WithMaxResponseSize(g.c.maxResponse),
+		middleware.WithMetrics(g.metrics.Observe), middleware.WithRequestIDs()}
+	if g.dpop != nil {
+		opts = append(opts, middleware.WithDPoP(middleware.DPoPConfig{DPoPConfig: g.dpop.cfg, ExternalURL: g.dpop.publicURL}))
+	}
+	return opts
+}
+
+// dpopReplaySize bounds the in-memory replay cache: at the default 60 s
+// window, over 1,600 proofs a second.
+const dpopReplaySize = 100_000
+
+// dpopScheme is what the middleware and the job routes check DPoP
+// proofs with: one replay cache and one nonce source, so that a proof
+// used on a job's URL is spent for every other URL too, and the other
+// way round.
+type dpopScheme struct {
+	cfg       token.DPoPConfig
+	checker   *token.DPoPChecker // the job routes'
+	publicURL string             // the origin proofs name
+}
+
+// newDPoPScheme builds the DPoP scheme of c (nil when DPoP is off).
+func newDPoPScheme(c *config) (*dpopScheme, error) {
+	if c.dpop == nil {
+		return nil, nil
+	}
+	cfg := token.DPoPConfig{Replay: token.NewMemoryReplayCache(dpopReplaySize), Nonces: c.dpop.nonces}
+	checker, err := token.NewDPoPChecker(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &dpopScheme{cfg: cfg, checker: checker, publicURL: c.dpop.publicURL}, nil
 }
 
 // fhirVersion is -fhir-version, checked against the upstream's

@@ -26,14 +26,15 @@ import (
 // answer shows no more than a guess would.
 type jobGuard struct {
 	store   *jobStore
-	auth    token.Authenticator // the middleware's
-	next    http.Handler        // the middleware around withholdFiles and the router
+	auth    token.BoundAuthenticator // the middleware's
+	next    http.Handler             // the middleware around withholdFiles and the router
 	proxy   http.Handler
 	logger  *slog.Logger
 	observe func(middleware.DecisionMetric)
 	version fhirspec.Version // of the OperationOutcome of a withheld file
 	policy  *fhirauth.Policy // decides a job's kick-off again for its owner's requests
 	binary  string           // "[base]/Binary/"
+	dpop    *dpopScheme      // nil: DPoP-bound tokens are refused
 }
 
 // binaryOf is the path of the Binary resource ([base]/Binary/[id], as
@@ -63,23 +64,45 @@ type jobCtxKey struct{}
 // verified already and hands on, it answers what that verification did.
 // The token counters on /metrics then move for a request on a job's URL
 // as for any other, instead of twice, which would tell that a job is
-// there.
-type verifiedOnce struct{ token.Authenticator }
+// there. A verification answers only the same kind of call: one by
+// AuthenticateBound (a DPoP token's, cnf included) never answers
+// Authenticate, which must refuse a bound token presented as Bearer.
+// What AuthenticateBound returns still has its Confirmation, so the DPoP
+// checker compares it with the proof's key on every request, memoized
+// or not.
+type verifiedOnce struct{ token.BoundAuthenticator }
 
-// verification is the outcome of jobGuard's verification of raw.
+// verification is the outcome of jobGuard's verification of raw, by
+// AuthenticateBound when bound.
 type verification struct {
-	raw string
-	p   *token.Principal
-	err error
+	raw   string
+	bound bool
+	p     *token.Principal
+	err   error
 }
 
 type verificationKey struct{}
 
+// memo is the verification of raw in ctx made by the same kind of call.
+func memo(ctx context.Context, raw string, bound bool) (*verification, bool) {
+	v, ok := ctx.Value(verificationKey{}).(*verification)
+	return v, ok && v.raw == raw && v.bound == bound
+}
+
 func (a verifiedOnce) Authenticate(ctx context.Context, raw string) (*token.Principal, error) {
-	if v, ok := ctx.Value(verificationKey{}).(*verification); ok && v.raw == raw {
+	if v, ok := memo(ctx, raw, false); ok {
 		return v.p, v.err
 	}
-	return a.Authenticator.Authenticate(ctx, raw)
+	return a.BoundAuthenticator.Authenticate(ctx, raw)
+}
+
+// AuthenticateBound implements token.BoundAuthenticator: its answer
+// admits nobody until a DPoP checker has matched the proof's key.
+func (a verifiedOnce) AuthenticateBound(ctx context.Context, raw string) (*token.Principal, error) {
+	if v, ok := memo(ctx, raw, true); ok {
+		return v.p, v.err
+	}
+	return a.BoundAuthenticator.AuthenticateBound(ctx, raw)
 }
 
 func (g *jobGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -89,8 +112,8 @@ func (g *jobGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if exact && jobMethod(r.Method, ju.file) && fhirauth.MethodOverride(r.Header) == "" {
-		p, vr := g.verified(r)
-		if p != nil && identityOf(p) == ju.job.owner {
+		p, vr := g.verified(r, ju.job.owner)
+		if p != nil {
 			if g.stillGranted(w, vr, p, ju.job) {
 				g.serveOwner(w, vr, p, ju)
 			}
@@ -193,22 +216,49 @@ func jobMethod(method string, file bool) bool {
 	return method == http.MethodGet || (!file && method == http.MethodDelete)
 }
 
-// verified returns the request's Principal when its bearer token
-// verifies; else nil, and the middleware answers as it does for any
-// request. The token is read by middleware.BearerToken, as the
-// gateway's middleware (default options: no form-body tokens, no DPoP)
-// reads it, so that no spelling of the header the middleware takes
-// passes here unread. The request returned carries the verification for
-// the middleware (verifiedOnce), so the token is verified once either
-// way.
-func (g *jobGuard) verified(r *http.Request) (*token.Principal, *http.Request) {
+// verified returns the request's Principal when its token verifies and
+// names owner (and, with the DPoP scheme, its proof holds for this URL
+// and method and is signed by the key the token is bound to); else nil,
+// and the middleware answers as it does for any request. The token is
+// read by middleware.BearerToken or middleware.DPoPToken, as the
+// gateway's middleware (no form-body tokens) reads it, so that no
+// spelling of the headers the middleware takes passes here unread. The
+// request returned carries the verification for the middleware
+// (verifiedOnce), so the token is verified once either way.
+func (g *jobGuard) verified(r *http.Request, owner identity) (*token.Principal, *http.Request) {
+	if g.dpop != nil {
+		if raw, proof, ok := middleware.DPoPToken(r.Header); ok {
+			return g.verifiedDPoP(r, owner, raw, proof)
+		}
+	}
 	raw, ok := middleware.BearerToken(r.Header)
 	if !ok {
 		return nil, r
 	}
 	p, err := g.auth.Authenticate(r.Context(), raw)
 	r = r.WithContext(context.WithValue(r.Context(), verificationKey{}, &verification{raw: raw, p: p, err: err}))
-	if err != nil {
+	if err != nil || identityOf(p) != owner {
+		return nil, r
+	}
+	return p, r
+}
+
+// verifiedDPoP is verified for the DPoP scheme. The proof is checked
+// (and spent) only for the owner's token: for anyone else the middleware
+// checks it, as on any URL, and a proof checked here and there would be
+// refused there as a replay, which would tell that a job is there. A
+// proof refused here is checked again by the middleware, which refuses
+// it in the same words: a refused proof is not spent.
+func (g *jobGuard) verifiedDPoP(r *http.Request, owner identity, raw, proof string) (*token.Principal, *http.Request) {
+	ctx := r.Context()
+	p, err := g.auth.AuthenticateBound(ctx, raw)
+	ctx = context.WithValue(ctx, verificationKey{}, &verification{raw: raw, bound: true, p: p, err: err})
+	r = r.WithContext(ctx)
+	if err != nil || identityOf(p) != owner {
+		return nil, r
+	}
+	req := token.ProofRequest{Method: r.Method, URL: g.dpop.publicURL + r.URL.EscapedPath()}
+	if p, err = g.dpop.checker.Authenticate(ctx, verifiedOnce{g.auth}, raw, proof, req); err != nil {
 		return nil, r
 	}
 	return p, r

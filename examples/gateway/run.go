@@ -29,6 +29,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	g := newGateway(c, logger)
 	defer g.close()
+	if g.dpop, err = newDPoPScheme(c); err != nil {
+		return err
+	}
 	connectErr := g.connect(ctx)
 	if errors.Is(connectErr, errVersionMismatch) {
 		return connectErr
