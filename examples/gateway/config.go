@@ -81,7 +81,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&f.version, "fhir-version", "", "FHIR version of the upstream: STU3 or R4 (default: read from the upstream's CapabilityStatement)")
 	fs.StringVar(&f.base, "base", "/fhir", "the gateway's FHIR base path")
 	fs.StringVar(&f.shared, "shared-types", "", "comma-separated non-patient resource types patient/ scopes may read")
-	fs.BoolVar(&f.forward, "forward-authorization", false, "forward the caller's Authorization header upstream")
+	fs.BoolVar(&f.forward, "forward-authorization", false, "forward the caller's Authorization header upstream (bearer tokens only, never a DPoP token)")
 	fs.Int64Var(&f.maxResponse, "max-response", middleware.DefaultMaxResponseSize, "largest upstream response that can be checked, in bytes")
 	fs.BoolVar(&f.dpop, "dpop", false, "accept DPoP-bound access tokens (RFC 9449); needs -public-url")
 	fs.StringVar(&f.publicURL, "public-url", "", "origin clients address the gateway by (https://gw.example), which DPoP proofs name")

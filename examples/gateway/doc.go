@@ -17,6 +17,15 @@
 // header is not forwarded upstream unless -forward-authorization is given;
 // a DPoP proof (DPoP header) never is.
 //
+// Even with -forward-authorization, only a bearer token is forwarded,
+// never a DPoP one: without its proof (made for the gateway's URL, and
+// spent there) no upstream can verify it, and an upstream that reads
+// the scheme loosely would take the bound token as a bearer token. An
+// upstream that needs the caller's token therefore sees DPoP clients'
+// requests without one, and refuses them itself; the combination is
+// not refused at start-up, so that bearer clients keep working while
+// clients move to DPoP.
+//
 // The gateway starts even when the issuer or the upstream is not reachable
 // yet: it retries in the background (backoff up to 30 s) and answers FHIR
 // requests 503 with Retry-After and an OperationOutcome until the issuer's
@@ -140,7 +149,7 @@
 //	-fhir-version STU3|R4    FHIR version of the upstream (default: read from its CapabilityStatement; a flag that contradicts it is an error)
 //	-base /fhir              the gateway's FHIR base path (default /fhir)
 //	-shared-types T1,T2      non-patient types patient/ scopes may read (e.g. Practitioner,Organization)
-//	-forward-authorization   also send the caller's Authorization header upstream
+//	-forward-authorization   also send the caller's Authorization header upstream (bearer tokens only)
 //	-dpop                    also accept DPoP-bound access tokens (RFC 9449); needs -public-url
 //	-public-url URL          origin clients address the gateway by (https://gw.example), which DPoP proofs name
 //	-dpop-nonce-secret FILE  secret (at least 32 bytes) of DPoP server nonces (default: no nonces)

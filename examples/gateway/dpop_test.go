@@ -380,3 +380,32 @@ func TestGatewayExportJobDPoPNonce(t *testing.T) {
 	res, body = sendDPoP(t, http.MethodGet, status, tok, proof(t, key, http.MethodGet, g.public(status), tok, res.Header.Get("DPoP-Nonce")))
 	assert.Equal(t, http.StatusAccepted, res.StatusCode, "body: %s", body)
 }
+
+// With -forward-authorization, a DPoP token's Authorization header is
+// not forwarded: without a proof, which is the gateway's and never
+// forwarded, no upstream can verify it, and one that reads the scheme
+// loosely would take the bound token as a bearer token. A bearer token
+// is still forwarded, on the FHIR and the job routes alike.
+func TestGatewayForwardsNoDPoPAuthorization(t *testing.T) {
+	b := &bulkUpstream{polls: map[string]int{}}
+	var seen seenUpstream
+	g := startDPoPGateway(t, func(next http.Handler) http.Handler { return seen.wrap(b.wrap(next)) }, "-forward-authorization")
+	key := dpopKey(t)
+	tok := g.boundToken(key, "patient/*.rs", naivefhir.Alice)
+	res, body := g.withProof(t, key, http.MethodGet, g.url+"/Observation", tok)
+	require.Equal(t, http.StatusOK, res.StatusCode, "body: %s", body)
+	assert.Empty(t, seen.last(t).header.Get("Authorization"))
+	assert.Empty(t, seen.last(t).header.Get("DPoP"))
+
+	sys := g.boundToken(key, "system/*.rs", "")
+	status := startExportDPoP(t, g, key, sys)
+	assert.Empty(t, seen.last(t).header.Get("Authorization"), "kick-off")
+	res, body = g.withProof(t, key, http.MethodGet, status, sys)
+	require.Equal(t, http.StatusAccepted, res.StatusCode, "body: %s", body)
+	assert.Empty(t, seen.last(t).header.Get("Authorization"), "job route")
+
+	bearer := g.token("patient/*.rs", naivefhir.Alice)
+	res, _ = g.do(t, http.MethodGet, "Observation", bearer, "", "")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Equal(t, "Bearer "+bearer, seen.last(t).header.Get("Authorization"))
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth"
+	"github.com/fhirwarden/fhirwarden/middleware"
 )
 
 // newProxy forwards requests under the gateway's base path to the upstream
@@ -64,7 +65,11 @@ func newProxy(c *config, policy *fhirauth.Policy, logger *slog.Logger, jobs *job
 			out.URL.RawQuery = pr.In.URL.RawQuery
 			out.Host = "" // Host: the upstream's own name
 			pr.SetXForwarded()
-			if !c.forwardAuth {
+			if _, bearer := middleware.BearerToken(out.Header); !c.forwardAuth || !bearer {
+				// Only a bearer token is forwarded: a DPoP token is
+				// worthless upstream without its proof, which is the
+				// gateway's, and an upstream reading the scheme loosely
+				// would take the bound token as a bearer token.
 				out.Header.Del("Authorization")
 			}
 			// A DPoP proof names the gateway's URL and hashes the
