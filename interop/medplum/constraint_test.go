@@ -18,6 +18,7 @@ import (
 
 	"github.com/fhirwarden/fhirwarden/fhirauth"
 	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
+	"github.com/fhirwarden/fhirwarden/internal/hunt"
 	"github.com/fhirwarden/fhirwarden/scope"
 	"github.com/fhirwarden/fhirwarden/token"
 )
@@ -231,7 +232,8 @@ func (d *differential) crossCheckByID(t *testing.T, cs []constraintCase, byType 
 	}
 }
 
-// store puts the resources into medplum with one transaction of PUTs.
+// store puts the resources into medplum with one batch of PUTs (a
+// transaction may hold no more than 50 updates in medplum).
 func store(ctx context.Context, t *testing.T, upstream string, resources []map[string]any) {
 	t.Helper()
 	var entries []any
@@ -240,10 +242,13 @@ func store(ctx context.Context, t *testing.T, upstream string, resources []map[s
 		entries = append(entries, map[string]any{"fullUrl": upstream + "/" + u, "resource": r,
 			"request": map[string]any{"method": "PUT", "url": u}})
 	}
-	body, err := json.Marshal(map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": entries})
+	body, err := json.Marshal(map[string]any{"resourceType": "Bundle", "type": "batch", "entry": entries})
 	require.NoError(t, err)
 	status, out := send(ctx, t, http.MethodPost, upstream, "", "", string(body))
 	require.Equal(t, http.StatusOK, status, "storing the corpus: %s", out)
+	for i, st := range hunt.EntryStatuses(out) {
+		require.True(t, strings.HasPrefix(st, "2"), "storing the corpus, entry %d: %s", i, out)
+	}
 	for _, typ := range []string{"Observation", "Patient", "Encounter", "MedicationRequest"} {
 		status, out := send(ctx, t, http.MethodGet, upstream, typ+"?_count=1000", "", "")
 		require.Equal(t, http.StatusOK, status)

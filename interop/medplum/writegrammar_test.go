@@ -24,6 +24,10 @@ type writeGen struct {
 	// through for the invariant to be tested on allowed writes too.
 	within func(r map[string]any) (bool, string)
 	tame   bool
+	// linked draws only transactions whose entries link to each other
+	// (linkedTransaction); obsOnly is whether the token writes only
+	// Observations.
+	linked, obsOnly bool
 }
 
 func (g *writeGen) pick(list []string) string { return list[g.r.IntN(len(list))] }
@@ -37,6 +41,9 @@ var writeShapes = []string{"create", "update", "update", "patch", "patch", "fhir
 // write draws the i-th write of principal.
 func (g *writeGen) write(principal string, i int) writeRequest {
 	obsOnly := strings.Contains(principal, "Observation.cruds")
+	if g.linked {
+		return g.linkedTransaction(obsOnly)
+	}
 	g.tame = g.r.IntN(5) < 2
 	shape := g.pick(writeShapes)
 	typ := g.writeType(obsOnly)
@@ -516,7 +523,11 @@ func (g *writeGen) bundleRequest(kind string, entries []map[string]any) writeReq
 		list[i] = en
 	}
 	body := hunt.JSON(map[string]any{"resourceType": "Bundle", "type": kind, "entry": list})
-	return writeRequest{shape: kind, method: "POST", target: "", body: body, bundle: true, headers: map[string]string{}}
+	w := writeRequest{shape: kind, method: "POST", target: "", body: body, bundle: true, headers: map[string]string{}}
+	if kind == "transaction" {
+		w.txEntries = len(entries)
+	}
+	return w
 }
 
 // entry draws one Bundle entry on typ.
@@ -619,4 +630,371 @@ func (g *writeGen) linkedEntries(entries []map[string]any) []map[string]any {
 	}
 	linked := map[string]any{"fullUrl": hunt.URN(g.r), "resource": obs, "request": map[string]any{"method": "POST", "url": "Observation"}}
 	return append([]map[string]any{patient, linked}, entries...)
+}
+
+// linkedShapes are the kinds of transaction whose entries link to each
+// other, drawn by linkedTransaction with the same weight.
+var linkedShapes = []string{"urn-patient", "urn-link", "conditional-reference", "foreign-match",
+	"put-create", "delete-recreate", "order", "failing"}
+
+// linkedTransaction draws a transaction Bundle whose entries depend on
+// each other: on a Patient the Bundle creates, on a urn:uuid another
+// entry resolves (to a resource it creates, or to one a conditional
+// create finds, maybe another patient's), on a conditional reference the
+// server resolves by a search, on a resource another entry deletes or
+// creates first, or with an entry bound to fail so that the whole
+// Bundle must be undone.
+func (g *writeGen) linkedTransaction(obsOnly bool) writeRequest {
+	g.tame, g.obsOnly = g.r.IntN(5) < 3, obsOnly
+	typ := g.writeType(obsOnly)
+	shape := g.pick(linkedShapes)
+	if g.tame && typ != "Observation" {
+		// Patients and shared types are not written tamely: only
+		// resources of a patient's compartment are.
+		typ = g.pick([]string{"Observation", "Condition", "Encounter", "Immunization"})
+		if obsOnly {
+			typ = "Observation"
+		}
+	}
+	var entries []map[string]any
+	switch shape {
+	case "urn-patient":
+		entries = g.urnPatient()
+	case "urn-link":
+		entries = g.urnLink(typ)
+	case "conditional-reference":
+		entries = g.conditionalReferenceEntries(typ)
+	case "foreign-match":
+		entries = g.foreignMatch(typ)
+	case "put-create":
+		entries = g.putCreate(typ)
+	case "delete-recreate":
+		entries = g.deleteRecreate(typ)
+	case "order":
+		entries = g.order(typ)
+	default:
+		entries = g.failing(typ)
+	}
+	w := g.bundleRequest("transaction", entries)
+	w.shape, w.txEntries = "tx-"+shape, len(entries)
+	return w
+}
+
+// compartmentResource draws a resource of typ with id (none when "")
+// that, when the write is tame, names the context patient as written.
+func (g *writeGen) compartmentResource(typ, id string) map[string]any {
+	r := g.resource(typ, id)
+	if g.tame && typ != "Patient" && typ != "Practitioner" {
+		r[hunt.PatientElement(typ)] = map[string]any{"reference": "Patient/" + contextPatient}
+	}
+	return r
+}
+
+// post is a create entry of r with the fullUrl u (none when "").
+func post(u string, r map[string]any) map[string]any {
+	en := map[string]any{"resource": r, "request": map[string]any{"method": "POST", "url": r["resourceType"]}}
+	if u != "" {
+		en["fullUrl"] = u
+	}
+	return en
+}
+
+// linking draws one to two creates of compartment resources whose
+// patient (and for an Observation, maybe its performer) is link.
+func (g *writeGen) linking(link string, obsOnly bool) []map[string]any {
+	var out []map[string]any
+	for range 1 + g.r.IntN(2) {
+		typ := "Observation"
+		if !obsOnly && g.chance(2) {
+			typ = g.pick([]string{"Condition", "Encounter", "Immunization", "AllergyIntolerance", "MedicationRequest"})
+		}
+		r := g.resource(typ, "")
+		r[hunt.PatientElement(typ)] = map[string]any{"reference": link}
+		if typ == "Observation" && g.chance(3) {
+			r["performer"] = []any{map[string]any{"reference": link}}
+			if g.chance(2) {
+				r["subject"] = g.reference(r)
+			}
+		}
+		out = append(out, post(hunt.URN(g.r), r))
+	}
+	return out
+}
+
+// urnPatient is a Patient the Bundle creates (by POST, or PUT of a new
+// id) or updates, under a urn:uuid fullUrl, and resources that name it
+// by that urn: a patient-context token must not create a second patient
+// and fill it.
+func (g *writeGen) urnPatient() []map[string]any {
+	u := hunt.URN(g.r)
+	var patient map[string]any
+	switch {
+	case g.tame && g.obsOnly:
+		return g.linking("Patient/"+contextPatient, true)
+	case g.tame:
+		// The Patient under its own url, which names no other entry's
+		// resource, and links to it as written.
+		u = g.e.gateway + "/Patient/" + contextPatient
+		patient = map[string]any{"fullUrl": u, "resource": g.resource("Patient", contextPatient),
+			"request": map[string]any{"method": "PUT", "url": "Patient/" + contextPatient}}
+		return append([]map[string]any{patient}, g.linking("Patient/"+contextPatient, false)...)
+	case g.chance(2):
+		patient = post(u, g.resource("Patient", ""))
+	default:
+		g.n++
+		id := g.pick([]string{fmt.Sprintf("gen-%d", g.n), "p2", caseVariant})
+		patient = map[string]any{"fullUrl": u, "resource": g.resource("Patient", id),
+			"request": map[string]any{"method": "PUT", "url": "Patient/" + id}}
+	}
+	return append([]map[string]any{patient}, g.linking(u, g.obsOnly)...)
+}
+
+// urnLink is a resource created under a urn:uuid fullUrl and others that
+// name it (as their patient when it is a Patient, else through focus,
+// hasMember or derivedFrom), in an order that may put the links first.
+func (g *writeGen) urnLink(typ string) []map[string]any {
+	u := hunt.URN(g.r)
+	first := post(u, g.compartmentResource(typ, ""))
+	var out []map[string]any
+	for range 1 + g.r.IntN(2) {
+		r := g.compartmentResource("Observation", "")
+		link := map[string]any{"reference": g.spellURN(u)}
+		switch {
+		case typ == "Patient":
+			r["subject"] = link
+		default:
+			r[g.pick([]string{"focus", "hasMember", "derivedFrom"})] = []any{link}
+		}
+		out = append(out, post(hunt.URN(g.r), r))
+	}
+	if g.chance(2) {
+		return append(out, first)
+	}
+	return append([]map[string]any{first}, out...)
+}
+
+// spellURN spells the urn u as an entry names it: as it is, mostly, or
+// in a form medplum replaces too (percent-encoded, followed by more) or
+// does not (upper case).
+func (g *writeGen) spellURN(u string) string {
+	if g.tame || g.chance(2) {
+		return u
+	}
+	return g.pick([]string{strings.ReplaceAll(u, ":", "%3A"), u + "/_history/1", strings.ToUpper(u), "Patient/" + u})
+}
+
+// conditionalSearch draws a search that finds a patient: by identifier
+// (seeded as urn:patients|id), by id or by name, the context patient's or
+// another's, or none or several.
+func (g *writeGen) conditionalSearch() string {
+	pid := g.patientID()
+	if g.tame {
+		return "Patient?identifier=urn:patients|" + pid
+	}
+	switch g.r.IntN(6) {
+	case 0:
+		return "Patient?_id=" + pid
+	case 1:
+		return "Patient?name=" + g.pick([]string{"Family1", "Family2", "Variant", "Family"})
+	case 2:
+		return "Patient?identifier=" + pid
+	case 3:
+		return "Patient?identifier=urn:patients|" + pid + "&_id=" + g.patientID()
+	}
+	return "Patient?identifier=urn:patients|" + pid
+}
+
+// conditionalReferenceEntries are writes whose patient reference (or
+// performer, or a Patient's link) is a conditional reference, which the
+// server resolves to whatever patient matches.
+func (g *writeGen) conditionalReferenceEntries(typ string) []map[string]any {
+	var out []map[string]any
+	for range 1 + g.r.IntN(2) {
+		r := g.compartmentResource(typ, "")
+		link := map[string]any{"reference": g.conditionalSearch()}
+		switch {
+		case g.tame && !g.obsOnly:
+			// A conditional reference to a shared type, which patient/
+			// scopes search unnarrowed.
+			r = g.compartmentResource("Observation", "")
+			r["performer"] = []any{map[string]any{"reference": g.pick([]string{"Practitioner?_id=dr1", "Practitioner?name=Shared"})}}
+		case typ == "Patient":
+			r["link"] = []any{map[string]any{"type": "seealso", "other": link}}
+		case typ == "Observation" && g.chance(3):
+			r["performer"] = []any{link}
+		case typ != "Practitioner":
+			r[hunt.PatientElement(typ)] = link
+		}
+		en := post("", r)
+		if g.chance(3) {
+			id := g.targetID(typ)
+			r["id"] = id
+			en["request"] = map[string]any{"method": "PUT", "url": typ + "/" + id}
+		}
+		out = append(out, en)
+	}
+	return out
+}
+
+// foreignSearch draws an If-None-Exist search for typ that matches one
+// resource: the context patient's (tame) or anyone's.
+func (g *writeGen) foreignSearch(typ string) string {
+	pid := g.patientID()
+	switch typ {
+	case "Patient":
+		return g.pick([]string{"identifier=urn:patients|" + pid, "_id=" + pid})
+	case "Observation":
+		if g.tame {
+			return "_id=" + g.targetID(typ)
+		}
+		if g.chance(2) {
+			// Its category is "Laboratory", which medplum finds for
+			// category=laboratory.
+			return "_id=cat-" + pid + "-4"
+		}
+		return g.pick([]string{"_id=obs-" + pid + "-1", "_id=cat-" + pid + "-1", "subject=Patient/" + pid + "&_id=obs-" + pid + "-2"})
+	case "Practitioner":
+		return "_id=dr1"
+	}
+	return "subject=Patient/" + pid
+}
+
+// foreignMatch is a conditional create under a urn:uuid fullUrl whose
+// search may find another patient's resource (or one outside the
+// token's constraints), which the answer then holds and the urn stands
+// for: in other entries' references, or as their request.url.
+func (g *writeGen) foreignMatch(typ string) []map[string]any {
+	u := hunt.URN(g.r)
+	first := post(u, g.compartmentResource(typ, ""))
+	first["request"].(map[string]any)["ifNoneExist"] = g.foreignSearch(typ)
+	out := []map[string]any{first}
+	switch {
+	case g.chance(3):
+		// Alone: its answer is what its search found.
+	case typ == "Patient" && g.chance(2):
+		out = append(out, g.linking(g.spellURN(u), g.obsOnly)...)
+	case g.chance(4) && !g.tame:
+		method := g.pick([]string{"PUT", "PATCH", "DELETE"})
+		en := map[string]any{"request": map[string]any{"method": method, "url": g.spellURN(u)}}
+		switch method {
+		case "PUT":
+			en["resource"] = g.compartmentResource(typ, "")
+		case "PATCH":
+			en["resource"] = g.entryPatch(typ)
+		}
+		out = append(out, en)
+	default:
+		r := g.compartmentResource("Observation", "")
+		r["focus"] = []any{map[string]any{"reference": g.spellURN(u)}}
+		out = append(out, post("", r))
+	}
+	return out
+}
+
+// putCreate is an update that creates a resource (a new id, or a case
+// variant of an existing one) under a urn:uuid fullUrl, and resources
+// that name it by the urn or by its new id.
+func (g *writeGen) putCreate(typ string) []map[string]any {
+	g.n++
+	id := fmt.Sprintf("gen-%d", g.n)
+	if !g.tame && g.chance(3) {
+		id = g.targetID(typ)
+	}
+	u := hunt.URN(g.r)
+	first := map[string]any{"fullUrl": u, "resource": g.compartmentResource(typ, id), "request": map[string]any{"method": "PUT", "url": typ + "/" + id}}
+	link := g.pick([]string{u, typ + "/" + id})
+	if typ == "Patient" {
+		return append([]map[string]any{first}, g.linking(link, g.obsOnly)...)
+	}
+	r := g.compartmentResource("Observation", "")
+	r["focus"] = []any{map[string]any{"reference": link}}
+	return []map[string]any{first, post("", r)}
+}
+
+// deleteRecreate deletes a resource and writes the same id again in the
+// same Bundle (by PUT, or by POST with the id in the body), in either
+// order; medplum runs every delete before every create and update.
+func (g *writeGen) deleteRecreate(typ string) []map[string]any {
+	id := g.targetID(typ)
+	del := map[string]any{"request": map[string]any{"method": "DELETE", "url": typ + "/" + id}}
+	again := map[string]any{"resource": g.compartmentResource(typ, id), "request": map[string]any{"method": "PUT", "url": typ + "/" + id}}
+	if g.chance(3) {
+		again = post(g.pick([]string{"", hunt.URN(g.r), g.e.gateway + "/" + typ + "/" + id}), g.compartmentResource(typ, id))
+	}
+	if g.chance(2) {
+		return []map[string]any{again, del}
+	}
+	return []map[string]any{del, again}
+}
+
+// order lists entries before the entry they depend on, which medplum
+// runs by kind (every delete, then every create, update and patch), not
+// in the Bundle's order: resources that name a urn:uuid listed before
+// the entry that resolves it (a create, or an update whose search may
+// find nothing and create); one time in four a patch, update or delete
+// whose request.url is that urn; one time in four several entries on
+// one id, shuffled, which medplum refuses as a duplicate.
+func (g *writeGen) order(typ string) []map[string]any {
+	id := g.targetID(typ)
+	if !g.tame && g.chance(4) {
+		all := []map[string]any{
+			{"resource": g.compartmentResource(typ, id), "request": map[string]any{"method": "PUT", "url": typ + "/" + id}},
+			{"resource": g.entryPatch(typ), "request": map[string]any{"method": "PATCH", "url": typ + "/" + id}},
+			{"request": map[string]any{"method": "DELETE", "url": typ + "/" + id}},
+		}
+		g.r.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
+		return all[:2]
+	}
+	u := hunt.URN(g.r)
+	created := post(u, g.compartmentResource(typ, ""))
+	if g.chance(2) {
+		created["request"] = map[string]any{"method": "PUT", "url": typ + "?" + g.searchParams(typ)}
+	}
+	if g.tame || !g.chance(3) {
+		var out []map[string]any
+		if typ == "Patient" {
+			out = g.linking(g.spellURN(u), g.obsOnly)
+		} else {
+			r := g.compartmentResource("Observation", "")
+			r["focus"] = []any{map[string]any{"reference": g.spellURN(u)}}
+			out = []map[string]any{post(hunt.URN(g.r), r)}
+		}
+		return append(out, created)
+	}
+	var first map[string]any
+	switch g.r.IntN(3) {
+	case 0:
+		first = map[string]any{"resource": g.entryPatch(typ), "request": map[string]any{"method": "PATCH", "url": g.spellURN(u)}}
+	case 1:
+		first = map[string]any{"resource": g.compartmentResource(typ, ""), "request": map[string]any{"method": "PUT", "url": g.spellURN(u)}}
+	default:
+		first = map[string]any{"request": map[string]any{"method": "DELETE", "url": g.spellURN(u)}}
+	}
+	return []map[string]any{first, created}
+}
+
+// failing is a write the token may make, maybe linked, followed (in
+// the Bundle or in medplum's order) by an entry the server fails: a
+// version that does not match, a delete or patch of nothing, a
+// conditional reference that matches no one. The Bundle must leave the
+// store as it was.
+func (g *writeGen) failing(typ string) []map[string]any {
+	out := g.linking("Patient/"+contextPatient, g.obsOnly)
+	id := g.targetID(typ)
+	switch g.r.IntN(4) {
+	case 0:
+		out = append(out, map[string]any{"resource": g.compartmentResource(typ, id),
+			"request": map[string]any{"method": "PUT", "url": typ + "/" + id, "ifMatch": `W/"0"`}})
+	case 1:
+		g.n++
+		out = append(out, map[string]any{"request": map[string]any{"method": "DELETE", "url": fmt.Sprintf("%s/gen-%d", typ, g.n)}})
+	case 2:
+		g.n++
+		out = append(out, map[string]any{"resource": g.entryPatch(typ), "request": map[string]any{"method": "PATCH", "url": fmt.Sprintf("%s/gen-%d", typ, g.n)}})
+	default:
+		r := g.compartmentResource("Observation", "")
+		r["subject"] = map[string]any{"reference": "Patient?identifier=urn:patients|nobody"}
+		out = append(out, post("", r))
+	}
+	return out
 }
