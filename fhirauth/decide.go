@@ -213,12 +213,15 @@ func (p *Policy) decideBundle(ctx context.Context, pr *token.Principal, req *Req
 // its writes rolled back) would answer a missing resource unlike another
 // patient's, which can only be withheld after the transaction committed.
 // In a batch the same read is answered entry by entry, alike for both.
+// A conditional create, whose answer is checked too (the resource its
+// search found), has no missing resource to tell apart: when nothing
+// matches, it creates.
 func (p *Policy) refuseHiddenReads(req *Request, d *Decision) *Decision {
 	for i, ed := range d.Entries {
-		if !ed.hidesExistence() {
+		e := req.Entries[i]
+		if !ed.hidesExistence() || e.Interaction == Create {
 			continue
 		}
-		e := req.Entries[i]
 		return &Decision{Status: http.StatusForbidden, IssueCode: "forbidden", policy: p, request: req, Entries: d.Entries[:i+1],
 			Reason: fmt.Sprintf("transaction refused: entry %d (%s %s) is a read whose answer must be checked, and under existence hiding "+
 				"a transaction could tell a missing resource from a withheld one; send reads in a batch", i, clip(e.Method), clip(e.Path))}

@@ -62,6 +62,11 @@
 // patient (conditional, absolute), and the stored version is checked
 // (Decision.CheckStored; deleting a missing resource is refused like
 // deleting another patient's); shared types are read-only. A conditional
+// create's search is narrowed, and its answer, which is the resource
+// the search found when it matched, gets the response check as a read
+// (under patient context, and for a constrained scope), since a server
+// may match more than the narrowing says (medplum matches tokens
+// without regard to letter case). A conditional
 // reference anywhere in a written body (Patient?identifier=...) is a
 // search the server runs to resolve it, and whether the write succeeds
 // tells what it found: it needs unconstrained "s" on its type, and

@@ -52,6 +52,18 @@ func (e *evaluation) create() (*Decision, denial) {
 		if den := e.searchPart(d, t, req.IfNoneExist, letters, m); den.status != 0 {
 			return nil, den
 		}
+		// A search that matches answers 200 with the resource found,
+		// which nothing wrote. The narrowing (to the patient, to the
+		// constraints) holds it to the token's reach only on a server
+		// that matches as fhirauth does; medplum matches tokens without
+		// regard to letter case, so category=laboratory finds a
+		// "Laboratory" Observation. So the answer, a single resource,
+		// must pass the read check, as the resource created does.
+		d.response = responseCheck{}
+		if e.inPatient() || m == scope.Constrained {
+			e.checkResponse(d, responseCheck{on: true, expectType: t, letters: letters,
+				compartment: e.inPatient(), expectCompartment: e.class(t) == classCompartment})
+		}
 	}
 	return d, denial{}
 }

@@ -29,7 +29,9 @@ import (
 //     ErrNotJSON) otherwise, but for a write (Prefer: return=minimal);
 //   - an empty error answer passes, and so does a 4xx or 5xx answer that
 //     is an OperationOutcome with only its own elements (anything else in
-//     an error answer is refused, wrapping ErrNotJSON);
+//     an error answer is refused, wrapping ErrNotJSON), and such an
+//     OperationOutcome as a write's 2xx answer (Prefer:
+//     return=OperationOutcome);
 //   - a Bundle response goes through the Bundle filter (see ResponseIsBundle),
 //     a single resource must pass the read check (see CheckResult).
 //
@@ -55,6 +57,10 @@ func (d *Decision) CheckResponse(status int, body []byte) (out []byte, removed i
 	}
 	if status < 300 && jsonsyntax.SkipSpace(body, 0) == len(body) {
 		return nil, 0, d.withoutBody(status)
+	}
+	if d.answersWrite() && isPlainOutcome(body) {
+		// Prefer: return=OperationOutcome: no resource in it.
+		return body, 0, nil
 	}
 	if status < 200 || status > 299 {
 		if !isPlainOutcome(body) {
