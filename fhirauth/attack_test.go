@@ -276,6 +276,10 @@ func TestAttackValues(t *testing.T) {
 		{name: "conditional reference as a value", method: "GET", url: "/fhir/Observation?subject=Patient?identifier=x", scopes: patientAll, patient: A, status: 403},
 		{name: "malformed escape", method: "GET", url: "/fhir/Observation?patient=%zz", scopes: patientAll, patient: A, status: 400},
 		{name: "semicolon separator", method: "GET", url: "/fhir/Observation?patient=123;patient=456", scopes: patientAll, patient: A, status: 400},
+		// A URL parser ends the query at "#": the server would search
+		// every type, not only the one the token may search.
+		{name: "raw # before _type", method: "GET", url: "/fhir?_lastUpdated=gt2000#&_type=Practitioner", scopes: "user/Practitioner.rs", status: 400, reason: "fragment"},
+		{name: "escaped # before _type", method: "GET", url: "/fhir?_lastUpdated=gt2000%23&_type=Practitioner", scopes: "user/Practitioner.rs", allow: true},
 		{name: "negative _count", method: "GET", url: "/fhir/Observation?_count=-1", scopes: patientAll, patient: A, status: 400},
 		{name: "two _summary values", method: "GET", url: "/fhir/Observation?_summary=count&_summary=false", scopes: patientAll, patient: A, status: 400},
 	})

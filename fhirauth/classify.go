@@ -31,9 +31,10 @@ import (
 // (X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override) is refused,
 // and so are repeated If-None-Exist or (when the body is read)
 // Content-Type headers, a body whose Content-Type declares another FHIR
-// release (fhirVersion) than the policy's, and a query (or form, or
-// If-None-Exist) of more than 100 parameters, which servers read only in
-// part.
+// release (fhirVersion) than the policy's, a raw "#" in the query or
+// If-None-Exist, where a server's URL parser ends it, and a query (or
+// form, or If-None-Exist) of more than 100 parameters, which servers read
+// only in part.
 func (p *Policy) Classify(r *http.Request) (*Request, error) {
 	req := &Request{}
 	if err := p.classifyInto(req, r, nil); err != nil {
@@ -64,6 +65,9 @@ func (p *Policy) classifyInto(req *Request, r *http.Request, beforeBody func(*Re
 	rel, err := p.relPath(r.Method, r.URL.Path)
 	if err != nil {
 		return err
+	}
+	if strings.IndexByte(r.URL.RawQuery, '#') >= 0 {
+		return errFragment
 	}
 	q, err := parseQuery(r.URL.RawQuery)
 	if err != nil {
@@ -117,6 +121,14 @@ func (p *Policy) classifyInto(req *Request, r *http.Request, beforeBody func(*Re
 	}
 	return p.finish(req, &in)
 }
+
+// errFragment refuses a raw "#" in a query. Go's server keeps it in the
+// query; a server that parses the request target as a URL (WHATWG's
+// parser in Node.js, Jetty's) starts a fragment there and drops it with
+// the rest of the query, so it would run fewer parameters than were
+// judged ("?_lastUpdated=gt2000#&_type=Practitioner": a search of every
+// type).
+var errFragment = invalid("malformed query: a raw \"#\" starts a fragment, which servers drop with the rest of the query; escape it as %%23")
 
 // ContentCoding returns the first of values (a Content-Encoding header's)
 // that names a content coding other than identity, or "" when the body is

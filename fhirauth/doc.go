@@ -26,9 +26,9 @@
 // dot or empty segments and ";" in the path, mis-cased or unknown types,
 // absolute URLs in Bundle entries, nested Bundles, Bundle entries that
 // search by POST or create with a query in request.url, a second "?" in
-// a Bundle entry's request.url or in an If-None-Exist query (servers' own
-// URL parsers end the query there, medplum's among them), _filter and
-// _query,
+// a Bundle entry's request.url or in an If-None-Exist query and a raw
+// "#" in any query (servers' own URL parsers end the query there,
+// medplum's among them), _filter and _query,
 // duplicate or case-variant keys in the JSON elements that matter. The
 // search of a conditional write (If-None-Exist, the query of a
 // conditional update, patch or delete, and their forms in Bundle entries)

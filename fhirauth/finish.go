@@ -177,6 +177,9 @@ func parseIfNoneExist(v, t string) (url.Values, error) {
 		// dropped there.
 		return nil, invalid("If-None-Exist %q has a \"?\" in its query, where some servers end it, dropping the parameters after it; write a \"?\" in a value as %%3F", clip(v))
 	}
+	if strings.IndexByte(v, '#') >= 0 {
+		return nil, errFragment // servers read the header as a URL's query
+	}
 	q, err := parseQuery(v)
 	if err != nil {
 		return nil, err

@@ -58,6 +58,9 @@ func TestGatewayInFrontOfMedplum(t *testing.T) {
 	t.Run("misshapen references", func(t *testing.T) {
 		counts["misshapen reference"] += misshapenReferences(ctx, t, e)
 	})
+	t.Run("fragment in the query", func(t *testing.T) {
+		counts["fragment in the query"] += fragmentQueries(ctx, t, e)
+	})
 	t.Run("id case", func(t *testing.T) {
 		counts["case-variant id"] += caseVariantIDs(ctx, t, e, patientToken)
 	})
