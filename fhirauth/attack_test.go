@@ -342,6 +342,12 @@ func TestAttackMethods(t *testing.T) {
 		{name: "X-HTTP-Method-Override turns a read into a delete", method: "GET", url: "/fhir/Observation/1", headers: map[string]string{"X-HTTP-Method-Override": "DELETE"}, scopes: "user/Observation.r", status: 400, reason: "override"},
 		{name: "X-HTTP-Method turns a search into a delete", method: "POST", url: "/fhir/Observation/_search", body: "code=x", headers: map[string]string{"X-HTTP-Method": "DELETE"}, scopes: "user/Observation.rs", status: 400},
 		{name: "X-Method-Override", method: "GET", url: "/fhir/Observation/1", headers: map[string]string{"X-Method-Override": "PUT"}, scopes: "user/Observation.r", status: 400},
+		// HAPI FHIR's cascading delete: every resource referring to the
+		// Practitioner (every patient's Observations it performed) goes
+		// with it.
+		{name: "X-Cascade on a delete", method: "DELETE", url: "/fhir/Practitioner/9", headers: map[string]string{"X-Cascade": "delete"}, scopes: "user/Practitioner.d", status: 400, reason: "X-Cascade"},
+		{name: "X-Cascade on a transaction with a delete", method: "POST", url: "/fhir", body: bundle("transaction", entry("DELETE", "Practitioner/9", "")), headers: map[string]string{"X-Cascade": "delete"}, scopes: "user/Practitioner.d", status: 400, reason: "X-Cascade"},
+		{name: "_cascade on a delete", method: "DELETE", url: "/fhir/Practitioner/9?_cascade=delete", scopes: "user/Practitioner.d", status: 400},
 		{name: "POST _search form names B while the query names A", method: "POST", url: "/fhir/Observation/_search?patient=123", body: "patient=456", scopes: patientAll, patient: A, status: 403},
 		{name: "POST _search form smuggles a wildcard include", method: "POST", url: "/fhir/Observation/_search", body: "_include=*", scopes: "user/Observation.rs", status: 403},
 		{name: "POST _search with a JSON content type", method: "POST", url: "/fhir/Observation/_search", body: "patient=456", headers: map[string]string{"Content-Type": "application/fhir+json"}, scopes: patientAll, patient: A, status: 400},

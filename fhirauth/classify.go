@@ -29,6 +29,7 @@ import (
 // rejected, so a request can never mean one thing to fhirauth and another to
 // the server behind it. For the same reason a method-override header
 // (X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override) is refused,
+// as is HAPI FHIR's X-Cascade on a DELETE or POST (a cascading delete),
 // and so are repeated If-None-Exist or (when the body is read)
 // Content-Type headers, a body whose Content-Type declares another FHIR
 // release (fhirVersion) than the policy's, a raw "#" in the query or
@@ -82,6 +83,17 @@ func (p *Policy) classifyInto(req *Request, r *http.Request, beforeBody func(*Re
 	}
 	// Headers are read only for the methods that use them (canonicalising a
 	// header name costs on every request).
+	if r.Method == http.MethodDelete || r.Method == http.MethodPost {
+		// HAPI FHIR (with cascading deletes enabled) reads X-Cascade:
+		// delete on a DELETE, and on a transaction for its DELETE
+		// entries, as it reads _cascade=delete in the query, which no
+		// delete may carry: it then also deletes every resource that
+		// refers to the target, of any type and any patient, none of
+		// them decided.
+		if _, ok := r.Header["X-Cascade"]; ok {
+			return unsupported("the X-Cascade header is not allowed: a cascading delete would also delete the resources that refer to the target, which are not authorized")
+		}
+	}
 	if r.Method == http.MethodPost {
 		if ine := r.Header.Values("If-None-Exist"); len(ine) > 0 {
 			if len(ine) > 1 {
