@@ -33,9 +33,10 @@ import (
 // and so are repeated If-None-Exist or (when the body is read)
 // Content-Type headers, a body whose Content-Type declares another FHIR
 // release (fhirVersion) than the policy's, a raw "#" in the query or
-// If-None-Exist, where a server's URL parser ends it, and a query (or
-// form, or If-None-Exist) of more than 100 parameters, which servers read
-// only in part.
+// If-None-Exist, where a server's URL parser ends it, a raw space in the
+// query (HTTP/2 carries one; it would split a forwarded HTTP/1.1 request
+// line), and a query (or form, or If-None-Exist) of more than 100
+// parameters, which servers read only in part.
 func (p *Policy) Classify(r *http.Request) (*Request, error) {
 	req := &Request{}
 	if err := p.classifyInto(req, r, nil); err != nil {
@@ -69,6 +70,13 @@ func (p *Policy) classifyInto(req *Request, r *http.Request, beforeBody func(*Re
 	}
 	if strings.IndexByte(r.URL.RawQuery, '#') >= 0 {
 		return errFragment
+	}
+	if strings.IndexByte(r.URL.RawQuery, ' ') >= 0 {
+		// HTTP/1.1 cannot carry one, but HTTP/2 can, and Go's server
+		// keeps it: a proxy forwarding the query as written would split
+		// its HTTP/1.1 request line there, which servers read each their
+		// own way (most refuse it, a lenient one ends the target there).
+		return invalid("malformed query: a raw space; escape it as %%20 or +")
 	}
 	q, err := parseQuery(r.URL.RawQuery)
 	if err != nil {
