@@ -43,7 +43,7 @@ func caseVariantIDs(ctx context.Context, t *testing.T, e *env, patientToken stri
 	_, up := send(ctx, t, http.MethodGet, e.upstream, "Patient?_id="+contextPatient+"&_revinclude=Observation:subject", "", "")
 	require.Contains(t, stripVersions(keys(t, up)), "Patient/"+caseVariant, "medplum answers Patient?_id=%s with Patient/%s", contextPatient, caseVariant)
 	targets := []string{"Patient", "Patient?_id=" + contextPatient, "Patient?_revinclude=Observation:subject",
-		"Patient?family=Variant", "Patient/" + contextPatient + "/Patient", "Observation", "Observation?code=heart rate", "Patient/" + contextPatient + "/Observation", "Observation?subject=Patient/" + contextPatient, "Observation?_include=Observation:subject"}
+		"Patient?family=Variant", "Patient/" + contextPatient + "/Patient", "Observation", "Observation?code=heart%20rate", "Patient/" + contextPatient + "/Observation", "Observation?subject=Patient/" + contextPatient, "Observation?_include=Observation:subject"}
 	for _, target := range targets {
 		t.Run(target, func(t *testing.T) {
 			status, body := send(ctx, t, http.MethodGet, e.gateway, target, patientToken, "")
