@@ -335,6 +335,8 @@ func TestAttackMethods(t *testing.T) {
 			assert.False(t, d.Entries[0].Allowed)
 		}},
 		{name: "HEAD of B", method: "HEAD", url: "/fhir/Patient/456", scopes: patientAll, patient: A, status: 404},
+		{name: "HEAD kick-off of an export", method: "HEAD", url: "/fhir/$export", scopes: "system/*.rs", status: 400, reason: "HEAD"},
+		{name: "HEAD kick-off of a patient export", method: "HEAD", url: "/fhir/Patient/$export?_type=Observation", scopes: "system/*.rs", status: 400, reason: "HEAD"},
 		{name: "HEAD of a narrowed search is fine", method: "HEAD", url: "/fhir/Observation?code=x", scopes: patientAll, patient: A, allow: true, check: narrowedToA},
 		{name: "OPTIONS", method: "OPTIONS", url: "/fhir/Patient/456", scopes: patientAll, patient: A, status: 400},
 		{name: "TRACE", method: "TRACE", url: "/fhir/Patient/456", scopes: patientAll, patient: A, status: 400},

@@ -1,6 +1,7 @@
 package fhirauth
 
 import (
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -83,6 +84,12 @@ func (p *Policy) finishExport(req *Request) error {
 	case req.Level == InstanceLevel && req.ResourceType == "Group":
 	default:
 		return invalid("$export is defined at the system level, on Patient and on Group/[id]")
+	}
+	if req.Method == http.MethodHead {
+		// Bulk Data kicks off by GET or POST. A server that answers
+		// HEAD as GET (a servlet does by default) starts a job, which
+		// whatever counts and binds kick-offs by those methods misses.
+		return unsupported("HEAD cannot kick off $export: a server may start a job for it; use GET or POST")
 	}
 	var types []string
 	for _, v := range req.Params["_type"] {
