@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,11 +35,14 @@ type config struct {
 	shared      []string
 	operations  []fhirauth.OperationRule
 	forwardAuth bool
-	maxResponse int64
-	tlsCert     string
-	tlsKey      string
-	check       bool        // -check-config: print and exit
-	dpop        *dpopConfig // nil: DPoP-bound tokens are refused
+	// forwardHeaders are request headers forwarded upstream besides
+	// forwardedHeaders (canonical names).
+	forwardHeaders []string
+	maxResponse    int64
+	tlsCert        string
+	tlsKey         string
+	check          bool        // -check-config: print and exit
+	dpop           *dpopConfig // nil: DPoP-bound tokens are refused
 }
 
 // dpopConfig is the DPoP scheme (RFC 9449) the gateway accepts.
@@ -65,6 +69,7 @@ type flagValues struct {
 	upstream, addr, version, base, shared string
 	forward, dpop                         bool
 	publicURL, nonceSecret                string
+	forwardHeaders                        listFlag // -forward-header (repeatable)
 	maxResponse                           int64
 	configFile, checkConfig               string
 }
@@ -82,6 +87,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&f.base, "base", "/fhir", "the gateway's FHIR base path")
 	fs.StringVar(&f.shared, "shared-types", "", "comma-separated non-patient resource types patient/ scopes may read")
 	fs.BoolVar(&f.forward, "forward-authorization", false, "forward the caller's Authorization header upstream (bearer tokens only, never a DPoP token)")
+	fs.Var(&f.forwardHeaders, "forward-header", "also forward this request header upstream (repeatable)")
 	fs.Int64Var(&f.maxResponse, "max-response", middleware.DefaultMaxResponseSize, "largest upstream response that can be checked, in bytes")
 	fs.BoolVar(&f.dpop, "dpop", false, "accept DPoP-bound access tokens (RFC 9449); needs -public-url")
 	fs.StringVar(&f.publicURL, "public-url", "", "origin clients address the gateway by (https://gw.example), which DPoP proofs name")
@@ -184,6 +190,9 @@ func (c *config) fill(fc *fileConfig, f *flagValues) error {
 	if f.set["forward-authorization"] {
 		c.forwardAuth = f.forward // -forward-authorization=false turns the file's off
 	}
+	if err := c.fillForwardHeaders(fc, f); err != nil {
+		return err
+	}
 	c.maxResponse = fc.Limits.MaxResponse
 	if f.set["max-response"] || c.maxResponse == 0 {
 		c.maxResponse = f.maxResponse
@@ -211,6 +220,37 @@ func (c *config) fill(fc *fileConfig, f *flagValues) error {
 		return err
 	}
 	return c.checkPolicy()
+}
+
+// fillForwardHeaders takes the headers an operator forwards besides
+// forwardedHeaders: the -forward-header flags replace the file's
+// forward_headers. A header the gateway controls is an error.
+func (c *config) fillForwardHeaders(fc *fileConfig, f *flagValues) error {
+	names, path := fc.ForwardHeaders, []any{"forward_headers"}
+	if f.set["forward-header"] {
+		names = f.forwardHeaders
+	}
+	for i, n := range names {
+		name, err := checkForwardHeader(n)
+		if err != nil {
+			return &fieldError{"forward-header", append(path, i), err.Error()}
+		}
+		if !slices.Contains(c.forwardHeaders, name) {
+			c.forwardHeaders = append(c.forwardHeaders, name)
+		}
+	}
+	return nil
+}
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+// Set appends one value.
+func (l *listFlag) Set(v string) error {
+	*l = append(*l, v)
+	return nil
 }
 
 // fillIssuer takes the trusted issuers and the accepted audiences. The
@@ -421,6 +461,7 @@ func (c *config) describe(w io.Writer) {
 		fmt.Fprintf(w, "operation     $%s (levels %v, types %s, needs %q, search %t)\n", op.Name, op.Levels, orNone(strings.Join(op.Types, ",")), op.Permission.String(), op.Search)
 	}
 	fmt.Fprintf(w, "max response  %d bytes\nforward Authorization upstream: %t\n", c.maxResponse, c.forwardAuth)
+	fmt.Fprintf(w, "forwarded request headers: %s\n", strings.Join(slices.Concat(forwardedHeaders, c.forwardHeaders), ", "))
 	if d := c.dpop; d != nil {
 		nonces := "no server nonces"
 		if d.nonces != nil {

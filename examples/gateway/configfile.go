@@ -27,6 +27,7 @@ type fileConfig struct {
 	TLS                  fileTLS         `yaml:"tls"`
 	ForwardAuthorization bool            `yaml:"forward_authorization"`
 	DPoP                 fileDPoP        `yaml:"dpop"`
+	ForwardHeaders       []string        `yaml:"forward_headers"`
 }
 
 // fileDPoP turns on DPoP-bound access tokens (RFC 9449).

@@ -26,6 +26,22 @@
 // not refused at start-up, so that bearer clients keep working while
 // clients move to DPoP.
 //
+// Only the request headers the FHIR REST API and HTTP need reach the
+// upstream: Accept, Accept-Language, Content-Type, Content-Encoding,
+// Content-Length, If-Match, If-None-Match, If-Modified-Since,
+// If-Unmodified-Since, If-None-Exist, Prefer, Cache-Control,
+// X-Request-Id, X-Correlation-Id, traceparent, tracestate and
+// User-Agent, with the X-Forwarded-For, -Host and -Proto the gateway sets
+// (a client's own are replaced). Every other header is dropped, in any
+// letter case, and its name (not its value) logged at debug: the policy
+// decides a request without reading it, and it could select another
+// tenant or partition (IBM FHIR's X-FHIR-TENANT-ID and X-FHIR-DSID), or
+// make the server write (HAPI's X-Provenance). -forward-header (or
+// forward_headers in the file) forwards another one; a header the
+// gateway controls (Authorization, DPoP, Host, hop-by-hop headers,
+// X-Forwarded-*, Forwarded, X-Real-Ip, Via, method overrides,
+// Accept-Encoding, Origin, Expect, Access-Control-*) is a start-up error.
+//
 // The gateway starts even when the issuer or the upstream is not reachable
 // yet: it retries in the background (backoff up to 30 s) and answers FHIR
 // requests 503 with Retry-After and an OperationOutcome until the issuer's
@@ -150,6 +166,7 @@
 //	-base /fhir              the gateway's FHIR base path (default /fhir)
 //	-shared-types T1,T2      non-patient types patient/ scopes may read (e.g. Practitioner,Organization)
 //	-forward-authorization   also send the caller's Authorization header upstream (bearer tokens only)
+//	-forward-header NAME     also forward this request header upstream (repeatable)
 //	-dpop                    also accept DPoP-bound access tokens (RFC 9449); needs -public-url
 //	-public-url URL          origin clients address the gateway by (https://gw.example), which DPoP proofs name
 //	-dpop-nonce-secret FILE  secret (at least 32 bytes) of DPoP server nonces (default: no nonces)
@@ -184,6 +201,7 @@
 //	  enabled: true
 //	  public_url: https://gw.example
 //	  nonce_secret_file: /etc/gw/dpop-nonce.key   # optional
+//	forward_headers: [X-Site]        # request headers forwarded besides the FHIR ones
 //
 // A token's iss selects its issuer before any key is fetched; every listed
 // audience is accepted. -issuer flags (with -profile) replace the file's

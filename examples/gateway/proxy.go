@@ -24,6 +24,7 @@ func newProxy(c *config, policy *fhirauth.Policy, logger *slog.Logger, jobs *job
 	links := &linkRewriter{upstreamBase: upstream.String(), gatewayBase: base}
 	binder := &jobBinder{store: jobs, links: links, policy: policy, fhirNames: fhirNames(policy.Version()),
 		version: policy.Version(), maxManifest: c.maxResponse, logger: logger}
+	headers := newHeaderFilter(c.forwardHeaders, logger)
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.ResponseHeaderTimeout = timeouts.upstreamHeader
 	proxy := &httputil.ReverseProxy{
@@ -64,6 +65,7 @@ func newProxy(c *config, policy *fhirauth.Policy, logger *slog.Logger, jobs *job
 			out.URL.RawPath = ""
 			out.URL.RawQuery = pr.In.URL.RawQuery
 			out.Host = "" // Host: the upstream's own name
+			headers.apply(pr.In.Context(), out.Header)
 			pr.SetXForwarded()
 			if _, bearer := middleware.BearerToken(out.Header); !c.forwardAuth || !bearer {
 				// Only a bearer token is forwarded: a DPoP token is
