@@ -38,6 +38,7 @@ type config struct {
 	// forwardHeaders are request headers forwarded upstream besides
 	// forwardedHeaders (canonical names).
 	forwardHeaders []string
+	corsOrigins    []string // origins browser apps may call from; "*": any
 	maxResponse    int64
 	tlsCert        string
 	tlsKey         string
@@ -70,6 +71,7 @@ type flagValues struct {
 	forward, dpop                         bool
 	publicURL, nonceSecret                string
 	forwardHeaders                        listFlag // -forward-header (repeatable)
+	corsOrigins                           listFlag // -cors-origin (repeatable)
 	maxResponse                           int64
 	configFile, checkConfig               string
 }
@@ -88,6 +90,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&f.shared, "shared-types", "", "comma-separated non-patient resource types patient/ scopes may read")
 	fs.BoolVar(&f.forward, "forward-authorization", false, "forward the caller's Authorization header upstream (bearer tokens only, never a DPoP token)")
 	fs.Var(&f.forwardHeaders, "forward-header", "also forward this request header upstream (repeatable)")
+	fs.Var(&f.corsOrigins, "cors-origin", "let browser apps from this origin (or *) call the gateway (repeatable)")
 	fs.Int64Var(&f.maxResponse, "max-response", middleware.DefaultMaxResponseSize, "largest upstream response that can be checked, in bytes")
 	fs.BoolVar(&f.dpop, "dpop", false, "accept DPoP-bound access tokens (RFC 9449); needs -public-url")
 	fs.StringVar(&f.publicURL, "public-url", "", "origin clients address the gateway by (https://gw.example), which DPoP proofs name")
@@ -193,6 +196,9 @@ func (c *config) fill(fc *fileConfig, f *flagValues) error {
 	if err := c.fillForwardHeaders(fc, f); err != nil {
 		return err
 	}
+	if err := c.fillCORS(fc, f); err != nil {
+		return err
+	}
 	c.maxResponse = fc.Limits.MaxResponse
 	if f.set["max-response"] || c.maxResponse == 0 {
 		c.maxResponse = f.maxResponse
@@ -237,6 +243,24 @@ func (c *config) fillForwardHeaders(fc *fileConfig, f *flagValues) error {
 		}
 		if !slices.Contains(c.forwardHeaders, name) {
 			c.forwardHeaders = append(c.forwardHeaders, name)
+		}
+	}
+	return nil
+}
+
+// fillCORS takes the origins browser apps may call from: the
+// -cors-origin flags replace the file's cors_origins.
+func (c *config) fillCORS(fc *fileConfig, f *flagValues) error {
+	origins := fc.CORSOrigins
+	if f.set["cors-origin"] {
+		origins = f.corsOrigins
+	}
+	for i, o := range origins {
+		if err := checkOrigin(o); err != nil {
+			return &fieldError{"cors-origin", []any{"cors_origins", i}, err.Error()}
+		}
+		if !slices.Contains(c.corsOrigins, o) {
+			c.corsOrigins = append(c.corsOrigins, o)
 		}
 	}
 	return nil
@@ -461,6 +485,7 @@ func (c *config) describe(w io.Writer) {
 		fmt.Fprintf(w, "operation     $%s (levels %v, types %s, needs %q, search %t)\n", op.Name, op.Levels, orNone(strings.Join(op.Types, ",")), op.Permission.String(), op.Search)
 	}
 	fmt.Fprintf(w, "max response  %d bytes\nforward Authorization upstream: %t\n", c.maxResponse, c.forwardAuth)
+	fmt.Fprintf(w, "CORS origins  %s\n", orNone(strings.Join(c.corsOrigins, ", ")))
 	fmt.Fprintf(w, "forwarded request headers: %s\n", strings.Join(slices.Concat(forwardedHeaders, c.forwardHeaders), ", "))
 	if d := c.dpop; d != nil {
 		nonces := "no server nonces"

@@ -28,6 +28,7 @@ type fileConfig struct {
 	ForwardAuthorization bool            `yaml:"forward_authorization"`
 	DPoP                 fileDPoP        `yaml:"dpop"`
 	ForwardHeaders       []string        `yaml:"forward_headers"`
+	CORSOrigins          []string        `yaml:"cors_origins"`
 }
 
 // fileDPoP turns on DPoP-bound access tokens (RFC 9449).

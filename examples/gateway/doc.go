@@ -42,6 +42,28 @@
 // X-Forwarded-*, Forwarded, X-Real-Ip, Via, method overrides,
 // Accept-Encoding, Origin, Expect, Access-Control-*) is a start-up error.
 //
+// Browser apps on other origins (SMART apps served from their own host)
+// may call the gateway when their origin is given with -cors-origin
+// (repeatable; cors_origins in the file): an exact origin as a browser
+// sends it (https://app.example, lower case, no path, no default port),
+// or "*" for any. "null" cannot be allowed (any sandboxed page sends
+// it), and Access-Control-Allow-Credentials is never sent: the app's
+// bearer token is no ambient credential, so "*" grants nothing a token
+// does not. The gateway answers a preflight (OPTIONS with
+// Access-Control-Request-Method) itself, without a token and without
+// asking the upstream: 204 with the methods it serves, the request
+// headers it accepts (Authorization, DPoP with -dpop, and the forwarded
+// ones) and
+// Access-Control-Max-Age 600 for an allowed origin; 403 and no CORS
+// headers for any other, or for a request with more than one Origin.
+// Every other answer for an allowed origin, 401 and 403 included (so the
+// app can read why), carries Access-Control-Allow-Origin and
+// Access-Control-Expose-Headers (Location, Content-Location, ETag,
+// Last-Modified, WWW-Authenticate, Retry-After, X-Request-Id, and
+// DPoP-Nonce with -dpop); all carry
+// Vary: Origin. The upstream's own Access-Control-* headers are dropped
+// whether or not -cors-origin is given.
+//
 // The gateway starts even when the issuer or the upstream is not reachable
 // yet: it retries in the background (backoff up to 30 s) and answers FHIR
 // requests 503 with Retry-After and an OperationOutcome until the issuer's
@@ -170,6 +192,7 @@
 //	-dpop                    also accept DPoP-bound access tokens (RFC 9449); needs -public-url
 //	-public-url URL          origin clients address the gateway by (https://gw.example), which DPoP proofs name
 //	-dpop-nonce-secret FILE  secret (at least 32 bytes) of DPoP server nonces (default: no nonces)
+//	-cors-origin ORIGIN      let browser apps from ORIGIN (exact, or *) call the gateway (repeatable)
 //	-max-response BYTES      largest upstream response that can be checked (default 16 MiB)
 //	-config FILE             YAML configuration file (flags override it)
 //	-check-config FILE       validate FILE, print what the gateway would enforce, exit
@@ -202,6 +225,7 @@
 //	  public_url: https://gw.example
 //	  nonce_secret_file: /etc/gw/dpop-nonce.key   # optional
 //	forward_headers: [X-Site]        # request headers forwarded besides the FHIR ones
+//	cors_origins: [https://app.example]   # quote "*" in YAML
 //
 // A token's iss selects its issuer before any key is fetched; every listed
 // audience is accepted. -issuer flags (with -profile) replace the file's

@@ -33,6 +33,7 @@ type gateway struct {
 	capability *capabilityCache
 	jobs       *jobStore   // the upstream's export jobs and who started them
 	dpop       *dpopScheme // nil: DPoP-bound tokens are refused
+	cors       *cors       // nil: no cross-origin access
 
 	fhir      atomic.Pointer[http.Handler]
 	verifiers atomic.Pointer[[]*token.Verifier] // one per trusted issuer
@@ -55,9 +56,19 @@ var retry = struct{ first, max, attempt time.Duration }{first: time.Second, max:
 func newGateway(c *config, logger *slog.Logger) *gateway {
 	t := currentTimeouts()
 	client := &http.Client{Timeout: t.upstreamHeader}
-	return &gateway{c: c, logger: logger, metrics: fhirmetrics.New(), client: client,
+	g := &gateway{c: c, logger: logger, metrics: fhirmetrics.New(), client: client,
 		capability: &capabilityCache{client: client, upstream: c.upstream.String()},
 		jobs:       newJobStore(currentJobLimits())}
+	g.cors = newCORS(c.corsOrigins, c.forwardHeaders, c.dpop != nil, g.fhirVersionOrR4)
+	return g
+}
+
+// fhirVersionOrR4 is the FHIR version in force, R4 until it is known.
+func (g *gateway) fhirVersionOrR4() fhirspec.Version {
+	if v := fhirspec.Version(g.version.Load()); v.Valid() {
+		return v
+	}
+	return fhirspec.R4
 }
 
 // ServeHTTP routes the operational endpoints and hands everything else to
@@ -80,6 +91,9 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if g.cors != nil && g.cors.handle(w, r) {
+		return // a preflight
+	}
 	if h := g.fhir.Load(); h != nil {
 		(*h).ServeHTTP(w, r)
 		return
@@ -90,11 +104,7 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // notReady answers a FHIR request that arrived before the issuer's keys
 // (or the upstream's FHIR version) did.
 func (g *gateway) notReady(w http.ResponseWriter) {
-	v := fhirspec.Version(g.version.Load())
-	if !v.Valid() {
-		v = fhirspec.R4
-	}
-	body := fhirauth.OperationOutcome(v, "transient", "the gateway is starting: the token issuer or the upstream FHIR server is not reachable yet; try again later")
+	body := fhirauth.OperationOutcome(g.fhirVersionOrR4(), "transient", "the gateway is starting: the token issuer or the upstream FHIR server is not reachable yet; try again later")
 	h := w.Header()
 	h.Set("Content-Type", "application/fhir+json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))

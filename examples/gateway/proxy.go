@@ -85,8 +85,11 @@ func newProxy(c *config, policy *fhirauth.Policy, logger *slog.Logger, jobs *job
 			// their links rewritten.
 			out.Header.Del("Accept-Encoding")
 		},
-		Transport:      transport,
-		ModifyResponse: binder.modify,
+		Transport: transport,
+		ModifyResponse: func(res *http.Response) error {
+			stripCORS(res.Header)
+			return binder.modify(res)
+		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			logger.LogAttrs(r.Context(), slog.LevelWarn, "gateway: upstream request failed", slog.String("error", err.Error()))
 			body := fhirauth.OperationOutcome(policy.Version(), "transient", "the upstream FHIR server did not answer")
