@@ -70,8 +70,7 @@ type flagValues struct {
 	upstream, addr, version, base, shared string
 	forward, dpop                         bool
 	publicURL, nonceSecret                string
-	forwardHeaders                        listFlag // -forward-header (repeatable)
-	corsOrigins                           listFlag // -cors-origin (repeatable)
+	forwardHeaders, corsOrigins           []string // -forward-header, -cors-origin (repeatable)
 	maxResponse                           int64
 	configFile, checkConfig               string
 }
@@ -89,8 +88,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&f.base, "base", "/fhir", "the gateway's FHIR base path")
 	fs.StringVar(&f.shared, "shared-types", "", "comma-separated non-patient resource types patient/ scopes may read")
 	fs.BoolVar(&f.forward, "forward-authorization", false, "forward the caller's Authorization header upstream (bearer tokens only, never a DPoP token)")
-	fs.Var(&f.forwardHeaders, "forward-header", "also forward this request header upstream (repeatable)")
-	fs.Var(&f.corsOrigins, "cors-origin", "let browser apps from this origin (or *) call the gateway (repeatable)")
+	fs.Func("forward-header", "also forward this request header upstream (repeatable)", appendTo(&f.forwardHeaders))
+	fs.Func("cors-origin", "let browser apps from this origin (or *) call the gateway (repeatable)", appendTo(&f.corsOrigins))
 	fs.Int64Var(&f.maxResponse, "max-response", middleware.DefaultMaxResponseSize, "largest upstream response that can be checked, in bytes")
 	fs.BoolVar(&f.dpop, "dpop", false, "accept DPoP-bound access tokens (RFC 9449); needs -public-url")
 	fs.StringVar(&f.publicURL, "public-url", "", "origin clients address the gateway by (https://gw.example), which DPoP proofs name")
@@ -266,15 +265,12 @@ func (c *config) fillCORS(fc *fileConfig, f *flagValues) error {
 	return nil
 }
 
-// listFlag is a repeatable string flag.
-type listFlag []string
-
-func (l *listFlag) String() string { return strings.Join(*l, ",") }
-
-// Set appends one value.
-func (l *listFlag) Set(v string) error {
-	*l = append(*l, v)
-	return nil
+// appendTo is the setter of a repeatable string flag.
+func appendTo(list *[]string) func(string) error {
+	return func(v string) error {
+		*list = append(*list, v)
+		return nil
+	}
 }
 
 // fillIssuer takes the trusted issuers and the accepted audiences. The
