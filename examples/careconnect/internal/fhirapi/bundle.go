@@ -237,7 +237,8 @@ func (h *Handler) transaction(req request, jobs []entryJob) response {
 // assignIDs gives each POST entry with a urn fullUrl the id it will be
 // created with, so references to it can be rewritten before anything is
 // written. A POST becomes a PUT with that id; If-None-Exist is resolved
-// first (a match maps the urn to the existing resource).
+// first, as for a conditional create without a urn (a match maps the urn
+// to the existing resource; several fail the transaction).
 func (h *Handler) assignIDs(ops store.Ops, jobs []entryJob, ids map[string]string) error {
 	for i := range jobs {
 		job := &jobs[i]
@@ -252,20 +253,15 @@ func (h *Handler) assignIDs(ops store.Ops, jobs []entryJob, ids map[string]strin
 			return &errTransaction{failure(http.StatusBadRequest, "invalid", fmt.Sprintf("entry %d: duplicate fullUrl %s", i, job.urn))}
 		}
 		if cond := job.req.header.Get("If-None-Exist"); cond != "" {
-			v, err := url.ParseQuery(cond)
-			if err != nil {
-				return &errTransaction{failure(http.StatusBadRequest, "invalid", fmt.Sprintf("entry %d: malformed ifNoneExist", i))}
+			// The same search, and the same failures (400 for no
+			// search, 412 for several matches), as without a urn.
+			existing, resp, ok := h.matchOne(job.req, ops, typ, cond)
+			if !ok {
+				resp.body = outcomeJSON("error", issueCode(resp.body), fmt.Sprintf("transaction failed at entry %d: %s", i, diagnostics(resp.body)))
+				return &errTransaction{resp}
 			}
-			q, err := store.ParseQuery(typ, v)
-			if err != nil {
-				return &errTransaction{fromError(err)}
-			}
-			page, err := ops.Search(q, visible(job.req.access))
-			if err != nil {
-				return &errTransaction{fromError(err)}
-			}
-			if page.Total == 1 {
-				ids[job.urn] = typ + "/" + page.Matches[0].ID
+			if existing != nil {
+				ids[job.urn] = typ + "/" + existing.ID
 				continue // the entry itself answers 200 with the match
 			}
 		}

@@ -133,3 +133,21 @@ func TestTransactionUnknownTypeDoesNotHang(t *testing.T) {
 		t.Fatal("transaction with an unknown type hangs")
 	}
 }
+
+// A conditional create under a urn fullUrl is answered as one without:
+// a search that matches several resources fails the transaction with
+// 412, and one that is no search with 400, rather than creating.
+func TestTransactionConditionalCreateWithPlaceholder(t *testing.T) {
+	a := newAPI(t, fhirversion.STU3)
+	before := a.get("/fhir/Observation?_summary=count").doc["total"]
+	for cond, want := range map[string]int{"category=laboratory": http.StatusPreconditionFailed, "&": http.StatusBadRequest} {
+		for _, fullURL := range []string{"urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a", ""} {
+			tx := `{"resourceType":"Bundle","type":"transaction","entry":[
+ {"fullUrl":"` + fullURL + `","resource":` + newObservation + `,"request":{"method":"POST","url":"Observation","ifNoneExist":"` + cond + `"}},
+ {"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},"related":[{"target":{"reference":"urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a"}}]},"request":{"method":"POST","url":"Observation"}}]}`
+			res := a.do(http.MethodPost, "/fhir", fhirJSON, tx)
+			assert.Equal(t, want, res.status, "ifNoneExist %q, fullUrl %q: %s", cond, fullURL, res.body)
+			assert.Equal(t, before, a.get("/fhir/Observation?_summary=count").doc["total"], "nothing created")
+		}
+	}
+}
