@@ -18,6 +18,12 @@
 // that names nothing plainly as written behind a "?", so that a check
 // comparing against one patient refuses it. IsLaboratory and
 // IsObservation are the rights of the hunts' Observation scopes.
+// Transactions are judged whole: Atomicity refuses a transaction answered
+// other than 2xx that changed the store, and one answered 2xx without a
+// 2xx answer for every entry fhirauth let through; AnswerResources are
+// the resources a write answered with, which must be within the token's
+// rights as what it wrote must (a conditional create that matched
+// answers what its search found).
 //
 // The grammar pieces rewrite a JSON body as text where a JSON reader may
 // read it differently from the server: a member repeated at the end

@@ -12,6 +12,9 @@ func TestPatientRef(t *testing.T) {
 		"https://x.example/fhir/Patient/1":   "Patient/1",
 		"Group/1":                            "",
 		"Patient?identifier=1":               "?Patient?identifier=1",
+		"Practitioner?_id=1":                 "",
+		"patient?identifier=1":               "?patient?identifier=1",
+		"?identifier=1":                      "??identifier=1",
 		"#c1":                                "?#c1",
 		"urn:uuid:0":                         "?urn:uuid:0",
 		"patient/1":                          "", // a type of its own, not Patient
@@ -86,5 +89,41 @@ func TestEntryStatuses(t *testing.T) {
 	}
 	if got := EntryStatuses([]byte("<html>")); got != nil {
 		t.Errorf("EntryStatuses(not JSON) = %q", got)
+	}
+}
+
+func TestAnswerResources(t *testing.T) {
+	got := AnswerResources([]byte(`{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Observation","id":"a"}},` +
+		`{"response":{"status":"201"}},{"resource":{"resourceType":"OperationOutcome"}}]}`))
+	if len(got) != 1 || got[0]["id"] != "a" {
+		t.Errorf("AnswerResources(Bundle) = %v", got)
+	}
+	for _, body := range []string{`{"resourceType":"OperationOutcome"}`, `[]`, ``} {
+		if got := AnswerResources([]byte(body)); got != nil {
+			t.Errorf("AnswerResources(%s) = %v", body, got)
+		}
+	}
+	if got := AnswerResources([]byte(`{"resourceType":"Patient","id":"2"}`)); len(got) != 1 {
+		t.Errorf("AnswerResources(Patient) = %v", got)
+	}
+}
+
+func TestAtomicity(t *testing.T) {
+	ok := []byte(`{"entry":[{"response":{"status":"201 Created"}},{"response":{"status":"403"}}]}`)
+	for _, tc := range []struct {
+		entries, status int
+		answer          string
+		changed         []string
+		bad             bool
+	}{
+		{2, 200, string(ok), []string{"A/1"}, false},
+		{3, 200, string(ok), nil, true},
+		{2, 400, `{}`, nil, false},
+		{2, 400, `{}`, []string{"A/1"}, true},
+		{1, 200, `{"entry":[{"response":{"status":"412"}}]}`, nil, true},
+	} {
+		if got := Atomicity(tc.entries, tc.status, []byte(tc.answer), tc.changed); (len(got) > 0) != tc.bad {
+			t.Errorf("Atomicity(%d, %d, %s, %v) = %q", tc.entries, tc.status, tc.answer, tc.changed, got)
+		}
 	}
 }

@@ -44,9 +44,14 @@ func IsLaboratory(r map[string]any) (bool, string) {
 // PatientRef normalizes a reference string: "Patient/id" for a reference
 // to a Patient by a relative or absolute URL, with or without a version;
 // "" for a plain reference to another type ("Type/id"); otherwise s as
-// written behind a "?" (a local "#id", a urn:uuid, a search, a spelling
-// that names nothing plainly).
+// written behind a "?" (a local "#id", a urn:uuid, a search of
+// patients, a spelling that names nothing plainly). A search of another
+// type ("Practitioner?name=x") is "": whether a server resolves it or
+// stores it as written, it names no patient.
 func PatientRef(s string) string {
+	if typ, _, ok := strings.Cut(s, "?"); ok && typ != "Patient" && isTypeName(typ) {
+		return ""
+	}
 	rest := s
 	if i := strings.Index(rest, "/Patient/"); i >= 0 && strings.HasPrefix(rest, "http") {
 		rest = rest[i+1:]
@@ -119,6 +124,17 @@ func InCompartment(r map[string]any, elements map[string][]string, patient strin
 	return false, fmt.Sprintf("its compartment references are %q", ids)
 }
 
+// isTypeName reports whether s is spelled as a resource type is: an
+// upper-case ASCII letter, then ASCII letters.
+func isTypeName(s string) bool {
+	for i, c := range s {
+		if !(c >= 'A' && c <= 'Z' || i > 0 && c >= 'a' && c <= 'z') {
+			return false
+		}
+	}
+	return s != ""
+}
+
 func hasFoldPrefix(s, prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
@@ -188,4 +204,57 @@ func WritableIDs(store map[string]map[string]any, typ string, ids []string, with
 		}
 	}
 	return out
+}
+
+// AnswerResources are the resources a write's answer holds: the resource
+// answered, or the resources of a Bundle's entries (an OperationOutcome
+// is none). What a write answers is what it wrote or, for a conditional
+// create that matched, what its search found: both must be within the
+// token's rights.
+func AnswerResources(answer []byte) []map[string]any {
+	var top map[string]any
+	if json.Unmarshal(answer, &top) != nil {
+		return nil
+	}
+	var out []map[string]any
+	switch top["resourceType"] {
+	case "OperationOutcome", nil:
+	case "Bundle":
+		entries, _ := top["entry"].([]any)
+		for _, en := range entries {
+			m, _ := en.(map[string]any)
+			if r, ok := m["resource"].(map[string]any); ok && r["resourceType"] != "OperationOutcome" {
+				out = append(out, r)
+			}
+		}
+	default:
+		out = append(out, top)
+	}
+	return out
+}
+
+// Atomicity returns what is wrong with the outcome of a transaction of
+// entries entries, answered status with answer, that changed the store
+// as changed lists (ChangedKeys). A transaction is all or nothing: an
+// answer other than 2xx must leave the store as it was, and a 2xx answer
+// must be a transaction-response with an entry for each entry, each 2xx
+// but those whose answer fhirauth withheld (403, or 404 where it hides
+// existence).
+func Atomicity(entries, status int, answer []byte, changed []string) []string {
+	if status/100 != 2 {
+		if len(changed) > 0 {
+			return []string{fmt.Sprintf("the transaction was answered %d, yet the store changed %v", status, changed)}
+		}
+		return nil
+	}
+	statuses := EntryStatuses(answer)
+	if len(statuses) != entries {
+		return []string{fmt.Sprintf("the transaction of %d entries was answered %d with %d entries", entries, status, len(statuses))}
+	}
+	for i, st := range statuses {
+		if !strings.HasPrefix(st, "2") && st != "403" && st != "404" {
+			return []string{fmt.Sprintf("the transaction was answered %d, yet its entry %d was answered %s", status, i, st)}
+		}
+	}
+	return nil
 }

@@ -283,73 +283,19 @@ func checkWrite(e *env, p writePrincipal, before, after map[string]map[string]an
 		problems = append(problems, fmt.Sprintf("the gateway answered %d, yet the upstream changed %v", status, changed))
 	}
 	if w.txEntries > 0 {
-		problems = append(problems, atomicity(w, status, answer, changed)...)
+		problems = append(problems, hunt.Atomicity(w.txEntries, status, answer, changed)...)
 	}
 	for _, m := range p.foreignMarkers {
 		if strings.Contains(string(answer), m) {
 			problems = append(problems, "the answer holds "+m)
 		}
 	}
-	for _, r := range answerResources(answer) {
+	for _, r := range hunt.AnswerResources(answer) {
 		if ok, why := p.within(r); !ok {
 			problems = append(problems, fmt.Sprintf("the answer holds %s/%v, not the token's: %s", r["resourceType"], r["id"], why))
 		}
 	}
 	return problems
-}
-
-// answerResources are the resources a write's answer holds: the
-// resource answered, or the resources of a Bundle's entries (an
-// OperationOutcome is none). What a write answers is what it wrote or,
-// for a conditional create that matched, what its search found: both
-// must be the token's.
-func answerResources(answer []byte) []map[string]any {
-	var top map[string]any
-	if json.Unmarshal(answer, &top) != nil {
-		return nil
-	}
-	var out []map[string]any
-	switch top["resourceType"] {
-	case "OperationOutcome", nil:
-	case "Bundle":
-		entries, _ := top["entry"].([]any)
-		for _, en := range entries {
-			m, _ := en.(map[string]any)
-			if r, ok := m["resource"].(map[string]any); ok && r["resourceType"] != "OperationOutcome" {
-				out = append(out, r)
-			}
-		}
-	default:
-		out = append(out, top)
-	}
-	return out
-}
-
-// atomicity returns what is wrong with a transaction's outcome: it is
-// all or nothing (the upstream rolls a failed transaction back, and the
-// gateway refuses the whole Bundle when it refuses an entry), so an
-// answer other than 2xx must leave the upstream as it was, and a 2xx
-// answer must be a transaction-response with every entry 2xx, but for
-// entries whose answer the gateway withheld (403, or 404 where it hides
-// existence: a conditional create that found a resource the token may
-// not read).
-func atomicity(w writeRequest, status int, answer []byte, changed []string) []string {
-	if status/100 != 2 {
-		if len(changed) > 0 {
-			return []string{fmt.Sprintf("the transaction was answered %d, yet the upstream changed %v", status, changed)}
-		}
-		return nil
-	}
-	statuses := hunt.EntryStatuses(answer)
-	if len(statuses) != w.txEntries {
-		return []string{fmt.Sprintf("the transaction of %d entries was answered %d with %d entries", w.txEntries, status, len(statuses))}
-	}
-	for i, st := range statuses {
-		if !strings.HasPrefix(st, "2") && st != "403" && st != "404" {
-			return []string{fmt.Sprintf("the transaction was answered %d, yet its entry %d was answered %s", status, i, st)}
-		}
-	}
-	return nil
 }
 
 func changeKind(before, after map[string]any) string {

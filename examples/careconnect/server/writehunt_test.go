@@ -9,7 +9,11 @@ package server_test
 // are sent with write tokens of the embedded issuer; after each one the
 // whole store is read with a system token and compared with the store
 // before: every resource created, changed or deleted must have been the
-// token's to write, as it was and as it is now.
+// token's to write, as it was and as it is now. Then transactions whose
+// entries link to each other (writehuntlinked_test.go) are sent with a
+// patient token, a laboratory token and a system/*.cruds control, and
+// each is judged whole as well: a transaction answered other than 2xx
+// leaves the store as it was.
 
 import (
 	"context"
@@ -46,7 +50,8 @@ const writeHuntClients = `[
  {"client_id":"labw","client_secret":"s3cret","scope":"user/Observation.cruds?category=laboratory user/Patient.rs"},
  {"client_id":"plabw","client_secret":"s3cret","scope":"patient/Observation.cruds?category=laboratory patient/Patient.rs","patient":"1"},
  {"client_id":"obsw","client_secret":"s3cret","scope":"user/Observation.cruds user/Patient.rs"},
- {"client_id":"sys","client_secret":"s3cret","scope":"system/*.rs"}
+ {"client_id":"sys","client_secret":"s3cret","scope":"system/*.rs"},
+ {"client_id":"sysw","client_secret":"s3cret","scope":"system/*.cruds"}
 ]`
 
 // whPatient is the patient of the patient-context clients.
@@ -129,6 +134,13 @@ func TestWriteHunt(t *testing.T) {
 			require.GreaterOrEqual(t, c.changed, n/10, "too few writes changed the store")
 		})
 	}
+	m := 20
+	if v := os.Getenv("WRITEHUNT_TRANSACTIONS"); v != "" {
+		var err error
+		m, err = strconv.Atoi(v)
+		require.NoError(t, err, "WRITEHUNT_TRANSACTIONS")
+	}
+	whLinkedRun(t, a, sys, g, s, m)
 }
 
 // startWriteHunt starts careconnect with the hunt's clients, serving FHIR
@@ -219,11 +231,21 @@ func whCheck(p whPrincipal, before, after map[string]map[string]any, changed []s
 	if r.status/100 != 2 && len(changed) > 0 {
 		problems = append(problems, fmt.Sprintf("answered %d, yet the store changed %v", r.status, changed))
 	}
+	if w.txEntries > 0 {
+		problems = append(problems, hunt.Atomicity(w.txEntries, r.status, r.body, changed)...)
+	}
+	for _, res := range hunt.AnswerResources(r.body) {
+		if ok, why := p.within(res); !ok {
+			problems = append(problems, fmt.Sprintf("the answer holds %s/%v, not the token's: %s", res["resourceType"], res["id"], why))
+		}
+	}
 	if w.shape == "transaction" && r.status/100 == 2 && len(changed) == 0 && strings.Contains(w.body, `"POST"`) && !strings.Contains(w.body, "ifNoneExist") {
 		problems = append(problems, "a transaction with a create answered 2xx, yet nothing changed")
 	}
 	for _, m := range p.markers {
-		if strings.Contains(string(r.body), m) {
+		// A marker the write itself sent (a search by another
+		// patient's NHS number) may come back in a refusal's reason.
+		if strings.Contains(string(r.body), m) && !strings.Contains(w.body+w.target+hunt.JSON(w.headers), m) {
 			problems = append(problems, "the answer holds "+m)
 		}
 	}
@@ -297,6 +319,9 @@ type whWrite struct {
 	headers               map[string]string
 	body                  string
 	bundle                bool
+	// txEntries is the number of entries of a linked transaction, 0
+	// for any other write.
+	txEntries int
 }
 
 // whSend sends w with token.
@@ -336,6 +361,9 @@ type whGen struct {
 	obsOnly   bool
 	tame      bool
 	templates map[string]map[string]any
+	// linked draws only transactions whose entries link to each other
+	// (linkedTransaction).
+	linked bool
 }
 
 func (g *whGen) pick(list []string) string { return list[g.r.IntN(len(list))] }
@@ -347,6 +375,9 @@ var whShapes = []string{"create", "update", "update", "patch", "patch", "delete"
 
 // write draws one write.
 func (g *whGen) write() whWrite {
+	if g.linked {
+		return g.linkedTransaction()
+	}
 	g.tame = g.r.IntN(5) < 2
 	shape := g.pick(whShapes)
 	typ := g.writeType()
