@@ -51,17 +51,39 @@ func WithDPoP(cfg DPoPConfig) Option {
 		if err != nil {
 			return fmt.Errorf("middleware: WithDPoP: %w", err)
 		}
-		d := &dpopSetup{checker: checker}
-		if cfg.ExternalURL != "" {
-			u, err := dpopurl.Normalize(cfg.ExternalURL)
-			if err != nil || !strings.HasSuffix(u, "/") || strings.Count(u, "/") != 3 {
-				return fmt.Errorf("middleware: WithDPoP: ExternalURL %q is not an http(s) origin (scheme://host[:port])", cfg.ExternalURL)
-			}
-			d.external = strings.TrimSuffix(u, "/")
+		external, err := cfg.externalOrigin()
+		if err != nil {
+			return fmt.Errorf("middleware: WithDPoP: %w", err)
 		}
-		c.dpop = d
+		c.dpop = &dpopSetup{checker: checker, external: external}
 		return nil
 	}
+}
+
+// externalOrigin is ExternalURL normalized, without the trailing "/"
+// ("" when there is none).
+func (cfg DPoPConfig) externalOrigin() (string, error) {
+	if cfg.ExternalURL == "" {
+		return "", nil
+	}
+	u, err := dpopurl.Normalize(cfg.ExternalURL)
+	if err != nil || !strings.HasSuffix(u, "/") || strings.Count(u, "/") != 3 {
+		return "", fmt.Errorf("ExternalURL %q is not an http(s) origin (scheme://host[:port])", cfg.ExternalURL)
+	}
+	return strings.TrimSuffix(u, "/"), nil
+}
+
+// ProofURL is the URL a DPoP proof of r must name (its htu) under
+// WithDPoP(cfg): ExternalURL, or else r's own origin, followed by r's
+// path. A handler beside the middleware that checks proofs itself
+// (token.DPoPChecker.Authenticate) checks them for this URL, so that it
+// takes the proofs the middleware takes and no others.
+func (cfg DPoPConfig) ProofURL(r *http.Request) (string, error) {
+	external, err := cfg.externalOrigin()
+	if err != nil {
+		return "", fmt.Errorf("middleware: %w", err)
+	}
+	return proofURL(external, r), nil
 }
 
 // bindAuthenticator checks that auth can return bound tokens when DPoP or
@@ -148,8 +170,12 @@ func (m *Middleware) authenticateDPoP(st *requestState, r *http.Request) *token.
 
 // targetURL is the request's URL as the client addressed it, without
 // query: the configured external origin, or the request's own.
-func (d *dpopSetup) targetURL(r *http.Request) string {
-	origin := d.external
+func (d *dpopSetup) targetURL(r *http.Request) string { return proofURL(d.external, r) }
+
+// proofURL is r's URL without query, at origin external ("" for r's own:
+// https when the connection is TLS, the Host header).
+func proofURL(external string, r *http.Request) string {
+	origin := external
 	if origin == "" {
 		scheme := "http://"
 		if r.TLS != nil {

@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"log/slog"
 	"net/http"
@@ -394,4 +395,65 @@ func TestDPoPTokenReadsAsTheMiddleware(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDPoPProofURLIsTheMiddlewares: a proof for ProofURL's answer is the
+// one the middleware takes, for each way a request can be addressed; a
+// proof for any of the other URLs is refused.
+func TestDPoPProofURLIsTheMiddlewares(t *testing.T) {
+	type target struct {
+		name, external, host, path string
+		tls                        bool
+	}
+	targets := []target{
+		{"external origin", dpopOrigin, "internal:8080", "/fhir/Patient", false},
+		{"external origin with a port and case", "HTTPS://FHIR.example.org:8443/", "internal:8080", "/fhir/Patient", false},
+		{"request's own origin", "", "fhir.example.org:9090", "/fhir/Patient", false},
+		{"request's own origin over TLS", "", "fhir.example.org", "/fhir/Patient", true},
+		{"escaped path", "", "localhost:8080", "/fhir/Patient/a%2Fb", false},
+	}
+	candidates := []string{dpopOrigin + "/fhir/Patient", "HTTPS://fhir.example.org:8443/fhir/Patient",
+		"http://internal:8080/fhir/Patient", "https://internal:8080/fhir/Patient",
+		"http://fhir.example.org:9090/fhir/Patient", "https://fhir.example.org/fhir/Patient",
+		"http://fhir.example.org/fhir/Patient", "http://localhost:8080/fhir/Patient/a%2Fb", "http://localhost:8080/fhir/Patient/a/b"}
+	iss := tokentest.NewIssuer()
+	t.Cleanup(iss.Close)
+	for _, tg := range targets {
+		t.Run(tg.name, func(t *testing.T) {
+			cfg := middleware.DPoPConfig{ExternalURL: tg.external}
+			s := newDPoPServer(t, iss, cfg)
+			key := newKey(t)
+			tok := s.boundToken(key)
+			request := func() *http.Request {
+				r := httptest.NewRequest(http.MethodGet, tg.path+"?q=1", nil)
+				r.Host = tg.host
+				r.TLS = nil
+				if tg.tls {
+					r.TLS = &tls.ConnectionState{}
+				}
+				return r
+			}
+			want, err := cfg.ProofURL(request())
+			require.NoError(t, err)
+			for _, u := range append(candidates, want) {
+				r := request()
+				r.Header.Set("Authorization", "DPoP "+tok)
+				r.Header.Set("DPoP", mustProof(t, key, http.MethodGet, u, tok, ""))
+				w := httptest.NewRecorder()
+				s.h.ServeHTTP(w, r)
+				accepted := w.Code != http.StatusUnauthorized
+				assert.Equal(t, accepted, u == want || sameURL(u, want), "%s for ProofURL %s: %d %s", u, want, w.Code, w.Body)
+			}
+		})
+	}
+	_, err := middleware.DPoPConfig{ExternalURL: "https://fhir.example.org/fhir"}.ProofURL(httptest.NewRequest(http.MethodGet, "/", nil))
+	require.Error(t, err, "an ExternalURL with a path is refused, as WithDPoP refuses it")
+}
+
+// sameURL reports whether a and b differ only in the case of their
+// scheme and host, which a proof's htu may spell either way.
+func sameURL(a, b string) bool {
+	origin := func(s string) int { return strings.Index(s[len("https://"):], "/") + len("https://") }
+	i, j := origin(a), origin(b)
+	return strings.EqualFold(a[:i], b[:j]) && a[i:] == b[j:]
 }
