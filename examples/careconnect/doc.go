@@ -41,7 +41,8 @@
 // /oauth2/token (client credentials, client authenticated by HTTP Basic),
 // /oauth2/jwks and /.well-known/openid-configuration; the scopes page at /,
 // which shows each token's claims beside what it may do, in words (GET
-// /explain with the token answers fhirauth.Policy.Explain as JSON).
+// /explain with the token, Bearer or DPoP with its proof, answers
+// fhirauth.Policy.Explain as JSON).
 // Tokens last 90 minutes. The embedded issuer's tokens are trusted only
 // with typ at+jwt and a lifetime of at most 90 minutes plus the clock
 // leeway, and a token revoked at /oauth2/revoke is refused (401) from the

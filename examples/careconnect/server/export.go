@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/bulk"
+	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/credential"
 	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/store"
 	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
 	"github.com/fhirwarden/fhirwarden/middleware"
@@ -16,9 +17,9 @@ import (
 const exportStep = 100 * time.Millisecond
 
 // newExporter builds the Bulk Data exporter of server s.
-func newExporter(s *Server, st *store.Store, v fhirspec.Version, auth token.Authenticator) (*bulk.Exporter, error) {
+func newExporter(s *Server, st *store.Store, v fhirspec.Version, creds *credential.Checker) (*bulk.Exporter, error) {
 	return bulk.New(bulk.Config{
-		Store: st, Version: v, Authenticator: auth, RootURL: s.root, Step: exportStep,
+		Store: st, Version: v, Credentials: creds, RootURL: s.root, Step: exportStep,
 		Principal: func(r *http.Request) *token.Principal { return middleware.PrincipalFrom(r.Context()) },
 	})
 }

@@ -10,10 +10,9 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/credential"
 	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/sample"
 	"github.com/fhirwarden/fhirwarden/fhirauth"
-	"github.com/fhirwarden/fhirwarden/middleware"
-	"github.com/fhirwarden/fhirwarden/token"
 )
 
 //go:embed web/index.html
@@ -123,27 +122,22 @@ type explained struct {
 	Explanation *fhirauth.Explanation `json:"explanation"`
 }
 
-// explainHandler serves GET /explain: the bearer token's explanation
+// explainHandler serves GET /explain: the token's explanation
 // (fhirauth.Policy.Explain) as JSON, for the scopes page to show beside
-// the token's raw claims. The token is verified like any FHIR request's.
-func explainHandler(policy *fhirauth.Policy, auth token.Authenticator) http.Handler {
+// the token's raw claims. The credentials are checked as a FHIR
+// request's are (creds: Bearer, or DPoP with a proof for this URL).
+func explainHandler(policy *fhirauth.Policy, creds *credential.Checker) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Type", "application/json")
 		h.Set("Cache-Control", "no-store")
 		h.Set("X-Content-Type-Options", "nosniff")
-		raw, ok := middleware.BearerToken(r.Header)
-		if !ok {
-			h.Set("WWW-Authenticate", `Bearer realm="careconnect"`)
-			w.WriteHeader(http.StatusUnauthorized)
-			_, _ = w.Write([]byte(`{"error":"send the token to explain: Authorization: Bearer <token>"}`))
-			return
-		}
-		pr, err := auth.Authenticate(r.Context(), raw)
-		if err != nil {
-			h.Set("WWW-Authenticate", `Bearer realm="careconnect", error="invalid_token"`)
-			w.WriteHeader(http.StatusUnauthorized)
-			_, _ = w.Write([]byte(`{"error":"the token is not valid here"}`))
+		pr, refused := creds.Authenticate(r)
+		if refused != nil {
+			creds.Challenge(h, "careconnect", refused)
+			w.WriteHeader(refused.Status)
+			body, _ := json.Marshal(map[string]string{"error": explainRefusal(refused)}) // strings always marshal
+			_, _ = w.Write(body)
 			return
 		}
 		e := policy.Explain(r.Context(), pr)
@@ -152,9 +146,20 @@ func explainHandler(policy *fhirauth.Policy, auth token.Authenticator) http.Hand
 	})
 }
 
+// explainRefusal is what GET /explain says to a request it refuses.
+func explainRefusal(f *credential.Refusal) string {
+	switch {
+	case f.Code == "" && f.Status == http.StatusUnauthorized:
+		return "send the token to explain: Authorization: Bearer <token> (or DPoP <token> with its proof)"
+	case f.Code == "invalid_token":
+		return "the token is not valid here"
+	}
+	return f.Message
+}
+
 // mountPageExtras serves GET /explain and the favicon.
-func mountPageExtras(mux *http.ServeMux, policy *fhirauth.Policy, auth token.Authenticator) {
-	mux.Handle("GET /explain", explainHandler(policy, auth))
+func mountPageExtras(mux *http.ServeMux, policy *fhirauth.Policy, creds *credential.Checker) {
+	mux.Handle("GET /explain", explainHandler(policy, creds))
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "image/svg+xml")
 		w.Header().Set("Cache-Control", "max-age=86400")

@@ -17,6 +17,7 @@ import (
 	"github.com/google/fhir/go/fhirversion"
 
 	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/bulk"
+	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/credential"
 	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/fhirapi"
 	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/sample"
 	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/store"
@@ -196,6 +197,21 @@ func publicOrigin(publicURL string) string {
 	return u.Scheme + "://" + u.Host
 }
 
+// dpopReplaySize bounds the in-memory DPoP replay cache: at the default
+// 60 s window, over 1,600 proofs a second.
+const dpopReplaySize = 100_000
+
+// dpopConfig is the DPoP scheme of the middleware and of the handlers
+// beside it (Bulk Data status and files, GET /explain): one replay
+// cache, so that a proof used on one URL is spent for all of them, and
+// one origin proofs must name.
+func dpopConfig(cfg Config) middleware.DPoPConfig {
+	return middleware.DPoPConfig{
+		DPoPConfig:  token.DPoPConfig{Replay: token.NewMemoryReplayCache(dpopReplaySize)},
+		ExternalURL: publicOrigin(cfg.PublicURL),
+	}
+}
+
 // build assembles the handler tree.
 func build(ctx context.Context, cfg Config, addr net.Addr) (*Server, http.Handler, error) {
 	s := &Server{root: rootURL(cfg, addr), addr: addr, version: cfg.FHIRVersion, logger: cfg.Logger, done: make(chan struct{})}
@@ -244,9 +260,14 @@ func build(ctx context.Context, cfg Config, addr net.Addr) (*Server, http.Handle
 	s.policy = policy
 	ops := newOps(auth)
 	ops.register(mux)
+	dpop := dpopConfig(cfg)
+	creds, err := credential.New(auth, &dpop)
+	if err != nil {
+		return nil, nil, err
+	}
 	mw, err := middleware.New(auth, policy,
 		middleware.WithLogger(cfg.Logger),
-		middleware.WithDPoP(middleware.DPoPConfig{ExternalURL: publicOrigin(cfg.PublicURL)}),
+		middleware.WithDPoP(dpop),
 		middleware.WithMetrics(ops.metrics.Observe),
 		middleware.WithRequestIDs(),
 		// The store checks stored versions itself, inside its write lock.
@@ -254,7 +275,7 @@ func build(ctx context.Context, cfg Config, addr net.Addr) (*Server, http.Handle
 	if err != nil {
 		return nil, nil, err
 	}
-	exporter, err := newExporter(s, st, policy.Version(), auth)
+	exporter, err := newExporter(s, st, policy.Version(), creds)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -274,7 +295,7 @@ func build(ctx context.Context, cfg Config, addr net.Addr) (*Server, http.Handle
 	}
 	mux.Handle("/{$}", page)
 	mux.Handle("/static/", staticHandler())
-	mountPageExtras(mux, policy, auth)
+	mountPageExtras(mux, policy, creds)
 	// Every answer, the scopes page and token endpoint included, goes only
 	// to requests that address this server by a name it is known by.
 	return s, guardHosts(newKnownHosts(s.root), policy.Version(), mux), nil

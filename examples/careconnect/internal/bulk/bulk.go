@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/credential"
 	"github.com/fhirwarden/fhirwarden/examples/careconnect/internal/store"
 	"github.com/fhirwarden/fhirwarden/fhirauth/fhirspec"
 	"github.com/fhirwarden/fhirwarden/token"
@@ -32,8 +33,13 @@ type Config struct {
 	Store *store.Store
 	// Version is the FHIR version of the store (for compartment membership).
 	Version fhirspec.Version
-	// Authenticator verifies the bearer tokens of status and file requests.
+	// Authenticator verifies the bearer tokens of status and file
+	// requests when Credentials is nil.
 	Authenticator token.Authenticator
+	// Credentials, when set, authenticates status and file requests
+	// instead, as the middleware in front of the kick-off does (its DPoP
+	// scheme included).
+	Credentials *credential.Checker
 	// RootURL is the server's public root URL (scheme://host[:port]); the
 	// status and file URLs are below RootURL + Path.
 	RootURL string
@@ -58,8 +64,15 @@ type Exporter struct {
 
 // New returns an Exporter.
 func New(cfg Config) (*Exporter, error) {
-	if cfg.Store == nil || cfg.Authenticator == nil || cfg.Principal == nil || !cfg.Version.Valid() {
-		return nil, errors.New("bulk: Store, Version, Authenticator and Principal are required")
+	if cfg.Store == nil || (cfg.Authenticator == nil && cfg.Credentials == nil) || cfg.Principal == nil || !cfg.Version.Valid() {
+		return nil, errors.New("bulk: Store, Version, Authenticator or Credentials, and Principal are required")
+	}
+	if cfg.Credentials == nil {
+		c, err := credential.New(cfg.Authenticator, nil)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Credentials = c
 	}
 	cfg.RootURL = strings.TrimRight(cfg.RootURL, "/")
 	ctx, cancel := context.WithCancel(context.Background())

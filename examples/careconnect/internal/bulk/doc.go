@@ -15,6 +15,9 @@
 // exporter checks again and exports only types the token's system/
 // scopes may read without constraints. The status and file endpoints
 // live outside the FHIR base, so the middleware does not see them: they
-// authenticate the bearer token themselves and answer only the client
-// that started the job (anyone else gets 404, as if there were no job).
+// authenticate the request themselves, as the middleware does (Bearer,
+// or DPoP with a proof for the status or file URL and method, spent in
+// the middleware's replay cache; package credential), and answer only
+// the client that started the job (anyone else gets 404, as if there
+// were no job).
 package bulk

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/fhirwarden/fhirwarden/fhirauth"
-	"github.com/fhirwarden/fhirwarden/middleware"
 )
 
 // Handler serves the status and file endpoints below Path: GET and
@@ -89,21 +88,23 @@ func (e *Exporter) download(w http.ResponseWriter, r *http.Request) {
 	e.writeOutcome(w, http.StatusNotFound, "not-found", "this export has no file "+name)
 }
 
-// authorizedJob authenticates the bearer token and returns the job of the
+// authorizedJob authenticates the request's credentials (Bearer, or
+// DPoP with a proof for this URL and method) and returns the job of the
 // path if the token's client started it. Otherwise it answers (401 for
-// a missing or bad token, 404 for a job that is not the caller's) and
-// returns nil.
+// missing or bad credentials, 503 when a proof cannot be recorded now,
+// 404 for a job that is not the caller's) and returns nil. The
+// credentials are checked before the job is looked up, and the same way
+// whatever the job: a job of another client is answered as a missing
+// one.
 func (e *Exporter) authorizedJob(w http.ResponseWriter, r *http.Request) *job {
-	raw, ok := middleware.BearerToken(r.Header)
-	if !ok {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="bulk"`)
-		e.writeOutcome(w, http.StatusUnauthorized, "login", "the export's files and status need the access token of the client that started it (Authorization: Bearer ...)")
-		return nil
-	}
-	pr, err := e.cfg.Authenticator.Authenticate(r.Context(), raw)
-	if err != nil {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="bulk", error="invalid_token"`)
-		e.writeOutcome(w, http.StatusUnauthorized, "login", "the access token is not valid")
+	pr, refused := e.cfg.Credentials.Authenticate(r)
+	if refused != nil {
+		e.cfg.Credentials.Challenge(w.Header(), "bulk", refused)
+		code := "login"
+		if refused.Status != http.StatusUnauthorized {
+			code = "transient"
+		}
+		e.writeOutcome(w, refused.Status, code, "the export's files and status need the access token of the client that started it: "+refused.Message)
 		return nil
 	}
 	j := e.lookup(r.PathValue("job"), pr)
