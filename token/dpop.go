@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/fhirwarden/fhirwarden/internal/dpoperr"
 	"github.com/fhirwarden/fhirwarden/internal/dpopurl"
 )
 
@@ -22,11 +23,11 @@ var (
 	// ErrDPoPNonce: the server requires a nonce and the proof has none or
 	// a stale one (error code use_dpop_nonce; send the current nonce in a
 	// DPoP-Nonce header).
-	ErrDPoPNonce = errors.New("token: DPoP proof needs a fresh server nonce")
+	ErrDPoPNonce = dpoperr.ErrNonce
 	// ErrReplayUnavailable: the replay cache could not record the proof
 	// (a shared store is down, or the in-memory cache is full of proofs
 	// still in their window). The proof is refused: answer 503.
-	ErrReplayUnavailable = errors.New("token: DPoP replay cache unavailable")
+	ErrReplayUnavailable = dpoperr.ErrReplayUnavailable
 )
 
 // DPoP defaults.

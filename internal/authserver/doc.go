@@ -22,6 +22,11 @@
 // at+jwt, RFC 9068 claims plus scope, client_id, patient and fhirUser),
 // lasting 90 minutes by default. It also serves the JWKS, OpenID discovery,
 // a SMART configuration, RFC 7662 introspection and RFC 7009 revocation.
+// With Config.DPoP, a token request with a DPoP proof gets a token bound
+// to its key; a proof without a current server nonce, when the verifier
+// requires one, is answered 400 use_dpop_nonce with a DPoP-Nonce header,
+// and a replay store that cannot record a proof 503
+// temporarily_unavailable (RFC 9449 sections 5 and 8).
 //
 // It holds its keys and state in memory and is meant for development and
 // tests, not production.

@@ -1,12 +1,15 @@
 package authserver_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -124,4 +127,99 @@ func TestClientsFileDPoPBound(t *testing.T) {
 	clients, err := authserver.LoadClients(strings.NewReader(`[{"client_id":"d","client_secret":"s","scope":"system/*.rs","dpop_bound_access_tokens":true}]`))
 	require.NoError(t, err)
 	require.True(t, clients[0].DPoPBound)
+}
+
+// downReplay is a replay store that cannot be reached.
+type downReplay struct{}
+
+func (downReplay) Seen(context.Context, string, time.Time) (bool, error) {
+	return false, errors.New("connection refused")
+}
+
+// TestTokenEndpointDPoPNonce: with server nonces (RFC 9449 section 8),
+// a proof without the current nonce is answered 400 use_dpop_nonce with
+// the nonce in a DPoP-Nonce header, and a proof with it is admitted; the
+// client library, which retries on that answer, gets its token.
+func TestTokenEndpointDPoPNonce(t *testing.T) {
+	nonces, err := token.NewNonceSource([]byte(strings.Repeat("n", 32)), time.Minute)
+	require.NoError(t, err)
+	checker, err := token.NewDPoPChecker(token.DPoPConfig{Nonces: nonces})
+	require.NoError(t, err)
+	s, err := authserver.New(authserver.Config{Issuer: dpopIssuer, Audience: "https://fhir.example.test/fhir", DPoP: checker,
+		Clients: []authserver.Client{{ID: "app", Secret: "app-secret", Scope: "system/*.rs"}}})
+	require.NoError(t, err)
+	key, err := client.GenerateDPoPKey()
+	require.NoError(t, err)
+	tokenURL := dpopIssuer + authserver.TokenPath
+
+	for name, nonce := range map[string]string{
+		"no nonce":    "",
+		"stale nonce": nonces.Nonce(time.Now().Add(-time.Hour)),
+		"made up":     "not-a-nonce",
+	} {
+		p, err := key.Proof("POST", tokenURL, "", nonce)
+		require.NoError(t, err)
+		w := tokenResponse(s, "app", "app-secret", p)
+		require.Equal(t, http.StatusBadRequest, w.Code, name)
+		require.JSONEq(t, `"use_dpop_nonce"`, jsonField(t, w, "error"), name)
+		fresh := w.Header().Get("DPoP-Nonce")
+		require.True(t, nonces.Valid(fresh, time.Now()), "%s: the answer carries a current nonce, not %q", name, fresh)
+
+		p, err = key.Proof("POST", tokenURL, "", fresh)
+		require.NoError(t, err)
+		w = tokenResponse(s, "app", "app-secret", p)
+		require.Equal(t, http.StatusOK, w.Code, "%s: the retry with the nonce: %s", name, w.Body)
+	}
+
+	var peer *authserver.Server // at the test server's URL, known once it listens
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { peer.Handler().ServeHTTP(w, r) }))
+	t.Cleanup(hs.Close)
+	peer, err = authserver.New(authserver.Config{Issuer: hs.URL, Audience: "https://fhir.example.test/fhir", DPoP: checker,
+		Clients: []authserver.Client{{ID: "app", Secret: "app-secret", Scope: "system/*.rs"}}})
+	require.NoError(t, err)
+	ts, err := client.ClientCredentials(hs.URL+authserver.TokenPath, "app", "app-secret", client.WithDPoP(key))
+	require.NoError(t, err)
+	tok, err := ts.TokenContext(context.Background())
+	require.NoError(t, err, "the client retries with the nonce it was given")
+	require.Equal(t, "DPoP", tok.Type())
+}
+
+// TestTokenEndpointDPoPReplayOutage: a replay store that cannot record
+// the proof is the server's trouble: 503 temporarily_unavailable, not
+// invalid_dpop_proof, which would tell the client its proof is wrong.
+func TestTokenEndpointDPoPReplayOutage(t *testing.T) {
+	checker, err := token.NewDPoPChecker(token.DPoPConfig{Replay: downReplay{}})
+	require.NoError(t, err)
+	s, err := authserver.New(authserver.Config{Issuer: dpopIssuer, Audience: "https://fhir.example.test/fhir", DPoP: checker,
+		Clients: []authserver.Client{{ID: "app", Secret: "app-secret", Scope: "system/*.rs"}}})
+	require.NoError(t, err)
+	key, err := client.GenerateDPoPKey()
+	require.NoError(t, err)
+	p, err := key.Proof("POST", dpopIssuer+authserver.TokenPath, "", "")
+	require.NoError(t, err)
+	w := tokenResponse(s, "app", "app-secret", p)
+	require.Equal(t, http.StatusServiceUnavailable, w.Code, w.Body.String())
+	require.JSONEq(t, `"temporarily_unavailable"`, jsonField(t, w, "error"))
+	require.Empty(t, w.Header().Get("DPoP-Nonce"))
+	require.Equal(t, "no-store", w.Header().Get("Cache-Control"))
+}
+
+// tokenResponse posts a client credentials request with one proof.
+func tokenResponse(s *authserver.Server, id, secret, proof string) *httptest.ResponseRecorder {
+	form := url.Values{"grant_type": {"client_credentials"}}
+	r := httptest.NewRequest(http.MethodPost, dpopIssuer+authserver.TokenPath, strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.SetBasicAuth(id, secret)
+	r.Header.Set("DPoP", proof)
+	w := httptest.NewRecorder()
+	s.Handler().ServeHTTP(w, r)
+	return w
+}
+
+// jsonField is member name of w's JSON body, as JSON.
+func jsonField(t *testing.T, w *httptest.ResponseRecorder, name string) string {
+	t.Helper()
+	var body map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &body), w.Body.String())
+	return string(body[name])
 }

@@ -9,6 +9,7 @@ import (
 type oauthError struct {
 	status      int
 	basic       bool   // add WWW-Authenticate: Basic (401 after Basic auth)
+	dpopNonce   string // the DPoP-Nonce header of a use_dpop_nonce answer
 	Code        string `json:"error"`
 	Description string `json:"error_description,omitempty"`
 }
@@ -28,6 +29,9 @@ func errInvalidClient(desc string, basic bool) *oauthError {
 func writeOAuthError(w http.ResponseWriter, e *oauthError) {
 	if e.basic {
 		w.Header().Set("WWW-Authenticate", `Basic realm="oauth2", charset="UTF-8"`)
+	}
+	if e.dpopNonce != "" {
+		w.Header().Set("DPoP-Nonce", e.dpopNonce)
 	}
 	writeJSON(w, e.status, e)
 }
