@@ -3,6 +3,7 @@ package credential_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -35,11 +36,14 @@ func (plainAuth) Authenticate(context.Context, string) (*token.Principal, error)
 	return nil, errors.New("no")
 }
 
-func verifier(t *testing.T) (*tokentest.Issuer, *token.Verifier) {
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func verifier(t testing.TB) (*tokentest.Issuer, *token.Verifier) {
 	t.Helper()
 	iss := tokentest.NewIssuer()
 	t.Cleanup(iss.Close)
-	ver, err := token.NewVerifier(context.Background(), token.Config{Issuer: iss.URL, Audience: iss.Audience(), JWKSURL: iss.JWKSURL()})
+	ver, err := token.NewVerifier(context.Background(), token.Config{Issuer: iss.URL, Audience: iss.Audience(), JWKSURL: iss.JWKSURL()},
+		token.WithLogger(discard()))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = ver.Close() })
 	return iss, ver
