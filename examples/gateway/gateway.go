@@ -201,7 +201,7 @@ func (g *gateway) middlewareOptions() []middleware.Option {
 	opts := []middleware.Option{middleware.WithLogger(g.logger), middleware.WithMaxResponseSize(g.c.maxResponse),
 		middleware.WithMetrics(g.metrics.Observe), middleware.WithRequestIDs()}
 	if g.dpop != nil {
-		opts = append(opts, middleware.WithDPoP(middleware.DPoPConfig{DPoPConfig: g.dpop.cfg, ExternalURL: g.dpop.publicURL}))
+		opts = append(opts, middleware.WithDPoP(g.dpop.cfg))
 	}
 	return opts
 }
@@ -215,9 +215,8 @@ const dpopReplaySize = 100_000
 // used on a job's URL is spent for every other URL too, and the other
 // way round.
 type dpopScheme struct {
-	cfg       token.DPoPConfig
-	checker   *token.DPoPChecker // the job routes'
-	publicURL string             // the origin proofs name
+	cfg     middleware.DPoPConfig // the middleware's, ExternalURL the origin proofs name
+	checker *token.DPoPChecker    // the job routes'
 }
 
 // newDPoPScheme builds the DPoP scheme of c (nil when DPoP is off).
@@ -225,12 +224,13 @@ func newDPoPScheme(c *config) (*dpopScheme, error) {
 	if c.dpop == nil {
 		return nil, nil
 	}
-	cfg := token.DPoPConfig{Replay: token.NewMemoryReplayCache(dpopReplaySize), Nonces: c.dpop.nonces}
-	checker, err := token.NewDPoPChecker(cfg)
+	cfg := middleware.DPoPConfig{ExternalURL: c.dpop.publicURL,
+		DPoPConfig: token.DPoPConfig{Replay: token.NewMemoryReplayCache(dpopReplaySize), Nonces: c.dpop.nonces}}
+	checker, err := token.NewDPoPChecker(cfg.DPoPConfig)
 	if err != nil {
 		return nil, err
 	}
-	return &dpopScheme{cfg: cfg, checker: checker, publicURL: c.dpop.publicURL}, nil
+	return &dpopScheme{cfg: cfg, checker: checker}, nil
 }
 
 // fhirVersion is -fhir-version, checked against the upstream's

@@ -257,7 +257,11 @@ func (g *jobGuard) verifiedDPoP(r *http.Request, owner identity, raw, proof stri
 	if err != nil || identityOf(p) != owner {
 		return nil, r
 	}
-	req := token.ProofRequest{Method: r.Method, URL: g.dpop.publicURL + r.URL.EscapedPath()}
+	htu, err := g.dpop.cfg.ProofURL(r)
+	if err != nil {
+		return nil, r
+	}
+	req := token.ProofRequest{Method: r.Method, URL: htu}
 	if p, err = g.dpop.checker.Authenticate(ctx, verifiedOnce{g.auth}, raw, proof, req); err != nil {
 		return nil, r
 	}
