@@ -24,8 +24,8 @@ func (d *Decision) Request() *Request { return d.request }
 // the bare id of the context patient) is not added again, so a query that
 // a server or an earlier ApplyTo has already narrowed is unchanged. When
 // the decision carries a response check it also removes _elements and
-// forces a JSON _format, so the response still holds the elements the
-// check reads. Servers that enforce Narrow natively need not call it.
+// any _summary but count, and forces a JSON _format, so the response
+// still holds the elements the check reads. Servers that enforce Narrow natively need not call it.
 func (d *Decision) ApplyTo(q url.Values) url.Values {
 	if q == nil {
 		q = url.Values{}
@@ -39,6 +39,9 @@ func (d *Decision) ApplyTo(q url.Values) url.Values {
 	}
 	if d.response.on {
 		delete(q, "_elements")
+		if s, ok := q["_summary"]; ok && !countOnly(s) {
+			delete(q, "_summary")
+		}
 		if f, ok := q["_format"]; ok && !jsonFormat(f) {
 			q["_format"] = []string{"json"}
 		}
@@ -47,8 +50,8 @@ func (d *Decision) ApplyTo(q url.Values) url.Values {
 }
 
 // ChangesQuery reports whether ApplyTo would change q: whether it would
-// add a narrowing value q does not have, remove _elements or force a JSON
-// _format. When it would not, a gateway may pass the query on as the
+// add a narrowing value q does not have, remove _elements or _summary, or
+// force a JSON _format. When it would not, a gateway may pass the query on as the
 // client wrote it, provided the server reads that query exactly as it was
 // parsed into q (the middleware does so only for queries of plain
 // name=value pairs with nothing to unescape). q is not modified.
@@ -64,11 +67,24 @@ func (d *Decision) ChangesQuery(q url.Values) bool {
 		if _, ok := q["_elements"]; ok {
 			return true
 		}
+		if s, ok := q["_summary"]; ok && !countOnly(s) {
+			return true
+		}
 		if f, ok := q["_format"]; ok && !jsonFormat(f) {
 			return true
 		}
 	}
 	return false
+}
+
+// countOnly reports whether the values of a _summary parameter ask for a
+// count alone, a Bundle without resources, which a check reads whole.
+// Every other _summary (true: an Observation's category is no summary
+// element; text: text, id and meta only) may leave out what a check
+// reads, and is removed for a checked request: the answer then holds the
+// whole resource, still checked.
+func countOnly(s []string) bool {
+	return len(s) == 1 && s[0] == "count"
 }
 
 // jsonFormat reports whether the values of a _format parameter ask for

@@ -244,6 +244,17 @@ func TestApplyToIsIdempotent(t *testing.T) {
 	q = d.ApplyTo(url.Values{"_elements": {"code"}, "_format": {"xml"}})
 	assert.NotContains(t, q, "_elements", "a response check needs the whole resource")
 	assert.Equal(t, []string{"json"}, q["_format"])
+
+	// _summary=true leaves out an Observation's category, text its
+	// subject: the check would hide the patient's own resource.
+	for _, summary := range []string{"true", "text", "data", "false", "TRUE"} {
+		q = d.ApplyTo(url.Values{"_summary": {summary}})
+		assert.NotContains(t, q, "_summary", summary)
+	}
+	q = d.ApplyTo(url.Values{"_summary": {"count"}})
+	assert.Equal(t, []string{"count"}, q["_summary"], "a count holds no resource to check")
+	q = d.ApplyTo(url.Values{"_summary": {"count", "text"}})
+	assert.NotContains(t, q, "_summary")
 }
 
 func TestDecideConcurrently(t *testing.T) {
@@ -279,7 +290,7 @@ func TestDecideNil(t *testing.T) {
 // TestChangesQueryAgreesWithApplyTo checks ChangesQuery against what
 // ApplyTo does to a copy of the same query, for decisions that narrow by
 // patient, subject, _id and category, that check responses (which remove
-// _elements and force a JSON _format), and that do neither, over random
+// _elements and _summary and force a JSON _format), and that do neither, over random
 // queries built from the names and values those rules look at.
 func TestChangesQueryAgreesWithApplyTo(t *testing.T) {
 	p := testPolicy(t)
@@ -301,8 +312,8 @@ func TestChangesQueryAgreesWithApplyTo(t *testing.T) {
 		decisions = append(decisions, d)
 	}
 	require.True(t, decisions[2].NeedsResponseCheck() && decisions[3].NeedsResponseCheck())
-	names := []string{"patient", "subject", "_id", "category", "_elements", "_format", "code"}
-	values := []string{"123", "Patient/123", "Patient/456", "456", "json", "xml", "application/fhir+json", "application/json",
+	names := []string{"patient", "subject", "_id", "category", "_elements", "_format", "_summary", "code"}
+	values := []string{"123", "Patient/123", "Patient/456", "456", "json", "xml", "application/fhir+json", "application/json", "count", "text",
 		"http://terminology.hl7.org/CodeSystem/observation-category|laboratory", "laboratory", "", "id"}
 	rng := rand.New(rand.NewPCG(8, 27))
 	changed := map[bool]int{}

@@ -21,7 +21,7 @@ var errBodyNotNarrowable = errors.New("the parameters of this operation are in a
 // well (written even when the client sent none); the If-None-Exist
 // header of a conditional create. Decisions with response checks are
 // applied even without narrowing parameters, because ApplyTo then also
-// removes _elements and forces a JSON _format so the checked response
+// removes _elements and _summary and forces a JSON _format so the checked response
 // still has what the check reads. Nothing is done (and nothing
 // allocated) when the decision needs neither, except that an
 // If-None-Exist that is not a plain query is always written as the
